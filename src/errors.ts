@@ -1,0 +1,19 @@
+/**
+ * The one error type multiloss throws for bad input, configuration or files.
+ * The CLI prints `message` as a single line and exits with code 2; anything
+ * else escaping is a bug.
+ */
+export type ErrorKind = 'config' | 'data' | 'model' | 'io' | 'training' | 'usage';
+
+export class MultilossError extends Error {
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string) {
+    super(message.replace(/\s*\n\s*/g, ' '));
+    this.name = 'MultilossError';
+    this.kind = kind;
+  }
+}
+
+export function isMultilossError(e: unknown): e is MultilossError {
+  return e instanceof MultilossError;
+}
