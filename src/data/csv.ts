@@ -1,0 +1,191 @@
+/**
+ * CSV reading: text in, {@link Table} out. Browser-safe (no Node built-ins):
+ * uses the browser ESM build of csv-parse, which carries its own Buffer shim.
+ */
+import { parse, CsvError } from 'csv-parse/browser/esm/sync';
+import { MultilossError } from '../errors.js';
+import type { Cell, Table } from './table.js';
+
+export type CsvDelimiter = ',' | ';' | '\t';
+
+export interface CsvOptions {
+  /** Field delimiter; auto-detected from the header line among `,` `;` tab when absent. */
+  delimiter?: CsvDelimiter;
+  /**
+   * Guard against absurd input: the longest record accepted, in UTF-8 bytes
+   * (a record is one row, including its delimiters). Default 1,000,000.
+   */
+  maxRecordLength?: number;
+  /** Guard against absurd input: the most header columns accepted. Default 10,000. */
+  maxColumns?: number;
+}
+
+export const DEFAULT_MAX_RECORD_LENGTH = 1_000_000;
+export const DEFAULT_MAX_COLUMNS = 10_000;
+
+const DELIMITERS: readonly CsvDelimiter[] = [',', ';', '\t'];
+
+function describeDelimiter(d: string): string {
+  return d === '\t' ? 'tab' : `"${d}"`;
+}
+
+/**
+ * Picks the delimiter that occurs most often (outside double quotes) in the
+ * header line; ties go to `,` then `;` then tab; none at all → `,`.
+ */
+export function detectDelimiter(text: string): CsvDelimiter {
+  const counts = new Map<CsvDelimiter, number>(DELIMITERS.map((d) => [d, 0]));
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      quoted = !quoted; // an escaped quote ("") toggles twice: no net change
+    } else if (!quoted && (ch === '\n' || ch === '\r')) {
+      break;
+    } else if (!quoted && counts.has(ch as CsvDelimiter)) {
+      counts.set(ch as CsvDelimiter, (counts.get(ch as CsvDelimiter) ?? 0) + 1);
+    }
+  }
+  let best: CsvDelimiter = ',';
+  let bestCount = 0;
+  for (const d of DELIMITERS) {
+    const c = counts.get(d) ?? 0;
+    if (c > bestCount) {
+      best = d;
+      bestCount = c;
+    }
+  }
+  return best;
+}
+
+function countCrlf(fields: string[]): number {
+  let n = 0;
+  for (const f of fields) {
+    let at = f.indexOf('\r\n');
+    while (at !== -1) {
+      n++;
+      at = f.indexOf('\r\n', at + 2);
+    }
+  }
+  return n;
+}
+
+function preview(value: string): string {
+  const oneLine = value.replace(/\r\n|\r|\n/g, '\\n');
+  return oneLine.length > 40 ? `${oneLine.slice(0, 40)}…` : oneLine;
+}
+
+/**
+ * Parses CSV text into a Table of strings (typing happens later, in `infer.ts`).
+ *
+ * - The first record is the header (required); header names are trimmed and
+ *   must be non-empty and unique.
+ * - RFC 4180 quoting: quoted fields may hold delimiters, newlines and `""`
+ *   (an escaped quote). A stray quote inside an unquoted field is kept literally.
+ * - A leading BOM is stripped; CRLF, LF, CR and any mix of them end records.
+ * - Blank lines (empty or whitespace-only) are skipped.
+ * - Empty cells become `null`; every other cell is kept as the exact string.
+ * - `lines[i]` is the 1-based line on which row i starts.
+ * - A header-only file gives a Table with zero rows.
+ *
+ * Throws MultilossError('data') whose one-line message starts with `source`.
+ */
+export function parseCsv(text: string, source: string, options: CsvOptions = {}): Table {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (body.trim() === '') {
+    throw new MultilossError('data', `${source}: the file is empty (a header row is required)`);
+  }
+  const maxRecordLength = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
+  const maxColumns = options.maxColumns ?? DEFAULT_MAX_COLUMNS;
+  const delimiter = options.delimiter ?? detectDelimiter(body);
+
+  const records: string[][] = [];
+  const startLines: number[] = [];
+  // csv-parse counts a CRLF inside a quoted field as two lines; we correct for
+  // that with the CRLFs found in the parsed fields (kept verbatim).
+  let crlfOvercount = 0;
+  let lastEnd = 0;
+  let lastEmpty = 0;
+  const startOf = (empty: number): number => lastEnd + 1 + (empty - lastEmpty);
+
+  try {
+    parse(body, {
+      delimiter,
+      quote: '"',
+      escape: '"',
+      bom: true,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      max_record_size: maxRecordLength,
+      on_record: (record: string[], info) => {
+        const start = startOf(info.empty_lines);
+        crlfOvercount += countCrlf(record);
+        lastEnd = info.lines - crlfOvercount;
+        lastEmpty = info.empty_lines;
+        if (!(record.length === 1 && record[0].trim() === '')) {
+          records.push(record);
+          startLines.push(start);
+        }
+        return null;
+      },
+    });
+  } catch (e) {
+    if (e instanceof CsvError) {
+      const ctx = e as CsvError & { empty_lines?: number };
+      const line = startOf(ctx.empty_lines ?? lastEmpty);
+      switch (e.code) {
+        case 'CSV_QUOTE_NOT_CLOSED':
+          throw new MultilossError('data', `${source}: line ${line} has a quoted field that is never closed (unterminated quote)`);
+        case 'CSV_INVALID_CLOSING_QUOTE':
+          throw new MultilossError('data', `${source}: line ${line} has text right after a closing quote (a quote inside a quoted field must be doubled as "")`);
+        case 'CSV_MAX_RECORD_SIZE':
+          throw new MultilossError('data', `${source}: line ${line} is longer than the limit of ${maxRecordLength} bytes (maxRecordLength)`);
+        default:
+          throw new MultilossError('data', `${source}: line ${line}: ${e.message}`);
+      }
+    }
+    throw e;
+  }
+
+  if (records.length === 0) {
+    throw new MultilossError('data', `${source}: the file is empty (a header row is required)`);
+  }
+  const header = records[0].map((h) => h.trim());
+  if (header.length > maxColumns) {
+    throw new MultilossError('data', `${source}: line ${startLines[0]}: the header has ${header.length} columns, more than the limit of ${maxColumns} (maxColumns)`);
+  }
+  const seen = new Map<string, number>();
+  header.forEach((name, i) => {
+    if (name === '') {
+      throw new MultilossError(
+        'data',
+        `${source}: line ${startLines[0]}: header column ${i + 1} has an empty name (delimiter used: ${describeDelimiter(delimiter)})`,
+      );
+    }
+    const prev = seen.get(name);
+    if (prev !== undefined) {
+      throw new MultilossError(
+        'data',
+        `${source}: line ${startLines[0]}: duplicate header name "${name}" (columns ${prev + 1} and ${i + 1}, compared after trimming spaces)`,
+      );
+    }
+    seen.set(name, i);
+  });
+
+  const rows: Cell[][] = [];
+  const lines: number[] = [];
+  for (let r = 1; r < records.length; r++) {
+    const rec = records[r];
+    if (rec.length !== header.length) {
+      throw new MultilossError(
+        'data',
+        `${source}: line ${startLines[r]} has ${rec.length} field${rec.length === 1 ? '' : 's'}, the header has ${header.length} (delimiter ${describeDelimiter(delimiter)}; row starts "${preview(rec.join(delimiter))}")`,
+      );
+    }
+    rows.push(rec.map((v) => (v === '' ? null : v)));
+    lines.push(startLines[r]);
+  }
+  return { columns: header, rows, source, lines };
+}

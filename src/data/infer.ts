@@ -1,0 +1,73 @@
+/**
+ * Column typing: decide whether a column is numeric, boolean or categorical.
+ */
+import { MultilossError } from '../errors.js';
+import type { Cell, ColumnType, Table } from './table.js';
+
+// Plain decimal notation with optional sign, fraction and exponent:
+// "1", "-0", ".5", "5.", "1e3", "+2.5E-3". No hex, no separators, no "Infinity".
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * The finite number a cell holds, or null. Numbers must be finite; strings are
+ * trimmed and must be plain decimal notation (`1e3`, `-0`, `.5`) whose value is
+ * finite (`1e309` overflows → null). Thousands separators (`1,000`), hex,
+ * `NaN`/`Infinity`, empty strings and booleans → null.
+ */
+export function parseNumber(cell: Cell): number | null {
+  if (typeof cell === 'number') return Number.isFinite(cell) ? cell : null;
+  if (typeof cell !== 'string') return null;
+  const s = cell.trim();
+  if (!DECIMAL.test(s)) return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** true/false for a JS boolean or "true"/"false" (any case, trimmed); otherwise null. */
+export function parseBoolean(cell: Cell): boolean | null {
+  if (typeof cell === 'boolean') return cell;
+  if (typeof cell !== 'string') return null;
+  const s = cell.trim().toLowerCase();
+  return s === 'true' ? true : s === 'false' ? false : null;
+}
+
+/**
+ * Infers a column type from its cells (nulls ignored): numeric if every value
+ * parses with {@link parseNumber}; boolean if every value is a JS boolean or
+ * "true"/"false" (any case); otherwise categorical. A column with no non-null
+ * value is reported as 'categorical' (callers decide whether that is an error).
+ * Run {@link normalizeMissing} first so tokens like "NA" count as missing.
+ */
+export function inferColumnType(values: readonly Cell[]): ColumnType {
+  let numeric = true;
+  let boolean = true;
+  let any = false;
+  for (const v of values) {
+    if (v === null) continue;
+    any = true;
+    if (numeric && parseNumber(v) === null) numeric = false;
+    if (boolean && parseBoolean(v) === null) boolean = false;
+    if (!numeric && !boolean) return 'categorical';
+  }
+  if (!any) return 'categorical';
+  return numeric ? 'numeric' : boolean ? 'boolean' : 'categorical';
+}
+
+/** The cells of one column; error (listing the available columns) when it is absent. */
+export function columnValues(table: Table, name: string): Cell[] {
+  const j = table.columns.indexOf(name);
+  if (j === -1) {
+    throw new MultilossError(
+      'data',
+      `${table.source}: no column "${name}"; available columns: ${table.columns.map((c) => `"${c}"`).join(', ') || '(none)'}`,
+    );
+  }
+  return table.rows.map((row) => row[j] ?? null);
+}
+
+/** Infers the type of every column. */
+export function inferColumnTypes(table: Table): Record<string, ColumnType> {
+  const out: Record<string, ColumnType> = {};
+  for (const name of table.columns) out[name] = inferColumnType(columnValues(table, name));
+  return out;
+}

@@ -1,0 +1,19 @@
+import type { Cell, Table } from './table.js';
+
+/** Strings treated as "missing" by default (compared after trimming). */
+export const DEFAULT_MISSING: readonly string[] = ['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '?'];
+
+/**
+ * Returns a new table (same columns, source and lines) in which every string
+ * cell equal, after trimming, to one of `tokens` is null. Numbers and booleans
+ * are never changed. The input table is not modified.
+ */
+export function normalizeMissing(table: Table, tokens: readonly string[] = DEFAULT_MISSING): Table {
+  const set = new Set(tokens.map((t) => t.trim()));
+  const rows: Cell[][] = table.rows.map((row) =>
+    row.map((cell) => (typeof cell === 'string' && set.has(cell.trim()) ? null : cell)),
+  );
+  const out: Table = { columns: [...table.columns], rows, source: table.source };
+  if (table.lines) out.lines = [...table.lines];
+  return out;
+}

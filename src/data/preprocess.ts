@@ -1,0 +1,324 @@
+/**
+ * Feature preprocessing: turns table columns into a dense Float32 matrix.
+ * Fitted on the training split only; the fitted state round-trips through JSON.
+ */
+import { z } from 'zod';
+import { MultilossError } from '../errors.js';
+import { columnValues, inferColumnType, parseBoolean, parseNumber } from './infer.js';
+import { rowRef, showValue } from './rowref.js';
+import type { Cell, ColumnType, Table } from './table.js';
+
+export interface FeatureSpec {
+  name: string;
+  /** Inferred from the training values when absent. */
+  type?: ColumnType;
+}
+
+export interface NumericFeatureJSON {
+  name: string;
+  type: 'numeric';
+  /** Training mean (also the imputed value for missing cells). */
+  mean: number;
+  /** Training standard deviation (population); 1 when the column was constant. */
+  std: number;
+  /** Whether a 0/1 "missing" output follows the value (training split had missing cells). */
+  missingIndicator: boolean;
+}
+
+export interface CategoricalFeatureJSON {
+  name: string;
+  type: 'categorical';
+  /** Categories seen in training, in output order (sorted by code unit at fit time). */
+  categories: string[];
+}
+
+export interface BooleanFeatureJSON {
+  name: string;
+  type: 'boolean';
+  missingIndicator: boolean;
+}
+
+export type FeatureJSON = NumericFeatureJSON | CategoricalFeatureJSON | BooleanFeatureJSON;
+
+export interface PreprocessorJSON {
+  version: 1;
+  features: FeatureJSON[];
+}
+
+/** Name of the extra output holding 1 when a feature's value was missing. */
+export const MISSING_SUFFIX = ':missing';
+/** Category label of the bucket for unseen and missing categories. */
+export const UNKNOWN_CATEGORY = '<unknown>';
+
+const featureSchema = z.discriminatedUnion('type', [
+  z.object({
+    name: z.string().min(1),
+    type: z.literal('numeric'),
+    mean: z.number(),
+    std: z.number().positive(),
+    missingIndicator: z.boolean(),
+  }),
+  z.object({
+    name: z.string().min(1),
+    type: z.literal('categorical'),
+    categories: z.array(z.string()),
+  }),
+  z.object({
+    name: z.string().min(1),
+    type: z.literal('boolean'),
+    missingIndicator: z.boolean(),
+  }),
+]);
+
+const preprocessorSchema = z.object({
+  version: z.literal(1),
+  features: z.array(featureSchema).min(1),
+});
+
+function isMissing(cell: Cell): boolean {
+  return cell === null || (typeof cell === 'string' && cell.trim() === '');
+}
+
+function categoryOf(cell: Cell): string {
+  return String(cell).trim();
+}
+
+/** 1/0 for booleans, "true"/"false" (any case) and 0/1 (number or string); otherwise null. */
+function booleanValue(cell: Cell): number | null {
+  const b = parseBoolean(cell);
+  if (b !== null) return b ? 1 : 0;
+  const n = parseNumber(cell);
+  return n === 0 || n === 1 ? n : null;
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function outputWidth(f: FeatureJSON): number {
+  switch (f.type) {
+    case 'numeric':
+    case 'boolean':
+      return f.missingIndicator ? 2 : 1;
+    case 'categorical':
+      return f.categories.length + 1;
+  }
+}
+
+function outputNamesOf(f: FeatureJSON): string[] {
+  switch (f.type) {
+    case 'numeric':
+    case 'boolean':
+      return f.missingIndicator ? [f.name, `${f.name}${MISSING_SUFFIX}`] : [f.name];
+    case 'categorical':
+      return [...f.categories.map((c) => `${f.name}=${c}`), `${f.name}=${UNKNOWN_CATEGORY}`];
+  }
+}
+
+function cloneFeature(f: FeatureJSON): FeatureJSON {
+  return f.type === 'categorical' ? { ...f, categories: [...f.categories] } : { ...f };
+}
+
+function availableColumns(table: Table): string {
+  return table.columns.map((c) => `"${c}"`).join(', ') || '(none)';
+}
+
+function fitFeature(table: Table, spec: FeatureSpec): FeatureJSON {
+  const values = columnValues(table, spec.name);
+  const present: { cell: Cell; row: number }[] = [];
+  values.forEach((cell, row) => {
+    if (!isMissing(cell)) present.push({ cell, row });
+  });
+  if (present.length === 0) {
+    throw new MultilossError(
+      'data',
+      `${table.source}: feature column "${spec.name}" has no values in the training rows (all ${values.length} missing)`,
+    );
+  }
+  const hasMissing = present.length < values.length;
+  const type = spec.type ?? inferColumnType(present.map((p) => p.cell));
+  switch (type) {
+    case 'numeric': {
+      const xs: number[] = [];
+      for (const { cell, row } of present) {
+        const x = parseNumber(cell);
+        if (x === null) {
+          throw new MultilossError(
+            'data',
+            `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(cell)} is not a number (the feature is numeric)`,
+          );
+        }
+        xs.push(x);
+      }
+      let min = Infinity;
+      let max = -Infinity;
+      let sum = 0;
+      for (const x of xs) {
+        if (x < min) min = x;
+        if (x > max) max = x;
+        sum += x;
+      }
+      if (min === max) {
+        return { name: spec.name, type, mean: min, std: 1, missingIndicator: hasMissing };
+      }
+      const mean = sum / xs.length;
+      let ss = 0;
+      for (const x of xs) ss += (x - mean) * (x - mean);
+      const std = Math.sqrt(ss / xs.length);
+      return { name: spec.name, type, mean, std: std > 0 && Number.isFinite(std) ? std : 1, missingIndicator: hasMissing };
+    }
+    case 'boolean': {
+      for (const { cell, row } of present) {
+        if (booleanValue(cell) === null) {
+          throw new MultilossError(
+            'data',
+            `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(cell)} is not a boolean (expected true/false or 1/0)`,
+          );
+        }
+      }
+      return { name: spec.name, type, missingIndicator: hasMissing };
+    }
+    case 'categorical': {
+      const set = new Set<string>();
+      for (const { cell } of present) set.add(categoryOf(cell));
+      return { name: spec.name, type, categories: [...set].sort(compareCodeUnits) };
+    }
+  }
+}
+
+export class FeaturePreprocessor {
+  readonly outputSize: number;
+  readonly outputNames: string[];
+  readonly features: ReadonlyArray<{ name: string; type: ColumnType }>;
+  private readonly fitted: FeatureJSON[];
+
+  private constructor(fitted: FeatureJSON[]) {
+    this.fitted = fitted;
+    this.outputNames = fitted.flatMap(outputNamesOf);
+    this.outputSize = this.outputNames.length;
+    this.features = Object.freeze(fitted.map((f) => Object.freeze({ name: f.name, type: f.type })));
+  }
+
+  /**
+   * Fits on the TRAINING split only. Numeric: mean/std standardization (std 1
+   * for a constant column), missing → mean plus a 0/1 missing indicator when
+   * training had missing cells. Categorical: one-hot over the sorted training
+   * categories plus an unknown bucket. Boolean: 1/0, missing → 0.5 plus an
+   * indicator when training had missing cells. Missing = null or blank string.
+   */
+  static fit(table: Table, features: FeatureSpec[]): FeaturePreprocessor {
+    if (features.length === 0) {
+      throw new MultilossError('config', `${table.source}: no features given to preprocess`);
+    }
+    const names = new Set<string>();
+    for (const f of features) {
+      if (names.has(f.name)) throw new MultilossError('config', `feature "${f.name}" is listed twice`);
+      names.add(f.name);
+      if (!table.columns.includes(f.name)) {
+        throw new MultilossError(
+          'data',
+          `${table.source}: feature column "${f.name}" not found; available columns: ${availableColumns(table)}`,
+        );
+      }
+    }
+    return new FeaturePreprocessor(features.map((f) => fitFeature(table, f)));
+  }
+
+  /** Rebuilds a fitted preprocessor; throws MultilossError('model') when `json` is malformed. */
+  static fromJSON(json: unknown): FeaturePreprocessor {
+    const parsed = preprocessorSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+      throw new MultilossError('model', `invalid feature preprocessor: ${path}: ${issue.message}`);
+    }
+    const names = new Set<string>();
+    for (const f of parsed.data.features) {
+      if (names.has(f.name)) {
+        throw new MultilossError('model', `invalid feature preprocessor: feature "${f.name}" appears twice`);
+      }
+      names.add(f.name);
+      if (f.type === 'categorical' && new Set(f.categories).size !== f.categories.length) {
+        throw new MultilossError('model', `invalid feature preprocessor: feature "${f.name}" has duplicate categories`);
+      }
+    }
+    return new FeaturePreprocessor(parsed.data.features.map((f) => cloneFeature(f as FeatureJSON)));
+  }
+
+  toJSON(): PreprocessorJSON {
+    return { version: 1, features: this.fitted.map(cloneFeature) };
+  }
+
+  /** Row-major n × outputSize matrix. Unseen or missing categories go to the unknown bucket. */
+  transform(table: Table): Float32Array {
+    const n = table.rows.length;
+    const out = new Float32Array(n * this.outputSize);
+    const missingCols = this.fitted.filter((f) => !table.columns.includes(f.name)).map((f) => `"${f.name}"`);
+    if (missingCols.length > 0) {
+      throw new MultilossError(
+        'data',
+        `${table.source}: feature column${missingCols.length > 1 ? 's' : ''} ${missingCols.join(', ')} missing; available columns: ${availableColumns(table)}`,
+      );
+    }
+    let offset = 0;
+    for (const f of this.fitted) {
+      const j = table.columns.indexOf(f.name);
+      const width = outputWidth(f);
+      const stride = this.outputSize;
+      switch (f.type) {
+        case 'numeric': {
+          for (let i = 0; i < n; i++) {
+            const cell = table.rows[i][j] ?? null;
+            const at = i * stride + offset;
+            if (isMissing(cell)) {
+              out[at] = 0;
+              if (f.missingIndicator) out[at + 1] = 1;
+              continue;
+            }
+            const x = parseNumber(cell);
+            if (x === null) {
+              throw new MultilossError(
+                'data',
+                `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is not a number (the feature is numeric)`,
+              );
+            }
+            out[at] = (x - f.mean) / f.std;
+          }
+          break;
+        }
+        case 'boolean': {
+          for (let i = 0; i < n; i++) {
+            const cell = table.rows[i][j] ?? null;
+            const at = i * stride + offset;
+            if (isMissing(cell)) {
+              out[at] = 0.5;
+              if (f.missingIndicator) out[at + 1] = 1;
+              continue;
+            }
+            const b = booleanValue(cell);
+            if (b === null) {
+              throw new MultilossError(
+                'data',
+                `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is not a boolean (expected true/false or 1/0)`,
+              );
+            }
+            out[at] = b;
+          }
+          break;
+        }
+        case 'categorical': {
+          const index = new Map(f.categories.map((c, k) => [c, k]));
+          const unknown = f.categories.length;
+          for (let i = 0; i < n; i++) {
+            const cell = table.rows[i][j] ?? null;
+            const k = isMissing(cell) ? unknown : (index.get(categoryOf(cell)) ?? unknown);
+            out[i * stride + offset + k] = 1;
+          }
+          break;
+        }
+      }
+      offset += width;
+    }
+    return out;
+  }
+}
