@@ -1,0 +1,101 @@
+/**
+ * Regression metrics on n×1 values in original units.
+ */
+import type { StreamingMetric } from './metric.js';
+import { checkBatch, rowWeight } from './shape.js';
+
+/** Root of the weighted mean squared error. */
+export class Rmse implements StreamingMetric {
+  readonly name: string;
+  readonly higherIsBetter = false;
+  private sse = 0;
+  private total = 0;
+  constructor(name = 'rmse') {
+    this.name = name;
+  }
+  update(yTrue: Float32Array, yPred: Float32Array, mask: Float32Array, weight?: Float32Array): void {
+    checkBatch(this.name, yTrue, yPred, mask, weight, 1);
+    for (let i = 0; i < mask.length; i++) {
+      const w = rowWeight(this.name, mask, weight, i);
+      if (w === 0) continue;
+      const e = yTrue[i] - yPred[i];
+      this.sse += w * e * e;
+      this.total += w;
+    }
+  }
+  result(): number {
+    return this.total > 0 ? Math.sqrt(this.sse / this.total) : NaN;
+  }
+  reset(): void {
+    this.sse = 0;
+    this.total = 0;
+  }
+}
+
+/** Weighted mean absolute error. */
+export class Mae implements StreamingMetric {
+  readonly name: string;
+  readonly higherIsBetter = false;
+  private sae = 0;
+  private total = 0;
+  constructor(name = 'mae') {
+    this.name = name;
+  }
+  update(yTrue: Float32Array, yPred: Float32Array, mask: Float32Array, weight?: Float32Array): void {
+    checkBatch(this.name, yTrue, yPred, mask, weight, 1);
+    for (let i = 0; i < mask.length; i++) {
+      const w = rowWeight(this.name, mask, weight, i);
+      if (w === 0) continue;
+      this.sae += w * Math.abs(yTrue[i] - yPred[i]);
+      this.total += w;
+    }
+  }
+  result(): number {
+    return this.total > 0 ? this.sae / this.total : NaN;
+  }
+  reset(): void {
+    this.sae = 0;
+    this.total = 0;
+  }
+}
+
+/**
+ * Coefficient of determination 1 − SSres/SStot over the labelled rows, with
+ * SStot around the weighted mean of the truth (accumulated with West's
+ * weighted incremental algorithm, so streaming is exact and stable).
+ * NaN when SStot = 0 (constant truth) or no row was seen.
+ */
+export class R2 implements StreamingMetric {
+  readonly name: string;
+  readonly higherIsBetter = true;
+  private total = 0;
+  private mean = 0;
+  private ssTot = 0;
+  private ssRes = 0;
+  constructor(name = 'r2') {
+    this.name = name;
+  }
+  update(yTrue: Float32Array, yPred: Float32Array, mask: Float32Array, weight?: Float32Array): void {
+    checkBatch(this.name, yTrue, yPred, mask, weight, 1);
+    for (let i = 0; i < mask.length; i++) {
+      const w = rowWeight(this.name, mask, weight, i);
+      if (w === 0) continue;
+      const y = yTrue[i];
+      const e = y - yPred[i];
+      this.ssRes += w * e * e;
+      this.total += w;
+      const delta = y - this.mean;
+      this.mean += (w / this.total) * delta;
+      this.ssTot += w * delta * (y - this.mean);
+    }
+  }
+  result(): number {
+    return this.total > 0 && this.ssTot > 0 ? 1 - this.ssRes / this.ssTot : NaN;
+  }
+  reset(): void {
+    this.total = 0;
+    this.mean = 0;
+    this.ssTot = 0;
+    this.ssRes = 0;
+  }
+}
