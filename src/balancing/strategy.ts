@@ -1,0 +1,59 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../training/rng.js';
+
+/** Where the trainer is when it asks a strategy for weights. */
+export interface StepContext {
+  /** 0-based epoch. */
+  epoch: number;
+  /** 0-based step within the run. */
+  step: number;
+  rng: Rng;
+}
+
+/** What the trainer tells a strategy about each head once, before training. */
+export interface BalancedHead {
+  name: string;
+  kind: string;
+  /** The head's static loss weight from its configuration (1 when not set). */
+  weight: number;
+}
+
+/**
+ * A loss-based strategy: turns the heads' unweighted losses into the total
+ * loss inside the gradient tape (one backward pass per step).
+ */
+export interface LossBalancer {
+  readonly kind: 'loss';
+  readonly name: string;
+  /**
+   * Total loss from the per-head losses (scalars, same order as the heads) and
+   * the weights applied to them, as a length-T tensor for the history.
+   * Called inside the gradient tape: may use the strategy's own variables.
+   */
+  combine(losses: tf.Scalar[], ctx: StepContext): { total: tf.Scalar; weights: tf.Tensor1D };
+  /** Variables the strategy learns together with the model (e.g. log-variances). */
+  variables(): tf.Variable[];
+  /** Called after each epoch with the heads' mean training losses. */
+  endEpoch?(meanLosses: readonly number[], epoch: number): void;
+  /** JSON-serialisable state for checkpoints and multiloss.json. */
+  getState(): Record<string, unknown>;
+  setState(state: Record<string, unknown>): void;
+  dispose?(): void;
+}
+
+/**
+ * A gradient-based strategy: given each head's gradient on the shared part
+ * (rows of a T×d matrix), returns the direction to apply there. Head-owned
+ * parameters always receive their own head's gradient.
+ */
+export interface GradientBalancer {
+  readonly kind: 'gradient';
+  readonly name: string;
+  /** 'param': gradients w.r.t. the shared parameters; 'rep': w.r.t. the shared representation. */
+  readonly mode: 'param' | 'rep';
+  combineGradients(grads: Float32Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): { direction: Float32Array; weights: Float64Array };
+  getState(): Record<string, unknown>;
+  setState(state: Record<string, unknown>): void;
+}
+
+export type BalancingStrategy = LossBalancer | GradientBalancer;

@@ -1,0 +1,66 @@
+import type { BalanceSpec } from '../balancing/index.js';
+import type { FeatureSpec } from '../data/preprocess.js';
+import { MultilossError } from '../errors.js';
+import type { HeadSpec } from '../model/heads/head.js';
+import type { DenseBlockSpec } from '../model/network.js';
+import type { OptimizerSpec } from '../training/optimizers.js';
+import type { ScheduleSpec } from '../training/schedules.js';
+import type { TrainerOptions } from '../training/trainer.js';
+import type { Config } from './schema.js';
+
+/** A configuration with every default filled in: what a training run actually used. */
+export interface ResolvedConfig {
+  missingValues?: string[];
+  /** undefined: every column that is not a target or a sample weight. */
+  features?: FeatureSpec[];
+  heads: HeadSpec[];
+  validation: { split: number; stratify: boolean };
+  trunk: DenseBlockSpec[];
+  training: TrainerOptions;
+  balance: BalanceSpec;
+}
+
+export const DEFAULTS = {
+  epochs: 50,
+  batchSize: 32,
+  learningRate: 1e-3,
+  seed: 42,
+  validationSplit: 0.2,
+  trunk: [64, 32],
+} as const;
+
+export function resolveConfig(config: Config): ResolvedConfig {
+  const heads: HeadSpec[] = config.targets.map((t) => {
+    const { name, column, ...rest } = t;
+    return { ...rest, name: (name ?? column) as string, column: (column ?? name) as string } as HeadSpec;
+  });
+  const seen = new Set<string>();
+  for (const h of heads) {
+    if (seen.has(h.name)) throw new MultilossError('config', `targets: two heads are named "${h.name}"; give one a different "name"`);
+    seen.add(h.name);
+  }
+  const t = config.training ?? {};
+  const opt = t.optimizer ?? 'adam';
+  const optimizer: OptimizerSpec = typeof opt === 'string' ? { name: opt, learningRate: t.learningRate ?? DEFAULTS.learningRate } : { ...opt, learningRate: t.learningRate ?? DEFAULTS.learningRate };
+  const sched = t.schedule ?? 'constant';
+  const schedule: ScheduleSpec = typeof sched === 'string' ? { kind: sched } : sched;
+  const trunk: DenseBlockSpec[] = (config.model?.trunk ?? [...DEFAULTS.trunk]).map((b) => (typeof b === 'number' ? { units: b, activation: 'relu' } : { activation: 'relu', ...b }));
+  return {
+    missingValues: config.missingValues,
+    features: config.features?.map((f) => (typeof f === 'string' ? { name: f } : f)),
+    heads,
+    validation: { split: config.validation?.split ?? (config.validation?.data ? 0 : DEFAULTS.validationSplit), stratify: config.validation?.stratify ?? true },
+    trunk,
+    training: {
+      epochs: t.epochs ?? DEFAULTS.epochs,
+      batchSize: t.batchSize ?? DEFAULTS.batchSize,
+      seed: t.seed ?? DEFAULTS.seed,
+      optimizer,
+      schedule,
+      clipNorm: t.clipNorm,
+      clipValue: t.clipValue,
+      trainMetrics: t.trainMetrics ?? true,
+    },
+    balance: config.balance ?? { method: 'static' },
+  };
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { MultilossError } from '../errors.js';
+import { HEAD_KINDS } from '../model/heads/head.js';
+import { TRUNK_ACTIVATIONS } from '../model/network.js';
+import { OPTIMIZERS } from '../training/optimizers.js';
+
+const finiteNonNegative = z.number().finite().min(0);
+
+const LossOptionsSchema = z.strictObject({
+  labelSmoothing: z.number().min(0).lt(1).optional(),
+  gamma: z.number().min(0).optional(),
+  alpha: z.number().min(0).max(1).nullable().optional(),
+  delta: z.number().positive().optional(),
+});
+
+export const TargetSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    column: z.string().min(1).optional(),
+    kind: z.enum(HEAD_KINDS as [string, ...string[]]),
+    loss: z.string().min(1).optional(),
+    lossOptions: LossOptionsSchema.optional(),
+    weight: finiteNonNegative.optional(),
+    classWeights: z.union([z.literal('balanced'), z.record(z.string(), finiteNonNegative)]).optional(),
+    sampleWeight: z.string().min(1).optional(),
+    threshold: z.number().gt(0).lt(1).optional(),
+    positive: z.string().min(1).optional(),
+    classes: z.array(z.string().min(1)).min(1).optional(),
+    separator: z.string().min(1).optional(),
+  })
+  .refine((t) => t.name !== undefined || t.column !== undefined, { message: 'a target needs "name" or "column"' });
+
+const FeatureSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ name: z.string().min(1), type: z.enum(['numeric', 'categorical', 'boolean']).optional() }),
+]);
+
+const DenseBlockSchema = z.union([
+  z.number().int().min(1),
+  z.strictObject({
+    units: z.number().int().min(1),
+    activation: z.enum(TRUNK_ACTIVATIONS).optional(),
+    dropout: z.number().min(0).lt(1).optional(),
+    batchNorm: z.boolean().optional(),
+  }),
+]);
+
+const OptimizerSchema = z.union([
+  z.enum(OPTIMIZERS),
+  z.strictObject({
+    name: z.enum(OPTIMIZERS),
+    beta1: z.number().min(0).lt(1).optional(),
+    beta2: z.number().min(0).lt(1).optional(),
+    epsilon: z.number().positive().optional(),
+    momentum: z.number().min(0).lt(1).optional(),
+    nesterov: z.boolean().optional(),
+    weightDecay: finiteNonNegative.optional(),
+  }),
+]);
+
+const ScheduleSchema = z.union([
+  z.enum(['constant', 'cosine']),
+  z.strictObject({ kind: z.literal('constant') }),
+  z.strictObject({ kind: z.literal('step'), stepEpochs: z.number().int().min(1), gamma: z.number().gt(0).max(1).optional() }),
+  z.strictObject({ kind: z.literal('cosine'), minLearningRate: finiteNonNegative.optional(), warmupEpochs: finiteNonNegative.optional() }),
+]);
+
+export const ConfigSchema = z.strictObject({
+  /** Training data file (CSV, JSON or JSON-lines), relative to the config file. */
+  data: z.string().min(1).optional(),
+  format: z.enum(['csv', 'json', 'jsonl']).optional(),
+  /** Cell values read as missing, in addition to empty cells. */
+  missingValues: z.array(z.string()).optional(),
+  features: z.array(FeatureSchema).min(1).optional(),
+  targets: z.array(TargetSchema).min(1),
+  validation: z
+    .strictObject({
+      split: z.number().min(0).lt(1).optional(),
+      data: z.string().min(1).optional(),
+      stratify: z.boolean().optional(),
+    })
+    .optional(),
+  model: z.strictObject({ trunk: z.array(DenseBlockSchema).optional() }).optional(),
+  training: z
+    .strictObject({
+      epochs: z.number().int().min(1).optional(),
+      batchSize: z.number().int().min(1).optional(),
+      learningRate: z.number().positive().finite().optional(),
+      optimizer: OptimizerSchema.optional(),
+      schedule: ScheduleSchema.optional(),
+      clipNorm: z.number().positive().optional(),
+      clipValue: z.number().positive().optional(),
+      seed: z.number().int().optional(),
+      trainMetrics: z.boolean().optional(),
+    })
+    .optional(),
+  balance: z
+    .strictObject({
+      method: z.string().min(1),
+      weights: z.record(z.string(), finiteNonNegative).optional(),
+    })
+    .optional(),
+  /** Output model directory, relative to the config file. */
+  out: z.string().min(1).optional(),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+function describePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(top level)';
+}
+
+/** Validates a configuration object; the error names the key and what was expected. */
+export function parseConfig(value: unknown, source = 'configuration'): Config {
+  const result = ConfigSchema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem${result.error.issues.length > 2 ? 's' : ''})` : '';
+  throw new MultilossError('config', `${source}: ${describePath(issue.path)}: ${message}${more}`);
+}

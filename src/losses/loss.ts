@@ -1,0 +1,31 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * A loss computed per sample from a head's raw (pre-activation) output.
+ *
+ * Losses take the raw output (logits, log-rate, standardized value) rather than
+ * the activated one so that softmax/sigmoid/exp are folded into the loss in a
+ * numerically stable form. Masking, weighting and reduction are applied by
+ * `reduceLoss`, so a loss never has to handle missing labels.
+ */
+export interface LossFunction {
+  readonly name: string;
+  /** yTrue and raw are n×units; returns the n per-sample losses. */
+  perSample(yTrue: tf.Tensor2D, raw: tf.Tensor2D): tf.Tensor1D;
+}
+
+/**
+ * Weighted mean of per-sample losses over the rows whose weight is non-zero.
+ * `weight` already carries the label mask (0 where the label is missing), the
+ * class weight and the sample weight. A batch with no labelled row gives
+ * exactly 0, never NaN, and no gradient: the denominator is Σw, or 1 when
+ * Σw = 0 (the weights are constants, so this adds nothing to the tape;
+ * tf.divNoNan would, and its Equal op has no gradient).
+ */
+export function reduceLoss(perSample: tf.Tensor1D, weight: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const den = tf.sum(weight);
+    const safeDen = tf.add(den, tf.cast(tf.equal(den, 0), 'float32'));
+    return tf.div(tf.sum(tf.mul(perSample, weight)), safeDen) as tf.Scalar;
+  });
+}

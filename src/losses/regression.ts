@@ -1,0 +1,54 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LossFunction } from './loss.js';
+
+// Regression losses on standardized targets, averaged over the output units.
+
+export function meanSquaredError(): LossFunction {
+  return {
+    name: 'mse',
+    perSample: (y, p) => tf.tidy(() => tf.mean(tf.squaredDifference(y, p), 1) as tf.Tensor1D),
+  };
+}
+
+export function meanAbsoluteError(): LossFunction {
+  return {
+    name: 'mae',
+    perSample: (y, p) => tf.tidy(() => tf.mean(tf.abs(tf.sub(y, p)), 1) as tf.Tensor1D),
+  };
+}
+
+/** Huber: quadratic within ±delta, linear beyond (delta in standardized units). */
+export function huber(options: { delta?: number } = {}): LossFunction {
+  const delta = options.delta ?? 1;
+  return {
+    name: 'huber',
+    perSample: (y, p) =>
+      tf.tidy(() => {
+        const err = tf.abs(tf.sub(y, p));
+        const quad = tf.minimum(err, delta);
+        const lin = tf.sub(err, quad);
+        return tf.mean(tf.add(tf.mul(0.5, tf.square(quad)), tf.mul(delta, lin)), 1) as tf.Tensor1D;
+      }),
+  };
+}
+
+/** log(cosh(e)) written as |e| + log1p(e^(−2|e|)) − log 2, which cannot overflow. */
+export function logCosh(): LossFunction {
+  return {
+    name: 'log_cosh',
+    perSample: (y, p) =>
+      tf.tidy(() => {
+        const a = tf.abs(tf.sub(p, y));
+        const lc = tf.sub(tf.add(a, tf.log1p(tf.exp(tf.mul(-2, a)))), Math.LN2);
+        return tf.mean(lc, 1) as tf.Tensor1D;
+      }),
+  };
+}
+
+/** Poisson negative log-likelihood with a log link: e^η − y·η (the log y! term is constant). */
+export function poisson(): LossFunction {
+  return {
+    name: 'poisson',
+    perSample: (y, eta) => tf.tidy(() => tf.mean(tf.sub(tf.exp(eta), tf.mul(y, eta)), 1) as tf.Tensor1D),
+  };
+}

@@ -1,0 +1,36 @@
+import { MultilossError } from '../../errors.js';
+import type { Table } from '../../data/table.js';
+import { parseNumber } from '../../data/infer.js';
+import { columnIndex, describeRow, sampleWeights, type HeadSpec } from './head.js';
+
+/**
+ * Reads a numeric target column: missing cells get mask 0; anything else that
+ * is not a finite number is an error naming the row and the value.
+ */
+export function readNumericTarget(
+  table: Table,
+  spec: HeadSpec,
+  check?: (v: number) => string | null,
+): { values: Float32Array; mask: Float32Array; weight: Float32Array } {
+  const n = table.rows.length;
+  const idx = columnIndex(table, spec.column, `target (head "${spec.name}")`);
+  const values = new Float32Array(n);
+  const mask = new Float32Array(n);
+  const weight = sampleWeights(table, spec, parseNumber);
+  for (let i = 0; i < n; i++) {
+    const cell = table.rows[i][idx];
+    if (cell === null || (typeof cell === 'string' && cell.trim() === '') || (typeof cell === 'number' && Number.isNaN(cell))) {
+      weight[i] = 0;
+      continue;
+    }
+    const v = parseNumber(cell);
+    if (v === null) {
+      throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.column}": ${JSON.stringify(cell)} is not a number (head "${spec.name}" is ${spec.kind})`);
+    }
+    const problem = check?.(v);
+    if (problem) throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.column}": ${problem}`);
+    values[i] = v;
+    mask[i] = 1;
+  }
+  return { values, mask, weight };
+}

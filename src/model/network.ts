@@ -1,0 +1,201 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { MultilossError } from '../errors.js';
+import type { Rng } from '../training/rng.js';
+import type { HeadActivation } from './heads/head.js';
+
+export const TRUNK_ACTIVATIONS = ['relu', 'relu6', 'elu', 'selu', 'gelu', 'swish', 'mish', 'tanh', 'sigmoid', 'softplus', 'linear'] as const;
+export type TrunkActivation = (typeof TRUNK_ACTIVATIONS)[number];
+
+/** One dense block of the shared trunk: dense → [batch norm] → activation → [dropout]. */
+export interface DenseBlockSpec {
+  units: number;
+  activation?: TrunkActivation;
+  dropout?: number;
+  batchNorm?: boolean;
+}
+
+/** What the network needs to know about each head to build its output layer. */
+export interface OutputSpec {
+  name: string;
+  units: number;
+  activation: HeadActivation;
+}
+
+interface Block {
+  dense: tfl.layers.Layer;
+  batchNorm?: tfl.layers.Layer;
+  activation?: tfl.layers.Layer;
+  dropout: number;
+}
+
+interface OutputLayers {
+  dense: tfl.layers.Layer;
+  activation: tfl.layers.Layer;
+}
+
+/** Layer-name-safe form of a head name; the output layer is called exactly this. */
+export function layerSafeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+function unique(names: string[]): void {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) throw new MultilossError('config', `two heads map to the same layer name "${n}"; rename one`);
+    seen.add(n);
+  }
+}
+
+/**
+ * Hard parameter sharing: a dense trunk shared by all heads, one dense output
+ * layer per head. `model` is a standard multi-output tfjs LayersModel (what is
+ * saved and what plain tfjs loads); training runs the same layer objects
+ * eagerly through `forward`, which exposes the shared representation and the
+ * heads' raw (pre-activation) outputs, and draws dropout masks from our seeded
+ * RNG (tfjs-layers' Dropout with a seed repeats one mask at every step).
+ */
+export class MultiHeadNetwork {
+  readonly model: tfl.LayersModel;
+  private constructor(
+    readonly inputSize: number,
+    readonly trunk: readonly DenseBlockSpec[],
+    readonly outputs: readonly OutputSpec[],
+    model: tfl.LayersModel,
+    private readonly blocks: Block[],
+    private readonly heads: OutputLayers[],
+  ) {
+    this.model = model;
+  }
+
+  /** Builds a new network with seeded Glorot-uniform kernels and zero biases. */
+  static create(inputSize: number, trunk: readonly DenseBlockSpec[], outputs: readonly OutputSpec[], rng: Rng): MultiHeadNetwork {
+    unique(outputs.map((o) => layerSafeName(o.name)));
+    const input = tfl.input({ shape: [inputSize], name: 'features' });
+    let h: tfl.SymbolicTensor = input;
+    const blocks: Block[] = [];
+    trunk.forEach((spec, i) => {
+      const act = spec.activation ?? 'relu';
+      const dense = tfl.layers.dense({
+        units: spec.units,
+        activation: spec.batchNorm ? 'linear' : act,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: rng.seed() }),
+        name: `trunk_dense_${i}`,
+      });
+      h = dense.apply(h) as tfl.SymbolicTensor;
+      const block: Block = { dense, dropout: spec.dropout ?? 0 };
+      if (spec.batchNorm) {
+        block.batchNorm = tfl.layers.batchNormalization({ name: `trunk_bn_${i}` });
+        h = block.batchNorm.apply(h) as tfl.SymbolicTensor;
+        block.activation = tfl.layers.activation({ activation: act, name: `trunk_act_${i}` });
+        h = block.activation.apply(h) as tfl.SymbolicTensor;
+      }
+      if (block.dropout > 0) h = tfl.layers.dropout({ rate: block.dropout, name: `trunk_dropout_${i}` }).apply(h) as tfl.SymbolicTensor;
+      blocks.push(block);
+    });
+    const heads: OutputLayers[] = [];
+    const symbolicOutputs = outputs.map((o) => {
+      const safe = layerSafeName(o.name);
+      const dense = tfl.layers.dense({
+        units: o.units,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: rng.seed() }),
+        name: `head_${safe}_dense`,
+      });
+      const activation = tfl.layers.activation({ activation: o.activation, name: safe });
+      heads.push({ dense, activation });
+      return activation.apply(dense.apply(h)) as tfl.SymbolicTensor;
+    });
+    const model = tfl.model({ inputs: input, outputs: symbolicOutputs, name: 'multiloss' });
+    return new MultiHeadNetwork(inputSize, trunk, outputs, model, blocks, heads);
+  }
+
+  /** Re-attaches to a loaded LayersModel built by `create` with the same specs. */
+  static fromModel(model: tfl.LayersModel, inputSize: number, trunk: readonly DenseBlockSpec[], outputs: readonly OutputSpec[]): MultiHeadNetwork {
+    const layer = (name: string): tfl.layers.Layer => {
+      try {
+        return model.getLayer(name);
+      } catch {
+        throw new MultilossError('model', `model.json has no layer "${name}" that multiloss.json describes`);
+      }
+    };
+    const inShape = model.inputs[0]?.shape;
+    if (model.inputs.length !== 1 || inShape?.[1] !== inputSize) {
+      throw new MultilossError('model', `model.json input shape ${JSON.stringify(inShape)} does not match the ${inputSize} features in multiloss.json`);
+    }
+    const blocks: Block[] = trunk.map((spec, i) => ({
+      dense: layer(`trunk_dense_${i}`),
+      batchNorm: spec.batchNorm ? layer(`trunk_bn_${i}`) : undefined,
+      activation: spec.batchNorm ? layer(`trunk_act_${i}`) : undefined,
+      dropout: spec.dropout ?? 0,
+    }));
+    const heads = outputs.map((o) => {
+      const safe = layerSafeName(o.name);
+      const out = { dense: layer(`head_${safe}_dense`), activation: layer(safe) };
+      const units = out.dense.getConfig().units;
+      if (units !== o.units) throw new MultilossError('model', `head "${o.name}": model.json has ${String(units)} output units, multiloss.json expects ${o.units}`);
+      return out;
+    });
+    if (model.outputs.length !== outputs.length) {
+      throw new MultilossError('model', `model.json has ${model.outputs.length} outputs, multiloss.json describes ${outputs.length} heads`);
+    }
+    return new MultiHeadNetwork(inputSize, trunk, outputs, model, blocks, heads);
+  }
+
+  /** Trainable variables of the shared trunk. */
+  get sharedVariables(): tf.Variable[] {
+    return this.blocks.flatMap((b) => [b.dense, b.batchNorm].filter((l): l is tfl.layers.Layer => !!l)).flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
+  }
+
+  /** Trainable variables owned by each head, in head order. */
+  get headVariables(): tf.Variable[][] {
+    return this.heads.map((h) => h.dense.trainableWeights.map((w) => w.read() as tf.Variable));
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return [...this.sharedVariables, ...this.headVariables.flat()];
+  }
+
+  countParams(): number {
+    return this.model.countParams();
+  }
+
+  /** Shared representation (trunk output). Dropout masks come from `rng` when training. */
+  forwardTrunk(x: tf.Tensor2D, training: boolean, rng?: Rng): tf.Tensor2D {
+    let h: tf.Tensor = x;
+    for (const b of this.blocks) {
+      h = b.dense.apply(h) as tf.Tensor;
+      if (b.batchNorm) h = b.batchNorm.apply(h, { training }) as tf.Tensor;
+      if (b.activation) h = b.activation.apply(h) as tf.Tensor;
+      if (training && b.dropout > 0) {
+        if (!rng) throw new Error('forwardTrunk: training with dropout needs an rng');
+        h = tf.dropout(h, b.dropout, undefined, rng.seed());
+      }
+    }
+    return h as tf.Tensor2D;
+  }
+
+  /** Each head's raw (pre-activation) output from the shared representation. */
+  forwardHeads(rep: tf.Tensor2D): tf.Tensor2D[] {
+    return this.heads.map((h) => h.dense.apply(rep) as tf.Tensor2D);
+  }
+
+  /** Applies each head's output activation (softmax / sigmoid / identity) to its raw output. */
+  activate(raw: tf.Tensor2D[]): tf.Tensor2D[] {
+    return raw.map((r, i) => activateOutput(r, this.outputs[i].activation));
+  }
+
+  /** Inference: the saved network's outputs, one n×units tensor per head. */
+  predict(x: tf.Tensor2D): tf.Tensor2D[] {
+    return tf.tidy(() => this.activate(this.forwardHeads(this.forwardTrunk(x, false))));
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+export function activateOutput(raw: tf.Tensor2D, activation: HeadActivation): tf.Tensor2D {
+  if (activation === 'softmax') return tf.softmax(raw);
+  if (activation === 'sigmoid') return tf.sigmoid(raw);
+  return raw;
+}

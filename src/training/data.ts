@@ -1,0 +1,36 @@
+import type { EncodedTargets } from '../model/heads/head.js';
+
+/** Features and every head's encoded targets, row-aligned. */
+export interface EncodedData {
+  n: number;
+  inputSize: number;
+  /** Row-major n × inputSize. */
+  x: Float32Array;
+  /** One entry per head, in head order. */
+  targets: EncodedTargets[];
+}
+
+/** Copies rows `idx` of a row-major matrix with `width` columns. */
+export function gatherRows(src: Float32Array, width: number, idx: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(idx.length * width);
+  for (let r = 0; r < idx.length; r++) {
+    const from = idx[r] * width;
+    out.set(src.subarray(from, from + width), r * width);
+  }
+  return out;
+}
+
+/** The rows `idx` of `data` as a new EncodedData. */
+export function subsetData(data: EncodedData, idx: ArrayLike<number>, units: readonly number[]): EncodedData {
+  return {
+    n: idx.length,
+    inputSize: data.inputSize,
+    x: gatherRows(data.x, data.inputSize, idx),
+    targets: data.targets.map((t, h) => ({
+      y: gatherRows(t.y, units[h], idx),
+      yMetric: gatherRows(t.yMetric, units[h], idx),
+      mask: gatherRows(t.mask, 1, idx),
+      weight: gatherRows(t.weight, 1, idx),
+    })),
+  };
+}

@@ -1,0 +1,138 @@
+import { createStrategy } from '../balancing/index.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { DEFAULT_MISSING, normalizeMissing } from '../data/missing.js';
+import { FeaturePreprocessor, type FeatureSpec } from '../data/preprocess.js';
+import { selectRows, splitTrainValidation } from '../data/split.js';
+import type { Table } from '../data/table.js';
+import { MultilossError } from '../errors.js';
+import { cellLabel, columnIndex, fitHead, type Head } from '../model/heads/index.js';
+import { MultilossModel } from '../model/multiloss-model.js';
+import { MultiHeadNetwork } from '../model/network.js';
+import { FORMAT_VERSION, VERSION } from '../version.js';
+import type { EncodedData } from './data.js';
+import { Rng } from './rng.js';
+import { evaluateEncoded, Trainer, type TrainerCallbacks } from './trainer.js';
+
+export interface FitInput {
+  /** The training table (a validation split is taken from it unless `validation` is given). */
+  table: Table;
+  validation?: Table;
+}
+
+export interface FitOptions {
+  callbacks?: TrainerCallbacks;
+  /** Non-fatal notices (rows dropped, …). */
+  warn?: (message: string) => void;
+}
+
+/** Drops rows in which every target is missing; errors for a head with no label at all. */
+function dropUnlabelled(table: Table, config: ResolvedConfig, warn: (m: string) => void): Table {
+  const idx = config.heads.map((h) => columnIndex(table, h.column, `target (head "${h.name}")`));
+  config.heads.forEach((h, k) => {
+    if (!table.rows.some((r) => cellLabel(r[idx[k]]) !== null)) {
+      throw new MultilossError('data', `${table.source}: target column "${h.column}" (head "${h.name}") has no value in any row`);
+    }
+  });
+  const keep: number[] = [];
+  table.rows.forEach((r, i) => {
+    if (idx.some((c) => cellLabel(r[c]) !== null)) keep.push(i);
+  });
+  if (keep.length < table.rows.length) {
+    warn(`${table.source}: dropped ${table.rows.length - keep.length} row(s) in which every target is missing`);
+    return selectRows(table, keep);
+  }
+  return table;
+}
+
+/** Every column that is neither a target nor a sample weight. */
+function defaultFeatures(table: Table, config: ResolvedConfig): FeatureSpec[] {
+  const used = new Set(config.heads.flatMap((h) => [h.column, ...(h.sampleWeight ? [h.sampleWeight] : [])]));
+  const features = table.columns.filter((c) => !used.has(c)).map((name) => ({ name }));
+  if (features.length === 0) throw new MultilossError('config', `${table.source}: no feature columns left once the targets are taken out`);
+  return features;
+}
+
+/**
+ * Trains a model from a configuration and tables: split, fit preprocessing and
+ * target encoders on the training rows, build the network, run the trainer.
+ * Browser-safe: reading files is the caller's job.
+ */
+export async function fitModel(config: ResolvedConfig, input: FitInput, options: FitOptions = {}): Promise<MultilossModel> {
+  const warn = options.warn ?? (() => undefined);
+  const missing = config.missingValues ? [...DEFAULT_MISSING, ...config.missingValues] : [...DEFAULT_MISSING];
+  if (input.table.rows.length === 0) throw new MultilossError('data', `${input.table.source}: no data rows (only a header)`);
+  const all = dropUnlabelled(normalizeMissing(input.table, missing), config, warn);
+  const seed = config.training.seed;
+
+  let train: Table;
+  let validation: Table | undefined;
+  if (input.validation) {
+    train = all;
+    validation = dropUnlabelled(normalizeMissing(input.validation, missing), config, warn);
+  } else if (config.validation.split > 0) {
+    const strataHead = config.validation.stratify ? config.heads.find((h) => h.kind === 'classification') : undefined;
+    const strata = strataHead ? all.rows.map((r) => cellLabel(r[all.columns.indexOf(strataHead.column)])) : undefined;
+    const split = splitTrainValidation(all.rows.length, config.validation.split, seed, strata);
+    if (split.train.length === 0) throw new MultilossError('config', `validation.split ${config.validation.split} leaves no training rows`);
+    train = selectRows(all, split.train);
+    validation = selectRows(all, split.validation);
+  } else {
+    train = all;
+  }
+
+  const features = config.features ?? defaultFeatures(all, config);
+  for (const f of features) {
+    const h = config.heads.find((x) => x.column === f.name);
+    if (h) throw new MultilossError('config', `column "${f.name}" is both a feature and the target of head "${h.name}"`);
+  }
+  const preprocessor = FeaturePreprocessor.fit(train, features);
+  const labelled = validation ? { ...all, rows: [...all.rows, ...validation.rows] } : all;
+  const heads: Head[] = config.heads.map((spec) => fitHead(spec, train, labelled));
+
+  const encode = (table: Table): EncodedData => ({
+    n: table.rows.length,
+    inputSize: preprocessor.outputSize,
+    x: preprocessor.transform(table),
+    targets: heads.map((h) => h.encode(table)),
+  });
+  const trainData = encode(train);
+  const validationData = validation && validation.rows.length ? encode(validation) : undefined;
+
+  const rng = new Rng(seed);
+  const network = MultiHeadNetwork.create(
+    preprocessor.outputSize,
+    config.trunk,
+    heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })),
+    rng,
+  );
+  const strategy = createStrategy(
+    config.balance,
+    heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })),
+  );
+  const trainer = new Trainer(network, heads, strategy, config.training);
+  try {
+    await trainer.fit(trainData, validationData, options.callbacks);
+  } catch (e) {
+    network.dispose();
+    throw e;
+  } finally {
+    trainer.dispose();
+  }
+  const weights = trainer.currentWeights();
+  const metrics = {
+    train: evaluateEncoded(network, heads, trainData, weights),
+    validation: validationData ? evaluateEncoded(network, heads, validationData, weights) : undefined,
+  };
+  const state = strategy.getState();
+  return new MultilossModel(network, heads, preprocessor, {
+    format: 'multiloss',
+    formatVersion: FORMAT_VERSION,
+    libraryVersion: VERSION,
+    createdAt: new Date().toISOString(),
+    missingValues: missing,
+    config,
+    balance: { method: strategy.name, state, weights },
+    metrics,
+    history: trainer.history,
+  });
+}
