@@ -1,0 +1,83 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BinaryAccuracy, BinaryF1, RocAuc } from '../../src/metrics/binary.js';
+import { close, f32, ones } from './helpers.js';
+
+const Y = f32([1, 0, 1, 0, 1]);
+const P = f32([0.9, 0.4, 0.4, 0.2, 0.6]);
+
+describe('binary metrics', () => {
+  it('accuracy and F1 at the default and a custom threshold', () => {
+    const acc = new BinaryAccuracy();
+    const f = new BinaryF1();
+    acc.update(Y, P, ones(5));
+    f.update(Y, P, ones(5));
+    close(acc.result(), 4 / 5);
+    close(f.result(), 0.8); // TP2 FP0 FN1
+    const acc3 = new BinaryAccuracy(0.3);
+    const f3 = new BinaryF1(0.3);
+    acc3.update(Y, P, ones(5));
+    f3.update(Y, P, ones(5));
+    close(acc3.result(), 4 / 5);
+    close(f3.result(), 6 / 7); // TP3 FP1 FN0
+    assert.equal(acc.name, 'accuracy');
+    assert.equal(f.name, 'f1');
+  });
+
+  it('weights and masks', () => {
+    const acc = new BinaryAccuracy();
+    acc.update(Y, P, f32([1, 1, 1, 1, 0]), f32([1, 1, 3, 1, 5]));
+    close(acc.result(), 3 / 6);
+    const f = new BinaryF1();
+    f.update(Y, P, ones(5), f32([1, 1, 3, 1, 1]));
+    close(f.result(), 4 / 7); // TP 2, FN 3
+    assert.ok(Number.isNaN(new BinaryF1().result()));
+    const none = new BinaryF1();
+    none.update(f32([0, 0]), f32([0.1, 0.2]), ones(2));
+    assert.ok(Number.isNaN(none.result()), 'no positive anywhere: F1 is 0/0');
+  });
+
+  it('ROC AUC is exact with ties (average rank)', () => {
+    const auc = new RocAuc();
+    auc.update(Y, P, ones(5));
+    close(auc.result(), 5.5 / 6);
+    auc.reset();
+    auc.update(Y, P, ones(5), f32([1, 1, 1, 2, 1]));
+    close(auc.result(), 8.5 / 9);
+    auc.reset();
+    auc.update(f32([1, 0, 1, 0]), f32([0.5, 0.5, 0.5, 0.5]), ones(4));
+    close(auc.result(), 0.5);
+    auc.reset();
+    auc.update(f32([0, 1]), f32([0.9, 0.1]), ones(2));
+    close(auc.result(), 0);
+  });
+
+  it('ROC AUC is NaN with one class, masked rows ignored', () => {
+    const auc = new RocAuc();
+    auc.update(f32([1, 1, 0]), f32([0.2, 0.3, 0.9]), f32([1, 1, 0]));
+    assert.ok(Number.isNaN(auc.result()));
+    auc.update(f32([0]), f32([0.25]), ones(1));
+    close(auc.result(), 0.5);
+    assert.ok(Number.isNaN(new RocAuc().result()));
+  });
+
+  it('ROC AUC keeps growing past its initial buffer', () => {
+    const n = 5000;
+    const y = new Float32Array(n);
+    const p = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      y[i] = i % 2;
+      p[i] = i % 2 === 1 ? 0.75 : 0.25;
+    }
+    const auc = new RocAuc();
+    auc.update(y.subarray(0, 1000), p.subarray(0, 1000), ones(1000));
+    auc.update(y.subarray(1000), p.subarray(1000), ones(n - 1000));
+    close(auc.result(), 1);
+  });
+
+  it('rejects wrong shapes and thresholds', () => {
+    assert.throws(() => new BinaryAccuracy().update(f32([1, 0]), f32([1, 0]), ones(1)), RangeError);
+    assert.throws(() => new BinaryAccuracy(1.5), RangeError);
+    assert.throws(() => new RocAuc().update(f32([1]), f32([1]), ones(1), f32([-1])), RangeError);
+  });
+});
