@@ -1,0 +1,93 @@
+/** The registry of methods and the `aggregate` entry point (re-exported by index.ts). */
+import { MultilossError } from '../../errors.js';
+import { allFinite, assertFinite, combine, makeContext, toRows } from './matrix.js';
+import type { AggregateResult, Aggregator, AggregatorName, AggregatorOptionsMap, AggregatorState, Matrix, ResolvedOptions } from './types.js';
+import { sumAggregator } from './methods/sum.js';
+import { meanAggregator } from './methods/mean.js';
+import { staticAggregator } from './methods/static.js';
+import { mgdaAggregator } from './methods/mgda.js';
+import { pcgradAggregator } from './methods/pcgrad.js';
+import { gradvacAggregator } from './methods/gradvac.js';
+import { cagradAggregator } from './methods/cagrad.js';
+import { imtlAggregator } from './methods/imtl.js';
+import { nashAggregator } from './methods/nash.js';
+import { alignedAggregator } from './methods/aligned.js';
+import { upgradAggregator } from './methods/upgrad.js';
+import { dbmtlAggregator } from './methods/dbmtl.js';
+
+const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
+  sum: sumAggregator,
+  mean: meanAggregator,
+  static: staticAggregator,
+  mgda: mgdaAggregator,
+  pcgrad: pcgradAggregator,
+  gradvac: gradvacAggregator,
+  cagrad: cagradAggregator,
+  imtl: imtlAggregator,
+  nash: nashAggregator,
+  aligned: alignedAggregator,
+  upgrad: upgradAggregator,
+  dbmtl: dbmtlAggregator,
+};
+
+/** Every method name, in a stable order. */
+export const AGGREGATORS: readonly AggregatorName[] = Object.freeze(Object.keys(REGISTRY) as AggregatorName[]);
+
+export function isAggregatorName(method: unknown): method is AggregatorName {
+  return typeof method === 'string' && Object.prototype.hasOwnProperty.call(REGISTRY, method);
+}
+
+function lookup(method: unknown): Aggregator<AggregatorName> {
+  if (!isAggregatorName(method)) {
+    throw new MultilossError('config', `unknown aggregator ${JSON.stringify(method)}; valid aggregators: ${AGGREGATORS.join(', ')}`);
+  }
+  return REGISTRY[method] as unknown as Aggregator<AggregatorName>;
+}
+
+/**
+ * Checks `options` for `method` and returns them with the defaults filled in.
+ * Throws MultilossError('config') for an unknown method (listing the valid
+ * ones), an unknown option, or an option of the wrong type or out of range
+ * (naming it and its valid range). Per-task lengths are checked by `aggregate`.
+ */
+export function validateAggregatorOptions<M extends AggregatorName>(method: M, options: unknown): ResolvedOptions<M>;
+export function validateAggregatorOptions(method: string, options: unknown): ResolvedOptions;
+export function validateAggregatorOptions(method: string, options: unknown): ResolvedOptions {
+  const agg = lookup(method);
+  if (options === undefined || options === null) return agg.resolve({});
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new MultilossError('config', `aggregator '${method}': options must be an object (got ${Array.isArray(options) ? 'an array' : typeof options})`);
+  }
+  return agg.resolve(options as Record<string, unknown>);
+}
+
+/** A fresh state for `method` (what `aggregate` uses when none is given). */
+export function initialAggregatorState<M extends AggregatorName>(method: M): AggregatorState<M> {
+  return lookup(method).init() as AggregatorState<M>;
+}
+
+/**
+ * Combines the per-task gradients into one update direction with `method`.
+ * Pure: `state` (from the previous call's result, or omitted for a fresh
+ * start) is not modified; pass the returned `state` to the next call.
+ */
+export function aggregate<M extends AggregatorName>(
+  method: M,
+  grads: Matrix,
+  options?: AggregatorOptionsMap[M],
+  state?: AggregatorState,
+): AggregateResult {
+  const agg = lookup(method);
+  const resolved = validateAggregatorOptions(method, options);
+  const rows = toRows(grads);
+  const ctx = makeContext(rows);
+  const st = state ?? agg.init();
+  agg.checkState(st, ctx.T, ctx.d);
+  const out = agg.run(ctx, resolved, st);
+  const direction = out.direction ?? combine(rows, out.weights, ctx.d);
+  if (!allFinite(direction) || !allFinite(out.weights)) {
+    assertFinite(rows);
+    throw new MultilossError('training', `aggregator '${method}': the direction is not finite (gradient magnitudes overflow)`);
+  }
+  return { direction, weights: out.weights, state: out.state };
+}

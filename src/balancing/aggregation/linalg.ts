@@ -1,0 +1,228 @@
+/**
+ * Small dense linear algebra on T×T matrices (row-major Float64Array): the
+ * Cholesky factorisation, a Jacobi eigensolver and an active-set QP solver.
+ * T is the number of tasks, so everything here is O(T³) and tiny.
+ */
+
+/**
+ * Cholesky factor L (lower, row-major) of the n×n matrix A, or null when A is
+ * not numerically positive definite (a pivot ≤ minPivot).
+ */
+export function cholesky(A: ArrayLike<number>, n: number, minPivot = 0): Float64Array | null {
+  const L = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    let s = A[j * n + j];
+    for (let k = 0; k < j; k++) s -= L[j * n + k] * L[j * n + k];
+    if (!(s > minPivot)) return null;
+    const ljj = Math.sqrt(s);
+    L[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let t = A[i * n + j];
+      for (let k = 0; k < j; k++) t -= L[i * n + k] * L[j * n + k];
+      L[i * n + j] = t / ljj;
+    }
+  }
+  return L;
+}
+
+/** Solves L Lᵀ x = b for x. */
+export function cholSolve(L: Float64Array, n: number, b: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= L[i * n + k] * y[k];
+    y[i] = s / L[i * n + i];
+  }
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < n; k++) s -= L[k * n + i] * x[k];
+    x[i] = s / L[i * n + i];
+  }
+  return x;
+}
+
+/**
+ * Eigen-decomposition of the symmetric n×n matrix A by cyclic Jacobi
+ * rotations. Returns the eigenvalues (unsorted) and the eigenvectors as the
+ * columns of V (row-major: V[i*n+k] is component i of vector k).
+ */
+export function symEig(A: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
+  const a = Float64Array.from(A as ArrayLike<number>);
+  const V = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) V[i * n + i] = 1;
+  let scale = 0;
+  for (let i = 0; i < n * n; i++) scale = Math.max(scale, Math.abs(a[i]));
+  if (scale > 0) {
+    for (let sweep = 0; sweep < 100; sweep++) {
+      let off = 0;
+      for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
+      if (Math.sqrt(off) <= 1e-300 || Math.sqrt(off) <= 1e-17 * scale) break;
+      for (let p = 0; p < n; p++) {
+        for (let q = p + 1; q < n; q++) {
+          const apq = a[p * n + q];
+          if (apq === 0) continue;
+          const app = a[p * n + p];
+          const aqq = a[q * n + q];
+          const theta = (aqq - app) / (2 * apq);
+          const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+          const c = 1 / Math.sqrt(t * t + 1);
+          const s = t * c;
+          for (let k = 0; k < n; k++) {
+            const akp = a[k * n + p];
+            const akq = a[k * n + q];
+            a[k * n + p] = c * akp - s * akq;
+            a[k * n + q] = s * akp + c * akq;
+          }
+          for (let k = 0; k < n; k++) {
+            const apk = a[p * n + k];
+            const aqk = a[q * n + k];
+            a[p * n + k] = c * apk - s * aqk;
+            a[q * n + k] = s * apk + c * aqk;
+          }
+          for (let k = 0; k < n; k++) {
+            const vkp = V[k * n + p];
+            const vkq = V[k * n + q];
+            V[k * n + p] = c * vkp - s * vkq;
+            V[k * n + q] = s * vkp + c * vkq;
+          }
+        }
+      }
+    }
+  }
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = a[i * n + i];
+  return { values, vectors: V };
+}
+
+/** Largest diagonal entry (a scale for tolerances). */
+export function maxDiag(A: ArrayLike<number>, n: number): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) m = Math.max(m, A[i * n + i]);
+  return m;
+}
+
+/** xᵀAy. */
+export function quad(A: ArrayLike<number>, n: number, x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let j = 0; j < n; j++) r += A[i * n + j] * y[j];
+    s += x[i] * r;
+  }
+  return s;
+}
+
+/** A x. */
+export function matVec(A: ArrayLike<number>, n: number, x: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let j = 0; j < n; j++) r += A[i * n + j] * x[j];
+    y[i] = r;
+  }
+  return y;
+}
+
+/**
+ * Solves min ½xᵀQx + cᵀx subject to x ≥ lower and, when `simplex` is set,
+ * Σx = 1 (then `lower` must be all zeros), for a symmetric positive definite
+ * Q, by a primal active-set method. Exact up to rounding; terminates in a few
+ * iterations for the sizes used here.
+ */
+export function activeSetQP(
+  Q: Float64Array,
+  n: number,
+  c: ArrayLike<number>,
+  lower: ArrayLike<number>,
+  simplex: boolean,
+): Float64Array {
+  const x = new Float64Array(n);
+  const active = new Uint8Array(n);
+  if (simplex) {
+    let k = 0;
+    for (let i = 1; i < n; i++) if (Q[i * n + i] + 2 * c[i] < Q[k * n + k] + 2 * c[k]) k = i;
+    x[k] = 1;
+    for (let i = 0; i < n; i++) active[i] = i === k ? 0 : 1;
+  } else {
+    for (let i = 0; i < n; i++) {
+      x[i] = lower[i];
+      active[i] = 1;
+    }
+  }
+  let scale = maxDiag(Q, n);
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(c[i]));
+  const tol = 1e-13 * (scale > 0 ? scale : 1);
+  const maxIter = 100 + 20 * n;
+  for (let iter = 0; iter < maxIter; iter++) {
+    // Equality-constrained subproblem on the free set F.
+    const F: number[] = [];
+    for (let i = 0; i < n; i++) if (!active[i]) F.push(i);
+    const m = F.length;
+    const target = Float64Array.from(x);
+    let lambda = 0;
+    if (m > 0) {
+      const QF = new Float64Array(m * m);
+      const r = new Float64Array(m);
+      for (let a = 0; a < m; a++) {
+        const i = F[a];
+        for (let b = 0; b < m; b++) QF[a * m + b] = Q[i * n + F[b]];
+        let s = -c[i];
+        for (let j = 0; j < n; j++) if (active[j]) s -= Q[i * n + j] * lower[j];
+        r[a] = s;
+      }
+      const L = cholesky(QF, m);
+      if (L === null) break; // Q not PD on F: keep the current feasible point.
+      const xr = cholSolve(L, m, r);
+      if (simplex) {
+        const ones = new Float64Array(m).fill(1);
+        const x1 = cholSolve(L, m, ones);
+        let s1 = 0;
+        let sr = 0;
+        for (let a = 0; a < m; a++) {
+          s1 += x1[a];
+          sr += xr[a];
+        }
+        lambda = (sr - 1) / s1;
+        for (let a = 0; a < m; a++) target[F[a]] = xr[a] - lambda * x1[a];
+      } else {
+        for (let a = 0; a < m; a++) target[F[a]] = xr[a];
+      }
+    }
+    // Step towards the subproblem's solution until a bound blocks.
+    let step = 1;
+    let blocking = -1;
+    for (const i of F) {
+      const p = target[i] - x[i];
+      if (p < 0 && target[i] < lower[i]) {
+        const s = (lower[i] - x[i]) / p;
+        if (s < step) {
+          step = s;
+          blocking = i;
+        }
+      }
+    }
+    if (blocking >= 0) {
+      for (const i of F) x[i] += step * (target[i] - x[i]);
+      x[blocking] = lower[blocking];
+      active[blocking] = 1;
+      continue;
+    }
+    for (const i of F) x[i] = target[i];
+    // Multipliers of the active bounds: μ = Qx + c + λ1 must be ≥ 0.
+    let worst = -1;
+    let worstMu = -tol;
+    for (let i = 0; i < n; i++) {
+      if (!active[i]) continue;
+      let g = c[i] + lambda;
+      for (let j = 0; j < n; j++) g += Q[i * n + j] * x[j];
+      if (g < worstMu) {
+        worstMu = g;
+        worst = i;
+      }
+    }
+    if (worst < 0) break;
+    active[worst] = 0;
+  }
+  return x;
+}

@@ -1,0 +1,250 @@
+/**
+ * Shared types of the gradient aggregators. See `index.ts` for the scale
+ * convention every method follows.
+ */
+
+export type AggregatorName =
+  | 'sum'
+  | 'mean'
+  | 'static'
+  | 'mgda'
+  | 'pcgrad'
+  | 'gradvac'
+  | 'cagrad'
+  | 'imtl'
+  | 'nash'
+  | 'aligned'
+  | 'upgrad'
+  | 'dbmtl';
+
+/**
+ * A T×d matrix of per-task gradients: either one row per task (plain arrays or
+ * typed arrays, all of the same length), or a flat row-major buffer.
+ */
+export type Matrix =
+  | ReadonlyArray<ArrayLike<number>>
+  | { data: Float32Array | Float64Array; rows: number; cols: number };
+
+// ---------------------------------------------------------------- options
+
+// Every field is optional in what callers pass; `Resolved*` are the same
+// records with the defaults filled in (what `validateAggregatorOptions` returns).
+
+export type SumOptions = Record<string, never>;
+export type MeanOptions = Record<string, never>;
+export type ImtlOptions = Record<string, never>;
+
+export interface StaticOptions {
+  /** One finite weight per task; the direction is Σ_t weights[t]·g_t (not rescaled). */
+  weights: number[];
+}
+
+export type MgdaNormalization = 'none' | 'l2' | 'loss' | 'loss+';
+
+export interface MgdaOptions {
+  /**
+   * How the gradients are normalised before the min-norm weights are found
+   * (Sener & Koltun): 'none' (default), 'l2' (by ‖g_t‖), 'loss' (by the loss
+   * value), 'loss+' (by loss·‖g_t‖). The weights are then applied to the raw
+   * gradients, as in the official implementation.
+   */
+  normalization?: MgdaNormalization;
+  /** The current loss values, one per task; required by 'loss' and 'loss+'. */
+  losses?: number[];
+  /**
+   * MGDA-UB: the rows are gradients w.r.t. the shared representation rather
+   * than the shared parameters. The math is the same; the flag tells the
+   * training loop to use `weights` on the losses instead of `direction`.
+   */
+  ub?: boolean;
+}
+
+export interface PcgradOptions {
+  /** Seed of the random task orders (default 0). Each step draws new orders. */
+  seed?: number;
+  /**
+   * Fixed projection order (a permutation of 0..T-1) used for every task
+   * instead of random orders; task i skips itself.
+   */
+  order?: number[];
+}
+
+export interface GradvacOptions {
+  /** EMA rate of the cosine-similarity targets, in [0, 1] (default 0.01, as in the paper). */
+  beta?: number;
+  /** Seed of the random task orders (default 0). */
+  seed?: number;
+  /** Fixed order, as for PCGrad. */
+  order?: number[];
+}
+
+export interface CagradOptions {
+  /** Radius of the ball around the average gradient, c ≥ 0 (default 0.5). */
+  c?: number;
+  /**
+   * Output rescaling of the official code: 0 none, 1 divide by 1+c² (LibMTL's
+   * default), 2 divide by 1+c (default here, as the official toy script: it
+   * is the one that keeps the sum scale, aligned gradients give exactly Σ_t g_t).
+   */
+  rescale?: 0 | 1 | 2;
+}
+
+export type NashScale = 'sum' | 'paper' | 'official';
+
+export interface NashOptions {
+  /** Newton iterations at most (default 100). */
+  maxIter?: number;
+  /** Stop when the Newton decrement² is below this (default 1e-20). */
+  tol?: number;
+  /**
+   * 'sum' (default): the bargaining weights α rescaled to sum to T.
+   * 'paper': α itself, the solution of (GGᵀ)α = 1/α (‖direction‖ = √T whatever the gradients' scale).
+   * 'official': α·√‖GGᵀ‖_F, what the released implementation applies.
+   */
+  scale?: NashScale;
+}
+
+export interface AlignedOptions {
+  /**
+   * Eigenvalues of GGᵀ below rankTol·T·λ_max count as zero (default
+   * 1.1920929e-7, the float32 epsilon the reference implementation uses).
+   */
+  rankTol?: number;
+}
+
+export interface UpgradOptions {
+  /**
+   * Preference vector, one non-negative weight per task (default all ones:
+   * the sum scale; torchjd's default 1/T gives the mean scale).
+   */
+  pref?: number[];
+  /** The Gram matrix is treated as zero when its trace is below this (default 1e-12). */
+  normEps?: number;
+  /** Ridge added to the trace-normalised Gram matrix (default 1e-4, as torchjd). */
+  regEps?: number;
+}
+
+export interface DbmtlOptions {
+  /** EMA rate of the gradient buffer, in [0, 1) (default 0.9). */
+  beta?: number;
+  /** The rate decays as beta / step^betaSigma, betaSigma ≥ 0 (default 0). */
+  betaSigma?: number;
+  /** Added to the buffered norms before dividing (default 1e-8). */
+  eps?: number;
+}
+
+export interface AggregatorOptionsMap {
+  sum: SumOptions;
+  mean: MeanOptions;
+  static: StaticOptions;
+  mgda: MgdaOptions;
+  pcgrad: PcgradOptions;
+  gradvac: GradvacOptions;
+  cagrad: CagradOptions;
+  imtl: ImtlOptions;
+  nash: NashOptions;
+  aligned: AlignedOptions;
+  upgrad: UpgradOptions;
+  dbmtl: DbmtlOptions;
+}
+
+/** Options of one method, or (for a method known only at run time) of any. */
+export type AggregatorOptions<M extends AggregatorName = AggregatorName> = AggregatorOptionsMap[M];
+
+export interface ResolvedOptionsMap {
+  sum: SumOptions;
+  mean: MeanOptions;
+  static: StaticOptions;
+  mgda: Required<Omit<MgdaOptions, 'losses'>> & { losses?: number[] };
+  pcgrad: { seed: number; order?: number[] };
+  gradvac: { beta: number; seed: number; order?: number[] };
+  cagrad: Required<CagradOptions>;
+  imtl: ImtlOptions;
+  nash: Required<NashOptions>;
+  aligned: Required<AlignedOptions>;
+  upgrad: { pref?: number[]; normEps: number; regEps: number };
+  dbmtl: Required<DbmtlOptions>;
+}
+
+export type ResolvedOptions<M extends AggregatorName = AggregatorName> = ResolvedOptionsMap[M];
+
+// ------------------------------------------------------------------ state
+
+/** Every state records its method and how many steps it has seen. */
+export interface BaseState<M extends AggregatorName = AggregatorName> {
+  method: M;
+  /** Number of `aggregate` calls this state has been through. */
+  step: number;
+}
+
+export interface GradvacState extends BaseState<'gradvac'> {
+  /** T×T EMA targets φ̂_ij of cos(g_i, g_j); null until the first step. */
+  targets: number[][] | null;
+}
+
+export interface DbmtlState extends BaseState<'dbmtl'> {
+  /** T×d EMA of the gradients; null until the first step. */
+  buffer: number[][] | null;
+}
+
+export interface AggregatorStateMap {
+  sum: BaseState<'sum'>;
+  mean: BaseState<'mean'>;
+  static: BaseState<'static'>;
+  mgda: BaseState<'mgda'>;
+  /** The random orders of step k come from Rng(`pcgrad:${seed}:${k}`), so `step` is the RNG position. */
+  pcgrad: BaseState<'pcgrad'>;
+  gradvac: GradvacState;
+  cagrad: BaseState<'cagrad'>;
+  imtl: BaseState<'imtl'>;
+  nash: BaseState<'nash'>;
+  aligned: BaseState<'aligned'>;
+  upgrad: BaseState<'upgrad'>;
+  dbmtl: DbmtlState;
+}
+
+/** JSON-serialisable state of one method (plain numbers and arrays only). */
+export type AggregatorState<M extends AggregatorName = AggregatorName> = AggregatorStateMap[M];
+
+export interface AggregateResult {
+  /** The update direction, length d, on the sum scale (see index.ts). */
+  direction: Float64Array;
+  /**
+   * Per-task weights w with direction = Σ_t w_t g_t. For 'dbmtl' they apply to
+   * the EMA-buffered gradients (state.buffer), not to the rows given.
+   */
+  weights?: Float64Array;
+  /** The state to pass to the next call. The input state is never modified. */
+  state: AggregatorState;
+}
+
+// -------------------------------------------------------- shared interface
+
+/** The gradients as the methods see them. */
+export interface GradContext {
+  readonly T: number;
+  readonly d: number;
+  readonly rows: ReadonlyArray<ArrayLike<number>>;
+  /** T×T Gram matrix GGᵀ, row-major, Float64; computed once on first use. */
+  gram(): Float64Array;
+}
+
+export interface MethodOutput<S> {
+  /** Weights on the rows; the direction is then Σ_t w_t g_t. */
+  weights: Float64Array;
+  /** Set when the direction is not Σ_t weights_t·rows_t (dbmtl). */
+  direction?: Float64Array;
+  state: S;
+}
+
+/** One aggregation method: what each module under methods/ exports. */
+export interface Aggregator<M extends AggregatorName> {
+  readonly name: M;
+  /** Checks the caller's options and fills the defaults; throws MultilossError('config'). */
+  resolve(options: Record<string, unknown>): ResolvedOptions<M>;
+  /** Fresh state. */
+  init(): AggregatorState<M>;
+  /** Throws MultilossError('config') when `state` does not fit T tasks and d columns. */
+  checkState(state: AggregatorState<M>, T: number, d: number): void;
+  run(ctx: GradContext, options: ResolvedOptions<M>, state: AggregatorState<M>): MethodOutput<AggregatorState<M>>;
+}
