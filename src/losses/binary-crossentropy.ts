@@ -11,11 +11,9 @@ export function binaryCrossentropy(options: { labelSmoothing?: number } = {}): L
   return {
     name: 'binary_crossentropy',
     perSample(yTrue, logits) {
-      return tf.tidy(() => {
-        const y = eps > 0 ? tf.add(tf.mul(yTrue, 1 - eps), eps / 2) : yTrue;
-        const perUnit = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, y)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
-        return tf.mean(perUnit, 1) as tf.Tensor1D;
-      });
+      const y = eps > 0 ? tf.add(tf.mul(yTrue, 1 - eps), eps / 2) : yTrue;
+      const perUnit = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, y)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
+      return tf.mean(perUnit, 1) as tf.Tensor1D;
     },
   };
 }

@@ -7,11 +7,9 @@ export function categoricalCrossentropy(options: { labelSmoothing?: number } = {
   return {
     name: 'crossentropy',
     perSample(yTrue, logits) {
-      return tf.tidy(() => {
-        const k = yTrue.shape[1];
-        const target = eps > 0 ? tf.add(tf.mul(yTrue, 1 - eps), eps / k) : yTrue;
-        return tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), 1)) as tf.Tensor1D;
-      });
+      const k = yTrue.shape[1];
+      const target = eps > 0 ? tf.add(tf.mul(yTrue, 1 - eps), eps / k) : yTrue;
+      return tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), 1)) as tf.Tensor1D;
     },
   };
 }

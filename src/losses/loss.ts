@@ -7,6 +7,10 @@ import * as tf from '@tensorflow/tfjs-core';
  * the activated one so that softmax/sigmoid/exp are folded into the loss in a
  * numerically stable form. Masking, weighting and reduction are applied by
  * `reduceLoss`, so a loss never has to handle missing labels.
+ *
+ * Losses run inside the gradient tape: they must not wrap their work in
+ * tf.tidy, because ops such as logSigmoid keep their inputs for the backward
+ * pass and a tidy would free them first. The trainer's tidy cleans up.
  */
 export interface LossFunction {
   readonly name: string;
@@ -23,9 +27,7 @@ export interface LossFunction {
  * tf.divNoNan would, and its Equal op has no gradient).
  */
 export function reduceLoss(perSample: tf.Tensor1D, weight: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => {
-    const den = tf.sum(weight);
-    const safeDen = tf.add(den, tf.cast(tf.equal(den, 0), 'float32'));
-    return tf.div(tf.sum(tf.mul(perSample, weight)), safeDen) as tf.Scalar;
-  });
+  const den = tf.sum(weight);
+  const safeDen = tf.add(den, tf.cast(tf.equal(den, 0), 'float32'));
+  return tf.div(tf.sum(tf.mul(perSample, weight)), safeDen) as tf.Scalar;
 }

@@ -6,14 +6,14 @@ import type { LossFunction } from './loss.js';
 export function meanSquaredError(): LossFunction {
   return {
     name: 'mse',
-    perSample: (y, p) => tf.tidy(() => tf.mean(tf.squaredDifference(y, p), 1) as tf.Tensor1D),
+    perSample: (y, p) => tf.mean(tf.squaredDifference(y, p), 1) as tf.Tensor1D,
   };
 }
 
 export function meanAbsoluteError(): LossFunction {
   return {
     name: 'mae',
-    perSample: (y, p) => tf.tidy(() => tf.mean(tf.abs(tf.sub(y, p)), 1) as tf.Tensor1D),
+    perSample: (y, p) => tf.mean(tf.abs(tf.sub(y, p)), 1) as tf.Tensor1D,
   };
 }
 
@@ -22,13 +22,12 @@ export function huber(options: { delta?: number } = {}): LossFunction {
   const delta = options.delta ?? 1;
   return {
     name: 'huber',
-    perSample: (y, p) =>
-      tf.tidy(() => {
-        const err = tf.abs(tf.sub(y, p));
-        const quad = tf.minimum(err, delta);
-        const lin = tf.sub(err, quad);
-        return tf.mean(tf.add(tf.mul(0.5, tf.square(quad)), tf.mul(delta, lin)), 1) as tf.Tensor1D;
-      }),
+    perSample: (y, p) => {
+      const err = tf.abs(tf.sub(y, p));
+      const quad = tf.minimum(err, delta);
+      const lin = tf.sub(err, quad);
+      return tf.mean(tf.add(tf.mul(0.5, tf.square(quad)), tf.mul(delta, lin)), 1) as tf.Tensor1D;
+    },
   };
 }
 
@@ -36,12 +35,11 @@ export function huber(options: { delta?: number } = {}): LossFunction {
 export function logCosh(): LossFunction {
   return {
     name: 'log_cosh',
-    perSample: (y, p) =>
-      tf.tidy(() => {
-        const a = tf.abs(tf.sub(p, y));
-        const lc = tf.sub(tf.add(a, tf.log1p(tf.exp(tf.mul(-2, a)))), Math.LN2);
-        return tf.mean(lc, 1) as tf.Tensor1D;
-      }),
+    perSample: (y, p) => {
+      const a = tf.abs(tf.sub(p, y));
+      const lc = tf.sub(tf.add(a, tf.log1p(tf.exp(tf.mul(-2, a)))), Math.LN2);
+      return tf.mean(lc, 1) as tf.Tensor1D;
+    },
   };
 }
 
@@ -49,6 +47,6 @@ export function logCosh(): LossFunction {
 export function poisson(): LossFunction {
   return {
     name: 'poisson',
-    perSample: (y, eta) => tf.tidy(() => tf.mean(tf.sub(tf.exp(eta), tf.mul(y, eta)), 1) as tf.Tensor1D),
+    perSample: (y, eta) => tf.mean(tf.sub(tf.exp(eta), tf.mul(y, eta)), 1) as tf.Tensor1D,
   };
 }

@@ -145,8 +145,7 @@ export class Trainer {
     let kept: tf.Tensor[] = [];
     const packed = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => {
-        const raw = this.network.forwardHeads(this.network.forwardTrunk(inputs.x, true, this.rng));
-        const losses = raw.map((r, h) => reduceLoss(heads[h].loss.perSample(inputs.y[h], r), inputs.w[h]));
+        const { raw, losses } = headLosses(this.network, heads, inputs, true, this.rng);
         const { total, weights } = this.balancer.combine(losses, ctx);
         const outputs = wantMetrics ? this.network.activate(raw).map((o) => tf.reshape(o, [-1])) : [];
         kept = [tf.stack(losses), weights, ...outputs].map((t) => tf.keep(t));
@@ -161,11 +160,11 @@ export class Trainer {
     packed.dispose();
     const total = stats[0];
     const T = heads.length;
-    const headLosses = stats.subarray(1, 1 + T);
+    const lossValues = stats.subarray(1, 1 + T);
     const weights = stats.subarray(1 + T, 1 + 2 * T);
     for (let h = 0; h < T; h++) {
-      if (!Number.isFinite(headLosses[h])) {
-        throw new MultilossError('training', `head "${heads[h].name}": loss became ${headLosses[h]} at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`);
+      if (!Number.isFinite(lossValues[h])) {
+        throw new MultilossError('training', `head "${heads[h].name}": loss became ${lossValues[h]} at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`);
       }
     }
     let offset = 1 + 2 * T;
@@ -177,10 +176,10 @@ export class Trainer {
         offset += len;
       }
     }
-    acc.add(n, total, headLosses, weights, weightsJs, predictions, data, idx);
+    acc.add(n, total, lossValues, weights, weightsJs, predictions, data, idx);
     this.step++;
     const named: Record<string, number> = {};
-    heads.forEach((h, i) => (named[h.name] = headLosses[i]));
+    heads.forEach((h, i) => (named[h.name] = lossValues[i]));
     return { loss: total, headLosses: named };
   }
 
@@ -202,6 +201,23 @@ export class Trainer {
   dispose(): void {
     this.optimizer.dispose();
   }
+}
+
+/** A batch as tensors: features, each head's targets and per-row loss weights (0 = label missing). */
+export interface TensorBatch {
+  x: tf.Tensor2D;
+  y: tf.Tensor2D[];
+  w: tf.Tensor1D[];
+}
+
+/**
+ * Forward pass and every head's masked, weighted mean loss: the quantity the
+ * trainer differentiates. Exported so tests can take gradients of one head.
+ */
+export function headLosses(network: MultiHeadNetwork, heads: readonly Head[], batch: TensorBatch, training: boolean, rng?: Rng): { raw: tf.Tensor2D[]; losses: tf.Scalar[] } {
+  const raw = network.forwardHeads(network.forwardTrunk(batch.x, training, rng));
+  const losses = raw.map((r, h) => reduceLoss(heads[h].loss.perSample(batch.y[h], r), batch.w[h]));
+  return { raw, losses };
 }
 
 /** Sums one epoch's batch results into per-head means and metrics. */

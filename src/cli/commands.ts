@@ -1,0 +1,204 @@
+import { extname, resolve } from 'node:path';
+import { parseConfig } from '../config/schema.js';
+import { resolveConfig } from '../config/resolve.js';
+import { initBackend } from '../engine/backend.js';
+import { MultilossError } from '../errors.js';
+import { readConfigFile } from '../io/config-file.js';
+import { writeFileAtomic } from '../io/files.js';
+import { loadModel, saveModel } from '../io/model-dir.js';
+import { readTableFile } from '../io/table-file.js';
+import type { MultilossModel } from '../model/multiloss-model.js';
+import { fitModel } from '../training/fit.js';
+import { csvField, fmt, metricsTable, predictionCells, predictionColumns, table } from './format.js';
+import { progressCallbacks } from './progress.js';
+
+type Backend = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
+
+interface TrainFlags {
+  config?: string;
+  data?: string;
+  target?: string[];
+  features?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  validationSplit?: number;
+  validationData?: string;
+  seed?: number;
+  balance?: string;
+  out?: string;
+  backend: Backend;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Flags override the config file; the merged object is validated by the schema. */
+function buildConfig(flags: TrainFlags): Record<string, unknown> {
+  const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
+  if (flags.data) config.data = resolve(flags.data);
+  if (flags.target?.length) {
+    config.targets = flags.target.map((t) => {
+      const at = t.lastIndexOf(':');
+      if (at <= 0 || at === t.length - 1) throw new MultilossError('usage', `--target ${JSON.stringify(t)}: expected NAME:KIND, e.g. species:classification`);
+      return { name: t.slice(0, at), kind: t.slice(at + 1) };
+    });
+  }
+  if (flags.features) config.features = flags.features.split(',').map((s) => s.trim()).filter(Boolean);
+  const training = { ...((config.training as Record<string, unknown> | undefined) ?? {}) };
+  if (flags.epochs !== undefined) training.epochs = flags.epochs;
+  if (flags.batchSize !== undefined) training.batchSize = flags.batchSize;
+  if (flags.lr !== undefined) training.learningRate = flags.lr;
+  if (flags.seed !== undefined) training.seed = flags.seed;
+  if (Object.keys(training).length) config.training = training;
+  if (flags.validationSplit !== undefined || flags.validationData) {
+    const v = { ...((config.validation as Record<string, unknown> | undefined) ?? {}) };
+    if (flags.validationSplit !== undefined) v.split = flags.validationSplit;
+    if (flags.validationData) v.data = resolve(flags.validationData);
+    config.validation = v;
+  }
+  if (flags.balance) config.balance = { ...((config.balance as Record<string, unknown> | undefined) ?? {}), method: flags.balance };
+  if (flags.out) config.out = resolve(flags.out);
+  if (config.targets === undefined) throw new MultilossError('usage', 'no targets: give --config FILE or at least one --target NAME:KIND');
+  if (config.data === undefined) throw new MultilossError('usage', 'no training data: give --data FILE or "data" in the config');
+  return config;
+}
+
+export async function runTrain(flags: TrainFlags): Promise<void> {
+  const raw = buildConfig(flags);
+  const config = parseConfig(raw, flags.config ?? 'command line');
+  const resolved = resolveConfig(config);
+  const out = config.out ?? resolve('multiloss-model');
+  const table = readTableFile(config.data as string, config.format);
+  const validation = config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
+  const backend = await initBackend(flags.backend);
+  if (!flags.quiet) log(`multiloss ${backend.name} backend; ${table.rows.length} rows from ${config.data}`);
+  const progress = progressCallbacks(process.stderr, flags.quiet ?? false);
+  let model: MultilossModel;
+  try {
+    model = await fitModel(resolved, { table, validation }, { callbacks: progress.callbacks, warn: (m) => log(`warning: ${m}`) });
+  } finally {
+    progress.done();
+  }
+  await saveModel(model, out);
+  const metrics = model.meta.metrics;
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ model: out, metrics }, null, 2)}\n`);
+  } else if (!flags.quiet) {
+    const split = metrics.validation ?? metrics.train;
+    if (split) log(`\n${metrics.validation ? 'validation' : 'training'} metrics:\n${metricsTable(split, model.heads)}`);
+    log(`\nsaved model to ${out}`);
+  }
+  model.dispose();
+}
+
+interface ModelDataFlags {
+  model?: string;
+  data?: string;
+  backend: Backend;
+}
+
+function modelAndData(posModel: string | undefined, posData: string | undefined, flags: ModelDataFlags, needData: boolean): { model: string; data?: string } {
+  const model = flags.model ?? posModel;
+  const data = flags.data ?? (flags.model ? posModel : posData);
+  if (!model) throw new MultilossError('usage', 'no model: give the model directory (--model DIR)');
+  if (needData && !data) throw new MultilossError('usage', 'no data: give the data file (--data FILE)');
+  return { model, data };
+}
+
+interface PredictFlags extends ModelDataFlags {
+  out?: string;
+  format?: 'csv' | 'jsonl';
+  keep?: string;
+}
+
+export async function runPredict(posModel: string | undefined, posData: string | undefined, flags: PredictFlags): Promise<void> {
+  const { model: dir, data } = modelAndData(posModel, posData, flags, true);
+  const input = readTableFile(data as string);
+  const keep = flags.keep ? flags.keep.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  for (const k of keep) {
+    if (!input.columns.includes(k)) throw new MultilossError('data', `${data}: --keep column "${k}" not found; columns are: ${input.columns.join(', ')}`);
+  }
+  await initBackend(flags.backend);
+  const model = await loadModel(dir);
+  const predictions = model.predict(input);
+  const format = flags.format ?? (flags.out && ['.jsonl', '.ndjson', '.json'].includes(extname(flags.out).toLowerCase()) ? 'jsonl' : 'csv');
+  const keepIdx = keep.map((k) => input.columns.indexOf(k));
+  let text: string;
+  if (format === 'jsonl') {
+    text = predictions
+      .map((p, i) => {
+        const kept: Record<string, unknown> = {};
+        keep.forEach((k, j) => (kept[k] = input.rows[i][keepIdx[j]]));
+        return JSON.stringify({ ...kept, ...p });
+      })
+      .join('\n');
+  } else {
+    const header = [...keep, ...predictionColumns(model.heads)];
+    const lines = predictions.map((p, i) => [...keepIdx.map((j) => input.rows[i][j]), ...predictionCells(p, model.heads)].map(csvField).join(','));
+    text = [header.map(csvField).join(','), ...lines].join('\n');
+  }
+  if (flags.out) {
+    writeFileAtomic(flags.out, `${text}\n`);
+    process.stderr.write(`wrote ${predictions.length} predictions to ${flags.out}\n`);
+  } else {
+    process.stdout.write(`${text}\n`);
+  }
+  model.dispose();
+}
+
+interface EvaluateFlags extends ModelDataFlags {
+  json?: boolean;
+}
+
+export async function runEvaluate(posModel: string | undefined, posData: string | undefined, flags: EvaluateFlags): Promise<void> {
+  const { model: dir, data } = modelAndData(posModel, posData, flags, true);
+  const input = readTableFile(data as string);
+  await initBackend(flags.backend);
+  const model = await loadModel(dir);
+  const result = model.evaluate(input);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${result.rows} rows, weighted total loss ${fmt(result.loss)}\n${metricsTable(result, model.heads, result.labelled)}\n`);
+  }
+  model.dispose();
+}
+
+interface InfoFlags {
+  model?: string;
+  json?: boolean;
+  backend: Backend;
+}
+
+export async function runInfo(posModel: string | undefined, flags: InfoFlags): Promise<void> {
+  const dir = flags.model ?? posModel;
+  if (!dir) throw new MultilossError('usage', 'no model: give the model directory (--model DIR)');
+  const backend = await initBackend(flags.backend);
+  const model = await loadModel(dir);
+  const info = model.info();
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ ...info, backend }, null, 2)}\n`);
+  } else {
+    const lines = [
+      `model        ${resolve(dir)}`,
+      `created      ${info.createdAt} by multiloss ${info.libraryVersion}`,
+      `backend      ${backend.name}${backend.simd !== undefined ? ` (simd ${backend.simd ? 'on' : 'off'})` : ''}${backend.fixedKernels ? ', fixed wasm kernels' : ''}`,
+      `parameters   ${info.parameters}`,
+      `features     ${info.features.length} columns → ${info.inputSize} inputs: ${info.features.map((f) => `${f.name} (${f.type})`).join(', ')}`,
+      `trunk        ${info.trunk.map((b) => `${b.units} ${b.activation ?? 'relu'}${b.batchNorm ? '+bn' : ''}${b.dropout ? ` drop ${b.dropout}` : ''}`).join(' → ') || '(none)'}`,
+      `balance      ${info.balance.method} (weights ${info.balance.weights.map((w) => fmt(w)).join(', ')})`,
+      `epochs       ${info.epochs}`,
+      '',
+      table(
+        ['head', 'kind', 'column', 'loss', 'units', 'classes'],
+        info.heads.map((h) => [h.name, h.kind, h.column, h.loss, String(h.units), h.classes ? h.classes.join(', ') : '']),
+      ),
+    ];
+    const split = info.metrics.validation ?? info.metrics.train;
+    if (split) lines.push('', `${info.metrics.validation ? 'validation' : 'training'} metrics at the end of training:`, metricsTable(split, model.heads));
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  model.dispose();
+}

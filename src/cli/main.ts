@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { isMultilossError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { runEvaluate, runInfo, runPredict, runTrain } from './commands.js';
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
+    return n;
+  };
+}
+function number(name: string, check: (n: number) => boolean, expected: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`${name} must be ${expected}`);
+    return n;
+  };
+}
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('multiloss')
+    .description('Train and use multi-output models: several heads, each with its own loss, trained together.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: () => undefined });
+
+  program
+    .command('train')
+    .description('train a model from a config file and/or flags, and save it')
+    .option('-c, --config <file>', 'YAML or JSON configuration')
+    .option('--data <file>', 'training data (CSV, TSV, JSON, JSON-lines)')
+    .option('--target <name:kind>', 'a target column and its head kind (repeatable), e.g. species:classification', collect)
+    .option('--features <columns>', 'comma-separated feature columns (default: every non-target column)')
+    .option('--epochs <n>', 'training epochs', positiveInt('--epochs'))
+    .option('--batch-size <n>', 'mini-batch size', positiveInt('--batch-size'))
+    .option('--lr <rate>', 'learning rate', number('--lr', (n) => n > 0, 'a number > 0'))
+    .option('--validation-split <fraction>', 'share of rows held out for validation', number('--validation-split', (n) => n >= 0 && n < 1, 'a number in [0, 1)'))
+    .option('--validation-data <file>', 'separate validation file (instead of a split)')
+    .option('--seed <n>', 'random seed', number('--seed', Number.isInteger, 'a whole number'))
+    .option('--balance <method>', 'loss balancing method')
+    .option('-o, --out <dir>', 'output model directory')
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
+    .option('--json', 'print the final metrics as JSON on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(runTrain);
+
+  program
+    .command('predict')
+    .description('predict every head for the rows of a data file')
+    .argument('[model]', 'model directory')
+    .argument('[data]', 'data file')
+    .option('-m, --model <dir>', 'model directory')
+    .option('-d, --data <file>', 'data file (CSV, TSV, JSON, JSON-lines)')
+    .option('-o, --out <file>', 'write here instead of stdout (format from the extension)')
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'jsonl']))
+    .option('--keep <columns>', 'comma-separated input columns to copy into the output')
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
+    .action(runPredict);
+
+  program
+    .command('evaluate')
+    .description('per-head losses and metrics on labelled data')
+    .argument('[model]', 'model directory')
+    .argument('[data]', 'data file')
+    .option('-m, --model <dir>', 'model directory')
+    .option('-d, --data <file>', 'labelled data file')
+    .option('--json', 'print JSON instead of a table')
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
+    .action(runEvaluate);
+
+  program
+    .command('info')
+    .description('heads, parameters and training summary of a saved model')
+    .argument('[model]', 'model directory')
+    .option('-m, --model <dir>', 'model directory')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
+    .action(runInfo);
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. Bad input → one line on stderr and 2. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
+  program.commands.forEach((c) => c.exitOverride().configureOutput({ outputError: () => undefined }));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      process.stderr.write(`multiloss: ${e.message.replace(/^error: /, '')}\n`);
+      return 2;
+    }
+    if (isMultilossError(e)) {
+      process.stderr.write(`multiloss: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`multiloss: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`multiloss: internal error: ${String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { MultilossError } from '../errors.js';
+
+/** Files larger than this are refused rather than read into memory (data files: 2 GiB). */
+export const MAX_DATA_BYTES = 2 ** 31 - 1;
+
+function ioMessage(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT') return 'no such file';
+  if (err.code === 'EACCES') return 'permission denied';
+  if (err.code === 'EISDIR') return 'is a directory';
+  return err.message ?? String(e);
+}
+
+/** Reads a whole file, with errors that name it. `what` says what the file is for ("data file", …). */
+export function readFileChecked(path: string, what: string, maxBytes = MAX_DATA_BYTES): Buffer {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new MultilossError('io', `${what} ${path}: is a directory, expected a file`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof MultilossError) throw e;
+    throw new MultilossError('io', `${what} ${path}: ${ioMessage(e)}`);
+  }
+  if (size > maxBytes) throw new MultilossError('io', `${what} ${path}: ${size} bytes is more than the ${maxBytes} allowed`);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new MultilossError('io', `${what} ${path}: ${ioMessage(e)}`);
+  }
+}
+
+export function readTextChecked(path: string, what: string, maxBytes = MAX_DATA_BYTES): string {
+  return readFileChecked(path, what, maxBytes).toString('utf8');
+}
+
+/** A unique name next to `path` for a temporary file or directory. */
+export function temporarySibling(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Writes, flushes and fsyncs a file in full. */
+export function writeFileSynced(path: string, data: string | Uint8Array): void {
+  const fd = openSync(path, 'w');
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes a file under a temporary name in the same directory, then renames it
+ * over `path`: a reader sees the old file or the whole new one, never a part.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = temporarySibling(path);
+  try {
+    writeFileSynced(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new MultilossError('io', `cannot write ${path}: ${ioMessage(e)}`);
+  }
+  fsyncDir(dirname(path));
+}
+
+/** Makes a rename durable (best effort: not every platform can fsync a directory). */
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Directory fsync is unsupported on some platforms; the rename is still atomic.
+  }
+}

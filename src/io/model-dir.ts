@@ -1,0 +1,108 @@
+import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { MultilossError } from '../errors.js';
+import { MultilossModel, WEIGHTS_FILE } from '../model/multiloss-model.js';
+import { fsyncDir, readFileChecked, readTextChecked, temporarySibling, writeFileSynced } from './files.js';
+
+export const MODEL_FILE = 'model.json';
+export const META_FILE = 'multiloss.json';
+/** JSON files above this size are refused (a real model.json is a few kB). */
+export const MAX_JSON_BYTES = 64 * 1024 * 1024;
+export const MAX_WEIGHT_BYTES = 2 ** 31 - 1;
+
+/**
+ * Saves a model as a directory: model.json + weights.bin (standard tfjs
+ * LayersModel format) and multiloss.json. Everything is written into a
+ * temporary sibling directory and renamed into place, so a crash leaves either
+ * the previous model or the new one, never half of one.
+ */
+export async function saveModel(model: MultilossModel, dir: string): Promise<void> {
+  const { modelJson, weightData, meta } = await model.toArtifacts();
+  const target = resolve(dir);
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+  } catch (e) {
+    throw new MultilossError('io', `cannot create ${dirname(target)}: ${(e as Error).message}`);
+  }
+  const tmp = temporarySibling(target);
+  try {
+    mkdirSync(tmp);
+    writeFileSynced(join(tmp, WEIGHTS_FILE), new Uint8Array(weightData));
+    writeFileSynced(join(tmp, MODEL_FILE), JSON.stringify(modelJson));
+    writeFileSynced(join(tmp, META_FILE), JSON.stringify(meta, null, 2));
+    fsyncDir(tmp);
+    if (existsSync(target)) {
+      if (!lstatSync(target).isDirectory()) throw new Error(`${target} exists and is not a directory`);
+      const old = temporarySibling(target);
+      renameSync(target, old);
+      renameSync(tmp, target);
+      rmSync(old, { recursive: true, force: true });
+    } else {
+      renameSync(tmp, target);
+    }
+    fsyncDir(dirname(target));
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (e instanceof MultilossError) throw e;
+    throw new MultilossError('io', `cannot save model to ${dir}: ${(e as Error).message}`);
+  }
+}
+
+function parseJsonFile(path: string): unknown {
+  const text = readTextChecked(path, 'model file', MAX_JSON_BYTES);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new MultilossError('model', `${path}: not valid JSON (${(e as Error).message}); the file is truncated or damaged`);
+  }
+}
+
+/**
+ * Resolves a weight path from model.json inside the model directory. Loading
+ * never leaves the directory: absolute paths, "..", URL schemes and symlinks
+ * that lead outside are refused.
+ */
+function weightPath(root: string, p: unknown): string {
+  if (typeof p !== 'string' || p === '' || isAbsolute(p) || /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(p) || p.split(/[\\/]/).includes('..')) {
+    throw new MultilossError('model', `${root}/${MODEL_FILE}: weight path ${JSON.stringify(p)} must be a plain relative path inside the model directory`);
+  }
+  const full = resolve(root, p);
+  let real: string;
+  try {
+    real = realpathSync(full);
+  } catch {
+    throw new MultilossError('model', `${root}: weight file ${p} is missing`);
+  }
+  const rel = relative(realpathSync(root), real);
+  if (rel.startsWith('..') || isAbsolute(rel) || rel.split(sep).includes('..')) {
+    throw new MultilossError('model', `${root}: weight file ${p} leads outside the model directory`);
+  }
+  return real;
+}
+
+/** Loads a model directory written by `saveModel`, checking every file before use. */
+export async function loadModel(dir: string): Promise<MultilossModel> {
+  const root = resolve(dir);
+  if (!existsSync(root)) throw new MultilossError('io', `model directory ${dir}: not found`);
+  if (!lstatSync(root).isDirectory() && !lstatSync(realpathSync(root)).isDirectory()) {
+    throw new MultilossError('io', `model directory ${dir}: not a directory`);
+  }
+  const modelJson = parseJsonFile(join(root, MODEL_FILE)) as { weightsManifest?: { paths?: unknown[] }[] } | null;
+  const manifest = modelJson?.weightsManifest;
+  if (!Array.isArray(manifest)) throw new MultilossError('model', `${dir}/${MODEL_FILE}: weightsManifest missing; not a tfjs layers model`);
+  const buffers: Buffer[] = [];
+  let total = 0;
+  for (const group of manifest) {
+    if (!group || !Array.isArray(group.paths)) throw new MultilossError('model', `${dir}/${MODEL_FILE}: malformed weightsManifest`);
+    for (const p of group.paths) {
+      const buf = readFileChecked(weightPath(root, p), 'weight file', MAX_WEIGHT_BYTES);
+      total += buf.length;
+      if (total > MAX_WEIGHT_BYTES) throw new MultilossError('model', `${dir}: weight files exceed ${MAX_WEIGHT_BYTES} bytes`);
+      buffers.push(buf);
+    }
+  }
+  const joined = Buffer.concat(buffers);
+  const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
+  const meta = parseJsonFile(join(root, META_FILE));
+  return MultilossModel.fromArtifacts(modelJson, weightData, meta, dir);
+}

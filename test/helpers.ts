@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseJson } from '../src/data/index.js';
+import type { Table } from '../src/data/table.js';
+import { initBackend } from '../src/engine/backend.js';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const PENGUINS = join(ROOT, 'data', 'penguins.json');
+export const PENGUINS_CONFIG = join(ROOT, 'examples', 'penguins.yaml');
+
+/** The backend the CLI uses by default (wasm with the fixed kernels). */
+export async function useDefaultBackend(): Promise<void> {
+  await initBackend('wasm');
+}
+
+export function penguins(): Table {
+  return parseJson(readFileSync(PENGUINS, 'utf8'), PENGUINS);
+}
+
+export function tempDir(prefix = 'multiloss-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI as a user would, in a separate process. */
+export function cli(args: string[], options: { cwd?: string; input?: string } = {}): CliResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
+    cwd: options.cwd ?? ROOT,
+    input: options.input,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 300_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
