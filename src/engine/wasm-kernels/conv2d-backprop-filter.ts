@@ -18,6 +18,7 @@ import {
 import {
   asWasmBackend,
   attrsAs,
+  convColumnBudget,
   dispose,
   f32View,
   makeView,
@@ -29,9 +30,6 @@ import {
   type WasmBackend,
 } from './internals.js';
 import { fastMatMul } from './matmul.js';
-
-/** Upper bound on the im2col buffer, in float32 elements (64 MB). */
-const MAX_COLS = 16 * 1024 * 1024;
 
 interface Geometry {
   batch: number;
@@ -127,7 +125,7 @@ export function conv2DBackpropFilterWasm(
   const rows = g.fH * g.fW * g.inC;
   const perImage = g.outH * g.outW;
   const outShape = [g.fH, g.fW, g.inC, g.outC];
-  const chunk = Math.max(1, Math.min(g.batch, Math.floor(MAX_COLS / Math.max(1, rows * perImage))));
+  const chunk = Math.max(1, Math.min(g.batch, Math.floor(convColumnBudget() / Math.max(1, rows * perImage))));
 
   let acc: TensorInfo | undefined;
   for (let n0 = 0; n0 < g.batch; n0 += chunk) {

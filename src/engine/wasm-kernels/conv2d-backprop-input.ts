@@ -18,6 +18,7 @@ import {
 import {
   asWasmBackend,
   attrsAs,
+  convColumnBudget,
   dispose,
   f32View,
   makeView,
@@ -29,9 +30,6 @@ import {
   type WasmBackend,
 } from './internals.js';
 import { fastMatMul } from './matmul.js';
-
-/** Upper bound on the column buffer, in float32 elements (64 MB). */
-const MAX_COLS = 16 * 1024 * 1024;
 
 export function conv2DBackpropInputWasm(
   backend: WasmBackend,
@@ -82,7 +80,7 @@ export function conv2DBackpropInputWasm(
     fwHi[ow] = Math.max(fwLo[ow], Math.min(fW, inW - iw0));
   }
 
-  const chunk = Math.max(1, Math.min(batch, Math.floor(MAX_COLS / (rows * perImage))));
+  const chunk = Math.max(1, Math.min(batch, Math.floor(convColumnBudget() / (rows * perImage))));
   const filter3: TensorInfo = { dataId: filter.dataId, shape: [1, rows, outC], dtype: 'float32' };
   for (let n0 = 0; n0 < batch; n0 += chunk) {
     const count = Math.min(chunk, batch - n0);

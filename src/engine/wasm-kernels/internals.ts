@@ -133,6 +133,20 @@ export function makeZeros(backend: WasmBackend, shape: number[], dtype: DataType
   return out;
 }
 
+/** Default bound on the im2col / col2im buffers of the conv kernels, in float32 elements (64 MB). */
+const DEFAULT_COLUMN_BUDGET = 16 * 1024 * 1024;
+let columnBudget = DEFAULT_COLUMN_BUDGET;
+
+/** Bound (float32 elements) on the conv kernels' column buffers; larger batches go in chunks. */
+export function convColumnBudget(): number {
+  return columnBudget;
+}
+
+/** Change the conv column-buffer bound (tuning / tests); no argument restores the default. */
+export function setConvColumnBudget(elements?: number): void {
+  columnBudget = elements === undefined ? DEFAULT_COLUMN_BUDGET : Math.max(1, Math.floor(elements));
+}
+
 export function dispose(backend: WasmBackend, info: TensorInfo): void {
   backend.disposeData(info.dataId);
 }
