@@ -100,6 +100,16 @@ function weightedSum(y: tf.Tensor, r: tf.Tensor): tf.Scalar {
   return tf.sum(tf.mul(y, r));
 }
 
+/** The shape of what `make` returns (its tensors are disposed). */
+function outputShape(make: () => tf.Tensor): number[] {
+  const before = tf.memory().numTensors;
+  const y = tf.tidy(make);
+  const shape = y.shape.slice();
+  y.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  return shape;
+}
+
 function broadcastShape(a: number[], b: number[]): number[] {
   const n = Math.max(a.length, b.length);
   const out: number[] = [];
@@ -365,7 +375,7 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput', () => {
     for (const { x, f, s, pad } of cases) {
       const xa = f32(rng, x);
       const fa = f32(rng, f);
-      const yShape = tf.tidy(() => tf.conv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(f) as tf.Tensor4D, s, pad).shape);
+      const yShape = outputShape(() => tf.conv2d(tf.zeros<tf.Rank>(x) as tf.Tensor4D, tf.zeros<tf.Rank>(f) as tf.Tensor4D, s, pad));
       const r = f32(rng, yShape);
       await compare(`conv2d x=[${x}] f=[${f}] s=${JSON.stringify(s)} pad=${JSON.stringify(pad)}`, [xa, fa, r], (x_, f_, r_) => {
         const y = tf.conv2d(x_ as tf.Tensor4D, f_ as tf.Tensor4D, s, pad);
@@ -431,9 +441,9 @@ describe('UnsortedSegmentSum (gradient of tf.gather)', () => {
     const x = f32(rng, [9, 4]);
     const ids: Arg = { data: Int32Array.from([0, 2, 2, 5, 1, 0, 5, 5, 3]), shape: [9], dtype: 'int32' };
     const xi: Arg = { data: Int32Array.from({ length: 36 }, (_, i) => (i * 7) % 11 - 5), shape: [9, 4], dtype: 'int32' };
-    await compare('unsortedSegmentSum f32', [x, ids], (x_, i_) => [tf.unsortedSegmentSum(x_, i_, 6)]);
-    const w = await runOn('wasm', [xi, ids], (x_, i_) => [tf.unsortedSegmentSum(x_, i_, 6)]);
-    const c = await runOn('cpu', [xi, ids], (x_, i_) => [tf.unsortedSegmentSum(x_, i_, 6)]);
+    await compare('unsortedSegmentSum f32', [x, ids], (x_, i_) => [tf.unsortedSegmentSum(x_, i_ as tf.Tensor1D, 6)]);
+    const w = await runOn('wasm', [xi, ids], (x_, i_) => [tf.unsortedSegmentSum(x_, i_ as tf.Tensor1D, 6)]);
+    const c = await runOn('cpu', [xi, ids], (x_, i_) => [tf.unsortedSegmentSum(x_, i_ as tf.Tensor1D, 6)]);
     assert.deepEqual(Array.from(w.data[0]), Array.from(c.data[0]));
   });
 });
@@ -464,7 +474,7 @@ describe('MaxPoolGrad', () => {
         // All negative; with ties, few distinct values so windows hold equal maxima.
         for (let i = 0; i < n; i++) data[i] = ties ? -1 - rng.int(3) : -0.01 - rng.next();
         const xa: Arg = { data, shape: x, dtype: 'float32' };
-        const yShape = tf.tidy(() => tf.maxPool(tf.zeros(x) as tf.Tensor4D, size, s, pad).shape);
+        const yShape = outputShape(() => tf.maxPool(tf.zeros<tf.Rank>(x) as tf.Tensor4D, size, s, pad));
         const r = f32(rng, yShape);
         await compare(`maxPool x=[${x}] size=${size} s=${s} ${pad} ties=${ties}`, [xa, r], (x_, r_) => {
           const y = tf.maxPool(x_ as tf.Tensor4D, size, s, pad);
