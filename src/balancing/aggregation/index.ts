@@ -31,5 +31,5 @@
 export type * from './types.js';
 export { aggregate, AGGREGATORS, initialAggregatorState, isAggregatorName, validateAggregatorOptions } from './aggregate.js';
 export { computeGram } from './matrix.js';
-export { Adam, TOY_PARETO, TOY_STARTS, runToy, toyProblem } from './toy.js';
+export { Adam, TOY_PARETO, TOY_STARTS, runToy, toyParetoX2, toyProblem } from './toy.js';
 export type { AdamOptions, ToyEvaluation, ToyRun, ToyRunOptions } from './toy.js';

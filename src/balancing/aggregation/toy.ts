@@ -22,8 +22,33 @@ export const TOY_STARTS: readonly (readonly [number, number])[] = [
   [9, -1],
 ];
 
-/** Where the Pareto set of the toy problem lies. */
+/** Where the Pareto set of the toy problem lies (x2 at x1 = 0; it bends slightly towards the ends, see toyParetoX2). */
 export const TOY_PARETO = { x2: -8.3552, x1Min: -7, x1Max: 7 } as const;
+
+/**
+ * The Pareto set is the curve where ∇f1 and ∇f2 point in opposite directions
+ * (independent of the scale on f1): for x1 ∈ [−7, 7] this returns its x2, found
+ * by bisection of the cross product ∂1f1·∂2f2 − ∂2f1·∂1f2 on x2 ∈ [−10, −7].
+ */
+export function toyParetoX2(x1: number): number {
+  const cross = (x2: number): number => {
+    const { grads } = toyProblem([x1, x2], 1);
+    return grads[0][0] * grads[1][1] - grads[0][1] * grads[1][0];
+  };
+  let lo = -10;
+  let hi = -7;
+  let flo = cross(lo);
+  for (let i = 0; i < 200 && hi - lo > 1e-13; i++) {
+    const mid = 0.5 * (lo + hi);
+    const fm = cross(mid);
+    if (fm === 0) return mid;
+    if (Math.sign(fm) === Math.sign(flo)) {
+      lo = mid;
+      flo = fm;
+    } else hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
 
 export interface ToyEvaluation {
   losses: [number, number];

@@ -183,8 +183,12 @@ export interface GradvacState extends BaseState<'gradvac'> {
 }
 
 export interface DbmtlState extends BaseState<'dbmtl'> {
-  /** T×d EMA of the gradients; null until the first step. */
-  buffer: number[][] | null;
+  /**
+   * T×d EMA of the gradients; null until the first step. Returned rows are
+   * Float64Arrays that JSON.stringify writes as plain arrays; plain arrays
+   * (e.g. from JSON.parse) are accepted back.
+   */
+  buffer: (number[] | Float64Array)[] | null;
 }
 
 export interface AggregatorStateMap {
