@@ -5,6 +5,10 @@
  *   cols[p, (fh*fW + fw)*inC + ci] = sum_co dy[p, co] * W[fh, fw, ci, co]      (dy @ W^T)
  *   dx[n, oh*sh - pt + fh, ow*sw - pl + fw, ci] += cols[p, ...],  p = (n*outH + oh)*outW + ow
  *
+ * With stride 1 (and padding no larger than the filter) it is instead the stock XNNPACK Conv2D
+ * of dy with the filter flipped in space and its channel axes swapped, padded by
+ * (filter - 1 - original padding): no column buffer at all.
+ *
  * NHWC only; NCHW goes to the stock kernel. Large batches are done in chunks.
  */
 import {
@@ -68,8 +72,14 @@ export function conv2DBackpropInputWasm(
   const rows = fH * fW * inC;
   const perImage = outH * outW;
 
+  if (rows === 0 || perImage === 0 || outC === 0 || batch === 0) return makeZeros(backend, info.inShape, 'float32');
+
+  const pads = [fH - 1 - padTop, fH - 1 - info.padInfo.bottom, fW - 1 - padLeft, fW - 1 - info.padInfo.right];
+  if (sH === 1 && sW === 1 && pads.every((v) => v >= 0)) {
+    return transposedConvStride1(backend, dy, filter, info.inShape, pads);
+  }
+
   const dx = makeZeros(backend, info.inShape, 'float32');
-  if (rows === 0 || perImage === 0 || outC === 0 || batch === 0) return dx;
 
   // fw range that lands inside the image, per ow.
   const fwLo = new Int32Array(outW);
@@ -119,6 +129,49 @@ export function conv2DBackpropInputWasm(
     dispose(backend, cols);
   }
   return dx;
+}
+
+/** Stride 1: dx = conv2d(dy, flip(W) with in/out channels swapped, padding `pads` [t, b, l, r]). */
+function transposedConvStride1(
+  backend: WasmBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  inShape: [number, number, number, number],
+  pads: number[],
+): TensorInfo {
+  const [fH, fW, inC, outC] = filter.shape;
+  const flipped = backend.makeOutput([fH, fW, outC, inC], 'float32');
+  const w = f32View(backend, filter);
+  const v = f32View(backend, flipped);
+  for (let fh = 0; fh < fH; fh++) {
+    for (let fw = 0; fw < fW; fw++) {
+      const src = ((fH - 1 - fh) * fW + (fW - 1 - fw)) * inC * outC;
+      const dst = (fh * fW + fw) * outC * inC;
+      for (let ci = 0; ci < inC; ci++) {
+        for (let co = 0; co < outC; co++) v[dst + co * inC + ci] = w[src + ci * outC + co];
+      }
+    }
+  }
+  try {
+    const dx = runStock('Conv2D', backend, { x: dy, filter: flipped }, {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [pads[0], pads[1]],
+        [pads[2], pads[3]],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+    });
+    if (dx.shape.join() !== inShape.join()) {
+      dispose(backend, dx);
+      throw new Error(`wasm Conv2DBackpropInput: got shape ${dx.shape}, expected ${inShape}`);
+    }
+    return dx;
+  } finally {
+    dispose(backend, flipped);
+  }
 }
 
 function conv2DBackpropInput(args: KernelArgs): TensorInfo {
