@@ -63,7 +63,7 @@ export function splitTrainValidation(
   return { train: train.sort(asc), validation: validation.sort(asc) };
 }
 
-/** The rows at `indices` (in that order), keeping `lines`; the source is unchanged. */
+/** The rows at `indices` (in that order), keeping `lines` and the original row numbers; the source is unchanged. */
 export function selectRows(table: Table, indices: readonly number[]): Table {
   const n = table.rows.length;
   for (const i of indices) {
@@ -80,5 +80,7 @@ export function selectRows(table: Table, indices: readonly number[]): Table {
     const lines = table.lines;
     out.lines = indices.map((i) => lines[i]);
   }
+  const numbers = table.rowNumbers;
+  out.rowNumbers = indices.map((i) => (numbers ? numbers[i] : i + 1));
   return out;
 }

@@ -41,15 +41,17 @@ describe('missing labels', () => {
     const targets = heads.map((h) => h.encode(table));
     const xs = new Float32Array(rowIdx.length * d);
     rowIdx.forEach((i, k) => xs.set(x.subarray(i * d, (i + 1) * d), k * d));
-    return tf.tidy(() => {
+    let result = new Map<string, Float32Array>();
+    tf.tidy(() => {
       const batch: TensorBatch = {
         x: tf.tensor2d(xs, [rowIdx.length, d]),
         y: targets.map((t, h) => tf.tensor2d(t.y, [rowIdx.length, heads[h].units])),
         w: targets.map((t) => tf.tensor1d(t.weight)),
       };
       const { grads } = tf.variableGrads(() => headLosses(network, heads, batch, true).losses[head], network.trainableVariables);
-      return new Map(Object.entries(grads).map(([k, g]) => [k, g.dataSync() as Float32Array]));
+      result = new Map(Object.entries(grads).map(([k, g]) => [k, g.dataSync() as Float32Array]));
     });
+    return result;
   }
 
   for (const [head, name] of [[0, 'classification'], [1, 'binary'], [2, 'regression']] as const) {

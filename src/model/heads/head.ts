@@ -1,4 +1,5 @@
 import { MultilossError } from '../../errors.js';
+import { rowRef } from '../../data/rowref.js';
 import type { Cell, Table } from '../../data/table.js';
 import type { LossFunction, LossOptions } from '../../losses/index.js';
 import type { StreamingMetric } from '../../metrics/metric.js';
@@ -91,10 +92,9 @@ export interface Head {
   toJSON(): HeadJSON;
 }
 
-/** "file: row 12 (line 13)" for messages. Rows are 1-based. */
+/** "file: line 13" (or "file: row 12" when lines are unknown) for messages, counting in the source file. */
 export function describeRow(table: Table, i: number): string {
-  const line = table.lines?.[i];
-  return `${table.source}: row ${i + 1}${line !== undefined ? ` (line ${line})` : ''}`;
+  return `${table.source}: ${rowRef(table, i)}`;
 }
 
 export function columnIndex(table: Table, column: string, role: string): number {

@@ -63,7 +63,12 @@ export const regressionFactory: HeadFactory = {
     const { values, mask } = readNumericTarget(train, spec);
     let n = 0;
     let sum = 0;
-    for (let i = 0; i < values.length; i++) if (mask[i]) (n++, (sum += values[i]));
+    for (let i = 0; i < values.length; i++) {
+      if (mask[i]) {
+        n++;
+        sum += values[i];
+      }
+    }
     if (n === 0) throw new MultilossError('data', `${train.source}: target column "${spec.column}" (head "${spec.name}") has no value in the training rows`);
     const mean = sum / n;
     let ss = 0;
