@@ -13,7 +13,9 @@ export function fmt(v: number | undefined): string {
 /** Plain-text table with aligned columns. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  // Numbers right-aligned, text left-aligned.
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === undefined || r[i] === '' || r[i] === '–' || !Number.isNaN(Number(r[i]))));
+  const line = (cells: string[]) => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
