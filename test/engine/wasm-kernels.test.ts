@@ -16,6 +16,8 @@ import {
   setConvColumnBudget,
   wasmKernelFixesRegistered,
 } from '../../src/engine/wasm-kernels/index.js';
+import { conv2DBackpropInputWasm } from '../../src/engine/wasm-kernels/conv2d-backprop-input.js';
+import type { WasmBackend } from '../../src/engine/wasm-kernels/internals.js';
 import { Rng } from '../../src/training/rng.js';
 
 type Activation = 'linear' | 'relu' | 'relu6' | 'leakyrelu' | 'elu' | 'sigmoid' | 'prelu';
@@ -368,6 +370,7 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput', () => {
     { x: [2, 8, 8, 3], f: [3, 3, 3, 2], s: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
     { x: [1, 1, 1, 1], f: [1, 1, 1, 1], s: 1, pad: 'valid' },
     { x: [1, 6, 5, 2], f: [3, 3, 2, 3], s: 1, pad: 3 },
+    { x: [2, 8, 7, 1], f: [3, 3, 1, 4], s: 1, pad: 'same' },
     { x: [2, 7, 6, 3], f: [5, 3, 3, 4], s: 1, pad: 'same' },
     { x: [4, 5, 5, 3], f: [3, 3, 3, 7], s: 1, pad: 'same' },
   ];
@@ -399,6 +402,34 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput', () => {
       await runCases(302);
     } finally {
       setConvColumnBudget();
+    }
+  });
+
+  test("both Conv2DBackpropInput strategies ('conv', 'col2im') at stride 1", async () => {
+    const rng = new Rng(304);
+    for (const { inC, pad } of [
+      { inC: 1, pad: 'same' as const },
+      { inC: 5, pad: 'valid' as const },
+      { inC: 3, pad: 'same' as const },
+    ]) {
+      const inputShape: [number, number, number, number] = [2, 7, 6, inC];
+      const outH = pad === 'same' ? 7 : 5;
+      const outW = pad === 'same' ? 6 : 4;
+      const dy = f32(rng, [2, outH, outW, 4]);
+      const f = f32(rng, [3, 3, inC, 4]);
+      const ref = await runOn('cpu', [dy, f], (d, w) => [tf.conv2dTranspose(d as tf.Tensor4D, w as tf.Tensor4D, inputShape, 1, pad)]);
+      await tf.setBackend('wasm');
+      const backend = tf.backend() as unknown as WasmBackend & { readSync(id: object): Float32Array };
+      for (const strategy of ['conv', 'col2im'] as const) {
+        const [d, w] = [toTensor(dy), toTensor(f)];
+        const out = conv2DBackpropInputWasm(backend, d, w, { strides: 1, pad, dataFormat: 'NHWC', inputShape }, strategy);
+        assert.deepEqual(out.shape, inputShape);
+        const got = Float32Array.from(backend.readSync(out.dataId));
+        backend.disposeData(out.dataId);
+        tf.dispose([d, w]);
+        const e = relErr(got, ref.data[0]);
+        assert.ok(e <= TOL, `${strategy} inC=${inC} ${pad}: max rel err ${e.toExponential(2)}`);
+      }
     }
   });
 
