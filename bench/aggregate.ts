@@ -15,7 +15,7 @@ function arg(name: string, def: number): number {
 }
 
 const d = arg('d', 100_000);
-const reps = arg('reps', 15);
+const reps = arg('reps', 21);
 const float64 = process.argv.includes('--float64');
 const Ts = [2, 3, 4, 5, 6, 8, 10];
 const LIMIT_MS = 10;
@@ -47,18 +47,19 @@ function median(xs: number[]): number {
 const table: Record<string, Record<number, number>> = {};
 for (const T of Ts) {
   const G = matrix(T, 1000 + T);
-  for (const m of AGGREGATORS) {
-    const times: number[] = [];
-    let state: AggregatorState | undefined;
-    for (let r = 0; r < reps + 3; r++) {
+  const times = new Map<AggregatorName, number[]>(AGGREGATORS.map((m) => [m, []]));
+  const states = new Map<AggregatorName, AggregatorState | undefined>();
+  // Round-robin over the methods so that background load hits them alike.
+  for (let r = 0; r < reps + 3; r++) {
+    for (const m of AGGREGATORS) {
       const t0 = performance.now();
-      const res = aggregate(m, G, optionsFor(m, T), state);
+      const res = aggregate(m, G, optionsFor(m, T), states.get(m));
       const t1 = performance.now();
-      state = res.state;
-      if (r >= 3) times.push(t1 - t0);
+      states.set(m, res.state);
+      if (r >= 3) times.get(m)?.push(t1 - t0);
     }
-    (table[m] ??= {})[T] = median(times);
   }
+  for (const m of AGGREGATORS) (table[m] ??= {})[T] = median(times.get(m) ?? []);
 }
 
 const pad = (s: string, n: number): string => s.padStart(n);

@@ -22,8 +22,8 @@
  *   largest buffered norm;
  * - `mean` is the one deliberate exception (Σ_t g_t / T), and `static` applies
  *   the caller's weights as given.
- * With a single task every method except mean, cagrad with rescale ≠ 2 and
- * dbmtl (EMA warm-up) returns g_1 itself. See docs/aggregation.md.
+ * With a single task every method returns g_1 itself, except cagrad with
+ * rescale ≠ 2 and dbmtl (its EMA starts at zero). See docs/aggregation.md.
  *
  * Most methods only need the T×T Gram matrix GGᵀ, computed once per call in
  * Float64, and one final T×d combination.

@@ -15,8 +15,11 @@ export function checkBaseState(method: AggregatorName, state: unknown): void {
   }
 }
 
-/** Checks a rows×cols array-of-arrays state field of finite numbers. */
-export function checkTable(method: AggregatorName, name: string, v: unknown, rows: number, cols: number): void {
+/**
+ * Checks a rows×cols array-of-arrays state field; its entries too (finite
+ * numbers) when `values` is set (large tables leave that to the method).
+ */
+export function checkTable(method: AggregatorName, name: string, v: unknown, rows: number, cols: number, values = true): void {
   const bad = (why: string): never => {
     throw new MultilossError('config', `aggregator '${method}': state.${name} ${why}`);
   };
@@ -27,7 +30,7 @@ export function checkTable(method: AggregatorName, name: string, v: unknown, row
     if (!Array.isArray(r) && !(r instanceof Float64Array) && !(r instanceof Float32Array)) bad('must be an array of rows');
     const row = r as ArrayLike<number>;
     if (row.length !== cols) bad(`rows have ${row.length} entries, expected ${cols}`);
-    for (let k = 0; k < row.length; k++) if (typeof row[k] !== 'number' || !Number.isFinite(row[k])) bad('has a non-finite entry');
+    if (values) for (let k = 0; k < row.length; k++) if (typeof row[k] !== 'number' || !Number.isFinite(row[k])) bad('has a non-finite entry');
   }
 }
 

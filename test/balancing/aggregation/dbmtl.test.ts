@@ -49,3 +49,10 @@ describe('dbmtl', () => {
     assert.deepEqual(Array.from(a.direction), Array.from(b.direction));
   });
 });
+
+describe('dbmtl: corrupt state', () => {
+  it('a non-finite buffer entry is reported with its position', () => {
+    const state: DbmtlState = { method: 'dbmtl', step: 1, buffer: [[0, 1], [Number.NaN, 2]] };
+    assert.throws(() => aggregate('dbmtl', [[1, 2], [3, 4]], undefined, state), /state.buffer has a non-finite entry at row 1, column 0/);
+  });
+});

@@ -27,7 +27,8 @@ export const dbmtlAggregator: Aggregator<'dbmtl'> = {
   init: () => ({ method: 'dbmtl', step: 0, buffer: null }),
   checkState(s, T, d) {
     checkBaseState('dbmtl', s);
-    if (s.buffer !== null) checkTable('dbmtl', 'buffer', s.buffer, T, d);
+    // Entries are checked while the buffer is updated (a full scan here would double the cost).
+    if (s.buffer !== null) checkTable('dbmtl', 'buffer', s.buffer, T, d, false);
   },
   run(ctx, o, state) {
     const { T, d, rows } = ctx;
@@ -56,6 +57,13 @@ export const dbmtlAggregator: Aggregator<'dbmtl'> = {
       }
       if (!Number.isFinite(n2)) {
         assertFinite(rows);
+        if (old !== undefined) {
+          for (let j = 0; j < d; j++) {
+            if (typeof old[j] !== 'number' || !Number.isFinite(old[j])) {
+              throw new MultilossError('config', `aggregator 'dbmtl': state.buffer has a non-finite entry at row ${t}, column ${j}`);
+            }
+          }
+        }
         throw new MultilossError('config', 'gradient matrix: entries too large, the buffered norms overflow');
       }
       buffer.push(nb);
