@@ -178,6 +178,9 @@ describe('BatchMatMul', () => {
     [13, 17, 11],
     [33, 65, 31],
     [64, 130, 50],
+    // n much larger than m: A B^T goes through (B A^T)^T
+    [8, 40, 96],
+    [1, 20, 64],
   ];
   const transposes: Array<[boolean, boolean]> = [
     [false, false],
@@ -531,6 +534,7 @@ describe('memory', () => {
       at: t([9, 6]),
       b: t([9, 4]),
       bt: t([4, 9]),
+      wide: t([40, 9]),
       ba: t([3, 6, 9]),
       bb: t([1, 9, 4]),
       bias: t([4]),
@@ -545,6 +549,7 @@ describe('memory', () => {
       const outs: tf.Tensor[] = [];
       outs.push(tf.matMul(inputs.at, inputs.b, true, false));
       outs.push(tf.matMul(inputs.a, inputs.bt, false, true));
+      outs.push(tf.matMul(inputs.a, inputs.wide, false, true));
       outs.push(tf.matMul(inputs.ba, inputs.bb));
       outs.push(tf.matMul(inputs.ba, tf.broadcastTo(inputs.bb, [3, 9, 4])));
       outs.push(tf.fused.matMul({ a: inputs.at, b: inputs.b, transposeA: true, bias: inputs.bias, activation: 'relu' }));

@@ -12,7 +12,7 @@
  * reuses the first operator.
  *
  * `fastMatMul` therefore: materialises transposed operands with the stock (fast) Transpose
- * kernel; folds a batch into the rows when `b` has no batch; otherwise calls the stock kernel
+ * kernel (for A B^T with a large B it computes (B A^T)^T instead, which moves less data); folds a batch into the rows when `b` has no batch; otherwise calls the stock kernel
  * once per output batch on zero-copy slices (views); and never hands the stock kernel a `b`
  * id it has seen with another shape. Epilogues the C++ kernel cannot do correctly (a bias that
  * is not one value per output column, PReLU weights that do not tile the output) are applied
@@ -225,6 +225,17 @@ export function fastMatMul(
     let out: TensorInfo;
     if (k === 0) {
       out = makeZeros(backend, outShape, 'float32');
+    } else if (transposeB && !transposeA && batch === 1 && !needsFused && 2 * m * k + m * n < 2 * n * k) {
+      // C = A B^T as (B A^T)^T: transposes A (m*k) and C (m*n) instead of B (n*k), and XNNPACK
+      // packs A^T rather than B^T. Cheaper when b is the bigger operand, e.g. dX = dY W^T.
+      const aT = transposeLast2(backend, { dataId: a.dataId, shape: [m, k], dtype: 'float32' });
+      temps.push(aT);
+      const cT = call(
+        { dataId: b.dataId, shape: [1, n, k], dtype: 'float32' },
+        { dataId: aT.dataId, shape: [1, k, m], dtype: 'float32' },
+      );
+      temps.push(cT);
+      out = withShape(backend, transposeLast2(backend, { dataId: cT.dataId, shape: [n, m], dtype: 'float32' }), outShape);
     } else {
       let aN = a;
       if (transposeA) {
