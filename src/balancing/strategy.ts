@@ -18,6 +18,25 @@ export interface BalancedHead {
   weight: number;
 }
 
+/** What the trainer reports to a strategy after each optimizer step. */
+export interface StepFeedback {
+  /** Each head's unweighted loss on this step's batch, before the update. */
+  losses: readonly number[];
+  /** Each head's loss on the same batch after the update (same dropout masks), when `requires.lossesAfterStep`. */
+  lossesAfter?: readonly number[];
+  /**
+   * L2 norm of the gradient of each head's unweighted loss w.r.t. the last
+   * shared layer's parameters, when `requires.sharedGradNorms`.
+   */
+  sharedGradNorms?: readonly number[];
+}
+
+/** Extra measurements a strategy asks the trainer to make at every step. */
+export interface BalancerRequirements {
+  lossesAfterStep?: boolean;
+  sharedGradNorms?: boolean;
+}
+
 /**
  * A loss-based strategy: turns the heads' unweighted losses into the total
  * loss inside the gradient tape (one backward pass per step).
@@ -25,6 +44,9 @@ export interface BalancedHead {
 export interface LossBalancer {
   readonly kind: 'loss';
   readonly name: string;
+  readonly requires?: BalancerRequirements;
+  /** Called after every optimizer step (learned weights update here: FAMO, GradNorm). */
+  afterStep?(feedback: StepFeedback, ctx: StepContext): void;
   /**
    * Total loss from the per-head losses (scalars, same order as the heads) and
    * the weights applied to them, as a length-T tensor for the history.
