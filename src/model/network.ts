@@ -24,6 +24,8 @@ export interface OutputSpec {
 
 interface Block {
   dense: tfl.layers.Layer;
+  /** The dense layer's kernel, bias and activation as plain ops (see `denseOps`). */
+  ops: DenseOps;
   batchNorm?: tfl.layers.Layer;
   activation?: tfl.layers.Layer;
   dropout: number;
@@ -31,7 +33,45 @@ interface Block {
 
 interface OutputLayers {
   dense: tfl.layers.Layer;
+  ops: DenseOps;
   activation: tfl.layers.Layer;
+}
+
+type Activation = (x: tf.Tensor) => tf.Tensor;
+
+const ACTIVATIONS: Partial<Record<string, Activation>> = {
+  linear: (x) => x,
+  relu: (x) => tf.relu(x),
+  relu6: (x) => tf.relu6(x),
+  elu: (x) => tf.elu(x),
+  selu: (x) => tf.selu(x),
+  tanh: (x) => tf.tanh(x),
+  sigmoid: (x) => tf.sigmoid(x),
+  softplus: (x) => tf.softplus(x),
+};
+
+interface DenseOps {
+  kernel: tf.Variable;
+  bias: tf.Variable;
+  /** undefined: the activation is not one of ACTIVATIONS; use the layer itself. */
+  activation?: Activation;
+}
+
+/**
+ * Eager calls of a tfjs-layers Layer go through its symbolic-input checks,
+ * name scopes and config lookups on every step; for a dense layer that is a
+ * measurable share of a small network's step. Training therefore runs
+ * matMul + bias + activation on the layer's own variables (same weights,
+ * same result), and keeps the layer for everything else.
+ */
+function denseOps(layer: tfl.layers.Layer, activation: string): DenseOps {
+  const [kernel, bias] = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+  return { kernel, bias, activation: ACTIVATIONS[activation] };
+}
+
+function applyDense(layer: tfl.layers.Layer, ops: DenseOps, x: tf.Tensor): tf.Tensor {
+  if (!ops.activation) return layer.apply(x) as tf.Tensor;
+  return ops.activation(tf.add(tf.matMul(x as tf.Tensor2D, ops.kernel as tf.Tensor2D), ops.bias));
 }
 
 /** Layer-name-safe form of a head name; the output layer is called exactly this. */
@@ -83,7 +123,7 @@ export class MultiHeadNetwork {
         name: `trunk_dense_${i}`,
       });
       h = dense.apply(h) as tfl.SymbolicTensor;
-      const block: Block = { dense, dropout: spec.dropout ?? 0 };
+      const block: Block = { dense, ops: denseOps(dense, spec.batchNorm ? 'linear' : act), dropout: spec.dropout ?? 0 };
       if (spec.batchNorm) {
         block.batchNorm = tfl.layers.batchNormalization({ name: `trunk_bn_${i}` });
         h = block.batchNorm.apply(h) as tfl.SymbolicTensor;
@@ -102,8 +142,9 @@ export class MultiHeadNetwork {
         name: `head_${safe}_dense`,
       });
       const activation = tfl.layers.activation({ activation: o.activation, name: safe });
-      heads.push({ dense, activation });
-      return activation.apply(dense.apply(h)) as tfl.SymbolicTensor;
+      const out = activation.apply(dense.apply(h)) as tfl.SymbolicTensor;
+      heads.push({ dense, ops: denseOps(dense, 'linear'), activation });
+      return out;
     });
     const model = tfl.model({ inputs: input, outputs: symbolicOutputs, name: 'multiloss' });
     return new MultiHeadNetwork(inputSize, trunk, outputs, model, blocks, heads);
@@ -124,13 +165,15 @@ export class MultiHeadNetwork {
     }
     const blocks: Block[] = trunk.map((spec, i) => ({
       dense: layer(`trunk_dense_${i}`),
+      ops: denseOps(layer(`trunk_dense_${i}`), spec.batchNorm ? 'linear' : (spec.activation ?? 'relu')),
       batchNorm: spec.batchNorm ? layer(`trunk_bn_${i}`) : undefined,
       activation: spec.batchNorm ? layer(`trunk_act_${i}`) : undefined,
       dropout: spec.dropout ?? 0,
     }));
     const heads = outputs.map((o) => {
       const safe = layerSafeName(o.name);
-      const out = { dense: layer(`head_${safe}_dense`), activation: layer(safe) };
+      const dense = layer(`head_${safe}_dense`);
+      const out = { dense, ops: denseOps(dense, 'linear'), activation: layer(safe) };
       const units = out.dense.getConfig().units;
       if (units !== o.units) throw new MultilossError('model', `head "${o.name}": model.json has ${String(units)} output units, multiloss.json expects ${o.units}`);
       return out;
@@ -163,7 +206,7 @@ export class MultiHeadNetwork {
   forwardTrunk(x: tf.Tensor2D, training: boolean, rng?: Rng): tf.Tensor2D {
     let h: tf.Tensor = x;
     for (const b of this.blocks) {
-      h = b.dense.apply(h) as tf.Tensor;
+      h = applyDense(b.dense, b.ops, h);
       if (b.batchNorm) h = b.batchNorm.apply(h, { training }) as tf.Tensor;
       if (b.activation) h = b.activation.apply(h) as tf.Tensor;
       if (training && b.dropout > 0) {
@@ -176,7 +219,7 @@ export class MultiHeadNetwork {
 
   /** Each head's raw (pre-activation) output from the shared representation. */
   forwardHeads(rep: tf.Tensor2D): tf.Tensor2D[] {
-    return this.heads.map((h) => h.dense.apply(rep) as tf.Tensor2D);
+    return this.heads.map((h) => applyDense(h.dense, h.ops, rep) as tf.Tensor2D);
   }
 
   /** Applies each head's output activation (softmax / sigmoid / identity) to its raw output. */
