@@ -1,20 +1,22 @@
 import { activeSetQP, maxDiag } from './linalg.js';
 
-/** Relative ridge added to trace-normalised Gram matrices so the QPs are strictly convex. */
+/** Relative ridge added to each diagonal entry of the Gram matrices so the QPs are strictly convex. */
 export const RIDGE = 1e-12;
 
 /**
  * K scaled by its mean diagonal (so the scale-free methods work on O(1)
- * numbers), plus RIDGE·I. Returns null when K is all zeros.
+ * numbers), with every diagonal entry raised by the relative RIDGE (so tasks
+ * with gradient norms 10⁵ apart are perturbed alike) and by 1e-30 (so zero
+ * rows stay positive definite). Returns null when K is all zeros.
  */
-export function normalizedGram(K: ArrayLike<number>, T: number, ridge = RIDGE): Float64Array | null {
+export function normalizedGram(K: ArrayLike<number>, T: number): Float64Array | null {
   let tr = 0;
   for (let i = 0; i < T; i++) tr += K[i * T + i];
   const m = tr / T;
   if (!(m > 0) || maxDiag(K, T) === 0) return null;
   const Q = new Float64Array(T * T);
   for (let i = 0; i < T * T; i++) Q[i] = K[i] / m;
-  for (let i = 0; i < T; i++) Q[i * T + i] += ridge;
+  for (let i = 0; i < T; i++) Q[i * T + i] += RIDGE * Q[i * T + i] + 1e-30;
   return Q;
 }
 

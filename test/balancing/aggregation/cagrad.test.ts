@@ -86,3 +86,14 @@ describe('cagrad', () => {
     assertAllClose(aggregate('cagrad', G).direction, g.map((v) => 3.5 * v), 1e-9);
   });
 });
+
+describe('cagrad: degenerate hulls', () => {
+  it('when the optimal g_w vanishes (0 in the hull) the direction is g0, with bounded weights', () => {
+    for (const G of [[[1, 0], [-1, 0], [0, 1]], [[1, 2], [0, 0], [-3, 1]]]) {
+      const r = aggregate('cagrad', G);
+      const g0 = comb(G, [1 / 3, 1 / 3, 1 / 3]);
+      assertAllClose(r.direction, g0.map((v) => (3 * v) / 1.5), 1e-9);
+      for (const w of r.weights ?? []) assert.ok(Math.abs(w) < 10);
+    }
+  });
+});

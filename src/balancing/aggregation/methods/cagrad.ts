@@ -2,7 +2,7 @@ import type { Aggregator } from '../types.js';
 import { OptionReader } from '../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 import { activeSetQP, matVec, quad } from '../linalg.js';
-import { RIDGE, minNormSimplex, normalizedGram } from '../simplex.js';
+import { minNormSimplex, normalizedGram } from '../simplex.js';
 
 /**
  * CAGrad (Liu et al. 2021). The direction maximises the worst task's
@@ -97,19 +97,16 @@ export function cagradWeights(K: Float64Array, T: number, c: number): Float64Arr
       }
     }
   }
-  // λ from the norm without the ridge, so that ‖λ·g_w‖ = c‖g0‖ exactly. When
-  // the optimal g_w vanishes (0 in the hull at the optimum) every point of the
-  // ball is equally good for the worst task; keep d = g0 (what the official
-  // code's 1e-8 guard gives) rather than divide by ~0.
-  const gw = Math.sqrt(Math.max(0, quad(Q, T, wStar, wStar) - RIDGE * dotSelf(wStar)));
-  if (!(gw > 1e-7 * maxNorm) || !(tauStar >= 0)) return out;
+  // When the optimal g_w vanishes (0 in the hull at the optimum) every point
+  // of the ball is equally good for the worst task; keep d = g0 (what the
+  // official code's 1e-8 guard gives) rather than divide by ~0. "Vanishes" is
+  // relative to the norms it is made of (a tiny task alone is not degenerate).
+  const gw = rho(wStar);
+  let parts = 0;
+  for (let t = 0; t < T; t++) parts += wStar[t] * Math.sqrt(Q[t * T + t]);
+  // (The 1e-12 relative ridge alone keeps ‖g_w‖ ≳ 1e-6 of its parts.)
+  if (!(gw > 1e-5 * parts) || !(gw > 1e-12) || !(tauStar >= 0)) return out;
   const lambda = s / gw;
   for (let t = 0; t < T; t++) out[t] += lambda * wStar[t];
   return out;
-}
-
-function dotSelf(v: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return s;
 }
