@@ -1,0 +1,48 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { BalancedHead, LossBalancer } from '../strategy.js';
+import { requireHeads, StrategyOptions } from './common.js';
+
+/** `equal` takes no options. */
+export type EqualOptions = Record<string, never>;
+
+export const EQUAL_OPTIONS: readonly string[] = [];
+
+/**
+ * Equal weighting: total = Σₜ Lₜ, every weight 1 (the heads' configured
+ * static weights are ignored; use `static` for those). The reference point of
+ * the scale convention: the other strategies report weights that sum to about
+ * T, the number of heads.
+ */
+export class EqualBalancer implements LossBalancer {
+  readonly kind = 'loss' as const;
+  readonly name = 'equal';
+  private readonly T: number;
+
+  constructor(heads: readonly BalancedHead[], options: EqualOptions = {}) {
+    new StrategyOptions('equal', options, EQUAL_OPTIONS);
+    requireHeads('equal', heads.length);
+    this.T = heads.length;
+  }
+
+  combine(losses: tf.Scalar[]): { total: tf.Scalar; weights: tf.Tensor1D } {
+    return { total: tf.sum(tf.stack(losses)) as tf.Scalar, weights: tf.ones([this.T]) as tf.Tensor1D };
+  }
+
+  /** The weights the next step will apply (all 1). */
+  currentWeights(): number[] {
+    return new Array<number>(this.T).fill(1);
+  }
+
+  variables(): tf.Variable[] {
+    return [];
+  }
+  getState(): Record<string, unknown> {
+    return {};
+  }
+  setState(): void {
+    // Nothing learned.
+  }
+  dispose(): void {
+    // Nothing held.
+  }
+}
