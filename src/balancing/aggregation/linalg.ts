@@ -209,15 +209,23 @@ export function activeSetQP(
       continue;
     }
     for (const i of F) x[i] = target[i];
-    // Multipliers of the active bounds: μ = Qx + c + λ1 must be ≥ 0.
-    let worst = -1;
-    let worstMu = -tol;
+    // Multipliers of the active bounds: μ = Qx + c + λ1 must be ≥ 0, up to a
+    // tolerance relative to the size of the gradient terms at x (not to Q's
+    // largest entry: with norms 10⁴ apart the solution lives on a much
+    // smaller scale).
+    const mu = new Float64Array(n);
+    let size = Math.abs(lambda);
     for (let i = 0; i < n; i++) {
-      if (!active[i]) continue;
-      let g = c[i] + lambda;
+      let g = c[i];
       for (let j = 0; j < n; j++) g += Q[i * n + j] * x[j];
-      if (g < worstMu) {
-        worstMu = g;
+      size = Math.max(size, Math.abs(g));
+      mu[i] = g + lambda;
+    }
+    let worst = -1;
+    let worstMu = -Math.min(tol, 1e-12 * size);
+    for (let i = 0; i < n; i++) {
+      if (active[i] && mu[i] < worstMu) {
+        worstMu = mu[i];
         worst = i;
       }
     }

@@ -66,6 +66,24 @@ describe('mgda', () => {
     }
   });
 
+  it('gradient norms eight orders of magnitude apart: still the exact min-norm point (KKT)', () => {
+    const rng = new Rng(8);
+    for (let rep = 0; rep < 20; rep++) {
+      const T = 2 + (rep % 5);
+      const G = randn(rng, T, 6).map((g) => g.map((v) => v * 10 ** (rng.next() * 8 - 4)));
+      const a = Array.from(aggregate('mgda', G).weights ?? [], (x) => x / T);
+      const K = gramOf(G);
+      const Ka = a.map((_, i) => a.reduce((s, aj, j) => s + K[i * T + j] * aj, 0));
+      const val = a.reduce((s, ai, i) => s + ai * Ka[i], 0);
+      for (let i = 0; i < T; i++) {
+        // The solver's relative 1e-12 ridge on the K_jj shifts the solution by ~1e-12·max_j K_jj·α_j.
+        const tol = 1e-9 * val + 1e-10 * Math.max(...a.map((aj, j) => K[j * T + j] * aj));
+        assert.ok(Ka[i] >= val - tol, `task ${i}: ${Ka[i]} < ${val}`);
+        if (a[i] > 0) assert.ok(Math.abs(Ka[i] - val) <= tol, `support ${i}: ${Ka[i]} vs ${val}`);
+      }
+    }
+  });
+
   it('T=2 closed form: γ = (g2·g2 − g1·g2)/‖g1 − g2‖², clipped to [0, 1]', () => {
     const g1 = [2, 0];
     const g2 = [-1, 1];
