@@ -84,6 +84,7 @@ describe('aggregate: bad input', () => {
     throwsConfig(() => aggregate('pcgrad', G, undefined, { method: 'pcgrad', step: -1 }), /state.step/);
     const gv = aggregate('gradvac', G).state;
     throwsConfig(() => aggregate('gradvac', [[1, 2], [3, 4], [5, 6]], undefined, gv), /state.targets has 2 rows/, /3 task rows/);
+    throwsConfig(() => aggregate('gradvac', G, undefined, { method: 'gradvac', step: 1, targets: [[0, 2], [0, 0]] }), /state.targets/, /\[-1, 1\]/);
     const db = aggregate('dbmtl', G).state;
     throwsConfig(() => aggregate('dbmtl', [[1, 2, 3], [4, 5, 6]], undefined, db), /state.buffer rows have 2 entries, expected 3/);
     throwsConfig(() => aggregate('sum', G, undefined, 5 as unknown as AggregatorState), /state must be an object/);

@@ -1,3 +1,4 @@
+import { MultilossError } from '../../../errors.js';
 import type { Aggregator, GradvacState } from '../types.js';
 import { OptionReader, checkTaskLength } from '../options.js';
 import { checkBaseState, checkTable } from '../state.js';
@@ -32,7 +33,12 @@ export const gradvacAggregator: Aggregator<'gradvac'> = {
   init: () => ({ method: 'gradvac', step: 0, targets: null }),
   checkState(s, T) {
     checkBaseState('gradvac', s);
-    if (s.targets !== null) checkTable('gradvac', 'targets', s.targets, T, T);
+    if (s.targets !== null) {
+      checkTable('gradvac', 'targets', s.targets, T, T);
+      if (s.targets.some((row) => row.some((v) => v < -1 || v > 1))) {
+        throw new MultilossError('config', "aggregator 'gradvac': state.targets must be cosine similarities in [-1, 1]");
+      }
+    }
   },
   run(ctx, o, state) {
     const { T } = ctx;
