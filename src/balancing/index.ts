@@ -1,23 +1,59 @@
 import { MultilossError } from '../errors.js';
+import { AggregatingBalancer, GRADIENT_METHODS, isGradientMethod, VALID_MODES, type GradientMode } from './gradient-balancer.js';
+import { LOSS_BALANCER_NAMES, LOSS_BALANCERS, type LossBalancerName } from './strategies/index.js';
 import { StaticBalancer } from './strategies/static.js';
 import type { BalancedHead, BalancingStrategy } from './strategy.js';
 
 export * from './strategy.js';
-export { StaticBalancer } from './strategies/static.js';
+export * from './strategies/index.js';
+export { AggregatingBalancer, GRADIENT_METHODS, VALID_MODES, isGradientMethod, type GradientMethod, type GradientMode } from './gradient-balancer.js';
+export {
+  aggregate,
+  AGGREGATORS,
+  computeGram,
+  initialAggregatorState,
+  isAggregatorName,
+  runToy,
+  TOY_PARETO,
+  TOY_STARTS,
+  toyParetoX2,
+  toyProblem,
+  validateAggregatorOptions,
+} from './aggregation/index.js';
+export type { AggregateResult, AggregatorName, AggregatorOptions, AggregatorState, Matrix, ToyRun, ToyRunOptions } from './aggregation/index.js';
 
-/** `balance:` in a configuration. */
+/** `balance:` in a configuration: the method, its mode (gradient methods) and its options. */
 export interface BalanceSpec {
   method: string;
+  /** Gradient-based methods: 'param' (exact, one backward pass per head; default) or 'rep' (trunk output). */
+  mode?: GradientMode;
+  /** `static`: per-head weights by head name. */
   weights?: Record<string, number>;
+  [option: string]: unknown;
 }
 
-export const BALANCING_METHODS = ['static'] as const;
+/** Every method name `balance.method` accepts. */
+export const BALANCING_METHODS: readonly string[] = ['static', ...LOSS_BALANCER_NAMES, ...GRADIENT_METHODS];
 
 export function createStrategy(spec: BalanceSpec, heads: readonly BalancedHead[]): BalancingStrategy {
-  switch (spec.method) {
-    case 'static':
-      return new StaticBalancer(heads, { weights: spec.weights });
-    default:
-      throw new MultilossError('config', `balance.method: unknown method "${spec.method}"; valid methods: ${BALANCING_METHODS.join(', ')}`);
+  const { method, mode, ...options } = spec;
+  if (method === 'static') {
+    const { weights, ...rest } = options;
+    const unknown = Object.keys(rest);
+    if (unknown.length) throw new MultilossError('config', `balance.${unknown[0]}: not an option of method "static" (it takes: weights)`);
+    if (mode !== undefined) throw new MultilossError('config', 'balance.mode applies to gradient-based methods only');
+    return new StaticBalancer(heads, { weights: weights as Record<string, number> | undefined });
   }
+  if ((LOSS_BALANCER_NAMES as readonly string[]).includes(method)) {
+    if (mode !== undefined) throw new MultilossError('config', `balance.mode applies to gradient-based methods only; "${method}" is loss-based`);
+    return LOSS_BALANCERS[method as LossBalancerName](heads, options);
+  }
+  if (isGradientMethod(method)) {
+    if (mode !== undefined && mode !== 'param' && mode !== 'rep') {
+      throw new MultilossError('config', `balance.mode: expected "param" or "rep", got ${JSON.stringify(mode)}`);
+    }
+    const resolvedMode: GradientMode = mode ?? (method === 'mgda' && options.ub === true ? 'rep' : VALID_MODES[method][0]);
+    return new AggregatingBalancer(method, resolvedMode, heads, options);
+  }
+  throw new MultilossError('config', `balance.method: unknown method "${method}"; valid methods: ${BALANCING_METHODS.join(', ')}`);
 }

@@ -60,6 +60,7 @@ export function resolveConfig(config: Config): ResolvedConfig {
       clipNorm: t.clipNorm,
       clipValue: t.clipValue,
       trainMetrics: t.trainMetrics ?? true,
+      diagnostics: t.diagnostics ?? false,
     },
     balance: config.balance ?? { method: 'static' },
   };

@@ -92,11 +92,14 @@ export const ConfigSchema = z.strictObject({
       clipValue: z.number().positive().optional(),
       seed: z.number().int().optional(),
       trainMetrics: z.boolean().optional(),
+      diagnostics: z.boolean().optional(),
     })
     .optional(),
+  /** The method's own options are checked when the strategy is built (createStrategy). */
   balance: z
-    .strictObject({
+    .looseObject({
       method: z.string().min(1),
+      mode: z.enum(['param', 'rep']).optional(),
       weights: z.record(z.string(), finiteNonNegative).optional(),
     })
     .optional(),

@@ -16,6 +16,12 @@ export interface DenseBlockSpec {
 }
 
 /** What the network needs to know about each head to build its output layer. */
+/** Filled by `forwardTrunk` for a later replay of the last block. */
+export interface LastBlockCapture {
+  input?: tf.Tensor2D;
+  seed?: number;
+}
+
 export interface OutputSpec {
   name: string;
   units: number;
@@ -202,24 +208,91 @@ export class MultiHeadNetwork {
     return this.model.countParams();
   }
 
-  /** Shared representation (trunk output). Dropout masks come from `rng` when training. */
-  forwardTrunk(x: tf.Tensor2D, training: boolean, rng?: Rng): tf.Tensor2D {
+  /**
+   * Shared representation (trunk output). Dropout masks come from `rng` when
+   * training, so a replay with an equally seeded Rng draws the same masks.
+   * `capture`, when given, receives the input of the last trunk block and its
+   * dropout seed (for `lastBlockGradNorms`).
+   */
+  forwardTrunk(x: tf.Tensor2D, training: boolean, rng?: Rng, capture?: LastBlockCapture): tf.Tensor2D {
     let h: tf.Tensor = x;
-    for (const b of this.blocks) {
-      h = applyDense(b.dense, b.ops, h);
-      if (b.batchNorm) h = b.batchNorm.apply(h, { training }) as tf.Tensor;
-      if (b.activation) h = b.activation.apply(h) as tf.Tensor;
-      if (training && b.dropout > 0) {
-        if (!rng) throw new Error('forwardTrunk: training with dropout needs an rng');
-        h = tf.dropout(h, b.dropout, undefined, rng.seed());
-      }
-    }
+    this.blocks.forEach((b, i) => {
+      const last = i === this.blocks.length - 1;
+      if (last && capture) capture.input = h as tf.Tensor2D;
+      const seed = training && b.dropout > 0 ? this.dropoutSeed(rng) : undefined;
+      if (last && capture) capture.seed = seed;
+      h = this.applyBlock(b, h, training, seed);
+    });
     return h as tf.Tensor2D;
+  }
+
+  private dropoutSeed(rng?: Rng): number {
+    if (!rng) throw new Error('forwardTrunk: training with dropout needs an rng');
+    return rng.seed();
+  }
+
+  private applyBlock(b: Block, x: tf.Tensor, training: boolean, dropoutSeed?: number): tf.Tensor {
+    let h = applyDense(b.dense, b.ops, x);
+    if (b.batchNorm) h = b.batchNorm.apply(h, { training }) as tf.Tensor;
+    if (b.activation) h = b.activation.apply(h) as tf.Tensor;
+    if (dropoutSeed !== undefined) h = tf.dropout(h, b.dropout, undefined, dropoutSeed);
+    return h;
+  }
+
+  /** Trainable variables of the last trunk block (GradNorm's "last shared layer"). */
+  get lastSharedVariables(): tf.Variable[] {
+    const b = this.blocks.at(-1);
+    if (!b) return [];
+    return [b.dense, b.batchNorm].filter((l): l is tfl.layers.Layer => !!l).flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
+  }
+
+  /**
+   * ‖∇_W Lₜ‖ over the last trunk block's parameters W, for each head, given
+   * each head's gradient w.r.t. the trunk output (`repGrads`, unweighted):
+   * a vector–Jacobian product through that one block, replayed with the same
+   * dropout mask; batch-norm statistics are left as they were.
+   */
+  lastBlockGradNorms(capture: LastBlockCapture, repGrads: tf.Tensor2D[]): number[] {
+    const b = this.blocks.at(-1);
+    if (!b || !capture.input) return repGrads.map(() => NaN);
+    const vars = this.lastSharedVariables;
+    const saved = this.saveBatchNormState();
+    try {
+      return repGrads.map((g) =>
+        tf.tidy(() => {
+          const { grads } = tf.variableGrads(() => tf.sum(tf.mul(this.applyBlock(b, capture.input as tf.Tensor2D, true, capture.seed), g)) as tf.Scalar, vars);
+          const sq = tf.addN(Object.values(grads).map((t) => tf.sum(tf.square(t))));
+          return Math.sqrt(sq.dataSync()[0]);
+        }),
+      );
+    } finally {
+      this.restoreBatchNormState(saved);
+    }
+  }
+
+  /** Batch-norm moving statistics (copies), to undo the updates of a replayed forward pass. */
+  saveBatchNormState(): tf.Tensor[] {
+    return this.batchNormVariables().map((v) => tf.clone(v));
+  }
+
+  restoreBatchNormState(saved: tf.Tensor[]): void {
+    this.batchNormVariables().forEach((v, i) => v.assign(saved[i]));
+    tf.dispose(saved);
+  }
+
+  private batchNormVariables(): tf.Variable[] {
+    return this.blocks.flatMap((b) => (b.batchNorm ? b.batchNorm.nonTrainableWeights.map((w) => w.read() as tf.Variable) : []));
+  }
+
+  /** One head's raw output from the shared representation. */
+  forwardHead(head: number, rep: tf.Tensor2D): tf.Tensor2D {
+    const h = this.heads[head];
+    return applyDense(h.dense, h.ops, rep) as tf.Tensor2D;
   }
 
   /** Each head's raw (pre-activation) output from the shared representation. */
   forwardHeads(rep: tf.Tensor2D): tf.Tensor2D[] {
-    return this.heads.map((h) => applyDense(h.dense, h.ops, rep) as tf.Tensor2D);
+    return this.heads.map((_, i) => this.forwardHead(i, rep));
   }
 
   /** Applies each head's output activation (softmax / sigmoid / identity) to its raw output. */

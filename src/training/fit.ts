@@ -105,25 +105,34 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
     heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })),
     rng,
   );
-  const strategy = createStrategy(
-    config.balance,
-    heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })),
-  );
-  const trainer = new Trainer(network, heads, strategy, config.training);
+  let strategy;
+  let trainer;
+  try {
+    strategy = createStrategy(
+      config.balance,
+      heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })),
+    );
+    trainer = new Trainer(network, heads, strategy, config.training);
+  } catch (e) {
+    network.dispose();
+    throw e;
+  }
+  let state: Record<string, unknown>;
   try {
     await trainer.fit(trainData, validationData, options.callbacks);
+    state = strategy.getState();
   } catch (e) {
     network.dispose();
     throw e;
   } finally {
     trainer.dispose();
+    if (strategy.kind === 'loss') strategy.dispose?.();
   }
   const weights = trainer.currentWeights();
   const metrics = {
     train: evaluateEncoded(network, heads, trainData, weights),
     validation: validationData ? evaluateEncoded(network, heads, validationData, weights) : undefined,
   };
-  const state = strategy.getState();
   return new MultilossModel(network, heads, preprocessor, {
     format: 'multiloss',
     formatVersion: FORMAT_VERSION,

@@ -1,3 +1,5 @@
+import type { GradientDiagnostics } from './diagnostics.js';
+
 /** One head's figures for one epoch on one split. */
 export interface HeadLog {
   /** The head's unweighted loss: weighted mean over its labelled rows. */
@@ -21,6 +23,8 @@ export interface EpochLog {
   seconds: number;
   train: SplitLog;
   validation?: SplitLog;
+  /** Per-head gradient norms and pairwise cosines on the shared part, when measured. */
+  diagnostics?: GradientDiagnostics;
 }
 
 export interface BatchLog {

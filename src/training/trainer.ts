@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BalancingStrategy, LossBalancer, StepContext } from '../balancing/strategy.js';
+import type { BalancingStrategy, GradientBalancer, StepContext } from '../balancing/strategy.js';
 import { MultilossError } from '../errors.js';
 import { reduceLoss } from '../losses/index.js';
 import type { StreamingMetric } from '../metrics/metric.js';
 import type { Head } from '../model/heads/head.js';
-import type { MultiHeadNetwork } from '../model/network.js';
+import type { LastBlockCapture, MultiHeadNetwork } from '../model/network.js';
+import { DiagnosticsAccumulator, gramOf } from './diagnostics.js';
 import { gatherRows, type EncodedData } from './data.js';
 import type { BatchLog, EpochLog, HeadLog, History, SplitLog } from './history.js';
 import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
@@ -23,6 +24,13 @@ export interface TrainerOptions {
   clipValue?: number;
   /** Compute training metrics from each batch's predictions (default true). */
   trainMetrics?: boolean;
+  /**
+   * Record per-head gradient norms and pairwise cosines on the shared
+   * representation for loss-based methods too (gradient-based methods always
+   * record them, on the part they aggregate). Costs one split of the backward
+   * pass at the trunk output.
+   */
+  diagnostics?: boolean;
   /** Batch size for validation and evaluation passes (default 1024). */
   evaluationBatchSize?: number;
 }
@@ -39,10 +47,31 @@ export interface TrainerCallbacks {
   onEpochEnd?(log: EpochLog, control: TrainingControl): void | Promise<void>;
 }
 
+/** What one optimizer step produced, in plain numbers. */
+interface StepResult {
+  total: number;
+  losses: Float32Array;
+  weights: Float32Array;
+  /** Activated outputs per head (n×units), when training metrics are on. */
+  outputs: Float32Array[];
+  /** Gram matrix of the per-head gradients on the shared part, when measured. */
+  gram?: Float64Array;
+  sharedGradNorms?: number[];
+}
+
 /**
  * The training loop: seeded mini-batches, per-head masked losses combined by a
  * balancing strategy, gradients from tf.variableGrads, one optimizer step.
  * Every tensor a step creates is released before the next step.
+ *
+ * Loss-based strategies build the total loss inside the tape. Gradient-based
+ * strategies in 'rep' mode split the backward pass at the trunk output: the
+ * output is fanned out to the heads through a custom-gradient op whose
+ * gradient receives every head's gradient at once, hands the T×(n·k) matrix
+ * to the strategy and sends its direction on into the trunk — the heads'
+ * backward passes plus one trunk backward. In 'param' mode each head's
+ * gradient w.r.t. the shared parameters is computed exactly, one pass per head
+ * with the same dropout masks.
  */
 export class Trainer {
   readonly history: History = [];
@@ -63,15 +92,11 @@ export class Trainer {
     if (!Number.isInteger(options.epochs) || options.epochs < 1) {
       throw new MultilossError('config', `training.epochs must be a whole number ≥ 1, got ${options.epochs}`);
     }
-    if (strategy.kind !== 'loss') {
-      throw new MultilossError('config', `balance.method "${strategy.name}" needs per-head gradients, which this trainer does not compute yet`);
+    if (strategy.kind === 'gradient' && network.sharedVariables.length === 0) {
+      throw new MultilossError('config', `balance.method "${strategy.name}" needs shared parameters, but the model has no shared trunk layer`);
     }
     this.rng = new Rng(options.seed);
     this.optimizer = createOptimizer(options.optimizer);
-  }
-
-  private get balancer(): LossBalancer {
-    return this.strategy as LossBalancer;
   }
 
   /** The weights the strategy currently applies (for evaluation totals). */
@@ -102,22 +127,24 @@ export class Trainer {
       const started = performance.now();
       this.rng.shuffle(order);
       const acc = new EpochAccumulator(this.heads, wantMetrics);
+      const diagnostics = new DiagnosticsAccumulator(this.heads.map((h) => h.name));
       let lr = lrBase;
       for (let b = 0; b < batches; b++) {
         lr = learningRateAt(schedule, lrBase, this.epoch + b / batches, this.options.epochs);
         this.optimizer.setLearningRate(lr);
         const idx = order.slice(b * batchSize, Math.min(train.n, (b + 1) * batchSize));
-        const batchLog = this.trainStep(train, idx, acc, wantMetrics);
+        const batchLog = this.trainStep(train, idx, acc, diagnostics, wantMetrics);
         callbacks.onBatchEnd?.({ ...batchLog, epoch: this.epoch + 1, batch: b + 1, batches }, control);
       }
       const trainLog = acc.result();
-      this.balancer.endEpoch?.(this.heads.map((h) => trainLog.heads[h.name].loss), this.epoch);
+      if (this.strategy.kind === 'loss') this.strategy.endEpoch?.(this.heads.map((h) => trainLog.heads[h.name].loss), this.epoch);
       const log: EpochLog = {
         epoch: this.epoch + 1,
         learningRate: lr,
         seconds: 0,
         train: trainLog,
       };
+      if (!diagnostics.empty) log.diagnostics = diagnostics.result();
       if (validation && validation.n > 0) {
         log.validation = evaluateEncoded(this.network, this.heads, validation, this.heads.map((h) => trainLog.heads[h.name].weight), this.options.evaluationBatchSize);
       }
@@ -131,56 +158,242 @@ export class Trainer {
     return this.history;
   }
 
-  private trainStep(data: EncodedData, idx: number[], acc: EpochAccumulator, wantMetrics: boolean): Omit<BatchLog, 'epoch' | 'batch' | 'batches'> {
+  private trainStep(data: EncodedData, idx: number[], acc: EpochAccumulator, diagnostics: DiagnosticsAccumulator, wantMetrics: boolean): Omit<BatchLog, 'epoch' | 'batch' | 'batches'> {
     const heads = this.heads;
     const n = idx.length;
+    const T = heads.length;
     const ctx: StepContext = { epoch: this.epoch, step: this.step, rng: this.rng };
+    // Every forward pass of this step (replays included) draws its dropout masks from this seed.
+    const stepSeed = this.rng.seed();
     const weightsJs = data.targets.map((t) => gatherRows(t.weight, 1, idx));
-    const inputs = tf.tidy(() => ({
+    const batch: TensorBatch = {
       x: tf.tensor2d(gatherRows(data.x, data.inputSize, idx), [n, data.inputSize]),
       y: data.targets.map((t, h) => tf.tensor2d(gatherRows(t.y, heads[h].units, idx), [n, heads[h].units])),
       w: weightsJs.map((w) => tf.tensor1d(w)),
-    }));
-    const variables = [...this.network.trainableVariables, ...this.balancer.variables()];
+    };
+    let result: StepResult;
+    try {
+      result =
+        this.strategy.kind === 'gradient' && this.strategy.mode === 'param'
+          ? this.paramStep(this.strategy, batch, stepSeed, ctx, wantMetrics)
+          : this.tapeStep(batch, stepSeed, ctx, wantMetrics);
+      if (this.strategy.kind === 'loss' && this.strategy.afterStep) {
+        const lossesAfter = this.strategy.requires?.lossesAfterStep ? this.lossesAfterStep(batch, stepSeed) : undefined;
+        this.strategy.afterStep({ losses: Array.from(result.losses), lossesAfter, sharedGradNorms: result.sharedGradNorms }, ctx);
+      }
+    } finally {
+      tf.dispose([batch.x, ...batch.y, ...batch.w]);
+    }
+    for (let h = 0; h < T; h++) {
+      if (!Number.isFinite(result.losses[h])) {
+        throw new MultilossError('training', `head "${heads[h].name}": loss became ${result.losses[h]} at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`);
+      }
+    }
+    if (result.gram) diagnostics.add(result.gram);
+    acc.add(n, result.total, result.losses, result.weights, weightsJs, result.outputs, data, idx);
+    this.step++;
+    const named: Record<string, number> = {};
+    heads.forEach((h, i) => (named[h.name] = result.losses[i]));
+    return { loss: result.total, headLosses: named };
+  }
+
+  /** Throws, naming the head, when a head's gradient has a NaN or an infinity. */
+  private checkGradientRows(rows: Float32Array, T: number, d: number): void {
+    for (let t = 0; t < T; t++) {
+      for (let j = t * d; j < (t + 1) * d; j++) {
+        if (!Number.isFinite(rows[j])) {
+          throw new MultilossError('training', `head "${this.heads[t].name}": gradient became ${rows[j]} at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`);
+        }
+      }
+    }
+  }
+
+  /**
+   * One backward pass over a single tape: loss-based strategies, and
+   * gradient-based ones in 'rep' mode (see the class comment).
+   */
+  private tapeStep(batch: TensorBatch, stepSeed: number, ctx: StepContext, wantMetrics: boolean): StepResult {
+    const heads = this.heads;
+    const T = heads.length;
+    const strategy = this.strategy;
+    const balancer = strategy.kind === 'loss' ? strategy : undefined;
+    const aggregator = strategy.kind === 'gradient' ? strategy : undefined;
+    const wantNorms = balancer?.requires?.sharedGradNorms ?? false;
+    const fanOut = !!aggregator || wantNorms || (this.options.diagnostics ?? false);
+    const capture: LastBlockCapture | undefined = wantNorms ? {} : undefined;
     let kept: tf.Tensor[] = [];
+    let lossTensors: tf.Scalar[] = [];
+    let weightTensor: tf.Tensor1D | undefined;
+    let aggWeights: Float64Array | undefined;
+    let gram: Float64Array | undefined;
+    let unweightedRepGrads: Float32Array | undefined;
+    let repShape: [number, number] = [0, 0];
+
+    // Receives every head's gradient w.r.t. the trunk output as one T×n×k tensor.
+    const onRepGradients = (dy: tf.Tensor): tf.Tensor => {
+      const [, n, k] = dy.shape as [number, number, number];
+      const d = n * k;
+      const rows = Float32Array.from(dy.dataSync() as Float32Array);
+      if (aggregator) {
+        this.checkGradientRows(rows, T, d);
+        gram = gramOf(rows, T, d);
+        const losses = lossTensors.map((t) => t.dataSync()[0]);
+        const { direction, weights } = aggregator.combineGradients(rows, T, d, losses, ctx);
+        aggWeights = weights;
+        return tf.tensor2d(direction, [n, k]);
+      }
+      // Loss-based: slice t holds wₜ·gₜ (wₜ = ∂total/∂Lₜ); recover gₜ for the measurements.
+      const w = (weightTensor as tf.Tensor1D).dataSync();
+      for (let t = 0; t < T; t++) {
+        const inv = w[t] !== 0 ? 1 / w[t] : NaN;
+        for (let j = t * d; j < (t + 1) * d; j++) rows[j] *= inv;
+      }
+      this.checkGradientRows(rows.map((v) => (Number.isNaN(v) ? 0 : v)), T, d);
+      if (this.options.diagnostics) gram = gramOf(rows, T, d);
+      unweightedRepGrads = rows;
+      repShape = [n, k];
+      return tf.sum(dy, 0);
+    };
+
     const packed = tf.tidy(() => {
+      const variables = [...this.network.trainableVariables, ...(balancer?.variables() ?? [])];
       const { value, grads } = tf.variableGrads(() => {
-        const { raw, losses } = headLosses(this.network, heads, inputs, true, this.rng);
-        const { total, weights } = this.balancer.combine(losses, ctx);
+        const rep = this.network.forwardTrunk(batch.x, true, new Rng(stepSeed), capture);
+        if (capture?.input) capture.input = tf.keep(capture.input);
+        let reps: tf.Tensor2D[] = heads.map(() => rep);
+        if (fanOut) {
+          const fan = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+            value: tf.tile(tf.expandDims(args[0] as tf.Tensor, 0), [T, 1, 1]),
+            gradFunc: (dy: tf.Tensor | tf.Tensor[]) => onRepGradients(Array.isArray(dy) ? dy[0] : dy),
+          }));
+          const stacked = fan(rep);
+          const [n, k] = rep.shape;
+          reps = heads.map((_, t) => tf.reshape(tf.slice(stacked, [t, 0, 0], [1, n, k]), [n, k]) as tf.Tensor2D);
+        }
+        const raw = reps.map((r, t) => this.network.forwardHead(t, r));
+        const losses = raw.map((r, t) => reduceLoss(heads[t].loss.perSample(batch.y[t], r), batch.w[t]));
+        lossTensors = losses.map((l) => tf.keep(l));
+        let total: tf.Scalar;
+        if (balancer) {
+          const combined = balancer.combine(losses, ctx);
+          total = combined.total;
+          weightTensor = tf.keep(combined.weights);
+        } else {
+          total = tf.addN(losses) as tf.Scalar;
+        }
         const outputs = wantMetrics ? this.network.activate(raw).map((o) => tf.reshape(o, [-1])) : [];
-        kept = [tf.stack(losses), weights, ...outputs].map((t) => tf.keep(t));
+        kept = outputs.map((t) => tf.keep(t));
         return total;
       }, variables);
       this.optimizer.apply(this.clip(grads), variables);
-      return tf.concat([tf.reshape(value, [1]), ...kept.map((t) => tf.reshape(t, [-1]))]);
+      return tf.concat([tf.reshape(value, [1]), ...lossTensors.map((t) => tf.reshape(t, [1])), ...(weightTensor ? [weightTensor] : []), ...kept]);
     });
-    for (const t of kept) t.dispose();
-    tf.dispose(inputs);
     const stats = packed.dataSync() as Float32Array;
-    packed.dispose();
-    const total = stats[0];
+    let sharedGradNorms: number[] | undefined;
+    if (wantNorms && unweightedRepGrads && capture) {
+      const [n, k] = repShape;
+      const rows = unweightedRepGrads;
+      const gs = heads.map((_, t) => tf.tensor2d(rows.subarray(t * n * k, (t + 1) * n * k).map((v) => (Number.isNaN(v) ? 0 : v)), [n, k]));
+      sharedGradNorms = this.network.lastBlockGradNorms(capture, gs);
+      tf.dispose(gs);
+    }
+    tf.dispose([packed, ...kept, ...lossTensors, ...(weightTensor ? [weightTensor] : []), ...(capture?.input ? [capture.input] : [])]);
+
+    const losses = stats.slice(1, 1 + T);
+    let offset = 1 + T;
+    let weights: Float32Array;
+    let total: number;
+    if (balancer) {
+      weights = stats.slice(offset, offset + T);
+      offset += T;
+      total = stats[0];
+    } else {
+      weights = aggWeights ? Float32Array.from(aggWeights) : new Float32Array(T).fill(1);
+      total = losses.reduce((s, l, t) => s + weights[t] * l, 0);
+    }
+    return { total, losses, weights, outputs: this.splitOutputs(stats, offset, batch.x.shape[0], wantMetrics), gram, sharedGradNorms };
+  }
+
+  /** Exact per-head gradients w.r.t. the shared parameters: one pass per head. */
+  private paramStep(strategy: GradientBalancer, batch: TensorBatch, stepSeed: number, ctx: StepContext, wantMetrics: boolean): StepResult {
+    const heads = this.heads;
     const T = heads.length;
-    const lossValues = stats.subarray(1, 1 + T);
-    const weights = stats.subarray(1 + T, 1 + 2 * T);
-    for (let h = 0; h < T; h++) {
-      if (!Number.isFinite(lossValues[h])) {
-        throw new MultilossError('training', `head "${heads[h].name}": loss became ${lossValues[h]} at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`);
+    const n = batch.x.shape[0];
+    const shared = this.network.sharedVariables;
+    const headVars = this.network.headVariables;
+    const d = shared.reduce((s, v) => s + v.size, 0);
+    const rows = new Float32Array(T * d);
+    const losses = new Float32Array(T);
+    const headGrads: tf.NamedTensorMap = {};
+    const outputs: Float32Array[] = [];
+    let afterFirstPass: tf.Tensor[] | undefined;
+    try {
+      for (let t = 0; t < T; t++) {
+        const pass = tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => {
+            const raw = this.network.forwardHead(t, this.network.forwardTrunk(batch.x, true, new Rng(stepSeed)));
+            if (wantMetrics) outputs[t] = Float32Array.from(this.network.activate([raw])[0].dataSync());
+            return reduceLoss(heads[t].loss.perSample(batch.y[t], raw), batch.w[t]);
+          }, [...shared, ...headVars[t]]);
+          headVars[t].forEach((v) => (headGrads[v.name] = tf.keep(grads[v.name])));
+          return { loss: value, flat: tf.concat(shared.map((v) => tf.reshape(grads[v.name], [-1]))) };
+        });
+        rows.set(pass.flat.dataSync() as Float32Array, t * d);
+        losses[t] = pass.loss.dataSync()[0];
+        tf.dispose([pass.flat, pass.loss]);
+        // Batch-norm statistics move once per step, not once per head.
+        if (t === 0) afterFirstPass = this.network.saveBatchNormState();
+        else if (afterFirstPass) this.network.restoreBatchNormState(afterFirstPass.map((s) => tf.clone(s)));
       }
+    } catch (e) {
+      tf.dispose(Object.values(headGrads));
+      throw e;
+    } finally {
+      if (afterFirstPass) tf.dispose(afterFirstPass);
     }
-    let offset = 1 + 2 * T;
-    const predictions: Float32Array[] = [];
-    if (wantMetrics) {
-      for (let h = 0; h < T; h++) {
-        const len = n * heads[h].units;
-        predictions.push(stats.subarray(offset, offset + len));
-        offset += len;
+    this.checkGradientRows(rows, T, d);
+    const gram = gramOf(rows, T, d);
+    const { direction, weights } = strategy.combineGradients(rows, T, d, Array.from(losses), ctx);
+    tf.tidy(() => {
+      const grads: tf.NamedTensorMap = { ...headGrads };
+      let offset = 0;
+      for (const v of shared) {
+        grads[v.name] = tf.tensor(direction.subarray(offset, offset + v.size), v.shape);
+        offset += v.size;
       }
+      this.optimizer.apply(this.clip(grads), [...shared, ...headVars.flat()]);
+    });
+    tf.dispose(Object.values(headGrads));
+    const w = Float32Array.from(weights);
+    return {
+      total: losses.reduce((s, l, t) => s + w[t] * l, 0),
+      losses,
+      weights: w,
+      outputs: wantMetrics ? outputs.map((o, t) => o.subarray(0, n * heads[t].units)) : [],
+      gram,
+    };
+  }
+
+  /** Each head's loss on the batch after the update, with the same dropout masks (FAMO). */
+  private lossesAfterStep(batch: TensorBatch, stepSeed: number): number[] {
+    const saved = this.network.saveBatchNormState();
+    try {
+      return tf.tidy(() => {
+        const { losses } = headLosses(this.network, this.heads, batch, true, new Rng(stepSeed));
+        return Array.from(tf.stack(losses).dataSync());
+      });
+    } finally {
+      this.network.restoreBatchNormState(saved);
     }
-    acc.add(n, total, lossValues, weights, weightsJs, predictions, data, idx);
-    this.step++;
-    const named: Record<string, number> = {};
-    heads.forEach((h, i) => (named[h.name] = lossValues[i]));
-    return { loss: total, headLosses: named };
+  }
+
+  private splitOutputs(stats: Float32Array, offset: number, n: number, wantMetrics: boolean): Float32Array[] {
+    if (!wantMetrics) return [];
+    return this.heads.map((h) => {
+      const out = stats.slice(offset, offset + n * h.units);
+      offset += n * h.units;
+      return out;
+    });
   }
 
   private clip(grads: tf.NamedTensorMap): tf.NamedTensorMap {

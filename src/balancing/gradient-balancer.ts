@@ -1,0 +1,82 @@
+import { MultilossError } from '../errors.js';
+import { aggregate, initialAggregatorState, validateAggregatorOptions } from './aggregation/index.js';
+import type { AggregatorName, AggregatorOptions, AggregatorState } from './aggregation/index.js';
+import type { BalancedHead, GradientBalancer, StepContext } from './strategy.js';
+
+/** The gradient-based methods the trainer offers (the aggregators minus sum/mean/static). */
+export const GRADIENT_METHODS = ['mgda', 'pcgrad', 'gradvac', 'cagrad', 'imtl', 'nash', 'aligned', 'upgrad', 'dbmtl'] as const;
+export type GradientMethod = (typeof GRADIENT_METHODS)[number];
+
+export type GradientMode = 'param' | 'rep';
+
+/**
+ * Which modes each method is valid in. 'rep' aggregates gradients w.r.t. the
+ * trunk output, whose rows are this batch's samples: fine for methods that
+ * look at one step's gradients, meaningless for DB-MTL, whose state is a
+ * running average of gradient vectors across steps (another batch, other rows).
+ */
+export const VALID_MODES: Record<GradientMethod, readonly GradientMode[]> = {
+  mgda: ['param', 'rep'],
+  pcgrad: ['param', 'rep'],
+  gradvac: ['param', 'rep'],
+  cagrad: ['param', 'rep'],
+  imtl: ['param', 'rep'],
+  nash: ['param', 'rep'],
+  aligned: ['param', 'rep'],
+  upgrad: ['param', 'rep'],
+  dbmtl: ['param'],
+};
+
+export function isGradientMethod(name: string): name is GradientMethod {
+  return (GRADIENT_METHODS as readonly string[]).includes(name);
+}
+
+/**
+ * A gradient-based strategy: hands each step's T×d matrix of per-head
+ * gradients to the standalone aggregator of the same name and carries its
+ * state between steps (and through checkpoints).
+ */
+export class AggregatingBalancer implements GradientBalancer {
+  readonly kind = 'gradient' as const;
+  private state: AggregatorState;
+  private readonly options: AggregatorOptions;
+  constructor(
+    readonly name: GradientMethod,
+    readonly mode: GradientMode,
+    heads: readonly BalancedHead[],
+    options: Record<string, unknown>,
+  ) {
+    if (!VALID_MODES[name].includes(mode)) {
+      throw new MultilossError('config', `balance.mode: method "${name}" is not valid in mode "${mode}"; valid: ${VALID_MODES[name].join(', ')}`);
+    }
+    if (name === 'mgda' && options.ub === true && mode !== 'rep') {
+      throw new MultilossError('config', 'balance: MGDA-UB (ub: true) works on the shared representation; set mode: rep');
+    }
+    const { losses: _ignored, ...rest } = options;
+    if (_ignored !== undefined) throw new MultilossError('config', 'balance.losses is filled in by the trainer at every step; remove it');
+    validateAggregatorOptions(name, rest);
+    if (name === 'pcgrad' && Array.isArray(rest.order)) {
+      throw new MultilossError('config', 'balance.order: a fixed PCGrad order is for the standalone aggregate(); training draws a new order per step from the seed');
+    }
+    this.options = rest as AggregatorOptions;
+    this.state = initialAggregatorState(name);
+    if (heads.length < 1) throw new MultilossError('config', 'balance: no heads');
+  }
+
+  combineGradients(grads: Float32Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): { direction: Float32Array; weights: Float64Array } {
+    const options: Record<string, unknown> = { ...this.options };
+    if (this.name === 'mgda') options.losses = [...losses];
+    if (this.name === 'pcgrad') options.seed = ctx.rng.seed();
+    const result = aggregate(this.name as AggregatorName, { data: grads, rows: tasks, cols: dim }, options as AggregatorOptions, this.state);
+    this.state = result.state;
+    return { direction: Float32Array.from(result.direction), weights: result.weights ?? new Float64Array(tasks).fill(1) };
+  }
+
+  getState(): Record<string, unknown> {
+    return { aggregator: this.state as unknown as Record<string, unknown> };
+  }
+
+  setState(state: Record<string, unknown>): void {
+    if (state.aggregator) this.state = state.aggregator as unknown as AggregatorState;
+  }
+}

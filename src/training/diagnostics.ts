@@ -1,0 +1,75 @@
+/**
+ * Gradient diagnostics: each head's gradient norm on the shared part and the
+ * pairwise cosine similarity of the heads' gradients, from the T×d matrix of
+ * per-head gradients (rows), accumulated over an epoch.
+ */
+export interface GradientDiagnostics {
+  /** Mean over the epoch's steps of ‖gₜ‖ on the shared part, per head. */
+  gradNorm: Record<string, number>;
+  /** Mean over steps of cos(gₐ, g_b), per pair of heads (both directions listed). */
+  cosine: Record<string, Record<string, number>>;
+}
+
+/** Gram matrix G Gᵀ (T×T, Float64) of the rows of a row-major T×d matrix. */
+export function gramOf(rows: Float32Array, T: number, d: number): Float64Array {
+  const gram = new Float64Array(T * T);
+  for (let a = 0; a < T; a++) {
+    for (let b = a; b < T; b++) {
+      let s = 0;
+      const oa = a * d;
+      const ob = b * d;
+      for (let j = 0; j < d; j++) s += rows[oa + j] * rows[ob + j];
+      gram[a * T + b] = s;
+      gram[b * T + a] = s;
+    }
+  }
+  return gram;
+}
+
+export class DiagnosticsAccumulator {
+  private steps = 0;
+  private readonly norm: Float64Array;
+  private readonly cos: Float64Array;
+  private readonly cosCount: Float64Array;
+  constructor(private readonly names: readonly string[]) {
+    const T = names.length;
+    this.norm = new Float64Array(T);
+    this.cos = new Float64Array(T * T);
+    this.cosCount = new Float64Array(T * T);
+  }
+
+  /** Adds one step, given the Gram matrix of that step's per-head gradients. */
+  add(gram: Float64Array): void {
+    const T = this.names.length;
+    this.steps++;
+    for (let a = 0; a < T; a++) {
+      this.norm[a] += Math.sqrt(Math.max(0, gram[a * T + a]));
+      for (let b = 0; b < T; b++) {
+        const den = Math.sqrt(gram[a * T + a] * gram[b * T + b]);
+        // A head without labels in the batch has a zero gradient: no angle to report.
+        if (den > 0) {
+          this.cos[a * T + b] += gram[a * T + b] / den;
+          this.cosCount[a * T + b]++;
+        }
+      }
+    }
+  }
+
+  get empty(): boolean {
+    return this.steps === 0;
+  }
+
+  result(): GradientDiagnostics {
+    const T = this.names.length;
+    const gradNorm: Record<string, number> = {};
+    const cosine: Record<string, Record<string, number>> = {};
+    this.names.forEach((a, i) => {
+      gradNorm[a] = this.norm[i] / Math.max(1, this.steps);
+      cosine[a] = {};
+      this.names.forEach((b, j) => {
+        if (i !== j) cosine[a][b] = this.cosCount[i * T + j] > 0 ? this.cos[i * T + j] / this.cosCount[i * T + j] : NaN;
+      });
+    });
+    return { gradNorm, cosine };
+  }
+}
