@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { createStrategy, type GradientBalancer } from '../../src/balancing/index.js';
+import { rowsToTable } from '../../src/data/json.js';
+import { fitHead, type Head } from '../../src/model/heads/index.js';
+import { MultiHeadNetwork } from '../../src/model/network.js';
+import type { EncodedData } from '../../src/training/data.js';
+import { Rng } from '../../src/training/rng.js';
+import { headLosses, Trainer } from '../../src/training/trainer.js';
+import { useDefaultBackend } from '../helpers.js';
+
+// The two gradient paths of the trainer, checked against plain autodiff:
+// a gradient "method" that just sums the heads' gradients must train exactly
+// like the loss-based `equal` method, in both modes, and the per-head rows it
+// receives must be the true per-head gradients.
+const n = 48;
+const d = 6;
+const rng = new Rng(9);
+const rows = Array.from({ length: n }, (_, i) => ({ c: ['a', 'b', 'c'][i % 3], v: rng.normal(), f: i % 4 === 0 ? null : i % 2 ? 'y' : 'n' }));
+const x = Float32Array.from({ length: n * d }, () => rng.normal());
+
+function setup(): { heads: Head[]; data: EncodedData } {
+  const table = rowsToTable(rows);
+  const heads = [
+    fitHead({ name: 'c', column: 'c', kind: 'classification' }, table, table),
+    fitHead({ name: 'v', column: 'v', kind: 'regression' }, table, table),
+    fitHead({ name: 'f', column: 'f', kind: 'binary' }, table, table),
+  ];
+  return { heads, data: { n, inputSize: d, x, targets: heads.map((h) => h.encode(table)) } };
+}
+
+function network(heads: Head[], dropout = 0): MultiHeadNetwork {
+  return MultiHeadNetwork.create(d, [{ units: 10, activation: 'tanh', dropout }, { units: 8, activation: 'relu' }], heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })), new Rng(4));
+}
+
+class SumBalancer implements GradientBalancer {
+  readonly kind = 'gradient' as const;
+  readonly name = 'test-sum';
+  readonly seen: Float32Array[] = [];
+  constructor(readonly mode: 'param' | 'rep') {}
+  combineGradients(grads: Float32Array, tasks: number, dim: number) {
+    this.seen.push(Float32Array.from(grads));
+    const direction = new Float32Array(dim);
+    for (let t = 0; t < tasks; t++) for (let j = 0; j < dim; j++) direction[j] += grads[t * dim + j];
+    return { direction, weights: new Float64Array(tasks).fill(1) };
+  }
+  getState() {
+    return {};
+  }
+  setState() {}
+}
+
+async function train(strategyFor: (heads: Head[]) => ConstructorParameters<typeof Trainer>[2], dropout = 0) {
+  const { heads, data } = setup();
+  const net = network(heads, dropout);
+  const strategy = strategyFor(heads);
+  const trainer = new Trainer(net, heads, strategy, { epochs: 3, batchSize: 16, seed: 2, optimizer: { name: 'adam', learningRate: 0.01 } });
+  await trainer.fit(data);
+  trainer.dispose();
+  const weights = net.model.getWeights().map((w) => Float32Array.from(w.dataSync()));
+  net.dispose();
+  return { weights, history: trainer.history };
+}
+
+function assertClose(a: Float32Array[], b: Float32Array[], tol: number): void {
+  a.forEach((w, i) => w.forEach((v, j) => assert.ok(Math.abs(v - b[i][j]) <= tol * Math.max(1, Math.abs(b[i][j])), `weight ${i}[${j}]: ${v} vs ${b[i][j]}`)));
+}
+
+describe('trainer gradient modes', () => {
+  before(useDefaultBackend);
+
+  for (const mode of ['rep', 'param'] as const) {
+    it(`${mode} mode with a summing aggregator trains like the loss-based "equal" method (dropout included)`, async () => {
+      const equal = await train((heads) => createStrategy({ method: 'equal' }, heads.map((h) => ({ name: h.name, kind: h.kind, weight: 1 }))), 0.2);
+      const summed = await train(() => new SumBalancer(mode), 0.2);
+      assertClose(summed.weights, equal.weights, 1e-4);
+      assert.ok(summed.history[2].diagnostics, 'gradient methods record diagnostics');
+    });
+  }
+
+  it('param mode hands the aggregator the exact per-head gradients w.r.t. the shared parameters', async () => {
+    const { heads, data } = setup();
+    const net = network(heads);
+    const balancer = new SumBalancer('param');
+    const before = net.model.getWeights().map((w) => tf.clone(w));
+    const trainer = new Trainer(net, heads, balancer, { epochs: 1, batchSize: n, seed: 2, optimizer: { name: 'sgd', learningRate: 1e-9 } });
+    net.model.setWeights(before);
+    await trainer.fit(data);
+    net.model.setWeights(before);
+    const G = balancer.seen[0];
+    const shared = net.sharedVariables;
+    const dim = shared.reduce((s, v) => s + v.size, 0);
+    assert.equal(G.length, heads.length * dim);
+    // The trainer shuffled the rows; the loss is a mean, so the order does not matter.
+    tf.tidy(() => {
+      const batch = {
+        x: tf.tensor2d(data.x, [n, d]),
+        y: data.targets.map((t, h) => tf.tensor2d(t.y, [n, heads[h].units])),
+        w: data.targets.map((t) => tf.tensor1d(t.weight)),
+      };
+      heads.forEach((_, t) => {
+        const { grads } = tf.variableGrads(() => headLosses(net, heads, batch, true).losses[t], shared);
+        const flat = tf.concat(shared.map((v) => tf.reshape(grads[v.name], [-1]))).dataSync();
+        for (let j = 0; j < dim; j++) assert.ok(Math.abs(flat[j] - G[t * dim + j]) <= 1e-4 * Math.max(1e-3, Math.abs(flat[j])), `head ${t} [${j}]: ${flat[j]} vs ${G[t * dim + j]}`);
+      });
+    });
+    tf.dispose(before);
+    trainer.dispose();
+    net.dispose();
+  });
+
+  it('rep mode hands the aggregator each head\'s gradient w.r.t. the trunk output', async () => {
+    const { heads, data } = setup();
+    const net = network(heads);
+    const balancer = new SumBalancer('rep');
+    const before = net.model.getWeights().map((w) => tf.clone(w));
+    const trainer = new Trainer(net, heads, balancer, { epochs: 1, batchSize: n, seed: 2, optimizer: { name: 'sgd', learningRate: 1e-9 } });
+    await trainer.fit(data);
+    net.model.setWeights(before);
+    const G = balancer.seen[0];
+    assert.equal(G.length, heads.length * n * 8);
+    // Row sums over the batch are order-independent: compare those.
+    tf.tidy(() => {
+      const xt = tf.tensor2d(data.x, [n, d]);
+      const rep = net.forwardTrunk(xt, false);
+      heads.forEach((h, t) => {
+        const y = tf.tensor2d(data.targets[t].y, [n, h.units]);
+        const w = tf.tensor1d(data.targets[t].weight);
+        const expected = tf.grad((r: tf.Tensor) => {
+          const raw = net.forwardHead(t, r as tf.Tensor2D);
+          return tf.div(tf.sum(tf.mul(h.loss.perSample(y, raw), w)), tf.sum(w)) as tf.Scalar;
+        })(rep);
+        const colSum = tf.sum(expected, 0).dataSync();
+        const got = new Float64Array(8);
+        for (let i = 0; i < n; i++) for (let k = 0; k < 8; k++) got[k] += G[t * n * 8 + i * 8 + k];
+        for (let k = 0; k < 8; k++) assert.ok(Math.abs(got[k] - colSum[k]) <= 1e-5 + 1e-4 * Math.abs(colSum[k]), `head ${t} unit ${k}: ${got[k]} vs ${colSum[k]}`);
+      });
+    });
+    tf.dispose(before);
+    trainer.dispose();
+    net.dispose();
+  });
+
+  it('a gradient method on a model without shared layers is a configuration error', () => {
+    const { heads } = setup();
+    const net = MultiHeadNetwork.create(d, [], heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })), new Rng(1));
+    const strategy = createStrategy({ method: 'pcgrad' }, heads.map((h) => ({ name: h.name, kind: h.kind, weight: 1 })));
+    assert.throws(() => new Trainer(net, heads, strategy, { epochs: 1, batchSize: 8, seed: 1, optimizer: { name: 'adam', learningRate: 0.01 } }), /"pcgrad" needs shared parameters, but the model has no shared trunk layer/);
+    net.dispose();
+  });
+
+  it('a non-finite loss stops training with an error naming the head, epoch and step', async () => {
+    const { heads, data } = setup();
+    const net = network(heads);
+    const strategy = createStrategy({ method: 'static' }, heads.map((h) => ({ name: h.name, kind: h.kind, weight: 1 })));
+    const trainer = new Trainer(net, heads, strategy, { epochs: 5, batchSize: 16, seed: 1, optimizer: { name: 'sgd', learningRate: 1e30 } });
+    await assert.rejects(trainer.fit(data), /head "[cvf]": (loss|gradient) became (NaN|Infinity|-Infinity) at epoch \d+, step \d+/);
+    trainer.dispose();
+    net.dispose();
+  });
+});
