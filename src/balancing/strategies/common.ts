@@ -96,7 +96,13 @@ export function badState(method: string, what: string): never {
 }
 
 /** A length-n array of finite numbers from a state object, or a MultilossError('model'). */
-export function stateNumbers(method: string, state: Record<string, unknown>, key: string, n: number, opts: { min?: number; optional?: boolean } = {}): number[] | undefined {
+export function stateNumbers(
+  method: string,
+  state: Record<string, unknown>,
+  key: string,
+  n: number,
+  opts: { min?: number; optional?: boolean } = {},
+): number[] | undefined {
   const v = state[key];
   if (v === undefined || v === null) {
     if (opts.optional) return undefined;

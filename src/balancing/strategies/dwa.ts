@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BalancedHead, LossBalancer } from '../strategy.js';
+import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
 import { badState, requireHeads, softmax, stateNumbers, StrategyOptions } from './common.js';
 
 export interface DwaOptions {
@@ -40,12 +40,12 @@ export class DwaBalancer implements LossBalancer {
     this.weights = new Array<number>(this.T).fill(1);
   }
 
-  combine(losses: tf.Scalar[]): { total: tf.Scalar; weights: tf.Tensor1D } {
+  combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
     const weights = tf.tensor1d(this.weights);
     return { total: tf.sum(tf.mul(weights, tf.stack(losses))) as tf.Scalar, weights };
   }
 
-  endEpoch(meanLosses: readonly number[]): void {
+  endEpoch(meanLosses: readonly number[], _epoch?: number): void {
     this.history.push([...meanLosses]);
     if (this.history.length > 2) this.history.shift();
     this.weights = this.compute();

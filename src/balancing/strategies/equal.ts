@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BalancedHead, LossBalancer } from '../strategy.js';
+import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
 import { requireHeads, StrategyOptions } from './common.js';
 
 /** `equal` takes no options. */
@@ -24,7 +24,7 @@ export class EqualBalancer implements LossBalancer {
     this.T = heads.length;
   }
 
-  combine(losses: tf.Scalar[]): { total: tf.Scalar; weights: tf.Tensor1D } {
+  combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
     return { total: tf.sum(tf.stack(losses)) as tf.Scalar, weights: tf.ones([this.T]) as tf.Tensor1D };
   }
 

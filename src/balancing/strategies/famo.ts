@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../../errors.js';
-import type { BalancedHead, BalancerRequirements, LossBalancer, StepFeedback } from '../strategy.js';
+import type { BalancedHead, BalancerRequirements, LossBalancer, StepContext, StepFeedback } from '../strategy.js';
 import { adamStep, copyAdam, detached, initialAdam, requireHeads, softmax, stateAdam, stateNumbers, StrategyOptions, type AdamState } from './common.js';
 
 export interface FamoOptions {
@@ -77,7 +77,7 @@ export class FamoBalancer implements LossBalancer {
     this.adam = initialAdam(this.T);
   }
 
-  combine(losses: tf.Scalar[]): { total: tf.Scalar; weights: tf.Tensor1D } {
+  combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
     // Inside the gradient tape: no tf.tidy; the weights are computed as one detached op.
     const stacked = tf.stack(losses) as tf.Tensor1D;
     const z = tf.tensor1d(softmax(this.logits));
@@ -105,11 +105,18 @@ export class FamoBalancer implements LossBalancer {
     return z.map((zt, t) => zt * (delta[t] - zDelta));
   }
 
-  afterStep(feedback: StepFeedback): void {
+  afterStep(feedback: StepFeedback, _ctx?: StepContext): void {
     const after = feedback.lossesAfter;
-    if (!after) throw new MultilossError('training', 'balance.method "famo" needs the losses after each step (requires.lossesAfterStep), but the trainer did not report them');
+    if (!after)
+      throw new MultilossError(
+        'training',
+        'balance.method "famo" needs the losses after each step (requires.lossesAfterStep), but the trainer did not report them',
+      );
     if (after.length !== this.T || feedback.losses.length !== this.T) {
-      throw new MultilossError('training', `balance.method "famo" got ${feedback.losses.length} losses before and ${after.length} after the step for ${this.T} heads`);
+      throw new MultilossError(
+        'training',
+        `balance.method "famo" got ${feedback.losses.length} losses before and ${after.length} after the step for ${this.T} heads`,
+      );
     }
     const grad = this.logitGradient(feedback.losses, after);
     if (!grad.every(Number.isFinite)) return; // a non-finite loss: the trainer reports it; keep ξ as it is

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BalancedHead, LossBalancer } from '../strategy.js';
+import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
 import { requireHeads, StrategyOptions } from './common.js';
 
 export interface GlsOptions {
@@ -47,7 +47,7 @@ export class GlsBalancer implements LossBalancer {
     this.T = heads.length;
   }
 
-  combine(losses: tf.Scalar[]): { total: tf.Scalar; weights: tf.Tensor1D } {
+  combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
     // Inside the gradient tape: no tf.tidy.
     const shifted = tf.add(tf.stack(losses), this.eps);
     let total = tf.exp(tf.mean(tf.log(shifted))) as tf.Scalar;

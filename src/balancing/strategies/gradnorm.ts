@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../../errors.js';
-import type { BalancedHead, BalancerRequirements, LossBalancer, StepFeedback } from '../strategy.js';
+import type { BalancedHead, BalancerRequirements, LossBalancer, StepContext, StepFeedback } from '../strategy.js';
 import { adamStep, copyAdam, initialAdam, requireHeads, stateAdam, stateNumbers, StrategyOptions, type AdamState } from './common.js';
 
 export interface GradNormOptions {
@@ -71,7 +71,7 @@ export class GradNormBalancer implements LossBalancer {
     this.adam = initialAdam(this.T);
   }
 
-  combine(losses: tf.Scalar[]): { total: tf.Scalar; weights: tf.Tensor1D } {
+  combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
     const weights = tf.tensor1d(this.weights);
     return { total: tf.sum(tf.mul(weights, tf.stack(losses))) as tf.Scalar, weights };
   }
@@ -102,11 +102,18 @@ export class GradNormBalancer implements LossBalancer {
     return grad;
   }
 
-  afterStep(feedback: StepFeedback): void {
+  afterStep(feedback: StepFeedback, _ctx?: StepContext): void {
     const norms = feedback.sharedGradNorms;
-    if (!norms) throw new MultilossError('training', 'balance.method "gradnorm" needs the shared-layer gradient norms (requires.sharedGradNorms), but the trainer did not report them');
+    if (!norms)
+      throw new MultilossError(
+        'training',
+        'balance.method "gradnorm" needs the shared-layer gradient norms (requires.sharedGradNorms), but the trainer did not report them',
+      );
     if (norms.length !== this.T || feedback.losses.length !== this.T) {
-      throw new MultilossError('training', `balance.method "gradnorm" got ${feedback.losses.length} losses and ${norms.length} gradient norms for ${this.T} heads`);
+      throw new MultilossError(
+        'training',
+        `balance.method "gradnorm" got ${feedback.losses.length} losses and ${norms.length} gradient norms for ${this.T} heads`,
+      );
     }
     const grad = this.weightGradient(feedback.losses, norms);
     if (this.optimizer === 'adam') adamStep(this.weights, grad, this.adam, { lr: this.lr });

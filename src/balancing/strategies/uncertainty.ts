@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../../errors.js';
-import type { BalancedHead, LossBalancer } from '../strategy.js';
+import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
 import { requireHeads, stateNumbers, StrategyOptions } from './common.js';
 
 export interface UncertaintyOptions {
@@ -51,7 +51,10 @@ export class UncertaintyBalancer implements LossBalancer {
     this.factors = heads.map((h) => {
       if (REGRESSION_KINDS.includes(h.kind)) return 0.5;
       if (CLASSIFICATION_KINDS.includes(h.kind)) return 1;
-      throw new MultilossError('config', `balance.method "uncertainty" has no likelihood form for head "${h.name}" of kind "${h.kind}"; it supports ${[...REGRESSION_KINDS, ...CLASSIFICATION_KINDS].join(', ')}`);
+      throw new MultilossError(
+        'config',
+        `balance.method "uncertainty" has no likelihood form for head "${h.name}" of kind "${h.kind}"; it supports ${[...REGRESSION_KINDS, ...CLASSIFICATION_KINDS].join(', ')}`,
+      );
     });
     this.factorTensor = tf.keep(tf.tensor1d(this.factors));
     const initial = tf.fill([this.T], init) as tf.Tensor1D;
@@ -59,7 +62,7 @@ export class UncertaintyBalancer implements LossBalancer {
     initial.dispose();
   }
 
-  combine(losses: tf.Scalar[]): { total: tf.Scalar; weights: tf.Tensor1D } {
+  combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
     // Inside the gradient tape: no tf.tidy (the backward pass needs the intermediates).
     const weights = tf.mul(this.factorTensor, tf.exp(tf.neg(this.logVar))) as tf.Tensor1D;
     const total = tf.add(tf.sum(tf.mul(weights, tf.stack(losses))), tf.mul(0.5, tf.sum(this.logVar))) as tf.Scalar;
