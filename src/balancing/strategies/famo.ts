@@ -43,7 +43,8 @@ export const FAMO_OPTIONS: readonly string[] = ['lr', 'weightDecay', 'minLosses'
  * Degenerate batches: a head whose loss on the batch is at or below its
  * minimum (a head with no labelled rows in the batch has loss exactly 0)
  * gets weight 0 for that step and is left out of c (the formula would give it
- * weight ≈ 1/ε while its gradient is zero), and its δ is 0.
+ * almost all the weight, its 1/ε term dominating c, while its gradient is
+ * zero), and its δ is 0.
  *
  * Options: `lr` (> 0, default 0.025), `weightDecay` (≥ 0, default 1e-3),
  * `minLosses` (default 0), `eps` (> 0, default 1e-8).

@@ -15,7 +15,6 @@ export { GlsBalancer, GLS_OPTIONS, type GlsOptions } from './gls.js';
 export { RlwBalancer, RLW_OPTIONS, type RlwOptions } from './rlw.js';
 export { FamoBalancer, FAMO_OPTIONS, type FamoOptions } from './famo.js';
 export { GradNormBalancer, GRADNORM_OPTIONS, type GradNormOptions } from './gradnorm.js';
-export { adamStep, initialAdam, type AdamConfig, type AdamState } from './common.js';
 
 /** The learned/adaptive loss balancers (not `static`, which takes its weights from the heads). */
 export type LossBalancerName = 'equal' | 'uncertainty' | 'dwa' | 'gls' | 'rlw' | 'famo' | 'gradnorm';
