@@ -4,8 +4,8 @@
 // the same network and backend (median epoch after a warm-up epoch).
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { StaticBalancer } from '../src/balancing/strategies/static.js';
-import { ClassificationHead, RegressionHead } from '../src/model/heads/index.js';
+import { createStrategy, type BalanceSpec } from '../src/balancing/index.js';
+import { BinaryHead, ClassificationHead, RegressionHead, type Head } from '../src/model/heads/index.js';
 import { MultiHeadNetwork } from '../src/model/network.js';
 import type { EncodedData } from '../src/training/data.js';
 import { Rng } from '../src/training/rng.js';
@@ -27,7 +27,17 @@ export interface W1Result {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function data(n: number, rng: Rng): EncodedData {
+/** W1's heads: 10-class classification and regression; with `binary`, a third (yes/no) head (T = 3). */
+export function w1Heads(binary = false): Head[] {
+  const heads: Head[] = [
+    new ClassificationHead({ name: 'digit', column: 'digit', kind: 'classification' }, Array.from({ length: 10 }, (_, i) => String(i))),
+    new RegressionHead({ name: 'value', column: 'value', kind: 'regression', weight: 0.5 }, 0, 1),
+  ];
+  if (binary) heads.push(new BinaryHead({ name: 'flag', column: 'flag', kind: 'binary' }, ['no', 'yes']));
+  return heads;
+}
+
+export function w1Data(n: number, rng: Rng, binary = false): EncodedData {
   const d = 784;
   const x = Float32Array.from({ length: n * d }, () => rng.next());
   const cls = new Float32Array(n * 10);
@@ -37,24 +47,22 @@ function data(n: number, rng: Rng): EncodedData {
     reg[i] = rng.normal();
   }
   const ones = new Float32Array(n).fill(1);
-  return {
-    n,
-    inputSize: d,
-    x,
-    targets: [
-      { y: cls, yMetric: cls, mask: ones, weight: ones },
-      { y: reg, yMetric: reg, mask: ones, weight: ones },
-    ],
-  };
+  const targets = [
+    { y: cls, yMetric: cls, mask: ones, weight: ones },
+    { y: reg, yMetric: reg, mask: ones, weight: ones },
+  ];
+  if (binary) {
+    const flag = Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0));
+    targets.push({ y: flag, yMetric: flag, mask: ones, weight: ones });
+  }
+  return { n, inputSize: d, x, targets };
 }
 
-async function multilossRate(train: EncodedData, epochs: number, batchSize: number, trainMetrics: boolean): Promise<number> {
-  const heads = [
-    new ClassificationHead({ name: 'digit', column: 'digit', kind: 'classification' }, Array.from({ length: 10 }, (_, i) => String(i))),
-    new RegressionHead({ name: 'value', column: 'value', kind: 'regression', weight: 0.5 }, 0, 1),
-  ];
+/** Median samples/s of the multiloss loop over `epochs` epochs after one warm-up epoch. */
+export async function multilossRate(train: EncodedData, epochs: number, batchSize: number, trainMetrics: boolean, balance: BalanceSpec = { method: 'static' }): Promise<number> {
+  const heads = w1Heads(train.targets.length === 3);
   const network = MultiHeadNetwork.create(784, [{ units: 256, activation: 'relu' }, { units: 256, activation: 'relu' }], heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })), new Rng(1));
-  const strategy = new StaticBalancer(heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })));
+  const strategy = createStrategy(balance, heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })));
   const trainer = new Trainer(network, heads, strategy, { epochs: epochs + 1, batchSize, seed: 1, optimizer: { name: 'adam', learningRate: 1e-3 }, trainMetrics });
   const times: number[] = [];
   let t0 = performance.now();
@@ -66,7 +74,7 @@ async function multilossRate(train: EncodedData, epochs: number, batchSize: numb
     },
   });
   trainer.dispose();
-  strategy.dispose();
+  if (strategy.kind === 'loss') strategy.dispose?.();
   network.dispose();
   return train.n / (median(times.slice(1)) / 1000);
 }
@@ -107,7 +115,7 @@ export async function runW1(options: W1Options = {}): Promise<W1Result> {
   const rows = options.rows ?? 8192;
   const epochs = options.epochs ?? 5;
   const batchSize = options.batchSize ?? 128;
-  const train = data(rows, new Rng(7));
+  const train = w1Data(rows, new Rng(7));
   // Interleave so that machine noise hits both alike.
   const ml: number[] = [];
   const mlPlain: number[] = [];

@@ -19,6 +19,8 @@ export interface DenseBlockSpec {
 /** Filled by `forwardTrunk` for a later replay of the last block. */
 export interface LastBlockCapture {
   input?: tf.Tensor2D;
+  /** The last block's dense output before its activation (no batch norm only). */
+  pre?: tf.Tensor2D;
   seed?: number;
 }
 
@@ -221,7 +223,7 @@ export class MultiHeadNetwork {
       if (last && capture) capture.input = h as tf.Tensor2D;
       const seed = training && b.dropout > 0 ? this.dropoutSeed(rng) : undefined;
       if (last && capture) capture.seed = seed;
-      h = this.applyBlock(b, h, training, seed);
+      h = this.applyBlock(b, h, training, seed, last ? capture : undefined);
     });
     return h as tf.Tensor2D;
   }
@@ -231,8 +233,15 @@ export class MultiHeadNetwork {
     return rng.seed();
   }
 
-  private applyBlock(b: Block, x: tf.Tensor, training: boolean, dropoutSeed?: number): tf.Tensor {
-    let h = applyDense(b.dense, b.ops, x);
+  private applyBlock(b: Block, x: tf.Tensor, training: boolean, dropoutSeed?: number, capture?: LastBlockCapture): tf.Tensor {
+    let h: tf.Tensor;
+    if (capture && b.ops.activation && !b.batchNorm) {
+      const pre = tf.add(tf.matMul(x as tf.Tensor2D, b.ops.kernel as tf.Tensor2D), b.ops.bias) as tf.Tensor2D;
+      capture.pre = pre;
+      h = b.ops.activation(pre);
+    } else {
+      h = applyDense(b.dense, b.ops, x);
+    }
     if (b.batchNorm) h = b.batchNorm.apply(h, { training }) as tf.Tensor;
     if (b.activation) h = b.activation.apply(h) as tf.Tensor;
     if (dropoutSeed !== undefined) h = tf.dropout(h, b.dropout, undefined, dropoutSeed);
@@ -248,20 +257,41 @@ export class MultiHeadNetwork {
 
   /**
    * ‖∇_W Lₜ‖ over the last trunk block's parameters W, for each head, given
-   * each head's gradient w.r.t. the trunk output (`repGrads`, unweighted):
-   * a vector–Jacobian product through that one block, replayed with the same
-   * dropout mask; batch-norm statistics are left as they were.
+   * each head's gradient w.r.t. the trunk output (`rows`: T×(n·k), unweighted).
+   * For a dense block without batch norm this is exact and cheap: with
+   * z = XW + b the pre-activation, δₜ = gₜ ⊙ act′(z) ⊙ dropout mask,
+   * ∇_W = Xᵀδₜ and ∇_b = Σ_rows δₜ — one matmul for all heads. Otherwise the
+   * block is replayed (same dropout mask, batch-norm statistics restored).
    */
-  lastBlockGradNorms(capture: LastBlockCapture, repGrads: tf.Tensor2D[]): number[] {
+  lastBlockGradNorms(capture: LastBlockCapture, rows: Float32Array, T: number): number[] {
     const b = this.blocks.at(-1);
-    if (!b || !capture.input) return repGrads.map(() => NaN);
+    if (!b || !capture.input) return new Array<number>(T).fill(NaN);
+    const input = capture.input;
+    const pre = capture.pre;
+    const act = b.ops.activation;
+    if (pre && act && !b.batchNorm) {
+      return tf.tidy(() => {
+        const [n, k] = pre.shape;
+        const kin = input.shape[1];
+        let deriv = tf.grad((z: tf.Tensor) => tf.sum(act(z)))(pre);
+        if (capture.seed !== undefined) deriv = tf.mul(deriv, tf.dropout(tf.onesLike(deriv), b.dropout, undefined, capture.seed));
+        const delta = tf.mul(tf.tensor3d(rows, [T, n, k]), deriv);
+        const columns = tf.reshape(tf.transpose(delta, [1, 0, 2]), [n, T * k]);
+        const wGrad = tf.matMul(input, columns as tf.Tensor2D, true, false);
+        const wSq = tf.sum(tf.reshape(tf.square(wGrad), [kin, T, k]), [0, 2]);
+        const bSq = tf.sum(tf.square(tf.sum(delta, 1)), 1);
+        return Array.from(tf.sqrt(tf.add(wSq, bSq)).dataSync());
+      });
+    }
+    const [n, k] = [input.shape[0], rows.length / T / input.shape[0]];
     const vars = this.lastSharedVariables;
     const saved = this.saveBatchNormState();
     try {
-      return repGrads.map((g) =>
+      return Array.from({ length: T }, (_, t) =>
         tf.tidy(() => {
-          const { grads } = tf.variableGrads(() => tf.sum(tf.mul(this.applyBlock(b, capture.input as tf.Tensor2D, true, capture.seed), g)) as tf.Scalar, vars);
-          const sq = tf.addN(Object.values(grads).map((t) => tf.sum(tf.square(t))));
+          const g = tf.tensor2d(rows.subarray(t * n * k, (t + 1) * n * k), [n, k]);
+          const { grads } = tf.variableGrads(() => tf.sum(tf.mul(this.applyBlock(b, input, true, capture.seed), g)) as tf.Scalar, vars);
+          const sq = tf.addN(Object.values(grads).map((v) => tf.sum(tf.square(v))));
           return Math.sqrt(sq.dataSync()[0]);
         }),
       );

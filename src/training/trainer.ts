@@ -65,11 +65,11 @@ interface StepResult {
  * Every tensor a step creates is released before the next step.
  *
  * Loss-based strategies build the total loss inside the tape. Gradient-based
- * strategies in 'rep' mode split the backward pass at the trunk output: the
- * output is fanned out to the heads through a custom-gradient op whose
- * gradient receives every head's gradient at once, hands the T×(n·k) matrix
- * to the strategy and sends its direction on into the trunk — the heads'
- * backward passes plus one trunk backward. In 'param' mode each head's
+ * strategies in 'rep' mode split the backward pass at the trunk output: each
+ * head reads the output through its own custom-gradient identity op; once all
+ * heads' gradients have arrived, the T×(n·k) matrix goes to the strategy and
+ * its direction continues into the trunk — the heads' backward passes plus
+ * one trunk backward. In 'param' mode each head's
  * gradient w.r.t. the shared parameters is computed exactly, one pass per head
  * with the same dropout masks.
  */
@@ -227,13 +227,10 @@ export class Trainer {
     let aggWeights: Float64Array | undefined;
     let gram: Float64Array | undefined;
     let unweightedRepGrads: Float32Array | undefined;
-    let repShape: [number, number] = [0, 0];
 
-    // Receives every head's gradient w.r.t. the trunk output as one T×n×k tensor.
-    const onRepGradients = (dy: tf.Tensor): tf.Tensor => {
-      const [, n, k] = dy.shape as [number, number, number];
+    // Receives every head's gradient w.r.t. the trunk output as the rows of a T×(n·k) matrix.
+    const onRepGradients = (rows: Float32Array, n: number, k: number): tf.Tensor => {
       const d = n * k;
-      const rows = Float32Array.from(dy.dataSync() as Float32Array);
       if (aggregator) {
         this.checkGradientRows(rows, T, d);
         gram = gramOf(rows, T, d);
@@ -242,7 +239,10 @@ export class Trainer {
         aggWeights = weights;
         return tf.tensor2d(direction, [n, k]);
       }
-      // Loss-based: slice t holds wₜ·gₜ (wₜ = ∂total/∂Lₜ); recover gₜ for the measurements.
+      // Loss-based: row t holds wₜ·gₜ (wₜ = ∂total/∂Lₜ); recover gₜ for the measurements,
+      // and pass on Σₜ wₜ·gₜ, the gradient the plain tape would have sent.
+      const sum = new Float32Array(d);
+      for (let t = 0; t < T; t++) for (let j = 0; j < d; j++) sum[j] += rows[t * d + j];
       const w = (weightTensor as tf.Tensor1D).dataSync();
       for (let t = 0; t < T; t++) {
         const inv = w[t] !== 0 ? 1 / w[t] : NaN;
@@ -251,8 +251,29 @@ export class Trainer {
       this.checkGradientRows(rows.map((v) => (Number.isNaN(v) ? 0 : v)), T, d);
       if (this.options.diagnostics) gram = gramOf(rows, T, d);
       unweightedRepGrads = rows;
-      repShape = [n, k];
-      return tf.sum(dy, 0);
+      return tf.tensor2d(sum, [n, k]);
+    };
+
+    /**
+     * One identity op per head on the trunk output. Their gradients arrive one
+     * by one during the backward pass; each is stored, and the op that
+     * completes the set returns the combined direction while the others return
+     * zeros (gradients into the trunk output are summed).
+     */
+    const fanOutOps = (rep: tf.Tensor2D): tf.Tensor2D[] => {
+      const [n, k] = rep.shape;
+      const rows = new Float32Array(T * n * k);
+      let pending = T;
+      return heads.map((_, t) =>
+        tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+          value: tf.clone(args[0] as tf.Tensor),
+          gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+            const g = Array.isArray(dy) ? dy[0] : dy;
+            rows.set(g.dataSync() as Float32Array, t * n * k);
+            return --pending === 0 ? onRepGradients(rows, n, k) : tf.zerosLike(g);
+          },
+        }))(rep) as tf.Tensor2D,
+      );
     };
 
     const packed = tf.tidy(() => {
@@ -260,16 +281,8 @@ export class Trainer {
       const { value, grads } = tf.variableGrads(() => {
         const rep = this.network.forwardTrunk(batch.x, true, new Rng(stepSeed), capture);
         if (capture?.input) capture.input = tf.keep(capture.input);
-        let reps: tf.Tensor2D[] = heads.map(() => rep);
-        if (fanOut) {
-          const fan = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-            value: tf.tile(tf.expandDims(args[0] as tf.Tensor, 0), [T, 1, 1]),
-            gradFunc: (dy: tf.Tensor | tf.Tensor[]) => onRepGradients(Array.isArray(dy) ? dy[0] : dy),
-          }));
-          const stacked = fan(rep);
-          const [n, k] = rep.shape;
-          reps = heads.map((_, t) => tf.reshape(tf.slice(stacked, [t, 0, 0], [1, n, k]), [n, k]) as tf.Tensor2D);
-        }
+        if (capture?.pre) capture.pre = tf.keep(capture.pre);
+        const reps: tf.Tensor2D[] = fanOut ? fanOutOps(rep) : heads.map(() => rep);
         const raw = reps.map((r, t) => this.network.forwardHead(t, r));
         const losses = raw.map((r, t) => reduceLoss(heads[t].loss.perSample(batch.y[t], r), batch.w[t]));
         lossTensors = losses.map((l) => tf.keep(l));
@@ -291,13 +304,10 @@ export class Trainer {
     const stats = packed.dataSync() as Float32Array;
     let sharedGradNorms: number[] | undefined;
     if (wantNorms && unweightedRepGrads && capture) {
-      const [n, k] = repShape;
-      const rows = unweightedRepGrads;
-      const gs = heads.map((_, t) => tf.tensor2d(rows.subarray(t * n * k, (t + 1) * n * k).map((v) => (Number.isNaN(v) ? 0 : v)), [n, k]));
-      sharedGradNorms = this.network.lastBlockGradNorms(capture, gs);
-      tf.dispose(gs);
+      const rows = (unweightedRepGrads as Float32Array).map((v) => (Number.isNaN(v) ? 0 : v));
+      sharedGradNorms = this.network.lastBlockGradNorms(capture, rows, T);
     }
-    tf.dispose([packed, ...kept, ...lossTensors, ...(weightTensor ? [weightTensor] : []), ...(capture?.input ? [capture.input] : [])]);
+    tf.dispose([packed, ...kept, ...lossTensors, ...(weightTensor ? [weightTensor] : []), ...(capture?.input ? [capture.input] : []), ...(capture?.pre ? [capture.pre] : [])]);
 
     const losses = stats.slice(1, 1 + T);
     let offset = 1 + T;

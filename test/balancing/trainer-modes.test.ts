@@ -142,6 +142,42 @@ describe('trainer gradient modes', () => {
     net.dispose();
   });
 
+  for (const [label, trunk] of [
+    ['dense + tanh + dropout (fast path)', [{ units: 10, activation: 'tanh' as const }, { units: 8, activation: 'tanh' as const, dropout: 0.3 }]],
+    ['dense + batch norm (replay path)', [{ units: 10, activation: 'tanh' as const }, { units: 8, activation: 'relu' as const, batchNorm: true }]],
+  ] as const) {
+    it(`GradNorm's last-layer gradient norms equal autodiff: ${label}`, () => {
+      const { heads, data } = setup();
+      const net = MultiHeadNetwork.create(d, trunk, heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })), new Rng(4));
+      tf.tidy(() => {
+        const batch = {
+          x: tf.tensor2d(data.x, [n, d]),
+          y: data.targets.map((t, h) => tf.tensor2d(t.y, [n, heads[h].units])),
+          w: data.targets.map((t) => tf.tensor1d(t.weight)),
+        };
+        const saved = net.saveBatchNormState();
+        const capture = {} as Parameters<typeof net.lastBlockGradNorms>[0];
+        const rep = net.forwardTrunk(batch.x, true, new Rng(77), capture);
+        const rows = new Float32Array(heads.length * n * 8);
+        heads.forEach((h, t) => {
+          const g = tf.grad((r: tf.Tensor) => {
+            const raw = net.forwardHead(t, r as tf.Tensor2D);
+            return tf.div(tf.sum(tf.mul(h.loss.perSample(batch.y[t], raw), batch.w[t])), tf.sum(batch.w[t])) as tf.Scalar;
+          })(rep);
+          rows.set(g.dataSync(), t * n * 8);
+        });
+        const norms = net.lastBlockGradNorms(capture, rows, heads.length);
+        heads.forEach((_, t) => {
+          const { grads } = tf.variableGrads(() => headLosses(net, heads, batch, true, new Rng(77)).losses[t], net.lastSharedVariables);
+          const expected = Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0], 0));
+          assert.ok(Math.abs(norms[t] - expected) <= 1e-4 * Math.max(1e-6, expected), `head ${t}: ${norms[t]} vs ${expected}`);
+        });
+        net.restoreBatchNormState(saved);
+      });
+      net.dispose();
+    });
+  }
+
   it('a gradient method on a model without shared layers is a configuration error', () => {
     const { heads } = setup();
     const net = MultiHeadNetwork.create(d, [], heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })), new Rng(1));
