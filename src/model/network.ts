@@ -257,13 +257,14 @@ export class MultiHeadNetwork {
 
   /**
    * ‖∇_W Lₜ‖ over the last trunk block's parameters W, for each head, given
-   * each head's gradient w.r.t. the trunk output (`rows`: T×(n·k), unweighted).
+   * each head's gradient w.r.t. the trunk output (`grads`: T×n×k, unweighted).
    * For a dense block without batch norm this is exact and cheap: with
    * z = XW + b the pre-activation, δₜ = gₜ ⊙ act′(z) ⊙ dropout mask,
    * ∇_W = Xᵀδₜ and ∇_b = Σ_rows δₜ — one matmul for all heads. Otherwise the
    * block is replayed (same dropout mask, batch-norm statistics restored).
    */
-  lastBlockGradNorms(capture: LastBlockCapture, rows: Float32Array, T: number): number[] {
+  lastBlockGradNorms(capture: LastBlockCapture, grads: tf.Tensor3D): number[] {
+    const T = grads.shape[0];
     const b = this.blocks.at(-1);
     if (!b || !capture.input) return new Array<number>(T).fill(NaN);
     const input = capture.input;
@@ -275,7 +276,7 @@ export class MultiHeadNetwork {
         const kin = input.shape[1];
         let deriv = tf.grad((z: tf.Tensor) => tf.sum(act(z)))(pre);
         if (capture.seed !== undefined) deriv = tf.mul(deriv, tf.dropout(tf.onesLike(deriv), b.dropout, undefined, capture.seed));
-        const delta = tf.mul(tf.tensor3d(rows, [T, n, k]), deriv);
+        const delta = tf.mul(grads, deriv);
         const columns = tf.reshape(tf.transpose(delta, [1, 0, 2]), [n, T * k]);
         const wGrad = tf.matMul(input, columns as tf.Tensor2D, true, false);
         const wSq = tf.sum(tf.reshape(tf.square(wGrad), [kin, T, k]), [0, 2]);
@@ -283,15 +284,14 @@ export class MultiHeadNetwork {
         return Array.from(tf.sqrt(tf.add(wSq, bSq)).dataSync());
       });
     }
-    const [n, k] = [input.shape[0], rows.length / T / input.shape[0]];
     const vars = this.lastSharedVariables;
     const saved = this.saveBatchNormState();
     try {
       return Array.from({ length: T }, (_, t) =>
         tf.tidy(() => {
-          const g = tf.tensor2d(rows.subarray(t * n * k, (t + 1) * n * k), [n, k]);
-          const { grads } = tf.variableGrads(() => tf.sum(tf.mul(this.applyBlock(b, input, true, capture.seed), g)) as tf.Scalar, vars);
-          const sq = tf.addN(Object.values(grads).map((v) => tf.sum(tf.square(v))));
+          const g = tf.squeeze(tf.slice(grads, [t, 0, 0], [1, -1, -1]), [0]);
+          const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(this.applyBlock(b, input, true, capture.seed), g)) as tf.Scalar, vars);
+          const sq = tf.addN(Object.values(vg).map((v) => tf.sum(tf.square(v))));
           return Math.sqrt(sq.dataSync()[0]);
         }),
       );

@@ -6,6 +6,7 @@ import type { StreamingMetric } from '../metrics/metric.js';
 import type { Head } from '../model/heads/head.js';
 import type { LastBlockCapture, MultiHeadNetwork } from '../model/network.js';
 import { DiagnosticsAccumulator, gramOf } from './diagnostics.js';
+import { tidyValue } from '../engine/tidy.js';
 import { gatherRows, type EncodedData } from './data.js';
 import type { BatchLog, EpochLog, HeadLog, History, SplitLog } from './history.js';
 import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
@@ -226,51 +227,45 @@ export class Trainer {
     let weightTensor: tf.Tensor1D | undefined;
     let aggWeights: Float64Array | undefined;
     let gram: Float64Array | undefined;
-    let unweightedRepGrads: Float32Array | undefined;
+    // Loss-based strategies: each head's weighted gradient at the trunk output, kept for measurements.
+    let repGrads: tf.Tensor[] = [];
 
-    // Receives every head's gradient w.r.t. the trunk output as the rows of a T×(n·k) matrix.
-    const onRepGradients = (rows: Float32Array, n: number, k: number): tf.Tensor => {
+    // Gradient-based: every head's gradient w.r.t. the trunk output, as the rows of a T×(n·k) matrix.
+    const aggregateRepGradients = (rows: Float32Array, n: number, k: number): tf.Tensor => {
       const d = n * k;
-      if (aggregator) {
-        this.checkGradientRows(rows, T, d);
-        gram = gramOf(rows, T, d);
-        const losses = lossTensors.map((t) => t.dataSync()[0]);
-        const { direction, weights } = aggregator.combineGradients(rows, T, d, losses, ctx);
-        aggWeights = weights;
-        return tf.tensor2d(direction, [n, k]);
-      }
-      // Loss-based: row t holds wₜ·gₜ (wₜ = ∂total/∂Lₜ); recover gₜ for the measurements,
-      // and pass on Σₜ wₜ·gₜ, the gradient the plain tape would have sent.
-      const sum = new Float32Array(d);
-      for (let t = 0; t < T; t++) for (let j = 0; j < d; j++) sum[j] += rows[t * d + j];
-      const w = (weightTensor as tf.Tensor1D).dataSync();
-      for (let t = 0; t < T; t++) {
-        const inv = w[t] !== 0 ? 1 / w[t] : NaN;
-        for (let j = t * d; j < (t + 1) * d; j++) rows[j] *= inv;
-      }
-      this.checkGradientRows(rows.map((v) => (Number.isNaN(v) ? 0 : v)), T, d);
-      if (this.options.diagnostics) gram = gramOf(rows, T, d);
-      unweightedRepGrads = rows;
-      return tf.tensor2d(sum, [n, k]);
+      const strategy = aggregator as GradientBalancer;
+      this.checkGradientRows(rows, T, d);
+      gram = gramOf(rows, T, d);
+      const losses = lossTensors.map((t) => t.dataSync()[0]);
+      const { direction, weights } = strategy.combineGradients(rows, T, d, losses, ctx);
+      aggWeights = weights;
+      return tf.tensor2d(direction, [n, k]);
     };
 
     /**
      * One identity op per head on the trunk output. Their gradients arrive one
      * by one during the backward pass; each is stored, and the op that
      * completes the set returns the combined direction while the others return
-     * zeros (gradients into the trunk output are summed).
+     * zeros (gradients into the trunk output are summed). Loss-based
+     * strategies pass on the plain sum (slice t is already wₜ·gₜ) and keep the
+     * slices for the measurements made after the step.
      */
     const fanOutOps = (rep: tf.Tensor2D): tf.Tensor2D[] => {
       const [n, k] = rep.shape;
-      const rows = new Float32Array(T * n * k);
+      const rows = aggregator ? new Float32Array(T * n * k) : undefined;
+      const slices: tf.Tensor[] = [];
       let pending = T;
       return heads.map((_, t) =>
         tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
           value: tf.clone(args[0] as tf.Tensor),
           gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
             const g = Array.isArray(dy) ? dy[0] : dy;
-            rows.set(g.dataSync() as Float32Array, t * n * k);
-            return --pending === 0 ? onRepGradients(rows, n, k) : tf.zerosLike(g);
+            if (rows) rows.set(g.dataSync() as Float32Array, t * n * k);
+            else slices[t] = g;
+            if (--pending > 0) return tf.zerosLike(g);
+            if (rows) return aggregateRepGradients(rows, n, k);
+            repGrads = slices.map((x) => tf.keep(x));
+            return tf.addN(slices);
           },
         }))(rep) as tf.Tensor2D,
       );
@@ -303,11 +298,12 @@ export class Trainer {
     });
     const stats = packed.dataSync() as Float32Array;
     let sharedGradNorms: number[] | undefined;
-    if (wantNorms && unweightedRepGrads && capture) {
-      const rows = (unweightedRepGrads as Float32Array).map((v) => (Number.isNaN(v) ? 0 : v));
-      sharedGradNorms = this.network.lastBlockGradNorms(capture, rows, T);
+    if (repGrads.length === T) {
+      const measured = this.measureRepGradients(repGrads, stats.subarray(1 + T, 1 + 2 * T), capture, wantNorms);
+      gram = measured.gram;
+      sharedGradNorms = measured.norms;
     }
-    tf.dispose([packed, ...kept, ...lossTensors, ...(weightTensor ? [weightTensor] : []), ...(capture?.input ? [capture.input] : []), ...(capture?.pre ? [capture.pre] : [])]);
+    tf.dispose([packed, ...kept, ...lossTensors, ...repGrads, ...(weightTensor ? [weightTensor] : []), ...(capture?.input ? [capture.input] : []), ...(capture?.pre ? [capture.pre] : [])]);
 
     const losses = stats.slice(1, 1 + T);
     let offset = 1 + T;
@@ -322,6 +318,33 @@ export class Trainer {
       total = losses.reduce((s, l, t) => s + weights[t] * l, 0);
     }
     return { total, losses, weights, outputs: this.splitOutputs(stats, offset, batch.x.shape[0], wantMetrics), gram, sharedGradNorms };
+  }
+
+  /**
+   * From the heads' weighted gradients at the trunk output (slice t = wₜ·gₜ,
+   * wₜ = ∂total/∂Lₜ): the Gram matrix of the unweighted gₜ (diagnostics) and,
+   * for GradNorm, ‖∇ Lₜ‖ over the last shared layer. A head whose weight is 0
+   * has no recoverable gradient and reports 0.
+   */
+  private measureRepGradients(slices: tf.Tensor[], weights: Float32Array, capture: LastBlockCapture | undefined, wantNorms: boolean): { gram?: Float64Array; norms?: number[] } {
+    const T = slices.length;
+    return tidyValue(() => {
+      const inverse = tf.tensor1d(Array.from(weights, (w) => (w !== 0 && Number.isFinite(w) ? 1 / w : 0)));
+      const [n, k] = slices[0].shape;
+      const g = tf.mul(tf.stack(slices), tf.reshape(inverse, [T, 1, 1])) as tf.Tensor3D;
+      const flat = tf.reshape(g, [T, n * k]) as tf.Tensor2D;
+      const gramValues = tf.matMul(flat, flat, false, true).dataSync();
+      const gram = Float64Array.from(gramValues);
+      for (let t = 0; t < T; t++) {
+        if (!Number.isFinite(gram[t * T + t])) {
+          throw new MultilossError('training', `head "${this.heads[t].name}": gradient became non-finite at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`);
+        }
+      }
+      return {
+        gram: this.options.diagnostics ? gram : undefined,
+        norms: wantNorms && capture ? this.network.lastBlockGradNorms(capture, g) : undefined,
+      };
+    });
   }
 
   /** Exact per-head gradients w.r.t. the shared parameters: one pass per head. */
