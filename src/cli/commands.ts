@@ -58,7 +58,14 @@ function buildConfig(flags: TrainFlags): Record<string, unknown> {
     if (flags.validationData) v.data = resolve(flags.validationData);
     config.validation = v;
   }
-  if (flags.balance) config.balance = { ...((config.balance as Record<string, unknown> | undefined) ?? {}), method: flags.balance };
+  if (flags.balance) {
+    // METHOD or METHOD:MODE; other options of the method come from the config file.
+    const [method, mode, ...rest] = flags.balance.split(':');
+    if (!method || rest.length) throw new MultilossError('usage', `--balance ${JSON.stringify(flags.balance)}: expected METHOD or METHOD:MODE, e.g. pcgrad:rep`);
+    const previous = (config.balance as Record<string, unknown> | undefined) ?? {};
+    const keep = previous.method === method ? previous : {};
+    config.balance = { ...keep, method, ...(mode ? { mode } : {}) };
+  }
   if (flags.out) config.out = resolve(flags.out);
   if (config.targets === undefined) throw new MultilossError('usage', 'no targets: give --config FILE or at least one --target NAME:KIND');
   if (config.data === undefined) throw new MultilossError('usage', 'no training data: give --data FILE or "data" in the config');

@@ -42,7 +42,7 @@ export function buildProgram(): Command {
     .option('--validation-split <fraction>', 'share of rows held out for validation', number('--validation-split', (n) => n >= 0 && n < 1, 'a number in [0, 1)'))
     .option('--validation-data <file>', 'separate validation file (instead of a split)')
     .option('--seed <n>', 'random seed', number('--seed', Number.isInteger, 'a whole number'))
-    .option('--balance <method>', 'loss balancing method')
+    .option('--balance <method[:mode]>', 'loss balancing method, e.g. uncertainty, famo, pcgrad:rep (see docs/balancing.md)')
     .option('-o, --out <dir>', 'output model directory')
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
     .option('--json', 'print the final metrics as JSON on stdout')
