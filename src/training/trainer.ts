@@ -332,16 +332,18 @@ export class Trainer {
       const inverse = tf.tensor1d(Array.from(weights, (w) => (w !== 0 && Number.isFinite(w) ? 1 / w : 0)));
       const [n, k] = slices[0].shape;
       const g = tf.mul(tf.stack(slices), tf.reshape(inverse, [T, 1, 1])) as tf.Tensor3D;
-      const flat = tf.reshape(g, [T, n * k]) as tf.Tensor2D;
-      const gramValues = tf.matMul(flat, flat, false, true).dataSync();
-      const gram = Float64Array.from(gramValues);
-      for (let t = 0; t < T; t++) {
-        if (!Number.isFinite(gram[t * T + t])) {
-          throw new MultilossError('training', `head "${this.heads[t].name}": gradient became non-finite at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`);
+      let gram: Float64Array | undefined;
+      if (this.options.diagnostics) {
+        const flat = tf.reshape(g, [T, n * k]) as tf.Tensor2D;
+        gram = Float64Array.from(tf.matMul(flat, flat, false, true).dataSync());
+        for (let t = 0; t < T; t++) {
+          if (!Number.isFinite(gram[t * T + t])) {
+            throw new MultilossError('training', `head "${this.heads[t].name}": gradient became non-finite at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`);
+          }
         }
       }
       return {
-        gram: this.options.diagnostics ? gram : undefined,
+        gram,
         norms: wantNorms && capture ? this.network.lastBlockGradNorms(capture, g) : undefined,
       };
     });
