@@ -1,0 +1,22 @@
+/**
+ * Charts for reports: typed Vega-Lite spec builders and an SVG renderer that
+ * works in Node and in the browser (no canvas, no network). Browser-safe: no
+ * Node built-ins here; writing files is the caller's business.
+ */
+export { renderSvg } from './render.js';
+export type { RenderOptions } from './render.js';
+export { CHART_CONFIG, gridChart, lineChart, pathChart } from './charts.js';
+export type {
+  AxisDef,
+  AxisRef,
+  CategoryDef,
+  CategoryRef,
+  ChartFrame,
+  ChartSpec,
+  CurveLayer,
+  GridOptions,
+  LineChartOptions,
+  MarkerLayer,
+  PathChartOptions,
+  Row,
+} from './charts.js';
