@@ -3,7 +3,7 @@
  * The CLI prints `message` as a single line and exits with code 2; anything
  * else escaping is a bug.
  */
-export type ErrorKind = 'config' | 'data' | 'model' | 'io' | 'training' | 'usage';
+export type ErrorKind = 'config' | 'data' | 'model' | 'io' | 'training' | 'usage' | 'interrupted';
 
 export class MultilossError extends Error {
   readonly kind: ErrorKind;

@@ -6,6 +6,7 @@ import { MultilossError } from '../errors.js';
 import { readConfigFile } from '../io/config-file.js';
 import { writeFileAtomic } from '../io/files.js';
 import { loadModel, saveModel } from '../io/model-dir.js';
+import { checkpointWriter, disposeCheckpoint, readCheckpoint, type LoadedCheckpoint } from '../io/checkpoints.js';
 import { readTableFile } from '../io/table-file.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import { fitModel } from '../training/fit.js';
@@ -27,6 +28,9 @@ interface TrainFlags {
   seed?: number;
   balance?: string;
   out?: string;
+  checkpointEvery?: number;
+  checkpointDir?: string;
+  resume?: string;
   backend: Backend;
   json?: boolean;
   quiet?: boolean;
@@ -51,6 +55,7 @@ function buildConfig(flags: TrainFlags): Record<string, unknown> {
   if (flags.batchSize !== undefined) training.batchSize = flags.batchSize;
   if (flags.lr !== undefined) training.learningRate = flags.lr;
   if (flags.seed !== undefined) training.seed = flags.seed;
+  if (flags.checkpointEvery !== undefined) training.checkpointEvery = flags.checkpointEvery;
   if (Object.keys(training).length) config.training = training;
   if (flags.validationSplit !== undefined || flags.validationData) {
     const v = { ...((config.validation as Record<string, unknown> | undefined) ?? {}) };
@@ -72,32 +77,95 @@ function buildConfig(flags: TrainFlags): Record<string, unknown> {
   return config;
 }
 
+/** Paths at which two configurations differ, as "key: a vs b" (for --resume). */
+function configDifferences(a: unknown, b: unknown, path = ''): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => configDifferences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
+  return [`${path || '(top level)'}: ${show(a)} here, ${show(b)} in the checkpoint`];
+}
+
+const RUN_FLAGS: (keyof TrainFlags)[] = ['config', 'data', 'target', 'features', 'epochs', 'batchSize', 'lr', 'validationSplit', 'validationData', 'seed', 'balance', 'checkpointEvery'];
+
 export async function runTrain(flags: TrainFlags): Promise<void> {
-  const raw = buildConfig(flags);
-  const config = parseConfig(raw, flags.config ?? 'command line');
-  const resolved = resolveConfig(config);
-  const out = config.out ?? resolve('multiloss-model');
-  const table = readTableFile(config.data as string, config.format);
-  const validation = config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
+  let raw: Record<string, unknown>;
+  let checkpoint: LoadedCheckpoint | undefined;
+  let checkpointRoot: string | undefined;
   const backend = await initBackend(flags.backend);
-  if (!flags.quiet) log(`multiloss ${backend.name} backend; ${table.rows.length} rows from ${config.data}`);
-  const progress = progressCallbacks(process.stderr, flags.quiet ?? false);
-  let model: MultilossModel;
+  if (flags.resume) {
+    checkpoint = await readCheckpoint(flags.resume);
+    checkpointRoot = resolve(checkpoint.dir, '..');
+    raw = { ...checkpoint.config };
+    if (RUN_FLAGS.some((f) => flags[f] !== undefined)) {
+      const given = resolveConfig(parseConfig(buildConfig(flags), flags.config ?? 'command line'));
+      const saved = resolveConfig(parseConfig(raw, 'checkpoint'));
+      const diff = configDifferences(given, saved);
+      if (diff.length) {
+        disposeCheckpoint(checkpoint);
+        throw new MultilossError('config', `--resume ${flags.resume}: the checkpoint belongs to a different configuration: ${diff.slice(0, 5).join('; ')}${diff.length > 5 ? `; and ${diff.length - 5} more` : ''}`);
+      }
+    }
+    if (flags.out) raw.out = resolve(flags.out);
+  } else {
+    raw = buildConfig(flags);
+  }
   try {
-    model = await fitModel(resolved, { table, validation }, { callbacks: progress.callbacks, warn: (m) => log(`warning: ${m}`) });
+    const config = parseConfig(raw, flags.config ?? (flags.resume ? 'checkpoint' : 'command line'));
+    const resolved = resolveConfig(config);
+    const out = config.out ?? resolve('multiloss-model');
+    raw.out = out;
+    const table = readTableFile(config.data as string, config.format);
+    const validation = config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
+    const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
+    if (!flags.quiet) log(`multiloss ${backend.name} backend; ${table.rows.length} rows from ${config.data}${checkpoint ? `; resuming after epoch ${checkpoint.resume.state.epoch}` : ''}`);
+    // SIGINT / SIGTERM: finish the current step, write a checkpoint, exit 130 / 143.
+    const interrupt = { interrupted: false };
+    let signal: NodeJS.Signals | undefined;
+    const onSignal = (s: NodeJS.Signals) => {
+      signal = s;
+      interrupt.interrupted = true;
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const progress = progressCallbacks(process.stderr, flags.quiet ?? false);
+    let model: MultilossModel;
+    try {
+      model = await fitModel(resolved, { table, validation }, {
+        callbacks: progress.callbacks,
+        warn: (m) => log(`warning: ${m}`),
+        checkpoint: checkpointWriter(ckDir, raw),
+        resume: checkpoint?.resume,
+        interrupt,
+      });
+    } catch (e) {
+      if (e instanceof MultilossError && e.kind === 'interrupted') {
+        progress.done();
+        log(`multiloss: ${signal ?? 'signal'}: ${e.message}; resume with: multiloss train --resume ${ckDir}`);
+        process.exitCode = signal === 'SIGTERM' ? 143 : 130;
+        return;
+      }
+      throw e;
+    } finally {
+      progress.done();
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+    await saveModel(model, out);
+    const metrics = model.meta.metrics;
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ model: out, metrics }, null, 2)}\n`);
+    } else if (!flags.quiet) {
+      const split = metrics.validation ?? metrics.train;
+      if (split) log(`\n${metrics.validation ? 'validation' : 'training'} metrics:\n${metricsTable(split, model.heads)}`);
+      log(`\nsaved model to ${out}`);
+    }
+    model.dispose();
   } finally {
-    progress.done();
+    if (checkpoint) disposeCheckpoint(checkpoint);
   }
-  await saveModel(model, out);
-  const metrics = model.meta.metrics;
-  if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ model: out, metrics }, null, 2)}\n`);
-  } else if (!flags.quiet) {
-    const split = metrics.validation ?? metrics.train;
-    if (split) log(`\n${metrics.validation ? 'validation' : 'training'} metrics:\n${metricsTable(split, model.heads)}`);
-    log(`\nsaved model to ${out}`);
-  }
-  model.dispose();
 }
 
 interface ModelDataFlags {

@@ -61,6 +61,8 @@ export function resolveConfig(config: Config): ResolvedConfig {
       clipValue: t.clipValue,
       trainMetrics: t.trainMetrics ?? true,
       diagnostics: t.diagnostics ?? false,
+      earlyStopping: t.earlyStopping,
+      checkpointEvery: t.checkpointEvery,
     },
     balance: config.balance ?? { method: 'static' },
   };

@@ -93,6 +93,16 @@ export const ConfigSchema = z.strictObject({
       seed: z.number().int().optional(),
       trainMetrics: z.boolean().optional(),
       diagnostics: z.boolean().optional(),
+      earlyStopping: z
+        .strictObject({
+          monitor: z.string().min(1).optional(),
+          patience: z.number().int().min(1).optional(),
+          minDelta: z.number().min(0).optional(),
+          mode: z.enum(['min', 'max']).optional(),
+          restoreBest: z.boolean().optional(),
+        })
+        .optional(),
+      checkpointEvery: z.number().int().min(1).optional(),
     })
     .optional(),
   /** The method's own options are checked when the strategy is built (createStrategy). */

@@ -14,9 +14,10 @@ export const MAX_WEIGHT_BYTES = 2 ** 31 - 1;
  * Saves a model as a directory: model.json + weights.bin (standard tfjs
  * LayersModel format) and multiloss.json. Everything is written into a
  * temporary sibling directory and renamed into place, so a crash leaves either
- * the previous model or the new one, never half of one.
+ * the previous model or the new one, never half of one. `extraFiles` are
+ * written alongside (checkpoints add the trainer's state).
  */
-export async function saveModel(model: MultilossModel, dir: string): Promise<void> {
+export async function saveModel(model: MultilossModel, dir: string, extraFiles: Record<string, string | Uint8Array> = {}): Promise<void> {
   const { modelJson, weightData, meta } = await model.toArtifacts();
   const target = resolve(dir);
   try {
@@ -30,6 +31,7 @@ export async function saveModel(model: MultilossModel, dir: string): Promise<voi
     writeFileSynced(join(tmp, WEIGHTS_FILE), new Uint8Array(weightData));
     writeFileSynced(join(tmp, MODEL_FILE), JSON.stringify(modelJson));
     writeFileSynced(join(tmp, META_FILE), JSON.stringify(meta, null, 2));
+    for (const [name, data] of Object.entries(extraFiles)) writeFileSynced(join(tmp, name), data);
     fsyncDir(tmp);
     if (existsSync(target)) {
       if (!lstatSync(target).isDirectory()) throw new Error(`${target} exists and is not a directory`);

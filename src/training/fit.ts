@@ -11,7 +11,9 @@ import { MultiHeadNetwork } from '../model/network.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
 import type { EncodedData } from './data.js';
 import { Rng } from './rng.js';
-import { evaluateEncoded, Trainer, type TrainerCallbacks } from './trainer.js';
+import { evaluateEncoded, Trainer, type CheckpointReason, type InterruptFlag, type NamedTensor, type TrainerCallbacks, type TrainerState } from './trainer.js';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { BalancingStrategy } from '../balancing/strategy.js';
 
 export interface FitInput {
   /** The training table (a validation split is taken from it unless `validation` is given). */
@@ -19,10 +21,35 @@ export interface FitInput {
   validation?: Table;
 }
 
+/** A checkpoint as the storage layer sees it: a loadable model of the current weights plus the trainer's state. */
+export interface ModelCheckpoint {
+  reason: CheckpointReason;
+  model: MultilossModel;
+  state: TrainerState;
+  optimizer: NamedTensor[];
+}
+
+/** What a resumed run continues from (read back from a checkpoint). */
+export interface ResumePoint {
+  /** The checkpointed network weights, in `model.getWeights()` order. */
+  weights: tf.Tensor[];
+  state: TrainerState;
+  optimizer: NamedTensor[];
+  /** The best epoch's weights, when early stopping restores them. */
+  bestWeights?: tf.Tensor[];
+  /** The checkpoint's feature preprocessing: must equal the one fitted now (same data, same config). */
+  preprocessing: unknown;
+}
+
 export interface FitOptions {
   callbacks?: TrainerCallbacks;
   /** Non-fatal notices (rows dropped, …). */
   warn?: (message: string) => void;
+  /** Receives checkpoints (every N epochs, best epoch, interrupt); awaited. */
+  checkpoint?: (checkpoint: ModelCheckpoint) => Promise<void>;
+  resume?: ResumePoint;
+  /** Set `interrupted` to stop after the current step with a checkpoint; fitModel then throws an 'interrupted' error. */
+  interrupt?: InterruptFlag;
 }
 
 /** Drops rows in which every target is missing; errors for a head with no label at all. */
@@ -117,10 +144,41 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
     network.dispose();
     throw e;
   }
+  const meta = (history: MultilossModel['meta']['history'], weights: number[], state: Record<string, unknown>, metrics: MultilossModel['meta']['metrics']): MultilossModel['meta'] => ({
+    format: 'multiloss',
+    formatVersion: FORMAT_VERSION,
+    libraryVersion: VERSION,
+    createdAt: new Date().toISOString(),
+    missingValues: missing,
+    config,
+    balance: { method: (strategy as BalancingStrategy).name, state, weights },
+    metrics,
+    history,
+  });
+  const callbacks: TrainerCallbacks = { ...options.callbacks };
+  const write = options.checkpoint;
+  if (write) {
+    callbacks.onCheckpoint = async (ck) => {
+      const t = trainer as Trainer;
+      const snapshot = new MultilossModel(network, heads, preprocessor, meta(ck.state.history, t.currentWeights(), ck.state.strategy, {}));
+      await write({ reason: ck.reason, model: snapshot, state: ck.state, optimizer: ck.optimizer });
+    };
+  }
   let state: Record<string, unknown>;
   try {
-    await trainer.fit(trainData, validationData, options.callbacks);
+    if (options.resume) {
+      const r = options.resume;
+      if (JSON.stringify(r.preprocessing) !== JSON.stringify(preprocessor.toJSON())) {
+        throw new MultilossError('config', 'resume: the data or feature configuration differs from the checkpoint\'s (the fitted preprocessing does not match); resume with the same data and configuration');
+      }
+      network.model.setWeights(r.weights);
+      await trainer.restore(r.state, r.optimizer, r.bestWeights);
+    }
+    await trainer.fit(trainData, validationData, callbacks, options.interrupt);
     state = strategy.getState();
+    if (trainer.interrupted) {
+      throw new MultilossError('interrupted', `training interrupted after epoch ${trainer.epochsDone} (a checkpoint was written)`);
+    }
   } catch (e) {
     network.dispose();
     throw e;
@@ -133,15 +191,5 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
     train: evaluateEncoded(network, heads, trainData, weights),
     validation: validationData ? evaluateEncoded(network, heads, validationData, weights) : undefined,
   };
-  return new MultilossModel(network, heads, preprocessor, {
-    format: 'multiloss',
-    formatVersion: FORMAT_VERSION,
-    libraryVersion: VERSION,
-    createdAt: new Date().toISOString(),
-    missingValues: missing,
-    config,
-    balance: { method: strategy.name, state, weights },
-    metrics,
-    history: trainer.history,
-  });
+  return new MultilossModel(network, heads, preprocessor, meta(trainer.history, weights, state, metrics));
 }

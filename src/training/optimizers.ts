@@ -25,9 +25,11 @@ export interface TrainingOptimizer {
   dispose(): void;
 }
 
-// tfjs optimizers read `learningRate` on every step, but only SGD exposes a setter.
+// Adam reads `learningRate` on every step; SGD and momentum cache it in a
+// scalar that only their `setLearningRate` refreshes.
 interface HasLearningRate {
   learningRate: number;
+  setLearningRate?: (lr: number) => void;
 }
 
 export function createOptimizer(spec: OptimizerSpec): TrainingOptimizer {
@@ -51,8 +53,11 @@ export function createOptimizer(spec: OptimizerSpec): TrainingOptimizer {
   return {
     optimizer,
     setLearningRate(next: number) {
+      if (next === lr) return;
       lr = next;
-      (optimizer as unknown as HasLearningRate).learningRate = next;
+      const o = optimizer as unknown as HasLearningRate;
+      if (o.setLearningRate) o.setLearningRate(next);
+      else o.learningRate = next;
     },
     apply(grads, variables) {
       if (decay > 0) {

@@ -6,9 +6,19 @@ import seedrandom from 'seedrandom';
  * so the same seed and data give the same model.
  */
 export class Rng {
-  private readonly prng: seedrandom.PRNG;
-  constructor(seed: number | string) {
-    this.prng = seedrandom(String(seed));
+  private readonly prng: seedrandom.StatefulPRNG<seedrandom.State.Arc4>;
+  constructor(seed: number | string, state?: object) {
+    this.prng = state ? seedrandom('', { state: state as seedrandom.State.Arc4 }) : seedrandom(String(seed), { state: true });
+  }
+
+  /** The generator's exact position, JSON-serialisable (for checkpoints). */
+  getState(): object {
+    return this.prng.state();
+  }
+
+  /** A generator that continues exactly where `getState` was taken. */
+  static fromState(state: object): Rng {
+    return new Rng('', state);
   }
   /** Uniform in [0, 1). */
   next(): number {

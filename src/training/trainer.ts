@@ -34,6 +34,68 @@ export interface TrainerOptions {
   diagnostics?: boolean;
   /** Batch size for validation and evaluation passes (default 1024). */
   evaluationBatchSize?: number;
+  /** Stop when a monitored figure stops improving (and optionally restore the best weights). */
+  earlyStopping?: EarlyStoppingSpec;
+  /** Offer a checkpoint (`onCheckpoint`) every this many epochs (and at the best epoch). */
+  checkpointEvery?: number;
+}
+
+/**
+ * Early stopping. `monitor` names a figure of the epoch log:
+ * `validation.loss` (default), `train.loss`, `validation.<head>.loss`, or
+ * `validation.<head>.<metric>` (e.g. `validation.species.accuracy`).
+ * Without a validation split, `train.` figures are the only choice.
+ */
+export interface EarlyStoppingSpec {
+  monitor?: string;
+  /** Epochs without improvement before stopping (default 10). */
+  patience?: number;
+  /** Smallest change that counts as an improvement (default 0). */
+  minDelta?: number;
+  /** 'min' or 'max'; default: 'min' for losses, the metric's own direction otherwise. */
+  mode?: 'min' | 'max';
+  /** Put back the weights of the best epoch when training ends (default true). */
+  restoreBest?: boolean;
+}
+
+/** A named tensor, as tfjs optimizers save and restore their slots. */
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+/** Why a checkpoint is offered. */
+export type CheckpointReason = 'every' | 'best' | 'interrupt';
+
+/** Everything besides the network weights that a resumed run needs to continue exactly. */
+export interface TrainerState {
+  version: 1;
+  /** Completed epochs. */
+  epoch: number;
+  /** Completed steps in the whole run. */
+  step: number;
+  /** Completed batches of the current epoch (0 at an epoch boundary). */
+  batch: number;
+  /** The current epoch's row order, when stopped inside an epoch. */
+  order?: number[];
+  /** Sums of the current epoch's training figures so far, when stopped inside an epoch. */
+  partial?: EpochSums;
+  rng: object;
+  strategy: Record<string, unknown>;
+  history: History;
+  earlyStopping?: { best: number; bestEpoch: number; wait: number };
+}
+
+export interface TrainerCheckpoint {
+  reason: CheckpointReason;
+  state: TrainerState;
+  /** The optimizer's slots (Adam moments, iteration count), in the optimizer's own order. */
+  optimizer: NamedTensor[];
+}
+
+/** Set `interrupted` (e.g. from a signal handler) to stop after the current step with a checkpoint. */
+export interface InterruptFlag {
+  interrupted: boolean;
 }
 
 /** Lets a callback end training after the current epoch. */
@@ -46,6 +108,12 @@ export interface TrainerCallbacks {
   onTrainBegin?(info: { epochs: number; batchesPerEpoch: number }): void;
   onBatchEnd?(log: BatchLog, control: TrainingControl): void;
   onEpochEnd?(log: EpochLog, control: TrainingControl): void | Promise<void>;
+  /**
+   * A checkpoint: the network's current weights plus `checkpoint`. Awaited
+   * before training goes on; the tensors in `checkpoint.optimizer` are only
+   * valid during the call.
+   */
+  onCheckpoint?(checkpoint: TrainerCheckpoint): Promise<void>;
 }
 
 /** What one optimizer step produced, in plain numbers. */
@@ -75,11 +143,18 @@ interface StepResult {
  * with the same dropout masks.
  */
 export class Trainer {
-  readonly history: History = [];
-  private readonly rng: Rng;
+  history: History = [];
+  private rng: Rng;
   private readonly optimizer: TrainingOptimizer;
   private step = 0;
   private epoch = 0;
+  private batchInEpoch = 0;
+  private order?: number[];
+  private partial?: EpochSums;
+  private stopping?: { best: number; bestEpoch: number; wait: number };
+  private bestWeights?: tf.Tensor[];
+  /** True when the last `fit` ended because of an interrupt (a checkpoint was offered). */
+  interrupted = false;
 
   constructor(
     private readonly network: MultiHeadNetwork,
@@ -106,13 +181,61 @@ export class Trainer {
     return this.heads.map((h) => last?.train.heads[h.name].weight ?? 1);
   }
 
-  async fit(train: EncodedData, validation?: EncodedData, callbacks: TrainerCallbacks = {}): Promise<History> {
+  /** Completed epochs so far. */
+  get epochsDone(): number {
+    return this.epoch;
+  }
+
+  /** Where training stands, for a checkpoint (the network weights are saved separately). */
+  getState(): TrainerState {
+    return {
+      version: 1,
+      epoch: this.epoch,
+      step: this.step,
+      batch: this.batchInEpoch,
+      order: this.batchInEpoch > 0 ? this.order : undefined,
+      partial: this.batchInEpoch > 0 ? this.partial : undefined,
+      rng: this.rng.getState(),
+      strategy: this.strategy.getState(),
+      history: this.history,
+      earlyStopping: this.stopping,
+    };
+  }
+
+  /**
+   * Continues from a checkpoint: the caller has put the network weights back;
+   * this restores the loop position, RNG, strategy and optimizer state.
+   * `bestWeights` are the best epoch's weights when early stopping restores them.
+   */
+  async restore(state: TrainerState, optimizer: NamedTensor[], bestWeights?: tf.Tensor[]): Promise<void> {
+    this.epoch = state.epoch;
+    this.step = state.step;
+    this.batchInEpoch = state.batch;
+    this.order = state.order;
+    this.partial = state.partial;
+    this.rng = Rng.fromState(state.rng);
+    this.strategy.setState(state.strategy);
+    this.history = state.history;
+    this.stopping = state.earlyStopping;
+    if (bestWeights) this.bestWeights = bestWeights.map((t) => tf.keep(tf.clone(t)));
+    const exact = optimizer.filter((w) => w.name.startsWith(EXACT_SLOT_PREFIX));
+    const slots = optimizer.filter((w) => !w.name.startsWith(EXACT_SLOT_PREFIX));
+    if (slots.length) await this.optimizer.optimizer.setWeights(slots);
+    // tfjs recomputes Adam's β₁ᵗ, β₂ᵗ as powers on restore, which differ in the last bit
+    // from the running products it keeps while training: put the saved values back.
+    const adam = this.optimizer.optimizer as unknown as Partial<Record<string, tf.Variable>>;
+    for (const w of exact) adam[w.name.slice(EXACT_SLOT_PREFIX.length)]?.assign(w.tensor);
+  }
+
+  async fit(train: EncodedData, validation?: EncodedData, callbacks: TrainerCallbacks = {}, interrupt?: InterruptFlag): Promise<History> {
     if (train.n === 0) throw new MultilossError('data', 'no training rows left after dropping rows with every target missing');
     const batchSize = this.options.batchSize;
     const batches = Math.ceil(train.n / batchSize);
     const lrBase = this.options.optimizer.learningRate;
     const schedule = this.options.schedule ?? { kind: 'constant' };
     const wantMetrics = this.options.trainMetrics ?? true;
+    const monitor = this.options.earlyStopping ? resolveMonitor(this.options.earlyStopping, this.heads, !!validation && validation.n > 0) : undefined;
+    this.interrupted = false;
     let stopped = false;
     const control: TrainingControl = {
       stop: () => {
@@ -123,19 +246,36 @@ export class Trainer {
       },
     };
     callbacks.onTrainBegin?.({ epochs: this.options.epochs, batchesPerEpoch: batches });
-    const order = Array.from({ length: train.n }, (_, i) => i);
+    let lastYield = performance.now();
     while (this.epoch < this.options.epochs && !stopped) {
       const started = performance.now();
-      this.rng.shuffle(order);
-      const acc = new EpochAccumulator(this.heads, wantMetrics);
+      if (this.batchInEpoch === 0 || !this.order) {
+        this.order = this.rng.shuffle(Array.from({ length: train.n }, (_, i) => i));
+        this.batchInEpoch = 0;
+        this.partial = undefined;
+      }
+      const order = this.order;
+      const acc = new EpochAccumulator(this.heads, wantMetrics, this.partial);
       const diagnostics = new DiagnosticsAccumulator(this.heads.map((h) => h.name));
       let lr = lrBase;
-      for (let b = 0; b < batches; b++) {
+      for (let b = this.batchInEpoch; b < batches; b++) {
         lr = learningRateAt(schedule, lrBase, this.epoch + b / batches, this.options.epochs);
         this.optimizer.setLearningRate(lr);
         const idx = order.slice(b * batchSize, Math.min(train.n, (b + 1) * batchSize));
         const batchLog = this.trainStep(train, idx, acc, diagnostics, wantMetrics);
+        this.batchInEpoch = b + 1;
         callbacks.onBatchEnd?.({ ...batchLog, epoch: this.epoch + 1, batch: b + 1, batches }, control);
+        // Give signal handlers and timers a chance to run, without a cost per step.
+        if (performance.now() - lastYield > 50) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
+        if (interrupt?.interrupted && b + 1 < batches) {
+          this.partial = acc.sums();
+          await this.offerCheckpoint('interrupt', callbacks);
+          this.interrupted = true;
+          return this.history;
+        }
       }
       const trainLog = acc.result();
       if (this.strategy.kind === 'loss') this.strategy.endEpoch?.(this.heads.map((h) => trainLog.heads[h.name].loss), this.epoch);
@@ -152,11 +292,70 @@ export class Trainer {
       log.seconds = (performance.now() - started) / 1000;
       this.history.push(log);
       this.epoch++;
+      this.batchInEpoch = 0;
+      this.partial = undefined;
+      let improved = false;
+      if (monitor) {
+        const value = monitor.read(log);
+        const s = this.stopping ?? { best: monitor.mode === 'min' ? Infinity : -Infinity, bestEpoch: 0, wait: 0 };
+        const delta = this.options.earlyStopping?.minDelta ?? 0;
+        improved = Number.isFinite(value) && (monitor.mode === 'min' ? value < s.best - delta : value > s.best + delta);
+        if (improved) {
+          s.best = value;
+          s.bestEpoch = log.epoch;
+          s.wait = 0;
+          if (this.options.earlyStopping?.restoreBest ?? true) {
+            tf.dispose(this.bestWeights ?? []);
+            this.bestWeights = this.network.model.getWeights().map((w) => tf.keep(tf.clone(w)));
+          }
+        } else {
+          s.wait++;
+        }
+        this.stopping = s;
+        if (s.wait >= (this.options.earlyStopping?.patience ?? 10)) stopped = true;
+      }
       await callbacks.onEpochEnd?.(log, control);
-      // Let timers and signal handlers run between epochs.
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      const every = this.options.checkpointEvery;
+      if (improved) await this.offerCheckpoint('best', callbacks);
+      if (every && this.epoch % every === 0 && this.epoch < this.options.epochs && !stopped) await this.offerCheckpoint('every', callbacks);
+      if (interrupt?.interrupted && this.epoch < this.options.epochs && !stopped) {
+        await this.offerCheckpoint('interrupt', callbacks);
+        this.interrupted = true;
+        return this.history;
+      }
+      await yieldToEventLoop();
+      lastYield = performance.now();
+    }
+    if (this.bestWeights && (this.options.earlyStopping?.restoreBest ?? true)) {
+      this.network.model.setWeights(this.bestWeights);
     }
     return this.history;
+  }
+
+  /** The best epoch's weights kept by early stopping (undefined when none). */
+  get bestEpochWeights(): tf.Tensor[] | undefined {
+    return this.bestWeights;
+  }
+
+  /** The early-stopping summary: best monitored value and its epoch. */
+  get earlyStoppingState(): { best: number; bestEpoch: number; wait: number } | undefined {
+    return this.stopping;
+  }
+
+  private async offerCheckpoint(reason: CheckpointReason, callbacks: TrainerCallbacks): Promise<void> {
+    if (!callbacks.onCheckpoint) return;
+    const optimizer: NamedTensor[] = await this.optimizer.optimizer.getWeights();
+    const adam = this.optimizer.optimizer as unknown as Partial<Record<string, tf.Variable>>;
+    for (const name of ['accBeta1', 'accBeta2']) {
+      const v = adam[name];
+      if (v instanceof tf.Variable) optimizer.push({ name: EXACT_SLOT_PREFIX + name, tensor: v });
+    }
+    try {
+      await callbacks.onCheckpoint({ reason, state: this.getState(), optimizer });
+    } finally {
+      // getWeights returns the live slot variables plus a fresh iteration scalar: free only the latter.
+      for (const w of optimizer) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
+    }
   }
 
   private trainStep(data: EncodedData, idx: number[], acc: EpochAccumulator, diagnostics: DiagnosticsAccumulator, wantMetrics: boolean): Omit<BatchLog, 'epoch' | 'batch' | 'batches'> {
@@ -448,7 +647,59 @@ export class Trainer {
 
   dispose(): void {
     this.optimizer.dispose();
+    tf.dispose(this.bestWeights ?? []);
+    this.bestWeights = undefined;
   }
+}
+
+/** Optimizer state saved beside tfjs's own slots (see `restore`). */
+const EXACT_SLOT_PREFIX = 'multiloss.exact/';
+
+/** Lets the event loop run (signals, timers) in Node and in browsers. */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (cb: () => void) => void };
+  return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
+interface Monitor {
+  mode: 'min' | 'max';
+  read(log: EpochLog): number;
+}
+
+/** Parses an early-stopping monitor against the heads and their metrics; errors name what exists. */
+export function resolveMonitor(spec: EarlyStoppingSpec, heads: readonly Head[], hasValidation: boolean): Monitor {
+  const text = spec.monitor ?? (hasValidation ? 'validation.loss' : 'train.loss');
+  const parts = text.split('.');
+  const split = parts[0];
+  const valid = () => {
+    const names = [`${hasValidation ? 'validation' : 'train'}.loss`];
+    for (const h of heads) {
+      names.push(`validation.${h.name}.loss`);
+      for (const m of h.createMetrics()) names.push(`validation.${h.name}.${m.name}`);
+    }
+    return names.slice(0, 40).join(', ');
+  };
+  if ((split !== 'train' && split !== 'validation') || parts.length < 2) {
+    throw new MultilossError('config', `training.earlyStopping.monitor "${text}": expected train.… or validation.…, e.g. ${valid()}`);
+  }
+  if (split === 'validation' && !hasValidation) {
+    throw new MultilossError('config', `training.earlyStopping.monitor "${text}": there is no validation data (set validation.split or validation.data), or monitor train.loss`);
+  }
+  const pick = (log: EpochLog) => (split === 'train' ? log.train : log.validation);
+  if (parts.length === 2 && parts[1] === 'loss') {
+    return { mode: spec.mode ?? 'min', read: (log) => pick(log)?.loss ?? NaN };
+  }
+  // Head names may contain dots: the head is everything between the split and the last part.
+  const figure = parts[parts.length - 1];
+  const headName = parts.slice(1, -1).join('.');
+  const head = heads.find((h) => h.name === headName);
+  if (!head) throw new MultilossError('config', `training.earlyStopping.monitor "${text}": no head "${headName}"; valid monitors: ${valid()}`);
+  if (figure === 'loss') return { mode: spec.mode ?? 'min', read: (log) => pick(log)?.heads[head.name]?.loss ?? NaN };
+  const metric = head.createMetrics().find((m) => m.name === figure);
+  if (!metric) {
+    throw new MultilossError('config', `training.earlyStopping.monitor "${text}": head "${headName}" has no metric "${figure}"; it has: loss, ${head.createMetrics().map((m) => m.name).join(', ')}`);
+  }
+  return { mode: spec.mode ?? (metric.higherIsBetter ? 'max' : 'min'), read: (log) => pick(log)?.heads[head.name]?.metrics[figure] ?? NaN };
 }
 
 /** A batch as tensors: features, each head's targets and per-row loss weights (0 = label missing). */
@@ -469,6 +720,21 @@ export function headLosses(network: MultiHeadNetwork, heads: readonly Head[], ba
 }
 
 /** Sums one epoch's batch results into per-head means and metrics. */
+/** The running sums of an epoch's training figures (checkpointed inside an epoch). */
+export interface EpochSums {
+  rows: number;
+  totalSum: number;
+  lossSum: number[];
+  weightSum: number[];
+  appliedSum: number[];
+  steps: number;
+}
+
+/**
+ * Sums one epoch's batch results into per-head means and metrics. After a
+ * resume inside an epoch, the sums continue; the training metrics cover the
+ * batches after the resume (streaming metric states are not checkpointed).
+ */
 class EpochAccumulator {
   private rows = 0;
   private totalSum = 0;
@@ -481,11 +747,19 @@ class EpochAccumulator {
   constructor(
     private readonly heads: readonly Head[],
     withMetrics: boolean,
+    from?: EpochSums,
   ) {
-    this.lossSum = heads.map(() => 0);
-    this.weightSum = heads.map(() => 0);
-    this.appliedSum = heads.map(() => 0);
+    this.lossSum = from ? [...from.lossSum] : heads.map(() => 0);
+    this.weightSum = from ? [...from.weightSum] : heads.map(() => 0);
+    this.appliedSum = from ? [...from.appliedSum] : heads.map(() => 0);
+    this.rows = from?.rows ?? 0;
+    this.totalSum = from?.totalSum ?? 0;
+    this.steps = from?.steps ?? 0;
     this.metrics = heads.map((h) => (withMetrics ? h.createMetrics() : []));
+  }
+
+  sums(): EpochSums {
+    return { rows: this.rows, totalSum: this.totalSum, lossSum: [...this.lossSum], weightSum: [...this.weightSum], appliedSum: [...this.appliedSum], steps: this.steps };
   }
 
   add(n: number, total: number, losses: Float32Array, applied: Float32Array, weights: Float32Array[], predictions: Float32Array[], data: EncodedData, idx: number[]): void {

@@ -72,6 +72,17 @@ describe('training loop', () => {
     model.dispose();
   });
 
+  it('a learning-rate schedule really changes the step size, for SGD as for Adam', async () => {
+    for (const optimizer of [{ name: 'sgd' }, { name: 'sgd', momentum: 0.9 }, { name: 'adam' }]) {
+      const a = await fitModel(config({ training: { epochs: 3, optimizer, learningRate: 0.01, seed: 3 } }), { table: penguins() });
+      const b = await fitModel(config({ training: { epochs: 3, optimizer, learningRate: 0.01, seed: 3, schedule: { kind: 'step', stepEpochs: 1, gamma: 0.1 } } }), { table: penguins() });
+      const [wa, wb] = await Promise.all([weightsOf(a), weightsOf(b)]);
+      assert.ok(wa.some((w, i) => w.some((v, k) => Math.abs(v - wb[i][k]) > 1e-6)), `${optimizer.name}: schedule had no effect`);
+      a.dispose();
+      b.dispose();
+    }
+  });
+
   it('SGD with momentum and a step schedule trains too', async () => {
     const model = await fitModel(config({ training: { epochs: 4, optimizer: { name: 'sgd', momentum: 0.9 }, learningRate: 0.01, schedule: { kind: 'step', stepEpochs: 2, gamma: 0.5 } } }), { table: penguins() });
     const h = model.meta.history;
