@@ -7,10 +7,13 @@ export type ErrorKind = 'config' | 'data' | 'model' | 'io' | 'training' | 'usage
 
 export class MultilossError extends Error {
   readonly kind: ErrorKind;
-  constructor(kind: ErrorKind, message: string) {
+  /** The CLI's exit code for this error (2 for bad input; 130/143 for an interrupted run). */
+  readonly exitCode: number;
+  constructor(kind: ErrorKind, message: string, exitCode = 2) {
     super(message.replace(/\s*\n\s*/g, ' '));
     this.name = 'MultilossError';
     this.kind = kind;
+    this.exitCode = exitCode;
   }
 }
 

@@ -142,10 +142,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       });
     } catch (e) {
       if (e instanceof MultilossError && e.kind === 'interrupted') {
-        progress.done();
-        log(`multiloss: ${signal ?? 'signal'}: ${e.message}; resume with: multiloss train --resume ${ckDir}`);
-        process.exitCode = signal === 'SIGTERM' ? 143 : 130;
-        return;
+        throw new MultilossError('interrupted', `${signal ?? 'signal'}: ${e.message}; resume with: multiloss train --resume ${ckDir}`, signal === 'SIGTERM' ? 143 : 130);
       }
       throw e;
     } finally {

@@ -103,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isMultilossError(e)) {
       process.stderr.write(`multiloss: ${e.message}\n`);
-      return 2;
+      return e.exitCode;
     }
     process.stderr.write(`multiloss: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return 1;

@@ -1,0 +1,483 @@
+/**
+ * tfjs `wasm` kernels that run in the native addon, in place on the wasm heap (zero copies):
+ * BatchMatMul, _FusedMatMul, Sum (a contiguous block of axes), Conv2D, FusedConv2D,
+ * Conv2DBackpropInput, Conv2DBackpropFilter.
+ *
+ * Every kernel allocates its output FIRST (backend.makeOutput may grow the heap, which detaches
+ * the old ArrayBuffer), then reads `wasm.HEAPU8.buffer` and hands the addon that buffer and
+ * byte offsets; the addon bounds-checks every range against the buffer's length. Cases a native
+ * kernel does not cover (non-float32 tensors, NCHW, PReLU in conv) go to the kernel that was
+ * registered before (the fixed wasm kernel).
+ *
+ * Node-only (the addon).
+ */
+import {
+  _FusedMatMul,
+  backend_util,
+  BatchMatMul,
+  broadcast_util,
+  Conv2D,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  FusedConv2D,
+  Sum,
+  util,
+  type _FusedMatMulAttrs,
+  type BatchMatMulAttrs,
+  type Conv2DAttrs,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropInputAttrs,
+  type FusedConv2DAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type SumAttrs,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import {
+  asWasmBackend,
+  attrsAs,
+  dispose,
+  runStock,
+  tensorData,
+  WASM,
+  type Activation,
+  type KernelArgs,
+  type WasmBackend,
+} from '../wasm-kernels/internals.js';
+import type { NativeAddon } from './addon.js';
+
+/** Activation codes of native/src/mlk.h. */
+const ACT_CODE: Partial<Record<Activation, number>> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 };
+
+let addon: NativeAddon | undefined;
+const previous = new Map<string, KernelFunc>();
+/** Calls that went to the previous kernel, by kernel name (tests and diagnostics). */
+export const fallbackCounts = new Map<string, number>();
+
+export function setKernelAddon(a: NativeAddon | undefined): void {
+  addon = a;
+}
+
+/** Remember the kernel a native one replaces (the first capture wins). */
+export function setPreviousKernel(name: string, fn: KernelFunc): void {
+  if (!previous.has(name)) previous.set(name, fn);
+}
+
+function fallback(name: string, args: KernelArgs): TensorInfo {
+  const fn = previous.get(name);
+  if (fn === undefined) throw new Error(`native kernels: no fallback kernel for '${name}'`);
+  fallbackCounts.set(name, (fallbackCounts.get(name) ?? 0) + 1);
+  const out = fn(args);
+  if (Array.isArray(out)) throw new Error(`native kernels: '${name}' returned several tensors`);
+  return out;
+}
+
+function need(): NativeAddon {
+  if (addon === undefined) throw new Error('native kernels: the addon is not loaded');
+  return addon;
+}
+
+const offsetOf = (backend: WasmBackend, t: TensorInfo): number => tensorData(backend, t).memoryOffset;
+/** The heap AFTER the last allocation of a call. */
+const heapOf = (backend: WasmBackend): ArrayBuffer => backend.wasm.HEAPU8.buffer as ArrayBuffer;
+
+// ------------------------------------------------------------------------------------ matmul
+
+const gemmParams = new Float64Array(17);
+
+/** For each flat output batch index, the flat batch index of an operand (with broadcasting). */
+function batchIndexMap(outer: number[], batchShape: number[]): number[] {
+  const rank = batchShape.length;
+  const padded = [...new Array<number>(rank - outer.length).fill(1), ...outer];
+  const strides = new Array<number>(rank).fill(0);
+  let s = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    strides[d] = padded[d] === 1 ? 0 : s;
+    s *= padded[d];
+  }
+  const total = util.sizeFromShape(batchShape);
+  const map = new Array<number>(total);
+  for (let i = 0; i < total; i++) {
+    let rem = i;
+    let idx = 0;
+    for (let d = rank - 1; d >= 0; d--) {
+      const c = rem % batchShape[d];
+      rem = (rem - c) / batchShape[d];
+      idx += c * strides[d];
+    }
+    map[i] = idx;
+  }
+  return map;
+}
+
+/** Bias strides (elements) over [batch, m, n] of the output, or undefined when not expressible. */
+function biasStrides(bias: TensorInfo, outShape: number[]): { col: number; row: number; batch: number } | undefined {
+  const rank = outShape.length;
+  if (bias.shape.length > rank) return undefined;
+  const b = [...new Array<number>(rank - bias.shape.length).fill(1), ...bias.shape];
+  const stride = new Array<number>(rank).fill(0);
+  let s = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    if (b[d] !== 1 && b[d] !== outShape[d]) return undefined;
+    stride[d] = b[d] === 1 ? 0 : s;
+    s *= b[d];
+  }
+  const col = stride[rank - 1];
+  const row = stride[rank - 2];
+  const bBatch = b.slice(0, rank - 2);
+  const oBatch = outShape.slice(0, rank - 2);
+  if (bBatch.every((d) => d === 1)) return { col, row, batch: 0 };
+  if (bBatch.every((d, i) => d === oBatch[i])) return { col, row, batch: b[rank - 2] * b[rank - 1] };
+  return undefined;
+}
+
+export interface NativeMatMulEpilogue {
+  bias?: TensorInfo;
+  activation?: Activation;
+  preluActivationWeights?: TensorInfo;
+  leakyreluAlpha?: number;
+}
+
+/** prelu(x, a) = relu(x) + a * (x - relu(x)), full broadcasting of a (stock elementwise kernels). */
+function applyPrelu(backend: WasmBackend, x: TensorInfo, weights: TensorInfo): TensorInfo {
+  const pos = runStock('Relu', backend, { x });
+  const neg = runStock('Sub', backend, { a: x, b: pos });
+  const scaled = runStock('Multiply', backend, { a: neg, b: weights });
+  const out = runStock('Add', backend, { a: pos, b: scaled });
+  dispose(backend, pos);
+  dispose(backend, neg);
+  dispose(backend, scaled);
+  return out;
+}
+
+function applyActivationStock(backend: WasmBackend, x: TensorInfo, act: Activation, alpha: number): TensorInfo {
+  switch (act) {
+    case 'relu':
+      return runStock('Relu', backend, { x });
+    case 'relu6':
+      return runStock('Relu6', backend, { x });
+    case 'elu':
+      return runStock('Elu', backend, { x });
+    case 'sigmoid':
+      return runStock('Sigmoid', backend, { x });
+    case 'leakyrelu':
+      return runStock('LeakyRelu', backend, { x }, { alpha });
+    default:
+      return x;
+  }
+}
+
+/**
+ * `a @ b` (tf.matMul semantics: rank >= 2, broadcast batch dims, optional transposes) with an
+ * optional epilogue, in the native GEMM. float32 only (the caller checks).
+ */
+export function nativeMatMul(
+  backend: WasmBackend,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  epilogue: NativeMatMulEpilogue = {},
+): TensorInfo {
+  const lib = need();
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  if (aRank < 2 || bRank < 2) throw new Error(`matMul needs rank >= 2 operands, got ${a.shape} and ${b.shape}`);
+  const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
+  const k = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
+  const kB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
+  const n = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
+  if (k !== kB) {
+    throw new Error(
+      `Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ` +
+        `${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+    );
+  }
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchShape = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const outShape = [...batchShape, m, n];
+  const batch = util.sizeFromShape(batchShape);
+  const batchA = util.sizeFromShape(outerA);
+  const batchB = util.sizeFromShape(outerB);
+
+  let activation: Activation = epilogue.activation ?? 'linear';
+  const alpha = epilogue.leakyreluAlpha ?? 0;
+  const prelu = activation === 'prelu' ? epilogue.preluActivationWeights : undefined;
+  if (activation === 'prelu' && prelu === undefined) throw new Error('fused matMul: prelu activation needs preluActivationWeights');
+  const bias = epilogue.bias;
+  const strides = bias === undefined ? undefined : biasStrides(bias, outShape);
+  // A bias the GEMM cannot index is added afterwards (then the activation too).
+  const postBias = bias !== undefined && strides === undefined;
+  let kernelAct = ACT_CODE[activation];
+  if (kernelAct === undefined || postBias) kernelAct = 0;
+
+  const out = backend.makeOutput(outShape, 'float32');
+  if (batch > 0 && m > 0 && n > 0) {
+    const P = gemmParams;
+    // Fold a batch of `a` into its rows when b is shared and nothing varies per product.
+    const fold = batch > 1 && batchB === 1 && batchA === batch && !transposeA && (strides === undefined || (strides.row === 0 && strides.batch === 0));
+    P[0] = fold ? 1 : batch;
+    P[1] = fold ? batch * m : m;
+    P[2] = n;
+    P[3] = k;
+    P[4] = transposeA ? 1 : 0;
+    P[5] = transposeB ? 1 : 0;
+    P[6] = offsetOf(backend, a);
+    P[7] = offsetOf(backend, b);
+    P[8] = offsetOf(backend, out);
+    P[9] = bias !== undefined && strides !== undefined ? offsetOf(backend, bias) : -1;
+    P[10] = batchA === 1 ? 0 : m * k;
+    P[11] = batchB === 1 ? 0 : k * n;
+    P[12] = strides?.col ?? 0;
+    P[13] = strides?.row ?? 0;
+    P[14] = strides?.batch ?? 0;
+    P[15] = kernelAct;
+    P[16] = alpha;
+    let offsets: Float64Array | undefined;
+    // Broadcasting other than "same batch" or "one shared matrix" needs explicit offsets.
+    const plain = (batchA === 1 || batchA === batch) && (batchB === 1 || batchB === batch);
+    if (!fold && batch > 1 && !plain) {
+      const mapA = batchIndexMap(outerA, batchShape);
+      const mapB = batchIndexMap(outerB, batchShape);
+      offsets = new Float64Array(2 * batch);
+      for (let i = 0; i < batch; i++) {
+        offsets[i] = mapA[i] * m * k;
+        offsets[batch + i] = mapB[i] * k * n;
+      }
+    }
+    lib.gemm(heapOf(backend), P, offsets);
+  }
+
+  let result = out;
+  if (postBias && bias !== undefined) {
+    const withBias = runStock('Add', backend, { a: result, b: bias });
+    dispose(backend, result);
+    result = withBias;
+    if (activation !== 'prelu') {
+      const act = applyActivationStock(backend, result, activation, alpha);
+      if (act !== result) {
+        dispose(backend, result);
+        result = act;
+      }
+      activation = 'linear';
+    }
+  }
+  if (prelu !== undefined) {
+    const activated = applyPrelu(backend, result, prelu);
+    dispose(backend, result);
+    result = activated;
+  }
+  return result;
+}
+
+function batchMatMulKernel(args: KernelArgs): TensorInfo {
+  const { a, b } = args.inputs;
+  if (a === undefined || b === undefined) throw new Error('BatchMatMul needs inputs a and b');
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || addon === undefined) return fallback(BatchMatMul, args);
+  const { transposeA, transposeB } = attrsAs<BatchMatMulAttrs>(args);
+  return nativeMatMul(asWasmBackend(args.backend), a, b, Boolean(transposeA), Boolean(transposeB));
+}
+
+function fusedMatMulKernel(args: KernelArgs): TensorInfo {
+  const { a, b, bias, preluActivationWeights } = args.inputs;
+  if (a === undefined || b === undefined) throw new Error('_FusedMatMul needs inputs a and b');
+  const floats = [a, b, bias, preluActivationWeights].every((t) => t == null || t.dtype === 'float32');
+  if (!floats || addon === undefined) return fallback(_FusedMatMul, args);
+  const { transposeA, transposeB, activation, leakyreluAlpha } = attrsAs<_FusedMatMulAttrs>(args);
+  return nativeMatMul(asWasmBackend(args.backend), a, b, Boolean(transposeA), Boolean(transposeB), {
+    bias: bias ?? undefined,
+    activation: activation ?? 'linear',
+    preluActivationWeights: preluActivationWeights ?? undefined,
+    leakyreluAlpha: leakyreluAlpha ?? 0,
+  });
+}
+
+// ------------------------------------------------------------------------------------ sum
+
+const sumParams = new Float64Array(5);
+
+/** Sum over a contiguous block of axes of a float32 tensor; other cases go to the previous kernel. */
+function sumKernel(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs;
+  if (x === undefined) throw new Error('Sum needs input x');
+  const { axis, keepDims } = attrsAs<SumAttrs>(args);
+  if (x.dtype !== 'float32' || addon === undefined) return fallback(Sum, args);
+  const shape = x.shape;
+  const axes = [...new Set(util.parseAxisParam(axis, shape))].sort((p, q) => p - q);
+  if (axes.length === 0 || axes.some((ax, i) => ax !== axes[0] + i)) return fallback(Sum, args);
+  const a0 = axes[0];
+  const a1 = axes[axes.length - 1];
+  const outer = util.sizeFromShape(shape.slice(0, a0));
+  const red = util.sizeFromShape(shape.slice(a0, a1 + 1));
+  const inner = util.sizeFromShape(shape.slice(a1 + 1));
+  const outShape = keepDims ? shape.map((d, i) => (i >= a0 && i <= a1 ? 1 : d)) : [...shape.slice(0, a0), ...shape.slice(a1 + 1)];
+  const backend = asWasmBackend(args.backend);
+  const out = backend.makeOutput(outShape, 'float32');
+  if (outer * inner > 0) {
+    const P = sumParams;
+    P[0] = offsetOf(backend, x);
+    P[1] = offsetOf(backend, out);
+    P[2] = outer;
+    P[3] = red;
+    P[4] = inner;
+    need().sumMiddle(heapOf(backend), P);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------ conv2d
+
+const convParams = new Float64Array(22);
+
+function convCall(
+  backend: WasmBackend,
+  mode: 0 | 1 | 2,
+  info: backend_util.Conv2DInfo,
+  x: TensorInfo,
+  f: TensorInfo,
+  y: TensorInfo,
+  bias: TensorInfo | undefined,
+  act: number,
+  alpha: number,
+): void {
+  const P = convParams;
+  P[0] = mode;
+  P[1] = info.batchSize;
+  P[2] = info.inHeight;
+  P[3] = info.inWidth;
+  P[4] = info.inChannels;
+  P[5] = info.outHeight;
+  P[6] = info.outWidth;
+  P[7] = info.outChannels;
+  P[8] = info.filterHeight;
+  P[9] = info.filterWidth;
+  P[10] = info.strideHeight;
+  P[11] = info.strideWidth;
+  P[12] = info.dilationHeight;
+  P[13] = info.dilationWidth;
+  P[14] = info.padInfo.top;
+  P[15] = info.padInfo.left;
+  P[16] = offsetOf(backend, x);
+  P[17] = offsetOf(backend, f);
+  P[18] = offsetOf(backend, y);
+  P[19] = bias === undefined ? -1 : offsetOf(backend, bias);
+  P[20] = act;
+  P[21] = alpha;
+  need().conv2d(heapOf(backend), P);
+}
+
+const isNhwc = (dataFormat: string | undefined): boolean => dataFormat === undefined || dataFormat === 'NHWC';
+
+function conv2dKernel(args: KernelArgs): TensorInfo {
+  const { x, filter } = args.inputs;
+  if (x === undefined || filter === undefined) throw new Error('Conv2D needs inputs x and filter');
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrsAs<Conv2DAttrs>(args);
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || !isNhwc(dataFormat) || addon === undefined) return fallback(Conv2D, args);
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const backend = asWasmBackend(args.backend);
+  const out = backend.makeOutput(info.outShape, 'float32');
+  convCall(backend, 0, info, x, filter, out, undefined, 0, 0);
+  return out;
+}
+
+function fusedConv2dKernel(args: KernelArgs): TensorInfo {
+  const { x, filter, bias, preluActivationWeights } = args.inputs;
+  if (x === undefined || filter === undefined) throw new Error('FusedConv2D needs inputs x and filter');
+  const { strides, pad, dataFormat, dilations, dimRoundingMode, activation, leakyreluAlpha } = attrsAs<FusedConv2DAttrs>(args);
+  const act = ACT_CODE[activation ?? 'linear'];
+  const outC = filter.shape[3];
+  const biasOk =
+    bias == null || (bias.dtype === 'float32' && util.sizeFromShape(bias.shape) === outC && (bias.shape.length === 0 ? outC === 1 : bias.shape[bias.shape.length - 1] === outC));
+  if (
+    x.dtype !== 'float32' ||
+    filter.dtype !== 'float32' ||
+    !isNhwc(dataFormat) ||
+    act === undefined ||
+    preluActivationWeights != null ||
+    !biasOk ||
+    addon === undefined
+  ) {
+    return fallback(FusedConv2D, args);
+  }
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const backend = asWasmBackend(args.backend);
+  const out = backend.makeOutput(info.outShape, 'float32');
+  convCall(backend, 0, info, x, filter, out, bias ?? undefined, act, leakyreluAlpha ?? 0);
+  return out;
+}
+
+function conv2dBackpropInputKernel(args: KernelArgs): TensorInfo {
+  const { dy, filter } = args.inputs;
+  if (dy === undefined || filter === undefined) throw new Error('Conv2DBackpropInput needs inputs dy and filter');
+  const { inputShape, strides, pad, dataFormat, dimRoundingMode } = attrsAs<Conv2DBackpropInputAttrs>(args);
+  if (dy.dtype !== 'float32' || filter.dtype !== 'float32' || !isNhwc(dataFormat) || addon === undefined) {
+    return fallback(Conv2DBackpropInput, args);
+  }
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const backend = asWasmBackend(args.backend);
+  const dx = backend.makeOutput(info.inShape, 'float32');
+  convCall(backend, 1, info, dx, filter, dy, undefined, 0, 0);
+  return dx;
+}
+
+function conv2dBackpropFilterKernel(args: KernelArgs): TensorInfo {
+  const { x, dy } = args.inputs;
+  if (x === undefined || dy === undefined) throw new Error('Conv2DBackpropFilter needs inputs x and dy');
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrsAs<Conv2DBackpropFilterAttrs>(args);
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32' || !isNhwc(dataFormat) || addon === undefined) {
+    return fallback(Conv2DBackpropFilter, args);
+  }
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const backend = asWasmBackend(args.backend);
+  const df = backend.makeOutput(filterShape, 'float32');
+  convCall(backend, 2, info, x, df, dy, undefined, 0, 0);
+  return df;
+}
+
+/** The native kernel configs (without setup/dispose functions: those of the replaced kernels are kept). */
+export const NATIVE_KERNELS: readonly KernelConfig[] = [
+  { kernelName: BatchMatMul, backendName: WASM, kernelFunc: batchMatMulKernel as KernelFunc },
+  { kernelName: _FusedMatMul, backendName: WASM, kernelFunc: fusedMatMulKernel as KernelFunc },
+  { kernelName: Sum, backendName: WASM, kernelFunc: sumKernel as KernelFunc },
+  { kernelName: Conv2D, backendName: WASM, kernelFunc: conv2dKernel as KernelFunc },
+  { kernelName: FusedConv2D, backendName: WASM, kernelFunc: fusedConv2dKernel as KernelFunc },
+  { kernelName: Conv2DBackpropInput, backendName: WASM, kernelFunc: conv2dBackpropInputKernel as KernelFunc },
+  { kernelName: Conv2DBackpropFilter, backendName: WASM, kernelFunc: conv2dBackpropFilterKernel as KernelFunc },
+];
