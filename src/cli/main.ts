@@ -2,7 +2,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isMultilossError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { runEvaluate, runInfo, runPredict, runTrain } from './commands.js';
+import { runEvaluate } from './commands/evaluate.js';
+import { runInfo } from './commands/info.js';
+import { runPredict } from './commands/predict.js';
+import { runTrain } from './commands/train.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {

@@ -1,0 +1,24 @@
+import { initBackend } from '../../engine/backend.js';
+import { loadModel } from '../../io/model-dir.js';
+import { readTableFile } from '../../io/table-file.js';
+import { fmt, metricsTable } from '../format.js';
+
+import { modelAndData, type ModelDataFlags } from './shared.js';
+
+export interface EvaluateFlags extends ModelDataFlags {
+  json?: boolean;
+}
+
+export async function runEvaluate(posModel: string | undefined, posData: string | undefined, flags: EvaluateFlags): Promise<void> {
+  const { model: dir, data } = modelAndData(posModel, posData, flags, true);
+  const input = readTableFile(data as string);
+  await initBackend(flags.backend);
+  const model = await loadModel(dir);
+  const result = model.evaluate(input);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${result.rows} rows, weighted total loss ${fmt(result.loss)}\n${metricsTable(result, model.heads, result.labelled)}\n`);
+  }
+  model.dispose();
+}

@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import { initBackend } from '../../engine/backend.js';
+import { MultilossError } from '../../errors.js';
+import { loadModel } from '../../io/model-dir.js';
+import { fmt, metricsTable, table } from '../format.js';
+
+import type { Backend } from './shared.js';
+
+export interface InfoFlags {
+  model?: string;
+  json?: boolean;
+  backend: Backend;
+}
+
+export async function runInfo(posModel: string | undefined, flags: InfoFlags): Promise<void> {
+  const dir = flags.model ?? posModel;
+  if (!dir) throw new MultilossError('usage', 'no model: give the model directory (--model DIR)');
+  const backend = await initBackend(flags.backend);
+  const model = await loadModel(dir);
+  const info = model.info();
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ ...info, backend }, null, 2)}\n`);
+  } else {
+    const lines = [
+      `model        ${resolve(dir)}`,
+      `created      ${info.createdAt} by multiloss ${info.libraryVersion}`,
+      `backend      ${backend.name}${backend.simd !== undefined ? ` (simd ${backend.simd ? 'on' : 'off'})` : ''}${backend.fixedKernels ? ', fixed wasm kernels' : ''}`,
+      `parameters   ${info.parameters}`,
+      `features     ${info.features.length} columns → ${info.inputSize} inputs: ${info.features.map((f) => `${f.name} (${f.type})`).join(', ')}`,
+      `trunk        ${info.trunk.map((b) => `${b.units} ${b.activation ?? 'relu'}${b.batchNorm ? '+bn' : ''}${b.dropout ? ` drop ${b.dropout}` : ''}`).join(' → ') || '(none)'}`,
+      `balance      ${info.balance.method} (weights ${info.balance.weights.map((w) => fmt(w)).join(', ')})`,
+      `epochs       ${info.epochs}`,
+      '',
+      table(
+        ['head', 'kind', 'column', 'loss', 'units', 'classes'],
+        info.heads.map((h) => [h.name, h.kind, h.column, h.loss, String(h.units), h.classes ? h.classes.join(', ') : '']),
+      ),
+    ];
+    const split = info.metrics.validation ?? info.metrics.train;
+    if (split) lines.push('', `${info.metrics.validation ? 'validation' : 'training'} metrics at the end of training:`, metricsTable(split, model.heads));
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  model.dispose();
+}

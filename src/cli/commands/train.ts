@@ -1,0 +1,195 @@
+import { resolve } from 'node:path';
+import { parseConfig } from '../../config/schema.js';
+import { resolveConfig } from '../../config/resolve.js';
+import { initBackend } from '../../engine/backend.js';
+import { MultilossError } from '../../errors.js';
+import { readConfigFile } from '../../io/config-file.js';
+import { saveModel } from '../../io/model-dir.js';
+import { checkpointWriter, disposeCheckpoint, readCheckpoint, type LoadedCheckpoint } from '../../io/checkpoints.js';
+import { readTableFile } from '../../io/table-file.js';
+import type { MultilossModel } from '../../model/multiloss-model.js';
+import { fitModel } from '../../training/fit.js';
+import { metricsTable } from '../format.js';
+import { progressCallbacks } from '../progress.js';
+
+import { log, type Backend } from './shared.js';
+
+export interface TrainFlags {
+  config?: string;
+  data?: string;
+  target?: string[];
+  features?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  validationSplit?: number;
+  validationData?: string;
+  seed?: number;
+  balance?: string;
+  out?: string;
+  checkpointEvery?: number;
+  checkpointDir?: string;
+  resume?: string;
+  backend: Backend;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Flags override the config file; the merged object is validated by the schema. */
+function buildConfig(flags: TrainFlags): Record<string, unknown> {
+  const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
+  if (flags.data) config.data = resolve(flags.data);
+  if (flags.target?.length) {
+    config.targets = flags.target.map((t) => {
+      const at = t.lastIndexOf(':');
+      if (at <= 0 || at === t.length - 1) throw new MultilossError('usage', `--target ${JSON.stringify(t)}: expected NAME:KIND, e.g. species:classification`);
+      return { name: t.slice(0, at), kind: t.slice(at + 1) };
+    });
+  }
+  if (flags.features)
+    config.features = flags.features
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const training = { ...((config.training as Record<string, unknown> | undefined) ?? {}) };
+  if (flags.epochs !== undefined) training.epochs = flags.epochs;
+  if (flags.batchSize !== undefined) training.batchSize = flags.batchSize;
+  if (flags.lr !== undefined) training.learningRate = flags.lr;
+  if (flags.seed !== undefined) training.seed = flags.seed;
+  if (flags.checkpointEvery !== undefined) training.checkpointEvery = flags.checkpointEvery;
+  if (Object.keys(training).length) config.training = training;
+  if (flags.validationSplit !== undefined || flags.validationData) {
+    const v = { ...((config.validation as Record<string, unknown> | undefined) ?? {}) };
+    if (flags.validationSplit !== undefined) v.split = flags.validationSplit;
+    if (flags.validationData) v.data = resolve(flags.validationData);
+    config.validation = v;
+  }
+  if (flags.balance) {
+    // METHOD or METHOD:MODE; other options of the method come from the config file.
+    const [method, mode, ...rest] = flags.balance.split(':');
+    if (!method || rest.length)
+      throw new MultilossError('usage', `--balance ${JSON.stringify(flags.balance)}: expected METHOD or METHOD:MODE, e.g. pcgrad:rep`);
+    const previous = (config.balance as Record<string, unknown> | undefined) ?? {};
+    const keep = previous.method === method ? previous : {};
+    config.balance = { ...keep, method, ...(mode ? { mode } : {}) };
+  }
+  if (flags.out) config.out = resolve(flags.out);
+  if (config.targets === undefined) throw new MultilossError('usage', 'no targets: give --config FILE or at least one --target NAME:KIND');
+  if (config.data === undefined) throw new MultilossError('usage', 'no training data: give --data FILE or "data" in the config');
+  return config;
+}
+
+/** Paths at which two configurations differ, as "key: a vs b" (for --resume). */
+function configDifferences(a: unknown, b: unknown, path = ''): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => configDifferences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
+  return [`${path || '(top level)'}: ${show(a)} here, ${show(b)} in the checkpoint`];
+}
+
+const RUN_FLAGS: (keyof TrainFlags)[] = [
+  'config',
+  'data',
+  'target',
+  'features',
+  'epochs',
+  'batchSize',
+  'lr',
+  'validationSplit',
+  'validationData',
+  'seed',
+  'balance',
+  'checkpointEvery',
+];
+
+export async function runTrain(flags: TrainFlags): Promise<void> {
+  let raw: Record<string, unknown>;
+  let checkpoint: LoadedCheckpoint | undefined;
+  let checkpointRoot: string | undefined;
+  const backend = await initBackend(flags.backend);
+  if (flags.resume) {
+    checkpoint = await readCheckpoint(flags.resume);
+    checkpointRoot = resolve(checkpoint.dir, '..');
+    raw = { ...checkpoint.config };
+    if (RUN_FLAGS.some((f) => flags[f] !== undefined)) {
+      const given = resolveConfig(parseConfig(buildConfig(flags), flags.config ?? 'command line'));
+      const saved = resolveConfig(parseConfig(raw, 'checkpoint'));
+      const diff = configDifferences(given, saved);
+      if (diff.length) {
+        disposeCheckpoint(checkpoint);
+        throw new MultilossError(
+          'config',
+          `--resume ${flags.resume}: the checkpoint belongs to a different configuration: ${diff.slice(0, 5).join('; ')}${diff.length > 5 ? `; and ${diff.length - 5} more` : ''}`,
+        );
+      }
+    }
+    if (flags.out) raw.out = resolve(flags.out);
+  } else {
+    raw = buildConfig(flags);
+  }
+  try {
+    const config = parseConfig(raw, flags.config ?? (flags.resume ? 'checkpoint' : 'command line'));
+    const resolved = resolveConfig(config);
+    const out = config.out ?? resolve('multiloss-model');
+    raw.out = out;
+    const table = readTableFile(config.data as string, config.format);
+    const validation = config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
+    const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
+    if (!flags.quiet)
+      log(
+        `multiloss ${backend.name} backend; ${table.rows.length} rows from ${config.data}${checkpoint ? `; resuming after epoch ${checkpoint.resume.state.epoch}` : ''}`,
+      );
+    // SIGINT / SIGTERM: finish the current step, write a checkpoint, exit 130 / 143.
+    const interrupt = { interrupted: false };
+    let signal: NodeJS.Signals | undefined;
+    const onSignal = (s: NodeJS.Signals) => {
+      signal = s;
+      interrupt.interrupted = true;
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const progress = progressCallbacks(process.stderr, flags.quiet ?? false);
+    let model: MultilossModel;
+    try {
+      model = await fitModel(
+        resolved,
+        { table, validation },
+        {
+          callbacks: progress.callbacks,
+          warn: (m) => log(`warning: ${m}`),
+          checkpoint: checkpointWriter(ckDir, raw),
+          resume: checkpoint?.resume,
+          interrupt,
+        },
+      );
+    } catch (e) {
+      if (e instanceof MultilossError && e.kind === 'interrupted') {
+        throw new MultilossError(
+          'interrupted',
+          `${signal ?? 'signal'}: ${e.message}; resume with: multiloss train --resume ${ckDir}`,
+          signal === 'SIGTERM' ? 143 : 130,
+        );
+      }
+      throw e;
+    } finally {
+      progress.done();
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+    await saveModel(model, out);
+    const metrics = model.meta.metrics;
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ model: out, metrics }, null, 2)}\n`);
+    } else if (!flags.quiet) {
+      const split = metrics.validation ?? metrics.train;
+      if (split) log(`\n${metrics.validation ? 'validation' : 'training'} metrics:\n${metricsTable(split, model.heads)}`);
+      log(`\nsaved model to ${out}`);
+    }
+    model.dispose();
+  } finally {
+    if (checkpoint) disposeCheckpoint(checkpoint);
+  }
+}
