@@ -16,6 +16,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { MultilossError } from '../errors.js';
 import { registerWasmKernelFixes } from './wasm-kernels/index.js';
+// Native kernels (issue 7): see src/engine/native/index.ts.
+import { registerNativeKernels, type NativeStatus } from './native/index.js';
 
 export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
 
@@ -26,7 +28,12 @@ export interface BackendInfo {
   simd?: boolean;
   /** Whether multiloss's fixed wasm kernels are registered for the active backend. */
   fixedKernels: boolean;
+  /** Native CPU kernels (issue 7; wasm backend only): active, with which instruction set, or why not. */
+  native: NativeStatus;
 }
+
+/** Native kernels (issue 7) plug into the wasm backend only. */
+const NOT_WASM: NativeStatus = { active: false, reason: 'the native kernels run under the wasm backend only' };
 
 const CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu', 'tensorflow'];
 const TFJS_NODE = '@tensorflow/tfjs-node';
@@ -73,7 +80,7 @@ async function tryTensorflow(): Promise<BackendInfo | undefined> {
     if (tf.findBackendFactory('tensorflow') === null) return undefined;
   }
   if (!(await activate('tensorflow'))) return undefined;
-  return { name: 'tensorflow', fixedKernels: false };
+  return { name: 'tensorflow', fixedKernels: false, native: NOT_WASM };
 }
 
 async function tryWasm(): Promise<BackendInfo | undefined> {
@@ -85,14 +92,17 @@ async function tryWasm(): Promise<BackendInfo | undefined> {
   } catch {
     simd = undefined;
   }
-  const info: BackendInfo = { name: 'wasm', fixedKernels: true };
+  // Native kernels (issue 7) on top of the wasm fixes, unless MULTILOSS_NATIVE=0.
+  const native: NativeStatus =
+    process.env.MULTILOSS_NATIVE?.trim() === '0' ? { active: false, reason: 'disabled by MULTILOSS_NATIVE=0' } : registerNativeKernels();
+  const info: BackendInfo = { name: 'wasm', fixedKernels: true, native };
   if (simd !== undefined) info.simd = simd;
   return info;
 }
 
 async function tryCpu(): Promise<BackendInfo | undefined> {
   if (!(await activate('cpu'))) return undefined;
-  return { name: 'cpu', fixedKernels: false };
+  return { name: 'cpu', fixedKernels: false, native: NOT_WASM };
 }
 
 async function initialise(choice: BackendChoice): Promise<BackendInfo> {
@@ -139,11 +149,11 @@ export async function initBackend(choice?: BackendChoice): Promise<BackendInfo> 
   if (tf.getBackend() !== info.name && !(await activate(info.name))) {
     throw new MultilossError('config', `the '${info.name}' backend could not be re-activated`);
   }
-  current = { ...info };
-  return { ...info };
+  current = { ...info, native: { ...info.native } };
+  return { ...info, native: { ...info.native } };
 }
 
 /** What the last successful `initBackend` set up, or undefined before any. */
 export function backendInfo(): BackendInfo | undefined {
-  return current === undefined ? undefined : { ...current };
+  return current === undefined ? undefined : { ...current, native: { ...current.native } };
 }

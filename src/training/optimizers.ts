@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../errors.js';
+// Native fused Adam (issue 7, src/engine/native/adam.ts): used when the native kernels are active.
+import { createNativeAdam, nativeAdamActive } from '../engine/native/adam.js';
 
 export const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
@@ -41,7 +43,8 @@ export function createOptimizer(spec: OptimizerSpec): TrainingOptimizer {
   switch (spec.name) {
     case 'adam':
     case 'adamw':
-      optimizer = tf.train.adam(lr, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon ?? 1e-7);
+      // Native (issue 7): one fused in-place step, the same numbers as tf.train.adam.
+      optimizer = (nativeAdamActive() ? createNativeAdam : tf.train.adam)(lr, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon ?? 1e-7);
       break;
     case 'sgd':
       optimizer = spec.momentum ? tf.train.momentum(lr, spec.momentum, spec.nesterov ?? false) : tf.train.sgd(lr);

@@ -201,7 +201,7 @@ export function nativeMatMul(
   const batchA = util.sizeFromShape(outerA);
   const batchB = util.sizeFromShape(outerB);
 
-  let activation: Activation = epilogue.activation ?? 'linear';
+  const activation: Activation = epilogue.activation ?? 'linear';
   const alpha = epilogue.leakyreluAlpha ?? 0;
   const prelu = activation === 'prelu' ? epilogue.preluActivationWeights : undefined;
   if (activation === 'prelu' && prelu === undefined) throw new Error('fused matMul: prelu activation needs preluActivationWeights');
@@ -260,7 +260,6 @@ export function nativeMatMul(
         dispose(backend, result);
         result = act;
       }
-      activation = 'linear';
     }
   }
   if (prelu !== undefined) {

@@ -1,0 +1,462 @@
+// N-API binding of the kernels. Every entry point takes the wasm heap's ArrayBuffer (fetched
+// by the caller AFTER its last allocation) and byte offsets into it, and checks every range it
+// will touch against the buffer's current length before touching anything: a stale buffer
+// (detached by heap growth: length 0) or a bad offset throws a RangeError.
+//
+// Parameters come in a Float64Array (one N-API call to read them all).
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "mlk.h"
+
+namespace {
+
+using u128 = unsigned __int128;
+
+std::mutex& kernel_mutex() {
+  static std::mutex* m = new std::mutex();  // never destroyed (workers may outlive statics)
+  return *m;
+}
+
+struct Heap {
+  uint8_t* data = nullptr;
+  size_t len = 0;
+};
+
+bool throw_range(napi_env env, const char* msg) {
+  napi_throw_range_error(env, "ERR_MULTILOSS_NATIVE_RANGE", msg);
+  return false;
+}
+bool throw_type(napi_env env, const char* msg) {
+  napi_throw_type_error(env, "ERR_MULTILOSS_NATIVE_ARG", msg);
+  return false;
+}
+
+bool get_heap(napi_env env, napi_value v, Heap* h) {
+  bool is_ab = false;
+  if (napi_is_arraybuffer(env, v, &is_ab) != napi_ok || !is_ab) return throw_type(env, "expected the wasm heap ArrayBuffer");
+  void* data = nullptr;
+  size_t len = 0;
+  if (napi_get_arraybuffer_info(env, v, &data, &len) != napi_ok) return throw_type(env, "cannot read the ArrayBuffer");
+  h->data = static_cast<uint8_t*>(data);
+  h->len = data == nullptr ? 0 : len;
+  return true;
+}
+
+bool get_f64(napi_env env, napi_value v, const double** out, size_t* count, const char* what) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return throw_type(env, what);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float64_array)
+    return throw_type(env, what);
+  if (length > 0 && data == nullptr) return throw_type(env, what);
+  *out = static_cast<const double*>(data);
+  *count = length;
+  return true;
+}
+
+// A whole number in [lo, hi].
+bool whole(double v, double lo, double hi) { return std::isfinite(v) && v == std::floor(v) && v >= lo && v <= hi; }
+
+constexpr double kMaxDim = 2147483647.0;        // dims and counts
+constexpr double kMaxOffset = 9007199254740991.0;  // byte offsets (2^53 - 1)
+
+// A float range [off, off + 4*count) inside the heap; count == 0 is always fine (never touched).
+bool check_range(napi_env env, const Heap& h, double off, u128 count, const char* what, float** ptr) {
+  if (!whole(off, 0, kMaxOffset) || std::fmod(off, 4.0) != 0.0) {
+    throw_range(env, what);
+    return false;
+  }
+  const u128 start = static_cast<u128>(static_cast<uint64_t>(off));
+  if (count > 0 && start + count * 4 > static_cast<u128>(h.len)) {
+    throw_range(env, what);
+    return false;
+  }
+  *ptr = count > 0 ? reinterpret_cast<float*>(h.data + static_cast<size_t>(start)) : nullptr;
+  return true;
+}
+
+bool disjoint(const float* a, u128 na, const float* b, u128 nb) {
+  if (na == 0 || nb == 0) return true;
+  const uintptr_t a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
+  return a0 + static_cast<uintptr_t>(na * 4) <= b0 || b0 + static_cast<uintptr_t>(nb * 4) <= a0;
+}
+
+napi_value undefined_value(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return throw_type(env, "bad call");
+  if (argc < want) return throw_type(env, "missing arguments");
+  return true;
+}
+
+// ------------------------------------------------------------------------------ info
+napi_value make_info(napi_env env) {
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  napi_create_string_utf8(env, mlk::isa_name(mlk::current_isa()), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "isa", v);
+  napi_create_string_utf8(env, mlk::isa_name(mlk::detect_isa()), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "bestIsa", v);
+  napi_create_int32(env, mlk::num_threads(), &v);
+  napi_set_named_property(env, obj, "threads", v);
+#if defined(__x86_64__)
+  const char* arch = "x64";
+#elif defined(__aarch64__)
+  const char* arch = "arm64";
+#else
+  const char* arch = "other";
+#endif
+  napi_create_string_utf8(env, arch, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "arch", v);
+  napi_create_int32(env, 1, &v);
+  napi_set_named_property(env, obj, "abi", v);
+  return obj;
+}
+
+napi_value Info(napi_env env, napi_callback_info) { return make_info(env); }
+
+// configure(isa: number (-1 keep), threads: number (0 keep))
+napi_value Configure(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return nullptr;
+  double isa = -1, threads = 0;
+  napi_get_value_double(env, argv[0], &isa);
+  napi_get_value_double(env, argv[1], &threads);
+  std::lock_guard<std::mutex> lk(kernel_mutex());
+  if (whole(isa, 0, 2)) mlk::set_isa(static_cast<mlk::Isa>(static_cast<int>(isa)));
+  if (whole(threads, 1, 64)) mlk::set_num_threads(static_cast<int>(threads));
+  return make_info(env);
+}
+
+// ------------------------------------------------------------------------------ gemm
+// gemm(heap, p, batchOffsets?)
+// p: [batch, m, n, k, transA, transB, aOff, bOff, cOff, biasOff(-1: none), aBatchStride,
+//     bBatchStride, biasColStride, biasRowStride, biasBatchStride, act, alpha]
+// batchOffsets (Float64Array, 2*batch, floats): a-offset then b-offset of every product;
+// without it product t uses t*aBatchStride and t*bBatchStride.
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  size_t argc = 3;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) {
+    throw_type(env, "gemm(heap, params[, batchOffsets])");
+    return nullptr;
+  }
+  Heap h;
+  const double* p;
+  size_t np;
+  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &p, &np, "gemm: params must be a Float64Array")) return nullptr;
+  if (np < 17) {
+    throw_type(env, "gemm: params too short");
+    return nullptr;
+  }
+  for (int i = 0; i < 4; i++)
+    if (!whole(p[i], 0, kMaxDim)) {
+      throw_range(env, "gemm: bad dimension");
+      return nullptr;
+    }
+  const long batch = static_cast<long>(p[0]), m = static_cast<long>(p[1]), n = static_cast<long>(p[2]),
+             k = static_cast<long>(p[3]);
+  const bool ta = p[4] != 0, tb = p[5] != 0;
+  if (!whole(p[15], 0, 5) || !std::isfinite(p[16])) {
+    throw_range(env, "gemm: bad activation");
+    return nullptr;
+  }
+  const bool has_bias = p[9] >= 0;
+  for (int i = 10; i <= 14; i++)
+    if (!whole(p[i], 0, kMaxOffset)) {
+      throw_range(env, "gemm: bad stride");
+      return nullptr;
+    }
+  std::vector<long> aoff(batch > 0 ? batch : 0), boff(batch > 0 ? batch : 0), biasoff;
+  u128 amax = 0, bmax = 0;
+  if (argc >= 3) {
+    napi_valuetype t;
+    napi_typeof(env, argv[2], &t);
+    if (t != napi_undefined && t != napi_null) {
+      const double* offs;
+      size_t no;
+      if (!get_f64(env, argv[2], &offs, &no, "gemm: batchOffsets must be a Float64Array")) return nullptr;
+      if (no < static_cast<size_t>(2 * batch)) {
+        throw_range(env, "gemm: batchOffsets too short");
+        return nullptr;
+      }
+      for (long i = 0; i < batch; i++) {
+        if (!whole(offs[i], 0, kMaxOffset) || !whole(offs[batch + i], 0, kMaxOffset)) {
+          throw_range(env, "gemm: bad batch offset");
+          return nullptr;
+        }
+        aoff[i] = static_cast<long>(offs[i]);
+        boff[i] = static_cast<long>(offs[batch + i]);
+        if (static_cast<u128>(aoff[i]) > amax) amax = aoff[i];
+        if (static_cast<u128>(boff[i]) > bmax) bmax = boff[i];
+      }
+    } else {
+      argc = 2;
+    }
+  }
+  if (argc < 3) {
+    for (long i = 0; i < batch; i++) {
+      aoff[i] = static_cast<long>(i * p[10]);
+      boff[i] = static_cast<long>(i * p[11]);
+    }
+    if (batch > 0) {
+      amax = static_cast<u128>(batch - 1) * static_cast<uint64_t>(p[10]);
+      bmax = static_cast<u128>(batch - 1) * static_cast<uint64_t>(p[11]);
+    }
+  }
+  const u128 mk = static_cast<u128>(m) * k, kn = static_cast<u128>(k) * n, mn = static_cast<u128>(m) * n;
+  const bool any = batch > 0 && m > 0 && n > 0;
+  float *a = nullptr, *b = nullptr, *c = nullptr, *bias = nullptr;
+  if (!check_range(env, h, p[6], any && mk > 0 ? amax + mk : 0, "gemm: a is outside the heap", &a)) return nullptr;
+  if (!check_range(env, h, p[7], any && kn > 0 ? bmax + kn : 0, "gemm: b is outside the heap", &b)) return nullptr;
+  const u128 csize = any ? static_cast<u128>(batch) * mn : 0;
+  if (!check_range(env, h, p[8], csize, "gemm: c is outside the heap", &c)) return nullptr;
+  mlk::Epilogue ep;
+  ep.act = static_cast<int>(p[15]);
+  ep.alpha = static_cast<float>(p[16]);
+  if (has_bias) {
+    const uint64_t cs = static_cast<uint64_t>(p[12]), rs = static_cast<uint64_t>(p[13]), bs = static_cast<uint64_t>(p[14]);
+    const u128 extent = any ? static_cast<u128>(m - 1) * rs + static_cast<u128>(n - 1) * cs + static_cast<u128>(batch - 1) * bs + 1 : 0;
+    if (!check_range(env, h, p[9], extent, "gemm: bias is outside the heap", &bias)) return nullptr;
+    ep.bias = bias;
+    ep.bias_col_stride = static_cast<long>(cs);
+    ep.bias_row_stride = static_cast<long>(rs);
+    if (bs != 0) {
+      biasoff.resize(batch);
+      for (long i = 0; i < batch; i++) biasoff[i] = static_cast<long>(i * bs);
+    }
+    if (!disjoint(c, csize, bias, extent)) {
+      throw_range(env, "gemm: output overlaps the bias");
+      return nullptr;
+    }
+  }
+  if (!any) return undefined_value(env);
+  if (!disjoint(c, csize, a, amax + mk) || !disjoint(c, csize, b, bmax + kn)) {
+    throw_range(env, "gemm: output overlaps an input");
+    return nullptr;
+  }
+  bool ok;
+  {
+    std::lock_guard<std::mutex> lk(kernel_mutex());
+    ok = mlk::sgemm_batched(batch, m, n, k, a, aoff.data(), ta ? m : k, ta, b, boff.data(), tb ? k : n, tb, c, m * n, n,
+                            ep, biasoff.empty() ? nullptr : biasoff.data());
+  }
+  if (!ok) {
+    napi_throw_error(env, "ERR_MULTILOSS_NATIVE_MEMORY", "gemm: out of memory for packing buffers");
+    return nullptr;
+  }
+  return undefined_value(env);
+}
+
+// ------------------------------------------------------------------------------ sum
+// sumMiddle(heap, p): p = [xOff, outOff, outer, red, inner]; out[o, i] = sum_r x[o, r, i]
+napi_value SumMiddle(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return nullptr;
+  Heap h;
+  const double* p;
+  size_t np;
+  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &p, &np, "sum: params must be a Float64Array")) return nullptr;
+  if (np < 5 || !whole(p[2], 0, kMaxDim) || !whole(p[3], 0, kMaxDim) || !whole(p[4], 0, kMaxDim)) {
+    throw_range(env, "sum: bad dimension");
+    return nullptr;
+  }
+  const long outer = static_cast<long>(p[2]), red = static_cast<long>(p[3]), inner = static_cast<long>(p[4]);
+  const u128 nout = static_cast<u128>(outer) * inner, nin = nout * red;
+  float *x, *out;
+  if (!check_range(env, h, p[0], nin, "sum: x is outside the heap", &x)) return nullptr;
+  if (!check_range(env, h, p[1], nout, "sum: out is outside the heap", &out)) return nullptr;
+  if (!disjoint(x, nin, out, nout)) {
+    throw_range(env, "sum: output overlaps the input");
+    return nullptr;
+  }
+  if (nout > 0) {
+    std::lock_guard<std::mutex> lk(kernel_mutex());
+    mlk::sum_middle(x, out, outer, red, inner);
+  }
+  return undefined_value(env);
+}
+
+// ------------------------------------------------------------------------------ adam
+// adam(heap, slots, params): slots = [varOff, gradOff, mOff, vOff, n] * count (bytes / elements);
+// params = [beta1, 1-beta1, beta2, 1-beta2, 1-beta1^t, 1-beta2^t, epsilon, -lr] (float32 values).
+napi_value Adam(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return nullptr;
+  Heap h;
+  const double *s, *q;
+  size_t ns, nq;
+  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &s, &ns, "adam: slots must be a Float64Array") ||
+      !get_f64(env, argv[2], &q, &nq, "adam: params must be a Float64Array"))
+    return nullptr;
+  if (ns % 5 != 0 || nq < 8) {
+    throw_range(env, "adam: bad slots or params length");
+    return nullptr;
+  }
+  const long count = static_cast<long>(ns / 5);
+  std::vector<mlk::AdamSlot> slots(count);
+  for (long i = 0; i < count; i++) {
+    const double* r = s + 5 * i;
+    if (!whole(r[4], 0, kMaxOffset)) {
+      throw_range(env, "adam: bad length");
+      return nullptr;
+    }
+    const u128 n = static_cast<u128>(static_cast<uint64_t>(r[4]));
+    float *w, *g, *m, *v;
+    if (!check_range(env, h, r[0], n, "adam: variable is outside the heap", &w) ||
+        !check_range(env, h, r[1], n, "adam: gradient is outside the heap", &g) ||
+        !check_range(env, h, r[2], n, "adam: first moment is outside the heap", &m) ||
+        !check_range(env, h, r[3], n, "adam: second moment is outside the heap", &v))
+      return nullptr;
+    if (!disjoint(w, n, g, n) || !disjoint(w, n, m, n) || !disjoint(w, n, v, n) || !disjoint(g, n, m, n) ||
+        !disjoint(g, n, v, n) || !disjoint(m, n, v, n)) {
+      throw_range(env, "adam: variable, gradient and moments must not overlap");
+      return nullptr;
+    }
+    slots[i] = mlk::AdamSlot{w, g, m, v, static_cast<long>(n)};
+  }
+  mlk::AdamParams p;
+  p.beta1 = static_cast<float>(q[0]);
+  p.one_minus_beta1 = static_cast<float>(q[1]);
+  p.beta2 = static_cast<float>(q[2]);
+  p.one_minus_beta2 = static_cast<float>(q[3]);
+  p.one_minus_acc_beta1 = static_cast<float>(q[4]);
+  p.one_minus_acc_beta2 = static_cast<float>(q[5]);
+  p.epsilon = static_cast<float>(q[6]);
+  p.neg_lr = static_cast<float>(q[7]);
+  {
+    std::lock_guard<std::mutex> lk(kernel_mutex());
+    mlk::adam(slots.data(), count, p);
+  }
+  return undefined_value(env);
+}
+
+// ------------------------------------------------------------------------------ conv2d
+// conv2d(heap, p): p = [mode, batch, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW,
+//   dilH, dilW, padTop, padLeft, xOff, fOff, yOff, biasOff(-1), act, alpha]
+// mode 0: y = conv(x, f) (+bias, act); 1: x <- dx from (y = dy, f); 2: f <- df from (x, y = dy).
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return nullptr;
+  Heap h;
+  const double* p;
+  size_t np;
+  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &p, &np, "conv2d: params must be a Float64Array")) return nullptr;
+  if (np < 22 || !whole(p[0], 0, 2)) {
+    throw_range(env, "conv2d: bad params");
+    return nullptr;
+  }
+  for (int i = 1; i <= 9; i++)
+    if (!whole(p[i], 0, kMaxDim)) {
+      throw_range(env, "conv2d: bad dimension");
+      return nullptr;
+    }
+  for (int i = 10; i <= 13; i++)
+    if (!whole(p[i], 1, 65536)) {
+      throw_range(env, "conv2d: bad stride or dilation");
+      return nullptr;
+    }
+  if (!whole(p[14], -kMaxDim, kMaxDim) || !whole(p[15], -kMaxDim, kMaxDim) || !whole(p[20], 0, 5) || !std::isfinite(p[21])) {
+    throw_range(env, "conv2d: bad padding or activation");
+    return nullptr;
+  }
+  mlk::ConvGeom g;
+  g.batch = static_cast<long>(p[1]);
+  g.in_h = static_cast<long>(p[2]);
+  g.in_w = static_cast<long>(p[3]);
+  g.in_c = static_cast<long>(p[4]);
+  g.out_h = static_cast<long>(p[5]);
+  g.out_w = static_cast<long>(p[6]);
+  g.out_c = static_cast<long>(p[7]);
+  g.k_h = static_cast<long>(p[8]);
+  g.k_w = static_cast<long>(p[9]);
+  g.stride_h = static_cast<long>(p[10]);
+  g.stride_w = static_cast<long>(p[11]);
+  g.dil_h = static_cast<long>(p[12]);
+  g.dil_w = static_cast<long>(p[13]);
+  g.pad_top = static_cast<long>(p[14]);
+  g.pad_left = static_cast<long>(p[15]);
+  const int mode = static_cast<int>(p[0]);
+  const u128 nx = static_cast<u128>(g.batch) * g.in_h * g.in_w * g.in_c;
+  const u128 nf = static_cast<u128>(g.k_h) * g.k_w * g.in_c * g.out_c;
+  const u128 ny = static_cast<u128>(g.batch) * g.out_h * g.out_w * g.out_c;
+  // Column buffers are (images x outH*outW x kH*kW*inC): keep every index within 64 bits.
+  const u128 cols = static_cast<u128>(g.out_h) * g.out_w * g.k_h * g.k_w * g.in_c;
+  if (nx >> 60 || nf >> 60 || ny >> 60 || cols >> 60) {
+    throw_range(env, "conv2d: tensors too large");
+    return nullptr;
+  }
+  float *x, *f, *y, *bias = nullptr;
+  if (!check_range(env, h, p[16], nx, "conv2d: x is outside the heap", &x) ||
+      !check_range(env, h, p[17], nf, "conv2d: filter is outside the heap", &f) ||
+      !check_range(env, h, p[18], ny, "conv2d: y is outside the heap", &y))
+    return nullptr;
+  mlk::Epilogue ep;
+  ep.act = static_cast<int>(p[20]);
+  ep.alpha = static_cast<float>(p[21]);
+  if (mode == 0 && p[19] >= 0) {
+    if (!check_range(env, h, p[19], static_cast<u128>(g.out_c), "conv2d: bias is outside the heap", &bias)) return nullptr;
+    ep.bias = bias;
+    ep.bias_col_stride = 1;
+    ep.bias_row_stride = 0;
+  }
+  // The written tensor must not overlap what is read.
+  float* out = mode == 0 ? y : (mode == 1 ? x : f);
+  const u128 nout = mode == 0 ? ny : (mode == 1 ? nx : nf);
+  bool ok = true;
+  if (mode == 0) ok = disjoint(out, nout, x, nx) && disjoint(out, nout, f, nf) && (bias == nullptr || disjoint(out, nout, bias, g.out_c));
+  if (mode == 1) ok = disjoint(out, nout, y, ny) && disjoint(out, nout, f, nf);
+  if (mode == 2) ok = disjoint(out, nout, x, nx) && disjoint(out, nout, y, ny);
+  if (!ok) {
+    throw_range(env, "conv2d: output overlaps an input");
+    return nullptr;
+  }
+  {
+    std::lock_guard<std::mutex> lk(kernel_mutex());
+    if (mode == 0) ok = mlk::conv2d_forward(g, x, f, y, ep);
+    if (mode == 1) ok = mlk::conv2d_backprop_input(g, y, f, x);
+    if (mode == 2) ok = mlk::conv2d_backprop_filter(g, x, y, f);
+  }
+  if (!ok) {
+    napi_throw_error(env, "ERR_MULTILOSS_NATIVE_MEMORY", "conv2d: out of memory for column buffers");
+    return nullptr;
+  }
+  return undefined_value(env);
+}
+
+void cleanup(void*) {
+  std::lock_guard<std::mutex> lk(kernel_mutex());
+  mlk::shutdown_threads();
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sumMiddle", nullptr, SumMiddle, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  napi_add_env_cleanup_hook(env, cleanup, nullptr);
+  return exports;
+}

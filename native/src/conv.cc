@@ -1,0 +1,165 @@
+// conv2d (NHWC input, HWIO filter) forward and both backprops as im2col/col2im around the
+// GEMM. A 1x1, stride-1, unpadded conv needs no columns: the input already is the matrix.
+// Columns are built for a chunk of whole images at a time (bounded memory).
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "internal.h"
+#include "mlk.h"
+
+namespace mlk {
+namespace {
+
+constexpr size_t kColumnBudget = 8u << 20;  // floats of columns per chunk (32 MB)
+
+struct ColBuf {
+  float* ptr = nullptr;
+  size_t floats = 0;
+};
+ColBuf g_cols;
+
+float* column_buffer(size_t floats) {
+  if (g_cols.floats >= floats) return g_cols.ptr;
+  void* mem = nullptr;
+  if (posix_memalign(&mem, 64, floats * sizeof(float)) != 0 || mem == nullptr) return nullptr;
+  std::free(g_cols.ptr);
+  g_cols.ptr = static_cast<float*>(mem);
+  g_cols.floats = floats;
+  return g_cols.ptr;
+}
+
+inline long kk_size(const ConvGeom& g) { return g.k_h * g.k_w * g.in_c; }
+inline long rows_per_image(const ConvGeom& g) { return g.out_h * g.out_w; }
+inline bool is_pointwise(const ConvGeom& g) {
+  return g.k_h == 1 && g.k_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 && g.pad_left == 0 &&
+         g.out_h == g.in_h && g.out_w == g.in_w;
+}
+
+long images_per_chunk(const ConvGeom& g) {
+  const size_t per = static_cast<size_t>(rows_per_image(g)) * kk_size(g);
+  if (per == 0) return g.batch;
+  return std::max<long>(1, static_cast<long>(kColumnBudget / per));
+}
+
+struct ColCtx {
+  const ConvGeom* g;
+  const float* x;  // image b0
+  float* col;      // rows of images b0..
+};
+
+// Columns of one image (chunk = image index relative to b0).
+void im2col_image(void* ctx, long img, int) {
+  const ColCtx& C = *static_cast<const ColCtx*>(ctx);
+  const ConvGeom& g = *C.g;
+  const long KK = kk_size(g);
+  const float* x = C.x + img * g.in_h * g.in_w * g.in_c;
+  float* col = C.col + img * rows_per_image(g) * KK;
+  for (long oh = 0; oh < g.out_h; oh++) {
+    for (long ow = 0; ow < g.out_w; ow++) {
+      float* dst = col + (oh * g.out_w + ow) * KK;
+      for (long kh = 0; kh < g.k_h; kh++) {
+        const long ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
+        for (long kw = 0; kw < g.k_w; kw++) {
+          const long iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
+          float* d = dst + (kh * g.k_w + kw) * g.in_c;
+          if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) {
+            std::memset(d, 0, sizeof(float) * g.in_c);
+          } else {
+            std::memcpy(d, x + (ih * g.in_w + iw) * g.in_c, sizeof(float) * g.in_c);
+          }
+        }
+      }
+    }
+  }
+}
+
+// dx of one image += its columns (dx zeroed before).
+void col2im_image(void* ctx, long img, int) {
+  const ColCtx& C = *static_cast<const ColCtx*>(ctx);
+  const ConvGeom& g = *C.g;
+  const long KK = kk_size(g);
+  float* dx = const_cast<float*>(C.x) + img * g.in_h * g.in_w * g.in_c;
+  const float* col = C.col + img * rows_per_image(g) * KK;
+  for (long oh = 0; oh < g.out_h; oh++) {
+    for (long ow = 0; ow < g.out_w; ow++) {
+      const float* src = col + (oh * g.out_w + ow) * KK;
+      for (long kh = 0; kh < g.k_h; kh++) {
+        const long ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
+        if (ih < 0 || ih >= g.in_h) continue;
+        for (long kw = 0; kw < g.k_w; kw++) {
+          const long iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
+          if (iw < 0 || iw >= g.in_w) continue;
+          const float* s = src + (kh * g.k_w + kw) * g.in_c;
+          float* d = dx + (ih * g.in_w + iw) * g.in_c;
+          for (long ci = 0; ci < g.in_c; ci++) d[ci] += s[ci];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool conv2d_forward(const ConvGeom& g, const float* x, const float* f, float* y, const Epilogue& ep) {
+  const long KK = kk_size(g), R = rows_per_image(g);
+  if (g.batch <= 0 || R <= 0 || g.out_c <= 0) return true;
+  if (is_pointwise(g)) return sgemm(g.batch * R, g.out_c, g.in_c, x, g.in_c, false, f, g.out_c, false, y, g.out_c, ep);
+  const long per_chunk = images_per_chunk(g);
+  float* col = column_buffer(static_cast<size_t>(std::min(per_chunk, g.batch)) * R * KK);
+  if (col == nullptr && KK > 0) return false;
+  for (long b0 = 0; b0 < g.batch; b0 += per_chunk) {
+    const long nb = std::min(per_chunk, g.batch - b0);
+    if (KK > 0) {
+      ColCtx C{&g, x + b0 * g.in_h * g.in_w * g.in_c, col};
+      parallel_for(nb, im2col_image, &C);
+    }
+    if (!sgemm(nb * R, g.out_c, KK, col, KK, false, f, g.out_c, false, y + b0 * R * g.out_c, g.out_c, ep)) return false;
+  }
+  return true;
+}
+
+bool conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* f, float* dx) {
+  const long KK = kk_size(g), R = rows_per_image(g);
+  const size_t dx_size = static_cast<size_t>(g.batch) * g.in_h * g.in_w * g.in_c;
+  Epilogue lin;
+  if (is_pointwise(g)) return sgemm(g.batch * R, g.in_c, g.out_c, dy, g.out_c, false, f, g.out_c, true, dx, g.in_c, lin);
+  std::memset(dx, 0, sizeof(float) * dx_size);
+  if (g.batch <= 0 || R <= 0 || KK <= 0) return true;
+  const long per_chunk = images_per_chunk(g);
+  float* col = column_buffer(static_cast<size_t>(std::min(per_chunk, g.batch)) * R * KK);
+  if (col == nullptr) return false;
+  for (long b0 = 0; b0 < g.batch; b0 += per_chunk) {
+    const long nb = std::min(per_chunk, g.batch - b0);
+    // dcol[rows, KK] = dy[rows, Co] . F^T  (F is [KK, Co])
+    if (!sgemm(nb * R, KK, g.out_c, dy + b0 * R * g.out_c, g.out_c, false, f, g.out_c, true, col, KK, lin)) return false;
+    ColCtx C{&g, dx + b0 * g.in_h * g.in_w * g.in_c, col};
+    parallel_for(nb, col2im_image, &C);
+  }
+  return true;
+}
+
+bool conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* df) {
+  const long KK = kk_size(g), R = rows_per_image(g);
+  Epilogue ep;
+  if (KK <= 0 || g.out_c <= 0) return true;
+  if (g.batch <= 0 || R <= 0) {
+    std::memset(df, 0, sizeof(float) * KK * g.out_c);
+    return true;
+  }
+  // df[KK, Co] = col^T . dy
+  if (is_pointwise(g)) return sgemm(KK, g.out_c, g.batch * R, x, g.in_c, true, dy, g.out_c, false, df, g.out_c, ep);
+  const long per_chunk = images_per_chunk(g);
+  float* col = column_buffer(static_cast<size_t>(std::min(per_chunk, g.batch)) * R * KK);
+  if (col == nullptr) return false;
+  for (long b0 = 0; b0 < g.batch; b0 += per_chunk) {
+    const long nb = std::min(per_chunk, g.batch - b0);
+    ColCtx C{&g, x + b0 * g.in_h * g.in_w * g.in_c, col};
+    parallel_for(nb, im2col_image, &C);
+    ep.accumulate = b0 > 0;
+    if (!sgemm(KK, g.out_c, nb * R, col, KK, true, dy + b0 * R * g.out_c, g.out_c, false, df, g.out_c, ep)) return false;
+  }
+  return true;
+}
+
+}  // namespace mlk

@@ -1,0 +1,34 @@
+// Internal declarations shared by the kernel sources.
+#pragma once
+#include "mlk.h"
+
+namespace mlk {
+
+enum TileFlags : int { TILE_FIRST = 1, TILE_LAST = 2 };
+
+/** Epilogue of one tile: bias already offset to the tile's (row, column) origin. */
+struct EpiTile {
+  const float* bias = nullptr;
+  long bias_cs = 1, bias_rs = 0;
+  int act = ACT_LINEAR;
+  float alpha = 0.f;
+};
+
+typedef void (*MicroKernel)(long kc, const float* a, const float* b, long bs, float* c, long ldc, int mr, int nr,
+                            int flags, const EpiTile& e);
+
+struct KernelInfo {
+  int mr, nr;
+  long kc;  // max depth block
+  long mc;  // max rows per task block
+  MicroKernel fn;
+};
+
+const KernelInfo& kernel_info();
+void store_tile_scalar(const float* acc, long accs, float* c, long ldc, int mr, int nr, int flags, const EpiTile& e);
+/** c = act(bias + (zero_first ? 0 : c)) over an m x n block. */
+void epilogue_rows(float* c, long ldc, long m, long n, const Epilogue& ep, bool zero_first);
+void pack_a(const float* a, long lda, bool trans_a, long i0, long rows, long p0, long kc, int MR, float* dst);
+void pack_b(const float* b, long ldb, bool trans_b, long p0, long kc, long j0, long cols, int NR, float* dst);
+
+}  // namespace mlk

@@ -1,0 +1,101 @@
+// multiloss native kernels: the C++ core, free of Node/N-API so that a plain C++ test
+// harness (native/test/kernel_test.cc) can run it under AddressSanitizer or valgrind.
+//
+// All matrices are row-major float32. Pointers may have any 4-byte alignment (the wasm heap
+// gives 8/16-byte aligned tensors, views may be 4-byte aligned); only our own packed
+// buffers are aligned.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace mlk {
+
+enum Isa : int { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+
+const char* isa_name(Isa isa);
+/** Best instruction set this CPU (and OS) supports among ours. */
+Isa detect_isa();
+/** The micro-kernels in use; `set_isa` clamps to what the CPU supports, returns the result. */
+Isa current_isa();
+Isa set_isa(Isa isa);
+
+// ------------------------------------------------------------------------------ threads
+/** Threads used by the kernels (caller + persistent workers); clamped to [1, 8]. */
+int num_threads();
+int set_num_threads(int n);
+/** fn(ctx, chunk, tid) for every chunk in [0, n); the caller takes part and returns when all are done. */
+typedef void (*ChunkFn)(void* ctx, long chunk, int tid);
+void parallel_for(long n, ChunkFn fn, void* ctx, int max_threads = 0);
+/** Stop the workers (process exit / tests). They restart on demand. */
+void shutdown_threads();
+/**
+ * Two per-thread scratch buffers (A: packed rows, B: packed columns / columns of a conv),
+ * 64-byte aligned, for thread ids below num_threads(). Grow them from the calling thread only,
+ * before parallel_for; false when memory could not be allocated.
+ */
+bool ensure_scratch_a(size_t floats);
+bool ensure_scratch_b(size_t floats);
+float* scratch_a(int tid);
+float* scratch_b(int tid);
+
+// ------------------------------------------------------------------------------ gemm
+enum Act : int { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_ELU = 4, ACT_SIGMOID = 5 };
+
+struct Epilogue {
+  const float* bias = nullptr;  // nullptr: none
+  long bias_col_stride = 1;     // 1: one value per output column; 0: a single value
+  long bias_row_stride = 0;     // 0: same for every row; else floats between rows ([m, n] bias)
+  int act = ACT_LINEAR;
+  float alpha = 0.f;            // leakyrelu slope
+  bool accumulate = false;      // C = act(C + op(A) op(B) + bias) instead of overwriting C
+};
+
+/**
+ * C = op(A) op(B) (+ bias, activation), C is m x n with row stride ldc.
+ * op(A) is m x k: A[i*lda + p], or A[p*lda + i] when trans_a. op(B) is k x n: B[p*ldb + j],
+ * or B[j*ldb + p] when trans_b. k == 0 gives the epilogue applied to zeros.
+ * Returns false only when scratch memory could not be allocated (nothing was written).
+ */
+bool sgemm(long m, long n, long k, const float* a, long lda, bool trans_a, const float* b, long ldb, bool trans_b,
+           float* c, long ldc, const Epilogue& ep);
+
+/** `batch` products; A/B/C/bias of product t start at a + a_off[t] etc. (offsets in floats). */
+bool sgemm_batched(long batch, long m, long n, long k, const float* a, const long* a_off, long lda, bool trans_a,
+                   const float* b, const long* b_off, long ldb, bool trans_b, float* c, long c_stride, long ldc,
+                   const Epilogue& ep, const long* bias_off);
+
+// ------------------------------------------------------------------------------ reductions
+/** out[o*inner + i] = sum_r x[(o*red + r)*inner + i]. */
+void sum_middle(const float* x, float* out, long outer, long red, long inner);
+
+// ------------------------------------------------------------------------------ adam
+struct AdamParams {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2;
+  float one_minus_acc_beta1, one_minus_acc_beta2;  // 1 - beta^t (float32, as tf.train.adam keeps it)
+  float epsilon, neg_lr;
+};
+struct AdamSlot {
+  float* var;
+  const float* grad;
+  float* m;
+  float* v;
+  long n;
+};
+/**
+ * The tf.train.adam update, float32, in the same operation order (bit-identical):
+ * m = m*b1 + g*(1-b1); v = v*b2 + (g*g)*(1-b2); w = ((m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)) * -lr + w
+ */
+void adam(const AdamSlot* slots, long count, const AdamParams& p);
+
+// ------------------------------------------------------------------------------ conv2d (NHWC, HWIO)
+struct ConvGeom {
+  long batch, in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
+};
+/** y[b, oh, ow, co] = sum x[b, ih, iw, ci] f[kh, kw, ci, co] (+ bias[co], activation). */
+bool conv2d_forward(const ConvGeom& g, const float* x, const float* f, float* y, const Epilogue& ep);
+/** dx = the gradient w.r.t. x of sum(dy * conv2d(x, f)). dx is overwritten. */
+bool conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* f, float* dx);
+/** df = the gradient w.r.t. f. df is overwritten. */
+bool conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* df);
+
+}  // namespace mlk

@@ -1,0 +1,293 @@
+// Stand-alone test of the native kernels (no Node): every kernel against a naive double-precision
+// reference on random shapes, for every instruction set the CPU has and 1 and 2 threads. Every
+// tensor is its own heap block ending at its last element, at a 4-byte (not 16-byte) alignment,
+// so AddressSanitizer / valgrind catch any read or write past a tensor. Build and run: native/test/run.sh [asan|valgrind|plain]
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "../src/mlk.h"
+
+using namespace mlk;
+
+static std::mt19937_64 rng(12345);
+static int failures = 0;
+static double worst_err = 0;
+
+static long rnd(long lo, long hi) { return lo + static_cast<long>(rng() % static_cast<uint64_t>(hi - lo + 1)); }
+static float rndf() { return std::uniform_real_distribution<float>(-1.f, 1.f)(rng); }
+
+// One exactly-sized heap block per tensor, so AddressSanitizer / valgrind catch a 1-element overrun.
+// The data starts one float into the block: 4-byte aligned but never 16-byte aligned, like
+// tensors on the wasm heap; the block ends exactly at the last element.
+struct Tensor {
+  float* raw;
+  float* p;
+  size_t n;
+  explicit Tensor(size_t n_, bool fill = true) : raw(new float[n_ + 1]), p(raw + 1), n(n_) {
+    if (fill)
+      for (size_t i = 0; i < n; i++) p[i] = rndf();
+  }
+  ~Tensor() { delete[] raw; }
+  Tensor(const Tensor&) = delete;
+  Tensor& operator=(const Tensor&) = delete;
+};
+
+static double act_ref(double v, int act, double alpha) {
+  switch (act) {
+    case ACT_RELU:
+      return v < 0 ? 0 : v;
+    case ACT_RELU6:
+      return v < 0 ? 0 : (v > 6 ? 6 : v);
+    case ACT_LEAKYRELU:
+      return v < 0 ? v * alpha : v;
+    case ACT_ELU:
+      return v >= 0 ? v : std::exp(v) - 1;
+    case ACT_SIGMOID:
+      return 1 / (1 + std::exp(-v));
+    default:
+      return v;
+  }
+}
+
+// max |got - want| / max(|want|, rms(want))
+static double rel_err(const float* got, const std::vector<double>& want) {
+  double ss = 0;
+  for (double w : want) ss += w * w;
+  double rms = want.empty() ? 1 : std::sqrt(ss / want.size());
+  if (rms == 0) rms = 1e-12;
+  double worst = 0;
+  for (size_t i = 0; i < want.size(); i++) {
+    double e = std::fabs(got[i] - want[i]) / std::max(std::fabs(want[i]), rms);
+    if (!(e <= worst)) worst = e;
+  }
+  return worst;
+}
+
+static void check(double err, const char* what, long a, long b, long c, long d) {
+  if (err > worst_err) worst_err = err;
+  if (!(err <= 1e-4)) {
+    failures++;
+    std::printf("FAIL %s (%ld %ld %ld %ld): rel err %g\n", what, a, b, c, d, err);
+  }
+}
+
+static void test_gemm(int cases) {
+  for (int t = 0; t < cases; t++) {
+    long m = rnd(0, 3) == 0 ? rnd(0, 3) : rnd(1, 140), n = rnd(0, 3) == 0 ? rnd(0, 3) : rnd(1, 140);
+    long k = rnd(0, 5) == 0 ? rnd(0, 2) : rnd(1, 600);
+    if (t % 17 == 0) { m = rnd(200, 900); n = rnd(1, 300); k = rnd(100, 900); }
+    const long batch = rnd(0, 4) == 0 ? rnd(2, 4) : 1;
+    const bool ta = rng() & 1, tb = rng() & 1;
+    const int act = static_cast<int>(rnd(0, 5));
+    const int bias_kind = static_cast<int>(rnd(0, 3));  // 0 none, 1 per column, 2 scalar, 3 [m, n]
+    const float alpha = 0.2f;
+    Tensor A(batch * m * k), B(batch * k * n), C(batch * m * n, false);
+    const size_t nbias = bias_kind == 0 ? 0 : bias_kind == 1 ? n : bias_kind == 2 ? 1 : m * n;
+    Tensor bias(nbias);
+    Epilogue ep;
+    ep.act = act;
+    ep.alpha = alpha;
+    if (bias_kind != 0) {
+      ep.bias = bias.p;
+      ep.bias_col_stride = bias_kind == 2 ? 0 : 1;
+      ep.bias_row_stride = bias_kind == 3 ? n : 0;
+    }
+    std::vector<long> aoff(batch), boff(batch);
+    for (long i = 0; i < batch; i++) {
+      aoff[i] = i * m * k;
+      boff[i] = i * k * n;
+    }
+    if (!sgemm_batched(batch, m, n, k, A.p, aoff.data(), ta ? m : k, ta, B.p, boff.data(), tb ? k : n, tb, C.p, m * n, n,
+                       ep, nullptr)) {
+      failures++;
+      std::printf("FAIL gemm returned false\n");
+      continue;
+    }
+    std::vector<double> want(batch * m * n);
+    for (long bt = 0; bt < batch; bt++)
+      for (long i = 0; i < m; i++)
+        for (long j = 0; j < n; j++) {
+          double s = 0;
+          for (long p = 0; p < k; p++) {
+            double av = ta ? A.p[aoff[bt] + p * m + i] : A.p[aoff[bt] + i * k + p];
+            double bv = tb ? B.p[boff[bt] + j * k + p] : B.p[boff[bt] + p * n + j];
+            s += av * bv;
+          }
+          if (bias_kind == 1) s += bias.p[j];
+          if (bias_kind == 2) s += bias.p[0];
+          if (bias_kind == 3) s += bias.p[i * n + j];
+          want[(bt * m + i) * n + j] = act_ref(s, act, alpha);
+        }
+    check(rel_err(C.p, want), "gemm", m, n, k, ta * 2 + tb);
+  }
+  // accumulate mode
+  for (int t = 0; t < cases / 4; t++) {
+    long m = rnd(1, 70), n = rnd(1, 70), k = rnd(0, 300);
+    Tensor A(m * k), B(k * n), C(m * n);
+    std::vector<double> want(m * n);
+    for (long i = 0; i < m; i++)
+      for (long j = 0; j < n; j++) {
+        double s = C.p[i * n + j];
+        for (long p = 0; p < k; p++) s += static_cast<double>(A.p[i * k + p]) * B.p[p * n + j];
+        want[i * n + j] = s;
+      }
+    Epilogue ep;
+    ep.accumulate = true;
+    sgemm(m, n, k, A.p, k, false, B.p, n, false, C.p, n, ep);
+    check(rel_err(C.p, want), "gemm accumulate", m, n, k, 0);
+  }
+}
+
+static void test_sum(int cases) {
+  for (int t = 0; t < cases; t++) {
+    long outer = rnd(0, 4) == 0 ? rnd(0, 2) : rnd(1, 50), red = rnd(0, 4) == 0 ? rnd(0, 2) : rnd(1, 300),
+         inner = rnd(0, 4) == 0 ? 1 : rnd(1, 1500);
+    if (t % 13 == 0) { outer = 1; red = rnd(500, 3000); inner = rnd(100, 600); }
+    Tensor x(outer * red * inner), out(outer * inner, false);
+    sum_middle(x.p, out.p, outer, red, inner);
+    std::vector<double> want(outer * inner, 0.0);
+    for (long o = 0; o < outer; o++)
+      for (long r = 0; r < red; r++)
+        for (long i = 0; i < inner; i++) want[o * inner + i] += x.p[(o * red + r) * inner + i];
+    check(rel_err(out.p, want), "sum", outer, red, inner, 0);
+  }
+}
+
+static void test_adam(int cases) {
+  for (int t = 0; t < cases; t++) {
+    const long count = rnd(1, 5);
+    std::vector<Tensor*> ts;
+    std::vector<AdamSlot> slots;
+    std::vector<std::vector<float>> ref_w, ref_m, ref_v;
+    for (long s = 0; s < count; s++) {
+      long n = rnd(0, 3) == 0 ? rnd(0, 5) : rnd(1, 70000);
+      Tensor *w = new Tensor(n), *g = new Tensor(n), *m = new Tensor(n), *v = new Tensor(n);
+      for (long i = 0; i < n; i++) v->p[i] = std::fabs(v->p[i]);
+      ts.insert(ts.end(), {w, g, m, v});
+      slots.push_back(AdamSlot{w->p, g->p, m->p, v->p, n});
+      ref_w.emplace_back(w->p, w->p + n);
+      ref_m.emplace_back(m->p, m->p + n);
+      ref_v.emplace_back(v->p, v->p + n);
+    }
+    AdamParams p{0.9f, 0.1f, 0.999f, 0.001f, 0.271f, 0.00299f, 1e-7f, -1e-3f};
+    adam(slots.data(), count, p);
+    long bad = 0;
+    for (long s = 0; s < count; s++) {
+      const AdamSlot& S = slots[s];
+      for (long i = 0; i < S.n; i++) {
+        // The same float32 operations one by one (volatile: no contraction, no reassociation).
+        volatile float g = S.grad[i];
+        volatile float t1 = ref_m[s][i] * p.beta1;
+        volatile float t2 = g * p.one_minus_beta1;
+        volatile float m1 = t1 + t2;
+        volatile float gg = g * g;
+        volatile float t3 = ref_v[s][i] * p.beta2;
+        volatile float t4 = gg * p.one_minus_beta2;
+        volatile float v1 = t3 + t4;
+        volatile float mh = m1 / p.one_minus_acc_beta1;
+        volatile float vh = v1 / p.one_minus_acc_beta2;
+        volatile float sq = std::sqrt(static_cast<float>(vh));
+        volatile float den = sq + p.epsilon;
+        volatile float q = mh / den;
+        volatile float st = q * p.neg_lr;
+        volatile float w1 = st + ref_w[s][i];
+        if (std::memcmp(const_cast<float*>(&w1), &S.var[i], 4) != 0 || std::memcmp(const_cast<float*>(&m1), &S.m[i], 4) != 0 ||
+            std::memcmp(const_cast<float*>(&v1), &S.v[i], 4) != 0)
+          bad++;
+      }
+    }
+    if (bad) {
+      failures++;
+      std::printf("FAIL adam: %ld elements differ\n", bad);
+    }
+    for (Tensor* x : ts) delete x;
+  }
+}
+
+static void test_conv(int cases) {
+  for (int t = 0; t < cases; t++) {
+    ConvGeom g;
+    g.batch = rnd(0, 6) == 0 ? 0 : rnd(1, 3);
+    g.in_h = rnd(1, 12);
+    g.in_w = rnd(1, 12);
+    g.in_c = rnd(1, 9);
+    g.out_c = rnd(1, 9);
+    g.k_h = rnd(1, 4);
+    g.k_w = rnd(1, 4);
+    g.stride_h = rnd(1, 3);
+    g.stride_w = rnd(1, 3);
+    g.dil_h = rnd(1, 2);
+    g.dil_w = rnd(1, 2);
+    if (t % 5 == 0) { g.k_h = g.k_w = 1; g.stride_h = g.stride_w = 1; }
+    const bool same = rng() & 1;
+    const long ekh = (g.k_h - 1) * g.dil_h + 1, ekw = (g.k_w - 1) * g.dil_w + 1;
+    if (same) {
+      g.out_h = (g.in_h + g.stride_h - 1) / g.stride_h;
+      g.out_w = (g.in_w + g.stride_w - 1) / g.stride_w;
+      g.pad_top = std::max<long>(0, ((g.out_h - 1) * g.stride_h + ekh - g.in_h)) / 2;
+      g.pad_left = std::max<long>(0, ((g.out_w - 1) * g.stride_w + ekw - g.in_w)) / 2;
+    } else {
+      if (ekh > g.in_h || ekw > g.in_w) { g.k_h = g.k_w = 1; g.dil_h = g.dil_w = 1; }
+      g.out_h = (g.in_h - ((g.k_h - 1) * g.dil_h + 1)) / g.stride_h + 1;
+      g.out_w = (g.in_w - ((g.k_w - 1) * g.dil_w + 1)) / g.stride_w + 1;
+      g.pad_top = g.pad_left = 0;
+    }
+    const long nx = g.batch * g.in_h * g.in_w * g.in_c, nf = g.k_h * g.k_w * g.in_c * g.out_c,
+               ny = g.batch * g.out_h * g.out_w * g.out_c;
+    Tensor x(nx), f(nf), dy(ny), y(ny, false), dx(nx, false), df(nf, false), bias(g.out_c);
+    Epilogue ep;
+    ep.bias = bias.p;
+    ep.act = ACT_RELU;
+    conv2d_forward(g, x.p, f.p, y.p, ep);
+    conv2d_backprop_input(g, dy.p, f.p, dx.p);
+    conv2d_backprop_filter(g, x.p, dy.p, df.p);
+    std::vector<double> wy(ny, 0.0), wdx(nx, 0.0), wdf(nf, 0.0);
+    for (long b = 0; b < g.batch; b++)
+      for (long oh = 0; oh < g.out_h; oh++)
+        for (long ow = 0; ow < g.out_w; ow++)
+          for (long co = 0; co < g.out_c; co++) {
+            double s = 0;
+            const long yi = ((b * g.out_h + oh) * g.out_w + ow) * g.out_c + co;
+            for (long kh = 0; kh < g.k_h; kh++)
+              for (long kw = 0; kw < g.k_w; kw++) {
+                long ih = oh * g.stride_h - g.pad_top + kh * g.dil_h, iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
+                if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) continue;
+                for (long ci = 0; ci < g.in_c; ci++) {
+                  const long xi = ((b * g.in_h + ih) * g.in_w + iw) * g.in_c + ci;
+                  const long fi = ((kh * g.k_w + kw) * g.in_c + ci) * g.out_c + co;
+                  s += static_cast<double>(x.p[xi]) * f.p[fi];
+                  wdx[xi] += static_cast<double>(dy.p[yi]) * f.p[fi];
+                  wdf[fi] += static_cast<double>(dy.p[yi]) * x.p[xi];
+                }
+              }
+            wy[yi] = act_ref(s + bias.p[co], ACT_RELU, 0);
+          }
+    check(rel_err(y.p, wy), "conv forward", g.batch, g.in_h, g.k_h, g.stride_h);
+    check(rel_err(dx.p, wdx), "conv backprop input", g.batch, g.in_h, g.k_h, g.stride_h);
+    check(rel_err(df.p, wdf), "conv backprop filter", g.batch, g.in_h, g.k_h, g.stride_h);
+  }
+}
+
+int main(int argc, char** argv) {
+  const int scale = argc > 1 ? std::atoi(argv[1]) : 100;
+  const Isa best = detect_isa();
+  for (int isa = ISA_SCALAR; isa <= best; isa++) {
+    for (int threads = 1; threads <= 2; threads++) {
+      set_isa(static_cast<Isa>(isa));
+      set_num_threads(threads);
+      const int before = failures;
+      test_gemm(scale);
+      test_sum(scale / 2);
+      test_adam(scale / 10 + 1);
+      test_conv(scale / 2);
+      std::printf("%-7s threads %d: %s\n", isa_name(current_isa()), threads, failures == before ? "ok" : "FAILED");
+    }
+  }
+  shutdown_threads();
+  std::printf("worst relative error %.3g; %s\n", worst_err, failures ? "FAILED" : "all passed");
+  return failures ? 1 : 0;
+}
