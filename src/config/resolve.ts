@@ -14,6 +14,8 @@ export interface ResolvedConfig {
   /** undefined: every column that is not a target or a sample weight. */
   features?: FeatureSpec[];
   heads: HeadSpec[];
+  /** 'joint' (one network, several heads) or 'separate' (one model per head); absent means joint. */
+  approach?: 'joint' | 'separate';
   validation: { split: number; stratify: boolean };
   trunk: DenseBlockSpec[];
   training: TrainerOptions;
@@ -49,6 +51,7 @@ export function resolveConfig(config: Config): ResolvedConfig {
     missingValues: config.missingValues,
     features: config.features?.map((f) => (typeof f === 'string' ? { name: f } : f)),
     heads,
+    approach: config.approach ?? 'joint',
     validation: { split: config.validation?.split ?? (config.validation?.data ? 0 : DEFAULTS.validationSplit), stratify: config.validation?.stratify ?? true },
     trunk,
     training: {
@@ -63,6 +66,7 @@ export function resolveConfig(config: Config): ResolvedConfig {
       diagnostics: t.diagnostics ?? false,
       earlyStopping: t.earlyStopping,
       checkpointEvery: t.checkpointEvery,
+      onNonFinite: t.onNonFinite ?? 'error',
     },
     balance: config.balance ?? { method: 'static' },
   };

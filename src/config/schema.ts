@@ -80,6 +80,8 @@ export const ConfigSchema = z.strictObject({
       stratify: z.boolean().optional(),
     })
     .optional(),
+  /** joint: one network with a head per target (default); separate: one model per target, combined. */
+  approach: z.enum(['joint', 'separate']).optional(),
   model: z.strictObject({ trunk: z.array(DenseBlockSchema).optional() }).optional(),
   training: z
     .strictObject({
@@ -103,6 +105,7 @@ export const ConfigSchema = z.strictObject({
         })
         .optional(),
       checkpointEvery: z.number().int().min(1).optional(),
+      onNonFinite: z.enum(['error', 'skip-batch']).optional(),
     })
     .optional(),
   /** The method's own options are checked when the strategy is built (createStrategy). */

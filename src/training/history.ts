@@ -23,6 +23,8 @@ export interface EpochLog {
   seconds: number;
   train: SplitLog;
   validation?: SplitLog;
+  /** Steps dropped for a non-finite loss or gradient (with training.onNonFinite: skip-batch). */
+  skippedBatches?: number;
   /** Per-head gradient norms and pairwise cosines on the shared part, when measured. */
   diagnostics?: GradientDiagnostics;
 }

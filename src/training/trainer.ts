@@ -38,6 +38,23 @@ export interface TrainerOptions {
   earlyStopping?: EarlyStoppingSpec;
   /** Offer a checkpoint (`onCheckpoint`) every this many epochs (and at the best epoch). */
   checkpointEvery?: number;
+  /**
+   * A NaN or infinity in a head's loss or gradient: 'error' (default) stops
+   * with an error naming the head, epoch and step; 'skip-batch' drops that
+   * step's update and counts it in the epoch's `skippedBatches`.
+   */
+  onNonFinite?: 'error' | 'skip-batch';
+}
+
+/** A non-finite loss or gradient found during a step (before its update when skipping). */
+class NonFiniteStep extends Error {
+  constructor(
+    readonly head: string,
+    readonly what: 'loss' | 'gradient',
+    readonly value: number,
+  ) {
+    super(`head "${head}": ${what} became ${value}`);
+  }
 }
 
 /**
@@ -278,7 +295,11 @@ export class Trainer {
         }
       }
       const trainLog = acc.result();
-      if (this.strategy.kind === 'loss') this.strategy.endEpoch?.(this.heads.map((h) => trainLog.heads[h.name].loss), this.epoch);
+      if (this.strategy.kind === 'loss')
+        this.strategy.endEpoch?.(
+          this.heads.map((h) => trainLog.heads[h.name].loss),
+          this.epoch,
+        );
       const log: EpochLog = {
         epoch: this.epoch + 1,
         learningRate: lr,
@@ -286,8 +307,15 @@ export class Trainer {
         train: trainLog,
       };
       if (!diagnostics.empty) log.diagnostics = diagnostics.result();
+      if (this.options.onNonFinite === 'skip-batch') log.skippedBatches = acc.skipped;
       if (validation && validation.n > 0) {
-        log.validation = evaluateEncoded(this.network, this.heads, validation, this.heads.map((h) => trainLog.heads[h.name].weight), this.options.evaluationBatchSize);
+        log.validation = evaluateEncoded(
+          this.network,
+          this.heads,
+          validation,
+          this.heads.map((h) => trainLog.heads[h.name].weight),
+          this.options.evaluationBatchSize,
+        );
       }
       log.seconds = (performance.now() - started) / 1000;
       this.history.push(log);
@@ -358,7 +386,13 @@ export class Trainer {
     }
   }
 
-  private trainStep(data: EncodedData, idx: number[], acc: EpochAccumulator, diagnostics: DiagnosticsAccumulator, wantMetrics: boolean): Omit<BatchLog, 'epoch' | 'batch' | 'batches'> {
+  private trainStep(
+    data: EncodedData,
+    idx: number[],
+    acc: EpochAccumulator,
+    diagnostics: DiagnosticsAccumulator,
+    wantMetrics: boolean,
+  ): Omit<BatchLog, 'epoch' | 'batch' | 'batches'> {
     const heads = this.heads;
     const n = idx.length;
     const T = heads.length;
@@ -373,21 +407,30 @@ export class Trainer {
     };
     let result: StepResult;
     try {
-      result =
-        this.strategy.kind === 'gradient' && this.strategy.mode === 'param'
-          ? this.paramStep(this.strategy, batch, stepSeed, ctx, wantMetrics)
-          : this.tapeStep(batch, stepSeed, ctx, wantMetrics);
+      try {
+        result =
+          this.strategy.kind === 'gradient' && this.strategy.mode === 'param'
+            ? this.paramStep(this.strategy, batch, stepSeed, ctx, wantMetrics)
+            : this.tapeStep(batch, stepSeed, ctx, wantMetrics);
+        for (let h = 0; h < T; h++) if (!Number.isFinite(result.losses[h])) throw new NonFiniteStep(heads[h].name, 'loss', result.losses[h]);
+      } catch (e) {
+        if (!(e instanceof NonFiniteStep)) throw e;
+        if (this.options.onNonFinite !== 'skip-batch') {
+          throw new MultilossError(
+            'training',
+            `${e.message} at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate, set training.clipNorm, or set training.onNonFinite: skip-batch`,
+          );
+        }
+        acc.skip();
+        this.step++;
+        return { loss: NaN, headLosses: Object.fromEntries(heads.map((h) => [h.name, NaN])) };
+      }
       if (this.strategy.kind === 'loss' && this.strategy.afterStep) {
         const lossesAfter = this.strategy.requires?.lossesAfterStep ? this.lossesAfterStep(batch, stepSeed) : undefined;
         this.strategy.afterStep({ losses: Array.from(result.losses), lossesAfter, sharedGradNorms: result.sharedGradNorms }, ctx);
       }
     } finally {
       tf.dispose([batch.x, ...batch.y, ...batch.w]);
-    }
-    for (let h = 0; h < T; h++) {
-      if (!Number.isFinite(result.losses[h])) {
-        throw new MultilossError('training', `head "${heads[h].name}": loss became ${result.losses[h]} at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`);
-      }
     }
     if (result.gram) diagnostics.add(result.gram);
     acc.add(n, result.total, result.losses, result.weights, weightsJs, result.outputs, data, idx);
@@ -401,11 +444,21 @@ export class Trainer {
   private checkGradientRows(rows: Float32Array, T: number, d: number): void {
     for (let t = 0; t < T; t++) {
       for (let j = t * d; j < (t + 1) * d; j++) {
-        if (!Number.isFinite(rows[j])) {
-          throw new MultilossError('training', `head "${this.heads[t].name}": gradient became ${rows[j]} at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`);
-        }
+        if (!Number.isFinite(rows[j])) throw new NonFiniteStep(this.heads[t].name, 'gradient', rows[j]);
       }
     }
+  }
+
+  /**
+   * With onNonFinite: 'skip-batch', checks the losses and the gradient before
+   * the update is applied (one extra sync per step; the default policy reads
+   * the losses after the step instead, at no cost).
+   */
+  private checkBeforeUpdate(losses: tf.Scalar[], grads: tf.NamedTensorMap): void {
+    if (this.options.onNonFinite !== 'skip-batch') return;
+    const values = tf.tidy(() => tf.concat([tf.stack(losses), tf.reshape(tf.addN(Object.values(grads).map((g) => tf.sum(g))), [1])]).dataSync());
+    for (let t = 0; t < losses.length; t++) if (!Number.isFinite(values[t])) throw new NonFiniteStep(this.heads[t].name, 'loss', values[t]);
+    if (!Number.isFinite(values[losses.length])) throw new NonFiniteStep('(all)', 'gradient', values[losses.length]);
   }
 
   /**
@@ -430,10 +483,19 @@ export class Trainer {
     let repGrads: tf.Tensor[] = [];
 
     // Gradient-based: every head's gradient w.r.t. the trunk output, as the rows of a T×(n·k) matrix.
+    // Set inside the backward pass, thrown once it is over: an exception in the
+    // middle of tfjs's backprop would strand the tensors it saved for later nodes.
+    let nonFinite: NonFiniteStep | undefined;
     const aggregateRepGradients = (rows: Float32Array, n: number, k: number): tf.Tensor => {
       const d = n * k;
       const strategy = aggregator as GradientBalancer;
-      this.checkGradientRows(rows, T, d);
+      try {
+        this.checkGradientRows(rows, T, d);
+      } catch (e) {
+        if (!(e instanceof NonFiniteStep)) throw e;
+        nonFinite = e;
+        return tf.zeros([n, k]);
+      }
       gram = gramOf(rows, T, d);
       const losses = lossTensors.map((t) => t.dataSync()[0]);
       const { direction, weights } = strategy.combineGradients(rows, T, d, losses, ctx);
@@ -454,47 +516,63 @@ export class Trainer {
       const rows = aggregator ? new Float32Array(T * n * k) : undefined;
       const slices: tf.Tensor[] = [];
       let pending = T;
-      return heads.map((_, t) =>
-        tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-          value: tf.clone(args[0] as tf.Tensor),
-          gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
-            const g = Array.isArray(dy) ? dy[0] : dy;
-            if (rows) rows.set(g.dataSync() as Float32Array, t * n * k);
-            else slices[t] = g;
-            if (--pending > 0) return tf.zerosLike(g);
-            if (rows) return aggregateRepGradients(rows, n, k);
-            repGrads = slices.map((x) => tf.keep(x));
-            return tf.addN(slices);
-          },
-        }))(rep) as tf.Tensor2D,
+      return heads.map(
+        (_, t) =>
+          tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+            value: tf.clone(args[0] as tf.Tensor),
+            gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+              const g = Array.isArray(dy) ? dy[0] : dy;
+              if (rows) rows.set(g.dataSync() as Float32Array, t * n * k);
+              else slices[t] = g;
+              if (--pending > 0) return tf.zerosLike(g);
+              if (rows) return aggregateRepGradients(rows, n, k);
+              repGrads = slices.map((x) => tf.keep(x));
+              return tf.addN(slices);
+            },
+          }))(rep) as tf.Tensor2D,
       );
     };
 
-    const packed = tf.tidy(() => {
-      const variables = [...this.network.trainableVariables, ...(balancer?.variables() ?? [])];
-      const { value, grads } = tf.variableGrads(() => {
-        const rep = this.network.forwardTrunk(batch.x, true, new Rng(stepSeed), capture);
-        if (capture?.input) capture.input = tf.keep(capture.input);
-        if (capture?.pre) capture.pre = tf.keep(capture.pre);
-        const reps: tf.Tensor2D[] = fanOut ? fanOutOps(rep) : heads.map(() => rep);
-        const raw = reps.map((r, t) => this.network.forwardHead(t, r));
-        const losses = raw.map((r, t) => reduceLoss(heads[t].loss.perSample(batch.y[t], r), batch.w[t]));
-        lossTensors = losses.map((l) => tf.keep(l));
-        let total: tf.Scalar;
-        if (balancer) {
-          const combined = balancer.combine(losses, ctx);
-          total = combined.total;
-          weightTensor = tf.keep(combined.weights);
-        } else {
-          total = tf.addN(losses) as tf.Scalar;
-        }
-        const outputs = wantMetrics ? this.network.activate(raw).map((o) => tf.reshape(o, [-1])) : [];
-        kept = outputs.map((t) => tf.keep(t));
-        return total;
-      }, variables);
-      this.optimizer.apply(this.clip(grads), variables);
-      return tf.concat([tf.reshape(value, [1]), ...lossTensors.map((t) => tf.reshape(t, [1])), ...(weightTensor ? [weightTensor] : []), ...kept]);
-    });
+    let packed: tf.Tensor;
+    try {
+      packed = tf.tidy(() => {
+        const variables = [...this.network.trainableVariables, ...(balancer?.variables() ?? [])];
+        const { value, grads } = tf.variableGrads(() => {
+          const rep = this.network.forwardTrunk(batch.x, true, new Rng(stepSeed), capture);
+          if (capture?.input) capture.input = tf.keep(capture.input);
+          if (capture?.pre) capture.pre = tf.keep(capture.pre);
+          const reps: tf.Tensor2D[] = fanOut ? fanOutOps(rep) : heads.map(() => rep);
+          const raw = reps.map((r, t) => this.network.forwardHead(t, r));
+          const losses = raw.map((r, t) => reduceLoss(heads[t].loss.perSample(batch.y[t], r), batch.w[t]));
+          lossTensors = losses.map((l) => tf.keep(l));
+          let total: tf.Scalar;
+          if (balancer) {
+            const combined = balancer.combine(losses, ctx);
+            total = combined.total;
+            weightTensor = tf.keep(combined.weights);
+          } else {
+            total = tf.addN(losses) as tf.Scalar;
+          }
+          const outputs = wantMetrics ? this.network.activate(raw).map((o) => tf.reshape(o, [-1])) : [];
+          kept = outputs.map((t) => tf.keep(t));
+          return total;
+        }, variables);
+        if (nonFinite) throw nonFinite;
+        this.checkBeforeUpdate(lossTensors, grads);
+        this.optimizer.apply(this.clip(grads), variables);
+        return tf.concat([tf.reshape(value, [1]), ...lossTensors.map((t) => tf.reshape(t, [1])), ...(weightTensor ? [weightTensor] : []), ...kept]);
+      });
+    } catch (e) {
+      tf.dispose([
+        ...kept,
+        ...lossTensors,
+        ...repGrads,
+        ...(weightTensor ? [weightTensor] : []),
+        ...(capture?.input ? [capture.input] : []),
+        ...(capture?.pre ? [capture.pre] : []),
+      ]);
+      throw e;
+    }
     const stats = packed.dataSync() as Float32Array;
     let sharedGradNorms: number[] | undefined;
     if (repGrads.length === T) {
@@ -502,7 +580,15 @@ export class Trainer {
       gram = measured.gram;
       sharedGradNorms = measured.norms;
     }
-    tf.dispose([packed, ...kept, ...lossTensors, ...repGrads, ...(weightTensor ? [weightTensor] : []), ...(capture?.input ? [capture.input] : []), ...(capture?.pre ? [capture.pre] : [])]);
+    tf.dispose([
+      packed,
+      ...kept,
+      ...lossTensors,
+      ...repGrads,
+      ...(weightTensor ? [weightTensor] : []),
+      ...(capture?.input ? [capture.input] : []),
+      ...(capture?.pre ? [capture.pre] : []),
+    ]);
 
     const losses = stats.slice(1, 1 + T);
     let offset = 1 + T;
@@ -525,7 +611,12 @@ export class Trainer {
    * for GradNorm, ‖∇ Lₜ‖ over the last shared layer. A head whose weight is 0
    * has no recoverable gradient and reports 0.
    */
-  private measureRepGradients(slices: tf.Tensor[], weights: Float32Array, capture: LastBlockCapture | undefined, wantNorms: boolean): { gram?: Float64Array; norms?: number[] } {
+  private measureRepGradients(
+    slices: tf.Tensor[],
+    weights: Float32Array,
+    capture: LastBlockCapture | undefined,
+    wantNorms: boolean,
+  ): { gram?: Float64Array; norms?: number[] } {
     const T = slices.length;
     return tidyValue(() => {
       const inverse = tf.tensor1d(Array.from(weights, (w) => (w !== 0 && Number.isFinite(w) ? 1 / w : 0)));
@@ -537,7 +628,10 @@ export class Trainer {
         gram = Float64Array.from(tf.matMul(flat, flat, false, true).dataSync());
         for (let t = 0; t < T; t++) {
           if (!Number.isFinite(gram[t * T + t])) {
-            throw new MultilossError('training', `head "${this.heads[t].name}": gradient became non-finite at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`);
+            throw new MultilossError(
+              'training',
+              `head "${this.heads[t].name}": gradient became non-finite at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`,
+            );
           }
         }
       }
@@ -585,19 +679,26 @@ export class Trainer {
     } finally {
       if (afterFirstPass) tf.dispose(afterFirstPass);
     }
-    this.checkGradientRows(rows, T, d);
-    const gram = gramOf(rows, T, d);
-    const { direction, weights } = strategy.combineGradients(rows, T, d, Array.from(losses), ctx);
-    tf.tidy(() => {
-      const grads: tf.NamedTensorMap = { ...headGrads };
-      let offset = 0;
-      for (const v of shared) {
-        grads[v.name] = tf.tensor(direction.subarray(offset, offset + v.size), v.shape);
-        offset += v.size;
-      }
-      this.optimizer.apply(this.clip(grads), [...shared, ...headVars.flat()]);
-    });
-    tf.dispose(Object.values(headGrads));
+    let gram: Float64Array;
+    let weights: Float64Array;
+    try {
+      for (let t = 0; t < T; t++) if (!Number.isFinite(losses[t])) throw new NonFiniteStep(heads[t].name, 'loss', losses[t]);
+      this.checkGradientRows(rows, T, d);
+      gram = gramOf(rows, T, d);
+      const combined = strategy.combineGradients(rows, T, d, Array.from(losses), ctx);
+      weights = combined.weights;
+      tf.tidy(() => {
+        const grads: tf.NamedTensorMap = { ...headGrads };
+        let offset = 0;
+        for (const v of shared) {
+          grads[v.name] = tf.tensor(combined.direction.subarray(offset, offset + v.size), v.shape);
+          offset += v.size;
+        }
+        this.optimizer.apply(this.clip(grads), [...shared, ...headVars.flat()]);
+      });
+    } finally {
+      tf.dispose(Object.values(headGrads));
+    }
     const w = Float32Array.from(weights);
     return {
       total: losses.reduce((s, l, t) => s + w[t] * l, 0),
@@ -683,7 +784,10 @@ export function resolveMonitor(spec: EarlyStoppingSpec, heads: readonly Head[], 
     throw new MultilossError('config', `training.earlyStopping.monitor "${text}": expected train.… or validation.…, e.g. ${valid()}`);
   }
   if (split === 'validation' && !hasValidation) {
-    throw new MultilossError('config', `training.earlyStopping.monitor "${text}": there is no validation data (set validation.split or validation.data), or monitor train.loss`);
+    throw new MultilossError(
+      'config',
+      `training.earlyStopping.monitor "${text}": there is no validation data (set validation.split or validation.data), or monitor train.loss`,
+    );
   }
   const pick = (log: EpochLog) => (split === 'train' ? log.train : log.validation);
   if (parts.length === 2 && parts[1] === 'loss') {
@@ -697,7 +801,13 @@ export function resolveMonitor(spec: EarlyStoppingSpec, heads: readonly Head[], 
   if (figure === 'loss') return { mode: spec.mode ?? 'min', read: (log) => pick(log)?.heads[head.name]?.loss ?? NaN };
   const metric = head.createMetrics().find((m) => m.name === figure);
   if (!metric) {
-    throw new MultilossError('config', `training.earlyStopping.monitor "${text}": head "${headName}" has no metric "${figure}"; it has: loss, ${head.createMetrics().map((m) => m.name).join(', ')}`);
+    throw new MultilossError(
+      'config',
+      `training.earlyStopping.monitor "${text}": head "${headName}" has no metric "${figure}"; it has: loss, ${head
+        .createMetrics()
+        .map((m) => m.name)
+        .join(', ')}`,
+    );
   }
   return { mode: spec.mode ?? (metric.higherIsBetter ? 'max' : 'min'), read: (log) => pick(log)?.heads[head.name]?.metrics[figure] ?? NaN };
 }
@@ -713,7 +823,13 @@ export interface TensorBatch {
  * Forward pass and every head's masked, weighted mean loss: the quantity the
  * trainer differentiates. Exported so tests can take gradients of one head.
  */
-export function headLosses(network: MultiHeadNetwork, heads: readonly Head[], batch: TensorBatch, training: boolean, rng?: Rng): { raw: tf.Tensor2D[]; losses: tf.Scalar[] } {
+export function headLosses(
+  network: MultiHeadNetwork,
+  heads: readonly Head[],
+  batch: TensorBatch,
+  training: boolean,
+  rng?: Rng,
+): { raw: tf.Tensor2D[]; losses: tf.Scalar[] } {
   const raw = network.forwardHeads(network.forwardTrunk(batch.x, training, rng));
   const losses = raw.map((r, h) => reduceLoss(heads[h].loss.perSample(batch.y[h], r), batch.w[h]));
   return { raw, losses };
@@ -758,11 +874,34 @@ class EpochAccumulator {
     this.metrics = heads.map((h) => (withMetrics ? h.createMetrics() : []));
   }
 
-  sums(): EpochSums {
-    return { rows: this.rows, totalSum: this.totalSum, lossSum: [...this.lossSum], weightSum: [...this.weightSum], appliedSum: [...this.appliedSum], steps: this.steps };
+  /** Steps whose update was dropped because of a non-finite loss or gradient. */
+  skipped = 0;
+
+  skip(): void {
+    this.skipped++;
   }
 
-  add(n: number, total: number, losses: Float32Array, applied: Float32Array, weights: Float32Array[], predictions: Float32Array[], data: EncodedData, idx: number[]): void {
+  sums(): EpochSums {
+    return {
+      rows: this.rows,
+      totalSum: this.totalSum,
+      lossSum: [...this.lossSum],
+      weightSum: [...this.weightSum],
+      appliedSum: [...this.appliedSum],
+      steps: this.steps,
+    };
+  }
+
+  add(
+    n: number,
+    total: number,
+    losses: Float32Array,
+    applied: Float32Array,
+    weights: Float32Array[],
+    predictions: Float32Array[],
+    data: EncodedData,
+    idx: number[],
+  ): void {
     this.rows += n;
     this.totalSum += total * n;
     this.steps++;

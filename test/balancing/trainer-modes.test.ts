@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { createStrategy, type GradientBalancer } from '../../src/balancing/index.js';
+import { createStrategy, type BalanceSpec, type GradientBalancer } from '../../src/balancing/index.js';
 import { rowsToTable } from '../../src/data/json.js';
 import { fitHead, type Head } from '../../src/model/heads/index.js';
 import { MultiHeadNetwork } from '../../src/model/network.js';
@@ -185,6 +185,37 @@ describe('trainer gradient modes', () => {
     assert.throws(() => new Trainer(net, heads, strategy, { epochs: 1, batchSize: 8, seed: 1, optimizer: { name: 'adam', learningRate: 0.01 } }), /"pcgrad" needs shared parameters, but the model has no shared trunk layer/);
     net.dispose();
   });
+
+  for (const balance of [{ method: 'static' }, { method: 'pcgrad', mode: 'rep' }, { method: 'upgrad', mode: 'param' }] as BalanceSpec[]) {
+    it(`onNonFinite: a poisoned row stops training naming the head, or with skip-batch is skipped (${balance.method})`, async () => {
+      const { heads, data } = setup();
+      // One NaN target in head "v": exactly one batch per epoch holds it.
+      const y = Float32Array.from(data.targets[1].y);
+      y[5] = NaN;
+      const poisoned: EncodedData = { ...data, targets: data.targets.map((t, i) => (i === 1 ? { ...t, y } : t)) };
+      const make = (onNonFinite: 'error' | 'skip-batch') => {
+        const net = network(heads);
+        const strategy = createStrategy(balance, heads.map((h) => ({ name: h.name, kind: h.kind, weight: 1 })));
+        return { net, strategy, trainer: new Trainer(net, heads, strategy, { epochs: 3, batchSize: 12, seed: 1, optimizer: { name: 'adam', learningRate: 0.01 }, onNonFinite }) };
+      };
+      const release = (x: ReturnType<typeof make>) => {
+        x.trainer.dispose();
+        if (x.strategy.kind === 'loss') x.strategy.dispose?.();
+        x.net.dispose();
+      };
+      const a = make('error');
+      await assert.rejects(a.trainer.fit(poisoned), /head "v": (loss|gradient) became NaN at epoch 1, step \d+; .*onNonFinite: skip-batch/);
+      release(a);
+      const tensors = tf.memory().numTensors;
+      const b = make('skip-batch');
+      const history = await b.trainer.fit(poisoned);
+      assert.deepEqual(history.map((e) => e.skippedBatches), [1, 1, 1]);
+      for (const w of b.net.model.getWeights()) assert.ok(w.dataSync().every(Number.isFinite), 'weights stay finite');
+      assert.ok(history.every((e) => Number.isFinite(e.train.loss)));
+      release(b);
+      assert.ok(tf.memory().numTensors <= tensors, `tensors ${tf.memory().numTensors} vs ${tensors}`);
+    });
+  }
 
   it('a non-finite loss stops training with an error naming the head, epoch and step', async () => {
     const { heads, data } = setup();
