@@ -194,7 +194,12 @@ void parallel_for(long n, ChunkFn fn, void* ctx, int max_threads) {
   in_job = true;
   work(p, g, 0);
   in_job = false;
-  while (p->done.load(std::memory_order_acquire) < n) cpu_relax();
+  // Wait only for chunks a worker claimed and is still running. If that takes long, the worker
+  // was probably descheduled (more runnable threads than CPUs): yield so it can run.
+  for (unsigned spins = 0; p->done.load(std::memory_order_acquire) < n; spins++) {
+    if (spins < 4096) cpu_relax();
+    else std::this_thread::yield();
+  }
 }
 
 bool ensure_scratch_a(size_t floats) {

@@ -1,6 +1,6 @@
 /**
  * tfjs `wasm` kernels that run in the native addon, in place on the wasm heap (zero copies):
- * BatchMatMul, _FusedMatMul, Sum (a contiguous block of axes), Conv2D, FusedConv2D,
+ * BatchMatMul, _FusedMatMul, Sum, Conv2D, FusedConv2D,
  * Conv2DBackpropInput, Conv2DBackpropFilter.
  *
  * Every kernel allocates its output FIRST (backend.makeOutput may grow the heap, which detaches
@@ -37,6 +37,7 @@ import {
   asWasmBackend,
   attrsAs,
   dispose,
+  makeZeros,
   runStock,
   tensorData,
   WASM,
@@ -296,7 +297,10 @@ function fusedMatMulKernel(args: KernelArgs): TensorInfo {
 
 const sumParams = new Float64Array(5);
 
-/** Sum over a contiguous block of axes of a float32 tensor; other cases go to the previous kernel. */
+/**
+ * Sum of a float32 tensor over any set of axes. Each maximal run of adjacent axes is one native
+ * pass (out[o, i] = sum_r x[o, r, i]); several runs are reduced last-first through temporaries.
+ */
 function sumKernel(args: KernelArgs): TensorInfo {
   const { x } = args.inputs;
   if (x === undefined) throw new Error('Sum needs input x');
@@ -304,25 +308,35 @@ function sumKernel(args: KernelArgs): TensorInfo {
   if (x.dtype !== 'float32' || addon === undefined) return fallback(Sum, args);
   const shape = x.shape;
   const axes = [...new Set(util.parseAxisParam(axis, shape))].sort((p, q) => p - q);
-  if (axes.length === 0 || axes.some((ax, i) => ax !== axes[0] + i)) return fallback(Sum, args);
-  const a0 = axes[0];
-  const a1 = axes[axes.length - 1];
-  const outer = util.sizeFromShape(shape.slice(0, a0));
-  const red = util.sizeFromShape(shape.slice(a0, a1 + 1));
-  const inner = util.sizeFromShape(shape.slice(a1 + 1));
-  const outShape = keepDims ? shape.map((d, i) => (i >= a0 && i <= a1 ? 1 : d)) : [...shape.slice(0, a0), ...shape.slice(a1 + 1)];
+  if (axes.length === 0) return fallback(Sum, args);
   const backend = asWasmBackend(args.backend);
-  const out = backend.makeOutput(outShape, 'float32');
-  if (outer * inner > 0) {
-    const P = sumParams;
-    P[0] = offsetOf(backend, x);
-    P[1] = offsetOf(backend, out);
-    P[2] = outer;
-    P[3] = red;
-    P[4] = inner;
-    need().sumMiddle(heapOf(backend), P);
+  const outShape = keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+  // Empty input: zeros (the stock wasm Sum returns uninitialised memory here).
+  if (util.sizeFromShape(shape) === 0) return makeZeros(backend, outShape, 'float32');
+  const runs: [number, number][] = [];
+  for (const ax of axes) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last[1] === ax - 1) last[1] = ax;
+    else runs.push([ax, ax]);
   }
-  return out;
+  let cur = x;
+  let curShape = shape;
+  for (let r = runs.length - 1; r >= 0; r--) {
+    const [a0, a1] = runs[r];
+    const nextShape = [...curShape.slice(0, a0), ...curShape.slice(a1 + 1)];
+    const dst = backend.makeOutput(r === 0 ? outShape : nextShape, 'float32');
+    const P = sumParams;
+    P[0] = offsetOf(backend, cur);
+    P[1] = offsetOf(backend, dst);
+    P[2] = util.sizeFromShape(curShape.slice(0, a0));
+    P[3] = util.sizeFromShape(curShape.slice(a0, a1 + 1));
+    P[4] = util.sizeFromShape(curShape.slice(a1 + 1));
+    need().sumMiddle(heapOf(backend), P);
+    if (cur !== x) dispose(backend, cur);
+    cur = dst;
+    curShape = nextShape;
+  }
+  return cur;
 }
 
 // ------------------------------------------------------------------------------------ conv2d
