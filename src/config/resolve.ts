@@ -1,4 +1,5 @@
 import type { BalanceSpec } from '../balancing/index.js';
+import type { ArchitectureSpec } from '../model/architectures/registry.js';
 import type { FeatureSpec } from '../data/preprocess.js';
 import { MultilossError } from '../errors.js';
 import type { HeadSpec } from '../model/heads/head.js';
@@ -18,6 +19,7 @@ export interface ResolvedConfig {
   approach?: 'joint' | 'separate';
   validation: { split: number; stratify: boolean };
   trunk: DenseBlockSpec[];
+  architecture: ArchitectureSpec;
   training: TrainerOptions;
   balance: BalanceSpec;
 }
@@ -54,6 +56,7 @@ export function resolveConfig(config: Config): ResolvedConfig {
     approach: config.approach ?? 'joint',
     validation: { split: config.validation?.split ?? (config.validation?.data ? 0 : DEFAULTS.validationSplit), stratify: config.validation?.stratify ?? true },
     trunk,
+    architecture: (config.architecture as ArchitectureSpec | undefined) ?? { kind: 'shared' },
     training: {
       epochs: t.epochs ?? DEFAULTS.epochs,
       batchSize: t.batchSize ?? DEFAULTS.batchSize,

@@ -83,6 +83,8 @@ export const ConfigSchema = z.strictObject({
   /** joint: one network with a head per target (default); separate: one model per target, combined. */
   approach: z.enum(['joint', 'separate']).optional(),
   model: z.strictObject({ trunk: z.array(DenseBlockSchema).optional() }).optional(),
+  /** Multi-task architecture (default: shared); its options are checked by the architecture itself. */
+  architecture: z.looseObject({ kind: z.string().min(1) }).optional(),
   training: z
     .strictObject({
       epochs: z.number().int().min(1).optional(),

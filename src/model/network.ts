@@ -3,6 +3,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../errors.js';
 import type { Rng } from '../training/rng.js';
 import type { HeadActivation } from './heads/head.js';
+import type { LastBlockCapture, OutputSpec, TrainableNetwork } from './trainable-network.js';
+
+export type { LastBlockCapture, OutputSpec } from './trainable-network.js';
 
 export const TRUNK_ACTIVATIONS = ['relu', 'relu6', 'elu', 'selu', 'gelu', 'swish', 'mish', 'tanh', 'sigmoid', 'softplus', 'linear'] as const;
 export type TrunkActivation = (typeof TRUNK_ACTIVATIONS)[number];
@@ -13,21 +16,6 @@ export interface DenseBlockSpec {
   activation?: TrunkActivation;
   dropout?: number;
   batchNorm?: boolean;
-}
-
-/** What the network needs to know about each head to build its output layer. */
-/** Filled by `forwardTrunk` for a later replay of the last block. */
-export interface LastBlockCapture {
-  input?: tf.Tensor2D;
-  /** The last block's dense output before its activation (no batch norm only). */
-  pre?: tf.Tensor2D;
-  seed?: number;
-}
-
-export interface OutputSpec {
-  name: string;
-  units: number;
-  activation: HeadActivation;
 }
 
 interface Block {
@@ -103,7 +91,7 @@ function unique(names: string[]): void {
  * heads' raw (pre-activation) outputs, and draws dropout masks from our seeded
  * RNG (tfjs-layers' Dropout with a seed repeats one mask at every step).
  */
-export class MultiHeadNetwork {
+export class MultiHeadNetwork implements TrainableNetwork {
   readonly model: tfl.LayersModel;
   private constructor(
     readonly inputSize: number,
@@ -216,7 +204,7 @@ export class MultiHeadNetwork {
    * `capture`, when given, receives the input of the last trunk block and its
    * dropout seed (for `lastBlockGradNorms`).
    */
-  forwardTrunk(x: tf.Tensor2D, training: boolean, rng?: Rng, capture?: LastBlockCapture): tf.Tensor2D {
+  forwardTrunk(x: tf.Tensor, training: boolean, rng?: Rng, capture?: LastBlockCapture): tf.Tensor2D {
     let h: tf.Tensor = x;
     this.blocks.forEach((b, i) => {
       const last = i === this.blocks.length - 1;
@@ -315,13 +303,13 @@ export class MultiHeadNetwork {
   }
 
   /** One head's raw output from the shared representation. */
-  forwardHead(head: number, rep: tf.Tensor2D): tf.Tensor2D {
+  forwardHead(head: number, rep: tf.Tensor2D, _input?: tf.Tensor): tf.Tensor2D {
     const h = this.heads[head];
     return applyDense(h.dense, h.ops, rep) as tf.Tensor2D;
   }
 
   /** Each head's raw (pre-activation) output from the shared representation. */
-  forwardHeads(rep: tf.Tensor2D): tf.Tensor2D[] {
+  forwardHeads(rep: tf.Tensor2D, _input?: tf.Tensor): tf.Tensor2D[] {
     return this.heads.map((_, i) => this.forwardHead(i, rep));
   }
 
@@ -331,7 +319,7 @@ export class MultiHeadNetwork {
   }
 
   /** Inference: the saved network's outputs, one n×units tensor per head. */
-  predict(x: tf.Tensor2D): tf.Tensor2D[] {
+  predict(x: tf.Tensor): tf.Tensor2D[] {
     return tf.tidy(() => this.activate(this.forwardHeads(this.forwardTrunk(x, false))));
   }
 

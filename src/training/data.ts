@@ -4,10 +4,17 @@ import type { EncodedTargets } from '../model/heads/head.js';
 export interface EncodedData {
   n: number;
   inputSize: number;
+  /** Shape of one input row when it is not flat (e.g. [28, 28, 1] for images); its product is inputSize. */
+  inputShape?: number[];
   /** Row-major n × inputSize. */
   x: Float32Array;
   /** One entry per head, in head order. */
   targets: EncodedTargets[];
+}
+
+/** The shape of one input row: `inputShape`, or [inputSize] for tabular data. */
+export function inputShapeOf(data: EncodedData): number[] {
+  return data.inputShape ?? [data.inputSize];
 }
 
 /** Copies rows `idx` of a row-major matrix with `width` columns. */
@@ -25,6 +32,7 @@ export function subsetData(data: EncodedData, idx: ArrayLike<number>, units: rea
   return {
     n: idx.length,
     inputSize: data.inputSize,
+    inputShape: data.inputShape,
     x: gatherRows(data.x, data.inputSize, idx),
     targets: data.targets.map((t, h) => ({
       y: gatherRows(t.y, units[h], idx),

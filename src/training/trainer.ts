@@ -4,10 +4,10 @@ import { MultilossError } from '../errors.js';
 import { reduceLoss } from '../losses/index.js';
 import type { StreamingMetric } from '../metrics/metric.js';
 import type { Head } from '../model/heads/head.js';
-import type { LastBlockCapture, MultiHeadNetwork } from '../model/network.js';
+import type { LastBlockCapture, TrainableNetwork } from '../model/trainable-network.js';
 import { DiagnosticsAccumulator, gramOf } from './diagnostics.js';
 import { tidyValue } from '../engine/tidy.js';
-import { gatherRows, type EncodedData } from './data.js';
+import { gatherRows, inputShapeOf, type EncodedData } from './data.js';
 import type { BatchLog, EpochLog, HeadLog, History, SplitLog } from './history.js';
 import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
 import { Rng } from './rng.js';
@@ -174,7 +174,7 @@ export class Trainer {
   interrupted = false;
 
   constructor(
-    private readonly network: MultiHeadNetwork,
+    private readonly network: TrainableNetwork,
     private readonly heads: readonly Head[],
     private readonly strategy: BalancingStrategy,
     private readonly options: TrainerOptions,
@@ -401,7 +401,7 @@ export class Trainer {
     const stepSeed = this.rng.seed();
     const weightsJs = data.targets.map((t) => gatherRows(t.weight, 1, idx));
     const batch: TensorBatch = {
-      x: tf.tensor2d(gatherRows(data.x, data.inputSize, idx), [n, data.inputSize]),
+      x: tf.tensor(gatherRows(data.x, data.inputSize, idx), [n, ...inputShapeOf(data)]),
       y: data.targets.map((t, h) => tf.tensor2d(gatherRows(t.y, heads[h].units, idx), [n, heads[h].units])),
       w: weightsJs.map((w) => tf.tensor1d(w)),
     };
@@ -542,7 +542,7 @@ export class Trainer {
           if (capture?.input) capture.input = tf.keep(capture.input);
           if (capture?.pre) capture.pre = tf.keep(capture.pre);
           const reps: tf.Tensor2D[] = fanOut ? fanOutOps(rep) : heads.map(() => rep);
-          const raw = reps.map((r, t) => this.network.forwardHead(t, r));
+          const raw = reps.map((r, t) => this.network.forwardHead(t, r, batch.x));
           const losses = raw.map((r, t) => reduceLoss(heads[t].loss.perSample(batch.y[t], r), batch.w[t]));
           lossTensors = losses.map((l) => tf.keep(l));
           let total: tf.Scalar;
@@ -659,7 +659,7 @@ export class Trainer {
       for (let t = 0; t < T; t++) {
         const pass = tf.tidy(() => {
           const { value, grads } = tf.variableGrads(() => {
-            const raw = this.network.forwardHead(t, this.network.forwardTrunk(batch.x, true, new Rng(stepSeed)));
+            const raw = this.network.forwardHead(t, this.network.forwardTrunk(batch.x, true, new Rng(stepSeed)), batch.x);
             if (wantMetrics) outputs[t] = Float32Array.from(this.network.activate([raw])[0].dataSync());
             return reduceLoss(heads[t].loss.perSample(batch.y[t], raw), batch.w[t]);
           }, [...shared, ...headVars[t]]);
@@ -814,7 +814,8 @@ export function resolveMonitor(spec: EarlyStoppingSpec, heads: readonly Head[], 
 
 /** A batch as tensors: features, each head's targets and per-row loss weights (0 = label missing). */
 export interface TensorBatch {
-  x: tf.Tensor2D;
+  /** n × inputSize, or n × H × W × C for image inputs. */
+  x: tf.Tensor;
   y: tf.Tensor2D[];
   w: tf.Tensor1D[];
 }
@@ -824,13 +825,13 @@ export interface TensorBatch {
  * trainer differentiates. Exported so tests can take gradients of one head.
  */
 export function headLosses(
-  network: MultiHeadNetwork,
+  network: TrainableNetwork,
   heads: readonly Head[],
   batch: TensorBatch,
   training: boolean,
   rng?: Rng,
 ): { raw: tf.Tensor2D[]; losses: tf.Scalar[] } {
-  const raw = network.forwardHeads(network.forwardTrunk(batch.x, training, rng));
+  const raw = network.forwardHeads(network.forwardTrunk(batch.x, training, rng), batch.x);
   const losses = raw.map((r, h) => reduceLoss(heads[h].loss.perSample(batch.y[h], r), batch.w[h]));
   return { raw, losses };
 }
@@ -938,7 +939,7 @@ class EpochAccumulator {
  * Losses and metrics over a whole data set in inference mode, exact (not an
  * average of batch averages). `weights` are the head weights for the total.
  */
-export function evaluateEncoded(network: MultiHeadNetwork, heads: readonly Head[], data: EncodedData, weights: readonly number[], batchSize = 1024): SplitLog {
+export function evaluateEncoded(network: TrainableNetwork, heads: readonly Head[], data: EncodedData, weights: readonly number[], batchSize = 1024): SplitLog {
   const T = heads.length;
   const lossSum = new Float64Array(T);
   const weightSum = new Float64Array(T);
@@ -947,8 +948,8 @@ export function evaluateEncoded(network: MultiHeadNetwork, heads: readonly Head[
     const idx = Array.from({ length: Math.min(batchSize, data.n - start) }, (_, i) => start + i);
     const n = idx.length;
     const packed = tf.tidy(() => {
-      const x = tf.tensor2d(gatherRows(data.x, data.inputSize, idx), [n, data.inputSize]);
-      const raw = network.forwardHeads(network.forwardTrunk(x, false));
+      const x = tf.tensor(gatherRows(data.x, data.inputSize, idx), [n, ...inputShapeOf(data)]);
+      const raw = network.forwardHeads(network.forwardTrunk(x, false), x);
       const parts: tf.Tensor[] = [];
       raw.forEach((r, h) => {
         const y = tf.tensor2d(gatherRows(data.targets[h].y, heads[h].units, idx), [n, heads[h].units]);
