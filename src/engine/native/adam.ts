@@ -31,6 +31,11 @@ interface WasmBackendWithRegistry extends WasmBackend {
 const f32 = Math.fround;
 
 export class NativeAdamOptimizer extends tf.Optimizer {
+  /** tf.Optimizer's `instanceof` is duck-typed (true for every optimizer): use the prototype chain. */
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return typeof x === 'object' && x !== null && Object.prototype.isPrototypeOf.call(NativeAdamOptimizer.prototype, x);
+  }
+
   /** Serialises as 'Adam': the same optimizer, numerically. */
   static get className(): string {
     return 'Adam';
