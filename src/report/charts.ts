@@ -26,6 +26,8 @@ export interface AxisDef {
   domain?: readonly [number, number];
   /** Whether a fitted linear domain includes zero (default false). */
   zero?: boolean;
+  /** Whole-number ticks only, labelled without decimals (epochs, counts). */
+  integer?: boolean;
 }
 export type AxisRef = string | AxisDef;
 
@@ -146,7 +148,7 @@ function positional(ref: AxisRef, grid = true): Encoding['x'] {
     field: a.field,
     type: 'quantitative',
     title: a.title ?? a.field,
-    ...(grid ? {} : { axis: { grid: false } }),
+    ...(grid && !a.integer ? {} : { axis: { ...(grid ? {} : { grid: false }), ...(a.integer ? { format: 'd', tickMinStep: 1 } : {}) } }),
     scale: {
       type: a.scale ?? 'linear',
       ...(a.scale === 'log' ? {} : { zero: a.zero ?? false }),

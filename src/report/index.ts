@@ -6,6 +6,12 @@
 export { renderSvg } from './render.js';
 export type { RenderOptions } from './render.js';
 export { CHART_CONFIG, gridChart, lineChart, pathChart } from './charts.js';
+export { heatmapChart } from './heatmap.js';
+export type { BandAxisDef, HeatmapOptions } from './heatmap.js';
+export { scatterChart } from './scatter.js';
+export type { ScatterChartOptions } from './scatter.js';
+export { asReportable, buildTrainingReport, escapeHtml, formatNumber, MAX_SCATTER_POINTS } from './training-report.js';
+export type { ReportableModel, TrainingReportData } from './training-report.js';
 export type {
   AxisDef,
   AxisRef,

@@ -1,0 +1,686 @@
+/**
+ * The training report: one self-contained HTML page (inline SVG charts and
+ * inline CSS; no scripts, nothing fetched) describing a trained model — its
+ * summary and final metrics, per-head loss and metric curves, the head
+ * weights the balancing method applied, gradient diagnostics when recorded,
+ * and, given a labelled validation table, a confusion matrix per
+ * classification or binary head and predicted-versus-actual per regression
+ * or count head. Browser-safe: returns a string; writing it is the caller's
+ * business (see io/report-file.ts).
+ */
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { Table } from '../data/table.js';
+import { MultilossError } from '../errors.js';
+import type { Head } from '../model/heads/index.js';
+import type { MultilossModel } from '../model/multiloss-model.js';
+import type { EpochLog, HeadLog, SplitLog } from '../training/history.js';
+import { CHART_CONFIG, lineChart, type AxisDef, type ChartSpec, type Row } from './charts.js';
+import { heatmapChart } from './heatmap.js';
+import { renderSvg } from './render.js';
+import { scatterChart } from './scatter.js';
+
+/**
+ * What a report can describe: a joint model, or separate models (one
+ * single-head `MultilossModel` per target, e.g. `SeparateModels`), whose
+ * histories are then shown side by side.
+ */
+export type ReportableModel = MultilossModel | { readonly models: readonly MultilossModel[] };
+
+/** Narrows a trained model to what `buildTrainingReport` accepts (a joint model or separate models). */
+export function asReportable(model: object): ReportableModel {
+  const m = model as Partial<MultilossModel> & { models?: unknown };
+  if (Array.isArray(m.models) && m.models.length > 0) return model as ReportableModel;
+  if (m.meta && Array.isArray(m.heads) && typeof m.predictOutputs === 'function' && typeof m.encode === 'function') return model as MultilossModel;
+  throw new MultilossError('model', 'training report: not a trained multiloss model');
+}
+
+export interface TrainingReportData {
+  /** Labelled rows the model did not train on: drawn as confusion matrices and predicted-vs-actual plots. */
+  validation?: Table;
+  /** Page title (default "Training report"). */
+  title?: string;
+}
+
+/** At most this many points per predicted-vs-actual plot (an even sample of the rows beyond it). */
+export const MAX_SCATTER_POINTS = 2000;
+
+const SPLITS = ['train', 'validation'];
+const SPLIT_RANGE = ['#1f77b4', '#ff7f0e'];
+/** Train/validation colours; the panels carry no legend of their own (the section shows one key). */
+const SPLIT_COLORS = { field: 'split', values: SPLITS, range: SPLIT_RANGE };
+const PANEL = { width: 205, height: 150 };
+const WIDE = { width: 420, height: 200 };
+
+const METRIC_LABELS: Record<string, string> = {
+  accuracy: 'accuracy',
+  macro_f1: 'macro-F1',
+  micro_f1: 'micro-F1',
+  f1: 'F1',
+  log_loss: 'log-loss',
+  roc_auc: 'ROC AUC',
+  rmse: 'RMSE',
+  mae: 'MAE',
+  r2: 'R²',
+  poisson_deviance: 'Poisson deviance',
+};
+
+/** Escapes text for HTML content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+/**
+ * A number for tables: 4 significant digits (whole numbers from 10 000 on),
+ * very large or small ones in exponent form, non-finite as "–". `trim` drops
+ * trailing zeros (for prose).
+ */
+export function formatNumber(v: number | undefined | null, trim = false): string {
+  if (v === undefined || v === null || !Number.isFinite(v)) return '–';
+  if (v === 0) return '0';
+  if (Math.abs(v) >= 1e7 || Math.abs(v) < 1e-3) return v.toExponential(2);
+  if (Math.abs(v) >= 1e4) return v.toFixed(0);
+  const s = v.toPrecision(4);
+  return trim ? String(Number(s)) : s;
+}
+
+const metricLabel = (name: string): string => METRIC_LABELS[name] ?? name.replace(/_/g, ' ');
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+interface Figure {
+  /** What the chart shows (loss, metric, weights, …), for the page's structure and tests. */
+  kind: string;
+  head?: string;
+  /** Caption, written as HTML text above the chart (the browser lays it out, unlike SVG text). */
+  title: string;
+  subtitle?: string;
+  spec: ChartSpec;
+}
+
+interface Section {
+  id: string;
+  title: string;
+  /** Plain text paragraphs (escaped when written). */
+  intro?: string[];
+  /** Show the train/validation colour key under the intro. */
+  splitKey?: boolean;
+  /** Groups of charts, each with an optional heading. */
+  groups: { heading?: string; figures: Figure[] }[];
+  /** Plain-text notes (why something is not shown). */
+  notes?: string[];
+}
+
+/** Log scale when every value is positive and they span more than a factor 30. */
+function yAxis(title: string, values: readonly number[], extra: Partial<AxisDef> = {}): AxisDef {
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  const log = values.length > 1 && min > 0 && max / min > 30 && extra.domain === undefined;
+  return { field: 'value', title: log ? `${title} (log scale)` : title, ...(log ? { scale: 'log' as const } : {}), ...extra };
+}
+
+/** A line chart over epochs with the report's look (legend on top, markers when there are few epochs). */
+function epochChart(o: {
+  rows: Row[];
+  y: AxisDef;
+  series?: { field: string; title?: string; values?: string[]; range?: string[] };
+  epochs: number;
+  width?: number;
+  height?: number;
+}): ChartSpec {
+  const spec = lineChart({
+    data: o.rows,
+    x: { field: 'epoch', integer: true },
+    y: o.y,
+    series: o.series,
+    legend: o.series !== undefined && o.series.field !== 'split',
+    points: o.epochs <= 30,
+    width: o.width ?? PANEL.width,
+    height: o.height ?? PANEL.height,
+  });
+  return { ...spec, config: { ...CHART_CONFIG, legend: { ...CHART_CONFIG.legend, orient: 'top', direction: 'horizontal', labelLimit: 400, symbolSize: 60 } } };
+}
+
+/** The report's view of a joint model, or of separate models merged by epoch. */
+interface View {
+  separate: boolean;
+  /** The joint model, or the separate single-head models. */
+  parts: readonly MultilossModel[];
+  heads: readonly Head[];
+  history: EpochLog[];
+  method: string;
+  /** Final weight per head. */
+  weights: number[];
+  metrics: { train?: SplitLog; validation?: SplitLog };
+  parameters: number;
+  config: ResolvedConfig;
+  libraryVersion: string;
+  createdAt: string;
+}
+
+/** Merges per-model split logs: every head's figures; the total only when every model has one. */
+function mergeSplits(logs: readonly (SplitLog | undefined)[]): SplitLog | undefined {
+  const present = logs.filter((l): l is SplitLog => l !== undefined);
+  if (present.length === 0) return undefined;
+  const heads: Record<string, HeadLog> = {};
+  for (const l of present) Object.assign(heads, l.heads);
+  return { loss: present.length === logs.length ? present.reduce((a, l) => a + l.loss, 0) : NaN, heads };
+}
+
+function viewOf(model: ReportableModel): View {
+  if (!('models' in model)) {
+    return {
+      separate: false,
+      parts: [model],
+      heads: model.heads,
+      history: model.meta.history,
+      method: model.meta.balance.method,
+      weights: model.meta.balance.weights,
+      metrics: model.meta.metrics,
+      parameters: model.network.countParams(),
+      config: model.meta.config,
+      libraryVersion: model.meta.libraryVersion,
+      createdAt: model.meta.createdAt,
+    };
+  }
+  const parts = model.models;
+  const epochs = Math.max(0, ...parts.map((m) => m.meta.history.length));
+  const history: EpochLog[] = [];
+  for (let i = 0; i < epochs; i++) {
+    const logs = parts.map((m) => m.meta.history[i]);
+    const first = logs.find((l) => l !== undefined) as EpochLog;
+    const validation = mergeSplits(logs.map((l) => l?.validation));
+    history.push({
+      epoch: first.epoch,
+      learningRate: first.learningRate,
+      seconds: logs.reduce((a, l) => a + (l?.seconds ?? 0), 0),
+      train: mergeSplits(logs.map((l) => l?.train)) as SplitLog,
+      ...(validation ? { validation } : {}),
+    });
+  }
+  const first = parts[0];
+  return {
+    separate: true,
+    parts,
+    heads: parts.flatMap((m) => m.heads),
+    history,
+    method: 'separate models',
+    weights: parts.flatMap((m) => m.meta.balance.weights),
+    metrics: {
+      train: mergeSplits(parts.map((m) => m.meta.metrics.train)),
+      validation: mergeSplits(parts.map((m) => m.meta.metrics.validation)),
+    },
+    parameters: parts.reduce((a, m) => a + m.network.countParams(), 0),
+    config: first.meta.config,
+    libraryVersion: first.meta.libraryVersion,
+    createdAt: first.meta.createdAt,
+  };
+}
+
+function splits(e: EpochLog): [string, SplitLog][] {
+  return e.validation ? [['train', e.train], ['validation', e.validation]] : [['train', e.train]];
+}
+
+function lossFigures(v: View): Figure[] {
+  const history = v.history;
+  const figures: Figure[] = [];
+  const n = history.length;
+  for (const h of v.heads) {
+    const rows: Row[] = [];
+    for (const e of history) for (const [split, log] of splits(e)) if (finite(log.heads[h.name]?.loss)) rows.push({ epoch: e.epoch, value: log.heads[h.name].loss, split });
+    if (rows.length === 0) continue;
+    figures.push({
+      kind: 'loss',
+      head: h.name,
+      title: h.name,
+      subtitle: `${h.kind} · ${h.loss.name} loss`,
+      spec: epochChart({ rows, y: yAxis('loss', rows.map((r) => r.value as number)), series: SPLIT_COLORS, epochs: n }),
+    });
+  }
+  const total: Row[] = [];
+  for (const e of history) for (const [split, log] of splits(e)) if (finite(log.loss)) total.push({ epoch: e.epoch, value: log.loss, split });
+  if (total.length) {
+    figures.push({
+      kind: 'loss-total',
+      title: 'total',
+      subtitle: 'Σ weight × head loss',
+      spec: epochChart({ rows: total, y: yAxis('weighted loss', total.map((r) => r.value as number)), series: SPLIT_COLORS, epochs: n }),
+    });
+  }
+  return figures;
+}
+
+function metricGroups(v: View): Section['groups'] {
+  const history = v.history;
+  const groups: Section['groups'] = [];
+  for (const h of v.heads) {
+    const names: string[] = [];
+    for (const e of history) for (const [, log] of splits(e)) for (const k of Object.keys(log.heads[h.name]?.metrics ?? {})) if (!names.includes(k)) names.push(k);
+    const figures: Figure[] = [];
+    for (const name of names) {
+      const rows: Row[] = [];
+      for (const e of history) {
+        for (const [split, log] of splits(e)) {
+          const value = log.heads[h.name]?.metrics[name];
+          if (finite(value)) rows.push({ epoch: e.epoch, value, split });
+        }
+      }
+      if (rows.length === 0) continue;
+      figures.push({
+        kind: 'metric',
+        head: h.name,
+        title: metricLabel(name),
+        spec: epochChart({ rows, y: yAxis(metricLabel(name), rows.map((r) => r.value as number)), series: SPLIT_COLORS, epochs: history.length }),
+      });
+    }
+    if (figures.length) groups.push({ heading: `${h.name} (${h.kind})`, figures });
+  }
+  return groups;
+}
+
+function weightFigures(v: View): Figure[] {
+  const history = v.history;
+  const names = v.heads.map((h) => h.name);
+  const rows: Row[] = [];
+  for (const e of history) for (const name of names) if (finite(e.train.heads[name]?.weight)) rows.push({ epoch: e.epoch, value: e.train.heads[name].weight, head: name });
+  const figures: Figure[] = [];
+  if (rows.length) {
+    const same = rows.every((r) => r.value === rows[0].value);
+    figures.push({
+      kind: 'weights',
+      title: 'Head weights',
+      subtitle: `${v.method}: mean weight applied per epoch${same && names.length > 1 ? `; every head's weight is ${formatNumber(rows[0].value as number, true)} throughout, so the lines coincide` : ''}`,
+      spec: epochChart({ rows, y: { field: 'value', title: 'weight', zero: true }, series: { field: 'head', values: names }, epochs: history.length, ...WIDE }),
+    });
+  }
+  const lr: Row[] = history.filter((e) => finite(e.learningRate)).map((e) => ({ epoch: e.epoch, value: e.learningRate }));
+  if (lr.length) {
+    figures.push({
+      kind: 'learning-rate',
+      title: 'Learning rate',
+      subtitle: `${v.config.training.schedule?.kind ?? 'constant'} schedule`,
+      spec: epochChart({ rows: lr, y: { field: 'value', title: 'learning rate', zero: true }, epochs: history.length, ...WIDE }),
+    });
+  }
+  return figures;
+}
+
+function diagnosticFigures(v: View): Figure[] {
+  const history = v.history;
+  const names = v.heads.map((h) => h.name);
+  const withDiag = history.filter((e) => e.diagnostics);
+  if (withDiag.length === 0) return [];
+  const pairs: [string, string][] = [];
+  names.forEach((a, i) => names.slice(i + 1).forEach((b) => pairs.push([a, b])));
+  const pairName = ([a, b]: [string, string]) => `${a} ↔ ${b}`;
+  const cosine: Row[] = [];
+  const norms: Row[] = [];
+  for (const e of withDiag) {
+    const d = e.diagnostics as NonNullable<EpochLog['diagnostics']>;
+    for (const p of pairs) {
+      const v = d.cosine[p[0]]?.[p[1]];
+      if (finite(v)) cosine.push({ epoch: e.epoch, value: v, pair: pairName(p) });
+    }
+    for (const name of names) if (finite(d.gradNorm[name])) norms.push({ epoch: e.epoch, value: d.gradNorm[name], head: name });
+  }
+  const figures: Figure[] = [];
+  if (cosine.length) {
+    figures.push({
+      kind: 'cosine',
+      title: 'Gradient cosine similarity',
+      subtitle: 'per pair of heads, on the shared trunk; below 0 the heads pull in conflicting directions',
+      spec: epochChart({ rows: cosine, y: { field: 'value', title: 'cosine', domain: [-1, 1] }, series: { field: 'pair', values: pairs.map(pairName) }, epochs: history.length, ...WIDE }),
+    });
+  }
+  if (norms.length) {
+    figures.push({
+      kind: 'grad-norm',
+      title: 'Gradient norm per head',
+      subtitle: 'on the shared trunk',
+      spec: epochChart({ rows: norms, y: yAxis('‖gradient‖', norms.map((r) => r.value as number)), series: { field: 'head', values: names }, epochs: history.length, ...WIDE }),
+    });
+  }
+  return figures;
+}
+
+function argmax(a: Float32Array, offset: number, k: number): number {
+  let best = 0;
+  for (let c = 1; c < k; c++) if (a[offset + c] > a[offset + best]) best = c;
+  return best;
+}
+
+/** Confusion matrices and predicted-vs-actual plots on a labelled table. */
+function validationFigures(v: View, table: Table): { figures: Figure[]; notes: string[] } {
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  for (const model of v.parts) {
+    const { figures: f, notes: n } = modelValidationFigures(model, table);
+    figures.push(...f);
+    notes.push(...n);
+  }
+  return { figures, notes };
+}
+
+function modelValidationFigures(model: MultilossModel, table: Table): { figures: Figure[]; notes: string[] } {
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  const encoded = model.encode(table);
+  const outputs = model.predictOutputs(table);
+  model.heads.forEach((h: Head, k) => {
+    const { yMetric, mask } = encoded.targets[k];
+    const labelled: number[] = [];
+    for (let i = 0; i < encoded.n; i++) if (mask[i] > 0) labelled.push(i);
+    if (labelled.length === 0) {
+      notes.push(`${h.name}: no labelled rows in the validation data.`);
+      return;
+    }
+    if (h.kind === 'classification' || h.kind === 'binary') {
+      const classes = h.toJSON().classes ?? [];
+      const K = classes.length;
+      const counts = new Array<number>(K * K).fill(0);
+      const threshold = h.spec.threshold ?? 0.5;
+      let correct = 0;
+      for (const i of labelled) {
+        const actual = h.kind === 'binary' ? (yMetric[i] > 0.5 ? 1 : 0) : argmax(yMetric, i * K, K);
+        const predicted = h.kind === 'binary' ? (outputs[k][i] >= threshold ? 1 : 0) : argmax(outputs[k], i * K, K);
+        counts[actual * K + predicted]++;
+        if (actual === predicted) correct++;
+      }
+      const rows: Row[] = [];
+      for (let a = 0; a < K; a++) for (let p = 0; p < K; p++) rows.push({ actual: classes[a], predicted: classes[p], count: counts[a * K + p] });
+      figures.push({
+        kind: 'confusion',
+        head: h.name,
+        title: `${h.name}: confusion matrix`,
+        subtitle: `${labelled.length} labelled rows · accuracy ${formatNumber(correct / labelled.length)}`,
+        spec: heatmapChart({
+          data: rows,
+          x: { field: 'predicted', values: classes },
+          y: { field: 'actual', values: classes },
+          value: 'count',
+          valueTitle: 'rows',
+          cellSize: K > 8 ? 28 : 52,
+        }),
+      });
+    } else if (h.kind === 'regression' || h.kind === 'count') {
+      const predicted = h.toMetricSpace(outputs[k]);
+      const step = Math.max(1, labelled.length / MAX_SCATTER_POINTS);
+      const rows: Row[] = [];
+      for (let j = 0; j < labelled.length; j += step) {
+        const i = labelled[Math.floor(j)];
+        if (finite(yMetric[i]) && finite(predicted[i])) rows.push({ actual: yMetric[i], predicted: predicted[i] });
+      }
+      let sse = 0;
+      let sae = 0;
+      let mean = 0;
+      for (const i of labelled) mean += yMetric[i] / labelled.length;
+      let sst = 0;
+      for (const i of labelled) {
+        sse += (predicted[i] - yMetric[i]) ** 2;
+        sae += Math.abs(predicted[i] - yMetric[i]);
+        sst += (yMetric[i] - mean) ** 2;
+      }
+      const stats =
+        h.kind === 'regression'
+          ? `RMSE ${formatNumber(Math.sqrt(sse / labelled.length))} · R² ${formatNumber(sst > 0 ? 1 - sse / sst : NaN)}`
+          : `MAE ${formatNumber(sae / labelled.length)}`;
+      const shown = rows.length < labelled.length ? ` (${rows.length} shown)` : '';
+      figures.push({
+        kind: 'scatter',
+        head: h.name,
+        title: `${h.name}: predicted vs actual`,
+        subtitle: `${labelled.length} labelled rows${shown} · ${stats}`,
+        spec: scatterChart({
+          data: rows,
+          x: { field: 'actual', title: `actual ${h.spec.column}` },
+          y: { field: 'predicted', title: `predicted ${h.spec.column}` },
+          diagonal: true,
+          width: 260,
+          height: 260,
+        }),
+      });
+    } else {
+      notes.push(`${h.name}: ${h.kind} heads get no confusion matrix or scatter plot; see their metric curves.`);
+    }
+  });
+  return { figures, notes };
+}
+
+/** Makes the ids inside one SVG unique on the page (clip paths, gradients) by prefixing them. */
+function prefixIds(svg: string, prefix: string): string {
+  return svg.replace(/\bid="([^"]+)"/g, (_m, id: string) => `id="${prefix}${id}"`).replace(/url\(#([^)]+)\)/g, (_m, id: string) => `url(#${prefix}${id})`);
+}
+
+function trunkText(config: ResolvedConfig): string {
+  const blocks = config.trunk.map((b) => {
+    const extras = [b.activation ?? 'relu', ...(b.batchNorm ? ['batch norm'] : []), ...(b.dropout ? [`dropout ${b.dropout}`] : [])];
+    return `${b.units} ${extras.join(', ')}`;
+  });
+  return blocks.length ? blocks.join(' → ') : '(none: heads on the inputs)';
+}
+
+function summaryHtml(v: View, data: TrainingReportData): string {
+  const history = v.history;
+  const cfg = v.config;
+  const preprocessor = v.parts[0].preprocessor;
+  const features = preprocessor.features.map((f) => f.name);
+  const seconds = history.reduce((s, e) => s + (finite(e.seconds) ? e.seconds : 0), 0);
+  const opt = cfg.training.optimizer;
+  const facts: [string, string][] = [
+    ['heads', v.heads.map((h) => h.name).join(', ')],
+    ['parameters', `${v.parameters.toLocaleString('en-US')}${v.separate ? ` in ${v.parts.length} separate models` : ''}`],
+    ['balancing', v.separate ? 'none: one model per head, trained independently' : v.method],
+    ['trunk', `${trunkText(cfg)}${v.separate ? ' (in each model)' : ''}`],
+    ['features', `${features.length}: ${features.slice(0, 12).join(', ')}${features.length > 12 ? ', …' : ''} (${preprocessor.outputSize} inputs)`],
+    ['training', `${history.length} of ${cfg.training.epochs} epochs · batch ${cfg.training.batchSize} · ${opt.name}, learning rate ${formatNumber(opt.learningRate, true)}, ${cfg.training.schedule?.kind ?? 'constant'} schedule · seed ${cfg.training.seed} · ${seconds.toFixed(1)} s`],
+    ['validation', data.validation ? `${data.validation.rows.length} rows, from ${data.validation.source}` : history.some((e) => e.validation) ? 'in the history (no rows given to this report)' : 'none'],
+    ['created', `${v.createdAt} · multiloss ${v.libraryVersion}`],
+  ];
+  const factRows = facts.map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('\n');
+
+  const headRows = v.heads
+    .map((h, k) => {
+      const classes = h.toJSON().classes;
+      const weight = v.weights[k];
+      const out = classes?.length ? classes.join(', ') : `${h.units} value${h.units === 1 ? '' : 's'}`;
+      return `<tr><td>${escapeHtml(h.name)}</td><td>${escapeHtml(h.kind)}</td><td>${escapeHtml(h.spec.column)}</td><td>${escapeHtml(h.loss.name)}</td><td>${escapeHtml(out)}</td><td class="num">${escapeHtml(formatNumber(weight, true))}</td></tr>`;
+    })
+    .join('\n');
+
+  // Final metrics: from the model (evaluated after training), else the last epoch.
+  const last = history[history.length - 1];
+  const train = v.metrics.train ?? last?.train;
+  const validation = v.metrics.validation ?? last?.validation;
+  const metricRows: string[] = [];
+  for (const h of v.heads) {
+    const names = ['loss', ...new Set([...Object.keys(train?.heads[h.name]?.metrics ?? {}), ...Object.keys(validation?.heads[h.name]?.metrics ?? {})])];
+    names.forEach((name, j) => {
+      const pick = (s: SplitLog | undefined) => (name === 'loss' ? s?.heads[h.name]?.loss : s?.heads[h.name]?.metrics[name]);
+      const headCell = j === 0 ? `<th scope="rowgroup" rowspan="${names.length}">${escapeHtml(h.name)}</th>` : '';
+      metricRows.push(
+        `<tr${j === 0 ? ' class="first"' : ''}>${headCell}<td>${escapeHtml(metricLabel(name))}</td><td class="num">${escapeHtml(formatNumber(pick(train)))}</td>${validation ? `<td class="num">${escapeHtml(formatNumber(pick(validation)))}</td>` : ''}</tr>`,
+      );
+    });
+  }
+  return `<section id="summary">
+<h2>Model</h2>
+<div class="summary">
+<div>
+<table class="facts">
+${factRows}
+</table>
+<h3>Heads</h3>
+<table class="grid">
+<thead><tr><th>head</th><th>kind</th><th>column</th><th>loss</th><th>output</th><th>final weight</th></tr></thead>
+<tbody>
+${headRows}
+</tbody>
+</table>
+</div>
+<div>
+<h3>Final metrics</h3>
+<table class="grid metrics">
+<thead><tr><th>head</th><th>metric</th><th>train</th>${validation ? '<th>validation</th>' : ''}</tr></thead>
+<tbody>
+${metricRows.join('\n')}
+</tbody>
+</table>
+</div>
+</div>
+</section>`;
+}
+
+const STYLE = `
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 24px 32px 48px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222; background: #fafafa; }
+header { border-bottom: 2px solid #ddd; margin-bottom: 16px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+header p { margin: 0 0 12px; color: #555; }
+nav { margin: 0 0 8px; font-size: 13px; }
+nav a { color: #1f5fa8; margin-right: 14px; text-decoration: none; }
+h2 { font-size: 18px; margin: 28px 0 8px; padding-bottom: 4px; border-bottom: 1px solid #e3e3e3; }
+h3 { font-size: 15px; margin: 16px 0 6px; }
+section > p, .note { color: #444; max-width: 70em; margin: 4px 0 8px; }
+.note { font-style: italic; color: #666; }
+.summary { display: flex; flex-wrap: wrap; gap: 16px 40px; align-items: flex-start; }
+table { border-collapse: collapse; font-size: 13px; background: #fff; }
+table.facts th { text-align: left; font-weight: 600; padding: 3px 14px 3px 0; vertical-align: top; white-space: nowrap; color: #444; }
+table.facts td { padding: 3px 0; max-width: 44em; }
+.summary h3:first-child { margin-top: 0; }
+table.grid { margin-bottom: 8px; }
+table.grid th, table.grid td { border: 1px solid #e0e0e0; padding: 3px 10px; text-align: left; }
+table.grid thead th { background: #f0f0f0; font-weight: 600; }
+table.grid td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.metrics tr.first > * { border-top: 2px solid #ccc; }
+table.metrics th[scope=rowgroup] { vertical-align: top; background: #f7f7f7; }
+.charts { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
+figure.chart { margin: 0; padding: 8px; background: #fff; border: 1px solid #e3e3e3; border-radius: 4px; max-width: 100%; }
+figure.chart svg { display: block; max-width: 100%; height: auto; }
+figcaption { margin: 0 0 6px; max-width: 460px; }
+figcaption b { display: block; font-size: 14px; }
+figcaption span { display: block; font-size: 12px; color: #666; }
+p.key { font-size: 13px; }
+.swatch { display: inline-block; width: 18px; height: 3px; vertical-align: middle; margin: 0 6px 0 10px; }
+.swatch.s0 { background: ${SPLIT_RANGE[0]}; }
+.swatch.s1 { background: ${SPLIT_RANGE[1]}; }
+footer { margin-top: 36px; font-size: 12px; color: #888; }
+`;
+
+/**
+ * Renders the training report of a model as one self-contained HTML page.
+ * With `data.validation` (labelled rows), also draws a confusion matrix per
+ * classification/binary head and predicted-vs-actual per regression/count head.
+ */
+export async function buildTrainingReport(model: ReportableModel, data: TrainingReportData = {}): Promise<string> {
+  const v = viewOf(asReportable(model));
+  const history = v.history;
+  const title = data.title ?? 'Training report';
+  const sections: Section[] = [];
+  const noHistory = history.length === 0 ? ['No epochs were recorded.'] : [];
+
+  const hasValidation = history.some((e) => e.validation);
+  sections.push({
+    id: 'losses',
+    title: 'Losses',
+    intro: [`Each head's unweighted loss per epoch on the training rows${hasValidation ? ' and the validation rows' : ''}; the last chart is the weighted total that was minimised.`],
+    splitKey: hasValidation,
+    groups: [{ figures: lossFigures(v) }],
+    notes: noHistory,
+  });
+  const metrics = metricGroups(v);
+  sections.push({
+    id: 'metrics',
+    title: 'Metrics',
+    intro: ['Each head’s metrics per epoch, in the target’s own units.'],
+    splitKey: hasValidation,
+    groups: metrics,
+    notes: history.length && metrics.length === 0 ? ['No metrics were recorded.'] : noHistory,
+  });
+  sections.push({
+    id: 'weights',
+    title: 'Head weights',
+    intro: [
+      v.separate
+        ? 'Each separate model has one head, so its weight stays fixed; and the learning rate (the same schedule in every model).'
+        : `The weight the balancing method (${v.method}) applied to each head's loss, averaged over each epoch's steps, and the learning rate.`,
+    ],
+    groups: [{ figures: weightFigures(v) }],
+    notes: noHistory,
+  });
+  const diagnostics = diagnosticFigures(v);
+  sections.push({
+    id: 'gradients',
+    title: 'Gradient diagnostics',
+    intro: diagnostics.length ? ['How the heads’ gradients on the shared trunk relate: similarity of direction between each pair of heads, and each head’s gradient size.'] : [],
+    groups: [{ figures: diagnostics }],
+    notes: diagnostics.length
+      ? []
+      : [v.separate ? 'Separate models share no trunk, so there are no gradients between heads to compare.' : 'Not recorded for this run (set training.diagnostics: true to record gradient norms and cosines).'],
+  });
+  if (data.validation) {
+    const vf = validationFigures(v, data.validation);
+    sections.push({
+      id: 'predictions',
+      title: 'Predictions on the validation data',
+      intro: [`${data.validation.rows.length} validation rows (${data.validation.source}): confusion matrices of the classification and binary heads (rows: actual class; columns: predicted) and predicted against actual values of the regression and count heads (dashed: perfect prediction).`],
+      groups: [{ figures: vf.figures }],
+      notes: vf.notes,
+    });
+  } else {
+    sections.push({
+      id: 'predictions',
+      title: 'Predictions',
+      groups: [],
+      notes: ['No validation data was given, so there are no confusion matrices or predicted-vs-actual plots.'],
+    });
+  }
+
+  let chartNo = 0;
+  const body: string[] = [];
+  for (const s of sections) {
+    const parts = [`<section id="${escapeHtml(s.id)}">`, `<h2>${escapeHtml(s.title)}</h2>`];
+    for (const p of s.intro ?? []) parts.push(`<p>${escapeHtml(p)}</p>`);
+    if (s.splitKey) parts.push(`<p class="key">${SPLITS.map((name, i) => `<span class="swatch s${i}"></span>${escapeHtml(name)}`).join(' ')}</p>`);
+    for (const g of s.groups) {
+      if (g.figures.length === 0) continue;
+      if (g.heading) parts.push(`<h3>${escapeHtml(g.heading)}</h3>`);
+      parts.push('<div class="charts">');
+      for (const f of g.figures) {
+        chartNo++;
+        const svg = prefixIds(await renderSvg(f.spec), `c${chartNo}-`);
+        const attrs = `class="chart" id="chart-${chartNo}" data-chart="${escapeHtml(f.kind)}"${f.head !== undefined ? ` data-head="${escapeHtml(f.head)}"` : ''}`;
+        const caption = `<figcaption><b>${escapeHtml(f.title)}</b>${f.subtitle ? `<span>${escapeHtml(f.subtitle)}</span>` : ''}</figcaption>`;
+        parts.push(`<figure ${attrs}>\n${caption}\n${svg}\n</figure>`);
+      }
+      parts.push('</div>');
+    }
+    for (const n of s.notes ?? []) parts.push(`<p class="note">${escapeHtml(n)}</p>`);
+    parts.push('</section>');
+    body.push(parts.join('\n'));
+  }
+  const nav = [['summary', 'Model'], ...sections.map((s) => [s.id, s.title])].map(([id, t]) => `<a href="#${escapeHtml(id)}">${escapeHtml(t)}</a>`).join('');
+  const subtitle = `${v.heads.length} heads · ${v.separate ? `${v.parts.length} separate models` : `${v.method} balancing`} · ${history.length} epochs · ${v.parameters.toLocaleString('en-US')} parameters`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="generator" content="multiloss ${escapeHtml(v.libraryVersion)}">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<h1>${escapeHtml(title)}</h1>
+<p>${escapeHtml(subtitle)}</p>
+<nav>${nav}</nav>
+</header>
+<main>
+${summaryHtml(v, data)}
+${body.join('\n')}
+</main>
+<footer>Written by multiloss ${escapeHtml(v.libraryVersion)}. Self-contained: charts are inline SVG drawn with Vega-Lite; nothing is loaded from elsewhere.</footer>
+</body>
+</html>
+`;
+}
