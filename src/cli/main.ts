@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isMultilossError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { runCompare } from './commands/compare.js';
 import { runEvaluate } from './commands/evaluate.js';
 import { runInfo } from './commands/info.js';
 import { runPredict } from './commands/predict.js';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
     .option('--validation-data <file>', 'separate validation file (instead of a split)')
     .option('--seed <n>', 'random seed', number('--seed', Number.isInteger, 'a whole number'))
     .option('--balance <method[:mode]>', 'loss balancing method, e.g. uncertainty, famo, pcgrad:rep (see docs/balancing.md)')
+    .addOption(new Option('--approach <approach>', 'joint: one network with a head per target; separate: one model per target (see docs/compare.md)').choices(['joint', 'separate']))
     .option('-o, --out <dir>', 'output model directory')
     .option('--checkpoint-every <n>', 'write a checkpoint every n epochs (and at the best epoch with early stopping)', positiveInt('--checkpoint-every'))
     .option('--checkpoint-dir <dir>', 'where checkpoints go (default: OUT.checkpoints)')
@@ -54,6 +56,28 @@ export function buildProgram(): Command {
     .option('--json', 'print the final metrics as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .action(runTrain);
+
+  program
+    .command('compare')
+    .description('train the separate models and the joint model under several balancing methods over several seeds, and compare them')
+    .option('-c, --config <file>', 'YAML or JSON configuration')
+    .option('--data <file>', 'training data (CSV, TSV, JSON, JSON-lines)')
+    .option('--target <name:kind>', 'a target column and its head kind (repeatable), e.g. species:classification', collect)
+    .option('--features <columns>', 'comma-separated feature columns (default: every non-target column)')
+    .option('--epochs <n>', 'training epochs of every run', positiveInt('--epochs'))
+    .option('--batch-size <n>', 'mini-batch size', positiveInt('--batch-size'))
+    .option('--lr <rate>', 'learning rate', number('--lr', (n) => n > 0, 'a number > 0'))
+    .option('--validation-split <fraction>', 'share of rows held out for validation', number('--validation-split', (n) => n > 0 && n < 1, 'a number in (0, 1)'))
+    .option('--validation-data <file>', 'separate validation file (instead of a split)')
+    .option('--seed <n>', 'first seed (the split uses it; runs use seed, seed+1, …)', number('--seed', Number.isInteger, 'a whole number'))
+    .option('--methods <list>', 'comma-separated balancing methods of the joint model (default: equal,uncertainty,dwa,famo,pcgrad,mgda,nash,upgrad)')
+    .option('--seeds <n>', 'seeds per configuration (default 3)', positiveInt('--seeds'))
+    .option('--workers <n>', 'worker threads (default: one per core; 0: train in the main thread)', number('--workers', (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0'))
+    .option('--json <file>', 'also write the results as JSON')
+    .option('--report <file>', 'also write an HTML report (table and charts)')
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
+    .option('-q, --quiet', 'no progress output')
+    .action(runCompare);
 
   program
     .command('predict')

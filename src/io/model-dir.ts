@@ -89,6 +89,9 @@ export async function loadModel(dir: string): Promise<MultilossModel> {
   if (!lstatSync(root).isDirectory() && !lstatSync(realpathSync(root)).isDirectory()) {
     throw new MultilossError('io', `model directory ${dir}: not a directory`);
   }
+  if (!existsSync(join(root, MODEL_FILE)) && existsSync(join(root, META_FILE)) && (parseJsonFile(join(root, META_FILE)) as { approach?: unknown } | null)?.approach === 'separate') {
+    throw new MultilossError('model', `${dir} holds separate models (approach: separate): load it with loadAnyModel`);
+  }
   const modelJson = parseJsonFile(join(root, MODEL_FILE)) as { weightsManifest?: { paths?: unknown[] }[] } | null;
   const manifest = modelJson?.weightsManifest;
   if (!Array.isArray(manifest)) throw new MultilossError('model', `${dir}/${MODEL_FILE}: weightsManifest missing; not a tfjs layers model`);

@@ -60,6 +60,8 @@ export interface ModelArtifacts {
 export const WEIGHTS_FILE = 'weights.bin';
 
 export interface ModelInfo {
+  /** 'joint': one network with a head per target; 'separate': one model per target (see SeparateModels). */
+  approach: 'joint' | 'separate';
   libraryVersion: string;
   createdAt: string;
   parameters: number;
@@ -165,6 +167,7 @@ export class MultilossModel {
 
   info(): ModelInfo {
     return {
+      approach: 'joint',
       libraryVersion: this.meta.libraryVersion,
       createdAt: this.meta.createdAt,
       parameters: this.network.countParams(),

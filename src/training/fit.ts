@@ -72,20 +72,30 @@ function dropUnlabelled(table: Table, config: ResolvedConfig, warn: (m: string) 
 }
 
 /** Every column that is neither a target nor a sample weight. */
-function defaultFeatures(table: Table, config: ResolvedConfig): FeatureSpec[] {
+export function defaultFeatures(table: Table, config: ResolvedConfig): FeatureSpec[] {
   const used = new Set(config.heads.flatMap((h) => [h.column, ...(h.sampleWeight ? [h.sampleWeight] : [])]));
   const features = table.columns.filter((c) => !used.has(c)).map((name) => ({ name }));
   if (features.length === 0) throw new MultilossError('config', `${table.source}: no feature columns left once the targets are taken out`);
   return features;
 }
 
+/** The rows a run trains and validates on (missing values normalised, unlabelled rows dropped). */
+export interface InputSplit {
+  /** Every cell value read as missing. */
+  missing: string[];
+  /** The training table before the validation split (the whole input when `validation` was given). */
+  all: Table;
+  train: Table;
+  validation?: Table;
+}
+
 /**
- * Trains a model from a configuration and tables: split, fit preprocessing and
- * target encoders on the training rows, build the network, run the trainer.
- * Browser-safe: reading files is the caller's job.
+ * Normalises missing values, drops rows without any label and takes the
+ * seeded (stratified) validation split — or uses the given validation table.
+ * What `fitModel` does first; exported so that separate models and
+ * comparisons train on exactly the same split.
  */
-export async function fitModel(config: ResolvedConfig, input: FitInput, options: FitOptions = {}): Promise<MultilossModel> {
-  const warn = options.warn ?? (() => undefined);
+export function splitInput(config: ResolvedConfig, input: FitInput, warn: (message: string) => void = () => undefined): InputSplit {
   const missing = config.missingValues ? [...DEFAULT_MISSING, ...config.missingValues] : [...DEFAULT_MISSING];
   if (input.table.rows.length === 0) throw new MultilossError('data', `${input.table.source}: no data rows (only a header)`);
   const all = dropUnlabelled(normalizeMissing(input.table, missing), config, warn);
@@ -106,6 +116,19 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
   } else {
     train = all;
   }
+  return { missing, all, train, validation };
+}
+
+/**
+ * Trains a model from a configuration and tables: split, fit preprocessing and
+ * target encoders on the training rows, build the network, run the trainer.
+ * Browser-safe: reading files is the caller's job.
+ */
+export async function fitModel(config: ResolvedConfig, input: FitInput, options: FitOptions = {}): Promise<MultilossModel> {
+  const warn = options.warn ?? (() => undefined);
+  if (config.approach === 'separate') throw new MultilossError('config', 'approach: separate trains one model per target: use fitSeparate (the CLI does)');
+  const { missing, all, train, validation } = splitInput(config, input, warn);
+  const seed = config.training.seed;
 
   const features = config.features ?? defaultFeatures(all, config);
   for (const f of features) {

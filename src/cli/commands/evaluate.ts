@@ -1,5 +1,5 @@
 import { initBackend } from '../../engine/backend.js';
-import { loadModel } from '../../io/model-dir.js';
+import { loadAnyModel } from '../../io/separate-dir.js';
 import { readTableFile } from '../../io/table-file.js';
 import { fmt, metricsTable } from '../format.js';
 
@@ -13,7 +13,7 @@ export async function runEvaluate(posModel: string | undefined, posData: string 
   const { model: dir, data } = modelAndData(posModel, posData, flags, true);
   const input = readTableFile(data as string);
   await initBackend(flags.backend);
-  const model = await loadModel(dir);
+  const model = await loadAnyModel(dir);
   const result = model.evaluate(input);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

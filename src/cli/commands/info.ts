@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
-import { loadModel } from '../../io/model-dir.js';
+import { loadAnyModel } from '../../io/separate-dir.js';
 import { fmt, metricsTable, table } from '../format.js';
 
 import type { Backend } from './shared.js';
@@ -16,7 +16,7 @@ export async function runInfo(posModel: string | undefined, flags: InfoFlags): P
   const dir = flags.model ?? posModel;
   if (!dir) throw new MultilossError('usage', 'no model: give the model directory (--model DIR)');
   const backend = await initBackend(flags.backend);
-  const model = await loadModel(dir);
+  const model = await loadAnyModel(dir);
   const info = model.info();
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ ...info, backend }, null, 2)}\n`);
@@ -25,6 +25,7 @@ export async function runInfo(posModel: string | undefined, flags: InfoFlags): P
       `model        ${resolve(dir)}`,
       `created      ${info.createdAt} by multiloss ${info.libraryVersion}`,
       `backend      ${backend.name}${backend.simd !== undefined ? ` (simd ${backend.simd ? 'on' : 'off'})` : ''}${backend.fixedKernels ? ', fixed wasm kernels' : ''}`,
+      `approach     ${info.approach}${info.approach === 'separate' ? ` (${info.heads.length} models, one per head)` : ''}`,
       `parameters   ${info.parameters}`,
       `features     ${info.features.length} columns → ${info.inputSize} inputs: ${info.features.map((f) => `${f.name} (${f.type})`).join(', ')}`,
       `trunk        ${info.trunk.map((b) => `${b.units} ${b.activation ?? 'relu'}${b.batchNorm ? '+bn' : ''}${b.dropout ? ` drop ${b.dropout}` : ''}`).join(' → ') || '(none)'}`,

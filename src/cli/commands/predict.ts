@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/files.js';
-import { loadModel } from '../../io/model-dir.js';
+import { loadAnyModel } from '../../io/separate-dir.js';
 import { readTableFile } from '../../io/table-file.js';
 import { csvField, predictionCells, predictionColumns } from '../format.js';
 
@@ -27,7 +27,7 @@ export async function runPredict(posModel: string | undefined, posData: string |
     if (!input.columns.includes(k)) throw new MultilossError('data', `${data}: --keep column "${k}" not found; columns are: ${input.columns.join(', ')}`);
   }
   await initBackend(flags.backend);
-  const model = await loadModel(dir);
+  const model = await loadAnyModel(dir);
   const predictions = model.predict(input);
   const format = flags.format ?? (flags.out && ['.jsonl', '.ndjson', '.json'].includes(extname(flags.out).toLowerCase()) ? 'jsonl' : 'csv');
   const keepIdx = keep.map((k) => input.columns.indexOf(k));

@@ -4,11 +4,12 @@ import { resolveConfig } from '../../config/resolve.js';
 import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
 import { readConfigFile } from '../../io/config-file.js';
-import { saveModel } from '../../io/model-dir.js';
+import { saveAnyModel } from '../../io/separate-dir.js';
 import { checkpointWriter, disposeCheckpoint, readCheckpoint, type LoadedCheckpoint } from '../../io/checkpoints.js';
 import { readTableFile } from '../../io/table-file.js';
-import type { MultilossModel } from '../../model/multiloss-model.js';
+import type { MultiOutputModel } from '../../model/multi-output.js';
 import { fitModel } from '../../training/fit.js';
+import { fitSeparate } from '../../training/fit-separate.js';
 import { metricsTable } from '../format.js';
 import { progressCallbacks } from '../progress.js';
 
@@ -26,6 +27,7 @@ export interface TrainFlags {
   validationData?: string;
   seed?: number;
   balance?: string;
+  approach?: 'joint' | 'separate';
   out?: string;
   checkpointEvery?: number;
   checkpointDir?: string;
@@ -36,7 +38,7 @@ export interface TrainFlags {
 }
 
 /** Flags override the config file; the merged object is validated by the schema. */
-function buildConfig(flags: TrainFlags): Record<string, unknown> {
+export function buildConfig(flags: TrainFlags): Record<string, unknown> {
   const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
   if (flags.data) config.data = resolve(flags.data);
   if (flags.target?.length) {
@@ -73,6 +75,7 @@ function buildConfig(flags: TrainFlags): Record<string, unknown> {
     const keep = previous.method === method ? previous : {};
     config.balance = { ...keep, method, ...(mode ? { mode } : {}) };
   }
+  if (flags.approach) config.approach = flags.approach;
   if (flags.out) config.out = resolve(flags.out);
   if (config.targets === undefined) throw new MultilossError('usage', 'no targets: give --config FILE or at least one --target NAME:KIND');
   if (config.data === undefined) throw new MultilossError('usage', 'no training data: give --data FILE or "data" in the config');
@@ -102,6 +105,7 @@ const RUN_FLAGS: (keyof TrainFlags)[] = [
   'validationData',
   'seed',
   'balance',
+  'approach',
   'checkpointEvery',
 ];
 
@@ -152,21 +156,35 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const progress = progressCallbacks(process.stderr, flags.quiet ?? false);
-    let model: MultilossModel;
+    let model: MultiOutputModel;
     try {
-      model = await fitModel(
-        resolved,
-        { table, validation },
-        {
-          callbacks: progress.callbacks,
-          warn: (m) => log(`warning: ${m}`),
-          checkpoint: checkpointWriter(ckDir, raw),
-          resume: checkpoint?.resume,
-          interrupt,
-        },
-      );
+      model =
+        resolved.approach === 'separate'
+          ? await fitSeparate(
+              resolved,
+              { table, validation },
+              {
+                callbacks: progress.callbacks,
+                warn: (m) => log(`warning: ${m}`),
+                onModelBegin: (k, n, head) => void (flags.quiet || log(`model ${k + 1}/${n}: head "${head}"`)),
+                interrupt,
+              },
+            )
+          : await fitModel(
+              resolved,
+              { table, validation },
+              {
+                callbacks: progress.callbacks,
+                warn: (m) => log(`warning: ${m}`),
+                checkpoint: checkpointWriter(ckDir, raw),
+                resume: checkpoint?.resume,
+                interrupt,
+              },
+            );
     } catch (e) {
       if (e instanceof MultilossError && e.kind === 'interrupted') {
+        if (resolved.approach === 'separate')
+          throw new MultilossError('interrupted', `${signal ?? 'signal'}: ${e.message}; nothing was saved`, signal === 'SIGTERM' ? 143 : 130);
         throw new MultilossError(
           'interrupted',
           `${signal ?? 'signal'}: ${e.message}; resume with: multiloss train --resume ${ckDir}`,
@@ -179,8 +197,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
     }
-    await saveModel(model, out);
-    const metrics = model.meta.metrics;
+    await saveAnyModel(model, out);
+    const metrics = model.info().metrics;
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ model: out, metrics }, null, 2)}\n`);
     } else if (!flags.quiet) {

@@ -1,0 +1,305 @@
+/**
+ * Joint or separate, and how to balance? `compare` trains, on one seeded
+ * split and the same budget, the separate models (one per target) and the
+ * joint model under each selected balancing method, each over several seeds,
+ * and summarises per head the validation metric (mean ± std over seeds), the
+ * multi-task score Δm against the separate models, the parameter count and
+ * the training time. Runs are independent: they go to a pool of worker
+ * threads (one per core by default). Node-only.
+ */
+import { availableParallelism } from 'node:os';
+import { BALANCING_METHODS } from '../balancing/index.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { initBackend, type BackendChoice } from '../engine/backend.js';
+import { MultilossError } from '../errors.js';
+import { createMetrics } from '../metrics/index.js';
+import type { HeadKind } from '../model/heads/head.js';
+import { splitInput, type FitInput } from '../training/fit.js';
+import { runPool } from './pool.js';
+import { executeRun, runConfig, type RunData, type RunKind, type RunResult, type RunTask } from './run.js';
+
+export { runConfig, type RunKind, type RunResult } from './run.js';
+
+/** The joint model's balancing methods compared by default. */
+export const DEFAULT_COMPARE_METHODS: readonly string[] = ['equal', 'uncertainty', 'dwa', 'famo', 'pcgrad', 'mgda', 'nash', 'upgrad'];
+export const DEFAULT_COMPARE_SEEDS = 3;
+/** The row label of the separate models (the reference of Δm). */
+export const SEPARATE = 'separate';
+
+export interface CompareOptions {
+  /** Balancing methods of the joint model (default DEFAULT_COMPARE_METHODS). */
+  methods?: readonly string[];
+  /** Seeds per configuration (default 3): the configuration's seed, +1, +2, … The split always uses the configuration's seed. */
+  seeds?: number;
+  /** Worker threads (default: os.availableParallelism()); 0 trains in this thread, one run after another. */
+  workers?: number;
+  /** Backend each worker initialises (default: initBackend's choice). */
+  backend?: BackendChoice;
+  /** Progress after every epoch and every finished run. */
+  onProgress?: (progress: CompareProgress) => void;
+  /** Non-fatal notices (rows dropped, …). */
+  warn?: (message: string) => void;
+}
+
+export interface CompareProgress {
+  /** Epochs trained so far, over every run (separate models count each sub-model's epochs). */
+  epochsDone: number;
+  epochsTotal: number;
+  runsDone: number;
+  runsTotal: number;
+  elapsedSeconds: number;
+  /** Estimated seconds left (undefined before anything was measured). */
+  etaSeconds?: number;
+  /** The run that just finished, when this progress report is about one. */
+  finished?: RunResult;
+}
+
+/** A figure over seeds: mean, sample standard deviation (0 for one seed) and the per-seed values. */
+export interface SeedStat {
+  mean: number;
+  std: number;
+  values: number[];
+}
+
+/** A head's column in the table: its first metric. */
+export interface CompareHead {
+  name: string;
+  kind: HeadKind;
+  metric: string;
+  higherIsBetter: boolean;
+}
+
+export interface CompareRow {
+  /** 'separate' or the balancing method. */
+  label: string;
+  approach: 'joint' | 'separate';
+  /** Per head: the validation metric over seeds. */
+  heads: Record<string, SeedStat>;
+  /** Δm in percent over seeds (per seed against the separate models' mean; the mean is Δm of the mean metrics). */
+  deltaM: SeedStat;
+  parameters: number;
+  /** Training time per run, seconds. */
+  seconds: SeedStat;
+  /** Epochs per run (mean; summed over sub-models for separate models). */
+  epochs: number;
+}
+
+export interface CompareResult {
+  heads: CompareHead[];
+  seeds: number[];
+  methods: string[];
+  /** 'separate' first, then the joint model per method, in the order given. */
+  rows: CompareRow[];
+  /** Row labels that are best per column (ties: all of them). */
+  best: { heads: Record<string, string[]>; deltaM: string[]; parameters: string[]; seconds: string[] };
+  /** Every run, in task order. */
+  runs: RunResult[];
+  split: { train: number; validation: number; seed: number };
+  epochs: number;
+  workers: number;
+  seconds: number;
+}
+
+/** Sample mean and standard deviation (n − 1; 0 for a single value). */
+export function seedStat(values: readonly number[]): SeedStat {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std, values: [...values] };
+}
+
+/**
+ * The multi-task score Δm in percent (Maninis et al. 2019; Liu et al. 2022):
+ * the mean over heads of the relative change of each head's metric against
+ * the reference (the separate models), sign-corrected so that higher is
+ * better: Δm = (1/T) Σₜ (−1)^{lₜ} (Mₜ − M_ref,ₜ) / M_ref,ₜ × 100, with lₜ = 1
+ * when a lower value of head t's metric is better.
+ */
+export function deltaM(metrics: readonly number[], reference: readonly number[], higherIsBetter: readonly boolean[]): number {
+  if (metrics.length === 0 || metrics.length !== reference.length || metrics.length !== higherIsBetter.length) {
+    throw new RangeError(`deltaM: ${metrics.length} metrics, ${reference.length} reference values and ${higherIsBetter.length} directions`);
+  }
+  let sum = 0;
+  for (let t = 0; t < metrics.length; t++) sum += ((higherIsBetter[t] ? 1 : -1) * (metrics[t] - reference[t])) / reference[t];
+  return (100 * sum) / metrics.length;
+}
+
+/** Each head's column: the first metric of its kind (accuracy, accuracy, micro_f1, rmse, mae). */
+export function compareHeads(config: ResolvedConfig): CompareHead[] {
+  return config.heads.map((h) => {
+    const m = createMetrics(h.kind, { threshold: h.threshold })[0];
+    return { name: h.name, kind: h.kind, metric: m.name, higherIsBetter: m.higherIsBetter };
+  });
+}
+
+/** Checks a method list: known methods, no duplicates; the error lists the valid ones. */
+export function checkMethods(methods: readonly string[], what = 'methods'): string[] {
+  if (methods.length === 0) throw new MultilossError('usage', `${what}: give at least one balancing method`);
+  const seen = new Set<string>();
+  for (const m of methods) {
+    if (!BALANCING_METHODS.includes(m)) throw new MultilossError('usage', `${what}: unknown balancing method "${m}"; valid methods: ${BALANCING_METHODS.join(', ')}`);
+    if (seen.has(m)) throw new MultilossError('usage', `${what}: "${m}" is given twice`);
+    seen.add(m);
+  }
+  return [...methods];
+}
+
+function bestOf(labels: readonly string[], values: readonly number[], higherIsBetter: boolean): string[] {
+  const finite = values.filter((v) => Number.isFinite(v));
+  if (finite.length === 0) return [];
+  const best = higherIsBetter ? Math.max(...finite) : Math.min(...finite);
+  return labels.filter((_, i) => values[i] === best);
+}
+
+/** Builds the table from the runs (pure; exported for tests and for re-summarising saved runs). */
+export function summarize(heads: readonly CompareHead[], labels: readonly string[], runs: readonly RunResult[]): Pick<CompareResult, 'rows' | 'best'> {
+  const byLabel = (label: string) => runs.filter((r) => r.label === label).sort((a, b) => a.seed - b.seed);
+  const metricOf = (r: RunResult, h: CompareHead) => r.validation.heads[h.name]?.metrics[h.metric] ?? NaN;
+  const sepRuns = byLabel(SEPARATE);
+  if (sepRuns.length === 0) throw new Error('summarize: no runs of the separate models (the reference of Δm)');
+  const reference = heads.map((h) => seedStat(sepRuns.map((r) => metricOf(r, h))).mean);
+  const directions = heads.map((h) => h.higherIsBetter);
+  const rows: CompareRow[] = labels.map((label) => {
+    const rs = byLabel(label);
+    const headStats: Record<string, SeedStat> = {};
+    for (const h of heads) headStats[h.name] = seedStat(rs.map((r) => metricOf(r, h)));
+    return {
+      label,
+      approach: label === SEPARATE ? 'separate' : 'joint',
+      heads: headStats,
+      deltaM: seedStat(
+        rs.map((r) =>
+          deltaM(
+            heads.map((h) => metricOf(r, h)),
+            reference,
+            directions,
+          ),
+        ),
+      ),
+      parameters: rs[0]?.parameters ?? NaN,
+      seconds: seedStat(rs.map((r) => r.seconds)),
+      epochs: seedStat(rs.map((r) => r.epochs)).mean,
+    };
+  });
+  const names = rows.map((r) => r.label);
+  const best: CompareResult['best'] = {
+    heads: {},
+    deltaM: bestOf(
+      names,
+      rows.map((r) => r.deltaM.mean),
+      true,
+    ),
+    parameters: bestOf(
+      names,
+      rows.map((r) => r.parameters),
+      false,
+    ),
+    seconds: bestOf(
+      names,
+      rows.map((r) => r.seconds.mean),
+      false,
+    ),
+  };
+  for (const h of heads) {
+    best.heads[h.name] = bestOf(
+      names,
+      rows.map((r) => r.heads[h.name].mean),
+      h.higherIsBetter,
+    );
+  }
+  return { rows, best };
+}
+
+/** The runs of a comparison, in the order they are trained: per seed, the separate models then each method. */
+export function compareTasks(config: ResolvedConfig, methods: readonly string[], seeds: readonly number[]): RunTask[] {
+  const kinds: [string, RunKind][] = [[SEPARATE, { approach: 'separate' }], ...methods.map((m): [string, RunKind] => [m, { approach: 'joint', method: m }])];
+  const tasks: RunTask[] = [];
+  for (const seed of seeds) {
+    for (const [label, kind] of kinds) tasks.push({ id: tasks.length, label, seed, config: runConfig(config, kind, seed) });
+  }
+  return tasks;
+}
+
+/**
+ * The split every run of a comparison trains and validates on: the
+ * configuration's seeded split (or its validation data), taken once.
+ */
+export function compareSplit(config: ResolvedConfig, input: FitInput, warn?: (message: string) => void): RunData {
+  const { train, validation } = splitInput({ ...config, approach: 'joint' }, input, warn);
+  if (!validation || validation.rows.length === 0) {
+    throw new MultilossError('config', 'compare needs validation data: set validation.split > 0 (or --validation-split) or validation.data');
+  }
+  return { train, validation };
+}
+
+/** Trains and summarises the comparison (see the module comment). */
+export async function compare(config: ResolvedConfig, input: FitInput, options: CompareOptions = {}): Promise<CompareResult> {
+  const methods = checkMethods(options.methods ?? DEFAULT_COMPARE_METHODS);
+  const seedCount = options.seeds ?? DEFAULT_COMPARE_SEEDS;
+  if (!Number.isInteger(seedCount) || seedCount < 1) throw new MultilossError('usage', `seeds: expected a whole number ≥ 1, got ${seedCount}`);
+  const workers = options.workers ?? availableParallelism();
+  if (!Number.isInteger(workers) || workers < 0) throw new MultilossError('usage', `workers: expected a whole number ≥ 0, got ${workers}`);
+  const base: ResolvedConfig = { ...config, approach: 'joint' };
+  const heads = compareHeads(base);
+  const data = compareSplit(base, input, options.warn);
+  const seeds = Array.from({ length: seedCount }, (_, i) => base.training.seed + i);
+  const tasks = compareTasks(base, methods, seeds);
+
+  // Progress in epochs: separate models train one model per head.
+  const planned = (t: RunTask) => t.config.training.epochs * (t.config.approach === 'separate' ? t.config.heads.length : 1);
+  const epochsTotal = tasks.reduce((a, t) => a + planned(t), 0);
+  const doneById = new Map<number, number>();
+  let epochsDone = 0;
+  let runsDone = 0;
+  const start = performance.now();
+  const report = (finished?: RunResult) => {
+    if (!options.onProgress) return;
+    const elapsedSeconds = (performance.now() - start) / 1000;
+    const fraction = epochsDone / epochsTotal;
+    const etaSeconds = fraction > 0 ? (elapsedSeconds * (1 - fraction)) / fraction : undefined;
+    options.onProgress({ epochsDone, epochsTotal, runsDone, runsTotal: tasks.length, elapsedSeconds, etaSeconds, finished });
+  };
+  const onEpoch = (id: number) => {
+    const t = tasks[id];
+    const done = doneById.get(id) ?? 0;
+    if (done < planned(t)) {
+      doneById.set(id, done + 1);
+      epochsDone++;
+    }
+    report();
+  };
+  const onResult = (r: RunResult) => {
+    // Early stopping may end a run before its budget: count the rest as done.
+    epochsDone += planned(tasks[r.id]) - (doneById.get(r.id) ?? 0);
+    doneById.set(r.id, planned(tasks[r.id]));
+    runsDone++;
+    report(r);
+  };
+
+  let runs: RunResult[];
+  if (workers === 0) {
+    await initBackend(options.backend);
+    runs = [];
+    for (const t of tasks) {
+      const r = await executeRun(t, data, () => onEpoch(t.id));
+      runs.push(r);
+      onResult(r);
+    }
+  } else {
+    runs = await runPool(tasks, data, { workers, backend: options.backend, onEpoch, onResult });
+  }
+  const labels = [SEPARATE, ...methods];
+  const { rows, best } = summarize(heads, labels, runs);
+  return {
+    heads,
+    seeds,
+    methods,
+    rows,
+    best,
+    runs,
+    split: { train: data.train.rows.length, validation: data.validation.rows.length, seed: base.training.seed },
+    epochs: base.training.epochs,
+    workers: workers === 0 ? 0 : Math.min(workers, tasks.length),
+    seconds: (performance.now() - start) / 1000,
+  };
+}

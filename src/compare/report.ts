@@ -1,0 +1,160 @@
+/**
+ * The comparison as a text table (for the terminal) and as a self-contained
+ * HTML page (the table plus a bar chart per head across methods and one of
+ * Δm), rendered to inline SVG: no script, no network. Browser-safe.
+ */
+import { barChart } from '../report/bar-chart.js';
+import { renderSvg } from '../report/render.js';
+import type { CompareResult, SeedStat } from './compare.js';
+import { SEPARATE } from './compare.js';
+
+/** Decimals for a figure of this size: about 4 significant digits (0.9767, 12.35, 312.5, 4512). */
+function decimals(v: number): number {
+  if (!Number.isFinite(v) || v === 0) return 4;
+  return Math.min(6, Math.max(0, 3 - Math.floor(Math.log10(Math.abs(v)))));
+}
+
+export function formatStat(s: SeedStat, digits = decimals(s.mean)): string {
+  if (!Number.isFinite(s.mean)) return '–';
+  return `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`;
+}
+
+function formatDelta(s: SeedStat): string {
+  if (!Number.isFinite(s.mean)) return '–';
+  const mean = Math.abs(s.mean) < 5e-3 ? '0.00' : `${s.mean > 0 ? '+' : ''}${s.mean.toFixed(2)}`;
+  return `${mean} ± ${s.std.toFixed(2)}`;
+}
+
+export interface TableCell {
+  text: string;
+  best: boolean;
+}
+
+/** The comparison table as cells: header, then one row per configuration; `best` marks the best of a column. */
+export function compareTableCells(result: CompareResult): { header: string[]; rows: TableCell[][] } {
+  const header = ['method', ...result.heads.map((h) => `${h.name} ${h.metric} ${h.higherIsBetter ? '↑' : '↓'}`), 'Δm % ↑', 'params ↓', 'time s ↓'];
+  const rows = result.rows.map((r) => {
+    const heads = result.heads.map((h) => {
+      const s = r.heads[h.name];
+      // Every row of a column shows the digits of the column's largest figure.
+      const digits = decimals(Math.max(...result.rows.map((x) => Math.abs(x.heads[h.name].mean)).filter(Number.isFinite)));
+      return { text: formatStat(s, digits), best: result.best.heads[h.name].includes(r.label) };
+    });
+    return [
+      { text: r.label === SEPARATE ? 'separate models' : `joint ${r.label}`, best: false },
+      ...heads,
+      { text: formatDelta(r.deltaM), best: result.best.deltaM.includes(r.label) },
+      { text: String(r.parameters), best: result.best.parameters.includes(r.label) },
+      { text: r.seconds.mean.toFixed(1), best: result.best.seconds.includes(r.label) },
+    ];
+  });
+  return { header, rows };
+}
+
+/** The table as aligned text; the best value of each column is marked with `*`. */
+export function formatCompareTable(result: CompareResult): string {
+  const { header, rows } = compareTableCells(result);
+  const text = rows.map((r) => r.map((c, i) => (i === 0 ? c.text : `${c.text}${c.best ? ' *' : '  '}`)));
+  const widths = header.map((h, i) => Math.max(h.length, ...text.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');
+}
+
+/** The notes under the table: what the figures are. */
+export function compareNotes(result: CompareResult): string[] {
+  return [
+    `Validation metrics after ${result.epochs} epochs, mean ± std over seeds ${result.seeds.join(', ')}; the same split for every run (seed ${result.split.seed}: ${result.split.train} training, ${result.split.validation} validation rows).`,
+    'Δm: mean over heads of the relative change of the head\'s metric against the separate models, sign-corrected so that higher is better (Δm = (1/T) Σ (−1)^l (M − M_sep) / M_sep × 100%, l = 1 when lower is better); ± is over seeds.',
+    '* / bold: best in its column (ties all marked). Time: wall-clock seconds per run, runs sharing the cores.',
+  ];
+}
+
+const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+export interface CompareReportOptions {
+  title?: string;
+  /** A line under the title (e.g. the data file and the command). */
+  subtitle?: string;
+}
+
+/** A self-contained HTML page with the table, a bar chart per head across methods and one of Δm. */
+export async function compareReportHtml(result: CompareResult, options: CompareReportOptions = {}): Promise<string> {
+  const title = options.title ?? 'multiloss compare';
+  const { header, rows } = compareTableCells(result);
+  const labels = result.rows.map((r) => (r.label === SEPARATE ? SEPARATE : r.label));
+  const kind = (label: string) => (label === SEPARATE ? 'separate models' : 'joint model');
+  const colors = { field: 'approach', title: 'approach', values: ['separate models', 'joint model'], range: ['#f58518', '#4c78a8'] };
+  const charts: string[] = [];
+  for (const h of result.heads) {
+    const sep = result.rows.find((r) => r.label === SEPARATE)?.heads[h.name].mean;
+    const spec = barChart({
+      title: `${h.name}: ${h.metric} (${h.higherIsBetter ? 'higher' : 'lower'} is better)`,
+      subtitle: `mean ± std over ${result.seeds.length} seed${result.seeds.length > 1 ? 's' : ''}; dashed: separate models`,
+      data: result.rows.map((r, i) => ({ method: labels[i], approach: kind(r.label), value: r.heads[h.name].mean, std: r.heads[h.name].std })),
+      category: 'method',
+      value: { field: 'value', title: h.metric },
+      error: 'std',
+      color: colors,
+      legend: false,
+      ...(sep !== undefined && Number.isFinite(sep) ? { rule: { value: sep, color: '#f58518', dash: [4, 3] } } : {}),
+    });
+    charts.push(await renderSvg(spec));
+  }
+  charts.push(
+    await renderSvg(
+      barChart({
+        title: 'Δm against the separate models (%, higher is better)',
+        subtitle: `mean ± std over ${result.seeds.length} seed${result.seeds.length > 1 ? 's' : ''}`,
+        data: result.rows.map((r, i) => ({ method: labels[i], approach: kind(r.label), value: r.deltaM.mean, std: r.deltaM.std })),
+        category: 'method',
+        value: { field: 'value', title: 'Δm %' },
+        error: 'std',
+        color: colors,
+        rule: { value: 0 },
+      }),
+    ),
+  );
+  const table = [
+    '<table>',
+    `<thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>`,
+    '<tbody>',
+    ...rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th>${escapeHtml(c.text)}</th>` : `<td${c.best ? ' class="best"' : ''}>${escapeHtml(c.text)}${c.best ? ' ★' : ''}</td>`)).join('')}</tr>`),
+    '</tbody>',
+    '</table>',
+  ].join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(title)}</title>
+<style>
+body { font-family: Helvetica, Arial, sans-serif; margin: 24px; color: #222; }
+h1 { font-size: 20px; margin-bottom: 4px; }
+p.sub { color: #555; margin-top: 0; }
+table { border-collapse: collapse; margin: 16px 0; font-size: 13px; }
+th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+thead th { border-bottom: 2px solid #888; }
+tbody th, thead th:first-child { text-align: left; }
+tbody th { font-weight: normal; }
+td.best { font-weight: bold; background: #eef6ee; }
+ul.notes { color: #555; font-size: 12px; max-width: 60em; }
+.charts { display: flex; flex-wrap: wrap; gap: 24px; }
+.chart { flex: none; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+${options.subtitle ? `<p class="sub">${escapeHtml(options.subtitle)}</p>` : ''}
+${table}
+<ul class="notes">
+${compareNotes(result)
+  .map((n) => `<li>${escapeHtml(n)}</li>`)
+  .join('\n')}
+</ul>
+<div class="charts">
+${charts.map((svg) => `<div class="chart">${svg}</div>`).join('\n')}
+</div>
+</body>
+</html>
+`;
+}

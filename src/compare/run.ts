@@ -1,0 +1,92 @@
+/**
+ * One run of a comparison: a configuration trained on the comparison's
+ * split, reduced to plain numbers. The same code runs in a worker thread and
+ * in-process; browser-safe (no Node built-ins).
+ */
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { Table } from '../data/table.js';
+import { MultilossError } from '../errors.js';
+import { isSeparateModels } from '../model/separate-models.js';
+import type { SplitLog } from '../training/history.js';
+import { fitByApproach } from '../training/fit-separate.js';
+
+/** What a comparison trains: the separate models, or the joint model under a balancing method. */
+export type RunKind = { approach: 'separate' } | { approach: 'joint'; method: string };
+
+export interface RunTask {
+  id: number;
+  /** The row label: 'separate' or the balancing method. */
+  label: string;
+  seed: number;
+  /** The full configuration of this run (approach, balancing method and seed set). */
+  config: ResolvedConfig;
+}
+
+/** The comparison's data, the same for every run. */
+export interface RunData {
+  train: Table;
+  validation: Table;
+}
+
+export interface RunResult {
+  id: number;
+  label: string;
+  seed: number;
+  /** Validation figures at the end of training (per head: loss and every metric). */
+  validation: SplitLog;
+  parameters: number;
+  /** Epochs trained (summed over the sub-models of separate models). */
+  epochs: number;
+  /** Wall-clock training time in seconds. */
+  seconds: number;
+}
+
+/** A run's error as plain data (to cross the worker boundary). */
+export interface RunError {
+  message: string;
+  kind?: string;
+  exitCode?: number;
+  stack?: string;
+}
+
+export function toRunError(e: unknown): RunError {
+  if (e instanceof MultilossError) return { message: e.message, kind: e.kind, exitCode: e.exitCode };
+  const err = e as Error;
+  return { message: err?.message ?? String(e), stack: err?.stack };
+}
+
+export function fromRunError(e: RunError, context: string): Error {
+  if (e.kind) return new MultilossError(e.kind as MultilossError['kind'], `${context}: ${e.message}`, e.exitCode);
+  const err = new Error(`${context}: ${e.message}`);
+  if (e.stack) err.stack = `${err.message}\n${e.stack}`;
+  return err;
+}
+
+/**
+ * The configuration of one run: the base configuration with the approach,
+ * the seed and (joint) the balancing method. The base's options for a method
+ * are kept when it names the same method; checkpoints are off.
+ */
+export function runConfig(base: ResolvedConfig, kind: RunKind, seed: number): ResolvedConfig {
+  const balance = kind.approach === 'separate' ? base.balance : base.balance.method === kind.method ? base.balance : { method: kind.method };
+  return { ...base, approach: kind.approach, balance, training: { ...base.training, seed, checkpointEvery: undefined } };
+}
+
+/**
+ * Trains one run on the comparison's split and returns its figures. `onEpoch`
+ * is told after every epoch (of every sub-model, for separate models).
+ */
+export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => void): Promise<RunResult> {
+  const start = performance.now();
+  const model = await fitByApproach(task.config, { table: data.train, validation: data.validation }, { callbacks: onEpoch ? { onEpochEnd: () => onEpoch() } : {} });
+  const seconds = (performance.now() - start) / 1000;
+  try {
+    const info = model.info();
+    const validation = info.metrics.validation;
+    if (!validation) throw new MultilossError('data', `run ${task.label} seed ${task.seed}: no validation figures (the validation split is empty)`);
+    const epochs = isSeparateModels(model) ? model.models.reduce((a, m) => a + m.meta.history.length, 0) : info.epochs;
+    return { id: task.id, label: task.label, seed: task.seed, validation, parameters: info.parameters, epochs, seconds };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Worker thread of `compare`: initialises the backend once, then trains the
+ * runs it is sent, one at a time, and posts plain results back. Started by
+ * ./pool.ts with `workerData: { backend, data }`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { initBackend, type BackendChoice } from '../engine/backend.js';
+import { executeRun, toRunError, type RunData, type RunTask } from './run.js';
+import type { FromWorker, ToWorker } from './pool.js';
+
+const port = parentPort;
+if (!port) throw new Error('compare/worker.ts runs in a worker thread only');
+const { backend, data } = workerData as { backend?: BackendChoice; data: RunData };
+const post = (m: FromWorker) => port.postMessage(m);
+
+try {
+  const info = await initBackend(backend);
+  post({ type: 'ready', backend: info.name });
+} catch (e) {
+  post({ type: 'failed', error: toRunError(e) });
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'close') {
+    port.close();
+    return;
+  }
+  const task: RunTask = m.task;
+  executeRun(task, data, () => post({ type: 'epoch', id: task.id })).then(
+    (result) => post({ type: 'done', result }),
+    (e: unknown) => post({ type: 'error', id: task.id, error: toRunError(e) }),
+  );
+});
