@@ -2,7 +2,7 @@
  * CSV reading: text in, {@link Table} out. Browser-safe (no Node built-ins):
  * uses the browser ESM build of csv-parse, which carries its own Buffer shim.
  */
-import { parse, CsvError } from 'csv-parse/browser/esm/sync';
+import { parse } from 'csv-parse/browser/esm/sync';
 import { MultilossError } from '../errors.js';
 import type { Cell, Table } from './table.js';
 
@@ -76,6 +76,103 @@ function preview(value: string): string {
 }
 
 /**
+ * The csv-parse options of both readers (this whole-text one and the
+ * streaming one in `io/stream-table.ts`), so they split records identically.
+ */
+export function csvParseOptions(delimiter: CsvDelimiter, maxRecordLength: number) {
+  return {
+    delimiter,
+    quote: '"',
+    escape: '"',
+    bom: true,
+    record_delimiter: ['\r\n', '\n', '\r'],
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    max_record_size: maxRecordLength,
+  };
+}
+
+/**
+ * Turns csv-parse's record info into the 1-based line on which each record
+ * starts. csv-parse counts a CRLF inside a quoted field as two lines; this
+ * corrects for that with the CRLFs found in the parsed fields (kept verbatim).
+ */
+export class CsvLineTracker {
+  private crlfOvercount = 0;
+  private lastEnd = 0;
+  private lastEmpty = 0;
+
+  /** Start line of the record after the last one seen, given csv-parse's empty-line count. */
+  startOf(emptyLines?: number): number {
+    return this.lastEnd + 1 + ((emptyLines ?? this.lastEmpty) - this.lastEmpty);
+  }
+
+  /** Records a parsed record; returns its start line, or null for a whitespace-only line (skipped). */
+  record(record: string[], info: { lines: number; empty_lines: number }): number | null {
+    const start = this.startOf(info.empty_lines);
+    this.crlfOvercount += countCrlf(record);
+    this.lastEnd = info.lines - this.crlfOvercount;
+    this.lastEmpty = info.empty_lines;
+    return record.length === 1 && record[0].trim() === '' ? null : start;
+  }
+}
+
+/**
+ * The MultilossError for an error csv-parse threw (matched by its `CSV_` code,
+ * so errors of both csv-parse builds qualify); undefined for anything else.
+ */
+export function csvParseError(e: unknown, source: string, tracker: CsvLineTracker, maxRecordLength: number): MultilossError | undefined {
+  const err = e as { code?: unknown; message?: unknown; empty_lines?: number } | null;
+  if (!err || typeof err.code !== 'string' || !err.code.startsWith('CSV_')) return undefined;
+  const line = tracker.startOf(err.empty_lines);
+  switch (err.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return new MultilossError('data', `${source}: line ${line} has a quoted field that is never closed (unterminated quote)`);
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return new MultilossError('data', `${source}: line ${line} has text right after a closing quote (a quote inside a quoted field must be doubled as "")`);
+    case 'CSV_MAX_RECORD_SIZE':
+      return new MultilossError('data', `${source}: line ${line} is longer than the limit of ${maxRecordLength} bytes (maxRecordLength)`);
+    default:
+      return new MultilossError('data', `${source}: line ${line}: ${String(err.message)}`);
+  }
+}
+
+/** Validates the header record (trimmed names, non-empty, unique, at most `maxColumns`); returns the column names. */
+export function csvHeader(record: string[], line: number, source: string, delimiter: CsvDelimiter, maxColumns: number): string[] {
+  const header = record.map((h) => h.trim());
+  if (header.length > maxColumns) {
+    throw new MultilossError('data', `${source}: line ${line}: the header has ${header.length} columns, more than the limit of ${maxColumns} (maxColumns)`);
+  }
+  const seen = new Map<string, number>();
+  header.forEach((name, i) => {
+    if (name === '') {
+      throw new MultilossError('data', `${source}: line ${line}: header column ${i + 1} has an empty name (delimiter used: ${describeDelimiter(delimiter)})`);
+    }
+    const prev = seen.get(name);
+    if (prev !== undefined) {
+      throw new MultilossError(
+        'data',
+        `${source}: line ${line}: duplicate header name "${name}" (columns ${prev + 1} and ${i + 1}, compared after trimming spaces)`,
+      );
+    }
+    seen.set(name, i);
+  });
+  return header;
+}
+
+/** One data record as a row of cells (empty → null); a record whose length differs from the header's is an error naming the line. */
+export function csvRow(record: string[], columns: number, line: number, source: string, delimiter: CsvDelimiter): Cell[] {
+  if (record.length !== columns) {
+    throw new MultilossError(
+      'data',
+      `${source}: line ${line} has ${record.length} field${record.length === 1 ? '' : 's'}, the header has ${columns} (delimiter ${describeDelimiter(delimiter)}; row starts "${preview(record.join(delimiter))}")`,
+    );
+  }
+  return record.map((v) => (v === '' ? null : v));
+}
+
+/**
  * Parses CSV text into a Table of strings (typing happens later, in `infer.ts`).
  *
  * - The first record is the header (required); header names are trimmed and
@@ -101,30 +198,13 @@ export function parseCsv(text: string, source: string, options: CsvOptions = {})
 
   const records: string[][] = [];
   const startLines: number[] = [];
-  // csv-parse counts a CRLF inside a quoted field as two lines; we correct for
-  // that with the CRLFs found in the parsed fields (kept verbatim).
-  let crlfOvercount = 0;
-  let lastEnd = 0;
-  let lastEmpty = 0;
-  const startOf = (empty: number): number => lastEnd + 1 + (empty - lastEmpty);
-
+  const tracker = new CsvLineTracker();
   try {
     parse(body, {
-      delimiter,
-      quote: '"',
-      escape: '"',
-      bom: true,
-      record_delimiter: ['\r\n', '\n', '\r'],
-      relax_column_count: true,
-      relax_quotes: true,
-      skip_empty_lines: true,
-      max_record_size: maxRecordLength,
+      ...csvParseOptions(delimiter, maxRecordLength),
       on_record: (record: string[], info) => {
-        const start = startOf(info.empty_lines);
-        crlfOvercount += countCrlf(record);
-        lastEnd = info.lines - crlfOvercount;
-        lastEmpty = info.empty_lines;
-        if (!(record.length === 1 && record[0].trim() === '')) {
+        const start = tracker.record(record, info);
+        if (start !== null) {
           records.push(record);
           startLines.push(start);
         }
@@ -132,59 +212,17 @@ export function parseCsv(text: string, source: string, options: CsvOptions = {})
       },
     });
   } catch (e) {
-    if (e instanceof CsvError) {
-      const ctx = e as CsvError & { empty_lines?: number };
-      const line = startOf(ctx.empty_lines ?? lastEmpty);
-      switch (e.code) {
-        case 'CSV_QUOTE_NOT_CLOSED':
-          throw new MultilossError('data', `${source}: line ${line} has a quoted field that is never closed (unterminated quote)`);
-        case 'CSV_INVALID_CLOSING_QUOTE':
-          throw new MultilossError('data', `${source}: line ${line} has text right after a closing quote (a quote inside a quoted field must be doubled as "")`);
-        case 'CSV_MAX_RECORD_SIZE':
-          throw new MultilossError('data', `${source}: line ${line} is longer than the limit of ${maxRecordLength} bytes (maxRecordLength)`);
-        default:
-          throw new MultilossError('data', `${source}: line ${line}: ${e.message}`);
-      }
-    }
-    throw e;
+    throw csvParseError(e, source, tracker, maxRecordLength) ?? e;
   }
 
   if (records.length === 0) {
     throw new MultilossError('data', `${source}: the file is empty (a header row is required)`);
   }
-  const header = records[0].map((h) => h.trim());
-  if (header.length > maxColumns) {
-    throw new MultilossError('data', `${source}: line ${startLines[0]}: the header has ${header.length} columns, more than the limit of ${maxColumns} (maxColumns)`);
-  }
-  const seen = new Map<string, number>();
-  header.forEach((name, i) => {
-    if (name === '') {
-      throw new MultilossError(
-        'data',
-        `${source}: line ${startLines[0]}: header column ${i + 1} has an empty name (delimiter used: ${describeDelimiter(delimiter)})`,
-      );
-    }
-    const prev = seen.get(name);
-    if (prev !== undefined) {
-      throw new MultilossError(
-        'data',
-        `${source}: line ${startLines[0]}: duplicate header name "${name}" (columns ${prev + 1} and ${i + 1}, compared after trimming spaces)`,
-      );
-    }
-    seen.set(name, i);
-  });
-
+  const header = csvHeader(records[0], startLines[0], source, delimiter, maxColumns);
   const rows: Cell[][] = [];
   const lines: number[] = [];
   for (let r = 1; r < records.length; r++) {
-    const rec = records[r];
-    if (rec.length !== header.length) {
-      throw new MultilossError(
-        'data',
-        `${source}: line ${startLines[r]} has ${rec.length} field${rec.length === 1 ? '' : 's'}, the header has ${header.length} (delimiter ${describeDelimiter(delimiter)}; row starts "${preview(rec.join(delimiter))}")`,
-      );
-    }
-    rows.push(rec.map((v) => (v === '' ? null : v)));
+    rows.push(csvRow(records[r], header.length, startLines[r], source, delimiter));
     lines.push(startLines[r]);
   }
   return { columns: header, rows, source, lines };

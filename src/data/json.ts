@@ -61,7 +61,8 @@ function toCell(value: unknown, source: string, where: string, key: string): Cel
   throw new MultilossError('data', `${source}: ${where}, key "${key}": nested ${typeName(value).replace(/^an? /, '')} values are not supported`);
 }
 
-function objectsToTable(objects: readonly unknown[], source: string, lineOf?: (i: number) => number): Table {
+/** Plain objects → Table (columns = union of keys, first-seen order); `lineOf` gives each object's source line (JSON lines). */
+export function objectsToTable(objects: readonly unknown[], source: string, lineOf?: (i: number) => number): Table {
   const where = (i: number): string => (lineOf ? `line ${lineOf(i)}` : `row ${i + 1}`);
   const index = new Map<string, number>();
   const columns: string[] = [];
@@ -104,7 +105,7 @@ function lineColumnAt(text: string, offset: number): { line: number; column: num
   return { line, column: offset - lineStart + 1 };
 }
 
-function jsonErrorDetail(e: unknown): string {
+export function jsonErrorDetail(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
 }
 

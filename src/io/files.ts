@@ -6,7 +6,8 @@ import { MultilossError } from '../errors.js';
 /** Files larger than this are refused rather than read into memory (data files: 2 GiB). */
 export const MAX_DATA_BYTES = 2 ** 31 - 1;
 
-function ioMessage(e: unknown): string {
+/** A short reason for a file-system error ("no such file", …). */
+export function ioMessage(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (err.code === 'ENOENT') return 'no such file';
   if (err.code === 'EACCES') return 'permission denied';
@@ -14,17 +15,21 @@ function ioMessage(e: unknown): string {
   return err.message ?? String(e);
 }
 
-/** Reads a whole file, with errors that name it. `what` says what the file is for ("data file", …). */
-export function readFileChecked(path: string, what: string, maxBytes = MAX_DATA_BYTES): Buffer {
-  let size: number;
+/** The size of a file that exists and is not a directory; otherwise an error naming it. */
+export function statChecked(path: string, what: string): number {
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw new MultilossError('io', `${what} ${path}: is a directory, expected a file`);
-    size = st.size;
+    return st.size;
   } catch (e) {
     if (e instanceof MultilossError) throw e;
     throw new MultilossError('io', `${what} ${path}: ${ioMessage(e)}`);
   }
+}
+
+/** Reads a whole file, with errors that name it. `what` says what the file is for ("data file", …). */
+export function readFileChecked(path: string, what: string, maxBytes = MAX_DATA_BYTES): Buffer {
+  const size = statChecked(path, what);
   if (size > maxBytes) throw new MultilossError('io', `${what} ${path}: ${size} bytes is more than the ${maxBytes} allowed`);
   try {
     return readFileSync(path);
@@ -82,5 +87,62 @@ export function fsyncDir(dir: string): void {
     }
   } catch {
     // Directory fsync is unsupported on some platforms; the rename is still atomic.
+  }
+}
+
+/**
+ * A file written piece by piece under a temporary name in its directory and
+ * renamed into place by `commit()` (after an fsync): a reader sees the old
+ * file or the whole new one. `abort()` removes the temporary file.
+ */
+export class AtomicFileWriter {
+  private readonly tmp: string;
+  private fd: number | undefined;
+
+  constructor(readonly path: string) {
+    this.tmp = temporarySibling(path);
+    try {
+      this.fd = openSync(this.tmp, 'w');
+    } catch (e) {
+      throw new MultilossError('io', `cannot write ${path}: ${ioMessage(e)}`);
+    }
+  }
+
+  write(data: string | Uint8Array): void {
+    if (this.fd === undefined) throw new Error(`AtomicFileWriter: ${this.path} is already closed`);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      this.abort();
+      throw new MultilossError('io', `cannot write ${this.path}: ${ioMessage(e)}`);
+    }
+  }
+
+  commit(): void {
+    if (this.fd === undefined) throw new Error(`AtomicFileWriter: ${this.path} is already closed`);
+    try {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.fd = undefined;
+      renameSync(this.tmp, this.path);
+    } catch (e) {
+      this.abort();
+      throw new MultilossError('io', `cannot write ${this.path}: ${ioMessage(e)}`);
+    }
+    fsyncDir(dirname(this.path));
+  }
+
+  abort(): void {
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already unusable; the file is removed below
+      }
+      this.fd = undefined;
+    }
+    rmSync(this.tmp, { force: true });
   }
 }

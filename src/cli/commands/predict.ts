@@ -1,9 +1,12 @@
 import { extname } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
-import { writeFileAtomic } from '../../io/files.js';
-import { loadAnyModel } from '../../io/separate-dir.js';
-import { readTableFile } from '../../io/table-file.js';
+import { AtomicFileWriter } from '../../io/files.js';
+import { loadModel } from '../../io/model-dir.js';
+import { openTableStream, type TableBatchReader } from '../../io/stream-table.js';
+import type { Table } from '../../data/table.js';
+import type { Head } from '../../model/heads/index.js';
+import type { Prediction } from '../../model/multiloss-model.js';
 import { csvField, predictionCells, predictionColumns } from '../format.js';
 
 import { modelAndData, type ModelDataFlags } from './shared.js';
@@ -14,42 +17,157 @@ export interface PredictFlags extends ModelDataFlags {
   keep?: string;
 }
 
+/** Where predictions go: an atomically renamed file, or stdout (with back-pressure; a closed pipe ends the run quietly). */
+interface Sink {
+  write(text: string): Promise<void>;
+  /** The reader went away (EPIPE): stop, it is not an error. */
+  readonly closed: boolean;
+  commit(): void;
+  abort(): void;
+}
+
+function fileSink(path: string): Sink {
+  const file = new AtomicFileWriter(path);
+  return {
+    closed: false,
+    write: async (text) => file.write(text),
+    commit: () => file.commit(),
+    abort: () => file.abort(),
+  };
+}
+
+function stdoutSink(): Sink {
+  let failure: NodeJS.ErrnoException | undefined;
+  const sink = {
+    closed: false,
+    async write(text: string): Promise<void> {
+      if (failure) throw failure;
+      if (sink.closed) return;
+      if (!process.stdout.write(text)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            process.stdout.off('drain', done);
+            process.stdout.off('error', done);
+            resolve();
+          };
+          process.stdout.on('drain', done);
+          process.stdout.on('error', done);
+        });
+      }
+      if (failure) throw failure;
+    },
+    commit: () => undefined,
+    abort: () => undefined,
+  };
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') sink.closed = true;
+    else failure = e;
+  });
+  return sink;
+}
+
+/** The first head whose decoded prediction holds a non-finite number (a damaged or hostile model), if any. */
+function nonFiniteHead(p: Prediction, heads: readonly Head[]): string | undefined {
+  for (const h of heads) {
+    const v = p[h.name];
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return h.name;
+    } else if (v && typeof v === 'object') {
+      if ('probability' in v && !Number.isFinite(v.probability)) return h.name;
+      if (Object.values(v.probabilities).some((x) => !Number.isFinite(x))) return h.name;
+    }
+  }
+  return undefined;
+}
+
+/** A JSON-lines batch lacks the keys none of its rows has: add them as missing, as a whole-file read would. */
+function withColumns(table: Table, columns: readonly string[]): Table {
+  const extra = columns.filter((c) => !table.columns.includes(c));
+  if (extra.length === 0) return table;
+  return { ...table, columns: [...table.columns, ...extra], rows: table.rows.map((r) => [...r, ...extra.map(() => null)]) };
+}
+
+/**
+ * Streams the data file through the model: reads, predicts and writes a batch
+ * of rows at a time, so memory stays flat however long the file is. With
+ * `--out` the output goes to a temporary file renamed into place at the end
+ * (an error or an interrupt leaves no output file); to stdout, rows are written
+ * as they are predicted.
+ */
 export async function runPredict(posModel: string | undefined, posData: string | undefined, flags: PredictFlags): Promise<void> {
-  const { model: dir, data } = modelAndData(posModel, posData, flags, true);
-  const input = readTableFile(data as string);
+  const { model: dir, data: dataArg } = modelAndData(posModel, posData, flags, true);
+  const data = dataArg as string;
   const keep = flags.keep
     ? flags.keep
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean)
     : [];
-  for (const k of keep) {
-    if (!input.columns.includes(k)) throw new MultilossError('data', `${data}: --keep column "${k}" not found; columns are: ${input.columns.join(', ')}`);
+  const keepError = (k: string, columns: readonly string[]) =>
+    new MultilossError('data', `${data}: --keep column "${k}" not found; columns are: ${columns.join(', ')}`);
+  const reader: TableBatchReader = await openTableStream(data);
+  let sink: Sink | undefined;
+  let model: Awaited<ReturnType<typeof loadModel>> | undefined;
+  let signal: NodeJS.Signals | undefined;
+  const onSignal = (s: NodeJS.Signals) => void (signal = s);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    // The first batch is read before the model loads: bad data is reported first, as before streaming.
+    let batch = await reader.next();
+    if (reader.columnsKnown) {
+      for (const k of keep) if (!reader.columns.includes(k)) throw keepError(k, reader.columns);
+    }
+    await initBackend(flags.backend);
+    model = await loadModel(dir);
+    const heads = model.heads;
+    const needed = [...model.info().features.map((f) => f.name), ...keep];
+    const format = flags.format ?? (flags.out && ['.jsonl', '.ndjson', '.json'].includes(extname(flags.out).toLowerCase()) ? 'jsonl' : 'csv');
+    sink = flags.out ? fileSink(flags.out) : stdoutSink();
+    let written = 0;
+    let first = true;
+    while (batch !== null && !sink.closed) {
+      if (signal) {
+        throw new MultilossError('interrupted', `${signal}: prediction interrupted after ${written} rows${flags.out ? `; ${flags.out} was not written` : ''}`, signal === 'SIGTERM' ? 143 : 130);
+      }
+      const table = reader.columnsKnown ? batch : withColumns(batch, needed);
+      const predictions = model.predict(table);
+      const keepIdx = keep.map((k) => table.columns.indexOf(k));
+      const out: string[] = [];
+      if (first && format === 'csv') out.push([...keep, ...predictionColumns(heads)].map(csvField).join(','));
+      first = false;
+      for (let i = 0; i < predictions.length; i++) {
+        const p = predictions[i];
+        const bad = nonFiniteHead(p, heads);
+        if (bad !== undefined) {
+          throw new MultilossError('model', `${data}: ${table.lines ? `line ${table.lines[i]}` : `row ${written + i + 1}`}: head "${bad}" gave a non-finite prediction; the model is damaged`);
+        }
+        if (format === 'jsonl') {
+          const kept: Record<string, unknown> = {};
+          keep.forEach((k, j) => (kept[k] = table.rows[i][keepIdx[j]]));
+          out.push(JSON.stringify({ ...kept, ...p }));
+        } else {
+          out.push([...keepIdx.map((j) => table.rows[i][j]), ...predictionCells(p, heads)].map(csvField).join(','));
+        }
+      }
+      if (out.length) await sink.write(`${out.join('\n')}\n`);
+      written += predictions.length;
+      batch = await reader.next();
+    }
+    if (!reader.columnsKnown && !sink.closed) {
+      // JSON lines: a feature or --keep column that no row had is an error, as for a whole-file read.
+      model.predict({ columns: [...reader.columns], rows: [], source: data });
+      for (const k of keep) if (!reader.columns.includes(k)) throw keepError(k, reader.columns);
+    }
+    sink.commit();
+    if (flags.out) process.stderr.write(`wrote ${written} predictions to ${flags.out}\n`);
+  } catch (e) {
+    sink?.abort();
+    throw e;
+  } finally {
+    reader.close();
+    model?.dispose();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
   }
-  await initBackend(flags.backend);
-  const model = await loadAnyModel(dir);
-  const predictions = model.predict(input);
-  const format = flags.format ?? (flags.out && ['.jsonl', '.ndjson', '.json'].includes(extname(flags.out).toLowerCase()) ? 'jsonl' : 'csv');
-  const keepIdx = keep.map((k) => input.columns.indexOf(k));
-  let text: string;
-  if (format === 'jsonl') {
-    text = predictions
-      .map((p, i) => {
-        const kept: Record<string, unknown> = {};
-        keep.forEach((k, j) => (kept[k] = input.rows[i][keepIdx[j]]));
-        return JSON.stringify({ ...kept, ...p });
-      })
-      .join('\n');
-  } else {
-    const header = [...keep, ...predictionColumns(model.heads)];
-    const lines = predictions.map((p, i) => [...keepIdx.map((j) => input.rows[i][j]), ...predictionCells(p, model.heads)].map(csvField).join(','));
-    text = [header.map(csvField).join(','), ...lines].join('\n');
-  }
-  if (flags.out) {
-    writeFileAtomic(flags.out, `${text}\n`);
-    process.stderr.write(`wrote ${predictions.length} predictions to ${flags.out}\n`);
-  } else {
-    process.stdout.write(`${text}\n`);
-  }
-  model.dispose();
 }
