@@ -52,6 +52,7 @@ export function buildProgram(): Command {
     .option('--checkpoint-every <n>', 'write a checkpoint every n epochs (and at the best epoch with early stopping)', positiveInt('--checkpoint-every'))
     .option('--checkpoint-dir <dir>', 'where checkpoints go (default: OUT.checkpoints)')
     .option('--resume <dir>', 'continue an interrupted run from its checkpoint directory')
+    .option('--report <file>', 'also write a training report (one self-contained HTML file with charts)')
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
     .option('--json', 'print the final metrics as JSON on stdout')
     .option('-q, --quiet', 'no progress output')

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { parseConfig } from '../../config/schema.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { initBackend } from '../../engine/backend.js';
@@ -7,8 +7,10 @@ import { readConfigFile } from '../../io/config-file.js';
 import { saveAnyModel } from '../../io/separate-dir.js';
 import { checkpointWriter, disposeCheckpoint, readCheckpoint, type LoadedCheckpoint } from '../../io/checkpoints.js';
 import { readTableFile } from '../../io/table-file.js';
+import { checkReportPath, writeTrainingReport } from '../../io/report-file.js';
+import { asReportable } from '../../report/training-report.js';
 import type { MultiOutputModel } from '../../model/multi-output.js';
-import { fitModel } from '../../training/fit.js';
+import { fitModel, splitInput } from '../../training/fit.js';
 import { fitSeparate } from '../../training/fit-separate.js';
 import { metricsTable } from '../format.js';
 import { progressCallbacks } from '../progress.js';
@@ -35,6 +37,7 @@ export interface TrainFlags {
   backend: Backend;
   json?: boolean;
   quiet?: boolean;
+  report?: string;
 }
 
 /** Flags override the config file; the merged object is validated by the schema. */
@@ -110,6 +113,7 @@ const RUN_FLAGS: (keyof TrainFlags)[] = [
 ];
 
 export async function runTrain(flags: TrainFlags): Promise<void> {
+  const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report); // fail before training
   let raw: Record<string, unknown>;
   let checkpoint: LoadedCheckpoint | undefined;
   let checkpointRoot: string | undefined;
@@ -198,6 +202,10 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       process.removeListener('SIGTERM', onSignal);
     }
     await saveAnyModel(model, out);
+    if (reportPath) {
+      const held = splitInput(resolved, { table, validation }).validation; // the rows validation metrics were computed on
+      await writeTrainingReport(asReportable(model), reportPath, { validation: held, title: `Training report: ${basename(out)}` });
+    }
     const metrics = model.info().metrics;
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ model: out, metrics }, null, 2)}\n`);
@@ -205,6 +213,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       const split = metrics.validation ?? metrics.train;
       if (split) log(`\n${metrics.validation ? 'validation' : 'training'} metrics:\n${metricsTable(split, model.heads)}`);
       log(`\nsaved model to ${out}`);
+      if (reportPath) log(`wrote training report to ${reportPath}`);
     }
     model.dispose();
   } finally {
