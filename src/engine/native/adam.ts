@@ -53,6 +53,12 @@ export class NativeAdamOptimizer extends tf.Optimizer {
   accBeta1: tf.Variable;
   accBeta2: tf.Variable;
   private moments = new Map<string, Moments>();
+  /**
+   * Slots from `setWeights`, matched to variables by position in the next
+   * `applyGradients` (as tf.train.adam does): variable names are not stable
+   * across processes or models (tfjs-layers suffixes repeated names).
+   */
+  private restored?: Moments[];
   /** Steps done by the addon / by tfjs ops (diagnostics and tests). */
   nativeSteps = 0;
   fallbackSteps = 0;
@@ -75,12 +81,13 @@ export class NativeAdamOptimizer extends tf.Optimizer {
       ? variableGradients.map((g) => [g.name, g.tensor ?? undefined])
       : Object.keys(variableGradients).map((name) => [name, variableGradients[name] ?? undefined]);
     const work: { value: tf.Variable; grad: tf.Tensor; mom: Moments }[] = [];
-    for (const [name, grad] of pairs) {
+    pairs.forEach(([name, grad], index) => {
       const value = tf.engine().registeredVariables[name];
       if (value === undefined) throw new Error(`Adam: no variable named '${name}'`);
-      const mom = this.momentsOf(name, value);
+      const mom = this.momentsOf(name, value, index);
       if (grad != null) work.push({ value, grad, mom });
-    }
+    });
+    this.restored = undefined;
     if (this.stepNative(work)) {
       this.nativeSteps++;
     } else {
@@ -90,8 +97,13 @@ export class NativeAdamOptimizer extends tf.Optimizer {
     this.incrementIterations();
   }
 
-  private momentsOf(name: string, value: tf.Variable): Moments {
+  private momentsOf(name: string, value: tf.Variable, index: number): Moments {
     let mom = this.moments.get(name);
+    if (mom === undefined && this.restored) {
+      mom = this.restored[index];
+      if (mom === undefined || mom.m.size !== value.size) throw new Error(`Adam: restored slot ${index} does not fit variable '${name}'`);
+      this.moments.set(name, mom);
+    }
     if (mom === undefined) {
       mom = {
         m: tf.tidy(() => tf.zerosLike(value).variable(false)),
@@ -201,6 +213,11 @@ export class NativeAdamOptimizer extends tf.Optimizer {
       v.dispose();
     }
     this.moments.clear();
+    for (const { m, v } of this.restored ?? []) {
+      m.dispose();
+      v.dispose();
+    }
+    this.restored = undefined;
     this.accBeta1.dispose();
     this.accBeta2.dispose();
     super.dispose();
@@ -227,9 +244,9 @@ export class NativeAdamOptimizer extends tf.Optimizer {
     }
     this.moments.clear();
     const count = values.length / 2;
+    this.restored = [];
     for (let i = 0; i < count; i++) {
-      const name = values[i].name.replace(/\/m$/, '');
-      this.moments.set(name, { m: values[i].tensor.variable(false), v: values[count + i].tensor.variable(false) });
+      this.restored.push({ m: values[i].tensor.variable(false), v: values[count + i].tensor.variable(false) });
     }
   }
 
