@@ -137,7 +137,8 @@ export function checkMethods(methods: readonly string[], what = 'methods'): stri
   if (methods.length === 0) throw new MultilossError('usage', `${what}: give at least one balancing method`);
   const seen = new Set<string>();
   for (const m of methods) {
-    if (!BALANCING_METHODS.includes(m)) throw new MultilossError('usage', `${what}: unknown balancing method "${m}"; valid methods: ${BALANCING_METHODS.join(', ')}`);
+    if (!BALANCING_METHODS.includes(m))
+      throw new MultilossError('usage', `${what}: unknown balancing method "${m}"; valid methods: ${BALANCING_METHODS.join(', ')}`);
     if (seen.has(m)) throw new MultilossError('usage', `${what}: "${m}" is given twice`);
     seen.add(m);
   }
@@ -252,11 +253,15 @@ export async function compare(config: ResolvedConfig, input: FitInput, options: 
   let epochsDone = 0;
   let runsDone = 0;
   const start = performance.now();
+  // The time left is extrapolated from the epochs since the first one (workers start up before it).
+  let first: { at: number; done: number } | undefined;
   const report = (finished?: RunResult) => {
     if (!options.onProgress) return;
-    const elapsedSeconds = (performance.now() - start) / 1000;
-    const fraction = epochsDone / epochsTotal;
-    const etaSeconds = fraction > 0 ? (elapsedSeconds * (1 - fraction)) / fraction : undefined;
+    const now = performance.now();
+    const elapsedSeconds = (now - start) / 1000;
+    first ??= { at: now, done: epochsDone };
+    const rate = epochsDone > first.done ? (now - first.at) / 1000 / (epochsDone - first.done) : undefined;
+    const etaSeconds = epochsDone >= epochsTotal ? 0 : rate === undefined ? undefined : rate * (epochsTotal - epochsDone);
     options.onProgress({ epochsDone, epochsTotal, runsDone, runsTotal: tasks.length, elapsedSeconds, etaSeconds, finished });
   };
   const onEpoch = (id: number) => {

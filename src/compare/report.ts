@@ -56,7 +56,11 @@ export function formatCompareTable(result: CompareResult): string {
   const { header, rows } = compareTableCells(result);
   const text = rows.map((r) => r.map((c, i) => (i === 0 ? c.text : `${c.text}${c.best ? ' *' : '  '}`)));
   const widths = header.map((h, i) => Math.max(h.length, ...text.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');
 }
 
@@ -64,7 +68,7 @@ export function formatCompareTable(result: CompareResult): string {
 export function compareNotes(result: CompareResult): string[] {
   return [
     `Validation metrics after ${result.epochs} epochs, mean ± std over seeds ${result.seeds.join(', ')}; the same split for every run (seed ${result.split.seed}: ${result.split.train} training, ${result.split.validation} validation rows).`,
-    'Δm: mean over heads of the relative change of the head\'s metric against the separate models, sign-corrected so that higher is better (Δm = (1/T) Σ (−1)^l (M − M_sep) / M_sep × 100%, l = 1 when lower is better); ± is over seeds.',
+    "Δm: mean over heads of the relative change of the head's metric against the separate models, sign-corrected so that higher is better (Δm = (1/T) Σ (−1)^l (M − M_sep) / M_sep × 100%, l = 1 when lower is better); ± is over seeds.",
     '* / bold: best in its column (ties all marked). Time: wall-clock seconds per run, runs sharing the cores.',
   ];
 }
@@ -118,7 +122,10 @@ export async function compareReportHtml(result: CompareResult, options: CompareR
     '<table>',
     `<thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>`,
     '<tbody>',
-    ...rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th>${escapeHtml(c.text)}</th>` : `<td${c.best ? ' class="best"' : ''}>${escapeHtml(c.text)}${c.best ? ' ★' : ''}</td>`)).join('')}</tr>`),
+    ...rows.map(
+      (r) =>
+        `<tr>${r.map((c, i) => (i === 0 ? `<th>${escapeHtml(c.text)}</th>` : `<td${c.best ? ' class="best"' : ''}>${escapeHtml(c.text)}${c.best ? ' ★' : ''}</td>`)).join('')}</tr>`,
+    ),
     '</tbody>',
     '</table>',
   ].join('\n');

@@ -78,7 +78,11 @@ export function runConfig(base: ResolvedConfig, kind: RunKind, seed: number): Re
  */
 export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => void): Promise<RunResult> {
   const start = performance.now();
-  const model = await fitByApproach(task.config, { table: data.train, validation: data.validation }, { callbacks: onEpoch ? { onEpochEnd: () => onEpoch() } : {} });
+  const model = await fitByApproach(
+    task.config,
+    { table: data.train, validation: data.validation },
+    { callbacks: onEpoch ? { onEpochEnd: () => onEpoch() } : {} },
+  );
   const seconds = (performance.now() - start) / 1000;
   try {
     const info = model.info();

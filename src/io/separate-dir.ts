@@ -20,7 +20,10 @@ import { loadModel, MAX_JSON_BYTES, META_FILE, saveModel } from './model-dir.js'
 
 /** A sub-directory name for the model of head `name` (index first: names may collide once cleaned). */
 export function subModelDir(index: number, name: string): string {
-  const slug = name.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 40);
+  const slug = name
+    .replace(/[^A-Za-z0-9_-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 40);
   return slug ? `${index}-${slug}` : String(index);
 }
 
@@ -91,7 +94,10 @@ export async function loadSeparate(dir: string): Promise<SeparateModels> {
   const json = readTopMeta(root);
   const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
   if (typeof version === 'number' && version > FORMAT_VERSION) {
-    throw new MultilossError('model', `${dir}/${META_FILE} has format version ${version}, but this multiloss (${VERSION}) reads format ${FORMAT_VERSION} at most; upgrade multiloss`);
+    throw new MultilossError(
+      'model',
+      `${dir}/${META_FILE} has format version ${version}, but this multiloss (${VERSION}) reads format ${FORMAT_VERSION} at most; upgrade multiloss`,
+    );
   }
   const parsed = separateSchema.safeParse(json);
   if (!parsed.success) {
@@ -112,7 +118,10 @@ export async function loadSeparate(dir: string): Promise<SeparateModels> {
       const model = await loadModel(sub);
       models.push(model);
       if (model.heads.length !== 1 || model.heads[0].name !== entry.head) {
-        throw new MultilossError('model', `${dir}/${entry.dir}: expected the model of head "${entry.head}", found heads ${model.heads.map((h) => `"${h.name}"`).join(', ')}`);
+        throw new MultilossError(
+          'model',
+          `${dir}/${entry.dir}: expected the model of head "${entry.head}", found heads ${model.heads.map((h) => `"${h.name}"`).join(', ')}`,
+        );
       }
     }
     return new SeparateModels(models, { libraryVersion: meta.libraryVersion, createdAt: meta.createdAt, config: meta.config as ResolvedConfig });

@@ -54,7 +54,9 @@ export function barChart(opts: BarChartOptions): ChartSpec {
                 field: color.field,
                 type: 'nominal',
                 title: color.title ?? color.field,
-                ...(color.values || color.range ? { scale: { ...(color.values ? { domain: [...color.values] } : {}), ...(color.range ? { range: [...color.range] } : {}) } } : {}),
+                ...(color.values || color.range
+                  ? { scale: { ...(color.values ? { domain: [...color.values] } : {}), ...(color.range ? { range: [...color.range] } : {}) } }
+                  : {}),
                 ...(legend ? {} : { legend: null }),
               },
             }
@@ -71,7 +73,11 @@ export function barChart(opts: BarChartOptions): ChartSpec {
   if (opts.labelFormat) {
     layers.push({
       mark: { type: 'text', dy: -6, fontSize: 9, color: '#333' },
-      encoding: { x, y: opts.error ? { field: HI, type: 'quantitative', title: y.title, scale: y.scale } : y, text: { field: val.field, type: 'quantitative', format: opts.labelFormat } },
+      encoding: {
+        x,
+        y: opts.error ? { field: HI, type: 'quantitative', title: y.title, scale: y.scale } : y,
+        text: { field: val.field, type: 'quantitative', format: opts.labelFormat },
+      },
     });
   }
   if (opts.rule) {
@@ -83,7 +89,12 @@ export function barChart(opts: BarChartOptions): ChartSpec {
   }
   return {
     config: CHART_CONFIG,
-    title: opts.title === undefined ? undefined : opts.subtitle === undefined ? opts.title : { text: opts.title, subtitle: typeof opts.subtitle === 'string' ? opts.subtitle : [...opts.subtitle] },
+    title:
+      opts.title === undefined
+        ? undefined
+        : opts.subtitle === undefined
+          ? opts.title
+          : { text: opts.title, subtitle: typeof opts.subtitle === 'string' ? opts.subtitle : [...opts.subtitle] },
     width: opts.width ?? Math.max(160, 34 * order.length),
     height: opts.height ?? 200,
     data: { values: rows as Row[] },

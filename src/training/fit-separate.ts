@@ -83,15 +83,22 @@ export async function fitSeparate(config: ResolvedConfig, input: FitInput, optio
       if (val?.rows.length === 0) val = undefined;
       try {
         models.push(
-          await fitModel(subModelConfig(config, head, features), { table: trainRows, validation: val }, {
-            callbacks: options.callbacks,
-            warn: (m) => warn(`head "${head.name}": ${m}`),
-            interrupt: options.interrupt,
-          }),
+          await fitModel(
+            subModelConfig(config, head, features),
+            { table: trainRows, validation: val },
+            {
+              callbacks: options.callbacks,
+              warn: (m) => warn(`head "${head.name}": ${m}`),
+              interrupt: options.interrupt,
+            },
+          ),
         );
       } catch (e) {
         if (e instanceof MultilossError && e.kind === 'interrupted') {
-          throw new MultilossError('interrupted', `training interrupted in model ${k + 1} of ${config.heads.length} (head "${head.name}"); approach: separate keeps no checkpoints`);
+          throw new MultilossError(
+            'interrupted',
+            `training interrupted in model ${k + 1} of ${config.heads.length} (head "${head.name}"); approach: separate keeps no checkpoints`,
+          );
         }
         throw e;
       }

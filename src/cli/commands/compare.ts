@@ -45,7 +45,11 @@ function checkOutputPath(flag: string, path: string | undefined): void {
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return s < 60
+    ? `${s}s`
+    : s < 3600
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** Overall progress on stderr: a bar with the estimated time left on a terminal, one line per finished run elsewhere. */
@@ -67,13 +71,24 @@ function progressReporter(quiet: boolean): { onProgress?: (p: CompareProgress) =
     };
   }
   const bar = new cliProgress.SingleBar(
-    { stream, format: 'compare |{bar}| {percentage}% | {runs}/{runsTotal} runs | {elapsed} elapsed, ETA {left}', hideCursor: true, clearOnComplete: true, barsize: 30 },
+    {
+      stream,
+      format: 'compare |{bar}| {percentage}% | {runs}/{runsTotal} runs | {elapsed} elapsed, ETA {left}',
+      hideCursor: true,
+      clearOnComplete: true,
+      barsize: 30,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
   return {
     onProgress: (p) => {
-      const payload = { runs: p.runsDone, runsTotal: p.runsTotal, elapsed: duration(p.elapsedSeconds), left: p.etaSeconds === undefined ? '…' : duration(p.etaSeconds) };
+      const payload = {
+        runs: p.runsDone,
+        runsTotal: p.runsTotal,
+        elapsed: duration(p.elapsedSeconds),
+        left: p.etaSeconds === undefined ? '…' : duration(p.etaSeconds),
+      };
       if (!started) {
         bar.start(p.epochsTotal, p.epochsDone, payload);
         started = true;
@@ -108,7 +123,9 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const seeds = flags.seeds ?? DEFAULT_COMPARE_SEEDS;
   const runs = seeds * (methods.length + 1);
   if (!flags.quiet) {
-    log(`multiloss compare: separate models and the joint model under ${methods.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''} each (${runs} runs); ${table.rows.length} rows from ${config.data}`);
+    log(
+      `multiloss compare: separate models and the joint model under ${methods.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''} each (${runs} runs); ${table.rows.length} rows from ${config.data}`,
+    );
   }
   const progress = progressReporter(flags.quiet ?? false);
   let result;
@@ -123,11 +140,16 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   }
   process.stdout.write(`${formatCompareTable(result)}\n\n${compareNotes(result).join('\n')}\n`);
   if (flags.json) {
-    writeFileAtomic(flags.json, `${JSON.stringify({ format: 'multiloss-compare', libraryVersion: VERSION, data: config.data, config: resolved, ...result }, null, 2)}\n`);
+    writeFileAtomic(
+      flags.json,
+      `${JSON.stringify({ format: 'multiloss-compare', libraryVersion: VERSION, data: config.data, config: resolved, ...result }, null, 2)}\n`,
+    );
     if (!flags.quiet) log(`wrote ${flags.json}`);
   }
   if (flags.report) {
-    const html = await compareReportHtml(result, { subtitle: `${config.data} · ${result.runs.length} runs on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''} in ${duration(result.seconds)} · multiloss ${VERSION}` });
+    const html = await compareReportHtml(result, {
+      subtitle: `${config.data} · ${result.runs.length} runs on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''} in ${duration(result.seconds)} · multiloss ${VERSION}`,
+    });
     writeFileAtomic(flags.report, html);
     if (!flags.quiet) log(`wrote ${flags.report}`);
   }
