@@ -54,3 +54,33 @@ export { writeFileAtomic } from './io/files.js';
 export { initBackend, backendInfo, type BackendInfo } from './engine/backend.js';
 export { registerWasmKernelFixes } from './engine/wasm-kernels/index.js';
 export { trainFromConfig } from './io/train-from-config.js';
+
+// Separate models and comparisons (docs/compare.md)
+export { type MultiOutputModel, type Approach, APPROACHES } from './model/multi-output.js';
+export { SeparateModels, isSeparateModels, mergeSplitLogs, type SeparateJSON, type SeparateModelInfo, type SubModelInfo } from './model/separate-models.js';
+export { fitSeparate, fitByApproach, type SeparateFitOptions } from './training/fit-separate.js';
+export { splitInput, type InputSplit } from './training/fit.js';
+export { saveAnyModel, loadAnyModel, saveSeparate, loadSeparate, isSeparateDir } from './io/separate-dir.js';
+export {
+  compare,
+  compareSplit,
+  compareTasks,
+  compareHeads,
+  checkMethods,
+  deltaM,
+  seedStat,
+  summarize,
+  runConfig,
+  DEFAULT_COMPARE_METHODS,
+  DEFAULT_COMPARE_SEEDS,
+  SEPARATE,
+  type CompareOptions,
+  type CompareProgress,
+  type CompareResult,
+  type CompareRow,
+  type CompareHead,
+  type SeedStat,
+  type RunKind,
+  type RunResult,
+} from './compare/compare.js';
+export { formatCompareTable, compareReportHtml, compareNotes } from './compare/report.js';
