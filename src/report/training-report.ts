@@ -241,7 +241,7 @@ function lossFigures(v: View): Figure[] {
     figures.push({
       kind: 'loss-total',
       title: 'total',
-      subtitle: 'Σ weight × head loss',
+      subtitle: 'train: the objective minimised (with the balancing method’s own terms, if any); validation: Σ weight × head loss',
       spec: epochChart({ rows: total, y: yAxis('weighted loss', total.map((r) => r.value as number)), series: SPLIT_COLORS, epochs: n }),
     });
   }
@@ -282,7 +282,8 @@ function weightFigures(v: View): Figure[] {
   const rows: Row[] = [];
   for (const e of history) for (const name of names) if (finite(e.train.heads[name]?.weight)) rows.push({ epoch: e.epoch, value: e.train.heads[name].weight, head: name });
   const figures: Figure[] = [];
-  if (rows.length) {
+  // Separate models have one head each: nothing to weigh against.
+  if (rows.length && !v.separate) {
     const same = rows.every((r) => r.value === rows[0].value);
     figures.push({
       kind: 'weights',
@@ -555,7 +556,7 @@ table.metrics th[scope=rowgroup] { vertical-align: top; background: #f7f7f7; }
 .charts { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
 figure.chart { margin: 0; padding: 8px; background: #fff; border: 1px solid #e3e3e3; border-radius: 4px; max-width: 100%; }
 figure.chart svg { display: block; max-width: 100%; height: auto; }
-figcaption { margin: 0 0 6px; max-width: 460px; }
+figcaption { margin: 0 0 6px; width: 0; min-width: 100%; } /* as wide as the chart, never wider */
 figcaption b { display: block; font-size: 14px; }
 figcaption span { display: block; font-size: 12px; color: #666; }
 p.key { font-size: 13px; }
@@ -581,7 +582,7 @@ export async function buildTrainingReport(model: ReportableModel, data: Training
   sections.push({
     id: 'losses',
     title: 'Losses',
-    intro: [`Each head's unweighted loss per epoch on the training rows${hasValidation ? ' and the validation rows' : ''}; the last chart is the weighted total that was minimised.`],
+    intro: [`Each head's unweighted loss per epoch on the training rows${hasValidation ? ' and the validation rows' : ''}; the last chart is the total.`],
     splitKey: hasValidation,
     groups: [{ figures: lossFigures(v) }],
     notes: noHistory,
@@ -600,7 +601,7 @@ export async function buildTrainingReport(model: ReportableModel, data: Training
     title: 'Head weights',
     intro: [
       v.separate
-        ? 'Each separate model has one head, so its weight stays fixed; and the learning rate (the same schedule in every model).'
+        ? 'Each separate model has one head, so there are no head weights to balance; the learning rate follows the same schedule in every model.'
         : `The weight the balancing method (${v.method}) applied to each head's loss, averaged over each epoch's steps, and the learning rate.`,
     ],
     groups: [{ figures: weightFigures(v) }],

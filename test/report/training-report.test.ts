@@ -219,6 +219,7 @@ describe('training report: library', () => {
     assert.ok(html.includes('data-chart="confusion" data-head="species"'));
     assert.ok(html.includes('data-chart="scatter" data-head="body_mass_g"'));
     assert.match(html, /Separate models share no trunk/);
+    assert.ok(!html.includes('data-chart="weights"') && html.includes('data-chart="learning-rate"'));
     assert.doesNotMatch(html, /NaN|undefined/);
   });
 
