@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
 import { AtomicFileWriter } from '../../io/files.js';
-import { loadModel } from '../../io/model-dir.js';
+import { loadAnyModel } from '../../io/separate-dir.js';
 import { openTableStream, type TableBatchReader } from '../../io/stream-table.js';
 import type { Table } from '../../data/table.js';
 import type { Head } from '../../model/heads/index.js';
@@ -107,7 +107,7 @@ export async function runPredict(posModel: string | undefined, posData: string |
     new MultilossError('data', `${data}: --keep column "${k}" not found; columns are: ${columns.join(', ')}`);
   const reader: TableBatchReader = await openTableStream(data);
   let sink: Sink | undefined;
-  let model: Awaited<ReturnType<typeof loadModel>> | undefined;
+  let model: Awaited<ReturnType<typeof loadAnyModel>> | undefined;
   let signal: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals) => void (signal = s);
   process.once('SIGINT', onSignal);
@@ -119,7 +119,7 @@ export async function runPredict(posModel: string | undefined, posData: string |
       for (const k of keep) if (!reader.columns.includes(k)) throw keepError(k, reader.columns);
     }
     await initBackend(flags.backend);
-    model = await loadModel(dir);
+    model = await loadAnyModel(dir);
     const heads = model.heads;
     const needed = [...model.info().features.map((f) => f.name), ...keep];
     const format = flags.format ?? (flags.out && ['.jsonl', '.ndjson', '.json'].includes(extname(flags.out).toLowerCase()) ? 'jsonl' : 'csv');
