@@ -84,3 +84,42 @@ export {
   type RunResult,
 } from './compare/compare.js';
 export { formatCompareTable, compareReportHtml, compareNotes } from './compare/report.js';
+
+// Library API for your own model: any functional LayersModel or a forward function (src/api)
+export {
+  trainLayersModel,
+  trainFunctionModel,
+  describeSharing,
+  trainerOptions,
+  headEpochLogs,
+  registerHeadKind,
+  headKindDefinition,
+  LayersModelNetwork,
+  FunctionNetwork,
+  type TrainOptions,
+  type TrainLayersModelOptions,
+  type TrainingConfig,
+  type TrainingCallbacks,
+  type TrainingCheckpoint,
+  type TrainingEpochLog,
+  type HeadEpochLog,
+  type TrainingResult,
+  type ResumeFrom,
+  type HeadConfig,
+  type HeadKindDefinition,
+  type MetricInput,
+  type ArrayData,
+  type DataSource,
+  type DatasetLike,
+  type LabelInput,
+  type MaskInput,
+  type NumericInput,
+  type WeightInput,
+  type LayersModelNetworkOptions,
+  type SharingDescription,
+  type ForwardContext,
+  type FunctionModel,
+} from './api/index.js';
+export type { TrainableNetwork, LastBlockCapture } from './model/trainable-network.js';
+export type { EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainerCheckpoint, CheckpointReason } from './training/trainer.js';
+export type { GradientDiagnostics } from './training/diagnostics.js';

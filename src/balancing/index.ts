@@ -55,5 +55,35 @@ export function createStrategy(spec: BalanceSpec, heads: readonly BalancedHead[]
     const resolvedMode: GradientMode = mode ?? (method === 'mgda' && options.ub === true ? 'rep' : VALID_MODES[method][0]);
     return new AggregatingBalancer(method, resolvedMode, heads, options);
   }
-  throw new MultilossError('config', `balance.method: unknown method "${method}"; valid methods: ${BALANCING_METHODS.join(', ')}`);
+  const custom = CUSTOM_METHODS.get(method);
+  if (custom) return checkStrategy(method, custom(heads, mode === undefined ? options : { ...options, mode }));
+  throw new MultilossError('config', `balance.method: unknown method "${method}"; valid methods: ${[...BALANCING_METHODS, ...CUSTOM_METHODS.keys()].join(', ')}`);
+}
+
+/**
+ * Builds a registered balancing method: `options` is the `balance:` block
+ * without `method` (with `mode` when given). Returns a LossBalancer (total
+ * loss from the heads' losses, inside the tape) or a GradientBalancer
+ * (direction from the T×d matrix of per-head gradients on the shared part).
+ * Throw MultilossError('config', …) naming `balance.<option>` for a bad option.
+ */
+export type BalancingMethodFactory = (heads: readonly BalancedHead[], options: Record<string, unknown>) => BalancingStrategy;
+
+const CUSTOM_METHODS = new Map<string, BalancingMethodFactory>();
+
+/** Registers a balancing method under `name` (config files and the library API). Registering a name again replaces it. */
+export function registerBalancingMethod(name: string, factory: BalancingMethodFactory): void {
+  if (BALANCING_METHODS.includes(name)) throw new MultilossError('config', `registerBalancingMethod: "${name}" is a built-in method; pick another name`);
+  CUSTOM_METHODS.set(name, factory);
+}
+
+/** Names of the methods registered with `registerBalancingMethod`. */
+export function registeredBalancingMethods(): string[] {
+  return [...CUSTOM_METHODS.keys()];
+}
+
+function checkStrategy(method: string, s: BalancingStrategy): BalancingStrategy {
+  const ok = s && ((s.kind === 'loss' && typeof s.combine === 'function') || (s.kind === 'gradient' && typeof s.combineGradients === 'function' && (s.mode === 'param' || s.mode === 'rep')));
+  if (!ok) throw new MultilossError('config', `balance.method "${method}": the registered factory must return a LossBalancer (kind 'loss', combine) or a GradientBalancer (kind 'gradient', mode 'param' | 'rep', combineGradients)`);
+  return s;
 }

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../errors.js';
 import { binaryCrossentropy } from './binary-crossentropy.js';
 import { categoricalCrossentropy } from './categorical-crossentropy.js';
@@ -30,10 +31,71 @@ const BUILT_IN: Record<string, LossFactory> = {
   poisson: () => poisson(),
 };
 
-/** Builds a loss by name, checking it is one the head kind accepts. */
+/**
+ * A user-defined per-sample loss: `yTrue` and `yPred` are n×units (`yPred` is
+ * the head's raw output: logits for softmax/sigmoid heads, the standardized
+ * value for regression); returns the n per-sample losses (shape [n] or [n, 1]).
+ * multiloss applies the label mask, the weights and the reduction.
+ */
+export type CustomLossFn = (yTrue: tf.Tensor2D, yPred: tf.Tensor2D) => tf.Tensor;
+
+export interface RegisterLossOptions {
+  /** Check every batch's per-sample losses for NaN/±Infinity (one sync per step; default true). */
+  checkFinite?: boolean;
+}
+
+const REGISTERED = new Map<string, { fn: CustomLossFn; options: RegisterLossOptions }>();
+
+/**
+ * Registers a custom loss under `name`, usable by every head kind (a config's
+ * `loss:` or the library API's head `loss`). Registering a name again replaces it.
+ */
+export function registerLoss(name: string, fn: CustomLossFn, options: RegisterLossOptions = {}): void {
+  if (BUILT_IN[name]) throw new MultilossError('config', `registerLoss: "${name}" is a built-in loss; pick another name`);
+  REGISTERED.set(name, { fn, options });
+}
+
+/** Names of the losses registered with `registerLoss`. */
+export function registeredLosses(): string[] {
+  return [...REGISTERED.keys()];
+}
+
+/**
+ * Wraps a custom per-sample loss: a result that is not n values, or that holds
+ * NaN/±Infinity, is an error naming `where` (the head) and the loss.
+ */
+export function customLoss(name: string, fn: CustomLossFn, where: string, options: RegisterLossOptions = {}): LossFunction {
+  return {
+    name,
+    perSample(yTrue, raw) {
+      const n = raw.shape[0];
+      const out = fn(yTrue, raw);
+      if (!(out instanceof tf.Tensor)) throw new MultilossError('config', `${where}: custom loss "${name}" must return a tensor of ${n} per-sample losses, got ${typeof out}`);
+      if (!((out.rank === 1 && out.shape[0] === n) || (out.rank === 2 && out.shape[0] === n && out.shape[1] === 1))) {
+        throw new MultilossError('config', `${where}: custom loss "${name}" returned shape [${out.shape.join(', ')}]; expected [${n}] (one loss per sample of the batch)`);
+      }
+      const perSample = (out.rank === 1 ? out : tf.reshape(out, [n])) as tf.Tensor1D;
+      if (options.checkFinite ?? true) {
+        const values = perSample.dataSync();
+        const bad = values.findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) {
+          throw new MultilossError(
+            'training',
+            `${where}: custom loss "${name}" returned ${values[bad]} for row ${bad} of the batch; it must be finite for every row (rows with a missing label get yTrue = 0 and are masked out after the loss)`,
+          );
+        }
+      }
+      return perSample;
+    },
+  };
+}
+
+/** Builds a loss by name, checking it is one the head kind accepts (registered custom losses fit every kind). */
 export function createLoss(name: string, allowed: readonly string[], options: LossOptions, where: string): LossFunction {
+  const custom = REGISTERED.get(name);
+  if (custom) return customLoss(name, custom.fn, where, custom.options);
   if (!allowed.includes(name)) {
-    throw new MultilossError('config', `${where}: unknown loss "${name}"; valid losses for this head kind: ${allowed.join(', ')}`);
+    throw new MultilossError('config', `${where}: unknown loss "${name}"; valid losses for this head kind: ${[...allowed, ...REGISTERED.keys()].join(', ')}`);
   }
   const factory = BUILT_IN[name];
   if (!factory) throw new MultilossError('config', `${where}: loss "${name}" is not implemented`);

@@ -1,6 +1,7 @@
 /**
  * Streaming metrics for every head kind, and the factory the heads use.
  */
+import { MultilossError } from '../errors.js';
 import type { StreamingMetric } from './metric.js';
 import { Accuracy, LogLoss, MacroF1 } from './classification.js';
 import { BinaryAccuracy, BinaryF1, RocAuc } from './binary.js';
@@ -31,6 +32,10 @@ export interface MetricOptions {
  * count → mae, poisson_deviance.
  */
 export function createMetrics(kind: MetricKind, options: MetricOptions = {}): StreamingMetric[] {
+  return [...builtInMetrics(kind, options), ...metricsForKind(kind)];
+}
+
+function builtInMetrics(kind: MetricKind, options: MetricOptions): StreamingMetric[] {
   const threshold = options.threshold ?? 0.5;
   switch (kind) {
     case 'classification':
@@ -48,4 +53,33 @@ export function createMetrics(kind: MetricKind, options: MetricOptions = {}): St
       throw new RangeError(`createMetrics: unknown kind ${String(never)}`);
     }
   }
+}
+
+export interface RegisterMetricOptions {
+  /** Head kinds (built-in or registered) that get this metric by default, e.g. in config files. */
+  kinds?: readonly string[];
+}
+
+const REGISTERED = new Map<string, { create: () => StreamingMetric; kinds: readonly string[] }>();
+
+/**
+ * Registers a streaming metric under `name`: `create` returns a fresh instance
+ * (its `name` is what logs show). Heads of the `kinds` listed get it by default,
+ * in config files too; any head can ask for it by name (library API `metrics`).
+ * Registering a name again replaces it.
+ */
+export function registerMetric(name: string, create: () => StreamingMetric, options: RegisterMetricOptions = {}): void {
+  REGISTERED.set(name, { create, kinds: [...(options.kinds ?? [])] });
+}
+
+/** A fresh instance of the registered metric `name`. */
+export function createMetric(name: string, where = 'metrics'): StreamingMetric {
+  const entry = REGISTERED.get(name);
+  if (!entry) throw new MultilossError('config', `${where}: unknown metric "${name}"; registered metrics: ${[...REGISTERED.keys()].join(', ') || '(none)'}`);
+  return entry.create();
+}
+
+/** Fresh instances of the registered metrics that `kind` gets by default. */
+export function metricsForKind(kind: string): StreamingMetric[] {
+  return [...REGISTERED.values()].filter((e) => e.kinds.includes(kind)).map((e) => e.create());
 }

@@ -24,9 +24,28 @@ const FACTORIES: Record<HeadKind, HeadFactory> = {
   count: countFactory,
 };
 
+/** A head factory for a kind that is not built in (`kind` is any string). */
+export type CustomHeadFactory = Omit<HeadFactory, 'kind'> & { readonly kind: string };
+
+const CUSTOM_FACTORIES = new Map<string, CustomHeadFactory>();
+
+/**
+ * Registers a head kind: `fit` builds its heads from a table (config files),
+ * `fromJSON` restores them from multiloss.json. Registering a kind again replaces it.
+ */
+export function registerHeadFactory(factory: CustomHeadFactory): void {
+  if ((HEAD_KINDS as readonly string[]).includes(factory.kind)) throw new MultilossError('config', `registerHeadKind: "${factory.kind}" is a built-in head kind; pick another name`);
+  CUSTOM_FACTORIES.set(factory.kind, factory);
+}
+
+/** Names of the head kinds registered at run time. */
+export function registeredHeadKinds(): string[] {
+  return [...CUSTOM_FACTORIES.keys()];
+}
+
 export function headFactory(kind: string, where: string): HeadFactory {
-  const f = (FACTORIES as Record<string, HeadFactory | undefined>)[kind];
-  if (!f) throw new MultilossError('config', `${where}: unknown head kind "${kind}"; valid kinds: ${HEAD_KINDS.join(', ')}`);
+  const f = (FACTORIES as Record<string, HeadFactory | undefined>)[kind] ?? (CUSTOM_FACTORIES.get(kind) as HeadFactory | undefined);
+  if (!f) throw new MultilossError('config', `${where}: unknown head kind "${kind}"; valid kinds: ${[...HEAD_KINDS, ...CUSTOM_FACTORIES.keys()].join(', ')}`);
   return f;
 }
 

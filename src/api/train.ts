@@ -1,0 +1,550 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { createStrategy, type BalanceSpec, type BalancingStrategy } from '../balancing/index.js';
+import { MultilossError } from '../errors.js';
+import type { Head } from '../model/heads/head.js';
+import type { OutputSpec, TrainableNetwork } from '../model/trainable-network.js';
+import { subsetData, type EncodedData } from '../training/data.js';
+import type { BatchLog, EpochLog, History, SplitLog } from '../training/history.js';
+import type { OptimizerName, OptimizerSpec } from '../training/optimizers.js';
+import { Rng } from '../training/rng.js';
+import type { ScheduleSpec } from '../training/schedules.js';
+import {
+  evaluateEncoded,
+  Trainer,
+  type EarlyStoppingSpec,
+  type InterruptFlag,
+  type NamedTensor,
+  type TrainerCallbacks,
+  type TrainerCheckpoint,
+  type TrainerOptions,
+  type TrainerState,
+  type TrainingControl,
+} from '../training/trainer.js';
+import { readSource, type DataSource, type RawData } from './data.js';
+import { FunctionNetwork, type FunctionModel } from './function-network.js';
+import { buildHead, labelReader, planHead, type BuiltHead, type HeadConfig, type HeadPlan } from './heads.js';
+import { LayersModelNetwork, type SharingDescription } from './layers-network.js';
+
+/** Training settings; every field has the CLI's default. */
+export interface TrainingConfig {
+  /** Default 50. */
+  epochs?: number;
+  /** Default 32. */
+  batchSize?: number;
+  /** Default 1e-3. */
+  learningRate?: number;
+  /** 'adam' (default), 'adamw', 'sgd', or an object with the optimizer's options. */
+  optimizer?: OptimizerName | Omit<OptimizerSpec, 'learningRate'>;
+  /** 'constant' (default), 'cosine', or a schedule object. */
+  schedule?: 'constant' | 'cosine' | ScheduleSpec;
+  clipNorm?: number;
+  clipValue?: number;
+  /** Seeds shuffling, dropout masks and the validation split. Default 42. */
+  seed?: number;
+  /** Compute training metrics from each batch's predictions (default true). */
+  trainMetrics?: boolean;
+  /** Record per-head gradient norms and cosines for loss-based methods too (default false). */
+  diagnostics?: boolean;
+  /** Batch size of validation and evaluation passes (default 1024). */
+  evaluationBatchSize?: number;
+  earlyStopping?: EarlyStoppingSpec;
+  /** Offer a checkpoint (`callbacks.onCheckpoint`) every this many epochs (and at each new best epoch). */
+  checkpointEvery?: number;
+  /** 'error' (default) or 'skip-batch' for a non-finite loss or gradient. */
+  onNonFinite?: 'error' | 'skip-batch';
+}
+
+/** One head's figures for an epoch, gathered in one place. */
+export interface HeadEpochLog {
+  /** Unweighted training loss (weighted mean over the head's labelled rows). */
+  loss: number;
+  /** The weight the balancing method applied (mean over the epoch's steps). */
+  weight: number;
+  /** Training metrics (when `trainMetrics`). */
+  metrics: Record<string, number>;
+  /** Validation loss and metrics (exact over the whole validation set). */
+  validation?: { loss: number; metrics: Record<string, number> };
+  /** Mean ‖gradient‖ on the shared part, when measured (gradient methods, or `diagnostics: true`). */
+  gradNorm?: number;
+  /** Mean cosine between this head's gradient and each other head's, when measured. */
+  cosine?: Record<string, number>;
+}
+
+/** An epoch's log: the trainer's EpochLog plus every head's figures side by side. */
+export interface TrainingEpochLog extends EpochLog {
+  heads: Record<string, HeadEpochLog>;
+}
+
+/** A checkpoint offered to `onCheckpoint`: the trainer's state plus the model weights. */
+export interface TrainingCheckpoint extends TrainerCheckpoint {
+  /** The network's weights now (`model.getWeights()` order); valid during the call only. */
+  weights: tf.Tensor[];
+}
+
+/**
+ * Callbacks with typed logs. `control.stop()` ends training after the
+ * current epoch. `onEpochBegin` and `onBatchBegin` are called right after the
+ * previous epoch or batch ended (and at the start), from the trainer's end
+ * hooks; awaiting in them does not delay the step.
+ */
+export interface TrainingCallbacks {
+  onTrainBegin?(info: { epochs: number; batchesPerEpoch: number; heads: string[] }): void;
+  onEpochBegin?(info: { epoch: number }, control: TrainingControl): void;
+  onBatchBegin?(info: { epoch: number; batch: number; batches: number }, control: TrainingControl): void;
+  /** Per-batch: total and every head's unweighted loss. */
+  onBatchEnd?(log: BatchLog, control: TrainingControl): void;
+  onEpochEnd?(log: TrainingEpochLog, control: TrainingControl): void | Promise<void>;
+  onTrainEnd?(info: { history: History; epochs: number; stopped: boolean }): void | Promise<void>;
+  /** Awaited before training goes on (save `weights` and `state` to resume later). */
+  onCheckpoint?(checkpoint: TrainingCheckpoint): Promise<void>;
+}
+
+/** Where a resumed run continues from (what `onCheckpoint` received). */
+export interface ResumeFrom {
+  state: TrainerState;
+  optimizer: NamedTensor[];
+  /** Weights to put back first (`model.getWeights()` order); omit when the model already holds them. */
+  weights?: tf.Tensor[];
+  /** The best epoch's weights, when early stopping restores them. */
+  bestWeights?: tf.Tensor[];
+}
+
+/** Options shared by every entry point. */
+export interface TrainOptions {
+  /** One head per output, by output name (the order here is the heads' order). */
+  heads: Record<string, HeadConfig>;
+  /** The balancing method: a name, or `{ method, mode?, …options }` (default 'static'). */
+  balance?: string | BalanceSpec;
+  training?: TrainingConfig;
+  /** Validation data, evaluated after each epoch (exact streaming metrics). */
+  validationData?: DataSource;
+  /** Or: hold out this fraction of the training rows (seeded by training.seed). */
+  validationSplit?: number;
+  callbacks?: TrainingCallbacks;
+  resume?: ResumeFrom;
+  /** Set `interrupted` to stop after the current step with an 'interrupt' checkpoint. */
+  interrupt?: InterruptFlag;
+}
+
+export interface TrainLayersModelOptions extends TrainOptions {
+  /**
+   * Overrides which variables gradient methods balance: layer names,
+   * variable names or variables. Must include every variable two or more
+   * outputs use. Default: derived from the graph.
+   */
+  sharedVariables?: readonly (string | tf.Variable)[];
+}
+
+/** What training produced. The model's variables hold the trained weights. */
+export interface TrainingResult {
+  history: History;
+  /** The heads, in the order of `options.heads`. */
+  heads: readonly Head[];
+  /** The network adapter the trainer ran (forward passes, shared/head variables). */
+  network: TrainableNetwork;
+  /** Epochs run (less than configured when stopped early). */
+  epochs: number;
+  /** True when a callback or early stopping ended training before `training.epochs`. */
+  stopped: boolean;
+  /** With early stopping: the best epoch, whose weights the model holds when `restoreBest` (default). */
+  bestEpoch?: number;
+  /** The weight of each head at the end (the balancing method's last weights). */
+  weights: Record<string, number>;
+  /** The balancing method and its state (e.g. uncertainty's log-variances). */
+  balancing: { method: string; state: Record<string, unknown> };
+  /** Loss and metrics of the final weights, exact over the whole set. */
+  metrics: { train: SplitLog; validation?: SplitLog };
+  /** Activated outputs (probabilities, values) by output name. The caller disposes them. */
+  predict(xs: tf.Tensor): Record<string, tf.Tensor2D>;
+  /** Loss and metrics of the current weights on labelled data. */
+  evaluate(data: DataSource): Promise<SplitLog>;
+}
+
+const DEFAULTS = { epochs: 50, batchSize: 32, learningRate: 1e-3, seed: 42 } as const;
+
+/** TrainingConfig → the trainer's options (the same defaults as a config file). */
+export function trainerOptions(t: TrainingConfig = {}): TrainerOptions {
+  const lr = t.learningRate ?? DEFAULTS.learningRate;
+  const opt = t.optimizer ?? 'adam';
+  const optimizer: OptimizerSpec = typeof opt === 'string' ? { name: opt, learningRate: lr } : { ...opt, learningRate: lr };
+  const sched = t.schedule ?? 'constant';
+  const schedule: ScheduleSpec = typeof sched === 'string' ? { kind: sched } : sched;
+  return {
+    epochs: t.epochs ?? DEFAULTS.epochs,
+    batchSize: t.batchSize ?? DEFAULTS.batchSize,
+    seed: t.seed ?? DEFAULTS.seed,
+    optimizer,
+    schedule,
+    clipNorm: t.clipNorm,
+    clipValue: t.clipValue,
+    trainMetrics: t.trainMetrics ?? true,
+    diagnostics: t.diagnostics ?? false,
+    evaluationBatchSize: t.evaluationBatchSize,
+    earlyStopping: t.earlyStopping,
+    checkpointEvery: t.checkpointEvery,
+    onNonFinite: t.onNonFinite ?? 'error',
+  };
+}
+
+function balanceSpec(b: TrainOptions['balance']): BalanceSpec {
+  if (b === undefined) return { method: 'static' };
+  if (typeof b === 'string') {
+    const [method, mode] = b.split(':');
+    return mode ? { method, mode: mode as BalanceSpec['mode'] } : { method };
+  }
+  return b;
+}
+
+/** Checks heads against outputs, listing both mismatches at once. */
+function matchHeads(outputNames: readonly string[], heads: Record<string, HeadConfig>, what: string): void {
+  if (!heads || typeof heads !== 'object') throw new MultilossError('config', 'options.heads: expected { outputName: { kind, … } }');
+  const names = Object.keys(heads);
+  const noHead = outputNames.filter((o) => !names.includes(o));
+  const noOutput = names.filter((h) => !outputNames.includes(h));
+  if (noHead.length || noOutput.length) {
+    const parts: string[] = [];
+    if (noHead.length) parts.push(`${what} output${noHead.length > 1 ? 's' : ''} without a head: ${noHead.map((n) => `"${n}"`).join(', ')}`);
+    if (noOutput.length) parts.push(`head${noOutput.length > 1 ? 's' : ''} without a ${what} output: ${noOutput.map((n) => `"${n}"`).join(', ')}`);
+    throw new MultilossError('config', `${parts.join('; ')} (outputs: ${outputNames.join(', ')}; heads: ${names.join(', ') || 'none'})`);
+  }
+}
+
+interface Prepared {
+  plans: HeadPlan[];
+  network: TrainableNetwork;
+  inputShape?: (number | null)[];
+  /** Extra checks once the strategy exists. */
+  checkStrategy(strategy: BalancingStrategy, options: TrainerOptions): void;
+}
+
+/**
+ * Trains a functional tfjs LayersModel with named outputs through multiloss's
+ * training loop: one head per output (`options.heads`, keyed by output name),
+ * a balancing method, masks and sample weights, early stopping, checkpoints.
+ * The model's own variables are trained in place.
+ *
+ * Shared variables (what gradient methods balance) are derived from the graph:
+ * the layers used by two or more outputs (see `describeSharing`). An output
+ * whose last layer applies softmax/sigmoid is trained from its logits (the
+ * activation is left out of the loss and put back for metrics and
+ * predictions); an output without an activation is read as the raw value
+ * (logits for a classification head). Layer regularizers and constraints are
+ * not applied (use `optimizer: { name: 'adamw', weightDecay }`).
+ *
+ * @example
+ * const result = await trainLayersModel(model, {
+ *   heads: { species: { kind: 'classification', classes: ['a', 'b', 'c'] }, mass: { kind: 'regression' } },
+ *   balance: 'pcgrad',
+ *   training: { epochs: 20, batchSize: 32, seed: 1 },
+ * }, { xs, ys: { species: speciesIndices, mass: masses } });
+ */
+export async function trainLayersModel(model: tfl.LayersModel, options: TrainLayersModelOptions, data: DataSource): Promise<TrainingResult> {
+  matchHeads(model.outputNames, options.heads, 'model');
+  const outputIndex = (name: string) => model.outputNames.indexOf(name);
+  const plans = Object.entries(options.heads).map(([name, config]) => {
+    const shape = model.outputs[outputIndex(name)].shape;
+    const width = shape.length === 2 && typeof shape[1] === 'number' ? shape[1] : undefined;
+    return planHead(name, config, width);
+  });
+  const network = new LayersModelNetwork(model, outputSpecs(plans), { sharedVariables: options.sharedVariables });
+  return run(
+    {
+      plans,
+      network,
+      inputShape: model.inputs[0].shape.slice(1),
+      checkStrategy: (strategy) => {
+        const sharing = network.describeSharing();
+        checkShared(strategy, network, () => describeHeadLayers(sharing));
+        if (strategy.kind === 'gradient' && strategy.mode === 'rep' && network.repUnavailable) {
+          throw new MultilossError('config', `balance.mode "rep" needs a single shared representation, but ${network.repUnavailable}; use mode: param`);
+        }
+        if (strategy.kind === 'loss' && strategy.requires?.sharedGradNorms && network.lastSharedVariables.length === 0) {
+          throw new MultilossError('config', `balance.method "${strategy.name}" needs a shared layer with weights`);
+        }
+      },
+    },
+    options,
+    data,
+  );
+}
+
+/** Describes a LayersModel's derived sharing: which layers are shared and which belong to each output. */
+export function describeSharing(model: tfl.LayersModel, heads: Record<string, HeadConfig>, options: { sharedVariables?: readonly (string | tf.Variable)[] } = {}): SharingDescription {
+  matchHeads(model.outputNames, heads, 'model');
+  const plans = Object.entries(heads).map(([name, config]) => {
+    const shape = model.outputs[model.outputNames.indexOf(name)].shape;
+    return planHead(name, config, shape.length === 2 && typeof shape[1] === 'number' ? shape[1] : undefined);
+  });
+  return new LayersModelNetwork(model, outputSpecs(plans), options).describeSharing();
+}
+
+function describeHeadLayers(s: SharingDescription): string {
+  return Object.entries(s.headLayers)
+    .map(([name, layers]) => `${name} ← ${layers.join(', ') || '(no layer of its own)'}`)
+    .join('; ');
+}
+
+function checkShared(strategy: BalancingStrategy, network: TrainableNetwork, describe: () => string): void {
+  if (strategy.kind === 'gradient' && network.sharedVariables.length === 0) {
+    throw new MultilossError(
+      'config',
+      `balance.method "${strategy.name}" balances the gradients of the variables two or more outputs share, but no layer of this model is used by two outputs (${describe()}); use a loss-based method, or share a layer`,
+    );
+  }
+}
+
+function outputSpecs(plans: readonly HeadPlan[]): OutputSpec[] {
+  return plans.map((p) => ({ name: p.name, units: p.units, activation: p.activation }));
+}
+
+/**
+ * Trains a model written as plain tfjs-core code (`FunctionModel`: a forward
+ * function and its variables) through multiloss's training loop. Output
+ * names are the keys of `model.variables.heads` (and of what `forward`
+ * returns); the variables are trained in place.
+ *
+ * @example
+ * const w = tf.variable(tf.randomNormal([4, 8])), a = tf.variable(tf.zeros([8, 1])), b = tf.variable(tf.zeros([8, 1]));
+ * await trainFunctionModel({
+ *   forward: (x) => { const h = tf.relu(tf.matMul(x, w)); return { a: tf.matMul(h, a), b: tf.matMul(h, b) }; },
+ *   variables: { shared: [w], heads: { a: [a], b: [b] } },
+ * }, { heads: { a: { kind: 'regression' }, b: { kind: 'binary' } } }, { xs, ys: { a: ya, b: yb } });
+ */
+export async function trainFunctionModel(model: FunctionModel, options: TrainOptions, data: DataSource): Promise<TrainingResult> {
+  if (!model || typeof model !== 'object' || !model.variables?.heads) throw new MultilossError('config', 'a function model needs variables: { shared, heads }');
+  const outputNames = Object.keys(model.variables.heads);
+  matchHeads(outputNames, options.heads, 'model');
+  const plans = Object.entries(options.heads).map(([name, config]) => planHead(name, config, config.units));
+  const network = new FunctionNetwork(model, outputSpecs(plans));
+  return run(
+    {
+      plans,
+      network,
+      checkStrategy: (strategy, trainer) => {
+        checkShared(strategy, network, () => 'variables.shared is empty');
+        if (!network.split) {
+          const need = 'needs the model split into trunk(x) and heads (the gradients at the shared representation)';
+          if (strategy.kind === 'gradient' && strategy.mode === 'rep') throw new MultilossError('config', `balance.mode "rep" ${need}; use mode: param`);
+          if (strategy.kind === 'loss' && strategy.requires?.sharedGradNorms) throw new MultilossError('config', `balance.method "${strategy.name}" ${need}`);
+          if (trainer.diagnostics) throw new MultilossError('config', `training.diagnostics ${need} (gradient methods record diagnostics in param mode without it)`);
+        }
+      },
+    },
+    options,
+    data,
+  );
+}
+
+function encode(raw: RawData, built: readonly BuiltHead[]): EncodedData {
+  const inputSize = raw.rowShape.reduce((a, b) => a * b, 1);
+  return {
+    n: raw.n,
+    inputSize,
+    inputShape: raw.rowShape.length > 1 ? raw.rowShape : undefined,
+    x: raw.x,
+    targets: built.map((b, h) => b.encode(raw.labels[h])),
+  };
+}
+
+function subsetRaw(raw: RawData, idx: number[], units: readonly number[]): RawData {
+  const rowSize = raw.rowShape.reduce((a, b) => a * b, 1);
+  const pick = (src: Float32Array, w: number) => {
+    const out = new Float32Array(idx.length * w);
+    idx.forEach((r, i) => out.set(src.subarray(r * w, (r + 1) * w), i * w));
+    return out;
+  };
+  return {
+    n: idx.length,
+    rowShape: raw.rowShape,
+    x: pick(raw.x, rowSize),
+    labels: raw.labels.map((l, h) => ({ values: pick(l.values, units[h]), mask: pick(l.mask, 1), sampleWeight: pick(l.sampleWeight, 1) })),
+  };
+}
+
+/**
+ * One inference pass and every head's per-sample loss on the first rows, so
+ * that a wrong output shape or a custom loss that returns the wrong shape or
+ * a non-finite value fails before any weight changes.
+ */
+function preflight(network: TrainableNetwork, heads: readonly Head[], data: EncodedData): void {
+  const idx = Array.from({ length: Math.min(8, data.n) }, (_, i) => i);
+  const sample = subsetData(data, idx, heads.map((h) => h.units));
+  tf.tidy(() => {
+    const x = tf.tensor(sample.x, [sample.n, ...(sample.inputShape ?? [sample.inputSize])]);
+    const raw = network.forwardHeads(network.forwardTrunk(x, false), x);
+    raw.forEach((r, h) => {
+      const y = tf.tensor2d(sample.targets[h].y, [sample.n, heads[h].units]);
+      heads[h].loss.perSample(y, r);
+    });
+  });
+}
+
+/** Every head's figures side by side (training, validation, gradient diagnostics). */
+export function headEpochLogs(log: EpochLog): Record<string, HeadEpochLog> {
+  const out: Record<string, HeadEpochLog> = {};
+  for (const [name, h] of Object.entries(log.train.heads)) {
+    const v = log.validation?.heads[name];
+    const entry: HeadEpochLog = { loss: h.loss, weight: h.weight, metrics: h.metrics };
+    if (v) entry.validation = { loss: v.loss, metrics: v.metrics };
+    const norm = log.diagnostics?.gradNorm[name];
+    if (norm !== undefined) entry.gradNorm = norm;
+    const cos = log.diagnostics?.cosine[name];
+    if (cos) entry.cosine = cos;
+    out[name] = entry;
+  }
+  return out;
+}
+
+async function run(prepared: Prepared, options: TrainOptions, data: DataSource): Promise<TrainingResult> {
+  const { plans, network } = prepared;
+  const trainer0 = trainerOptions(options.training);
+  const strategy = createStrategy(
+    balanceSpec(options.balance),
+    plans.map((p) => ({ name: p.name, kind: p.kind, weight: p.config.weight ?? 1 })),
+  );
+  const disposeStrategy = () => {
+    if (strategy.kind === 'loss') strategy.dispose?.();
+  };
+  try {
+    prepared.checkStrategy(strategy, trainer0);
+    const split = options.validationSplit;
+    if (split !== undefined && (!(split >= 0 && split < 1) || options.validationData !== undefined)) {
+      throw new MultilossError('config', options.validationData !== undefined ? 'give validationData or validationSplit, not both' : `validationSplit must be in [0, 1), got ${split}`);
+    }
+  } catch (e) {
+    disposeStrategy();
+    throw e;
+  }
+
+  // Data: read whole, then fit the heads on the training rows and encode.
+  const readers = plans.map((p) => labelReader(p));
+  let trainRaw: RawData;
+  let validationRaw: RawData | undefined;
+  try {
+    trainRaw = await readSource(data, readers, prepared.inputShape, 'training data');
+    if (options.validationData !== undefined) validationRaw = await readSource(options.validationData, readers, prepared.inputShape, 'validation data');
+    if (options.validationSplit) {
+      const order = new Rng(`${trainer0.seed}:validation`).shuffle(Array.from({ length: trainRaw.n }, (_, i) => i));
+      const nVal = Math.round(trainRaw.n * options.validationSplit);
+      const units = plans.map((p) => p.units);
+      validationRaw = subsetRaw(trainRaw, order.slice(0, nVal).sort((a, b) => a - b), units);
+      trainRaw = subsetRaw(trainRaw, order.slice(nVal).sort((a, b) => a - b), units);
+    }
+  } catch (e) {
+    disposeStrategy();
+    throw e;
+  }
+  const built = plans.map((p, h) => buildHead(p, trainRaw.labels[h]));
+  const heads = built.map((b) => b.head);
+  const train = encode(trainRaw, built);
+  const validation = validationRaw ? encode(validationRaw, built) : undefined;
+  const units = plans.map((p) => p.units);
+  plans.forEach((p, h) => {
+    if (!train.targets[h].mask.some((m) => m > 0)) throw new MultilossError('data', `training data: output "${p.name}" has no label in any row`);
+  });
+
+  // Rows in which every output is unlabelled carry nothing: dropped, as the CLI does.
+  const keep: number[] = [];
+  for (let i = 0; i < train.n; i++) if (train.targets.some((t) => t.mask[i] > 0)) keep.push(i);
+  const trainData = keep.length < train.n ? subsetData(train, keep, units) : train;
+
+  let trainer: Trainer;
+  try {
+    preflight(network, heads, trainData);
+    trainer = new Trainer(network, heads, strategy, trainer0);
+  } catch (e) {
+    disposeStrategy();
+    throw e;
+  }
+  const cb = options.callbacks ?? {};
+  const epochs = trainer0.epochs;
+  let batches = 0;
+  // The first epoch/batch begin comes from onTrainBegin, before the trainer hands out its
+  // control: a stop asked for there is passed on at the first batch end.
+  let pendingStop = false;
+  const earlyControl: TrainingControl = {
+    stop: () => {
+      pendingStop = true;
+    },
+    get stopped() {
+      return pendingStop;
+    },
+  };
+  const nextBatch = (epoch: number, batch: number, control: TrainingControl) => {
+    if (batch <= batches) cb.onBatchBegin?.({ epoch, batch, batches }, control);
+  };
+  const callbacks: TrainerCallbacks = {
+    onTrainBegin: (info) => {
+      batches = info.batchesPerEpoch;
+      cb.onTrainBegin?.({ ...info, heads: heads.map((h) => h.name) });
+      const state = trainer.getState();
+      if (state.epoch < epochs) {
+        if (state.batch === 0) cb.onEpochBegin?.({ epoch: state.epoch + 1 }, earlyControl);
+        nextBatch(state.epoch + 1, state.batch + 1, earlyControl);
+      }
+    },
+    onBatchEnd: (log, control) => {
+      if (pendingStop) control.stop();
+      cb.onBatchEnd?.(log, control);
+      if (log.batch < log.batches) nextBatch(log.epoch, log.batch + 1, control);
+    },
+    onEpochEnd: async (log, control) => {
+      if (pendingStop) control.stop();
+      const full: TrainingEpochLog = { ...log, heads: headEpochLogs(log) };
+      await cb.onEpochEnd?.(full, control);
+      if (!control.stopped && log.epoch < epochs && !options.interrupt?.interrupted) {
+        cb.onEpochBegin?.({ epoch: log.epoch + 1 }, control);
+        nextBatch(log.epoch + 1, 1, control);
+      }
+    },
+  };
+  if (cb.onCheckpoint) {
+    const write = cb.onCheckpoint;
+    callbacks.onCheckpoint = (ck) => write({ ...ck, weights: network.model.getWeights() });
+  }
+  try {
+    if (options.resume) {
+      if (options.resume.weights) network.model.setWeights(options.resume.weights);
+      await trainer.restore(options.resume.state, options.resume.optimizer, options.resume.bestWeights);
+    }
+    await trainer.fit(trainData, validation, callbacks, options.interrupt);
+  } catch (e) {
+    trainer.dispose();
+    disposeStrategy();
+    throw e;
+  }
+  const history = trainer.history;
+  const weights = trainer.currentWeights();
+  const state = strategy.getState();
+  const stopping = trainer.earlyStoppingState;
+  const stopped = history.length < epochs && !trainer.interrupted;
+  trainer.dispose();
+  disposeStrategy();
+  const evalBatch = trainer0.evaluationBatchSize;
+  const metrics = {
+    train: evaluateEncoded(network, heads, trainData, weights, evalBatch),
+    validation: validation && validation.n > 0 ? evaluateEncoded(network, heads, validation, weights, evalBatch) : undefined,
+  };
+  await cb.onTrainEnd?.({ history, epochs: history.length, stopped });
+  const named = Object.fromEntries(heads.map((h, i) => [h.name, weights[i]]));
+  return {
+    history,
+    heads,
+    network,
+    epochs: history.length,
+    stopped,
+    bestEpoch: stopping?.bestEpoch || undefined,
+    weights: named,
+    balancing: { method: strategy.name, state },
+    metrics,
+    predict(xs: tf.Tensor): Record<string, tf.Tensor2D> {
+      const out = network.predict(xs);
+      return Object.fromEntries(heads.map((h, i) => [h.name, out[i]]));
+    },
+    async evaluate(source: DataSource): Promise<SplitLog> {
+      const raw = await readSource(source, readers, prepared.inputShape, 'evaluation data');
+      return evaluateEncoded(network, heads, encode(raw, built), weights, evalBatch);
+    },
+  };
+}
