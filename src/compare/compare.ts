@@ -16,7 +16,7 @@ import { createMetrics } from '../metrics/index.js';
 import type { HeadKind } from '../model/heads/head.js';
 import { splitInput, type FitInput } from '../training/fit.js';
 import { runPool } from './pool.js';
-import { executeRun, runConfig, type RunData, type RunKind, type RunResult, type RunTask } from './run.js';
+import { executeRun, runConfig, warmUp, type RunData, type RunKind, type RunResult, type RunTask } from './run.js';
 
 export { runConfig, type RunKind, type RunResult } from './run.js';
 
@@ -284,6 +284,7 @@ export async function compare(config: ResolvedConfig, input: FitInput, options: 
   let runs: RunResult[];
   if (workers === 0) {
     await initBackend(options.backend);
+    await warmUp(tasks[0], data);
     runs = [];
     for (const t of tasks) {
       const r = await executeRun(t, data, () => onEpoch(t.id));

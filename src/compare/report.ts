@@ -69,7 +69,7 @@ export function compareNotes(result: CompareResult): string[] {
   return [
     `Validation metrics after ${result.epochs} epochs, mean ± std over seeds ${result.seeds.join(', ')}; the same split for every run (seed ${result.split.seed}: ${result.split.train} training, ${result.split.validation} validation rows).`,
     "Δm: mean over heads of the relative change of the head's metric against the separate models, sign-corrected so that higher is better (Δm = (1/T) Σ (−1)^l (M − M_sep) / M_sep × 100%, l = 1 when lower is better); ± is over seeds.",
-    '* / bold: best in its column (ties all marked). Time: wall-clock seconds per run, runs sharing the cores.',
+    '* / bold: best in its column (ties all marked). Time: mean wall-clock seconds per run (after an untimed one-epoch warm-up per thread), with the runs sharing the cores.',
   ];
 }
 

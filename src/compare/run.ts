@@ -73,6 +73,18 @@ export function runConfig(base: ResolvedConfig, kind: RunKind, seed: number): Re
 }
 
 /**
+ * An untimed one-epoch run of `task`'s configuration, to be done once per
+ * thread before the timed runs: the first training in a fresh thread pays for
+ * compiling kernels and code, which would otherwise count against whichever
+ * configuration happens to run first. Results are discarded; every run seeds
+ * its own random state, so later runs are unaffected.
+ */
+export async function warmUp(task: RunTask, data: RunData): Promise<void> {
+  const training = { ...task.config.training, epochs: 1, earlyStopping: undefined };
+  await executeRun({ ...task, config: { ...task.config, training } }, data);
+}
+
+/**
  * Trains one run on the comparison's split and returns its figures. `onEpoch`
  * is told after every epoch (of every sub-model, for separate models).
  */

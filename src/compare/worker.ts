@@ -5,13 +5,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
-import { executeRun, toRunError, type RunData, type RunTask } from './run.js';
+import { executeRun, toRunError, warmUp, type RunData, type RunTask } from './run.js';
 import type { FromWorker, ToWorker } from './pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('compare/worker.ts runs in a worker thread only');
 const { backend, data } = workerData as { backend?: BackendChoice; data: RunData };
 const post = (m: FromWorker) => port.postMessage(m);
+let warmed = false;
 
 try {
   const info = await initBackend(backend);
@@ -26,8 +27,12 @@ port.on('message', (m: ToWorker) => {
     return;
   }
   const task: RunTask = m.task;
-  executeRun(task, data, () => post({ type: 'epoch', id: task.id })).then(
-    (result) => post({ type: 'done', result }),
-    (e: unknown) => post({ type: 'error', id: task.id, error: toRunError(e) }),
-  );
+  const warm = warmed ? Promise.resolve() : warmUp(task, data);
+  warmed = true;
+  warm
+    .then(() => executeRun(task, data, () => post({ type: 'epoch', id: task.id })))
+    .then(
+      (result) => post({ type: 'done', result }),
+      (e: unknown) => post({ type: 'error', id: task.id, error: toRunError(e) }),
+    );
 });
