@@ -33,6 +33,19 @@ export const DEFAULTS = {
   trunk: [64, 32],
 } as const;
 
+type BlockInput = NonNullable<NonNullable<Config['model']>['trunk']>[number];
+
+/** A trunk block with its defaults: a bare number is a relu dense block; a conv block's `filters` become its `units`. */
+export function resolveBlock(b: BlockInput, where: string): DenseBlockSpec {
+  if (typeof b === 'number') return { units: b, activation: 'relu' };
+  if (b.type !== 'conv') return { activation: 'relu', ...b };
+  const { filters, units, ...rest } = b;
+  if (filters !== undefined && units !== undefined && filters !== units) throw new MultilossError('config', `${where}: filters and units are the same option; give one`);
+  const n = filters ?? units;
+  if (n === undefined) throw new MultilossError('config', `${where}.filters: a conv block needs its number of filters`);
+  return { activation: 'relu', ...rest, units: n };
+}
+
 export function resolveConfig(config: Config): ResolvedConfig {
   const heads: HeadSpec[] = config.targets.map((t) => {
     const { name, column, ...rest } = t;
@@ -48,7 +61,7 @@ export function resolveConfig(config: Config): ResolvedConfig {
   const optimizer: OptimizerSpec = typeof opt === 'string' ? { name: opt, learningRate: t.learningRate ?? DEFAULTS.learningRate } : { ...opt, learningRate: t.learningRate ?? DEFAULTS.learningRate };
   const sched = t.schedule ?? 'constant';
   const schedule: ScheduleSpec = typeof sched === 'string' ? { kind: sched } : sched;
-  const trunk: DenseBlockSpec[] = (config.model?.trunk ?? [...DEFAULTS.trunk]).map((b) => (typeof b === 'number' ? { units: b, activation: 'relu' } : { activation: 'relu', ...b }));
+  const trunk: DenseBlockSpec[] = (config.model?.trunk ?? [...DEFAULTS.trunk]).map((b, i) => resolveBlock(b, `model.trunk[${i}]`));
   return {
     missingValues: config.missingValues,
     features: config.features?.map((f) => (typeof f === 'string' ? { name: f } : f)),

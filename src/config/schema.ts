@@ -35,13 +35,34 @@ const FeatureSchema = z.union([
   z.strictObject({ name: z.string().min(1), type: z.enum(['numeric', 'categorical', 'boolean']).optional() }),
 ]);
 
-const DenseBlockSchema = z.union([
+const pairOf = (min: number) => z.union([z.number().int().min(min), z.tuple([z.number().int().min(min), z.number().int().min(min)])]);
+const PoolSchema = z.union([
+  z.enum(['max', 'avg']),
+  z.strictObject({ type: z.enum(['max', 'avg']), size: pairOf(1).optional(), stride: pairOf(1).optional(), padding: z.enum(['same', 'valid']).optional() }),
+]);
+
+/** A trunk block: a number of units, a dense block, or a conv block (image inputs; `filters` is an alias of `units`). */
+export const DenseBlockSchema = z.union([
   z.number().int().min(1),
   z.strictObject({
+    type: z.literal('dense').optional(),
     units: z.number().int().min(1),
     activation: z.enum(TRUNK_ACTIVATIONS).optional(),
     dropout: z.number().min(0).lt(1).optional(),
     batchNorm: z.boolean().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('conv'),
+    units: z.number().int().min(1).optional(),
+    filters: z.number().int().min(1).optional(),
+    kernel: pairOf(1).optional(),
+    stride: pairOf(1).optional(),
+    padding: z.enum(['same', 'valid']).optional(),
+    activation: z.enum(TRUNK_ACTIVATIONS).optional(),
+    dropout: z.number().min(0).lt(1).optional(),
+    batchNorm: z.boolean().optional(),
+    pool: PoolSchema.optional(),
+    globalPool: z.enum(['avg', 'max']).optional(),
   }),
 ]);
 

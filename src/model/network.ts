@@ -1,79 +1,56 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfLayers from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../errors.js';
-import type { Rng } from '../training/rng.js';
+import { Rng } from '../training/rng.js';
 import type { HeadActivation } from './heads/head.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from './trainable-network.js';
+import { HeadPart, headSeed } from './architectures/head-part.js';
+import { hasParams, layerSafeName, loadedInputShape, shapeBatch, Stack, unitVariables } from './architectures/stack.js';
 
 export type { LastBlockCapture, OutputSpec } from './trainable-network.js';
+export { layerSafeName } from './architectures/stack.js';
 
 export const TRUNK_ACTIVATIONS = ['relu', 'relu6', 'elu', 'selu', 'gelu', 'swish', 'mish', 'tanh', 'sigmoid', 'softplus', 'linear'] as const;
 export type TrunkActivation = (typeof TRUNK_ACTIVATIONS)[number];
 
-/** One dense block of the shared trunk: dense → [batch norm] → activation → [dropout]. */
+/** Pooling inside a conv block: window `size` (default 2), stride (default: the window), padding (default 'valid'). */
+export interface PoolSpec {
+  type: 'max' | 'avg';
+  size?: number | [number, number];
+  stride?: number | [number, number];
+  padding?: 'same' | 'valid';
+}
+
+/**
+ * One block of a trunk (or of an architecture's experts, columns or towers).
+ *
+ * - dense (default): dense → [batch norm] → activation → [dropout]; after conv
+ *   blocks its input is flattened first.
+ * - conv, on H×W×C input: conv2d (`units` filters, `kernel`, `stride`,
+ *   `padding`) → [batch norm] → activation → [max/avg pooling or global
+ *   pooling] → [dropout]. A trunk that ends in conv blocks is flattened at the
+ *   end (unless the last one has `globalPool`).
+ */
 export interface DenseBlockSpec {
+  type?: 'dense' | 'conv';
+  /** Dense: output units. Conv: filters (output channels). */
   units: number;
   activation?: TrunkActivation;
   dropout?: number;
   batchNorm?: boolean;
+  /** Conv: kernel size (default 3) or [height, width]. */
+  kernel?: number | [number, number];
+  /** Conv: stride (default 1) or [height, width]. */
+  stride?: number | [number, number];
+  /** Conv: 'same' (default) or 'valid'. */
+  padding?: 'same' | 'valid';
+  /** Conv: pooling after the activation: 'max' / 'avg' (2×2, stride 2) or a full PoolSpec. */
+  pool?: 'max' | 'avg' | PoolSpec;
+  /** Conv: global average / max pooling after the activation (H×W×C → C). */
+  globalPool?: 'avg' | 'max';
 }
-
-interface Block {
-  dense: tfl.layers.Layer;
-  /** The dense layer's kernel, bias and activation as plain ops (see `denseOps`). */
-  ops: DenseOps;
-  batchNorm?: tfl.layers.Layer;
-  activation?: tfl.layers.Layer;
-  dropout: number;
-}
-
-interface OutputLayers {
-  dense: tfl.layers.Layer;
-  ops: DenseOps;
-  activation: tfl.layers.Layer;
-}
-
-type Activation = (x: tf.Tensor) => tf.Tensor;
-
-const ACTIVATIONS: Partial<Record<string, Activation>> = {
-  linear: (x) => x,
-  relu: (x) => tf.relu(x),
-  relu6: (x) => tf.relu6(x),
-  elu: (x) => tf.elu(x),
-  selu: (x) => tf.selu(x),
-  tanh: (x) => tf.tanh(x),
-  sigmoid: (x) => tf.sigmoid(x),
-  softplus: (x) => tf.softplus(x),
-};
-
-interface DenseOps {
-  kernel: tf.Variable;
-  bias: tf.Variable;
-  /** undefined: the activation is not one of ACTIVATIONS; use the layer itself. */
-  activation?: Activation;
-}
-
-/**
- * Eager calls of a tfjs-layers Layer go through its symbolic-input checks,
- * name scopes and config lookups on every step; for a dense layer that is a
- * measurable share of a small network's step. Training therefore runs
- * matMul + bias + activation on the layer's own variables (same weights,
- * same result), and keeps the layer for everything else.
- */
-function denseOps(layer: tfl.layers.Layer, activation: string): DenseOps {
-  const [kernel, bias] = layer.trainableWeights.map((w) => w.read() as tf.Variable);
-  return { kernel, bias, activation: ACTIVATIONS[activation] };
-}
-
-function applyDense(layer: tfl.layers.Layer, ops: DenseOps, x: tf.Tensor): tf.Tensor {
-  if (!ops.activation) return layer.apply(x) as tf.Tensor;
-  return ops.activation(tf.add(tf.matMul(x as tf.Tensor2D, ops.kernel as tf.Tensor2D), ops.bias));
-}
-
-/** Layer-name-safe form of a head name; the output layer is called exactly this. */
-export function layerSafeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_]/g, '_');
-}
+export type TrunkLayerSpec = DenseBlockSpec;
 
 function unique(names: string[]): void {
   const seen = new Set<string>();
@@ -83,111 +60,72 @@ function unique(names: string[]): void {
   }
 }
 
+/** Per-head tower specifications, or none. */
+export type TowerSpecs = readonly (readonly DenseBlockSpec[])[];
+
 /**
- * Hard parameter sharing: a dense trunk shared by all heads, one dense output
- * layer per head. `model` is a standard multi-output tfjs LayersModel (what is
- * saved and what plain tfjs loads); training runs the same layer objects
- * eagerly through `forward`, which exposes the shared representation and the
- * heads' raw (pre-activation) outputs, and draws dropout masks from our seeded
- * RNG (tfjs-layers' Dropout with a seed repeats one mask at every step).
+ * Hard parameter sharing: a trunk (dense blocks, or image layers then dense
+ * blocks) shared by all heads, optionally a tower of dense blocks per head,
+ * and one dense output layer per head. `model` is a standard multi-output tfjs
+ * LayersModel (what is saved and what plain tfjs loads); training runs the same
+ * layer objects eagerly through `forwardTrunk`/`forwardHead`, which expose the
+ * shared representation (the trunk output, flattened) and the heads' raw
+ * (pre-activation) outputs, and draws dropout masks from our seeded RNG
+ * (tfjs-layers' Dropout with a seed repeats one mask at every step).
  */
 export class MultiHeadNetwork implements TrainableNetwork {
   readonly model: tfl.LayersModel;
+  /** Tower dropout: the training flag and seed of the last `forwardTrunk` (heads run after it). */
+  private headTraining = false;
+  private headSeedBase?: number;
+
   private constructor(
-    readonly inputSize: number,
+    readonly inputShape: readonly number[],
     readonly trunk: readonly DenseBlockSpec[],
     readonly outputs: readonly OutputSpec[],
     model: tfl.LayersModel,
-    private readonly blocks: Block[],
-    private readonly heads: OutputLayers[],
+    private readonly stack: Stack,
+    private readonly heads: HeadPart[],
   ) {
     this.model = model;
   }
 
-  /** Builds a new network with seeded Glorot-uniform kernels and zero biases. */
-  static create(inputSize: number, trunk: readonly DenseBlockSpec[], outputs: readonly OutputSpec[], rng: Rng): MultiHeadNetwork {
+  /** Values per input row. */
+  get inputSize(): number {
+    return this.inputShape.reduce((a, b) => a * b, 1);
+  }
+
+  /** Builds a new network with seeded Glorot-uniform kernels and zero biases. `input`: features per row, or the row shape (H×W×C for images). */
+  static create(input: number | readonly number[], trunk: readonly DenseBlockSpec[], outputs: readonly OutputSpec[], rng: Rng, towers?: TowerSpecs): MultiHeadNetwork {
     unique(outputs.map((o) => layerSafeName(o.name)));
-    const input = tfl.input({ shape: [inputSize], name: 'features' });
-    let h: tfl.SymbolicTensor = input;
-    const blocks: Block[] = [];
-    trunk.forEach((spec, i) => {
-      const act = spec.activation ?? 'relu';
-      const dense = tfl.layers.dense({
-        units: spec.units,
-        activation: spec.batchNorm ? 'linear' : act,
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: rng.seed() }),
-        name: `trunk_dense_${i}`,
-      });
-      h = dense.apply(h) as tfl.SymbolicTensor;
-      const block: Block = { dense, ops: denseOps(dense, spec.batchNorm ? 'linear' : act), dropout: spec.dropout ?? 0 };
-      if (spec.batchNorm) {
-        block.batchNorm = tfl.layers.batchNormalization({ name: `trunk_bn_${i}` });
-        h = block.batchNorm.apply(h) as tfl.SymbolicTensor;
-        block.activation = tfl.layers.activation({ activation: act, name: `trunk_act_${i}` });
-        h = block.activation.apply(h) as tfl.SymbolicTensor;
-      }
-      if (block.dropout > 0) h = tfl.layers.dropout({ rate: block.dropout, name: `trunk_dropout_${i}` }).apply(h) as tfl.SymbolicTensor;
-      blocks.push(block);
-    });
-    const heads: OutputLayers[] = [];
-    const symbolicOutputs = outputs.map((o) => {
-      const safe = layerSafeName(o.name);
-      const dense = tfl.layers.dense({
-        units: o.units,
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: rng.seed() }),
-        name: `head_${safe}_dense`,
-      });
-      const activation = tfl.layers.activation({ activation: o.activation, name: safe });
-      const out = activation.apply(dense.apply(h)) as tfl.SymbolicTensor;
-      heads.push({ dense, ops: denseOps(dense, 'linear'), activation });
-      return out;
-    });
-    const model = tfl.model({ inputs: input, outputs: symbolicOutputs, name: 'multiloss' });
-    return new MultiHeadNetwork(inputSize, trunk, outputs, model, blocks, heads);
+    const inputShape = typeof input === 'number' ? [input] : [...input];
+    const stack = Stack.create(trunk, inputShape, { prefix: 'trunk', where: 'model.trunk', flattenEnd: true }, rng);
+    const heads = outputs.map((o, t) => HeadPart.create(o, towers?.[t] ?? [], stack.outputShape, rng, towerWhere(o)));
+    const x = tfLayers.input({ shape: inputShape, name: 'features' });
+    const rep = stack.symbolic(x);
+    const model = tfLayers.model({ inputs: x, outputs: heads.map((h) => h.symbolic(rep)), name: 'multiloss' });
+    return new MultiHeadNetwork(inputShape, trunk, outputs, model, stack, heads);
   }
 
   /** Re-attaches to a loaded LayersModel built by `create` with the same specs. */
-  static fromModel(model: tfl.LayersModel, inputSize: number, trunk: readonly DenseBlockSpec[], outputs: readonly OutputSpec[]): MultiHeadNetwork {
-    const layer = (name: string): tfl.layers.Layer => {
-      try {
-        return model.getLayer(name);
-      } catch {
-        throw new MultilossError('model', `model.json has no layer "${name}" that multiloss.json describes`);
-      }
-    };
-    const inShape = model.inputs[0]?.shape;
-    if (model.inputs.length !== 1 || inShape?.[1] !== inputSize) {
-      throw new MultilossError('model', `model.json input shape ${JSON.stringify(inShape)} does not match the ${inputSize} features in multiloss.json`);
-    }
-    const blocks: Block[] = trunk.map((spec, i) => ({
-      dense: layer(`trunk_dense_${i}`),
-      ops: denseOps(layer(`trunk_dense_${i}`), spec.batchNorm ? 'linear' : (spec.activation ?? 'relu')),
-      batchNorm: spec.batchNorm ? layer(`trunk_bn_${i}`) : undefined,
-      activation: spec.batchNorm ? layer(`trunk_act_${i}`) : undefined,
-      dropout: spec.dropout ?? 0,
-    }));
-    const heads = outputs.map((o) => {
-      const safe = layerSafeName(o.name);
-      const dense = layer(`head_${safe}_dense`);
-      const out = { dense, ops: denseOps(dense, 'linear'), activation: layer(safe) };
-      const units = out.dense.getConfig().units;
-      if (units !== o.units) throw new MultilossError('model', `head "${o.name}": model.json has ${String(units)} output units, multiloss.json expects ${o.units}`);
-      return out;
-    });
+  static fromModel(model: tfl.LayersModel, input: number | readonly number[], trunk: readonly DenseBlockSpec[], outputs: readonly OutputSpec[], towers?: TowerSpecs): MultiHeadNetwork {
+    const inputShape = loadedInputShape(model, typeof input === 'number' ? [input] : input);
+    const stack = Stack.attach(model, trunk, inputShape, { prefix: 'trunk', where: 'model.trunk', flattenEnd: true });
+    const heads = outputs.map((o, t) => HeadPart.attach(model, o, towers?.[t] ?? [], stack.outputShape, towerWhere(o)));
     if (model.outputs.length !== outputs.length) {
       throw new MultilossError('model', `model.json has ${model.outputs.length} outputs, multiloss.json describes ${outputs.length} heads`);
     }
-    return new MultiHeadNetwork(inputSize, trunk, outputs, model, blocks, heads);
+    return new MultiHeadNetwork(inputShape, trunk, outputs, model, stack, heads);
   }
 
   /** Trainable variables of the shared trunk. */
   get sharedVariables(): tf.Variable[] {
-    return this.blocks.flatMap((b) => [b.dense, b.batchNorm].filter((l): l is tfl.layers.Layer => !!l)).flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
+    return this.stack.variables;
   }
 
-  /** Trainable variables owned by each head, in head order. */
+  /** Trainable variables owned by each head (its tower, then its output layer), in head order. */
   get headVariables(): tf.Variable[][] {
-    return this.heads.map((h) => h.dense.trainableWeights.map((w) => w.read() as tf.Variable));
+    return this.heads.map((h) => h.variables);
   }
 
   get trainableVariables(): tf.Variable[] {
@@ -199,66 +137,51 @@ export class MultiHeadNetwork implements TrainableNetwork {
   }
 
   /**
-   * Shared representation (trunk output). Dropout masks come from `rng` when
-   * training, so a replay with an equally seeded Rng draws the same masks.
-   * `capture`, when given, receives the input of the last trunk block and its
-   * dropout seed (for `lastBlockGradNorms`).
+   * Shared representation (trunk output, flattened). Dropout masks come from
+   * `rng` when training, so a replay with an equally seeded Rng draws the same
+   * masks. `capture`, when given, receives the input of the last trunk block
+   * with parameters and its dropout seed (for `lastBlockGradNorms`).
    */
   forwardTrunk(x: tf.Tensor, training: boolean, rng?: Rng, capture?: LastBlockCapture): tf.Tensor2D {
-    let h: tf.Tensor = x;
-    this.blocks.forEach((b, i) => {
-      const last = i === this.blocks.length - 1;
-      if (last && capture) capture.input = h as tf.Tensor2D;
-      const seed = training && b.dropout > 0 ? this.dropoutSeed(rng) : undefined;
-      if (last && capture) capture.seed = seed;
-      h = this.applyBlock(b, h, training, seed, last ? capture : undefined);
+    let h: tf.Tensor = shapeBatch(x, this.inputShape);
+    const units = this.stack.units;
+    const last = this.stack.lastParamIndex;
+    units.forEach((u, i) => {
+      const isLast = i === last;
+      if (isLast && capture) capture.input = h as tf.Tensor2D;
+      const seed = training && Stack.drawsMask(u) ? nextSeed(rng) : undefined;
+      if (isLast && capture) capture.seed = seed;
+      h = this.stack.applyUnit(u, h, training, seed, isLast && capture ? (z) => (capture.pre = z) : undefined);
     });
-    return h as tf.Tensor2D;
+    h = this.stack.finish(h);
+    this.headTraining = training;
+    this.headSeedBase = training && this.heads.some((p) => p.tower.hasDropout) ? nextSeed(rng) : undefined;
+    return (h.rank === 2 ? h : tf.reshape(h, [h.shape[0], -1])) as tf.Tensor2D;
   }
 
-  private dropoutSeed(rng?: Rng): number {
-    if (!rng) throw new Error('forwardTrunk: training with dropout needs an rng');
-    return rng.seed();
-  }
-
-  private applyBlock(b: Block, x: tf.Tensor, training: boolean, dropoutSeed?: number, capture?: LastBlockCapture): tf.Tensor {
-    let h: tf.Tensor;
-    if (capture && b.ops.activation && !b.batchNorm) {
-      const pre = tf.add(tf.matMul(x as tf.Tensor2D, b.ops.kernel as tf.Tensor2D), b.ops.bias) as tf.Tensor2D;
-      capture.pre = pre;
-      h = b.ops.activation(pre);
-    } else {
-      h = applyDense(b.dense, b.ops, x);
-    }
-    if (b.batchNorm) h = b.batchNorm.apply(h, { training }) as tf.Tensor;
-    if (b.activation) h = b.activation.apply(h) as tf.Tensor;
-    if (dropoutSeed !== undefined) h = tf.dropout(h, b.dropout, undefined, dropoutSeed);
-    return h;
-  }
-
-  /** Trainable variables of the last trunk block (GradNorm's "last shared layer"). */
+  /** Trainable variables of the last trunk block with parameters (GradNorm's "last shared layer"). */
   get lastSharedVariables(): tf.Variable[] {
-    const b = this.blocks.at(-1);
-    if (!b) return [];
-    return [b.dense, b.batchNorm].filter((l): l is tfl.layers.Layer => !!l).flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
+    return this.stack.lastVariables;
   }
 
   /**
    * ‖∇_W Lₜ‖ over the last trunk block's parameters W, for each head, given
    * each head's gradient w.r.t. the trunk output (`grads`: T×n×k, unweighted).
-   * For a dense block without batch norm this is exact and cheap: with
-   * z = XW + b the pre-activation, δₜ = gₜ ⊙ act′(z) ⊙ dropout mask,
-   * ∇_W = Xᵀδₜ and ∇_b = Σ_rows δₜ — one matmul for all heads. Otherwise the
-   * block is replayed (same dropout mask, batch-norm statistics restored).
+   * For a dense block without batch norm that ends the trunk this is exact and
+   * cheap: with z = XW + b the pre-activation, δₜ = gₜ ⊙ act′(z) ⊙ dropout
+   * mask, ∇_W = Xᵀδₜ and ∇_b = Σ_rows δₜ — one matmul for all heads.
+   * Otherwise the block (and the parameter-free layers after it) is replayed
+   * (same dropout mask, batch-norm statistics restored).
    */
   lastBlockGradNorms(capture: LastBlockCapture, grads: tf.Tensor3D): number[] {
     const T = grads.shape[0];
-    const b = this.blocks.at(-1);
-    if (!b || !capture.input) return new Array<number>(T).fill(NaN);
+    const li = this.stack.lastParamIndex;
+    const b = this.stack.units[li];
+    if (!b || !capture.input || !hasParams(b)) return new Array<number>(T).fill(NaN);
     const input = capture.input;
     const pre = capture.pre;
-    const act = b.ops.activation;
-    if (pre && act && !b.batchNorm) {
+    const act = b.kind === 'dense' ? this.stack.denseOps(b).activation : undefined;
+    if (pre && act && !b.batchNorm && li === this.stack.units.length - 1) {
       return tf.tidy(() => {
         const [n, k] = pre.shape;
         const kin = input.shape[1];
@@ -272,13 +195,19 @@ export class MultiHeadNetwork implements TrainableNetwork {
         return Array.from(tf.sqrt(tf.add(wSq, bSq)).dataSync());
       });
     }
-    const vars = this.lastSharedVariables;
+    const vars = unitVariables(b);
+    const replay = (): tf.Tensor => {
+      let h = this.stack.applyUnit(b, input, true, capture.seed);
+      for (let i = li + 1; i < this.stack.units.length; i++) h = this.stack.applyUnit(this.stack.units[i], h, true);
+      h = this.stack.finish(h);
+      return h.rank === 2 ? h : tf.reshape(h, [h.shape[0], -1]);
+    };
     const saved = this.saveBatchNormState();
     try {
       return Array.from({ length: T }, (_, t) =>
         tf.tidy(() => {
           const g = tf.squeeze(tf.slice(grads, [t, 0, 0], [1, -1, -1]), [0]);
-          const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(this.applyBlock(b, input, true, capture.seed), g)) as tf.Scalar, vars);
+          const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(replay(), g)) as tf.Scalar, vars);
           const sq = tf.addN(Object.values(vg).map((v) => tf.sum(tf.square(v))));
           return Math.sqrt(sq.dataSync()[0]);
         }),
@@ -288,24 +217,23 @@ export class MultiHeadNetwork implements TrainableNetwork {
     }
   }
 
-  /** Batch-norm moving statistics (copies), to undo the updates of a replayed forward pass. */
+  /**
+   * Batch-norm moving statistics of the trunk (copies), to undo the updates of
+   * a replayed forward pass. Towers' batch norms are not included: a head's
+   * tower runs once per step in either mode.
+   */
   saveBatchNormState(): tf.Tensor[] {
-    return this.batchNormVariables().map((v) => tf.clone(v));
+    return this.stack.batchNormVariables.map((v) => tf.clone(v));
   }
 
   restoreBatchNormState(saved: tf.Tensor[]): void {
-    this.batchNormVariables().forEach((v, i) => v.assign(saved[i]));
+    this.stack.batchNormVariables.forEach((v, i) => v.assign(saved[i]));
     tf.dispose(saved);
-  }
-
-  private batchNormVariables(): tf.Variable[] {
-    return this.blocks.flatMap((b) => (b.batchNorm ? b.batchNorm.nonTrainableWeights.map((w) => w.read() as tf.Variable) : []));
   }
 
   /** One head's raw output from the shared representation. */
   forwardHead(head: number, rep: tf.Tensor2D, _input?: tf.Tensor): tf.Tensor2D {
-    const h = this.heads[head];
-    return applyDense(h.dense, h.ops, rep) as tf.Tensor2D;
+    return this.heads[head].apply(rep, this.headTraining, headSeed(this.headSeedBase, head));
   }
 
   /** Each head's raw (pre-activation) output from the shared representation. */
@@ -326,6 +254,15 @@ export class MultiHeadNetwork implements TrainableNetwork {
   dispose(): void {
     this.model.dispose();
   }
+}
+
+function towerWhere(o: OutputSpec): string {
+  return `architecture.towers (head "${o.name}")`;
+}
+
+function nextSeed(rng?: Rng): number {
+  if (!rng) throw new Error('forwardTrunk: training with dropout needs an rng');
+  return rng.seed();
 }
 
 export function activateOutput(raw: tf.Tensor2D, activation: HeadActivation): tf.Tensor2D {

@@ -1,22 +1,24 @@
 import { MultiHeadNetwork } from '../network.js';
-import { MultilossError } from '../../errors.js';
+import { checkKeys, towersOption } from './options.js';
 import type { ArchitectureFactory } from './registry.js';
 
 /**
- * Hard parameter sharing: the dense `model.trunk` shared by all heads, one
- * output layer per head. The shared representation is the trunk's output.
+ * Hard parameter sharing (Caruana 1997): the `model.trunk` blocks (dense, or
+ * conv blocks on image input then dense) shared by all heads, optionally a
+ * tower of dense blocks per head (`towers: [50]` for every head, or
+ * `towers: { left: [50], right: [] }`), then one output layer per head.
+ * The shared representation is the trunk's output (flattened).
  */
 export const sharedArchitecture: ArchitectureFactory = {
   kind: 'shared',
   validate(spec) {
-    const extra = Object.keys(spec).filter((k) => k !== 'kind');
-    if (extra.length) throw new MultilossError('config', `architecture.${extra[0]}: not an option of architecture "shared" (its layers are model.trunk)`);
+    checkKeys(spec, ['towers']);
+    towersOption(spec);
   },
-  create(_spec, trunk, inputShape, outputs, rng) {
-    if (inputShape.length !== 1) throw new MultilossError('config', `architecture "shared" takes flat inputs; got rows of shape [${inputShape.join(', ')}]`);
-    return MultiHeadNetwork.create(inputShape[0], trunk, outputs, rng);
+  create(spec, trunk, inputShape, outputs, rng) {
+    return MultiHeadNetwork.create(inputShape, trunk, outputs, rng, towersOption(spec, outputs));
   },
-  fromModel(model, _spec, trunk, inputShape, outputs) {
-    return MultiHeadNetwork.fromModel(model, inputShape.reduce((a, b) => a * b, 1), trunk, outputs);
+  fromModel(model, spec, trunk, inputShape, outputs) {
+    return MultiHeadNetwork.fromModel(model, inputShape, trunk, outputs, towersOption(spec, outputs));
   },
 };
