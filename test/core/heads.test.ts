@@ -133,3 +133,15 @@ describe('heads: training all five kinds together', () => {
     model.dispose();
   });
 });
+
+describe('head names', () => {
+  before(useDefaultBackend);
+  it('any head name trains: names that are not valid tfjs layer names are made safe', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => ({ x: i, '<b>x': i % 2 ? 'a' : 'b', '9 lives': i * 2 }));
+    const config = resolveConfig(parseConfig({ features: ['x'], targets: [{ name: '<b>x', kind: 'binary' }, { name: '9 lives', kind: 'regression' }], training: { epochs: 1 } }));
+    const model = await fitModel(config, { table: rowsToTable(rows) });
+    assert.deepEqual(model.network.model.outputNames, ['h_b_x', '9_lives']);
+    assert.deepEqual(Object.keys(model.predict([{ x: 3 }])[0]), ['<b>x', '9 lives']);
+    model.dispose();
+  });
+});

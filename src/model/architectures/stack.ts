@@ -57,9 +57,14 @@ export function applyDense(layer: tfl.layers.Layer, ops: DenseOps, x: tf.Tensor)
   return ops.activation(tf.add(tf.matMul(x as tf.Tensor2D, ops.kernel as tf.Tensor2D), ops.bias));
 }
 
-/** Layer-name-safe form of a head name; the output layer is called exactly this. */
+/**
+ * Layer-name-safe form of a head name; the output layer is called exactly
+ * this. tfjs tensor names must start with a letter or digit, so other names
+ * get an "h" in front ("<b>x" → "h_b_x").
+ */
 export function layerSafeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_]/g, '_');
+  const safe = name.replace(/[^A-Za-z0-9_]/g, '_');
+  return /^[A-Za-z0-9]/.test(safe) ? safe : `h${safe}`;
 }
 
 /** Seeded Glorot-uniform kernel initializer (what every multiloss layer starts from). */
