@@ -123,6 +123,18 @@ function availableColumns(table: Table): string {
   return table.columns.map((c) => `"${c}"`).join(', ') || '(none)';
 }
 
+/**
+ * Mean and population std of values so large that the plain sums overflow
+ * (|x| near 1e308): computed on x / c, with c the largest |x|, then scaled back.
+ */
+function scaledMeanStd(xs: readonly number[], c: number): { mean: number; std: number } {
+  let m = 0;
+  for (const x of xs) m += x / c / xs.length;
+  let ss = 0;
+  for (const x of xs) ss += (x / c - m) * (x / c - m);
+  return { mean: m * c, std: Math.sqrt(ss / xs.length) * c };
+}
+
 function fitFeature(table: Table, spec: FeatureSpec): FeatureJSON {
   const values = columnValues(table, spec.name);
   const present: { cell: Cell; row: number }[] = [];
@@ -161,10 +173,11 @@ function fitFeature(table: Table, spec: FeatureSpec): FeatureJSON {
       if (min === max) {
         return { name: spec.name, type, mean: min, std: 1, missingIndicator: hasMissing };
       }
-      const mean = sum / xs.length;
+      let mean = sum / xs.length;
       let ss = 0;
       for (const x of xs) ss += (x - mean) * (x - mean);
-      const std = Math.sqrt(ss / xs.length);
+      let std = Math.sqrt(ss / xs.length);
+      if (!Number.isFinite(mean) || !Number.isFinite(std)) ({ mean, std } = scaledMeanStd(xs, Math.max(-min, max)));
       return { name: spec.name, type, mean, std: std > 0 && Number.isFinite(std) ? std : 1, missingIndicator: hasMissing };
     }
     case 'boolean': {
@@ -283,6 +296,13 @@ export class FeaturePreprocessor {
               );
             }
             out[at] = (x - f.mean) / f.std;
+            if (!Number.isFinite(out[at])) {
+              // Beyond float32 (±3.4e38) once standardized: the network would see an infinity.
+              throw new MultilossError(
+                'data',
+                `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is out of range (standardized with the training mean ${f.mean} and std ${f.std} it exceeds ±3.4e38)`,
+              );
+            }
           }
           break;
         }

@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MultilossError } from '../errors.js';
 import { MultilossModel, WEIGHTS_FILE } from '../model/multiloss-model.js';
 import { fsyncDir, readFileChecked, readTextChecked, temporarySibling, writeFileSynced } from './files.js';
@@ -33,20 +33,50 @@ export async function saveModel(model: MultilossModel, dir: string, extraFiles: 
     writeFileSynced(join(tmp, META_FILE), JSON.stringify(meta, null, 2));
     for (const [name, data] of Object.entries(extraFiles)) writeFileSynced(join(tmp, name), data);
     fsyncDir(tmp);
+    // A directory cannot be renamed over another: the old one is moved aside first. The new
+    // one waits under a fixed name (`.NAME.ready`) meanwhile, so that a crash between the two
+    // renames leaves it findable: recoverInterruptedSave() puts it in place.
+    recoverInterruptedSave(target);
+    const ready = readySibling(target);
+    rmSync(ready, { recursive: true, force: true });
+    renameSync(tmp, ready);
     if (existsSync(target)) {
       if (!lstatSync(target).isDirectory()) throw new Error(`${target} exists and is not a directory`);
       const old = temporarySibling(target);
       renameSync(target, old);
-      renameSync(tmp, target);
+      renameSync(ready, target);
       rmSync(old, { recursive: true, force: true });
     } else {
-      renameSync(tmp, target);
+      renameSync(ready, target);
     }
     fsyncDir(dirname(target));
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     if (e instanceof MultilossError) throw e;
     throw new MultilossError('io', `cannot save model to ${dir}: ${(e as Error).message}`);
+  }
+}
+
+/** Where a complete new model directory waits while the old one is moved aside (see saveModel). */
+function readySibling(target: string): string {
+  return join(dirname(target), `.${basename(target)}.ready`);
+}
+
+/**
+ * Completes a save that was killed between moving the old directory aside and
+ * renaming the new one into place: when `dir` is missing but its complete new
+ * version waits beside it, that version is renamed into place. Cheap; call it
+ * before reading a model or checkpoint directory that is rewritten in place.
+ */
+export function recoverInterruptedSave(dir: string): void {
+  const target = resolve(dir);
+  const ready = readySibling(target);
+  if (existsSync(target) || !existsSync(ready)) return;
+  try {
+    renameSync(ready, target);
+    fsyncDir(dirname(target));
+  } catch {
+    // Read-only or raced by another process: loading then reports the missing directory.
   }
 }
 
@@ -85,6 +115,7 @@ function weightPath(root: string, p: unknown): string {
 /** Loads a model directory written by `saveModel`, checking every file before use. */
 export async function loadModel(dir: string): Promise<MultilossModel> {
   const root = resolve(dir);
+  recoverInterruptedSave(root);
   if (!existsSync(root)) throw new MultilossError('io', `model directory ${dir}: not found`);
   if (!lstatSync(root).isDirectory() && !lstatSync(realpathSync(root)).isDirectory()) {
     throw new MultilossError('io', `model directory ${dir}: not a directory`);
