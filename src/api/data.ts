@@ -51,7 +51,7 @@ export interface DatasetLike<T> {
  * finite dataset or iterable is read to the end before training starts.
  * Tensors you pass in arrays or yield from your own iterables stay yours.
  */
-export type DataSource = ArrayData | DatasetLike<ArrayData> | AsyncIterable<ArrayData> | Iterable<ArrayData>;
+export type DataSource = ArrayData | DatasetLike<unknown> | AsyncIterable<ArrayData> | Iterable<ArrayData>;
 
 /** How to read one output's labels into n × units numbers (label space). */
 export interface LabelReader {
@@ -149,9 +149,18 @@ function readBatch(element: unknown, readers: readonly LabelReader[], inputShape
     if (xs.values.length % rowSize !== 0) throw new MultilossError('data', `${where}.xs: ${xs.values.length} values are not a whole number of rows of ${rowSize}`);
     n = xs.values.length / rowSize;
     rowShape = [...(inputShape as number[])];
+  } else if (xs.shape.length === 1 && readers.length > 0) {
+    // Flat features and no known row shape: as many rows as the first output has labels.
+    const first = (el.ys as Record<string, unknown> | undefined)?.[readers[0].name];
+    const rows = isTensor(first) ? first.shape[0] : Array.isArray(first) || isArrayLikeNumber(first) ? (first as ArrayLike<unknown>).length : xs.shape[0];
+    if (!rows || xs.values.length % rows !== 0) {
+      throw new MultilossError('data', `${where}.xs: ${xs.values.length} flat values do not split into ${rows} rows; give xs as an n × features array or tensor`);
+    }
+    n = rows;
+    rowShape = [xs.values.length / rows];
   } else {
     n = xs.shape[0];
-    rowShape = xs.shape.length === 1 ? [1] : xs.shape.slice(1);
+    rowShape = xs.shape.slice(1);
   }
   if (inputShape) {
     const ok = rowShape.length === inputShape.length && inputShape.every((d, i) => d === null || d === rowShape[i]);

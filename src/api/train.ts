@@ -34,8 +34,8 @@ export interface TrainingConfig {
   batchSize?: number;
   /** Default 1e-3. */
   learningRate?: number;
-  /** 'adam' (default), 'adamw', 'sgd', or an object with the optimizer's options. */
-  optimizer?: OptimizerName | Omit<OptimizerSpec, 'learningRate'>;
+  /** 'adam' (default), 'adamw', 'sgd', or an object with the optimizer's options (its learningRate is used when `learningRate` is not given). */
+  optimizer?: OptimizerName | (Omit<OptimizerSpec, 'learningRate'> & { learningRate?: number });
   /** 'constant' (default), 'cosine', or a schedule object. */
   schedule?: 'constant' | 'cosine' | ScheduleSpec;
   clipNorm?: number;
@@ -165,8 +165,8 @@ const DEFAULTS = { epochs: 50, batchSize: 32, learningRate: 1e-3, seed: 42 } as 
 
 /** TrainingConfig → the trainer's options (the same defaults as a config file). */
 export function trainerOptions(t: TrainingConfig = {}): TrainerOptions {
-  const lr = t.learningRate ?? DEFAULTS.learningRate;
   const opt = t.optimizer ?? 'adam';
+  const lr = t.learningRate ?? (typeof opt === 'object' ? opt.learningRate : undefined) ?? DEFAULTS.learningRate;
   const optimizer: OptimizerSpec = typeof opt === 'string' ? { name: opt, learningRate: lr } : { ...opt, learningRate: lr };
   const sched = t.schedule ?? 'constant';
   const schedule: ScheduleSpec = typeof sched === 'string' ? { kind: sched } : sched;

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as tfd from '@tensorflow/tfjs-data';
+import { registerLoss, trainLayersModel, trainFunctionModel, type ArrayData, type HeadConfig } from '../../src/api/index.js';
+import { isMultilossError } from '../../src/errors.js';
+import { useDefaultBackend } from '../helpers.js';
+
+const N = 40;
+
+/** x → shared dense → a (3-way softmax), b (sigmoid), c (linear); or two towers sharing nothing. */
+function model(shared = true): tfl.LayersModel {
+  const input = tfl.input({ shape: [4] });
+  const trunk = (name: string) => tfl.layers.dense({ units: 6, activation: 'relu', name }).apply(input) as tfl.SymbolicTensor;
+  const h = shared ? trunk('trunk') : undefined;
+  const a = tfl.layers.dense({ units: 3, activation: 'softmax', name: 'a' }).apply(h ?? trunk('tower_a')) as tfl.SymbolicTensor;
+  const b = tfl.layers.dense({ units: 1, activation: 'sigmoid', name: 'b' }).apply(h ?? trunk('tower_b')) as tfl.SymbolicTensor;
+  const c = tfl.layers.dense({ units: 1, name: 'c' }).apply(h ?? trunk('tower_c')) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: [a, b, c] });
+}
+
+const HEADS: Record<string, HeadConfig> = { a: { kind: 'classification' }, b: { kind: 'binary' }, c: { kind: 'regression' } };
+
+function data(): ArrayData {
+  const xs = Array.from({ length: N }, (_, i) => [Math.sin(i), Math.cos(i), (i % 7) / 7, i / N]);
+  return { xs, ys: { a: xs.map((_, i) => i % 3), b: xs.map((_, i) => i % 2), c: xs.map((r) => r[0] * 2) } };
+}
+
+async function rejects(run: () => Promise<unknown>, ...patterns: RegExp[]): Promise<string> {
+  let message = '';
+  await assert.rejects(run, (e: unknown) => {
+    assert.ok(isMultilossError(e), `expected a MultilossError, got ${String(e)}`);
+    message = (e as Error).message;
+    if (process.env.SHOW_ERRORS) console.log("  >", message);
+    for (const p of patterns) assert.match(message, p);
+    return true;
+  });
+  return message;
+}
+
+describe('library API: bad input is a clear error, before training where possible', () => {
+  before(useDefaultBackend);
+
+  it('outputs without a head and heads without an output are listed together', async () => {
+    const m = model();
+    const message = await rejects(
+      () => trainLayersModel(m, { heads: { a: HEADS.a, b: HEADS.b, mass: { kind: 'regression' }, extra: { kind: 'binary' } } }, data()),
+      /output.*without a head: "c"/,
+      /heads without a model output: "mass", "extra"/,
+    );
+    assert.match(message, /outputs: a, b, c/);
+    m.dispose();
+  });
+
+  it('a custom loss returning the wrong shape names the head and the shape (before any step)', async () => {
+    registerLoss('total_not_per_sample', (y, p) => tf.sum(tf.square(tf.sub(y, p))));
+    const m = model();
+    const w0 = m.getWeights().map((w) => w.dataSync().slice());
+    await rejects(() => trainLayersModel(m, { heads: { ...HEADS, c: { kind: 'regression', loss: 'total_not_per_sample' } } }, data()), /head "c"/, /total_not_per_sample/, /shape \[\]/);
+    m.getWeights().forEach((w, i) => assert.deepEqual(w.dataSync(), w0[i], 'no weight changed'));
+    // A loss function given directly in the head config is checked the same way.
+    await rejects(() => trainLayersModel(m, { heads: { ...HEADS, a: { kind: 'classification', loss: (y: tf.Tensor2D) => tf.zerosLike(y) } } }, data()), /head "a"/, /shape \[8, 3\]/);
+    m.dispose();
+  });
+
+  it('a custom loss returning a non-finite value names the head, before training or at the step', async () => {
+    registerLoss('log_of_negative', (y, p) => tf.log(tf.sub(tf.reshape(p, [-1]), 1e6)));
+    const m = model();
+    await rejects(() => trainLayersModel(m, { heads: { ...HEADS, c: { kind: 'regression', loss: 'log_of_negative' } } }, data()), /head "c"/, /log_of_negative/, /NaN/);
+    // Finite on the first rows, infinite once the model sees a large value in training.
+    let calls = 0;
+    registerLoss('blows_up', (y, p) => (++calls > 3 ? tf.div(tf.reshape(p, [-1]), 0) : tf.reshape(tf.square(tf.sub(y, p)), [-1])));
+    await rejects(() => trainLayersModel(m, { heads: { ...HEADS, b: { kind: 'binary', loss: 'blows_up' } }, training: { epochs: 2, batchSize: 8 } }, data()), /head "b"/, /blows_up/, /Infinity|NaN/);
+    m.dispose();
+  });
+
+  it('a dataset element without one output\'s labels names the element and the output', async () => {
+    const m = model();
+    const d = data();
+    const xs = d.xs as number[][];
+    async function* batches(): AsyncGenerator<ArrayData> {
+      yield { xs: xs.slice(0, 20), ys: { a: (d.ys.a as number[]).slice(0, 20), b: (d.ys.b as number[]).slice(0, 20), c: (d.ys.c as number[]).slice(0, 20) } };
+      yield { xs: xs.slice(20), ys: { a: (d.ys.a as number[]).slice(20), b: (d.ys.b as number[]).slice(20) } };
+    }
+    await rejects(() => trainLayersModel(m, { heads: HEADS }, batches()), /training data element 1/, /no labels for output "c"/, /ys has: a, b/);
+    const ds = tfd.zip({ xs: tfd.array(xs), ys: tfd.zip({ a: tfd.array(d.ys.a as number[]), c: tfd.array(d.ys.c as number[]) }) }).batch(16);
+    await rejects(() => trainLayersModel(m, { heads: HEADS }, ds), /training data element 0/, /no labels for output "b"/);
+    // Labels for an output that has no head are refused too (a typo would otherwise pass silently).
+    await rejects(() => trainLayersModel(m, { heads: HEADS }, { ...d, ys: { ...d.ys, cc: d.ys.c } }), /"cc" is not an output with a head/);
+    m.dispose();
+  });
+
+  it('a gradient method on a model where no layer is shared by two outputs says so (and loss-based methods still train)', async () => {
+    const towers = model(false);
+    await rejects(() => trainLayersModel(towers, { heads: HEADS, balance: 'pcgrad' }, data()), /"pcgrad"/, /no layer of this model is used by two outputs/, /a ← tower_a, a/);
+    const result = await trainLayersModel(towers, { heads: HEADS, balance: 'uncertainty', training: { epochs: 1 } }, data());
+    assert.equal(result.epochs, 1);
+    towers.dispose();
+  });
+
+  it("'rep' mode needs one shared representation; 'param' works on the same model", async () => {
+    const input = tfl.input({ shape: [4] });
+    const h1 = tfl.layers.dense({ units: 5, activation: 'relu', name: 's1' }).apply(input) as tfl.SymbolicTensor;
+    const h2 = tfl.layers.dense({ units: 5, activation: 'relu', name: 's2' }).apply(h1) as tfl.SymbolicTensor;
+    // Output a reads the second shared layer, b the first and the second (a skip connection).
+    const a = tfl.layers.dense({ units: 3, activation: 'softmax', name: 'a' }).apply(h2) as tfl.SymbolicTensor;
+    const cat = tfl.layers.concatenate({ name: 'cat' }).apply([h1, h2]) as tfl.SymbolicTensor;
+    const b = tfl.layers.dense({ units: 1, activation: 'sigmoid', name: 'b' }).apply(cat) as tfl.SymbolicTensor;
+    const m = tfl.model({ inputs: input, outputs: [a, b] });
+    const heads = { a: HEADS.a, b: HEADS.b };
+    const d = data();
+    const ys = { a: d.ys.a, b: d.ys.b };
+    await rejects(() => trainLayersModel(m, { heads, balance: 'pcgrad:rep' }, { xs: d.xs, ys }), /mode "rep"/, /2 tensors to the heads \(s1, s2\)/, /use mode: param/);
+    const result = await trainLayersModel(m, { heads, balance: 'pcgrad', training: { epochs: 2, batchSize: 8, diagnostics: true } }, { xs: d.xs, ys });
+    assert.ok(result.history[1].diagnostics);
+    m.dispose();
+  });
+
+  it('head/output mismatches in shape or activation are config errors', async () => {
+    const m = model();
+    await rejects(() => trainLayersModel(m, { heads: { ...HEADS, a: { kind: 'binary' } } }, data()), /head "a"/, /1 output unit/, /has 3/);
+    await rejects(() => trainLayersModel(m, { heads: { ...HEADS, b: { kind: 'regression' } } }, data()), /output "b"/, /sigmoid/);
+    await rejects(() => trainLayersModel(m, { heads: { ...HEADS, c: { kind: 'nope' } } }, data()), /unknown head kind "nope"/);
+    await rejects(() => trainLayersModel(m, { heads: HEADS, balance: 'nope' }, data()), /unknown method "nope"/);
+    await rejects(() => trainLayersModel(m, { heads: HEADS }, { ...data(), ys: { ...data().ys, a: [...(data().ys.a as number[]).slice(1), 7] } }), /output "a", row 39/, /class index 0…2/);
+    m.dispose();
+  });
+
+  it('function models: a forward-only model refuses rep mode and gradnorm, names missing outputs', async () => {
+    const w = tf.variable(tf.randomNormal([4, 3], 0, 0.3, 'float32', 1));
+    const va = tf.variable(tf.zeros([3, 3]));
+    const vb = tf.variable(tf.zeros([3, 1]));
+    const fm = {
+      forward: (x: tf.Tensor) => {
+        const h = tf.relu(tf.matMul(x as tf.Tensor2D, w));
+        return { a: tf.matMul(h, va), b: tf.matMul(h, vb) };
+      },
+      variables: { shared: [w], heads: { a: [va], b: [vb] } },
+    };
+    const d = data();
+    const ys = { a: d.ys.a, b: d.ys.b };
+    const heads = { a: { kind: 'classification', classes: ['x', 'y', 'z'] }, b: { kind: 'binary' } };
+    await rejects(() => trainFunctionModel(fm, { heads, balance: 'pcgrad:rep' }, { xs: d.xs, ys }), /needs the model split into trunk/);
+    await rejects(() => trainFunctionModel(fm, { heads, balance: 'gradnorm' }, { xs: d.xs, ys }), /"gradnorm" needs the model split/);
+    await rejects(() => trainFunctionModel(fm, { heads: { a: heads.a } }, { xs: d.xs, ys: { a: ys.a } }), /output without a head: "b"/);
+    const broken = { ...fm, forward: (x: tf.Tensor) => ({ a: fm.forward(x).a }) };
+    await rejects(() => trainFunctionModel(broken, { heads }, { xs: d.xs, ys }), /returned no output "b"/);
+    tf.dispose([w, va, vb]);
+  });
+});
