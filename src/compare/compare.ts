@@ -109,7 +109,7 @@ export function seedStat(values: readonly number[]): SeedStat {
 }
 
 /**
- * The multi-task score Δm in percent (Maninis et al. 2019; Liu et al. 2022):
+ * The multi-task score Δm in percent (Maninis et al. 2019; as reported by CAGrad, Nash-MTL, FAMO):
  * the mean over heads of the relative change of each head's metric against
  * the reference (the separate models), sign-corrected so that higher is
  * better: Δm = (1/T) Σₜ (−1)^{lₜ} (Mₜ − M_ref,ₜ) / M_ref,ₜ × 100, with lₜ = 1
