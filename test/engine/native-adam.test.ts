@@ -171,8 +171,10 @@ describe('native Adam', () => {
     const w = tf.variable(tf.zeros([4]), true, `cow_${uid++}`);
     w.assign(other); // shares other's buffer
     const opt = createNativeAdam(0.1);
+    const copyOfW = tf.clone(w); // zero-copy Identity on the native path: shares w's buffer too
     tf.tidy(() => opt.applyGradients([{ name: v.name, tensor: tf.ones([4]) }, { name: w.name, tensor: tf.ones([4]) }]));
     assert.deepEqual(Array.from(source.dataSync()), [1, 2, 3, 4]);
+    assert.deepEqual(Array.from(copyOfW.dataSync()), [5, 6, 7, 8]);
     assert.deepEqual(Array.from(other.dataSync()), [5, 6, 7, 8]);
     for (const [x, start] of [[v, 1], [w, 5]] as const) {
       const got = Array.from(x.dataSync());
@@ -182,7 +184,7 @@ describe('native Adam', () => {
     // Once private, later steps copy nothing.
     tf.tidy(() => opt.applyGradients([{ name: v.name, tensor: tf.ones([4]) }, { name: w.name, tensor: tf.ones([4]) }]));
     if (REQUIRED) assert.equal(opt.copies, 2);
-    tf.dispose([source, other, v, w]);
+    tf.dispose([source, other, v, w, copyOfW]);
     opt.dispose();
   });
 
