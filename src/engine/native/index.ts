@@ -8,8 +8,10 @@
  * Environment:
  *   MULTILOSS_NATIVE=0            never use them (the wasm kernels run)
  *   MULTILOSS_NATIVE=1            use them even where only the portable micro-kernel exists
+ *                                 (by default a CPU without AVX2 keeps the wasm kernels)
  *   MULTILOSS_NATIVE_ISA=scalar|avx2|avx512   use at most this instruction set
  *   MULTILOSS_NATIVE_THREADS=n    threads (default 2, or 1 on a 1-CPU machine)
+ *   MULTILOSS_DEBUG=1             print which path is active (stderr)
  *
  * Node-only.
  */
@@ -33,6 +35,15 @@ export interface NativeStatus {
   threads?: number;
   /** Why the native path is not active. */
   reason?: string;
+}
+
+/** MULTILOSS_DEBUG=1: one stderr line saying which path is active and why. */
+function debugLog(s: NativeStatus): NativeStatus {
+  const flag = process.env.MULTILOSS_DEBUG?.trim();
+  if (flag && flag !== '0') {
+    console.error(`multiloss: native kernels ${s.active ? `active (${s.isa}, ${s.threads} threads)` : `inactive: ${s.reason ?? 'unknown'}; using the wasm kernels`}`);
+  }
+  return s;
 }
 
 const NATIVE_TAG = Symbol.for('multiloss.nativeKernels');
@@ -64,6 +75,10 @@ function statusFrom(info: NativeAddonInfo): NativeStatus {
  * throws: returns why the native path is not active instead.
  */
 export function registerNativeKernels(): NativeStatus {
+  return debugLog(register());
+}
+
+function register(): NativeStatus {
   const env = process.env.MULTILOSS_NATIVE?.trim();
   if (env === '0') return (status = { active: false, reason: 'disabled by MULTILOSS_NATIVE=0' });
   const load = loadAddon();
@@ -77,7 +92,8 @@ export function registerNativeKernels(): NativeStatus {
   } catch (e) {
     return (status = { active: false, reason: `native addon failed: ${e instanceof Error ? e.message : String(e)}` });
   }
-  if (info.isa === 'scalar' && env !== '1') {
+  const askedScalar = process.env.MULTILOSS_NATIVE_ISA?.trim().toLowerCase() === 'scalar';
+  if (info.bestIsa === 'scalar' && env !== '1' && !askedScalar) {
     return (status = {
       active: false,
       isa: info.isa,
