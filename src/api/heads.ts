@@ -29,13 +29,16 @@ export interface HeadConfig {
   /** Output width, for function models and registered kinds when the model does not tell. */
   units?: number;
   /**
-   * regression: the label mean and standard deviation the head trains on
-   * ((y − mean) / std, as the CLI does). Default: fitted on the training labels.
+   * regression: train on the standardized label (y − mean) / std, as the CLI
+   * does, so that its loss has a scale comparable to the other heads'. The
+   * model's output then is that standardized value (`predictDecoded` and
+   * the head's `decode` give the label's unit). Given `mean`/`std` are used;
+   * missing ones are fitted on the training labels. Default: standardize
+   * when `mean` or `std` is given, else train on the label as it is.
    */
+  standardize?: boolean;
   mean?: number;
   std?: number;
-  /** regression: false trains on the label as given (mean 0, std 1). Default true. */
-  standardize?: boolean;
   /** A built-in or registered loss name, or a per-sample loss function (see `CustomLossFn`). */
   loss?: string | CustomLossFn;
   lossOptions?: LossOptions;
@@ -462,7 +465,7 @@ export function buildHead(plan: HeadPlan, train: RawData['labels'][number]): Bui
       if (c.classWeights !== undefined) throw new MultilossError('config', `${where}: classWeights is for classification and binary heads`);
       let mean = 0;
       let std = 1;
-      if (c.standardize ?? true) {
+      if (c.standardize ?? (c.mean !== undefined || c.std !== undefined)) {
         let count = 0;
         let sum = 0;
         for (let i = 0; i < n; i++) {
@@ -477,7 +480,7 @@ export function buildHead(plan: HeadPlan, train: RawData['labels'][number]): Bui
         mean = c.mean ?? fitted;
         std = c.std ?? (fittedStd > 0 && Number.isFinite(fittedStd) ? fittedStd : 1);
       } else if (c.mean !== undefined || c.std !== undefined) {
-        throw new MultilossError('config', `${where}: mean/std are for standardize: true`);
+        throw new MultilossError('config', `${where}: mean/std are for standardize: true (remove standardize: false)`);
       }
       if (!(std > 0) || !Number.isFinite(std) || !Number.isFinite(mean)) throw new MultilossError('config', `${where}: mean must be finite and std > 0, got ${mean}, ${std}`);
       const r = new RegressionHead(spec, mean, std);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createStrategy, type BalanceSpec, type BalancingStrategy } from '../balancing/index.js';
 import { MultilossError } from '../errors.js';
-import type { Head } from '../model/heads/head.js';
+import type { Head, HeadPrediction } from '../model/heads/head.js';
 import type { OutputSpec, TrainableNetwork } from '../model/trainable-network.js';
 import { subsetData, type EncodedData } from '../training/data.js';
 import type { BatchLog, EpochLog, History, SplitLog } from '../training/history.js';
@@ -155,8 +155,14 @@ export interface TrainingResult {
   balancing: { method: string; state: Record<string, unknown> };
   /** Loss and metrics of the final weights, exact over the whole set. */
   metrics: { train: SplitLog; validation?: SplitLog };
-  /** Activated outputs (probabilities, values) by output name. The caller disposes them. */
+  /**
+   * The network's outputs by output name, activated (probabilities for
+   * softmax/sigmoid heads; a standardized regression head's value is in its
+   * standardized space). The caller disposes them.
+   */
   predict(xs: tf.Tensor): Record<string, tf.Tensor2D>;
+  /** One decoded prediction per row: class labels with probabilities, numbers in the label's unit. */
+  predictDecoded(xs: tf.Tensor): Record<string, HeadPrediction>[];
   /** Loss and metrics of the current weights on labelled data. */
   evaluate(data: DataSource): Promise<SplitLog>;
 }
@@ -541,6 +547,12 @@ async function run(prepared: Prepared, options: TrainOptions, data: DataSource):
     predict(xs: tf.Tensor): Record<string, tf.Tensor2D> {
       const out = network.predict(xs);
       return Object.fromEntries(heads.map((h, i) => [h.name, out[i]]));
+    },
+    predictDecoded(xs: tf.Tensor): Record<string, HeadPrediction>[] {
+      const out = network.predict(xs);
+      const values = out.map((t) => t.dataSync() as Float32Array);
+      tf.dispose(out);
+      return Array.from({ length: xs.shape[0] }, (_, r) => Object.fromEntries(heads.map((h, i) => [h.name, h.decode(values[i], r)])));
     },
     async evaluate(source: DataSource): Promise<SplitLog> {
       const raw = await readSource(source, readers, prepared.inputShape, 'evaluation data');
