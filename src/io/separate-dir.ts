@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { MultilossError } from '../errors.js';
@@ -8,7 +8,7 @@ import { MultilossModel } from '../model/multiloss-model.js';
 import { SeparateModels, type SeparateJSON } from '../model/separate-models.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
 import { fsyncDir, readTextChecked, temporarySibling, writeFileSynced } from './files.js';
-import { loadModel, MAX_JSON_BYTES, META_FILE, saveModel } from './model-dir.js';
+import { loadModel, MAX_JSON_BYTES, META_FILE, recoverInterruptedSave, saveModel } from './model-dir.js';
 
 /**
  * Saved separate models: ONE directory holding each sub-model in its own
@@ -52,14 +52,20 @@ export async function saveSeparate(model: SeparateModels, dir: string): Promise<
     for (let k = 0; k < model.models.length; k++) await saveModel(model.models[k], join(tmp, dirs[k]));
     writeFileSynced(join(tmp, META_FILE), JSON.stringify(model.toJSON(dirs), null, 2));
     fsyncDir(tmp);
+    // The same protocol as saveModel: the new directory waits as `.NAME.ready` while the old
+    // one is moved aside, so that recoverInterruptedSave() can finish a save killed in between.
+    recoverInterruptedSave(target);
+    const ready = join(dirname(target), `.${basename(target)}.ready`);
+    rmSync(ready, { recursive: true, force: true });
+    renameSync(tmp, ready);
     if (existsSync(target)) {
       if (!lstatSync(target).isDirectory()) throw new Error(`${target} exists and is not a directory`);
       const old = temporarySibling(target);
       renameSync(target, old);
-      renameSync(tmp, target);
+      renameSync(ready, target);
       rmSync(old, { recursive: true, force: true });
     } else {
-      renameSync(tmp, target);
+      renameSync(ready, target);
     }
     fsyncDir(dirname(target));
   } catch (e) {
@@ -83,6 +89,7 @@ function readTopMeta(root: string): unknown {
 
 /** Whether `dir` holds separate models (its multiloss.json says `approach: "separate"`). */
 export function isSeparateDir(dir: string): boolean {
+  recoverInterruptedSave(dir);
   const meta = readTopMeta(resolve(dir)) as { approach?: unknown } | undefined;
   return meta?.approach === 'separate';
 }
@@ -90,6 +97,7 @@ export function isSeparateDir(dir: string): boolean {
 /** Loads separate models saved by `saveSeparate`, checking the layout before loading each sub-model. */
 export async function loadSeparate(dir: string): Promise<SeparateModels> {
   const root = resolve(dir);
+  recoverInterruptedSave(root);
   if (!existsSync(root)) throw new MultilossError('io', `model directory ${dir}: not found`);
   const json = readTopMeta(root);
   const version = (json as { formatVersion?: unknown } | null)?.formatVersion;

@@ -157,6 +157,17 @@ describe('approach: separate — one model per target behind the joint interface
     await assert.rejects(loadModel(dir), /holds separate models \(approach: separate\): load it with loadAnyModel/);
   });
 
+  it('a save killed between its two renames is completed on load', async () => {
+    const dir = join(root, 'interrupted');
+    await saveAnyModel(separate, dir);
+    const { renameSync } = await import('node:fs');
+    renameSync(dir, join(root, '.interrupted.ready')); // the new directory waiting, the old one moved aside
+    const loaded = await loadAnyModel(dir);
+    assert.ok(loaded instanceof SeparateModels);
+    assert.deepEqual(loaded.predictOutputs(rows), separate.predictOutputs(rows));
+    loaded.dispose();
+  });
+
   it('a damaged separate directory is a clear error', async () => {
     const dir = join(root, 'separate');
     const { rmSync, writeFileSync } = await import('node:fs');
