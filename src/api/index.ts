@@ -2,18 +2,66 @@
  * The library API for people who already have a model: train any functional
  * tfjs `LayersModel` with named outputs ({@link trainLayersModel}), or a model
  * written as tfjs-core code ({@link trainFunctionModel}), through multiloss's
- * training loop — a head per output, masked and weighted losses, a balancing
- * method (loss-based or gradient-based), streaming metrics, callbacks, early
- * stopping and checkpoints.
+ * own training loop — a head per output, masked and weighted losses, a
+ * balancing method (loss-based or gradient-based), exact streaming metrics,
+ * callbacks, early stopping and checkpoints. Runnable examples of each entry
+ * point are in `examples/api/` (a test runs every one of them).
  *
- * Custom parts are registered by name, so that heads here and config files
- * alike can use them: {@link registerLoss}, {@link registerMetric},
- * {@link registerHeadKind}, {@link registerBalancingMethod}.
+ * ## Heads
+ * `options.heads` maps each output name to a {@link HeadConfig}: a built-in
+ * kind (`classification`, `binary`, `multilabel`, `regression`, `count`) with
+ * its classes, loss, weight, class weights and extra metrics, or a kind
+ * registered with {@link registerHeadKind}. Every output needs a head and
+ * every head an output; both lists of mismatches are reported at once.
  *
- * Data comes as arrays/typed arrays/tensors ({@link ArrayData}), a
- * `tf.data.Dataset` of batches, or an (async) iterable of batches. A dataset
- * or iterable is read whole before training starts (it must be finite and
- * fit in memory); the trainer then shuffles and batches it with its own seed.
+ * ## Logits
+ * Losses work on raw (pre-activation) outputs in numerically stable form.
+ * When an output's last layer applies softmax or sigmoid (a Dense with that
+ * activation, an `activation` layer or a `softmax` layer), the loss is
+ * computed from that layer's pre-activation tensor, read off the same graph;
+ * the activation is applied again for metrics and predictions. An output with
+ * no final activation is taken as the logits themselves. A final softmax or
+ * sigmoid inside another kind of layer (e.g. a Conv2D with activation
+ * softmax) is refused: give that layer a linear activation and add an
+ * `activation` layer after it.
+ *
+ * ## Shared variables
+ * What gradient methods balance is derived from the graph: walking back from
+ * each output, the layers reachable from two or more outputs are shared,
+ * those reachable from one belong to that output's head
+ * ({@link describeSharing} lists them; `sharedVariables` overrides). 'rep'
+ * mode needs a single tensor handed from the shared layers to the heads (the
+ * shared representation); with several (skip connections from shared layers
+ * into heads) it is a configuration error and 'param' mode works. A
+ * gradient method on a model where no layer feeds two outputs is an error.
+ *
+ * ## Data
+ * Training and validation data come as arrays, typed arrays or tensors
+ * ({@link ArrayData}: `xs`, `ys` by output, optional `masks` and
+ * `sampleWeights` by output), a `tf.data.Dataset` of such batches (or single
+ * examples), or an (async) iterable of batches. A missing label is `null`,
+ * `undefined` or NaN, or a 0 in the output's mask; it contributes nothing to
+ * that output's loss, gradient or metrics. A dataset or iterable is
+ * currently read whole into memory before training starts (it must be
+ * finite); the trainer then shuffles and batches it with its own seed, so the
+ * same rows give the same model whichever form they came in. Rows where every
+ * output is unlabelled are dropped.
+ *
+ * ## Custom parts
+ * Registered by name, so that heads here and config-built models alike can
+ * use them: {@link registerLoss} (a per-sample loss; multiloss applies the
+ * mask, the weights and the reduction; a wrong shape or a NaN/infinity is an
+ * error naming the head), {@link registerMetric} (a {@link StreamingMetric}),
+ * {@link registerHeadKind}, {@link registerBalancingMethod} (a
+ * {@link LossBalancer} or a {@link GradientBalancer}). A custom loss and the
+ * output shapes are checked on the first rows before any weight changes.
+ *
+ * ## Not supported (yet)
+ * Models with several inputs; layers that draw unseeded random numbers in
+ * training (GaussianNoise, GaussianDropout, AlphaDropout, SpatialDropout1D:
+ * use Dropout, whose masks multiloss seeds); layer regularizers and
+ * constraints (not applied: use `optimizer: { name: 'adamw', weightDecay }`);
+ * streaming a dataset larger than memory.
  *
  * @module
  */
@@ -44,12 +92,14 @@ export { registerMetric, createMetric, metricsForKind } from '../metrics/index.j
 export type { RegisterMetricOptions } from '../metrics/index.js';
 export type { StreamingMetric } from '../metrics/metric.js';
 export { registerBalancingMethod, registeredBalancingMethods } from '../balancing/index.js';
-export type { BalanceSpec, BalancingMethodFactory } from '../balancing/index.js';
+export type { BalanceSpec, BalancingMethodFactory, GradientMode } from '../balancing/index.js';
 export type { BalancedHead, BalancingStrategy, GradientBalancer, LossBalancer, StepContext, StepFeedback, BalancerRequirements } from '../balancing/strategy.js';
-export type { Head, HeadActivation, HeadPrediction, EncodedTargets } from '../model/heads/head.js';
+export type { Head, HeadActivation, HeadPrediction, EncodedTargets, HeadKind, HeadSpec, HeadJSON, ClassificationPrediction, BinaryPrediction, MultilabelPrediction } from '../model/heads/head.js';
+export type { Table, Cell } from '../data/table.js';
 export type { TrainableNetwork, OutputSpec, LastBlockCapture } from '../model/trainable-network.js';
 export type { BatchLog, EpochLog, HeadLog, History, SplitLog } from '../training/history.js';
 export type { GradientDiagnostics } from '../training/diagnostics.js';
-export type { EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainingControl, CheckpointReason, TrainerCheckpoint, EpochSums } from '../training/trainer.js';
-export type { OptimizerName, OptimizerSpec } from '../training/optimizers.js';
+export type { EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainingControl, CheckpointReason, TrainerCheckpoint, EpochSums, TrainerOptions } from '../training/trainer.js';
+export type { Rng } from '../training/rng.js';
+export { OPTIMIZERS, type OptimizerName, type OptimizerSpec } from '../training/optimizers.js';
 export type { ScheduleSpec } from '../training/schedules.js';
