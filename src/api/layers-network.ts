@@ -96,6 +96,12 @@ export class LayersModelNetwork implements TrainableNetwork {
   private readonly headHasDropout: boolean;
   private readonly repUnavailableReason?: string;
   private readonly captures = new WeakMap<LastBlockCapture, object>();
+  /**
+   * Per head: shared variables its output does not depend on (partial sharing, or an
+   * override). The head's output gets 0·Σv of them, so that its gradient there is an
+   * exact zero rather than missing (the trainer's 'param' mode expects one per shared variable).
+   */
+  private readonly unreached: tf.Variable[][];
   private pass: { training: boolean; headSeed?: number; partShapes: number[][] } = { training: false, partShapes: [] };
 
   constructor(
@@ -128,13 +134,15 @@ export class LayersModelNetwork implements TrainableNetwork {
     const vars = (l: Layer) => l.trainableWeights.map((w) => w.read() as tf.Variable);
     const derivedShared = new Set(g.layers.filter((l) => (g.layerFeeds.get(l)?.size ?? 0) >= 2).flatMap(vars));
     let shared = derivedShared;
-    if (options.sharedVariables) shared = this.resolveOverride(options.sharedVariables, derivedShared, outIndex);
+    if (options.sharedVariables) shared = this.resolveOverride(options.sharedVariables, derivedShared);
     const ordered = g.layers.flatMap(vars);
     this.sharedVariables = ordered.filter((v) => shared.has(v));
     this.headVariables = outIndex.map((i) =>
       g.layers.filter((l) => { const f = g.layerFeeds.get(l); return f?.size === 1 && f.has(i); }).flatMap(vars).filter((v) => !shared.has(v)),
     );
     this.lastSharedVariables = this.findLastShared(vars);
+    const layerOf = new Map(g.layers.flatMap((l) => vars(l).map((v) => [v, l] as const)));
+    this.unreached = outIndex.map((i) => this.sharedVariables.filter((v) => !g.layerFeeds.get(layerOf.get(v) as Layer)?.has(i)));
 
     if (g.boundary.length === 0) this.repUnavailableReason = 'no layer of the model is used by two or more outputs';
     else if (g.boundary.length > 1) {
@@ -177,7 +185,7 @@ export class LayersModelNetwork implements TrainableNetwork {
     };
   }
 
-  private resolveOverride(spec: readonly (string | tf.Variable)[], derived: Set<tf.Variable>, outIndex: number[]): Set<tf.Variable> {
+  private resolveOverride(spec: readonly (string | tf.Variable)[], derived: Set<tf.Variable>): Set<tf.Variable> {
     const g = this.graph;
     const all = g.layers.flatMap((l) => l.trainableWeights.map((w) => ({ layer: l, v: w.read() as tf.Variable })));
     const out = new Set<tf.Variable>();
@@ -197,8 +205,8 @@ export class LayersModelNetwork implements TrainableNetwork {
     const missing = [...derived].filter((v) => !out.has(v));
     if (missing.length) {
       const users = (v: tf.Variable) => {
-        const layer = all.find((a) => a.v === v)?.layer as Layer;
-        return [...(g.layerFeeds.get(layer) ?? [])].map((i) => this.model.outputNames[i]).filter((_, k, arr) => arr.length > 0 && outIndex.length > 0 && k >= 0);
+        const layer = all.find((a) => a.v === v)?.layer;
+        return layer ? [...(g.layerFeeds.get(layer) ?? [])].map((i) => this.model.outputNames[i]) : [];
       };
       throw new MultilossError(
         'config',
@@ -356,7 +364,8 @@ export class LayersModelNetwork implements TrainableNetwork {
     let raw: tf.Tensor;
     if ('densePre' in plan) raw = this.denseLinear(plan.densePre.layer, this.compute(plan.densePre.inputs[0], memo, ctx, allowed) as tf.Tensor2D);
     else raw = this.compute(plan.tensor, memo, ctx, allowed);
-    return (raw.rank === 2 ? raw : tf.reshape(raw, [n, -1])) as tf.Tensor2D;
+    if (raw.rank !== 2) raw = tf.reshape(raw, [n, -1]);
+    return zeroDependency(raw, this.unreached[head]) as tf.Tensor2D;
   }
 
   forwardHeads(rep: tf.Tensor2D, input?: tf.Tensor): tf.Tensor2D[] {
@@ -422,4 +431,10 @@ export class LayersModelNetwork implements TrainableNetwork {
   dispose(): void {
     this.model.dispose();
   }
+}
+
+/** `x + 0·Σᵥ sum(v)`: the same values, and a zero gradient for each variable in `vars`. */
+export function zeroDependency(x: tf.Tensor, vars: readonly tf.Variable[]): tf.Tensor {
+  if (vars.length === 0) return x;
+  return tf.add(x, tf.mul(0, tf.addN(vars.map((v) => tf.sum(v)))));
 }

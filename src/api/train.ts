@@ -136,7 +136,12 @@ export interface TrainLayersModelOptions extends TrainOptions {
   sharedVariables?: readonly (string | tf.Variable)[];
 }
 
-/** What training produced. The model's variables hold the trained weights. */
+/**
+ * What training produced. The model's variables hold the trained weights:
+ * those of the last epoch run — also when a callback or early stopping ended
+ * training — except with `training.earlyStopping` and `restoreBest` (the
+ * default), where they are the best epoch's (`bestEpoch`).
+ */
 export interface TrainingResult {
   history: History;
   /** The heads, in the order of `options.heads`. */
@@ -145,7 +150,7 @@ export interface TrainingResult {
   network: TrainableNetwork;
   /** Epochs run (less than configured when stopped early). */
   epochs: number;
-  /** True when a callback or early stopping ended training before `training.epochs`. */
+  /** True when a callback (`control.stop()`) or early stopping ended training before `training.epochs`. */
   stopped: boolean;
   /** With early stopping: the best epoch, whose weights the model holds when `restoreBest` (default). */
   bestEpoch?: number;
@@ -376,6 +381,14 @@ function subsetRaw(raw: RawData, idx: number[], units: readonly number[]): RawDa
 function preflight(network: TrainableNetwork, heads: readonly Head[], data: EncodedData): void {
   const idx = Array.from({ length: Math.min(8, data.n) }, (_, i) => i);
   const sample = subsetData(data, idx, heads.map((h) => h.units));
+  if (network instanceof FunctionNetwork) {
+    const x = tf.tensor(sample.x, [sample.n, ...(sample.inputShape ?? [sample.inputSize])]);
+    try {
+      network.probe(x);
+    } finally {
+      x.dispose();
+    }
+  }
   tf.tidy(() => {
     const x = tf.tensor(sample.x, [sample.n, ...(sample.inputShape ?? [sample.inputSize])]);
     const raw = network.forwardHeads(network.forwardTrunk(x, false), x);

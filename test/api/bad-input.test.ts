@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tfd from '@tensorflow/tfjs-data';
-import { registerLoss, trainLayersModel, trainFunctionModel, type ArrayData, type HeadConfig } from '../../src/api/index.js';
+import { describeSharing, registerLoss, trainLayersModel, trainFunctionModel, type ArrayData, type HeadConfig } from '../../src/api/index.js';
 import { isMultilossError } from '../../src/errors.js';
 import { useDefaultBackend } from '../helpers.js';
 
@@ -115,6 +115,52 @@ describe('library API: bad input is a clear error, before training where possibl
     const result = await trainLayersModel(m, { heads, balance: 'pcgrad', training: { epochs: 2, batchSize: 8, diagnostics: true } }, { xs: d.xs, ys });
     assert.ok(result.history[1].diagnostics);
     m.dispose();
+  });
+
+  it('sharedVariables overrides the derived set: it may add a head\'s layer, never leave out a shared one', async () => {
+    const m = model();
+    const sharing = describeSharing(m, HEADS, { sharedVariables: ['trunk', 'c'] });
+    assert.deepEqual(sharing.sharedLayers, ['trunk', 'c']);
+    assert.deepEqual(sharing.headVariables.c, []);
+    await rejects(() => trainLayersModel(m, { heads: HEADS, sharedVariables: ['c'], balance: 'pcgrad' }, data()), /sharedVariables must include every variable two or more outputs use/, /trunk\/kernel\S* \(used by a, b, c\)/);
+    await rejects(() => trainLayersModel(m, { heads: HEADS, sharedVariables: ['trunk', 'nope'] }, data()), /"nope" is neither a layer/);
+    const result = await trainLayersModel(m, { heads: HEADS, sharedVariables: ['trunk', 'c'], balance: 'pcgrad', training: { epochs: 1 } }, data());
+    assert.equal(result.network.sharedVariables.length, 4);
+    m.dispose();
+  });
+
+  it('partial sharing: a layer used by two of three outputs is shared; param mode gives the third a zero gradient there', async () => {
+    const input = tfl.input({ shape: [4] });
+    const trunk = tfl.layers.dense({ units: 6, activation: 'relu', name: 'trunk' }).apply(input) as tfl.SymbolicTensor;
+    const pair = tfl.layers.dense({ units: 4, activation: 'relu', name: 'pair' }).apply(trunk) as tfl.SymbolicTensor;
+    const a = tfl.layers.dense({ units: 3, activation: 'softmax', name: 'a' }).apply(pair) as tfl.SymbolicTensor;
+    const b = tfl.layers.dense({ units: 1, activation: 'sigmoid', name: 'b' }).apply(pair) as tfl.SymbolicTensor;
+    const c = tfl.layers.dense({ units: 1, name: 'c' }).apply(trunk) as tfl.SymbolicTensor;
+    const m = tfl.model({ inputs: input, outputs: [a, b, c] });
+    const sharing = describeSharing(m, HEADS);
+    assert.deepEqual(sharing.sharedLayers, ['trunk', 'pair']);
+    assert.match(sharing.repUnavailable ?? '', /2 tensors to the heads \(trunk, pair\)/);
+    const pairKernel = m.getLayer('pair').getWeights()[0].dataSync().slice();
+    const result = await trainLayersModel(m, { heads: HEADS, balance: 'mgda', training: { epochs: 2, batchSize: 8, diagnostics: true } }, data());
+    assert.equal(result.epochs, 2);
+    assert.notDeepEqual(m.getLayer('pair').getWeights()[0].dataSync(), pairKernel, 'the pair layer trains');
+    m.dispose();
+
+    // The same for a function model: c does not touch the pair's variable.
+    const w = tf.variable(tf.randomNormal([4, 6], 0, 0.3, 'float32', 2));
+    const p = tf.variable(tf.randomNormal([6, 4], 0, 0.3, 'float32', 3));
+    const [va, vb, vc] = [tf.variable(tf.zeros([4, 3])), tf.variable(tf.zeros([4, 1])), tf.variable(tf.zeros([6, 1]))];
+    const fm = {
+      forward: (x: tf.Tensor) => {
+        const h = tf.relu(tf.matMul(x as tf.Tensor2D, w));
+        const q = tf.relu(tf.matMul(h, p));
+        return { a: tf.matMul(q, va), b: tf.matMul(q, vb), c: tf.matMul(h, vc) };
+      },
+      variables: { shared: [w, p], heads: { a: [va], b: [vb], c: [vc] } },
+    };
+    const r = await trainFunctionModel(fm, { heads: { ...HEADS, a: { kind: 'classification', units: 3 } }, balance: 'pcgrad', training: { epochs: 2, batchSize: 8 } }, data());
+    assert.equal(r.epochs, 2);
+    tf.dispose([w, p, va, vb, vc]);
   });
 
   it('head/output mismatches in shape or activation are config errors', async () => {
