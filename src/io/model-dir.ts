@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MultilossError } from '../errors.js';
 import { MultilossModel, WEIGHTS_FILE } from '../model/multiloss-model.js';
@@ -80,7 +80,30 @@ export function recoverInterruptedSave(dir: string): void {
   }
 }
 
+/**
+ * A file of the model directory must be a regular file inside it: a symlink
+ * leading out, a FIFO (a read would block forever) or a device (/dev/zero
+ * never ends) is refused. A missing file or a directory is left to the reader's
+ * own message.
+ */
+function checkModelFile(path: string): void {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return;
+  }
+  const root = realpathSync(dirname(path));
+  const rel = relative(root, real);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+    throw new MultilossError('model', `${path}: a link leading outside the model directory`);
+  }
+  const st = statSync(real);
+  if (!st.isFile() && !st.isDirectory()) throw new MultilossError('model', `${path}: not a regular file`);
+}
+
 function parseJsonFile(path: string): unknown {
+  checkModelFile(path);
   const text = readTextChecked(path, 'model file', MAX_JSON_BYTES);
   try {
     return JSON.parse(text);
@@ -109,6 +132,7 @@ function weightPath(root: string, p: unknown): string {
   if (rel.startsWith('..') || isAbsolute(rel) || rel.split(sep).includes('..')) {
     throw new MultilossError('model', `${root}: weight file ${p} leads outside the model directory`);
   }
+  if (!statSync(real).isFile()) throw new MultilossError('model', `${root}: weight file ${p} is not a regular file`);
   return real;
 }
 
@@ -123,13 +147,10 @@ export async function loadModel(dir: string): Promise<MultilossModel> {
   if (!existsSync(join(root, MODEL_FILE)) && existsSync(join(root, META_FILE)) && (parseJsonFile(join(root, META_FILE)) as { approach?: unknown } | null)?.approach === 'separate') {
     throw new MultilossError('model', `${dir} holds separate models (approach: separate): load it with loadAnyModel`);
   }
-  const modelJson = parseJsonFile(join(root, MODEL_FILE)) as { weightsManifest?: { paths?: unknown[] }[] } | null;
-  const manifest = modelJson?.weightsManifest;
-  if (!Array.isArray(manifest)) throw new MultilossError('model', `${dir}/${MODEL_FILE}: weightsManifest missing; not a tfjs layers model`);
+  const modelJson = parseJsonFile(join(root, MODEL_FILE));
   const buffers: Buffer[] = [];
   let total = 0;
-  for (const group of manifest) {
-    if (!group || !Array.isArray(group.paths)) throw new MultilossError('model', `${dir}/${MODEL_FILE}: malformed weightsManifest`);
+  for (const group of checkManifest(modelJson, dir)) {
     for (const p of group.paths) {
       const buf = readFileChecked(weightPath(root, p), 'weight file', MAX_WEIGHT_BYTES);
       total += buf.length;
@@ -140,5 +161,36 @@ export async function loadModel(dir: string): Promise<MultilossModel> {
   const joined = Buffer.concat(buffers);
   const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
   const meta = parseJsonFile(join(root, META_FILE));
-  return MultilossModel.fromArtifacts(modelJson, weightData, meta, dir);
+  return modelFromFiles(modelJson, weightData, meta, dir);
+}
+
+/** model.json's weightsManifest: groups of `paths` (strings are checked when read) and `weights` entries (objects). */
+function checkManifest(modelJson: unknown, where: string): { paths: unknown[]; weights: unknown[] }[] {
+  const manifest = (modelJson as { weightsManifest?: unknown } | null)?.weightsManifest;
+  if (!Array.isArray(manifest)) throw new MultilossError('model', `${where}/${MODEL_FILE}: weightsManifest missing; not a tfjs layers model`);
+  for (const group of manifest as { paths?: unknown; weights?: unknown }[]) {
+    const entries = group?.weights;
+    if (!group || typeof group !== 'object' || !Array.isArray(group.paths) || !Array.isArray(entries) || !entries.every((w) => w !== null && typeof w === 'object' && !Array.isArray(w))) {
+      throw new MultilossError('model', `${where}/${MODEL_FILE}: malformed weightsManifest`);
+    }
+  }
+  return manifest as { paths: unknown[]; weights: unknown[] }[];
+}
+
+/**
+ * Builds a model from the parsed contents of its files (model.json,
+ * multiloss.json) and the weight bytes — what loadModel does once it has read
+ * them. The files may come from anyone: besides the explicit checks, anything
+ * that fails while they are interpreted is reported as a damaged model (a
+ * MultilossError naming the cause), never as a crash.
+ */
+export async function modelFromFiles(modelJson: unknown, weightData: ArrayBuffer, meta: unknown, where: string): Promise<MultilossModel> {
+  checkManifest(modelJson, where);
+  try {
+    return await MultilossModel.fromArtifacts(modelJson, weightData, meta, where);
+  } catch (e) {
+    if (e instanceof MultilossError) throw e;
+    const err = e as Error | undefined;
+    throw new MultilossError('model', `${where}: the model files are damaged or were not written by multiloss (${err?.name ?? 'error'}: ${err?.message ?? String(e)})`);
+  }
 }

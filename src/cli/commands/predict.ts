@@ -66,8 +66,11 @@ function stdoutSink(): Sink {
   return sink;
 }
 
-/** The first head whose decoded prediction holds a non-finite number (a damaged or hostile model), if any. */
-function nonFiniteHead(p: Prediction, heads: readonly Head[]): string | undefined {
+/**
+ * The first head whose decoded prediction holds a non-finite number, if any: an overflow (a count's e^η,
+ * a regression's scaling) on extreme inputs, or a damaged model. Such a row is never written.
+ */
+export function nonFiniteHead(p: Prediction, heads: readonly Head[]): string | undefined {
   for (const h of heads) {
     const v = p[h.name];
     if (typeof v === 'number') {
@@ -140,7 +143,7 @@ export async function runPredict(posModel: string | undefined, posData: string |
         const p = predictions[i];
         const bad = nonFiniteHead(p, heads);
         if (bad !== undefined) {
-          throw new MultilossError('model', `${data}: ${table.lines ? `line ${table.lines[i]}` : `row ${written + i + 1}`}: head "${bad}" gave a non-finite prediction; the model is damaged`);
+          throw new MultilossError('model', `${data}: ${table.lines ? `line ${table.lines[i]}` : `row ${written + i + 1}`}: head "${bad}" gave a non-finite prediction (an overflow: extreme input values or a damaged model)`);
         }
         if (format === 'jsonl') {
           const kept: Record<string, unknown> = {};
