@@ -6,7 +6,7 @@ import { Rng } from '../training/rng.js';
 import type { HeadActivation } from './heads/head.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from './trainable-network.js';
 import { HeadPart, headSeed } from './architectures/head-part.js';
-import { hasParams, layerSafeName, loadedInputShape, shapeBatch, Stack, unitVariables } from './architectures/stack.js';
+import { layerSafeName, loadedInputShape, shapeBatch, Stack, unitVariables } from './architectures/stack.js';
 
 export type { LastBlockCapture, OutputSpec } from './trainable-network.js';
 export { layerSafeName } from './architectures/stack.js';
@@ -140,7 +140,7 @@ export class MultiHeadNetwork implements TrainableNetwork {
    * Shared representation (trunk output, flattened). Dropout masks come from
    * `rng` when training, so a replay with an equally seeded Rng draws the same
    * masks. `capture`, when given, receives the input of the last trunk block
-   * with parameters and its dropout seed (for `lastBlockGradNorms`).
+   * and its dropout seed (for `lastBlockGradNorms`).
    */
   forwardTrunk(x: tf.Tensor, training: boolean, rng?: Rng, capture?: LastBlockCapture): tf.Tensor2D {
     let h: tf.Tensor = shapeBatch(x, this.inputShape);
@@ -159,7 +159,7 @@ export class MultiHeadNetwork implements TrainableNetwork {
     return (h.rank === 2 ? h : tf.reshape(h, [h.shape[0], -1])) as tf.Tensor2D;
   }
 
-  /** Trainable variables of the last trunk block with parameters (GradNorm's "last shared layer"). */
+  /** Trainable variables of the last trunk block (GradNorm's "last shared layer"). */
   get lastSharedVariables(): tf.Variable[] {
     return this.stack.lastVariables;
   }
@@ -177,7 +177,7 @@ export class MultiHeadNetwork implements TrainableNetwork {
     const T = grads.shape[0];
     const li = this.stack.lastParamIndex;
     const b = this.stack.units[li];
-    if (!b || !capture.input || !hasParams(b)) return new Array<number>(T).fill(NaN);
+    if (!b || !capture.input) return new Array<number>(T).fill(NaN);
     const input = capture.input;
     const pre = capture.pre;
     const act = b.kind === 'dense' ? this.stack.denseOps(b).activation : undefined;

@@ -81,7 +81,7 @@ export class ExtractionNetwork extends ComposedNetwork {
     const L = o.levels;
     const lv = (l: number): string => (L > 1 ? `l${l}_` : '');
     const safe = outputs.map((x) => layerSafeName(x.name));
-    const where = (l: number): string => (l === 0 && o.expertLayers.length ? `architecture.expertLayers` : `architecture.expertLayers (levels above the first)`);
+    const where = (l: number): string => (l === 0 ? 'architecture.expertLayers' : 'architecture.upperLayers');
     const levels: Level[] = [];
     // Layer creation order (and so the seeds of the kernels): level by level,
     // shared experts, each head's experts and gate, the shared gate; then the heads.

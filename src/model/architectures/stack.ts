@@ -147,11 +147,6 @@ interface ConvUnit {
 
 export type Unit = DenseUnit | ConvUnit;
 
-/** Every unit has trainable parameters (kept for readability at call sites). */
-export function hasParams(_u: Unit): boolean {
-  return true;
-}
-
 export interface StackOptions {
   /** Layer name prefix, e.g. `trunk` → `trunk_dense_0`. */
   prefix: string;
@@ -172,7 +167,6 @@ export class Stack {
 
   private constructor(
     readonly units: readonly Unit[],
-    private readonly shapes: readonly number[][],
     readonly inputShape: readonly number[],
     readonly outputShape: readonly number[],
     private readonly endFlatten?: tfl.layers.Layer,
@@ -189,7 +183,6 @@ export class Stack {
   private static assemble(specs: readonly DenseBlockSpec[], inputShape: readonly number[], o: StackOptions, src: LayerSource): Stack {
     let shape = [...inputShape];
     const units: Unit[] = [];
-    const shapes: number[][] = [];
     const p = o.prefix;
     specs.forEach((spec, i) => {
       const where = `${o.where}[${i}]`;
@@ -211,7 +204,6 @@ export class Stack {
         Stack.blockTail(unit, spec, act, src, p, i);
         shape = [spec.units];
         units.push(unit);
-        shapes.push(shape);
         return;
       }
       if (type !== 'conv') throw new MultilossError('config', `${where}.type: unknown block type "${String(type)}"; expected dense or conv`);
@@ -254,14 +246,13 @@ export class Stack {
       if (unit.dropout > 0) unit.dropoutLayer = sourceLayer(src, `${p}_dropout_${i}`, () => tfl.layers.dropout({ rate: unit.dropout, name: `${p}_dropout_${i}` }));
       shape = unit.globalPool ? [channels] : [h, w, channels];
       units.push(unit);
-      shapes.push(shape);
     });
     let endFlatten: tfl.layers.Layer | undefined;
     if (o.flattenEnd && shape.length > 1) {
       endFlatten = sourceLayer(src, `${p}_flatten`, () => tfl.layers.flatten({ name: `${p}_flatten` }));
       shape = [shape.reduce((a, b) => a * b, 1)];
     }
-    return new Stack(units, shapes, inputShape, shape, endFlatten);
+    return new Stack(units, inputShape, shape, endFlatten);
   }
 
   private static blockTail(unit: DenseUnit | ConvUnit, s: { batchNorm?: boolean; dropout?: number }, act: string, src: LayerSource, p: string, i: number): void {
@@ -315,7 +306,7 @@ export class Stack {
 
   /** Whether unit `u` draws a dropout mask when training. */
   static drawsMask(u: Unit): boolean {
-    return hasParams(u) && u.dropout > 0;
+    return u.dropout > 0;
   }
 
   /**
@@ -383,10 +374,9 @@ export class Stack {
     return this.units.flatMap((u) => unitVariables(u));
   }
 
-  /** The last unit with parameters (GradNorm's "last shared layer" when this is a trunk). */
+  /** The last block (GradNorm's "last shared layer" when this is a trunk); -1 when empty. */
   get lastParamIndex(): number {
-    for (let i = this.units.length - 1; i >= 0; i--) if (hasParams(this.units[i])) return i;
-    return -1;
+    return this.units.length - 1;
   }
 
   get lastVariables(): tf.Variable[] {
@@ -396,7 +386,7 @@ export class Stack {
 
   /** Moving statistics of the batch-norm layers. */
   get batchNormVariables(): tf.Variable[] {
-    return this.units.flatMap((u) => (hasParams(u) && u.batchNorm ? u.batchNorm.nonTrainableWeights.map((w) => w.read() as tf.Variable) : []));
+    return this.units.flatMap((u) => (u.batchNorm ? u.batchNorm.nonTrainableWeights.map((w) => w.read() as tf.Variable) : []));
   }
 
   /** Whether any unit draws a dropout mask when training. */
@@ -404,10 +394,6 @@ export class Stack {
     return this.units.some((u) => Stack.drawsMask(u));
   }
 
-  /** Output shape of unit `i` (before the final flatten). */
-  unitShape(i: number): number[] {
-    return [...this.shapes[i]];
-  }
 }
 
 export function unitVariables(u: Unit): tf.Variable[] {
