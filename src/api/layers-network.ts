@@ -30,6 +30,31 @@ const PLAIN_ACTIVATIONS: Partial<Record<string, Activation>> = {
 /** Layers that draw random numbers in training mode without a seed multiloss could give them. */
 const UNSEEDED_RANDOM_LAYERS = ['GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'SpatialDropout1D'];
 
+/**
+ * Refuses layers whose training-mode randomness multiloss cannot seed: the
+ * noise layers, dropout inside RNN layers, and Dropout inside a nested model
+ * (run as one opaque layer). A replay of a step must see the same masks.
+ */
+function checkSeedable(layer: Layer, nested: boolean): void {
+  const cls = layer.getClassName();
+  const config = layer.getConfig() as { dropout?: unknown; recurrentDropout?: unknown };
+  const why = UNSEEDED_RANDOM_LAYERS.includes(cls)
+    ? 'draws random numbers in training'
+    : nested && cls === 'Dropout'
+      ? 'is a Dropout inside a nested model'
+      : Number(config.dropout ?? 0) > 0 || Number(config.recurrentDropout ?? 0) > 0
+        ? 'applies its own dropout'
+        : undefined;
+  if (why) {
+    throw new MultilossError(
+      'config',
+      `layer "${layer.name}" (${cls}) ${why}, which multiloss cannot seed (replays of a step must see the same masks); use a Dropout layer in the model's own graph, whose masks multiloss draws from its seeded generator`,
+    );
+  }
+  const inner = (layer as unknown as { layers?: Layer[] }).layers;
+  if (Array.isArray(inner)) inner.forEach((l) => checkSeedable(l, true));
+}
+
 /** How one head's raw (pre-activation) output is read off the graph. */
 type RawPlan =
   /** The raw output is this tensor (the output itself, or the input of a final softmax/sigmoid layer). */
@@ -111,14 +136,7 @@ export class LayersModelNetwork implements TrainableNetwork {
   ) {
     this.graph = analyseGraph(model);
     const g = this.graph;
-    for (const n of g.nodes) {
-      if (UNSEEDED_RANDOM_LAYERS.includes(n.layer.getClassName())) {
-        throw new MultilossError(
-          'config',
-          `layer "${n.layer.name}" (${n.layer.getClassName()}) draws random numbers in training that multiloss cannot seed (replays of a step must see the same noise); use Dropout, whose masks multiloss draws from its seeded generator`,
-        );
-      }
-    }
+    for (const n of g.nodes) checkSeedable(n.layer, false);
     const outIndex = outputs.map((o) => model.outputNames.indexOf(o.name));
     outIndex.forEach((i, t) => {
       if (i < 0) throw new MultilossError('config', `head "${outputs[t].name}": the model has no output of that name; outputs: ${model.outputNames.join(', ')}`);

@@ -163,6 +163,21 @@ describe('library API: bad input is a clear error, before training where possibl
     tf.dispose([w, p, va, vb, vc]);
   });
 
+  it('randomness multiloss cannot seed is refused: noise layers, dropout in a nested model', async () => {
+    const input = tfl.input({ shape: [4] });
+    const noisy = tfl.layers.gaussianNoise({ stddev: 0.1, name: 'noise' }).apply(input) as tfl.SymbolicTensor;
+    const h = tfl.layers.dense({ units: 4, name: 'h' }).apply(noisy) as tfl.SymbolicTensor;
+    const m1 = tfl.model({ inputs: input, outputs: [tfl.layers.dense({ units: 1, name: 'b' }).apply(h) as tfl.SymbolicTensor, tfl.layers.dense({ units: 1, name: 'c' }).apply(h) as tfl.SymbolicTensor] });
+    await rejects(() => trainLayersModel(m1, { heads: { b: HEADS.b, c: HEADS.c } }, data()), /layer "noise" \(GaussianNoise\)/, /use a Dropout layer/);
+    const inner = tfl.sequential({ layers: [tfl.layers.dense({ units: 4, inputShape: [4] }), tfl.layers.dropout({ rate: 0.2, name: 'inner_dropout' })] });
+    const input2 = tfl.input({ shape: [4] });
+    const h2 = inner.apply(input2) as tfl.SymbolicTensor;
+    const m2 = tfl.model({ inputs: input2, outputs: [tfl.layers.dense({ units: 1, name: 'b2' }).apply(h2) as tfl.SymbolicTensor, tfl.layers.dense({ units: 1, name: 'c2' }).apply(h2) as tfl.SymbolicTensor] });
+    await rejects(() => trainLayersModel(m2, { heads: { b2: HEADS.b, c2: HEADS.c } }, data()), /"inner_dropout" \(Dropout\) is a Dropout inside a nested model/);
+    m1.dispose();
+    m2.dispose();
+  });
+
   it('head/output mismatches in shape or activation are config errors', async () => {
     const m = model();
     await rejects(() => trainLayersModel(m, { heads: { ...HEADS, a: { kind: 'binary' } } }, data()), /head "a"/, /1 output unit/, /has 3/);

@@ -73,7 +73,7 @@ export function registerCustomParts(): void {
 /** The training settings of the comparisons (a config file's `training:` and the API's `training` alike). */
 export const TRAINING = { epochs: 4, batchSize: 32, learningRate: 0.01, seed: 7 };
 
-export function penguinConfig(balance: Record<string, unknown>, training: Record<string, unknown> = {}): ResolvedConfig {
+export function penguinConfig(balance: Record<string, unknown>, training: Record<string, unknown> = {}, trunk: readonly Record<string, unknown>[] = TRUNK): ResolvedConfig {
   return resolveConfig(
     parseConfig({
       missingValues: ['.'],
@@ -84,7 +84,7 @@ export function penguinConfig(balance: Record<string, unknown>, training: Record
         { name: 'mass', column: 'Body Mass (g)', kind: 'regression', loss: 'scaled_huber' },
       ],
       validation: { split: 0.25 },
-      model: { trunk: TRUNK },
+      model: { trunk },
       training: { ...TRAINING, ...training },
       balance,
     }),

@@ -7,6 +7,8 @@ import type { ClassificationHead } from '../../src/model/heads/classification.js
 import type { BinaryHead } from '../../src/model/heads/binary.js';
 import type { RegressionHead } from '../../src/model/heads/regression.js';
 import { fitModel } from '../../src/training/fit.js';
+import { MultiHeadNetwork } from '../../src/model/network.js';
+import { Rng } from '../../src/training/rng.js';
 import { useDefaultBackend } from '../helpers.js';
 import { handBuiltModel, MedianAbsoluteError, penguinArrays, penguinConfig, registerCustomParts, TRAINING, weightValues, type PenguinArrays } from './fixtures.js';
 
@@ -110,6 +112,29 @@ describe('trainLayersModel on a hand-built functional model with three outputs',
       model.dispose();
     });
   }
+
+  it('a model built by MultiHeadNetwork.create with dropout and batch norm trains to the CLI path\'s weights (pcgrad replays, uncertainty)', async () => {
+    const trunk = [
+      { units: 16, dropout: 0.2, batchNorm: true },
+      { units: 8, activation: 'tanh', dropout: 0.1 },
+    ];
+    for (const balance of [{ method: 'pcgrad' }, { method: 'uncertainty' }]) {
+      const config = penguinConfig(balance, { epochs: 3 }, trunk);
+      const { tables } = penguinArrays(config);
+      const cli = await fitModel(config, { table: tables.train, validation: tables.validation });
+      const net = MultiHeadNetwork.create(
+        s.train.inputSize,
+        config.trunk,
+        cli.heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })),
+        new Rng(config.training.seed),
+      );
+      await trainLayersModel(net.model, { heads: s.heads, balance, training: { ...TRAINING, epochs: 3 } }, arrays(s.train));
+      const expected = weightValues(cli.network.model);
+      weightValues(net.model).forEach((w, i) => assert.deepEqual(w, expected[i], `${balance.method}: weight ${i} (${net.model.weights[i].name})`));
+      cli.dispose();
+      net.dispose();
+    }
+  });
 
   it('a tf.data.Dataset of batches and plain arrays give identical weights (masks and sample weights in both forms)', async () => {
     const { train } = s;
