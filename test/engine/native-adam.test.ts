@@ -15,6 +15,7 @@ import { initBackend } from '../../src/engine/backend.js';
 import {
   createNativeAdam,
   loadAddon,
+  nativeKernelsRegistered,
   nativeAdamActive,
   NativeAdamOptimizer,
   registerNativeKernels,
@@ -73,11 +74,16 @@ async function runPair(a: tf.Optimizer, aVars: tf.Variable[], b: tf.Optimizer, b
 }
 
 before(async () => {
+  await initBackend('wasm');
+});
+
+test('the native addon is built and active (required on x86-64, where CI builds it)', async () => {
   const info = await initBackend('wasm');
-  if (REQUIRED) {
-    assert.ok(loadAddon().addon !== undefined, `the native addon must load on x86-64: ${loadAddon().reason ?? ''}`);
-    assert.equal(info.native.active, true, info.native.reason);
-  }
+  if (!REQUIRED) return;
+  const load = loadAddon();
+  assert.ok(load.addon !== undefined, `the native addon must load on x86-64: ${load.reason ?? ''} (build: node native/build.mjs)`);
+  assert.equal(info.native.active, true, `native kernels inactive: ${info.native.reason ?? ''}`);
+  assert.ok(nativeKernelsRegistered());
 });
 
 describe('native Adam', () => {
