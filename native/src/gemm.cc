@@ -330,20 +330,23 @@ __attribute__((target("avx512f"))) void ukr_avx512(long kc, const float* a, cons
 
 }  // namespace
 
-const KernelInfo& kernel_info() {
+const KernelInfo& kernel_info(long n) {
   static const KernelInfo scalar{SC_MR, SC_NR, 256, 128, ukr_scalar};
 #ifdef MLK_X86
   static const KernelInfo avx2{A2_MR, A2_NR, 384, 144, ukr_avx2};
   static const KernelInfo avx512{A5_MR, A5_NR, 256, 160, ukr_avx512};
+  static const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   switch (current_isa()) {
     case ISA_AVX512:
-      return avx512;
+      // Narrow products (e.g. a 10-class head) waste most of a 32-wide tile: use 16-wide tiles.
+      return n <= A2_NR && has_avx2 ? avx2 : avx512;
     case ISA_AVX2:
       return avx2;
     default:
       return scalar;
   }
 #else
+  (void)n;
   return scalar;
 #endif
 }
@@ -408,7 +411,7 @@ namespace {
 
 constexpr long kPanelBudget = 512 * 1024;  // floats of packed B per column panel (2 MB)
 constexpr long kSliverGroup = 4;           // slivers per B-packing chunk
-constexpr double kThreadFlops = 2.0e5;     // below this a product runs on one thread
+constexpr double kThreadFlops = 2.0e6;     // below this (~20 us of work) a product runs on one thread
 
 struct Plan {
   const KernelInfo* ki;
@@ -491,7 +494,7 @@ void plan(Plan& P, int threads, size_t* need_a, size_t* need_b) {
   long rb_count = (row_panels + mc_panels - 1) / mc_panels;
   long cg_count = 1;
   if (threads > 1) {
-    const long target = 4L * threads;
+    const long target = 8L * threads;  // small tasks: a preempted worker holds little work
     if (rb_count < target) rb_count = std::min(row_panels, target);
     if (rb_count < target) cg_count = std::min(panel_slivers, (target + rb_count - 1) / rb_count);
   }
@@ -534,7 +537,7 @@ static void sgemm_on_thread(Plan& P, int tid) {
 
 static bool make_plan(Plan& P, long m, long n, long k, const float* a, long lda, bool ta, const float* b, long ldb,
                       bool tb, float* c, long ldc, const Epilogue& ep, int threads, size_t* na, size_t* nb) {
-  P.ki = &kernel_info();
+  P.ki = &kernel_info(n);
   P.m = m;
   P.n = n;
   P.k = k;

@@ -24,7 +24,8 @@ struct KernelInfo {
   MicroKernel fn;
 };
 
-const KernelInfo& kernel_info();
+/** The micro-kernel for the current instruction set and a product n columns wide. */
+const KernelInfo& kernel_info(long n = 1 << 30);
 void store_tile_scalar(const float* acc, long accs, float* c, long ldc, int mr, int nr, int flags, const EpiTile& e);
 /** c = act(bias + (zero_first ? 0 : c)) over an m x n block. */
 void epilogue_rows(float* c, long ldc, long m, long n, const Epilogue& ep, bool zero_first);

@@ -14,27 +14,53 @@ namespace {
 constexpr long kInnerBlock = 1024;      // floats of one output row block (stays in L1)
 constexpr long kSumThreadMin = 1 << 17;  // elements below which one thread sums
 
-float sum_contiguous(const float* x, long n) {
-  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  long r = 0;
-  for (; r + 8 <= n; r += 8)
-    for (int j = 0; j < 8; j++) acc[j] += x[r + j];
-  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; r < n; r++) s += x[r];
+#define MLK_SUM_CONTIGUOUS_BODY                                                               \
+  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};                                   \
+  long r = 0;                                                                                 \
+  for (; r + 8 <= n; r += 8)                                                                  \
+    for (int j = 0; j < 8; j++) acc[j] += x[r + j];                                           \
+  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); \
+  for (; r < n; r++) s += x[r];                                                               \
   return s;
+
+#define MLK_SUM_ROWS_BODY                                    \
+  if (red == 0) {                                            \
+    std::memset(out, 0, sizeof(float) * len);                \
+    return;                                                  \
+  }                                                          \
+  std::memcpy(out, x, sizeof(float) * len);                  \
+  for (long r = 1; r < red; r++) {                           \
+    const float* row = x + r * inner;                        \
+    for (long i = 0; i < len; i++) out[i] += row[i];         \
+  }
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) float sum_contiguous_avx2(const float* __restrict x, long n) { MLK_SUM_CONTIGUOUS_BODY }
+__attribute__((target("avx2"))) void sum_rows_avx2(const float* __restrict x, float* __restrict out, long red, long inner,
+                                                   long len) {
+  MLK_SUM_ROWS_BODY
+}
+#endif
+
+float sum_contiguous_default(const float* __restrict x, long n) { MLK_SUM_CONTIGUOUS_BODY }
+void sum_rows_default(const float* __restrict x, float* __restrict out, long red, long inner, long len) { MLK_SUM_ROWS_BODY }
+
+float sum_contiguous(const float* x, long n) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (current_isa() >= ISA_AVX2) return sum_contiguous_avx2(x, n);
+#endif
+  return sum_contiguous_default(x, n);
 }
 
 // out[0..len) = sum over r of x[r*inner + 0..len)
 void sum_rows(const float* x, float* out, long red, long inner, long len) {
-  if (red == 0) {
-    std::memset(out, 0, sizeof(float) * len);
+#if defined(__x86_64__) || defined(__i386__)
+  if (current_isa() >= ISA_AVX2) {
+    sum_rows_avx2(x, out, red, inner, len);
     return;
   }
-  std::memcpy(out, x, sizeof(float) * len);
-  for (long r = 1; r < red; r++) {
-    const float* row = x + r * inner;
-    for (long i = 0; i < len; i++) out[i] += row[i];
-  }
+#endif
+  sum_rows_default(x, out, red, inner, len);
 }
 
 struct SumCtx {
