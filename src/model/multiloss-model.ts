@@ -12,7 +12,9 @@ import type { History, SplitLog } from '../training/history.js';
 import { evaluateEncoded } from '../training/trainer.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
 import { headFromJSON, type Head, type HeadJSON, type HeadPrediction } from './heads/index.js';
-import { MultiHeadNetwork, type DenseBlockSpec } from './network.js';
+import type { DenseBlockSpec } from './network.js';
+import { architectureFactory, type ArchitectureSpec } from './architectures/index.js';
+import type { TrainableNetwork } from './trainable-network.js';
 
 /** One row's decoded outputs, by head name. */
 export type Prediction = Record<string, HeadPrediction>;
@@ -98,7 +100,7 @@ const metaSchema = z.looseObject({
  */
 export class MultilossModel {
   constructor(
-    readonly network: MultiHeadNetwork,
+    readonly network: TrainableNetwork,
     readonly heads: readonly Head[],
     readonly preprocessor: FeaturePreprocessor,
     readonly meta: Omit<MultilossJSON, 'heads' | 'preprocessing' | 'inputSize' | 'trunk' | 'parameters'>,
@@ -181,7 +183,7 @@ export class MultilossModel {
         units: h.units,
         classes: (h.toJSON().classes ?? undefined) as string[] | undefined,
       })),
-      trunk: [...this.network.trunk],
+      trunk: [...this.meta.config.trunk],
       balance: { method: this.meta.balance.method, weights: this.meta.balance.weights },
       epochs: this.meta.history.length,
       metrics: this.meta.metrics,
@@ -194,7 +196,7 @@ export class MultilossModel {
       inputSize: this.preprocessor.outputSize,
       preprocessing: this.preprocessor.toJSON(),
       heads: this.heads.map((h) => h.toJSON()),
-      trunk: [...this.network.trunk],
+      trunk: [...this.meta.config.trunk],
       parameters: this.network.countParams(),
     };
   }
@@ -241,10 +243,12 @@ export class MultilossModel {
     }
     const heads = meta.heads.map((h) => headFromJSON(h));
     const preprocessor = FeaturePreprocessor.fromJSON(meta.preprocessing);
-    const network = MultiHeadNetwork.fromModel(
+    const architecture: ArchitectureSpec = (meta.config as { architecture?: ArchitectureSpec } | undefined)?.architecture ?? { kind: 'shared' };
+    const network = architectureFactory(architecture.kind).fromModel(
       layersModel,
-      preprocessor.outputSize,
+      architecture,
       meta.trunk,
+      [preprocessor.outputSize],
       heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })),
     );
     const { heads: _h, preprocessing: _p, inputSize: _i, trunk: _t, parameters: _n, ...rest } = meta;

@@ -7,7 +7,7 @@ import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import { cellLabel, columnIndex, fitHead, type Head } from '../model/heads/index.js';
 import { MultilossModel } from '../model/multiloss-model.js';
-import { MultiHeadNetwork } from '../model/network.js';
+import { architectureFactory } from '../model/architectures/index.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
 import type { EncodedData } from './data.js';
 import { Rng } from './rng.js';
@@ -149,9 +149,12 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
   const validationData = validation && validation.rows.length ? encode(validation) : undefined;
 
   const rng = new Rng(seed);
-  const network = MultiHeadNetwork.create(
-    preprocessor.outputSize,
+  const architecture = architectureFactory(config.architecture.kind);
+  architecture.validate(config.architecture, config.trunk);
+  const network = architecture.create(
+    config.architecture,
     config.trunk,
+    [preprocessor.outputSize],
     heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })),
     rng,
   );
