@@ -123,3 +123,8 @@ export {
 export type { TrainableNetwork, LastBlockCapture } from './model/trainable-network.js';
 export type { EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainerCheckpoint, CheckpointReason } from './training/trainer.js';
 export type { GradientDiagnostics } from './training/diagnostics.js';
+
+// Architectures and image inputs
+export * from './model/architectures/index.js';
+export * from './data/images/index.js';
+export { readIdxFile, readIdxImages, readImageFolder, loadMnistDigits, type ImageFolderOptions } from './data/images/node.js';

@@ -47,6 +47,7 @@ export function buildProgram(): Command {
     .option('--validation-data <file>', 'separate validation file (instead of a split)')
     .option('--seed <n>', 'random seed', number('--seed', Number.isInteger, 'a whole number'))
     .option('--balance <method[:mode]>', 'loss balancing method, e.g. uncertainty, famo, pcgrad:rep (see docs/balancing.md)')
+    .option('--architecture <kind>', 'multi-task architecture: shared, mmoe, cgc, ple, cross-stitch (options in the config; see docs/architectures.md)')
     .addOption(new Option('--approach <approach>', 'joint: one network with a head per target; separate: one model per target (see docs/compare.md)').choices(['joint', 'separate']))
     .option('-o, --out <dir>', 'output model directory')
     .option('--checkpoint-every <n>', 'write a checkpoint every n epochs (and at the best epoch with early stopping)', positiveInt('--checkpoint-every'))

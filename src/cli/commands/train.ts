@@ -30,6 +30,7 @@ export interface TrainFlags {
   seed?: number;
   balance?: string;
   approach?: 'joint' | 'separate';
+  architecture?: string;
   out?: string;
   checkpointEvery?: number;
   checkpointDir?: string;
@@ -79,6 +80,10 @@ export function buildConfig(flags: TrainFlags): Record<string, unknown> {
     config.balance = { ...keep, method, ...(mode ? { mode } : {}) };
   }
   if (flags.approach) config.approach = flags.approach;
+  if (flags.architecture) {
+    const previous = (config.architecture as Record<string, unknown> | undefined) ?? {};
+    config.architecture = previous.kind === flags.architecture ? previous : { kind: flags.architecture };
+  }
   if (flags.out) config.out = resolve(flags.out);
   if (config.targets === undefined) throw new MultilossError('usage', 'no targets: give --config FILE or at least one --target NAME:KIND');
   if (config.data === undefined) throw new MultilossError('usage', 'no training data: give --data FILE or "data" in the config');
@@ -109,6 +114,7 @@ const RUN_FLAGS: (keyof TrainFlags)[] = [
   'seed',
   'balance',
   'approach',
+  'architecture',
   'checkpointEvery',
 ];
 
