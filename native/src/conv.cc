@@ -48,52 +48,93 @@ struct ColCtx {
   float* col;      // rows of images b0..
 };
 
-// Columns of one image (chunk = image index relative to b0).
-void im2col_image(void* ctx, long img, int) {
-  const ColCtx& C = *static_cast<const ColCtx*>(ctx);
+// Output columns [lo, hi) whose input column ow*stride - pad + kw*dil lies inside [0, in_w).
+inline void valid_cols(const ConvGeom& g, long kw, long* lo, long* hi) {
+  const long off = kw * g.dil_w - g.pad_left;  // iw = ow*stride + off
+  long l = off >= 0 ? 0 : (-off + g.stride_w - 1) / g.stride_w;
+  long h = g.in_w - off <= 0 ? 0 : (g.in_w - off - 1) / g.stride_w + 1;
+  if (l > g.out_w) l = g.out_w;
+  if (h > g.out_w) h = g.out_w;
+  if (h < l) h = l;
+  *lo = l;
+  *hi = h;
+}
+
+template <bool SMALL_C>
+inline void copy_c(float* d, const float* s, long c) {
+  if (SMALL_C) {
+    for (long i = 0; i < c; i++) d[i] = s[i];
+  } else {
+    std::memcpy(d, s, sizeof(float) * c);
+  }
+}
+
+template <bool SMALL_C>
+inline void zero_c(float* d, long c) {
+  if (SMALL_C) {
+    for (long i = 0; i < c; i++) d[i] = 0.f;
+  } else {
+    std::memset(d, 0, sizeof(float) * c);
+  }
+}
+
+// Columns of one image (chunk = image index relative to b0): for every (kh, kw) the valid
+// output columns form one range, copied with fixed strides (no per-element bounds tests).
+template <bool SMALL_C>
+void im2col_image_t(const ColCtx& C, long img) {
   const ConvGeom& g = *C.g;
-  const long KK = kk_size(g);
-  const float* x = C.x + img * g.in_h * g.in_w * g.in_c;
+  const long KK = kk_size(g), Cin = g.in_c;
+  const float* x = C.x + img * g.in_h * g.in_w * Cin;
   float* col = C.col + img * rows_per_image(g) * KK;
   for (long oh = 0; oh < g.out_h; oh++) {
-    for (long ow = 0; ow < g.out_w; ow++) {
-      float* dst = col + (oh * g.out_w + ow) * KK;
-      for (long kh = 0; kh < g.k_h; kh++) {
-        const long ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
-        for (long kw = 0; kw < g.k_w; kw++) {
-          const long iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
-          float* d = dst + (kh * g.k_w + kw) * g.in_c;
-          if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) {
-            std::memset(d, 0, sizeof(float) * g.in_c);
-          } else {
-            std::memcpy(d, x + (ih * g.in_w + iw) * g.in_c, sizeof(float) * g.in_c);
-          }
+    float* row = col + oh * g.out_w * KK;
+    for (long kh = 0; kh < g.k_h; kh++) {
+      const long ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
+      const bool inside = ih >= 0 && ih < g.in_h;
+      for (long kw = 0; kw < g.k_w; kw++) {
+        float* d = row + (kh * g.k_w + kw) * Cin;
+        long lo = 0, hi = 0;
+        if (inside) valid_cols(g, kw, &lo, &hi);
+        long ow = 0;
+        for (; ow < lo; ow++) zero_c<SMALL_C>(d + ow * KK, Cin);
+        if (hi > lo) {
+          const float* s = x + (ih * g.in_w + lo * g.stride_w - g.pad_left + kw * g.dil_w) * Cin;
+          const long step = g.stride_w * Cin;
+          for (; ow < hi; ow++, s += step) copy_c<SMALL_C>(d + ow * KK, s, Cin);
         }
+        for (; ow < g.out_w; ow++) zero_c<SMALL_C>(d + ow * KK, Cin);
       }
     }
   }
 }
 
-// dx of one image += its columns (dx zeroed before).
+void im2col_image(void* ctx, long img, int) {
+  const ColCtx& C = *static_cast<const ColCtx*>(ctx);
+  if (C.g->in_c < 16) im2col_image_t<true>(C, img);
+  else im2col_image_t<false>(C, img);
+}
+
+// dx of one image += its columns (dx zeroed before), the same ranges as im2col.
 void col2im_image(void* ctx, long img, int) {
   const ColCtx& C = *static_cast<const ColCtx*>(ctx);
   const ConvGeom& g = *C.g;
-  const long KK = kk_size(g);
-  float* dx = const_cast<float*>(C.x) + img * g.in_h * g.in_w * g.in_c;
+  const long KK = kk_size(g), Cin = g.in_c;
+  float* dx = const_cast<float*>(C.x) + img * g.in_h * g.in_w * Cin;
   const float* col = C.col + img * rows_per_image(g) * KK;
   for (long oh = 0; oh < g.out_h; oh++) {
-    for (long ow = 0; ow < g.out_w; ow++) {
-      const float* src = col + (oh * g.out_w + ow) * KK;
-      for (long kh = 0; kh < g.k_h; kh++) {
-        const long ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
-        if (ih < 0 || ih >= g.in_h) continue;
-        for (long kw = 0; kw < g.k_w; kw++) {
-          const long iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
-          if (iw < 0 || iw >= g.in_w) continue;
-          const float* s = src + (kh * g.k_w + kw) * g.in_c;
-          float* d = dx + (ih * g.in_w + iw) * g.in_c;
-          for (long ci = 0; ci < g.in_c; ci++) d[ci] += s[ci];
-        }
+    const float* row = col + oh * g.out_w * KK;
+    for (long kh = 0; kh < g.k_h; kh++) {
+      const long ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
+      if (ih < 0 || ih >= g.in_h) continue;
+      for (long kw = 0; kw < g.k_w; kw++) {
+        long lo, hi;
+        valid_cols(g, kw, &lo, &hi);
+        if (hi <= lo) continue;
+        const float* s = row + (kh * g.k_w + kw) * Cin + lo * KK;
+        float* d = dx + (ih * g.in_w + lo * g.stride_w - g.pad_left + kw * g.dil_w) * Cin;
+        const long step = g.stride_w * Cin;
+        for (long ow = lo; ow < hi; ow++, s += KK, d += step)
+          for (long ci = 0; ci < Cin; ci++) d[ci] += s[ci];
       }
     }
   }

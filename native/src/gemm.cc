@@ -111,18 +111,22 @@ namespace {
 
 // Portable 4 x 8 kernel (the compiler vectorises the j loops with the baseline ISA).
 constexpr int SC_MR = 4, SC_NR = 8;
-void ukr_scalar(long kc, const float* a, const float* b, long bs, float* c, long ldc, int mr, int nr, int flags,
-                const EpiTile& e) {
+void ukr_scalar(long kc, const float* a, long ars, long acs, const float* b, long bs, float* c, long ldc, int mr, int nr,
+                int flags, const EpiTile& e) {
   float acc[SC_MR][SC_NR] = {};
   for (long p = 0; p < kc; p++) {
     for (int i = 0; i < SC_MR; i++) {
-      const float av = a[i];
+      const float av = a[i * ars];
       for (int j = 0; j < SC_NR; j++) acc[i][j] += av * b[j];
     }
-    a += SC_MR;
+    a += acs;
     b += bs;
   }
   store_tile_scalar(&acc[0][0], SC_NR, c, ldc, mr, nr, flags, e);
+}
+void ukr_scalar_packed(long kc, const float* a, long, long, const float* b, long bs, float* c, long ldc, int mr, int nr,
+                       int flags, const EpiTile& e) {
+  ukr_scalar(kc, a, 1, SC_MR, b, bs, c, ldc, mr, nr, flags, e);
 }
 
 #ifdef MLK_X86
@@ -145,32 +149,46 @@ __attribute__((target("avx2,fma"))) static inline __m256 act_avx2(__m256 v, int 
   }
 }
 
-__attribute__((target("avx2,fma"))) void ukr_avx2(long kc, const float* a, const float* b, long bs, float* c,
-                                                   long ldc, int mr, int nr, int flags, const EpiTile& e) {
+template <bool DIRECT>
+__attribute__((target("avx2,fma"))) void ukr_avx2(long kc, const float* a, long ars, long acs, const float* b, long bs,
+                                                   float* c, long ldc, int mr, int nr, int flags, const EpiTile& e) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  if (!DIRECT) {
+    ars = 1;
+    acs = A2_MR;
+  }
+  const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars, *a5 = a + 5 * ars;
   for (long p = 0; p < kc; p++) {
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
     __m256 av;
-    av = _mm256_broadcast_ss(a + 0);
+    const long o = DIRECT ? 0 : p * A2_MR;
+    av = _mm256_broadcast_ss(a0 + o);
     c00 = _mm256_fmadd_ps(av, b0, c00);
     c01 = _mm256_fmadd_ps(av, b1, c01);
-    av = _mm256_broadcast_ss(a + 1);
+    av = _mm256_broadcast_ss(a1 + o);
     c10 = _mm256_fmadd_ps(av, b0, c10);
     c11 = _mm256_fmadd_ps(av, b1, c11);
-    av = _mm256_broadcast_ss(a + 2);
+    av = _mm256_broadcast_ss(a2 + o);
     c20 = _mm256_fmadd_ps(av, b0, c20);
     c21 = _mm256_fmadd_ps(av, b1, c21);
-    av = _mm256_broadcast_ss(a + 3);
+    av = _mm256_broadcast_ss(a3 + o);
     c30 = _mm256_fmadd_ps(av, b0, c30);
     c31 = _mm256_fmadd_ps(av, b1, c31);
-    av = _mm256_broadcast_ss(a + 4);
+    av = _mm256_broadcast_ss(a4 + o);
     c40 = _mm256_fmadd_ps(av, b0, c40);
     c41 = _mm256_fmadd_ps(av, b1, c41);
-    av = _mm256_broadcast_ss(a + 5);
+    av = _mm256_broadcast_ss(a5 + o);
     c50 = _mm256_fmadd_ps(av, b0, c50);
     c51 = _mm256_fmadd_ps(av, b1, c51);
-    a += A2_MR;
+    if (DIRECT) {
+      a0 += acs;
+      a1 += acs;
+      a2 += acs;
+      a3 += acs;
+      a4 += acs;
+      a5 += acs;
+    }
     b += bs;
   }
   const bool vec_act = e.act <= ACT_LEAKYRELU;
@@ -238,38 +256,55 @@ __attribute__((target("avx512f"))) static inline __m512 act_avx512(__m512 v, int
   }
 }
 
-__attribute__((target("avx512f"))) void ukr_avx512(long kc, const float* a, const float* b, long bs, float* c,
-                                                    long ldc, int mr, int nr, int flags, const EpiTile& e) {
+template <bool DIRECT>
+__attribute__((target("avx512f"))) void ukr_avx512(long kc, const float* a, long ars, long acs, const float* b, long bs,
+                                                    float* c, long ldc, int mr, int nr, int flags, const EpiTile& e) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+  if (!DIRECT) {
+    ars = 1;
+    acs = A5_MR;
+  }
+  const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars, *a5 = a + 5 * ars,
+              *a6 = a + 6 * ars, *a7 = a + 7 * ars;
   for (long p = 0; p < kc; p++) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
     __m512 av;
-    av = _mm512_set1_ps(a[0]);
+    const long o = DIRECT ? 0 : p * A5_MR;
+    av = _mm512_set1_ps(a0[o]);
     c00 = _mm512_fmadd_ps(av, b0, c00);
     c01 = _mm512_fmadd_ps(av, b1, c01);
-    av = _mm512_set1_ps(a[1]);
+    av = _mm512_set1_ps(a1[o]);
     c10 = _mm512_fmadd_ps(av, b0, c10);
     c11 = _mm512_fmadd_ps(av, b1, c11);
-    av = _mm512_set1_ps(a[2]);
+    av = _mm512_set1_ps(a2[o]);
     c20 = _mm512_fmadd_ps(av, b0, c20);
     c21 = _mm512_fmadd_ps(av, b1, c21);
-    av = _mm512_set1_ps(a[3]);
+    av = _mm512_set1_ps(a3[o]);
     c30 = _mm512_fmadd_ps(av, b0, c30);
     c31 = _mm512_fmadd_ps(av, b1, c31);
-    av = _mm512_set1_ps(a[4]);
+    av = _mm512_set1_ps(a4[o]);
     c40 = _mm512_fmadd_ps(av, b0, c40);
     c41 = _mm512_fmadd_ps(av, b1, c41);
-    av = _mm512_set1_ps(a[5]);
+    av = _mm512_set1_ps(a5[o]);
     c50 = _mm512_fmadd_ps(av, b0, c50);
     c51 = _mm512_fmadd_ps(av, b1, c51);
-    av = _mm512_set1_ps(a[6]);
+    av = _mm512_set1_ps(a6[o]);
     c60 = _mm512_fmadd_ps(av, b0, c60);
     c61 = _mm512_fmadd_ps(av, b1, c61);
-    av = _mm512_set1_ps(a[7]);
+    av = _mm512_set1_ps(a7[o]);
     c70 = _mm512_fmadd_ps(av, b0, c70);
     c71 = _mm512_fmadd_ps(av, b1, c71);
-    a += A5_MR;
+    if (DIRECT) {
+      a0 += acs;
+      a1 += acs;
+      a2 += acs;
+      a3 += acs;
+      a4 += acs;
+      a5 += acs;
+      a6 += acs;
+      a7 += acs;
+    }
     b += bs;
   }
   const bool vec_act = e.act <= ACT_LEAKYRELU;
@@ -331,10 +366,10 @@ __attribute__((target("avx512f"))) void ukr_avx512(long kc, const float* a, cons
 }  // namespace
 
 const KernelInfo& kernel_info(long n) {
-  static const KernelInfo scalar{SC_MR, SC_NR, 256, 128, ukr_scalar};
+  static const KernelInfo scalar{SC_MR, SC_NR, 256, 128, ukr_scalar_packed, ukr_scalar};
 #ifdef MLK_X86
-  static const KernelInfo avx2{A2_MR, A2_NR, 384, 144, ukr_avx2};
-  static const KernelInfo avx512{A5_MR, A5_NR, 256, 160, ukr_avx512};
+  static const KernelInfo avx2{A2_MR, A2_NR, 384, 144, ukr_avx2<false>, ukr_avx2<true>};
+  static const KernelInfo avx512{A5_MR, A5_NR, 256, 160, ukr_avx512<false>, ukr_avx512<true>};
   static const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   switch (current_isa()) {
     case ISA_AVX512:
@@ -430,6 +465,7 @@ struct Plan {
   long slivers;      // in the panel
   float* bpack;      // packed B of the panel: block q at q*kc*slivers*NR, sliver s at + s*kcur*NR
   long rb_rows, rb_count, cg_slivers, cg_count;
+  bool direct_a;     // full A panels are read in place (no packing): when each is used by few slivers
   int tid_override;  // >= 0: everything runs on this thread id (batched-parallel mode)
 };
 
@@ -456,9 +492,13 @@ void compute_chunk(void* ctx, long chunk, int tid) {
   const long s0 = cg * P.cg_slivers, s1 = std::min(P.slivers, s0 + P.cg_slivers);
   if (i0 >= i1 || s0 >= s1) return;
   float* apack = scratch_a(P.tid_override >= 0 ? P.tid_override : tid);
+  // Direct mode: full panels are read in place; a partial last panel is packed on its own.
+  const long full_end = P.direct_a ? i0 + (i1 - i0) / MR * MR : i0;
+  const long ars = P.ta ? 1 : P.lda, acs = P.ta ? P.lda : 1;
   for (long q = 0; q < P.nbk; q++) {
     const long p0 = q * P.kc, kcur = block_kcur(P, q);
-    pack_a(P.a, P.lda, P.ta, i0, i1 - i0, p0, kcur, MR, apack);
+    if (!P.direct_a) pack_a(P.a, P.lda, P.ta, i0, i1 - i0, p0, kcur, MR, apack);
+    else if (full_end < i1) pack_a(P.a, P.lda, P.ta, full_end, i1 - full_end, p0, kcur, MR, apack);
     const int flags = (q == 0 && !P.ep.accumulate ? TILE_FIRST : 0) | (q == P.nbk - 1 ? TILE_LAST : 0);
     const float* bblock = P.bpack + q * P.kc * P.slivers * NR;
     for (long s = s0; s < s1; s++) {
@@ -473,7 +513,14 @@ void compute_chunk(void* ctx, long chunk, int tid) {
         e.bias_cs = P.ep.bias_col_stride;
         e.bias_rs = P.ep.bias_row_stride;
         e.bias = P.ep.bias == nullptr ? nullptr : P.ep.bias + i * P.ep.bias_row_stride + j * P.ep.bias_col_stride;
-        K.fn(kcur, apack + (i - i0) * kcur, bs, NR, P.c + i * P.ldc + j, P.ldc, mr, nr, flags, e);
+        float* ct = P.c + i * P.ldc + j;
+        if (i < full_end) {
+          const float* ap = P.ta ? P.a + p0 * P.lda + i : P.a + i * P.lda + p0;
+          K.direct(kcur, ap, ars, acs, bs, NR, ct, P.ldc, mr, nr, flags, e);
+        } else {
+          const float* ap = P.direct_a ? apack : apack + (i - i0) * kcur;
+          K.fn(kcur, ap, 1, MR, bs, NR, ct, P.ldc, mr, nr, flags, e);
+        }
       }
     }
   }
@@ -503,6 +550,9 @@ void plan(Plan& P, int threads, size_t* need_a, size_t* need_b) {
   P.rb_count = (row_panels + rb_panels - 1) / rb_panels;
   P.cg_slivers = (panel_slivers + cg_count - 1) / cg_count;
   P.cg_count = (panel_slivers + P.cg_slivers - 1) / P.cg_slivers;
+  // Each A panel is used by cg_slivers slivers: when that is 1 or 2, packing it costs about as
+  // much as the products (small n: conv columns, narrow heads), so read it in place.
+  P.direct_a = P.cg_slivers <= 2;
   *need_a = static_cast<size_t>(P.rb_rows) * P.kc;
   *need_b = static_cast<size_t>(P.nbk) * P.kc * panel_slivers * NR;
   P.ncur = nc;  // panel width (max)

@@ -14,14 +14,20 @@ struct EpiTile {
   float alpha = 0.f;
 };
 
-typedef void (*MicroKernel)(long kc, const float* a, const float* b, long bs, float* c, long ldc, int mr, int nr,
-                            int flags, const EpiTile& e);
+/**
+ * An MR x NR tile: C[i, j] (+)= sum_p A(i, p) B(p, j) over p < kc, B(p, j) = b[p*bs + j].
+ * `fn` reads a packed A panel (A(i, p) = a[p*MR + i]); `direct` reads A in place,
+ * A(i, p) = a[i*ars + p*acs], all MR rows (callers pack a partial last panel instead).
+ */
+typedef void (*MicroKernel)(long kc, const float* a, long ars, long acs, const float* b, long bs, float* c, long ldc,
+                            int mr, int nr, int flags, const EpiTile& e);
 
 struct KernelInfo {
   int mr, nr;
   long kc;  // max depth block
   long mc;  // max rows per task block
   MicroKernel fn;
+  MicroKernel direct;
 };
 
 /** The micro-kernel for the current instruction set and a product n columns wide. */
