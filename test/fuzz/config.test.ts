@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import * as fc from 'fast-check';
 import { stringify } from 'yaml';
 import { BALANCING_METHODS, createStrategy, type BalancingStrategy } from '../../src/balancing/index.js';
@@ -173,7 +173,7 @@ describe('fuzz: configuration validation', { timeout: 120_000 }, () => {
     );
   });
 
-  it('configuration files: YAML / JSON text, random and mutated', () => {
+  it('configuration files: YAML / JSON text, random and mutated', (t) => {
     const dir = tempDir('multiloss-fuzz-config-');
     const yamlText = stringify(BASE);
     const jsonText = JSON.stringify(BASE, null, 1);
@@ -184,7 +184,7 @@ describe('fuzz: configuration validation', { timeout: 120_000 }, () => {
     let warnings = 0;
     const emitWarning = process.emitWarning;
     process.emitWarning = (() => void warnings++) as typeof process.emitWarning;
-    after(() => {
+    t.after(() => {
       process.emitWarning = emitWarning;
       process.stderr.write(`fuzz configuration: ${warnings} YAML warnings (printed, not errors, by readConfigFile)\n`);
     });
