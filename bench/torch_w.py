@@ -7,6 +7,9 @@ rows, shuffled every epoch. W2: the same with per-task gradients: one forward pa
 pass per head (retain_graph), PCGrad on the shared (trunk) gradient, the head gradients as is,
 one Adam step.
 
+C1: 28x28x1 -> conv 3x3x16 (same) ReLU, max pool 2 -> conv 3x3x32 (same) ReLU, max pool 2 -> two
+10-class heads on the 1568 features (cross-entropy, summed), Adam 1e-3, batch 128, C1_IMAGES images.
+
 Samples/s: the median epoch of EPOCHS epochs after one warm-up epoch; best of ROUNDS rounds.
 Run as bench/native.ts does: /usr/bin/python3 with OPENBLAS_NUM_THREADS=1 (torch threads and
 OpenBLAS threads fight otherwise) and torch.set_num_threads(2). Prints one JSON line.
@@ -24,6 +27,7 @@ ROWS = int(os.environ.get("W_ROWS", "8192"))
 EPOCHS = int(os.environ.get("W_EPOCHS", "3"))
 ROUNDS = int(os.environ.get("W_ROUNDS", "3"))
 THREADS = int(os.environ.get("W_THREADS", "2"))
+C1_IMAGES = int(os.environ.get("C1_IMAGES", "2048"))
 BATCH = 128
 
 
@@ -94,6 +98,41 @@ def epoch_w2(net, opt, x, cls, reg):
         opt.step()
 
 
+class Conv(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(1, 16, 3, padding=1)
+        self.c2 = torch.nn.Conv2d(16, 32, 3, padding=1)
+        self.h1 = torch.nn.Linear(1568, 10)
+        self.h2 = torch.nn.Linear(1568, 10)
+
+    def forward(self, x):
+        h = F.max_pool2d(F.relu(self.c1(x)), 2)
+        h = F.max_pool2d(F.relu(self.c2(h)), 2).flatten(1)
+        return self.h1(h), self.h2(h)
+
+
+def c1_rate():
+    torch.manual_seed(1)
+    net = Conv()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    g = torch.Generator().manual_seed(11)
+    x = torch.rand(C1_IMAGES, 1, 28, 28, generator=g)
+    y1 = torch.randint(0, 10, (C1_IMAGES,), generator=g)
+    y2 = torch.randint(0, 10, (C1_IMAGES,), generator=g)
+    times = []
+    for e in range(EPOCHS + 1):
+        t0 = time.perf_counter()
+        for i in range(0, C1_IMAGES, BATCH):
+            o1, o2 = net(x[i : i + BATCH])
+            loss = F.cross_entropy(o1, y1[i : i + BATCH]) + F.cross_entropy(o2, y2[i : i + BATCH])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - t0)
+    return C1_IMAGES / statistics.median(times[1:])
+
+
 def rate(epoch_fn):
     torch.manual_seed(1)
     net = Net()
@@ -130,10 +169,13 @@ def main():
         "blas": blas_library(),
         "w1": 0.0,
         "w2": 0.0,
+        "c1": 0.0,
     }
     for _ in range(ROUNDS):
         out["w1"] = max(out["w1"], rate(epoch_w1))
         out["w2"] = max(out["w2"], rate(epoch_w2))
+        if C1_IMAGES > 0:
+            out["c1"] = max(out["c1"], c1_rate())
     print(json.dumps(out))
 
 
