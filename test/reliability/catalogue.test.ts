@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { cli, ROOT, tempDir } from '../helpers.js';
 
 const dir = tempDir('multiloss-catalogue-');
@@ -179,6 +179,8 @@ describe('catalogue of malformed inputs through the CLI', { timeout: 600_000 }, 
     };
     void Promise.all([worker(), worker()]);
   });
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('has at least 30 entries, each with a unique id', () => {
     assert.ok(ENTRIES.length >= 30);

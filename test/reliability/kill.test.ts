@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadModel } from '../../src/io/model-dir.js';
@@ -90,6 +90,7 @@ describe('SIGKILL during training: the last checkpoint loads and --resume comple
   after(() => {
     const survived = outcomes.filter((o) => o.startsWith('survived')).length;
     process.stderr.write(`kill test: ${survived}/${KILLS} kills survived\n${outcomes.map((o, i) => `  kill ${i + 1}: ${o}`).join('\n')}\n`);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const random = rng(SEED);

@@ -8,10 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { cli, PENGUINS_CONFIG, ROOT, tempDir } from '../helpers.js';
 
 const ROWS = 1_000_000;
@@ -64,6 +64,7 @@ describe(`predict streams a ${ROWS.toLocaleString('en')}-row CSV in bounded memo
     closeSync(fd);
     writeFileSync(small, `${HEADER}${Array.from({ length: 1000 }, (_, i) => row(i)).join('\n')}\n`);
   });
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it(`peak RSS under ${LIMIT_MB} MB, every row predicted, the same predictions as a small file`, async () => {
     const smallOut = join(dir, 'small-out.csv');
