@@ -210,15 +210,10 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
       argc = 2;
     }
   }
-  if (argc < 3) {
-    for (long i = 0; i < batch; i++) {
-      aoff[i] = static_cast<long>(i * p[10]);
-      boff[i] = static_cast<long>(i * p[11]);
-    }
-    if (batch > 0) {
-      amax = static_cast<u128>(batch - 1) * static_cast<uint64_t>(p[10]);
-      bmax = static_cast<u128>(batch - 1) * static_cast<uint64_t>(p[11]);
-    }
+  const bool strided = argc < 3;
+  if (strided && batch > 0) {
+    amax = static_cast<u128>(batch - 1) * static_cast<uint64_t>(p[10]);
+    bmax = static_cast<u128>(batch - 1) * static_cast<uint64_t>(p[11]);
   }
   const u128 mk = static_cast<u128>(m) * k, kn = static_cast<u128>(k) * n, mn = static_cast<u128>(m) * n;
   const bool any = batch > 0 && m > 0 && n > 0;
@@ -237,7 +232,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     ep.bias = bias;
     ep.bias_col_stride = static_cast<long>(cs);
     ep.bias_row_stride = static_cast<long>(rs);
-    if (bs != 0) {
+    if (bs != 0 && any) {
       biasoff.resize(batch);
       for (long i = 0; i < batch; i++) biasoff[i] = static_cast<long>(i * bs);
     }
@@ -247,6 +242,14 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     }
   }
   if (!any) return undefined_value(env);
+  if (strided) {
+    // In range now (checked above), so these fit in a long.
+    const long as = static_cast<long>(p[10]), bs = static_cast<long>(p[11]);
+    for (long i = 0; i < batch; i++) {
+      aoff[i] = i * as;
+      boff[i] = i * bs;
+    }
+  }
   if (!disjoint(c, csize, a, amax + mk) || !disjoint(c, csize, b, bmax + kn)) {
     throw_range(env, "gemm: output overlaps an input");
     return nullptr;
