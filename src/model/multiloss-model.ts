@@ -145,7 +145,14 @@ export class MultilossModel {
     const rows: Prediction[] = [];
     for (let i = 0; i < n; i++) {
       const p: Prediction = {};
-      this.heads.forEach((h, k) => (p[h.name] = h.decode(outputs[k], i)));
+      this.heads.forEach((h, k) => {
+        const value = h.decode(outputs[k], i);
+        // A finite raw output can still overflow when decoded (e^η of a count head, η·std + mean).
+        if (typeof value === 'number' && !Number.isFinite(value)) {
+          throw new MultilossError('model', `head "${h.name}", row ${i + 1}: the prediction overflows to ${value} (raw output ${outputs[k][i * h.units]}); the model is damaged or the row is far outside the training data`);
+        }
+        p[h.name] = value;
+      });
       rows.push(p);
     }
     return rows;
