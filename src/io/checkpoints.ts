@@ -6,7 +6,7 @@ import { MultilossError } from '../errors.js';
 import type { ModelCheckpoint, ResumePoint } from '../training/fit.js';
 import type { NamedTensor, TrainerState } from '../training/trainer.js';
 import { readFileChecked, readTextChecked } from './files.js';
-import { loadModel, MAX_JSON_BYTES, MAX_WEIGHT_BYTES, saveModel } from './model-dir.js';
+import { loadModel, MAX_JSON_BYTES, MAX_WEIGHT_BYTES, recoverInterruptedSave, saveModel } from './model-dir.js';
 
 /**
  * Checkpoints on disk. A checkpoint directory holds `last/` (the newest
@@ -74,6 +74,8 @@ export interface LoadedCheckpoint {
 /** Reads a checkpoint for `--resume`; the error says when the directory is not one. */
 export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const last = lastCheckpointDir(dir);
+  // A kill between the two renames of a checkpoint swap leaves the new one under its ready name.
+  recoverInterruptedSave(last);
   const trainerPath = join(last, TRAINER_FILE);
   if (!existsSync(trainerPath)) {
     throw new MultilossError('io', `${dir} is not a checkpoint: no ${TRAINER_FILE} in it or in ${join(dir, 'last')}`);

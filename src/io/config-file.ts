@@ -15,7 +15,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   const text = readTextChecked(path, 'config file', MAX_CONFIG_BYTES);
   let value: unknown;
   try {
-    value = parseYaml(text, { maxAliasCount: 100 });
+    value = parseYaml(text, { maxAliasCount: 100, logLevel: 'error' });
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
     throw new MultilossError('config', `${path}: not valid YAML/JSON: ${msg}`);
