@@ -95,7 +95,7 @@ const best = (xs: number[]): number | undefined => (xs.length ? Math.max(...xs) 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** C1 samples/s: median epoch of `epochs` after a warm-up epoch; the native Adam when `native`. */
-function c1Rate(images: number, epochs: number, native: boolean): number {
+export function c1Rate(images: number, epochs: number, native: boolean): number {
   const rng = new Rng(11);
   const x = Float32Array.from({ length: images * 784 }, () => rng.next());
   const labels = (seed: number) => {

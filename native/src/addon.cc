@@ -124,7 +124,7 @@ napi_value make_info(napi_env env) {
 #endif
   napi_create_string_utf8(env, arch, NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "arch", v);
-  napi_create_int32(env, 1, &v);
+  napi_create_int32(env, 2, &v);  // bump when the JS side needs a new function or layout
   napi_set_named_property(env, obj, "abi", v);
   return obj;
 }
@@ -443,6 +443,64 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+// ------------------------------------------------------------------------------ max pool gradient
+// maxPoolGrad(heap, p): p = [batch, inH, inW, channels, outH, outW, kH, kW, strideH, strideW,
+//   padTop, padLeft, xOff, dyOff, dxOff]
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return nullptr;
+  Heap h;
+  const double* p;
+  size_t np;
+  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &p, &np, "maxPoolGrad: params must be a Float64Array")) return nullptr;
+  if (np < 15) {
+    throw_range(env, "maxPoolGrad: params too short");
+    return nullptr;
+  }
+  for (int i = 0; i <= 7; i++)
+    if (!whole(p[i], 0, kMaxDim)) {
+      throw_range(env, "maxPoolGrad: bad dimension");
+      return nullptr;
+    }
+  if (!whole(p[8], 1, kMaxDim) || !whole(p[9], 1, kMaxDim) || !whole(p[10], -kMaxDim, kMaxDim) || !whole(p[11], -kMaxDim, kMaxDim)) {
+    throw_range(env, "maxPoolGrad: bad stride or padding");
+    return nullptr;
+  }
+  mlk::PoolGeom g;
+  g.batch = static_cast<long>(p[0]);
+  g.in_h = static_cast<long>(p[1]);
+  g.in_w = static_cast<long>(p[2]);
+  g.channels = static_cast<long>(p[3]);
+  g.out_h = static_cast<long>(p[4]);
+  g.out_w = static_cast<long>(p[5]);
+  g.k_h = static_cast<long>(p[6]);
+  g.k_w = static_cast<long>(p[7]);
+  g.stride_h = static_cast<long>(p[8]);
+  g.stride_w = static_cast<long>(p[9]);
+  g.pad_top = static_cast<long>(p[10]);
+  g.pad_left = static_cast<long>(p[11]);
+  const u128 nx = static_cast<u128>(g.batch) * g.in_h * g.in_w * g.channels;
+  const u128 ny = static_cast<u128>(g.batch) * g.out_h * g.out_w * g.channels;
+  if (nx >> 60 || ny >> 60) {
+    throw_range(env, "maxPoolGrad: tensors too large");
+    return nullptr;
+  }
+  float *x, *dy, *dx;
+  if (!check_range(env, h, p[12], nx, "maxPoolGrad: x is outside the heap", &x) ||
+      !check_range(env, h, p[13], ny, "maxPoolGrad: dy is outside the heap", &dy) ||
+      !check_range(env, h, p[14], nx, "maxPoolGrad: dx is outside the heap", &dx))
+    return nullptr;
+  if (!disjoint(dx, nx, x, nx) || !disjoint(dx, nx, dy, ny)) {
+    throw_range(env, "maxPoolGrad: output overlaps an input");
+    return nullptr;
+  }
+  {
+    std::lock_guard<std::mutex> lk(kernel_mutex());
+    mlk::max_pool_grad(g, x, dy, dx);
+  }
+  return undefined_value(env);
+}
+
 void cleanup(void*) {
   std::lock_guard<std::mutex> lk(kernel_mutex());
   mlk::shutdown_threads();
@@ -458,6 +516,7 @@ NAPI_MODULE_INIT() {
       {"sumMiddle", nullptr, SumMiddle, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   napi_add_env_cleanup_hook(env, cleanup, nullptr);

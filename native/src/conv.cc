@@ -2,6 +2,7 @@
 // GEMM. A 1x1, stride-1, unpadded conv needs no columns: the input already is the matrix.
 // Columns are built for a chunk of whole images at a time (bounded memory).
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -201,6 +202,67 @@ bool conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
     if (!sgemm(KK, g.out_c, nb * R, col, KK, true, dy + b0 * R * g.out_c, g.out_c, false, df, g.out_c, ep)) return false;
   }
   return true;
+}
+
+// ------------------------------------------------------------------------------ max pool gradient
+namespace {
+struct PoolCtx {
+  const PoolGeom* g;
+  const float* x;
+  const float* dy;
+  float* dx;
+};
+
+constexpr long kPoolChannelBlock = 256;
+
+void max_pool_grad_image(void* ctx, long b, int) {
+  const PoolCtx& P = *static_cast<const PoolCtx*>(ctx);
+  const PoolGeom& g = *P.g;
+  const long C = g.channels, img = g.in_h * g.in_w * C;
+  const float* x = P.x + b * img;
+  const float* dy = P.dy + b * g.out_h * g.out_w * C;
+  float* dx = P.dx + b * img;
+  std::memset(dx, 0, sizeof(float) * img);
+  float best[kPoolChannelBlock];
+  long pos[kPoolChannelBlock];
+  for (long oh = 0; oh < g.out_h; oh++) {
+    const long r0 = oh * g.stride_h - g.pad_top;
+    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
+    for (long ow = 0; ow < g.out_w; ow++) {
+      const long c0 = ow * g.stride_w - g.pad_left;
+      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
+      const float* gy = dy + (oh * g.out_w + ow) * C;
+      for (long k0 = 0; k0 < C; k0 += kPoolChannelBlock) {
+        const long kn = std::min(kPoolChannelBlock, C - k0);
+        for (long k = 0; k < kn; k++) {
+          best[k] = -INFINITY;
+          pos[k] = -1;
+        }
+        for (long r = rlo; r < rhi; r++) {
+          for (long c = clo; c < chi; c++) {
+            const long base = (r * g.in_w + c) * C + k0;
+            const float* v = x + base;
+            for (long k = 0; k < kn; k++) {
+              if (v[k] > best[k]) {
+                best[k] = v[k];
+                pos[k] = base + k;
+              }
+            }
+          }
+        }
+        for (long k = 0; k < kn; k++)
+          if (pos[k] >= 0) dx[pos[k]] += gy[k0 + k];
+      }
+    }
+  }
+}
+}  // namespace
+
+void max_pool_grad(const PoolGeom& g, const float* x, const float* dy, float* dx) {
+  if (g.batch <= 0 || g.in_h * g.in_w * g.channels <= 0) return;
+  PoolCtx P{&g, x, dy, dx};
+  const long work = g.batch * g.in_h * g.in_w * g.channels;
+  parallel_for(g.batch, max_pool_grad_image, &P, work < (1 << 15) ? 1 : 0);
 }
 
 }  // namespace mlk

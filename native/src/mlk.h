@@ -98,4 +98,15 @@ bool conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* f, f
 /** df = the gradient w.r.t. f. df is overwritten. */
 bool conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* df);
 
+// ------------------------------------------------------------------------------ max pool gradient (NHWC)
+struct PoolGeom {
+  long batch, in_h, in_w, channels, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_top, pad_left;
+};
+/**
+ * dx = the gradient of max pooling: each output's gradient goes to the first maximum of its window
+ * in row-major order (strictly greater than everything before it, from -infinity; a window of
+ * only NaN / -infinity passes nothing), as the tfjs cpu backend does. dx is overwritten.
+ */
+void max_pool_grad(const PoolGeom& g, const float* x, const float* dy, float* dx);
+
 }  // namespace mlk

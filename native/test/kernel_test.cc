@@ -272,6 +272,48 @@ static void test_conv(int cases) {
   }
 }
 
+static void test_max_pool_grad(int cases) {
+  for (int t = 0; t < cases; t++) {
+    PoolGeom g;
+    g.batch = rnd(0, 5) == 0 ? 0 : rnd(1, 3);
+    g.in_h = rnd(1, 12);
+    g.in_w = rnd(1, 12);
+    g.channels = t % 9 == 0 ? rnd(250, 300) : rnd(1, 9);
+    g.k_h = rnd(1, std::min<long>(3, g.in_h));
+    g.k_w = rnd(1, std::min<long>(3, g.in_w));
+    g.stride_h = rnd(1, 3);
+    g.stride_w = rnd(1, 3);
+    g.pad_top = rnd(0, g.k_h - 1);
+    g.pad_left = rnd(0, g.k_w - 1);
+    g.out_h = (g.in_h + 2 * g.pad_top - g.k_h) / g.stride_h + 1;
+    g.out_w = (g.in_w + 2 * g.pad_left - g.k_w) / g.stride_w + 1;
+    const long nx = g.batch * g.in_h * g.in_w * g.channels, ny = g.batch * g.out_h * g.out_w * g.channels;
+    Tensor x(nx), dy(ny), dx(nx, false);
+    // Ties and all-negative windows: values on a coarse grid, mostly negative.
+    for (long i = 0; i < nx; i++) x.p[i] = std::round(x.p[i] * 3) - 1;
+    max_pool_grad(g, x.p, dy.p, dx.p);
+    std::vector<double> want(nx, 0.0);
+    for (long b = 0; b < g.batch; b++)
+      for (long oh = 0; oh < g.out_h; oh++)
+        for (long ow = 0; ow < g.out_w; ow++)
+          for (long c = 0; c < g.channels; c++) {
+            float best = -INFINITY;
+            long pos = -1;
+            for (long r = oh * g.stride_h - g.pad_top; r < oh * g.stride_h - g.pad_top + g.k_h; r++)
+              for (long q = ow * g.stride_w - g.pad_left; q < ow * g.stride_w - g.pad_left + g.k_w; q++) {
+                if (r < 0 || r >= g.in_h || q < 0 || q >= g.in_w) continue;
+                const long i = ((b * g.in_h + r) * g.in_w + q) * g.channels + c;
+                if (x.p[i] > best) {
+                  best = x.p[i];
+                  pos = i;
+                }
+              }
+            if (pos >= 0) want[pos] += dy.p[((b * g.out_h + oh) * g.out_w + ow) * g.channels + c];
+          }
+    check(rel_err(dx.p, want), "max pool grad", g.batch, g.in_h, g.k_h, g.stride_h);
+  }
+}
+
 int main(int argc, char** argv) {
   const int scale = argc > 1 ? std::atoi(argv[1]) : 100;
   const Isa best = detect_isa();
@@ -284,6 +326,7 @@ int main(int argc, char** argv) {
       test_sum(scale / 2);
       test_adam(scale / 10 + 1);
       test_conv(scale / 2);
+      test_max_pool_grad(scale / 2);
       std::printf("%-7s threads %d: %s\n", isa_name(current_isa()), threads, failures == before ? "ok" : "FAILED");
     }
   }

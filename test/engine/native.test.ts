@@ -100,7 +100,7 @@ const fallbacks = (): number => [...fallbackCounts.values()].reduce((a, b) => a 
 /** Counts kernel calls by name on 'wasm' while `fn` runs (to prove the native kernels ran). */
 function kernelCalls(fn: () => void): Map<string, number> {
   const calls = new Map<string, number>();
-  const names = ['BatchMatMul', '_FusedMatMul', 'Sum', 'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
+  const names = ['BatchMatMul', '_FusedMatMul', 'Sum', 'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad'];
   const saved = names.map((n) => tf.getKernel(n, 'wasm'));
   for (const cfg of saved) {
     if (cfg === undefined) continue;
@@ -357,6 +357,32 @@ describe('Conv2D', () => {
       });
     }
     assert.equal(fallbacks(), before, 'every NHWC float32 conv ran natively');
+  });
+});
+
+describe('MaxPoolGrad', () => {
+  test('>= 100 random poolings: the gradient goes to the first maximum (ties, all-negative windows, padding)', async () => {
+    const rng = new Rng('maxpool');
+    const before = fallbacks();
+    for (let c = 0; c < 105; c++) {
+      const batch = rng.next() < 0.05 ? 0 : int(rng, 1, 3);
+      const h = int(rng, 1, 13);
+      const w = int(rng, 1, 13);
+      const ch = c % 10 === 0 ? int(rng, 250, 300) : int(rng, 1, 9);
+      const size: [number, number] = [int(rng, 1, Math.min(3, h)), int(rng, 1, Math.min(3, w))];
+      const stride: [number, number] = [int(rng, 1, 3), int(rng, 1, 3)];
+      const pad = rng.next() < 0.5 ? 'same' : 'valid';
+      // Values on a coarse grid, mostly negative: ties and all-negative windows are common.
+      const x = f32(rng, [batch, h, w, ch]);
+      x.data.forEach((v, i) => (x.data[i] = Math.round(v * 3) - 1));
+      const y0 = tf.tidy(() => tf.maxPool(tf.zeros<tf.Rank.R4>(x.shape as Shape4), size, stride, pad).shape.slice());
+      const r = f32(rng, y0);
+      await compare(`maxPool x[${x.shape}] size ${size} stride ${stride} ${pad}`, [x, r], (xt, rt) => [
+        tf.maxPool(xt as tf.Tensor4D, size, stride, pad),
+        tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, size, stride, pad), rt)))(xt),
+      ]);
+    }
+    assert.equal(fallbacks(), before, 'every float32 max pool gradient ran natively');
   });
 });
 

@@ -29,10 +29,11 @@ export interface NativeAddon {
   sumMiddle(heap: ArrayBuffer, params: Float64Array): void;
   adam(heap: ArrayBuffer, slots: Float64Array, params: Float64Array): void;
   conv2d(heap: ArrayBuffer, params: Float64Array): void;
+  maxPoolGrad(heap: ArrayBuffer, params: Float64Array): void;
 }
 
 /** The ABI version native/src/addon.cc reports; a stale build with another one is not used. */
-const ABI = 1;
+const ABI = 2;
 const ADDON_FILE = 'native/build/Release/multiloss_native.node';
 
 export interface AddonLoad {

@@ -1,7 +1,7 @@
 /**
  * tfjs `wasm` kernels that run in the native addon, in place on the wasm heap (zero copies):
  * BatchMatMul, _FusedMatMul, Sum, Conv2D, FusedConv2D,
- * Conv2DBackpropInput, Conv2DBackpropFilter; and a zero-copy Identity.
+ * Conv2DBackpropInput, Conv2DBackpropFilter, MaxPoolGrad; and a zero-copy Identity.
  *
  * Every kernel allocates its output FIRST (backend.makeOutput may grow the heap, which detaches
  * the old ArrayBuffer), then reads `wasm.HEAPU8.buffer` and hands the addon that buffer and
@@ -21,6 +21,7 @@ import {
   Conv2DBackpropInput,
   FusedConv2D,
   Identity,
+  MaxPoolGrad,
   Sum,
   util,
   type _FusedMatMulAttrs,
@@ -31,6 +32,7 @@ import {
   type FusedConv2DAttrs,
   type KernelConfig,
   type KernelFunc,
+  type MaxPoolGradAttrs,
   type SumAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
@@ -485,6 +487,39 @@ function conv2dBackpropFilterKernel(args: KernelArgs): TensorInfo {
   return df;
 }
 
+// ------------------------------------------------------------------------------------ max pool gradient
+
+const poolParams = new Float64Array(15);
+
+/** MaxPoolGrad with the cpu backend's rule (first maximum of each window, row-major), as the fixed wasm kernel. */
+function maxPoolGradKernel(args: KernelArgs): TensorInfo {
+  const { dy, input } = args.inputs;
+  if (dy === undefined || input === undefined) throw new Error('MaxPoolGrad needs inputs dy and input');
+  if (dy.dtype !== 'float32' || input.dtype !== 'float32' || addon === undefined) return fallback(MaxPoolGrad, args);
+  const { filterSize, strides, pad, dimRoundingMode } = attrsAs<MaxPoolGradAttrs>(args);
+  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const backend = asWasmBackend(args.backend);
+  const dx = backend.makeOutput(input.shape, 'float32');
+  const P = poolParams;
+  P[0] = info.batchSize;
+  P[1] = info.inHeight;
+  P[2] = info.inWidth;
+  P[3] = info.inChannels;
+  P[4] = info.outHeight;
+  P[5] = info.outWidth;
+  P[6] = info.filterHeight;
+  P[7] = info.filterWidth;
+  P[8] = info.strideHeight;
+  P[9] = info.strideWidth;
+  P[10] = info.padInfo.top;
+  P[11] = info.padInfo.left;
+  P[12] = offsetOf(backend, input);
+  P[13] = offsetOf(backend, dy);
+  P[14] = offsetOf(backend, dx);
+  need().maxPoolGrad(heapOf(backend), P);
+  return dx;
+}
+
 // ------------------------------------------------------------------------------------ identity
 
 /**
@@ -511,5 +546,6 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
   { kernelName: FusedConv2D, backendName: WASM, kernelFunc: fusedConv2dKernel as KernelFunc },
   { kernelName: Conv2DBackpropInput, backendName: WASM, kernelFunc: conv2dBackpropInputKernel as KernelFunc },
   { kernelName: Conv2DBackpropFilter, backendName: WASM, kernelFunc: conv2dBackpropFilterKernel as KernelFunc },
+  { kernelName: MaxPoolGrad, backendName: WASM, kernelFunc: maxPoolGradKernel as KernelFunc },
   { kernelName: Identity, backendName: WASM, kernelFunc: identityKernel as KernelFunc },
 ];
