@@ -1,6 +1,7 @@
 // npm run bench [-- NAME]: runs a benchmark and prints its figures.
 //   w1 (default)  multiloss training loop vs tfjs LayersModel.fit, workload W1
 //   balance       every balancing method and mode on W1 with T = 3, ratio to static
+//   native        W1, W2 and C1 on the wasm path vs the native path (and PyTorch when installed)
 //   aggregate     time of aggregate() alone per method, 2 ≤ T ≤ 10, d = 10⁵
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
@@ -8,7 +9,8 @@ import { runBalance } from './balance.js';
 
 const which = process.argv[2] ?? 'w1';
 const backend = await initBackend((process.env.MULTILOSS_BACKEND as 'wasm' | 'cpu' | undefined) ?? 'auto');
-console.log(`backend: ${backend.name}${backend.simd ? ' (simd)' : ''}${backend.fixedKernels ? ', fixed wasm kernels' : ''}; node ${process.version}`);
+const native = backend.native.active ? `native kernels on (${backend.native.isa}, ${backend.native.threads} threads)` : `native kernels off (${backend.native.reason ?? 'MULTILOSS_NATIVE=0'})`;
+console.log(`backend: ${backend.name}${backend.simd ? ' (simd)' : ''}${backend.fixedKernels ? ', fixed wasm kernels' : ''}; ${native}; node ${process.version}`);
 
 switch (which) {
   case 'w1': {
@@ -29,11 +31,16 @@ switch (which) {
     }
     break;
   }
+  case 'native': {
+    const { runNative, printNative } = await import('./native.js');
+    printNative(await runNative());
+    break;
+  }
   case 'aggregate': {
     await import('./aggregate.js');
     break;
   }
   default:
-    console.error(`unknown benchmark "${which}"; available: w1, balance, aggregate`);
+    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate`);
     process.exit(2);
 }
