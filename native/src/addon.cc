@@ -481,7 +481,7 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   g.pad_left = static_cast<long>(p[11]);
   const u128 nx = static_cast<u128>(g.batch) * g.in_h * g.in_w * g.channels;
   const u128 ny = static_cast<u128>(g.batch) * g.out_h * g.out_w * g.channels;
-  if (nx >> 60 || ny >> 60) {
+  if (nx >> 60 || ny >> 60 || static_cast<u128>(g.in_h) * g.in_w >= (static_cast<u128>(1) << 31)) {
     throw_range(env, "maxPoolGrad: tensors too large");
     return nullptr;
   }

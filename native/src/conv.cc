@@ -143,10 +143,122 @@ void col2im_image(void* ctx, long img, int) {
 
 }  // namespace
 
+namespace {
+
+// Forward and input gradient run per thread on groups of whole images: columns for a group
+// stay in the thread's cache-sized buffer and feed a one-thread GEMM straight away (no
+// batch-sized column matrix). Every output element is computed by one chunk: deterministic.
+constexpr long kLocalRows = 256;          // rows (output pixels) per chunk, at least
+constexpr size_t kLocalColumns = 1 << 20;  // floats of columns per chunk, at most (4 MB)
+
+long local_images(const ConvGeom& g) {
+  const long R = rows_per_image(g), KK = kk_size(g);
+  long imgs = std::max<long>(1, (kLocalRows + R - 1) / R);
+  while (imgs > 1 && static_cast<size_t>(imgs) * R * KK > kLocalColumns) imgs--;
+  return imgs;
+}
+
+/** Whether the per-thread scheme applies: enough image groups for the threads, and a group fits. */
+bool use_local(const ConvGeom& g, long imgs) {
+  const size_t cols = static_cast<size_t>(imgs) * rows_per_image(g) * kk_size(g);
+  const long chunks = (g.batch + imgs - 1) / imgs;
+  return cols <= kLocalColumns && (chunks >= 2 * num_threads() || num_threads() == 1);
+}
+
+struct LocalCtx {
+  const ConvGeom* g;
+  long imgs;
+  const float* x;  // forward: x; input gradient: dy
+  const float* f;
+  float* out;      // forward: y; input gradient: dx
+  const Epilogue* ep;
+};
+
+void forward_chunk(void* ctx, long chunk, int tid) {
+  const LocalCtx& L = *static_cast<const LocalCtx*>(ctx);
+  const ConvGeom& g = *L.g;
+  const long b0 = chunk * L.imgs, nb = std::min(L.imgs, g.batch - b0);
+  const long R = rows_per_image(g), KK = kk_size(g);
+  float* col = scratch_c(tid);
+  ColCtx C{&g, L.x + b0 * g.in_h * g.in_w * g.in_c, col};
+  for (long i = 0; i < nb; i++) im2col_image(&C, i, tid);
+  sgemm_local(tid, nb * R, g.out_c, KK, col, KK, false, L.f, g.out_c, false, L.out + b0 * R * g.out_c, g.out_c, *L.ep);
+}
+
+void input_grad_chunk(void* ctx, long chunk, int tid) {
+  const LocalCtx& L = *static_cast<const LocalCtx*>(ctx);
+  const ConvGeom& g = *L.g;
+  const long b0 = chunk * L.imgs, nb = std::min(L.imgs, g.batch - b0);
+  const long R = rows_per_image(g), KK = kk_size(g);
+  float* col = scratch_c(tid);
+  Epilogue lin;
+  // dcol[rows, KK] = dy[rows, Co] . F^T  (F is [KK, Co])
+  sgemm_local(tid, nb * R, KK, g.out_c, L.x + b0 * R * g.out_c, g.out_c, false, L.f, g.out_c, true, col, KK, lin);
+  float* dx = L.out + b0 * g.in_h * g.in_w * g.in_c;
+  std::memset(dx, 0, sizeof(float) * nb * g.in_h * g.in_w * g.in_c);
+  ColCtx C{&g, dx, col};
+  for (long i = 0; i < nb; i++) col2im_image(&C, i, tid);
+}
+
+struct FilterGradCtx {
+  const ConvGeom* g;
+  long imgs;
+  const float* x;
+  const float* dy;
+  float* partials;  // one KK x Co block per chunk
+};
+
+void filter_grad_chunk(void* ctx, long chunk, int tid) {
+  const FilterGradCtx& F = *static_cast<const FilterGradCtx*>(ctx);
+  const ConvGeom& g = *F.g;
+  const long b0 = chunk * F.imgs, nb = std::min(F.imgs, g.batch - b0);
+  const long R = rows_per_image(g), KK = kk_size(g);
+  float* col = scratch_c(tid);
+  ColCtx C{&g, F.x + b0 * g.in_h * g.in_w * g.in_c, col};
+  for (long i = 0; i < nb; i++) im2col_image(&C, i, tid);
+  Epilogue lin;
+  // partial[KK, Co] = col^T . dy
+  sgemm_local(tid, KK, g.out_c, nb * R, col, KK, true, F.dy + b0 * R * g.out_c, g.out_c, false,
+              F.partials + chunk * KK * g.out_c, g.out_c, lin);
+}
+
+struct ReduceCtx {
+  const float* partials;
+  float* out;
+  long chunks, size, block;
+};
+
+// out = sum of the chunks' partials, always in chunk order (deterministic).
+void reduce_chunk(void* ctx, long blk, int) {
+  const ReduceCtx& Rc = *static_cast<const ReduceCtx*>(ctx);
+  const long i0 = blk * Rc.block, i1 = std::min(Rc.size, i0 + Rc.block);
+  std::memcpy(Rc.out + i0, Rc.partials + i0, sizeof(float) * (i1 - i0));
+  for (long c = 1; c < Rc.chunks; c++) {
+    const float* p = Rc.partials + c * Rc.size;
+    for (long i = i0; i < i1; i++) Rc.out[i] += p[i];
+  }
+}
+
+bool prepare_local(const ConvGeom& g, long imgs, long m_per_chunk, long n, long k) {
+  size_t na, nb;
+  sgemm_local_scratch(m_per_chunk, n, k, &na, &nb);
+  return ensure_scratch_a(na) && ensure_scratch_b(nb) &&
+         ensure_scratch_c(static_cast<size_t>(imgs) * rows_per_image(g) * kk_size(g));
+}
+
+}  // namespace
+
 bool conv2d_forward(const ConvGeom& g, const float* x, const float* f, float* y, const Epilogue& ep) {
   const long KK = kk_size(g), R = rows_per_image(g);
   if (g.batch <= 0 || R <= 0 || g.out_c <= 0) return true;
   if (is_pointwise(g)) return sgemm(g.batch * R, g.out_c, g.in_c, x, g.in_c, false, f, g.out_c, false, y, g.out_c, ep);
+  const long imgs = local_images(g);
+  if (KK > 0 && use_local(g, imgs)) {
+    if (!prepare_local(g, imgs, imgs * R, g.out_c, KK)) return false;
+    LocalCtx L{&g, imgs, x, f, y, &ep};
+    parallel_for((g.batch + imgs - 1) / imgs, forward_chunk, &L);
+    return true;
+  }
   const long per_chunk = images_per_chunk(g);
   float* col = column_buffer(static_cast<size_t>(std::min(per_chunk, g.batch)) * R * KK);
   if (col == nullptr && KK > 0) return false;
@@ -166,8 +278,18 @@ bool conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* f, f
   const size_t dx_size = static_cast<size_t>(g.batch) * g.in_h * g.in_w * g.in_c;
   Epilogue lin;
   if (is_pointwise(g)) return sgemm(g.batch * R, g.in_c, g.out_c, dy, g.out_c, false, f, g.out_c, true, dx, g.in_c, lin);
+  if (g.batch <= 0 || R <= 0 || KK <= 0) {
+    std::memset(dx, 0, sizeof(float) * dx_size);
+    return true;
+  }
+  const long imgs = local_images(g);
+  if (use_local(g, imgs)) {
+    if (!prepare_local(g, imgs, imgs * R, KK, g.out_c)) return false;
+    LocalCtx L{&g, imgs, dy, f, dx, &lin};
+    parallel_for((g.batch + imgs - 1) / imgs, input_grad_chunk, &L);
+    return true;
+  }
   std::memset(dx, 0, sizeof(float) * dx_size);
-  if (g.batch <= 0 || R <= 0 || KK <= 0) return true;
   const long per_chunk = images_per_chunk(g);
   float* col = column_buffer(static_cast<size_t>(std::min(per_chunk, g.batch)) * R * KK);
   if (col == nullptr) return false;
@@ -191,6 +313,19 @@ bool conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
   }
   // df[KK, Co] = col^T . dy
   if (is_pointwise(g)) return sgemm(KK, g.out_c, g.batch * R, x, g.in_c, true, dy, g.out_c, false, df, g.out_c, ep);
+  const long imgs = local_images(g);
+  if (use_local(g, imgs)) {
+    // Per-thread partial gradients of image groups, then summed in a fixed order.
+    const long chunks = (g.batch + imgs - 1) / imgs;
+    const long size = KK * g.out_c;
+    float* partials = column_buffer(static_cast<size_t>(chunks) * size);
+    if (partials == nullptr || !prepare_local(g, imgs, KK, g.out_c, imgs * R)) return false;
+    FilterGradCtx F{&g, imgs, x, dy, partials};
+    parallel_for(chunks, filter_grad_chunk, &F);
+    ReduceCtx Rc{partials, df, chunks, size, 4096};
+    parallel_for((size + Rc.block - 1) / Rc.block, reduce_chunk, &Rc);
+    return true;
+  }
   const long per_chunk = images_per_chunk(g);
   float* col = column_buffer(static_cast<size_t>(std::min(per_chunk, g.batch)) * R * KK);
   if (col == nullptr) return false;
@@ -215,54 +350,67 @@ struct PoolCtx {
 
 constexpr long kPoolChannelBlock = 256;
 
-void max_pool_grad_image(void* ctx, long b, int) {
-  const PoolCtx& P = *static_cast<const PoolCtx*>(ctx);
-  const PoolGeom& g = *P.g;
-  const long C = g.channels, img = g.in_h * g.in_w * C;
-  const float* x = P.x + b * img;
-  const float* dy = P.dy + b * g.out_h * g.out_w * C;
-  float* dx = P.dx + b * img;
-  std::memset(dx, 0, sizeof(float) * img);
-  float best[kPoolChannelBlock];
-  long pos[kPoolChannelBlock];
-  for (long oh = 0; oh < g.out_h; oh++) {
-    const long r0 = oh * g.stride_h - g.pad_top;
-    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
-    for (long ow = 0; ow < g.out_w; ow++) {
-      const long c0 = ow * g.stride_w - g.pad_left;
-      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
-      const float* gy = dy + (oh * g.out_w + ow) * C;
-      for (long k0 = 0; k0 < C; k0 += kPoolChannelBlock) {
-        const long kn = std::min(kPoolChannelBlock, C - k0);
-        for (long k = 0; k < kn; k++) {
-          best[k] = -INFINITY;
-          pos[k] = -1;
-        }
-        for (long r = rlo; r < rhi; r++) {
-          for (long c = clo; c < chi; c++) {
-            const long base = (r * g.in_w + c) * C + k0;
-            const float* v = x + base;
-            for (long k = 0; k < kn; k++) {
-              if (v[k] > best[k]) {
-                best[k] = v[k];
-                pos[k] = base + k;
-              }
-            }
-          }
-        }
-        for (long k = 0; k < kn; k++)
-          if (pos[k] >= 0) dx[pos[k]] += gy[k0 + k];
-      }
-    }
+// The window's first maximum per channel, kept branch-free (the compiler turns the loop over
+// channels into vector compares and blends); `cell` indices are int32 within one image.
+#define MLK_POOL_BODY                                                                            \
+  const PoolCtx& P = *static_cast<const PoolCtx*>(ctx);                                          \
+  const PoolGeom& g = *P.g;                                                                      \
+  const long C = g.channels, img = g.in_h * g.in_w * C;                                          \
+  const float* x = P.x + b * img;                                                                \
+  const float* dy = P.dy + b * g.out_h * g.out_w * C;                                            \
+  float* dx = P.dx + b * img;                                                                    \
+  std::memset(dx, 0, sizeof(float) * img);                                                       \
+  float best[kPoolChannelBlock];                                                                 \
+  int32_t pos[kPoolChannelBlock];                                                                \
+  for (long oh = 0; oh < g.out_h; oh++) {                                                        \
+    const long r0 = oh * g.stride_h - g.pad_top;                                                 \
+    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);                  \
+    for (long ow = 0; ow < g.out_w; ow++) {                                                      \
+      const long c0 = ow * g.stride_w - g.pad_left;                                              \
+      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);                \
+      const float* gy = dy + (oh * g.out_w + ow) * C;                                            \
+      for (long k0 = 0; k0 < C; k0 += kPoolChannelBlock) {                                       \
+        const long kn = std::min(kPoolChannelBlock, C - k0);                                     \
+        for (long k = 0; k < kn; k++) {                                                          \
+          best[k] = -INFINITY;                                                                   \
+          pos[k] = -1;                                                                           \
+        }                                                                                        \
+        for (long r = rlo; r < rhi; r++) {                                                       \
+          for (long c = clo; c < chi; c++) {                                                     \
+            const int32_t cell = static_cast<int32_t>(r * g.in_w + c);                           \
+            const float* v = x + cell * C + k0;                                                  \
+            for (long k = 0; k < kn; k++) {                                                     \
+              const bool gt = v[k] > best[k];                                                    \
+              best[k] = gt ? v[k] : best[k];                                                     \
+              pos[k] = gt ? cell : pos[k];                                                       \
+            }                                                                                    \
+          }                                                                                      \
+        }                                                                                        \
+        for (long k = 0; k < kn; k++)                                                            \
+          if (pos[k] >= 0) dx[static_cast<long>(pos[k]) * C + k0 + k] += gy[k0 + k];            \
+      }                                                                                          \
+    }                                                                                            \
   }
-}
+
+void max_pool_grad_image_default(void* ctx, long b, int) { MLK_POOL_BODY }
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) void max_pool_grad_image_avx2(void* ctx, long b, int) { MLK_POOL_BODY }
+#endif
 }  // namespace
 
 void max_pool_grad(const PoolGeom& g, const float* x, const float* dy, float* dx) {
   if (g.batch <= 0 || g.in_h * g.in_w * g.channels <= 0) return;
+  if (g.in_h * g.in_w >= (1L << 31)) {  // cell indices are int32; the addon refuses such images
+    std::memset(dx, 0, sizeof(float) * g.batch * g.in_h * g.in_w * g.channels);
+    return;
+  }
   PoolCtx P{&g, x, dy, dx};
   const long work = g.batch * g.in_h * g.in_w * g.channels;
-  parallel_for(g.batch, max_pool_grad_image, &P, work < (1 << 15) ? 1 : 0);
+  ChunkFn fn = max_pool_grad_image_default;
+#if defined(__x86_64__) || defined(__i386__)
+  if (current_isa() >= ISA_AVX2) fn = max_pool_grad_image_avx2;
+#endif
+  parallel_for(g.batch, fn, &P, work < (1 << 15) ? 1 : 0);
 }
 
 }  // namespace mlk

@@ -8,6 +8,7 @@
 // (row block x column group) tasks; tasks never share output, so no locking is needed.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "mlk.h"
@@ -552,7 +553,7 @@ void plan(Plan& P, int threads, size_t* need_a, size_t* need_b) {
   P.cg_count = (panel_slivers + P.cg_slivers - 1) / P.cg_slivers;
   // Each A panel is used by cg_slivers slivers: when that is 1 or 2, packing it costs about as
   // much as the products (small n: conv columns, narrow heads), so read it in place.
-  P.direct_a = P.cg_slivers <= 2;
+  P.direct_a = P.cg_slivers <= 2 && getenv("MLK_NODIRECT") == nullptr;
   *need_a = static_cast<size_t>(P.rb_rows) * P.kc;
   *need_b = static_cast<size_t>(P.nbk) * P.kc * panel_slivers * NR;
   P.ncur = nc;  // panel width (max)
@@ -603,6 +604,26 @@ static bool make_plan(Plan& P, long m, long n, long k, const float* a, long lda,
   P.tid_override = -1;
   plan(P, threads, na, nb);
   return true;
+}
+
+void sgemm_local_scratch(long m, long n, long k, size_t* need_a, size_t* need_b) {
+  *need_a = *need_b = 0;
+  if (m <= 0 || n <= 0 || k <= 0) return;
+  Plan P;
+  make_plan(P, m, n, k, nullptr, k, false, nullptr, n, false, nullptr, n, Epilogue(), 1, need_a, need_b);
+}
+
+void sgemm_local(int tid, long m, long n, long k, const float* a, long lda, bool trans_a, const float* b, long ldb,
+                 bool trans_b, float* c, long ldc, const Epilogue& ep) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    epilogue_rows(c, ldc, m, n, ep, !ep.accumulate);
+    return;
+  }
+  Plan P;
+  size_t na, nb;
+  make_plan(P, m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, ep, 1, &na, &nb);
+  sgemm_on_thread(P, tid);
 }
 
 bool sgemm(long m, long n, long k, const float* a, long lda, bool trans_a, const float* b, long ldb, bool trans_b,

@@ -38,4 +38,13 @@ void epilogue_rows(float* c, long ldc, long m, long n, const Epilogue& ep, bool 
 void pack_a(const float* a, long lda, bool trans_a, long i0, long rows, long p0, long kc, int MR, float* dst);
 void pack_b(const float* b, long ldb, bool trans_b, long p0, long kc, long j0, long cols, int NR, float* dst);
 
+/**
+ * For products run one per thread (sgemm_local): scratch sizes (floats) one such m x n x k product
+ * needs; ensure them with ensure_scratch_a/b before parallel_for.
+ */
+void sgemm_local_scratch(long m, long n, long k, size_t* need_a, size_t* need_b);
+/** One product on the calling thread with thread `tid`'s scratch (inside a parallel_for chunk). */
+void sgemm_local(int tid, long m, long n, long k, const float* a, long lda, bool trans_a, const float* b, long ldb,
+                 bool trans_b, float* c, long ldc, const Epilogue& ep);
+
 }  // namespace mlk

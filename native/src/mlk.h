@@ -35,8 +35,10 @@ void shutdown_threads();
  */
 bool ensure_scratch_a(size_t floats);
 bool ensure_scratch_b(size_t floats);
+bool ensure_scratch_c(size_t floats);  // conv columns of one thread's images
 float* scratch_a(int tid);
 float* scratch_b(int tid);
+float* scratch_c(int tid);
 
 // ------------------------------------------------------------------------------ gemm
 enum Act : int { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_ELU = 4, ACT_SIGMOID = 5 };

@@ -130,6 +130,7 @@ struct Scratch {
 };
 Scratch scratch_a_[kMaxThreads];
 Scratch scratch_b_[kMaxThreads];
+Scratch scratch_c_[kMaxThreads];
 
 bool grow(Scratch& s, size_t floats) {
   if (s.floats >= floats) return true;
@@ -212,7 +213,13 @@ bool ensure_scratch_b(size_t floats) {
     if (!grow(scratch_b_[i], floats)) return false;
   return true;
 }
+bool ensure_scratch_c(size_t floats) {
+  for (int i = 0; i < pool()->threads; i++)
+    if (!grow(scratch_c_[i], floats)) return false;
+  return true;
+}
 float* scratch_a(int tid) { return scratch_a_[tid].ptr; }
+float* scratch_c(int tid) { return scratch_c_[tid].ptr; }
 float* scratch_b(int tid) { return scratch_b_[tid].ptr; }
 
 }  // namespace mlk

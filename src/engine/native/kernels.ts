@@ -400,6 +400,7 @@ function conv2dKernel(args: KernelArgs): TensorInfo {
     false,
     'channelsLast',
   );
+  if (info.outShape.some((d) => d < 0)) return fallback(Conv2D, args); // a filter larger than the padded input
   const backend = asWasmBackend(args.backend);
   const out = backend.makeOutput(info.outShape, 'float32');
   convCall(backend, 0, info, x, filter, out, undefined, 0, 0);
@@ -435,6 +436,7 @@ function fusedConv2dKernel(args: KernelArgs): TensorInfo {
     false,
     'channelsLast',
   );
+  if (info.outShape.some((d) => d < 0)) return fallback(FusedConv2D, args);
   const backend = asWasmBackend(args.backend);
   const out = backend.makeOutput(info.outShape, 'float32');
   convCall(backend, 0, info, x, filter, out, bias ?? undefined, act, leakyreluAlpha ?? 0);
@@ -458,6 +460,7 @@ function conv2dBackpropInputKernel(args: KernelArgs): TensorInfo {
     false,
     'channelsLast',
   );
+  if (info.outShape.some((d) => d < 0)) return fallback(Conv2DBackpropInput, args);
   const backend = asWasmBackend(args.backend);
   const dx = backend.makeOutput(info.inShape, 'float32');
   convCall(backend, 1, info, dx, filter, dy, undefined, 0, 0);
@@ -481,6 +484,7 @@ function conv2dBackpropFilterKernel(args: KernelArgs): TensorInfo {
     false,
     'channelsLast',
   );
+  if (info.outShape.some((d) => d < 0)) return fallback(Conv2DBackpropFilter, args);
   const backend = asWasmBackend(args.backend);
   const df = backend.makeOutput(filterShape, 'float32');
   convCall(backend, 2, info, x, df, dy, undefined, 0, 0);
