@@ -86,7 +86,7 @@ async function compare(
   try {
     w = await runOn('wasm', args, fn);
   } catch (e) {
-    throw new Error(`${label}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`${label}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   assert.equal(w.data.length, c.data.length, `${label}: number of outputs`);
   let worst = 0;
