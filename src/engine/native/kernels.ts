@@ -1,7 +1,8 @@
 /**
  * tfjs `wasm` kernels that run in the native addon, in place on the wasm heap (zero copies):
  * BatchMatMul, _FusedMatMul, Sum, Conv2D, FusedConv2D,
- * Conv2DBackpropInput, Conv2DBackpropFilter, MaxPoolGrad; and a zero-copy Identity.
+ * Conv2DBackpropInput, Conv2DBackpropFilter, MaxPoolGrad; and a zero-copy Identity and
+ * same-dtype Cast.
  *
  * Every kernel allocates its output FIRST (backend.makeOutput may grow the heap, which detaches
  * the old ArrayBuffer), then reads `wasm.HEAPU8.buffer` and hands the addon that buffer and
@@ -20,12 +21,14 @@ import {
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   FusedConv2D,
+  Cast,
   Identity,
   MaxPoolGrad,
   Sum,
   util,
   type _FusedMatMulAttrs,
   type BatchMatMulAttrs,
+  type CastAttrs,
   type Conv2DAttrs,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropInputAttrs,
@@ -541,6 +544,16 @@ function identityKernel(args: KernelArgs): TensorInfo {
   return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
 }
 
+/** Cast to the tensor's own dtype (e.g. the ReLU gradient's mask) without a copy, as Identity. */
+function castKernel(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs;
+  if (x === undefined) throw new Error('Cast needs input x');
+  const { dtype } = attrsAs<CastAttrs>(args);
+  if (dtype !== x.dtype || (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool')) return fallback(Cast, args);
+  asWasmBackend(args.backend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+}
+
 /** The native kernel configs (without setup/dispose functions: those of the replaced kernels are kept). */
 export const NATIVE_KERNELS: readonly KernelConfig[] = [
   { kernelName: BatchMatMul, backendName: WASM, kernelFunc: batchMatMulKernel as KernelFunc },
@@ -552,4 +565,5 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
   { kernelName: Conv2DBackpropFilter, backendName: WASM, kernelFunc: conv2dBackpropFilterKernel as KernelFunc },
   { kernelName: MaxPoolGrad, backendName: WASM, kernelFunc: maxPoolGradKernel as KernelFunc },
   { kernelName: Identity, backendName: WASM, kernelFunc: identityKernel as KernelFunc },
+  { kernelName: Cast, backendName: WASM, kernelFunc: castKernel as KernelFunc },
 ];
