@@ -24,7 +24,7 @@ export async function runInfo(posModel: string | undefined, flags: InfoFlags): P
     const lines = [
       `model        ${resolve(dir)}`,
       `created      ${info.createdAt} by multiloss ${info.libraryVersion}`,
-      `backend      ${backend.name}${backend.simd !== undefined ? ` (simd ${backend.simd ? 'on' : 'off'})` : ''}${backend.fixedKernels ? ', fixed wasm kernels' : ''}`,
+      `backend      ${backend.name}${backend.simd !== undefined ? ` (simd ${backend.simd ? 'on' : 'off'})` : ''}${backend.fixedKernels ? ', fixed wasm kernels' : ''}${backend.native.active ? `, native kernels (${backend.native.isa}, ${backend.native.threads} threads)` : ''}`,
       `approach     ${info.approach}${info.approach === 'separate' ? ` (${info.heads.length} models, one per head)` : ''}`,
       `parameters   ${info.parameters}`,
       `features     ${info.features.length} columns → ${info.inputSize} inputs: ${info.features.map((f) => `${f.name} (${f.type})`).join(', ')}`,
