@@ -12,11 +12,11 @@
  *
  * Node-only (the addon).
  */
+import { batchIndexMap, matMulGeometry } from '../matmul-geometry.js';
 import {
   _FusedMatMul,
   backend_util,
   BatchMatMul,
-  broadcast_util,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
@@ -92,30 +92,6 @@ const heapOf = (backend: WasmBackend): ArrayBuffer => backend.wasm.HEAPU8.buffer
 
 const gemmParams = new Float64Array(17);
 
-/** For each flat output batch index, the flat batch index of an operand (with broadcasting). */
-function batchIndexMap(outer: number[], batchShape: number[]): number[] {
-  const rank = batchShape.length;
-  const padded = [...new Array<number>(rank - outer.length).fill(1), ...outer];
-  const strides = new Array<number>(rank).fill(0);
-  let s = 1;
-  for (let d = rank - 1; d >= 0; d--) {
-    strides[d] = padded[d] === 1 ? 0 : s;
-    s *= padded[d];
-  }
-  const total = util.sizeFromShape(batchShape);
-  const map = new Array<number>(total);
-  for (let i = 0; i < total; i++) {
-    let rem = i;
-    let idx = 0;
-    for (let d = rank - 1; d >= 0; d--) {
-      const c = rem % batchShape[d];
-      rem = (rem - c) / batchShape[d];
-      idx += c * strides[d];
-    }
-    map[i] = idx;
-  }
-  return map;
-}
 
 /** Bias strides (elements) over [batch, m, n] of the output, or undefined when not expressible. */
 function biasStrides(bias: TensorInfo, outShape: number[]): { col: number; row: number; batch: number } | undefined {
@@ -187,26 +163,7 @@ export function nativeMatMul(
   epilogue: NativeMatMulEpilogue = {},
 ): TensorInfo {
   const lib = need();
-  const aRank = a.shape.length;
-  const bRank = b.shape.length;
-  if (aRank < 2 || bRank < 2) throw new Error(`matMul needs rank >= 2 operands, got ${a.shape} and ${b.shape}`);
-  const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
-  const k = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
-  const kB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
-  const n = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
-  if (k !== kB) {
-    throw new Error(
-      `Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ` +
-        `${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
-    );
-  }
-  const outerA = a.shape.slice(0, -2);
-  const outerB = b.shape.slice(0, -2);
-  const batchShape = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
-  const outShape = [...batchShape, m, n];
-  const batch = util.sizeFromShape(batchShape);
-  const batchA = util.sizeFromShape(outerA);
-  const batchB = util.sizeFromShape(outerB);
+  const { m, k, n, outerA, outerB, batchShape, outShape, batch, batchA, batchB } = matMulGeometry(a, b, transposeA, transposeB);
 
   const activation: Activation = epilogue.activation ?? 'linear';
   const alpha = epilogue.leakyreluAlpha ?? 0;
