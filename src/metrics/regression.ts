@@ -4,58 +4,57 @@
 import type { StreamingMetric } from './metric.js';
 import { checkBatch, rowWeight } from './shape.js';
 
-/** Root of the weighted mean squared error. */
-export class Rmse implements StreamingMetric {
-  readonly name: string;
+/**
+ * A weighted mean over labelled rows of a per-row term of (y, ŷ) — the
+ * skeleton of RMSE, MAE and Poisson deviance. `finish` maps the mean to the result.
+ */
+export abstract class WeightedMeanMetric implements StreamingMetric {
   readonly higherIsBetter = false;
-  private sse = 0;
+  private sum = 0;
   private total = 0;
-  constructor(name = 'rmse') {
-    this.name = name;
+  constructor(readonly name: string) {}
+  protected abstract term(y: number, yPred: number): number;
+  protected finish(mean: number): number {
+    return mean;
   }
   update(yTrue: Float32Array, yPred: Float32Array, mask: Float32Array, weight?: Float32Array): void {
     checkBatch(this.name, yTrue, yPred, mask, weight, 1);
     for (let i = 0; i < mask.length; i++) {
       const w = rowWeight(this.name, mask, weight, i);
       if (w === 0) continue;
-      const e = yTrue[i] - yPred[i];
-      this.sse += w * e * e;
+      this.sum += w * this.term(yTrue[i], yPred[i]);
       this.total += w;
     }
   }
   result(): number {
-    return this.total > 0 ? Math.sqrt(this.sse / this.total) : NaN;
+    return this.total > 0 ? this.finish(this.sum / this.total) : NaN;
   }
   reset(): void {
-    this.sse = 0;
+    this.sum = 0;
     this.total = 0;
   }
 }
 
+/** Root of the weighted mean squared error. */
+export class Rmse extends WeightedMeanMetric {
+  constructor(name = 'rmse') {
+    super(name);
+  }
+  protected term(y: number, p: number): number {
+    return (y - p) * (y - p);
+  }
+  protected override finish(mean: number): number {
+    return Math.sqrt(mean);
+  }
+}
+
 /** Weighted mean absolute error. */
-export class Mae implements StreamingMetric {
-  readonly name: string;
-  readonly higherIsBetter = false;
-  private sae = 0;
-  private total = 0;
+export class Mae extends WeightedMeanMetric {
   constructor(name = 'mae') {
-    this.name = name;
+    super(name);
   }
-  update(yTrue: Float32Array, yPred: Float32Array, mask: Float32Array, weight?: Float32Array): void {
-    checkBatch(this.name, yTrue, yPred, mask, weight, 1);
-    for (let i = 0; i < mask.length; i++) {
-      const w = rowWeight(this.name, mask, weight, i);
-      if (w === 0) continue;
-      this.sae += w * Math.abs(yTrue[i] - yPred[i]);
-      this.total += w;
-    }
-  }
-  result(): number {
-    return this.total > 0 ? this.sae / this.total : NaN;
-  }
-  reset(): void {
-    this.sae = 0;
-    this.total = 0;
+  protected term(y: number, p: number): number {
+    return Math.abs(y - p);
   }
 }
 
