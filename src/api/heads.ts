@@ -108,7 +108,7 @@ export function headKindDefinition(kind: string): HeadKindDefinition | undefined
 
 function lossFor(loss: string | CustomLossFn | undefined, fallback: string | CustomLossFn, options: LossOptions, where: string): LossFunction {
   const l = loss ?? fallback;
-  if (typeof l === 'function') return customLoss(l.name || 'custom', l, where);
+  if (typeof l === 'function') return customLoss(l.name || 'custom', l, where, {}, options);
   return createLoss(l, typeof fallback === 'string' ? [fallback, ...BUILT_IN_LOSSES] : BUILT_IN_LOSSES, options, where);
 }
 
@@ -407,7 +407,7 @@ export function buildHead(plan: HeadPlan, train: RawData['labels'][number]): Bui
   const { name, config: c, kind } = plan;
   const where = `head "${name}"`;
   const lossName = typeof c.loss === 'string' ? c.loss : undefined;
-  const lossFn = typeof c.loss === 'function' ? customLoss(c.loss.name || 'custom', c.loss, where) : undefined;
+  const lossFn = typeof c.loss === 'function' ? customLoss(c.loss.name || 'custom', c.loss, where, {}, c.lossOptions ?? {}) : undefined;
   const spec: HeadSpec = {
     name,
     column: name,

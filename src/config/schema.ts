@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { MultilossError } from '../errors.js';
 import { HEAD_KINDS } from '../model/heads/head.js';
+import { registeredHeadKinds } from '../model/heads/index.js';
+import { registeredLosses } from '../losses/index.js';
 import { TRUNK_ACTIVATIONS } from '../model/network.js';
 import { OPTIMIZERS } from '../training/optimizers.js';
 
 const finiteNonNegative = z.number().finite().min(0);
 
-const LossOptionsSchema = z.strictObject({
+/** Options of the built-in losses; a loss registered with registerLoss takes any JSON object (and may validate it itself). */
+const BuiltInLossOptionsSchema = z.strictObject({
   labelSmoothing: z.number().min(0).lt(1).optional(),
   gamma: z.number().min(0).optional(),
   alpha: z.number().min(0).max(1).nullable().optional(),
@@ -17,9 +20,13 @@ export const TargetSchema = z
   .strictObject({
     name: z.string().min(1).optional(),
     column: z.string().min(1).optional(),
-    kind: z.enum(HEAD_KINDS as [string, ...string[]]),
+    // Built-in kinds plus those registered with registerHeadKind (checked when parsing, so registering later works).
+    kind: z.string().superRefine((kind, ctx) => {
+      const valid = [...HEAD_KINDS, ...registeredHeadKinds()];
+      if (!valid.includes(kind)) ctx.addIssue({ code: 'custom', message: `unknown head kind ${JSON.stringify(kind)}; valid kinds: ${valid.join(', ')}` });
+    }),
     loss: z.string().min(1).optional(),
-    lossOptions: LossOptionsSchema.optional(),
+    lossOptions: z.record(z.string(), z.unknown()).optional(),
     weight: finiteNonNegative.optional(),
     classWeights: z.union([z.literal('balanced'), z.record(z.string(), finiteNonNegative)]).optional(),
     sampleWeight: z.string().min(1).optional(),
@@ -28,7 +35,12 @@ export const TargetSchema = z
     classes: z.array(z.string().min(1)).min(1).optional(),
     separator: z.string().min(1).optional(),
   })
-  .refine((t) => t.name !== undefined || t.column !== undefined, { message: 'a target needs "name" or "column"' });
+  .refine((t) => t.name !== undefined || t.column !== undefined, { message: 'a target needs "name" or "column"' })
+  .superRefine((t, ctx) => {
+    if (t.lossOptions === undefined || (t.loss !== undefined && registeredLosses().includes(t.loss))) return;
+    const parsed = BuiltInLossOptionsSchema.safeParse(t.lossOptions);
+    if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['lossOptions', ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
+  });
 
 const FeatureSchema = z.union([
   z.string().min(1),

@@ -11,6 +11,15 @@ import {
   type LossBalancer,
   type StreamingMetric,
 } from '../../src/api/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { registerLoss } from '../../src/api/index.js';
+import { parseConfig } from '../../src/config/schema.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { MultilossError } from '../../src/errors.js';
+import { readConfigFile } from '../../src/io/config-file.js';
+import { readTableFile } from '../../src/io/table-file.js';
 import { fitModel } from '../../src/training/fit.js';
 import { useDefaultBackend } from '../helpers.js';
 import { handBuiltModel, penguinArrays, penguinConfig, registerCustomParts, weightValues } from './fixtures.js';
@@ -136,6 +145,69 @@ describe('custom parts registered by name: library heads and config-built models
     assert.ok(Number.isFinite(m.meta.history[0].train.heads.flipper.metrics.points_error));
     viaConfig.dispose();
     m.dispose();
+  });
+
+  it('a YAML config file names a registered head kind, and passes its lossOptions to a registered loss', async () => {
+    // A user loss with an option: a Huber loss whose δ comes from the config (checked by the loss itself).
+    let seenDelta: unknown;
+    registerLoss(
+      'config_huber',
+      (yTrue, yPred, options) => {
+        seenDelta = options.delta;
+        const delta = options.delta as number;
+        const err = tf.abs(tf.sub(yPred, yTrue));
+        const quad = tf.minimum(err, delta);
+        return tf.reshape(tf.add(tf.mul(0.5, tf.square(quad)), tf.mul(delta, tf.sub(err, quad))), [-1]);
+      },
+      { validateOptions: (o) => (typeof o.delta === 'number' && o.delta > 0 ? undefined : 'delta must be a positive number') },
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'multiloss-yaml-registered-'));
+    try {
+      const yaml = (lossOptions: string, kind = 'fraction') => `
+data: ${JSON.stringify(resolve('data/penguins.json'))}
+missingValues: ["."]
+features: [Island, "Beak Length (mm)", "Beak Depth (mm)"]
+targets:
+  - { name: species, column: Species, kind: classification }
+  - { name: flipper, column: "Flipper Length (mm)", kind: ${kind} }
+  - { name: mass, column: "Body Mass (g)", kind: regression, loss: config_huber, lossOptions: ${lossOptions} }
+model: { trunk: [8] }
+training: { epochs: 1, batchSize: 32, seed: 3 }
+`;
+      const load = (lossOptions: string, kind?: string) => {
+        const path = join(dir, 'run.yaml');
+        writeFileSync(path, yaml(lossOptions, kind));
+        return resolveConfig(parseConfig(readConfigFile(path)));
+      };
+      const config = load('{ delta: 0.25, note: "any JSON goes to a registered loss" }');
+      assert.equal(config.heads[1].kind, 'fraction');
+      const table = readTableFile(resolve('data/penguins.json'));
+      const col = table.columns.indexOf('Flipper Length (mm)');
+      // The fraction head wants values in [0, 1].
+      const scaled = { ...table, rows: table.rows.map((r) => r.map((c, i) => (i === col && typeof c === 'number' ? (c - 170) / 70 : c))) };
+      const model = await fitModel(config, { table: scaled });
+      assert.equal(model.heads[1].kind, 'fraction');
+      assert.equal(model.heads[2].loss.name, 'config_huber');
+      assert.equal(seenDelta, 0.25);
+      assert.ok(Number.isFinite(model.meta.history[0].train.heads.mass.loss));
+      model.dispose();
+
+      // Bad input: an unknown kind lists the registered ones; options a loss does not take are named.
+      assert.throws(() => load('{ delta: 1 }', 'fractoin'), (e: unknown) => e instanceof MultilossError && /unknown head kind "fractoin"; valid kinds: .*fraction/.test(e.message));
+      await assert.rejects(fitModel(load('{ delta: -1 }'), { table: scaled }), (e: unknown) => e instanceof MultilossError && /head "mass": lossOptions for loss "config_huber": delta must be a positive number/.test(e.message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a built-in loss refuses lossOptions it does not take, naming the option and what it takes', () => {
+    assert.throws(
+      () => parseConfig({ data: 'x.csv', targets: [{ name: 'm', kind: 'regression', loss: 'mse', lossOptions: { deltaa: 1 } }] }),
+      (e: unknown) => e instanceof MultilossError && /lossOptions/.test(e.message) && /deltaa/.test(e.message),
+    );
+    const config = resolveConfig(parseConfig({ data: 'x.csv', targets: [{ name: 'm', kind: 'regression', loss: 'mse', lossOptions: { delta: 1 } }] }));
+    const table = { source: 'rows.csv', columns: ['a', 'm'], rows: Array.from({ length: 8 }, (_, i) => [i, i * 2]) };
+    return assert.rejects(fitModel(config, { table }), (e: unknown) => e instanceof MultilossError && e.message.includes('head "m": lossOptions.delta is not an option of loss "mse"; it takes no options'));
   });
 
   it('a registered gradient method gets each head\'s gradient rows: the plain sum matches static weights of 1', async () => {

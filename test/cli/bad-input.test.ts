@@ -65,7 +65,7 @@ describe('bad input: one-line errors, exit code 2, nothing left on disk', () => 
   });
   it('unknown head kind lists the valid ones', () => {
     const t = train(csv(GOOD), ['y:ordinal']);
-    expectBad(t.args, /kind.*"classification"\|"binary"\|"multilabel"\|"regression"\|"count"/, t.out);
+    expectBad(t.args, /targets\[0\]\.kind: unknown head kind "ordinal"; valid kinds: classification, binary, multilabel, regression, count/, t.out);
   });
   it('unknown loss lists the valid ones', () => {
     const cfg = write('bad-loss.yaml', `data: ${csv(GOOD)}\ntargets:\n  - { name: y, kind: regression, loss: hinge }\nout: ${join(dir, 'o-loss')}\n`);
