@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync, readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MultilossError } from '../errors.js';
 
@@ -15,12 +15,18 @@ export function ioMessage(e: unknown): string {
   return err.message ?? String(e);
 }
 
-/** The size of a file that exists and is not a directory; otherwise an error naming it. */
+/**
+ * The size of a file that exists and is not a directory or a device;
+ * otherwise an error naming it. Pipes (FIFOs, process substitution) are
+ * allowed: their size is unknown (-1) and reading them is bounded instead.
+ */
 export function statChecked(path: string, what: string): number {
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw new MultilossError('io', `${what} ${path}: is a directory, expected a file`);
-    return st.size;
+    // A device such as /dev/zero or /dev/urandom would be read without end (a terminal would wait for typing).
+    if (st.isCharacterDevice() || st.isBlockDevice() || st.isSocket()) throw new MultilossError('io', `${what} ${path}: is a device, expected a file`);
+    return st.isFIFO() ? -1 : st.size;
   } catch (e) {
     if (e instanceof MultilossError) throw e;
     throw new MultilossError('io', `${what} ${path}: ${ioMessage(e)}`);
@@ -32,9 +38,30 @@ export function readFileChecked(path: string, what: string, maxBytes = MAX_DATA_
   const size = statChecked(path, what);
   if (size > maxBytes) throw new MultilossError('io', `${what} ${path}: ${size} bytes is more than the ${maxBytes} allowed`);
   try {
-    return readFileSync(path);
+    return size >= 0 ? readFileSync(path) : readBounded(path, what, maxBytes);
   } catch (e) {
+    if (e instanceof MultilossError) throw e;
     throw new MultilossError('io', `${what} ${path}: ${ioMessage(e)}`);
+  }
+}
+
+/** Reads a pipe to its end, refusing it once it has given more than `maxBytes`. */
+function readBounded(path: string, what: string, maxBytes: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      const got = readSync(fd, chunk, 0, chunk.length, null);
+      if (got === 0) break;
+      total += got;
+      if (total > maxBytes) throw new MultilossError('io', `${what} ${path}: more than the ${maxBytes} bytes allowed`);
+      chunks.push(chunk.subarray(0, got));
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
   }
 }
 
