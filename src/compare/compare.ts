@@ -15,10 +15,21 @@ import { MultilossError } from '../errors.js';
 import { createMetrics } from '../metrics/index.js';
 import type { HeadKind } from '../model/heads/head.js';
 import { splitInput, type FitInput } from '../training/fit.js';
+import type { EarlyStoppingSpec } from '../training/trainer.js';
+import { deltaM, DELTA_M_MONITOR, isDeltaMMonitor, type DeltaMReference } from './delta-m.js';
 import { runPool } from './pool.js';
-import { executeRun, runConfig, warmUp, type RunData, type RunKind, type RunResult, type RunTask } from './run.js';
+import { executeRun, runConfig, warmUp, type RunData, type RunResult, type RunTask } from './run.js';
 
 export { runConfig, type RunKind, type RunResult } from './run.js';
+export {
+  deltaM,
+  deltaMOf,
+  DELTA_M_MONITOR,
+  isDeltaMMonitor,
+  fitWithDeltaMStopping,
+  type DeltaMReference,
+  type DeltaMStopping,
+} from './delta-m.js';
 
 /** The joint model's balancing methods compared by default. */
 export const DEFAULT_COMPARE_METHODS: readonly string[] = ['equal', 'uncertainty', 'dwa', 'famo', 'pcgrad', 'mgda', 'nash', 'upgrad'];
@@ -95,7 +106,10 @@ export interface CompareResult {
   /** Every run, in task order. */
   runs: RunResult[];
   split: { train: number; validation: number; seed: number };
+  /** The epoch budget of every run. */
   epochs: number;
+  /** Early stopping of the runs, when configured (monitor `validation.deltaM`: see `fitWithDeltaMStopping`). */
+  earlyStopping?: EarlyStoppingSpec;
   workers: number;
   seconds: number;
 }
@@ -106,22 +120,6 @@ export function seedStat(values: readonly number[]): SeedStat {
   const mean = values.reduce((a, b) => a + b, 0) / n;
   const std = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
   return { mean, std, values: [...values] };
-}
-
-/**
- * The multi-task score Δm in percent (Maninis et al. 2019; as reported by CAGrad, Nash-MTL, FAMO):
- * the mean over heads of the relative change of each head's metric against
- * the reference (the separate models), sign-corrected so that higher is
- * better: Δm = (1/T) Σₜ (−1)^{lₜ} (Mₜ − M_ref,ₜ) / M_ref,ₜ × 100, with lₜ = 1
- * when a lower value of head t's metric is better.
- */
-export function deltaM(metrics: readonly number[], reference: readonly number[], higherIsBetter: readonly boolean[]): number {
-  if (metrics.length === 0 || metrics.length !== reference.length || metrics.length !== higherIsBetter.length) {
-    throw new RangeError(`deltaM: ${metrics.length} metrics, ${reference.length} reference values and ${higherIsBetter.length} directions`);
-  }
-  let sum = 0;
-  for (let t = 0; t < metrics.length; t++) sum += ((higherIsBetter[t] ? 1 : -1) * (metrics[t] - reference[t])) / reference[t];
-  return (100 * sum) / metrics.length;
 }
 
 /** Each head's column: the first metric of its kind (accuracy, accuracy, micro_f1, rmse, mae). */
@@ -152,13 +150,24 @@ function bestOf(labels: readonly string[], values: readonly number[], higherIsBe
   return labels.filter((_, i) => values[i] === best);
 }
 
+const metricOf = (r: RunResult, h: CompareHead) => r.validation.heads[h.name]?.metrics[h.metric] ?? NaN;
+const runsOf = (runs: readonly RunResult[], label: string) => runs.filter((r) => r.label === label).sort((a, b) => a.seed - b.seed);
+
+/**
+ * The reference of Δm: per head, the separate models' validation metric,
+ * mean over their seeds (what the table's Δm and a Δm early-stopping
+ * monitor measure against).
+ */
+export function deltaMReference(heads: readonly CompareHead[], runs: readonly RunResult[]): DeltaMReference {
+  const sepRuns = runsOf(runs, SEPARATE);
+  if (sepRuns.length === 0) throw new Error('Δm reference: no runs of the separate models');
+  return { heads: heads.map((h) => ({ name: h.name, metric: h.metric, higherIsBetter: h.higherIsBetter, value: seedStat(sepRuns.map((r) => metricOf(r, h))).mean })) };
+}
+
 /** Builds the table from the runs (pure; exported for tests and for re-summarising saved runs). */
 export function summarize(heads: readonly CompareHead[], labels: readonly string[], runs: readonly RunResult[]): Pick<CompareResult, 'rows' | 'best'> {
-  const byLabel = (label: string) => runs.filter((r) => r.label === label).sort((a, b) => a.seed - b.seed);
-  const metricOf = (r: RunResult, h: CompareHead) => r.validation.heads[h.name]?.metrics[h.metric] ?? NaN;
-  const sepRuns = byLabel(SEPARATE);
-  if (sepRuns.length === 0) throw new Error('summarize: no runs of the separate models (the reference of Δm)');
-  const reference = heads.map((h) => seedStat(sepRuns.map((r) => metricOf(r, h))).mean);
+  const byLabel = (label: string) => runsOf(runs, label);
+  const reference = deltaMReference(heads, runs).heads.map((h) => h.value);
   const directions = heads.map((h) => h.higherIsBetter);
   const rows: CompareRow[] = labels.map((label) => {
     const rs = byLabel(label);
@@ -211,14 +220,23 @@ export function summarize(heads: readonly CompareHead[], labels: readonly string
   return { rows, best };
 }
 
-/** The runs of a comparison, in the order they are trained: per seed, the separate models then each method. */
+/**
+ * The runs of a comparison, in the order they are started: the separate
+ * models (the reference of Δm) for every seed, then per seed the joint model
+ * under each method.
+ */
 export function compareTasks(config: ResolvedConfig, methods: readonly string[], seeds: readonly number[]): RunTask[] {
-  const kinds: [string, RunKind][] = [[SEPARATE, { approach: 'separate' }], ...methods.map((m): [string, RunKind] => [m, { approach: 'joint', method: m }])];
   const tasks: RunTask[] = [];
+  for (const seed of seeds) tasks.push({ id: tasks.length, label: SEPARATE, seed, config: runConfig(config, { approach: 'separate' }, seed) });
   for (const seed of seeds) {
-    for (const [label, kind] of kinds) tasks.push({ id: tasks.length, label, seed, config: runConfig(config, kind, seed) });
+    for (const m of methods) tasks.push({ id: tasks.length, label: m, seed, config: runConfig(config, { approach: 'joint', method: m }, seed) });
   }
   return tasks;
+}
+
+/** Whether the joint runs of a comparison with this configuration stop early on Δm (and so wait for the separate models). */
+export function stopsOnDeltaM(config: ResolvedConfig): boolean {
+  return isDeltaMMonitor(config.training.earlyStopping?.monitor);
 }
 
 /**
@@ -240,11 +258,28 @@ export async function compare(config: ResolvedConfig, input: FitInput, options: 
   if (!Number.isInteger(seedCount) || seedCount < 1) throw new MultilossError('usage', `seeds: expected a whole number ≥ 1, got ${seedCount}`);
   const workers = options.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 0) throw new MultilossError('usage', `workers: expected a whole number ≥ 0, got ${workers}`);
-  const base: ResolvedConfig = { ...config, approach: 'joint' };
+  const onDeltaM = stopsOnDeltaM(config);
+  const earlyStopping = onDeltaM ? { ...config.training.earlyStopping, monitor: DELTA_M_MONITOR } : config.training.earlyStopping;
+  if (earlyStopping?.mode === 'min' && onDeltaM) throw new MultilossError('config', `training.earlyStopping.mode "min": Δm is higher-is-better; leave mode unset when monitoring ${DELTA_M_MONITOR}`);
+  const base: ResolvedConfig = { ...config, approach: 'joint', training: { ...config.training, earlyStopping } };
   const heads = compareHeads(base);
   const data = compareSplit(base, input, options.warn);
   const seeds = Array.from({ length: seedCount }, (_, i) => base.training.seed + i);
   const tasks = compareTasks(base, methods, seeds);
+  // With Δm early stopping, the joint runs measure Δm against the separate models' mean
+  // metrics: they start once every separate run has finished.
+  const separateIds = new Set(tasks.filter((t) => t.label === SEPARATE).map((t) => t.id));
+  const separateDone: RunResult[] = [];
+  let reference: DeltaMReference | undefined;
+  const prepare = (t: RunTask): RunTask | undefined => {
+    if (!onDeltaM || separateIds.has(t.id)) return t;
+    return reference ? { ...t, reference } : undefined;
+  };
+  const noteResult = (r: RunResult) => {
+    if (!separateIds.has(r.id)) return;
+    separateDone.push(r);
+    if (separateDone.length === separateIds.size) reference = deltaMReference(heads, separateDone);
+  };
 
   // Progress in epochs: separate models train one model per head.
   const planned = (t: RunTask) => t.config.training.epochs * (t.config.approach === 'separate' ? t.config.heads.length : 1);
@@ -274,6 +309,7 @@ export async function compare(config: ResolvedConfig, input: FitInput, options: 
     report();
   };
   const onResult = (r: RunResult) => {
+    noteResult(r);
     // Early stopping may end a run before its budget: count the rest as done.
     epochsDone += planned(tasks[r.id]) - (doneById.get(r.id) ?? 0);
     doneById.set(r.id, planned(tasks[r.id]));
@@ -287,12 +323,14 @@ export async function compare(config: ResolvedConfig, input: FitInput, options: 
     await warmUp(tasks[0], data);
     runs = [];
     for (const t of tasks) {
-      const r = await executeRun(t, data, () => onEpoch(t.id));
+      const ready = prepare(t);
+      if (!ready) throw new Error(`compare: run ${t.label} (seed ${t.seed}) cannot start before the separate models`);
+      const r = await executeRun(ready, data, () => onEpoch(t.id));
       runs.push(r);
       onResult(r);
     }
   } else {
-    runs = await runPool(tasks, data, { workers, backend: options.backend, onEpoch, onResult });
+    runs = await runPool(tasks, data, { workers, backend: options.backend, onEpoch, onResult, prepare });
   }
   const labels = [SEPARATE, ...methods];
   const { rows, best } = summarize(heads, labels, runs);
@@ -305,6 +343,7 @@ export async function compare(config: ResolvedConfig, input: FitInput, options: 
     runs,
     split: { train: data.train.rows.length, validation: data.validation.rows.length, seed: base.training.seed },
     epochs: base.training.epochs,
+    ...(earlyStopping ? { earlyStopping } : {}),
     workers: workers === 0 ? 0 : Math.min(workers, tasks.length),
     seconds: (performance.now() - start) / 1000,
   };

@@ -30,6 +30,12 @@ export interface PoolOptions {
   onResult?: (result: RunResult) => void;
   /** When a worker has initialised its backend. */
   onReady?: (backend: string) => void;
+  /**
+   * The task as it is to be sent, or undefined when it cannot start yet (it
+   * waits for results of earlier tasks; idle workers are given it after the
+   * next result). Tasks start in order.
+   */
+  prepare?: (task: RunTask) => RunTask | undefined;
 }
 
 /** Starts one worker on the compiled or the TypeScript entry (see the module comment). */
@@ -67,10 +73,23 @@ export function runPool(tasks: readonly RunTask[], data: RunData, options: PoolO
       if (error) rejectPool(error);
       else resolvePool(tasks.map((t) => results.get(t.id) as RunResult));
     };
+    // Workers waiting for a task that cannot start yet, and how many tasks are running.
+    const idle: Worker[] = [];
+    let running = 0;
     const next = (w: Worker) => {
-      const task = queue.shift();
-      if (task) w.postMessage({ type: 'run', task } satisfies ToWorker);
-      else w.postMessage({ type: 'close' } satisfies ToWorker);
+      if (queue.length === 0) {
+        w.postMessage({ type: 'close' } satisfies ToWorker);
+        return;
+      }
+      const task = options.prepare ? options.prepare(queue[0]) : queue[0];
+      if (!task) {
+        idle.push(w);
+        if (running === 0) finish(new Error(`compare: run ${queue[0].label} (seed ${queue[0].seed}) waits for results that no running task will produce`));
+        return;
+      }
+      queue.shift();
+      running++;
+      w.postMessage({ type: 'run', task } satisfies ToWorker);
     };
     for (let i = 0; i < count; i++) {
       const w = startWorker({ backend: options.backend, data });
@@ -89,10 +108,15 @@ export function runPool(tasks: readonly RunTask[], data: RunData, options: PoolO
             options.onEpoch?.(m.id);
             break;
           case 'done':
+            running--;
             results.set(m.result.id, m.result);
             options.onResult?.(m.result);
             if (results.size === tasks.length) finish();
-            else next(w);
+            else {
+              next(w);
+              // The result may have released the task idle workers wait for.
+              for (let k = idle.length; k > 0 && queue.length > 0 && !settled; k--) next(idle.shift() as Worker);
+            }
             break;
           case 'error': {
             const t = byId.get(m.id);

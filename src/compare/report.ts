@@ -7,6 +7,7 @@ import { barChart } from '../report/bar-chart.js';
 import { renderSvg } from '../report/render.js';
 import type { CompareResult, SeedStat } from './compare.js';
 import { SEPARATE } from './compare.js';
+import { isDeltaMMonitor } from './delta-m.js';
 
 /** Decimals for a figure of this size: about 4 significant digits (0.9767, 12.35, 312.5, 4512). */
 function decimals(v: number): number {
@@ -66,8 +67,17 @@ export function formatCompareTable(result: CompareResult): string {
 
 /** The notes under the table: what the figures are. */
 export function compareNotes(result: CompareResult): string[] {
+  const es = result.earlyStopping;
+  const stopping = !es
+    ? []
+    : isDeltaMMonitor(es.monitor)
+      ? [
+          `Early stopping on Δm (patience ${es.patience ?? 10}${es.minDelta ? `, min delta ${es.minDelta} points` : ''}): each joint run stops once the Δm of its epoch's validation metrics against the separate models' mean has not improved for that many epochs${(es.restoreBest ?? true) ? ', and its figures are those of its best epoch (weights restored)' : ''}; each separate model stops on its own head's metric. Epochs per run (separate: summed over its models): ${result.rows.map((r) => `${r.label} ${r.epochs.toFixed(1)}`).join(', ')}.`,
+        ]
+      : [`Early stopping on ${es.monitor ?? 'validation.loss'} (patience ${es.patience ?? 10}). Epochs per run (separate: summed over its models): ${result.rows.map((r) => `${r.label} ${r.epochs.toFixed(1)}`).join(', ')}.`];
   return [
-    `Validation metrics after ${result.epochs} epochs, mean ± std over seeds ${result.seeds.join(', ')}; the same split for every run (seed ${result.split.seed}: ${result.split.train} training, ${result.split.validation} validation rows).`,
+    `Validation metrics after ${es ? 'at most ' : ''}${result.epochs} epochs, mean ± std over seeds ${result.seeds.join(', ')}; the same split for every run (seed ${result.split.seed}: ${result.split.train} training, ${result.split.validation} validation rows).`,
+    ...stopping,
     "Δm: mean over heads of the relative change of the head's metric against the separate models, sign-corrected so that higher is better (Δm = (1/T) Σ (−1)^l (M − M_sep) / M_sep × 100%, l = 1 when lower is better); ± is over seeds.",
     '* / bold: best in its column (ties all marked). Time: mean wall-clock seconds per run (after an untimed one-epoch warm-up per thread), with the runs sharing the cores.',
   ];

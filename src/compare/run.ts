@@ -8,7 +8,10 @@ import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import { isSeparateModels } from '../model/separate-models.js';
 import type { SplitLog } from '../training/history.js';
-import { fitByApproach } from '../training/fit-separate.js';
+import { fitSeparate } from '../training/fit-separate.js';
+import { fitModel } from '../training/fit.js';
+import type { MultiOutputModel } from '../model/multi-output.js';
+import { fitWithDeltaMStopping, isDeltaMMonitor, type DeltaMReference, type DeltaMStopping } from './delta-m.js';
 
 /** What a comparison trains: the separate models, or the joint model under a balancing method. */
 export type RunKind = { approach: 'separate' } | { approach: 'joint'; method: string };
@@ -20,6 +23,8 @@ export interface RunTask {
   seed: number;
   /** The full configuration of this run (approach, balancing method and seed set). */
   config: ResolvedConfig;
+  /** The reference of a joint run that stops early on Δm (the separate models' mean validation metrics). */
+  reference?: DeltaMReference;
 }
 
 /** The comparison's data, the same for every run. */
@@ -39,6 +44,8 @@ export interface RunResult {
   epochs: number;
   /** Wall-clock training time in seconds. */
   seconds: number;
+  /** A joint run that stopped early on Δm: Δm per epoch, the best epoch (whose weights the figures are of) and its Δm. */
+  stopping?: DeltaMStopping;
 }
 
 /** A run's error as plain data (to cross the worker boundary). */
@@ -90,18 +97,26 @@ export async function warmUp(task: RunTask, data: RunData): Promise<void> {
  */
 export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => void): Promise<RunResult> {
   const start = performance.now();
-  const model = await fitByApproach(
-    task.config,
-    { table: data.train, validation: data.validation },
-    { callbacks: onEpoch ? { onEpochEnd: () => onEpoch() } : {} },
-  );
+  const input = { table: data.train, validation: data.validation };
+  const options = { callbacks: onEpoch ? { onEpochEnd: () => onEpoch() } : {} };
+  let model: MultiOutputModel;
+  let stopping: DeltaMStopping | undefined;
+  if (task.config.approach === 'separate') {
+    // With a Δm monitor each separate model stops on its own head's metric (see fitSeparate).
+    model = await fitSeparate(task.config, input, { ...options, deltaMBaseline: true });
+  } else if (isDeltaMMonitor(task.config.training.earlyStopping?.monitor)) {
+    if (!task.reference) throw new MultilossError('config', `run ${task.label} seed ${task.seed}: early stopping on Δm needs the separate models' metrics as its reference`);
+    ({ model, stopping } = await fitWithDeltaMStopping(task.config, input, task.reference, options));
+  } else {
+    model = await fitModel(task.config, input, options);
+  }
   const seconds = (performance.now() - start) / 1000;
   try {
     const info = model.info();
     const validation = info.metrics.validation;
     if (!validation) throw new MultilossError('data', `run ${task.label} seed ${task.seed}: no validation figures (the validation split is empty)`);
     const epochs = isSeparateModels(model) ? model.models.reduce((a, m) => a + m.meta.history.length, 0) : info.epochs;
-    return { id: task.id, label: task.label, seed: task.seed, validation, parameters: info.parameters, epochs, seconds };
+    return { id: task.id, label: task.label, seed: task.seed, validation, parameters: info.parameters, epochs, seconds, ...(stopping ? { stopping } : {}) };
   } finally {
     model.dispose();
   }

@@ -1,12 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { MultilossError } from '../errors.js';
+import type { MultilossModel } from '../model/multiloss-model.js';
 import type { ModelCheckpoint, ResumePoint } from '../training/fit.js';
+import type { SeparateCheckpoint, SeparateResumePoint } from '../training/fit-separate.js';
 import type { NamedTensor, TrainerState } from '../training/trainer.js';
-import { readFileChecked, readTextChecked } from './files.js';
+import { ioMessage, readFileChecked, readTextChecked, writeFileAtomic } from './files.js';
 import { loadModel, MAX_JSON_BYTES, MAX_WEIGHT_BYTES, recoverInterruptedSave, saveModel } from './model-dir.js';
+import { subModelDir } from './separate-dir.js';
 
 /**
  * Checkpoints on disk. A checkpoint directory holds `last/` (the newest
@@ -73,6 +76,9 @@ export interface LoadedCheckpoint {
 
 /** Reads a checkpoint for `--resume`; the error says when the directory is not one. */
 export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+  if (existsSync(join(resolve(dir), SEPARATE_CHECKPOINT_FILE))) {
+    throw new MultilossError('io', `${dir} holds the checkpoints of separate models: read it with readSeparateCheckpoint (or readAnyCheckpoint)`);
+  }
   const last = lastCheckpointDir(dir);
   // A kill between the two renames of a checkpoint swap leaves the new one under its ready name.
   recoverInterruptedSave(last);
@@ -112,4 +118,144 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
 /** Frees the tensors a loaded checkpoint holds. */
 export function disposeCheckpoint(ck: LoadedCheckpoint): void {
   tf.dispose([...ck.resume.weights, ...ck.resume.optimizer.map((o) => o.tensor), ...(ck.resume.bestWeights ?? [])]);
+}
+
+/**
+ * Checkpoints of separate models (`approach: separate`). The directory holds
+ * `separate.json` (the run's configuration and the sub-models' directory
+ * names) and one sub-directory per target, named as in a saved separate model
+ * (`0-species`, …). The sub-model in training writes `last/` and `best/` there
+ * exactly as a joint model does; a finished sub-model is saved as `model/`
+ * (its `last/` and `best/` are then removed). A resumed run takes the finished
+ * sub-models over, continues the first unfinished one from its `last/` (or
+ * starts it afresh when it has none) and trains the rest.
+ */
+export const SEPARATE_CHECKPOINT_FILE = 'separate.json';
+export const SEPARATE_CHECKPOINT_FORMAT = 'multiloss-separate-checkpoint';
+const FINISHED_DIR = 'model';
+
+export interface SeparateCheckpointFile {
+  format: typeof SEPARATE_CHECKPOINT_FORMAT;
+  version: 1;
+  /** The run's configuration as given (file paths made absolute), to resume without it. */
+  config: Record<string, unknown>;
+  /** One entry per target, in the configuration's order. */
+  models: { head: string; dir: string }[];
+}
+
+const separateFileSchema = z.looseObject({
+  format: z.literal(SEPARATE_CHECKPOINT_FORMAT),
+  version: z.literal(1),
+  config: z.looseObject({}),
+  models: z.array(z.strictObject({ head: z.string().min(1), dir: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a plain sub-directory name') })).min(1),
+});
+
+/** Returns a writer for `fitSeparate`'s `checkpoint` option (see SEPARATE_CHECKPOINT_FILE). `heads` are the configuration's head names, in order. */
+export function separateCheckpointWriter(dir: string, config: Record<string, unknown>, heads: readonly string[]): (checkpoint: SeparateCheckpoint) => Promise<void> {
+  const root = resolve(dir);
+  const models = heads.map((head, k) => ({ head, dir: subModelDir(k, head) }));
+  const writers = new Map<number, (ck: ModelCheckpoint) => Promise<void>>();
+  let described = false;
+  const describe = () => {
+    if (described) return;
+    try {
+      mkdirSync(root, { recursive: true });
+    } catch (e) {
+      throw new MultilossError('io', `cannot create ${root}: ${ioMessage(e)}`);
+    }
+    const file: SeparateCheckpointFile = { format: SEPARATE_CHECKPOINT_FORMAT, version: 1, config, models };
+    writeFileAtomic(join(root, SEPARATE_CHECKPOINT_FILE), JSON.stringify(file));
+    described = true;
+  };
+  return async (ck) => {
+    const entry = models[ck.index];
+    if (!entry || entry.head !== ck.head) throw new MultilossError('config', `checkpoint of model ${ck.index + 1} (head "${ck.head}"): not a target of this run`);
+    describe();
+    const sub = join(root, entry.dir);
+    if (ck.kind === 'checkpoint') {
+      let write = writers.get(ck.index);
+      if (!write) writers.set(ck.index, (write = checkpointWriter(sub, config)));
+      await write(ck.checkpoint);
+      return;
+    }
+    await saveModel(ck.model, join(sub, FINISHED_DIR));
+    // The finished model supersedes its training checkpoints.
+    for (const name of ['last', 'best']) rmSync(join(sub, name), { recursive: true, force: true });
+  };
+}
+
+export interface LoadedSeparateCheckpoint {
+  kind: 'separate';
+  config: Record<string, unknown>;
+  resume: SeparateResumePoint;
+  /** The checkpoint directory (holding separate.json). */
+  dir: string;
+  /** Sub-models in the run. */
+  count: number;
+}
+
+/** Reads the checkpoints of separate models for `--resume`: the finished sub-models and the next one's last checkpoint. */
+export async function readSeparateCheckpoint(dir: string): Promise<LoadedSeparateCheckpoint> {
+  const root = resolve(dir);
+  const path = join(root, SEPARATE_CHECKPOINT_FILE);
+  if (!existsSync(path)) throw new MultilossError('io', `${dir} is not a checkpoint of separate models: no ${SEPARATE_CHECKPOINT_FILE} in it`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readTextChecked(path, 'checkpoint file', MAX_JSON_BYTES));
+  } catch (e) {
+    if (e instanceof MultilossError) throw e;
+    throw new MultilossError('model', `${path}: not valid JSON; the checkpoint is damaged`);
+  }
+  const check = separateFileSchema.safeParse(parsed);
+  if (!check.success) throw new MultilossError('model', `${path}: not a multiloss checkpoint of separate models (${check.error.issues[0].path.join('.') || 'top level'}: ${check.error.issues[0].message})`);
+  const file = parsed as SeparateCheckpointFile;
+  const done: MultilossModel[] = [];
+  let current: ResumePoint | undefined;
+  try {
+    for (const entry of file.models) {
+      const sub = join(root, entry.dir);
+      const finished = join(sub, FINISHED_DIR);
+      recoverInterruptedSave(finished);
+      if (existsSync(finished)) {
+        const model = await loadModel(finished);
+        done.push(model);
+        if (model.heads.length !== 1 || model.heads[0].name !== entry.head) {
+          throw new MultilossError('model', `${finished}: expected the model of head "${entry.head}", found heads ${model.heads.map((h) => `"${h.name}"`).join(', ')}`);
+        }
+        continue;
+      }
+      recoverInterruptedSave(join(sub, 'last'));
+      if (existsSync(join(sub, 'last', TRAINER_FILE))) current = (await readCheckpoint(sub)).resume;
+      break;
+    }
+  } catch (e) {
+    for (const m of done) m.dispose();
+    throw e;
+  }
+  return { kind: 'separate', config: file.config, resume: { done, current }, dir: root, count: file.models.length };
+}
+
+/** A checkpoint of either approach, for `--resume`. */
+export type AnyCheckpoint = (LoadedCheckpoint & { kind: 'joint' }) | LoadedSeparateCheckpoint;
+
+/** Reads a joint or a separate-models checkpoint directory, whichever `dir` is. */
+export async function readAnyCheckpoint(dir: string): Promise<AnyCheckpoint> {
+  if (existsSync(join(resolve(dir), SEPARATE_CHECKPOINT_FILE))) return readSeparateCheckpoint(dir);
+  return { kind: 'joint', ...(await readCheckpoint(dir)) };
+}
+
+/** Where a resumed run continues, for its first log line. */
+export function resumeNote(ck: AnyCheckpoint): string {
+  if (ck.kind === 'joint') return `resuming after epoch ${ck.resume.state.epoch}`;
+  const k = ck.resume.done.length;
+  if (k >= ck.count) return `resuming: all ${ck.count} models are trained`;
+  return `resuming: ${k} of ${ck.count} models trained, model ${k + 1} ${ck.resume.current ? `continues after epoch ${ck.resume.current.state.epoch}` : 'starts afresh'}`;
+}
+
+/** Frees what a loaded checkpoint of either approach holds (the finished sub-models only when `models` is true: a resumed run takes them over). */
+export function disposeAnyCheckpoint(ck: AnyCheckpoint, models = false): void {
+  if (ck.kind === 'joint') return disposeCheckpoint(ck);
+  const r = ck.resume.current;
+  if (r) tf.dispose([...r.weights, ...r.optimizer.map((o) => o.tensor), ...(r.bestWeights ?? [])]);
+  if (models) for (const m of ck.resume.done) m.dispose();
 }

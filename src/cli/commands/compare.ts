@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { compare, checkMethods, DEFAULT_COMPARE_METHODS, DEFAULT_COMPARE_SEEDS, SEPARATE, type CompareProgress } from '../../compare/compare.js';
 import { compareNotes, compareReportHtml, formatCompareTable } from '../../compare/report.js';
+import { DELTA_M_MONITOR, isDeltaMMonitor } from '../../compare/delta-m.js';
 import { parseConfig } from '../../config/schema.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { MultilossError } from '../../errors.js';
@@ -27,6 +28,10 @@ export interface CompareFlags {
   methods?: string;
   seeds?: number;
   workers?: number;
+  /** Early-stopping monitor of every run (`deltaM`: Δm against the separate models); overrides training.earlyStopping.monitor. */
+  monitor?: string;
+  /** Early-stopping patience (epochs); overrides training.earlyStopping.patience. */
+  patience?: number;
   json?: string;
   report?: string;
   backend: Backend;
@@ -115,6 +120,13 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   checkOutputPath('--report', flags.report);
   checkOutputPath('--json', flags.json);
   const raw = buildConfig({ ...flags, json: undefined });
+  if (flags.monitor !== undefined || flags.patience !== undefined) {
+    const training = { ...((raw.training as Record<string, unknown> | undefined) ?? {}) };
+    const stopping = { ...((training.earlyStopping as Record<string, unknown> | undefined) ?? {}) };
+    if (flags.monitor !== undefined) stopping.monitor = isDeltaMMonitor(flags.monitor) ? DELTA_M_MONITOR : flags.monitor;
+    if (flags.patience !== undefined) stopping.patience = flags.patience;
+    raw.training = { ...training, earlyStopping: stopping };
+  }
   const config = parseConfig(raw, flags.config ?? 'command line');
   if (config.approach !== undefined && !flags.quiet) log(`note: compare trains both approaches; approach: ${config.approach} in the configuration is not used`);
   const resolved = resolveConfig(config);
@@ -126,6 +138,10 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     log(
       `multiloss compare: separate models and the joint model under ${methods.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''} each (${runs} runs); ${table.rows.length} rows from ${config.data}`,
     );
+    const es = resolved.training.earlyStopping;
+    if (es && isDeltaMMonitor(es.monitor)) {
+      log(`early stopping on Δm (patience ${es.patience ?? 10}): the separate models train first; each joint run then stops when its Δm against their mean validation metrics stalls`);
+    }
   }
   const progress = progressReporter(flags.quiet ?? false);
   let result;

@@ -1,0 +1,181 @@
+/**
+ * The multi-task score Δm and early stopping on it. Δm needs a reference —
+ * the separate models' validation metrics — so it exists only inside a
+ * comparison: `compare` trains the separate models first, takes their mean
+ * validation metric per head over the seeds as the reference, and each joint
+ * run then monitors the Δm of its epoch's validation metrics against that
+ * reference, with patience and restoring the best epoch's weights.
+ * Browser-safe (no Node built-ins).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { MultilossError } from '../errors.js';
+import { MultilossModel } from '../model/multiloss-model.js';
+import { fitModel, splitInput, type FitInput, type FitOptions } from '../training/fit.js';
+import type { SplitLog } from '../training/history.js';
+import type { EarlyStoppingSpec, TrainerCallbacks } from '../training/trainer.js';
+
+/** The early-stopping monitor of Δm (`deltaM` is accepted as a short form). */
+export const DELTA_M_MONITOR = 'validation.deltaM';
+
+/** Whether an early-stopping monitor names Δm (`validation.deltaM` or `deltaM`). */
+export function isDeltaMMonitor(monitor: string | undefined): boolean {
+  return monitor === DELTA_M_MONITOR || monitor === 'deltaM';
+}
+
+/** The one-line error of a Δm monitor where there is no reference (a single training run). */
+export function deltaMNeedsBaseline(monitor: string): MultilossError {
+  return new MultilossError(
+    'config',
+    `training.earlyStopping.monitor "${monitor}": Δm is measured against the separate models, which only \`multiloss compare\` trains; a single run has no baseline: monitor validation.loss or validation.<head>.<metric>`,
+  );
+}
+
+/**
+ * The multi-task score Δm in percent (Maninis et al. 2019; as reported by CAGrad, Nash-MTL, FAMO):
+ * the mean over heads of the relative change of each head's metric against
+ * the reference (the separate models), sign-corrected so that higher is
+ * better: Δm = (1/T) Σₜ (−1)^{lₜ} (Mₜ − M_ref,ₜ) / M_ref,ₜ × 100, with lₜ = 1
+ * when a lower value of head t's metric is better.
+ */
+export function deltaM(metrics: readonly number[], reference: readonly number[], higherIsBetter: readonly boolean[]): number {
+  if (metrics.length === 0 || metrics.length !== reference.length || metrics.length !== higherIsBetter.length) {
+    throw new RangeError(`deltaM: ${metrics.length} metrics, ${reference.length} reference values and ${higherIsBetter.length} directions`);
+  }
+  let sum = 0;
+  for (let t = 0; t < metrics.length; t++) sum += ((higherIsBetter[t] ? 1 : -1) * (metrics[t] - reference[t])) / reference[t];
+  return (100 * sum) / metrics.length;
+}
+
+/** What Δm is measured against: per head, its metric, direction and reference value (the separate models' mean). */
+export interface DeltaMReference {
+  heads: { name: string; metric: string; higherIsBetter: boolean; value: number }[];
+}
+
+/** Δm of a split's figures (an epoch's validation log, or final metrics) against the reference. */
+export function deltaMOf(split: SplitLog, reference: DeltaMReference): number {
+  return deltaM(
+    reference.heads.map((h) => split.heads[h.name]?.metrics[h.metric] ?? NaN),
+    reference.heads.map((h) => h.value),
+    reference.heads.map((h) => h.higherIsBetter),
+  );
+}
+
+/** How a Δm-monitored run went. */
+export interface DeltaMStopping {
+  /** Δm of every trained epoch's validation metrics, in epoch order. */
+  values: number[];
+  /** The epoch (1-based) with the highest Δm; its weights are the model's when `restoreBest` (the default). */
+  bestEpoch: number;
+  best: number;
+  /** Epochs trained (fewer than the budget when Δm stalled for `patience` epochs). */
+  epochs: number;
+}
+
+/**
+ * Trains a joint model with early stopping on Δm against `reference`: after
+ * every epoch, Δm of the epoch's validation metrics; an epoch improves when
+ * Δm > best + minDelta (percentage points); training stops after `patience`
+ * epochs (default 10) without improvement, and the best epoch's weights are
+ * put back (`restoreBest`, default true) — the same rule as the trainer's
+ * own early stopping. The model's final metrics are those of the weights it
+ * ends with. The configuration's `training.earlyStopping.monitor` must be
+ * Δm; everything else trains exactly as `fitModel` with the same
+ * configuration (the best weights are taken from per-epoch checkpoints
+ * offered in memory, which do not touch the training state).
+ */
+export async function fitWithDeltaMStopping(
+  config: ResolvedConfig,
+  input: FitInput,
+  reference: DeltaMReference,
+  options: Omit<FitOptions, 'checkpoint' | 'resume'> = {},
+): Promise<{ model: MultilossModel; stopping: DeltaMStopping }> {
+  const spec: EarlyStoppingSpec | undefined = config.training.earlyStopping;
+  if (!spec || !isDeltaMMonitor(spec.monitor)) throw new MultilossError('config', `fitWithDeltaMStopping: training.earlyStopping.monitor must be ${DELTA_M_MONITOR}`);
+  if (config.approach === 'separate') throw new MultilossError('config', `training.earlyStopping.monitor "${spec.monitor}": the separate models are the reference of Δm; they stop on their own head's metric`);
+  if (spec.mode === 'min') throw new MultilossError('config', `training.earlyStopping.mode "min": Δm is higher-is-better; leave mode unset when monitoring ${DELTA_M_MONITOR}`);
+  const names = config.heads.map((h) => h.name).join(',');
+  if (reference.heads.map((h) => h.name).join(',') !== names) {
+    throw new MultilossError('config', `Δm reference: heads ${reference.heads.map((h) => h.name).join(', ')} do not match the configuration's ${config.heads.map((h) => h.name).join(', ')}`);
+  }
+  const patience = spec.patience ?? 10;
+  const minDelta = spec.minDelta ?? 0;
+  const restoreBest = spec.restoreBest ?? true;
+  const values: number[] = [];
+  let best = -Infinity;
+  let bestEpoch = 0;
+  let wait = 0;
+  // The epoch that just improved, until its weights were copied at its checkpoint.
+  let pending = 0;
+  let bestWeights: tf.Tensor[] | undefined;
+
+  const user = options.callbacks ?? {};
+  const callbacks: TrainerCallbacks = {
+    ...user,
+    onEpochEnd: async (log, control) => {
+      if (!log.validation) throw new MultilossError('config', `training.earlyStopping.monitor "${spec.monitor}": there is no validation data (set validation.split or validation.data)`);
+      const value = deltaMOf(log.validation, reference);
+      values.push(value);
+      if (Number.isFinite(value) && value > best + minDelta) {
+        best = value;
+        bestEpoch = log.epoch;
+        wait = 0;
+        pending = restoreBest ? log.epoch : 0;
+      } else {
+        wait++;
+        pending = 0;
+      }
+      if (wait >= patience) control.stop();
+      await user.onEpochEnd?.(log, control);
+    },
+  };
+  // A checkpoint is offered after every epoch but the last one and the one training stops at;
+  // it carries a model over the live network: the moment to copy an improved epoch's weights.
+  // (The stopping epoch never improved; after the last epoch the network holds its weights.)
+  const run: ResolvedConfig = { ...config, training: { ...config.training, earlyStopping: undefined, checkpointEvery: 1 } };
+  let model: MultilossModel;
+  try {
+    model = await fitModel(run, input, {
+      ...options,
+      callbacks,
+      checkpoint: async (ck) => {
+        if (pending && ck.reason === 'every' && ck.state.epoch === pending) {
+          tf.dispose(bestWeights ?? []);
+          bestWeights = ck.model.network.model.getWeights().map((w) => tf.keep(tf.clone(w)));
+        }
+        pending = 0;
+      },
+    });
+  } catch (e) {
+    tf.dispose(bestWeights ?? []);
+    throw e;
+  }
+  const epochs = model.meta.history.length;
+  const stopping: DeltaMStopping = { values, bestEpoch, best, epochs };
+  if (!restoreBest || bestEpoch === 0 || bestEpoch === epochs) {
+    tf.dispose(bestWeights ?? []);
+    return { model: withConfig(model, config, model.meta.metrics), stopping };
+  }
+  try {
+    if (!bestWeights) throw new Error(`Δm early stopping: the weights of epoch ${bestEpoch} were not captured`);
+    model.network.model.setWeights(bestWeights);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    tf.dispose(bestWeights ?? []);
+  }
+  // The final figures of the restored weights, on the rows fitModel trained and validated on.
+  const { train, validation } = splitInput(run, input);
+  const figures = (table: typeof train): SplitLog => {
+    const { loss, heads } = model.evaluate(table);
+    return { loss, heads };
+  };
+  const metrics = { train: figures(train), validation: validation && validation.rows.length ? figures(validation) : undefined };
+  return { model: withConfig(model, config, metrics), stopping };
+}
+
+/** The model with its own configuration (the Δm monitor, no per-epoch checkpoints) and final metrics. */
+function withConfig(model: MultilossModel, config: ResolvedConfig, metrics: MultilossModel['meta']['metrics']): MultilossModel {
+  return new MultilossModel(model.network, model.heads, model.preprocessor, { ...model.meta, config, metrics });
+}
