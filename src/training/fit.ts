@@ -10,8 +10,9 @@ import { MultilossModel } from '../model/multiloss-model.js';
 import { architectureFactory } from '../model/architectures/index.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
 import type { EncodedData } from './data.js';
+import type { BatchSource, EvaluationSource } from './batch-source.js';
 import { Rng } from './rng.js';
-import { evaluateEncoded, Trainer, type CheckpointReason, type InterruptFlag, type NamedTensor, type TrainerCallbacks, type TrainerState } from './trainer.js';
+import { evaluateSource, Trainer, type CheckpointReason, type InterruptFlag, type NamedTensor, type TrainerCallbacks, type TrainerState } from './trainer.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { BalancingStrategy } from '../balancing/strategy.js';
 
@@ -128,7 +129,6 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
   const warn = options.warn ?? (() => undefined);
   if (config.approach === 'separate') throw new MultilossError('config', 'approach: separate trains one model per target: use fitSeparate (the CLI does)');
   const { missing, all, train, validation } = splitInput(config, input, warn);
-  const seed = config.training.seed;
 
   const features = config.features ?? defaultFeatures(all, config);
   for (const f of features) {
@@ -147,7 +147,32 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
   });
   const trainData = encode(train);
   const validationData = validation && validation.rows.length ? encode(validation) : undefined;
+  return trainFitted(config, { preprocessor, heads, missing }, trainData, validationData, options);
+}
 
+/** What is fitted before training: the feature preprocessing and the heads' encoders. */
+export interface FittedEncoders {
+  preprocessor: FeaturePreprocessor;
+  heads: Head[];
+  /** Every cell value read as missing. */
+  missing: string[];
+}
+
+/**
+ * Builds the network and the strategy and runs the trainer on encoded rows in
+ * memory or a streaming source (shared by `fitModel` and `fitModelStream`).
+ */
+export async function trainFitted(
+  config: ResolvedConfig,
+  encoders: FittedEncoders,
+  trainData: EncodedData | BatchSource,
+  validationData: EncodedData | EvaluationSource | undefined,
+  options: FitOptions,
+  /** Rows for the final training metrics when `trainData` is a stream (read once more, in order). */
+  trainEvaluation?: EvaluationSource,
+): Promise<MultilossModel> {
+  const { preprocessor, heads, missing } = encoders;
+  const seed = config.training.seed;
   const rng = new Rng(seed);
   const architecture = architectureFactory(config.architecture.kind);
   architecture.validate(config.architecture, config.trunk);
@@ -213,9 +238,20 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
     if (strategy.kind === 'loss') strategy.dispose?.();
   }
   const weights = trainer.currentWeights();
-  const metrics = {
-    train: evaluateEncoded(network, heads, trainData, weights),
-    validation: validationData ? evaluateEncoded(network, heads, validationData, weights) : undefined,
-  };
+  let metrics: MultilossModel['meta']['metrics'];
+  try {
+    const trainRows = trainEvaluation ?? (isInMemory(trainData) ? trainData : undefined);
+    metrics = {
+      train: trainRows ? await evaluateSource(network, heads, trainRows, weights) : undefined,
+      validation: validationData ? await evaluateSource(network, heads, validationData, weights) : undefined,
+    };
+  } catch (e) {
+    network.dispose();
+    throw e;
+  }
   return new MultilossModel(network, heads, preprocessor, meta(trainer.history, weights, state, metrics));
+}
+
+function isInMemory(data: EncodedData | BatchSource): data is EncodedData {
+  return typeof (data as BatchSource).epoch !== 'function';
 }

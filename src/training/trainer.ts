@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BalancingStrategy, GradientBalancer, StepContext } from '../balancing/strategy.js';
+import { isGramBalancer } from '../balancing/gradient-balancer.js';
 import { MultilossError } from '../errors.js';
 import { reduceLoss } from '../losses/index.js';
 import type { StreamingMetric } from '../metrics/metric.js';
 import type { Head } from '../model/heads/head.js';
 import type { LastBlockCapture, TrainableNetwork } from '../model/trainable-network.js';
-import { DiagnosticsAccumulator, gramOf } from './diagnostics.js';
+import { combineRows, DiagnosticsAccumulator, gramOf } from './diagnostics.js';
 import { tidyValue } from '../engine/tidy.js';
-import { gatherRows, inputShapeOf, type EncodedData } from './data.js';
+import { inputShapeOf, type EncodedData } from './data.js';
+import { memoryEvaluationSource, MemoryBatchSource, sliceEncoded, type BatchSource, type EvaluationSource } from './batch-source.js';
 import type { BatchLog, EpochLog, HeadLog, History, SplitLog } from './history.js';
 import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
 import { Rng } from './rng.js';
@@ -95,6 +97,11 @@ export interface TrainerState {
   batch: number;
   /** The current epoch's row order, when stopped inside an epoch. */
   order?: number[];
+  /**
+   * Set when the run reads a streaming source (a file with --stream, a
+   * dataset): rows per epoch. A resume inside an epoch skips the batches done.
+   */
+  stream?: { rows: number };
   /** Sums of the current epoch's training figures so far, when stopped inside an epoch. */
   partial?: EpochSums;
   rng: object;
@@ -121,10 +128,21 @@ export interface TrainingControl {
   readonly stopped: boolean;
 }
 
+/**
+ * Called by `Trainer.fit` at these moments: `onTrainBegin` once before the
+ * first step (also when resuming); `onEpochBegin` before an epoch's first
+ * batch (not when resuming inside an epoch); `onBatchBegin` / `onBatchEnd`
+ * around every step; `onEpochEnd` after the epoch's validation; `onTrainEnd`
+ * once after the last epoch (not when an interrupt ends the run).
+ * `control.stop()` ends training after the current epoch.
+ */
 export interface TrainerCallbacks {
   onTrainBegin?(info: { epochs: number; batchesPerEpoch: number }): void;
+  onEpochBegin?(info: { epoch: number }, control: TrainingControl): void | Promise<void>;
+  onBatchBegin?(info: { epoch: number; batch: number; batches: number }, control: TrainingControl): void;
   onBatchEnd?(log: BatchLog, control: TrainingControl): void;
   onEpochEnd?(log: EpochLog, control: TrainingControl): void | Promise<void>;
+  onTrainEnd?(info: { history: History; epochs: number; stopped: boolean }): void | Promise<void>;
   /**
    * A checkpoint: the network's current weights plus `checkpoint`. Awaited
    * before training goes on; the tensors in `checkpoint.optimizer` are only
@@ -170,6 +188,8 @@ export class Trainer {
   private partial?: EpochSums;
   private stopping?: { best: number; bestEpoch: number; wait: number };
   private bestWeights?: tf.Tensor[];
+  /** Rows per epoch of a streaming source (saved in checkpoints), else undefined. */
+  private streamRows?: number;
   /** True when the last `fit` ended because of an interrupt (a checkpoint was offered). */
   interrupted = false;
 
@@ -212,6 +232,7 @@ export class Trainer {
       batch: this.batchInEpoch,
       order: this.batchInEpoch > 0 ? this.order : undefined,
       partial: this.batchInEpoch > 0 ? this.partial : undefined,
+      stream: this.streamRows !== undefined ? { rows: this.streamRows } : undefined,
       rng: this.rng.getState(),
       strategy: this.strategy.getState(),
       history: this.history,
@@ -244,14 +265,30 @@ export class Trainer {
     for (const w of exact) adam[w.name.slice(EXACT_SLOT_PREFIX.length)]?.assign(w.tensor);
   }
 
-  async fit(train: EncodedData, validation?: EncodedData, callbacks: TrainerCallbacks = {}, interrupt?: InterruptFlag): Promise<History> {
-    if (train.n === 0) throw new MultilossError('data', 'no training rows left after dropping rows with every target missing');
+  /**
+   * Trains for the configured epochs. `train` is rows in memory (shuffled
+   * each epoch with the trainer's RNG) or a `BatchSource` (streamed epoch by
+   * epoch); `validation` likewise, evaluated after every epoch.
+   */
+  async fit(
+    train: EncodedData | BatchSource,
+    validation?: EncodedData | EvaluationSource,
+    callbacks: TrainerCallbacks = {},
+    interrupt?: InterruptFlag,
+  ): Promise<History> {
+    const units = this.heads.map((h) => h.units);
+    const source: BatchSource = isBatchSource(train) ? train : new MemoryBatchSource(train, units);
+    const validationSource: EvaluationSource | undefined =
+      validation === undefined ? undefined : isEvaluationSource(validation) ? validation : memoryEvaluationSource(validation, units);
+    if (source.rows === 0) throw new MultilossError('data', 'no training rows left after dropping rows with every target missing');
     const batchSize = this.options.batchSize;
-    const batches = Math.ceil(train.n / batchSize);
+    const batches = Math.ceil(source.rows / batchSize);
     const lrBase = this.options.optimizer.learningRate;
     const schedule = this.options.schedule ?? { kind: 'constant' };
     const wantMetrics = this.options.trainMetrics ?? true;
-    const monitor = this.options.earlyStopping ? resolveMonitor(this.options.earlyStopping, this.heads, !!validation && validation.n > 0) : undefined;
+    const hasValidation = !!validationSource && validationSource.rows > 0;
+    const monitor = this.options.earlyStopping ? resolveMonitor(this.options.earlyStopping, this.heads, hasValidation) : undefined;
+    this.streamRows = source.kind === 'stream' ? source.rows : undefined;
     this.interrupted = false;
     let stopped = false;
     const control: TrainingControl = {
@@ -266,33 +303,46 @@ export class Trainer {
     let lastYield = performance.now();
     while (this.epoch < this.options.epochs && !stopped) {
       const started = performance.now();
-      if (this.batchInEpoch === 0 || !this.order) {
-        this.order = this.rng.shuffle(Array.from({ length: train.n }, (_, i) => i));
+      if (this.batchInEpoch === 0 || (source.kind === 'memory' && !this.order)) {
+        this.order = undefined;
         this.batchInEpoch = 0;
         this.partial = undefined;
       }
-      const order = this.order;
+      if (this.batchInEpoch === 0) await callbacks.onEpochBegin?.({ epoch: this.epoch + 1 }, control);
+      const epochBatches = await source.epoch({ epoch: this.epoch, rng: this.rng, batchSize, skip: this.batchInEpoch, order: this.order });
       const acc = new EpochAccumulator(this.heads, wantMetrics, this.partial);
       const diagnostics = new DiagnosticsAccumulator(this.heads.map((h) => h.name));
       let lr = lrBase;
-      for (let b = this.batchInEpoch; b < batches; b++) {
-        lr = learningRateAt(schedule, lrBase, this.epoch + b / batches, this.options.epochs);
-        this.optimizer.setLearningRate(lr);
-        const idx = order.slice(b * batchSize, Math.min(train.n, (b + 1) * batchSize));
-        const batchLog = this.trainStep(train, idx, acc, diagnostics, wantMetrics);
-        this.batchInEpoch = b + 1;
-        callbacks.onBatchEnd?.({ ...batchLog, epoch: this.epoch + 1, batch: b + 1, batches }, control);
-        // Give signal handlers and timers a chance to run, without a cost per step.
-        if (performance.now() - lastYield > 50) {
-          await yieldToEventLoop();
-          lastYield = performance.now();
+      try {
+        this.order = epochBatches.order;
+        for (let b = this.batchInEpoch; b < batches; b++) {
+          const batch = await epochBatches.next();
+          if (batch === null || batch.n === 0) {
+            throw new MultilossError('data', `the training data gave ${b * batchSize} rows in epoch ${this.epoch + 1}, ${source.rows} in the first pass: it must give the same rows every epoch`);
+          }
+          lr = learningRateAt(schedule, lrBase, this.epoch + b / batches, this.options.epochs);
+          this.optimizer.setLearningRate(lr);
+          callbacks.onBatchBegin?.({ epoch: this.epoch + 1, batch: b + 1, batches }, control);
+          const batchLog = this.trainStep(batch, acc, diagnostics, wantMetrics);
+          this.batchInEpoch = b + 1;
+          callbacks.onBatchEnd?.({ ...batchLog, epoch: this.epoch + 1, batch: b + 1, batches }, control);
+          // Give signal handlers and timers a chance to run, without a cost per step.
+          if (performance.now() - lastYield > 50) {
+            await yieldToEventLoop();
+            lastYield = performance.now();
+          }
+          if (interrupt?.interrupted && b + 1 < batches) {
+            this.partial = acc.sums();
+            await this.offerCheckpoint('interrupt', callbacks);
+            this.interrupted = true;
+            return this.history;
+          }
         }
-        if (interrupt?.interrupted && b + 1 < batches) {
-          this.partial = acc.sums();
-          await this.offerCheckpoint('interrupt', callbacks);
-          this.interrupted = true;
-          return this.history;
+        if (source.kind === 'stream' && (await epochBatches.next()) !== null) {
+          throw new MultilossError('data', `the training data gave more than ${source.rows} rows in epoch ${this.epoch + 1} (${source.rows} in the first pass): it must give the same rows every epoch`);
         }
+      } finally {
+        epochBatches.close();
       }
       const trainLog = acc.result();
       if (this.strategy.kind === 'loss')
@@ -308,11 +358,11 @@ export class Trainer {
       };
       if (!diagnostics.empty) log.diagnostics = diagnostics.result();
       if (this.options.onNonFinite === 'skip-batch') log.skippedBatches = acc.skipped;
-      if (validation && validation.n > 0) {
-        log.validation = evaluateEncoded(
+      if (validationSource && hasValidation) {
+        log.validation = await evaluateSource(
           this.network,
           this.heads,
-          validation,
+          validationSource,
           this.heads.map((h) => trainLog.heads[h.name].weight),
           this.options.evaluationBatchSize,
         );
@@ -321,6 +371,7 @@ export class Trainer {
       this.history.push(log);
       this.epoch++;
       this.batchInEpoch = 0;
+      this.order = undefined;
       this.partial = undefined;
       let improved = false;
       if (monitor) {
@@ -357,6 +408,7 @@ export class Trainer {
     if (this.bestWeights && (this.options.earlyStopping?.restoreBest ?? true)) {
       this.network.model.setWeights(this.bestWeights);
     }
+    await callbacks.onTrainEnd?.({ history: this.history, epochs: this.history.length, stopped: this.history.length < this.options.epochs });
     return this.history;
   }
 
@@ -388,21 +440,20 @@ export class Trainer {
 
   private trainStep(
     data: EncodedData,
-    idx: number[],
     acc: EpochAccumulator,
     diagnostics: DiagnosticsAccumulator,
     wantMetrics: boolean,
   ): Omit<BatchLog, 'epoch' | 'batch' | 'batches'> {
     const heads = this.heads;
-    const n = idx.length;
+    const n = data.n;
     const T = heads.length;
     const ctx: StepContext = { epoch: this.epoch, step: this.step, rng: this.rng };
     // Every forward pass of this step (replays included) draws its dropout masks from this seed.
     const stepSeed = this.rng.seed();
-    const weightsJs = data.targets.map((t) => gatherRows(t.weight, 1, idx));
+    const weightsJs = data.targets.map((t) => t.weight.subarray(0, n));
     const batch: TensorBatch = {
-      x: tf.tensor(gatherRows(data.x, data.inputSize, idx), [n, ...inputShapeOf(data)]),
-      y: data.targets.map((t, h) => tf.tensor2d(gatherRows(t.y, heads[h].units, idx), [n, heads[h].units])),
+      x: tf.tensor(data.x.subarray(0, n * data.inputSize), [n, ...inputShapeOf(data)]),
+      y: data.targets.map((t, h) => tf.tensor2d(t.y.subarray(0, n * heads[h].units), [n, heads[h].units])),
       w: weightsJs.map((w) => tf.tensor1d(w)),
     };
     let result: StepResult;
@@ -433,7 +484,7 @@ export class Trainer {
       tf.dispose([batch.x, ...batch.y, ...batch.w]);
     }
     if (result.gram) diagnostics.add(result.gram);
-    acc.add(n, result.total, result.losses, result.weights, weightsJs, result.outputs, data, idx);
+    acc.add(n, result.total, result.losses, result.weights, weightsJs, result.outputs, data);
     this.step++;
     const named: Record<string, number> = {};
     heads.forEach((h, i) => (named[h.name] = result.losses[i]));
@@ -489,15 +540,23 @@ export class Trainer {
     const aggregateRepGradients = (rows: Float32Array, n: number, k: number): tf.Tensor => {
       const d = n * k;
       const strategy = aggregator as GradientBalancer;
+      // One Gram matrix (Float64) serves the finiteness check, the diagnostics and the aggregator.
+      const g = gramOf(rows, T, d);
       try {
-        this.checkGradientRows(rows, T, d);
+        // In Float64 a squared norm of float32 entries is finite iff every entry is.
+        for (let t = 0; t < T; t++) if (!Number.isFinite(g[t * T + t])) this.checkGradientRows(rows, T, d);
       } catch (e) {
         if (!(e instanceof NonFiniteStep)) throw e;
         nonFinite = e;
         return tf.zeros([n, k]);
       }
-      gram = gramOf(rows, T, d);
+      gram = g;
       const losses = lossTensors.map((t) => t.dataSync()[0]);
+      const gramWeights = isGramBalancer(strategy) ? strategy.combineGram(g, T, d, losses, ctx) : undefined;
+      if (gramWeights) {
+        aggWeights = gramWeights;
+        return tf.tensor2d(combineRows(rows, T, d, gramWeights), [n, k]);
+      }
       const { direction, weights } = strategy.combineGradients(rows, T, d, losses, ctx);
       aggWeights = weights;
       return tf.tensor2d(direction, [n, k]);
@@ -642,7 +701,17 @@ export class Trainer {
     });
   }
 
-  /** Exact per-head gradients w.r.t. the shared parameters: one pass per head. */
+  /**
+   * Exact per-head gradients w.r.t. the shared parameters from ONE forward
+   * pass: the forward runs inside a gradient scope (`withTape`), so its tape
+   * (and dropout masks, batch-norm updates) serves one backward pass per head.
+   * Strategies that work from GGᵀ (`isGramBalancer`) keep the T per-head
+   * gradients as tensors: the Gram matrix (which is also the finiteness check
+   * and the diagnostics), and the direction Σₜ wₜgₜ are tensor ops, and only T
+   * losses and T×T numbers are read back. Other strategies (DB-MTL, custom
+   * ones) receive the T×d rows. A shared variable a head does not reach has a
+   * zero gradient for that head.
+   */
   private paramStep(strategy: GradientBalancer, batch: TensorBatch, stepSeed: number, ctx: StepContext, wantMetrics: boolean): StepResult {
     const heads = this.heads;
     const T = heads.length;
@@ -650,63 +719,109 @@ export class Trainer {
     const shared = this.network.sharedVariables;
     const headVars = this.network.headVariables;
     const d = shared.reduce((s, v) => s + v.size, 0);
-    const rows = new Float32Array(T * d);
-    const losses = new Float32Array(T);
+    const V = shared.length;
+    // perHead[t][i]: head t's gradient w.r.t. shared[i] (undefined: the head does not reach it).
+    const perHead: (tf.Tensor | undefined)[][] = [];
     const headGrads: tf.NamedTensorMap = {};
-    const outputs: Float32Array[] = [];
-    let afterFirstPass: tf.Tensor[] | undefined;
+    const kept: tf.Tensor[] = [];
+    const keep = <X extends tf.Tensor>(x: X): X => {
+      kept.push(tf.keep(x));
+      return x;
+    };
+    let lossVec: tf.Tensor | undefined;
+    let outputs: tf.Tensor[] = [];
     try {
-      for (let t = 0; t < T; t++) {
-        const pass = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => {
-            const raw = this.network.forwardHead(t, this.network.forwardTrunk(batch.x, true, new Rng(stepSeed)), batch.x);
-            if (wantMetrics) outputs[t] = Float32Array.from(this.network.activate([raw])[0].dataSync());
-            return reduceLoss(heads[t].loss.perSample(batch.y[t], raw), batch.w[t]);
-          }, [...shared, ...headVars[t]]);
-          headVars[t].forEach((v) => (headGrads[v.name] = tf.keep(grads[v.name])));
-          return { loss: value, flat: tf.concat(shared.map((v) => tf.reshape(grads[v.name], [-1]))) };
-        });
-        rows.set(pass.flat.dataSync() as Float32Array, t * d);
-        losses[t] = pass.loss.dataSync()[0];
-        tf.dispose([pass.flat, pass.loss]);
-        // Batch-norm statistics move once per step, not once per head.
-        if (t === 0) afterFirstPass = this.network.saveBatchNormState();
-        else if (afterFirstPass) this.network.restoreBatchNormState(afterFirstPass.map((s) => tf.clone(s)));
-      }
-    } catch (e) {
-      tf.dispose(Object.values(headGrads));
-      throw e;
-    } finally {
-      if (afterFirstPass) tf.dispose(afterFirstPass);
-    }
-    let gram: Float64Array;
-    let weights: Float64Array;
-    try {
+      this.withTape(() => {
+        const rep = this.network.forwardTrunk(batch.x, true, new Rng(stepSeed));
+        const raw = heads.map((_, t) => this.network.forwardHead(t, rep, batch.x));
+        const losses = raw.map((r, t) => reduceLoss(heads[t].loss.perSample(batch.y[t], r), batch.w[t]));
+        lossVec = keep(tf.stack(losses));
+        if (wantMetrics) outputs = this.network.activate(raw).map((o) => keep(tf.reshape(o, [-1])));
+        for (let t = 0; t < T; t++) {
+          const { grads } = tf.variableGrads(() => losses[t], [...shared, ...headVars[t]]);
+          for (const v of headVars[t]) headGrads[v.name] = keep(grads[v.name] ?? tf.zerosLike(v));
+          perHead[t] = shared.map((v) => (grads[v.name] ? keep(grads[v.name]) : undefined));
+        }
+      });
+      const gramBalancer = isGramBalancer(strategy) ? strategy : undefined;
+      // One read-back: the losses, the Gram matrix's upper triangle per shared variable (elementwise
+      // products and sums: far faster than a T×size by size×T matmul), the outputs.
+      const pairs: [number, number][] = [];
+      for (let a = 0; a < T; a++) for (let b = a; b < T; b++) pairs.push([a, b]);
+      const stats = tidyValue(() => {
+        const dots: tf.Tensor[] = [];
+        for (let i = 0; i < V; i++) {
+          for (const [a, b] of pairs) {
+            const ga = perHead[a][i];
+            const gb = perHead[b][i];
+            dots.push(ga && gb ? tf.sum(a === b ? tf.square(ga) : tf.mul(ga, gb)) : tf.scalar(0));
+          }
+        }
+        return tf.concat([lossVec as tf.Tensor, tf.stack(dots), ...outputs]).dataSync() as Float32Array;
+      });
+      const losses = stats.slice(0, T);
       for (let t = 0; t < T; t++) if (!Number.isFinite(losses[t])) throw new NonFiniteStep(heads[t].name, 'loss', losses[t]);
-      this.checkGradientRows(rows, T, d);
-      gram = gramOf(rows, T, d);
-      const combined = strategy.combineGradients(rows, T, d, Array.from(losses), ctx);
-      weights = combined.weights;
+      const gram = new Float64Array(T * T);
+      for (let i = 0; i < V; i++) {
+        pairs.forEach(([a, b], p) => {
+          const v = stats[T + i * pairs.length + p];
+          gram[a * T + b] += v;
+          if (a !== b) gram[b * T + a] += v;
+        });
+      }
+      // ‖gₜ‖² is finite iff every entry of gₜ is (short of float32 overflow); only then look closer.
+      for (let t = 0; t < T; t++) if (!Number.isFinite(gram[t * T + t])) this.explainNonFiniteGram(perHead, T, d);
+      let direction: tf.Tensor[] | undefined;
+      let weights = gramBalancer?.combineGram(gram, T, d, Array.from(losses), ctx);
+      if (!weights) {
+        const rows = this.downloadGradientRows(perHead);
+        this.checkGradientRows(rows, T, d);
+        const combined = strategy.combineGradients(rows, T, d, Array.from(losses), ctx);
+        weights = combined.weights;
+        let offset = 0;
+        direction = shared.map((v) => {
+          const part = tf.tensor(combined.direction.subarray(offset, offset + v.size), v.shape);
+          offset += v.size;
+          return part;
+        });
+      }
+      const w = weights;
       tf.tidy(() => {
         const grads: tf.NamedTensorMap = { ...headGrads };
-        let offset = 0;
-        for (const v of shared) {
-          grads[v.name] = tf.tensor(combined.direction.subarray(offset, offset + v.size), v.shape);
-          offset += v.size;
-        }
+        shared.forEach((v, i) => {
+          if (direction) {
+            grads[v.name] = direction[i];
+            return;
+          }
+          // Σₜ wₜgₜ; heads with weight 0 or no gradient here contribute nothing.
+          const terms: tf.Tensor[] = [];
+          for (let t = 0; t < T; t++) {
+            const g = perHead[t][i];
+            if (g && w[t] !== 0) terms.push(w[t] === 1 ? g : tf.mul(g, tf.scalar(w[t])));
+          }
+          grads[v.name] = terms.length === 0 ? tf.zerosLike(v) : terms.length === 1 ? tf.clone(terms[0]) : tf.addN(terms);
+        });
         this.optimizer.apply(this.clip(grads), [...shared, ...headVars.flat()]);
+        if (direction) tf.dispose(direction);
       });
+      const applied = Float32Array.from(w);
+      let offset = T + V * pairs.length;
+      return {
+        total: losses.reduce((s, l, t) => s + applied[t] * l, 0),
+        losses,
+        weights: applied,
+        outputs: wantMetrics
+          ? heads.map((h) => {
+              const out = stats.slice(offset, offset + n * h.units);
+              offset += n * h.units;
+              return out;
+            })
+          : [],
+        gram,
+      };
     } finally {
-      tf.dispose(Object.values(headGrads));
+      tf.dispose(kept);
     }
-    const w = Float32Array.from(weights);
-    return {
-      total: losses.reduce((s, l, t) => s + w[t] * l, 0),
-      losses,
-      weights: w,
-      outputs: wantMetrics ? outputs.map((o, t) => o.subarray(0, n * heads[t].units)) : [],
-      gram,
-    };
   }
 
   /** Each head's loss on the batch after the update, with the same dropout masks (FAMO). */
@@ -721,6 +836,47 @@ export class Trainer {
       this.network.restoreBatchNormState(saved);
     }
   }
+  /**
+   * Runs `fn` inside a gradient scope: while it runs, tfjs records one tape
+   * and keeps the tensors saved for the backward pass, so several
+   * `tf.variableGrads` calls inside `fn` can each backpropagate through the
+   * same forward pass (tfjs frees a tape after its first backward pass only
+   * at the outermost gradient level). The scope itself differentiates a
+   * dummy 0·z. Tensors `fn` creates are released unless kept.
+   */
+  private withTape(fn: () => void): void {
+    tf.tidy(() => {
+      tf.grad((z: tf.Tensor) => {
+        fn();
+        return tf.mul(z, 0);
+      })(tf.scalar(0));
+    });
+  }
+
+  /**
+   * Called when a diagonal entry of the per-head Gram matrix is not finite:
+   * throws NonFiniteStep for the first head with a NaN or infinite gradient
+   * entry, or (finite entries whose squares overflow float32) a training error.
+   */
+  private explainNonFiniteGram(perHead: (tf.Tensor | undefined)[][], T: number, d: number): never {
+    this.checkGradientRows(this.downloadGradientRows(perHead), T, d);
+    throw new MultilossError(
+      'training',
+      `the heads' gradients overflow (squared norms beyond float32) at epoch ${this.epoch + 1}, step ${this.step + 1}; lower the learning rate or set training.clipNorm`,
+    );
+  }
+
+  /** The per-head gradients on the shared variables as a row-major T×d matrix (a missing gradient is zero). */
+  private downloadGradientRows(perHead: (tf.Tensor | undefined)[][]): Float32Array {
+    const shared = this.network.sharedVariables;
+    return tidyValue(
+      () =>
+        tf
+          .concat(perHead.flatMap((row) => shared.map((v, i) => (row[i] ? tf.reshape(row[i] as tf.Tensor, [-1]) : tf.zeros([v.size])))))
+          .dataSync() as Float32Array,
+    );
+  }
+
 
   private splitOutputs(stats: Float32Array, offset: number, n: number, wantMetrics: boolean): Float32Array[] {
     if (!wantMetrics) return [];
@@ -901,7 +1057,6 @@ class EpochAccumulator {
     weights: Float32Array[],
     predictions: Float32Array[],
     data: EncodedData,
-    idx: number[],
   ): void {
     this.rows += n;
     this.totalSum += total * n;
@@ -914,8 +1069,8 @@ class EpochAccumulator {
       this.appliedSum[h] += applied[h];
       if (predictions.length && this.metrics[h].length) {
         const t = data.targets[h];
-        const yTrue = gatherRows(t.yMetric, head.units, idx);
-        const mask = gatherRows(t.mask, 1, idx);
+        const yTrue = t.yMetric.subarray(0, n * head.units);
+        const mask = t.mask.subarray(0, n);
         const yPred = head.toMetricSpace(predictions[h]);
         for (const m of this.metrics[h]) m.update(yTrue, yPred, mask);
       }
@@ -936,23 +1091,35 @@ class EpochAccumulator {
 }
 
 /**
- * Losses and metrics over a whole data set in inference mode, exact (not an
- * average of batch averages). `weights` are the head weights for the total.
+ * Losses and metrics summed batch by batch in inference mode, exact over
+ * everything added (not an average of batch averages).
  */
-export function evaluateEncoded(network: TrainableNetwork, heads: readonly Head[], data: EncodedData, weights: readonly number[], batchSize = 1024): SplitLog {
-  const T = heads.length;
-  const lossSum = new Float64Array(T);
-  const weightSum = new Float64Array(T);
-  const metrics = heads.map((h) => h.createMetrics());
-  for (let start = 0; start < data.n; start += batchSize) {
-    const idx = Array.from({ length: Math.min(batchSize, data.n - start) }, (_, i) => start + i);
-    const n = idx.length;
+export class EvaluationAccumulator {
+  private readonly lossSum: Float64Array;
+  private readonly weightSum: Float64Array;
+  private readonly metrics: StreamingMetric[][];
+
+  constructor(
+    private readonly network: TrainableNetwork,
+    private readonly heads: readonly Head[],
+  ) {
+    this.lossSum = new Float64Array(heads.length);
+    this.weightSum = new Float64Array(heads.length);
+    this.metrics = heads.map((h) => h.createMetrics());
+  }
+
+  /** One forward pass over the batch's rows. */
+  add(data: EncodedData): void {
+    const { network, heads } = this;
+    const T = heads.length;
+    const n = data.n;
+    if (n === 0) return;
     const packed = tf.tidy(() => {
-      const x = tf.tensor(gatherRows(data.x, data.inputSize, idx), [n, ...inputShapeOf(data)]);
+      const x = tf.tensor(data.x.subarray(0, n * data.inputSize), [n, ...inputShapeOf(data)]);
       const raw = network.forwardHeads(network.forwardTrunk(x, false), x);
       const parts: tf.Tensor[] = [];
       raw.forEach((r, h) => {
-        const y = tf.tensor2d(gatherRows(data.targets[h].y, heads[h].units, idx), [n, heads[h].units]);
+        const y = tf.tensor2d(data.targets[h].y.subarray(0, n * heads[h].units), [n, heads[h].units]);
         parts.push(heads[h].loss.perSample(y, r));
       });
       network.activate(raw).forEach((o) => parts.push(tf.reshape(o, [-1])));
@@ -972,23 +1139,62 @@ export function evaluateEncoded(network: TrainableNetwork, heads: readonly Head[
       const yPred = heads[h].toMetricSpace(values.subarray(offset, offset + len));
       offset += len;
       for (let r = 0; r < n; r++) {
-        const w = t.weight[idx[r]];
+        const w = t.weight[r];
         if (w > 0) {
-          lossSum[h] += w * perSample[h][r];
-          weightSum[h] += w;
+          this.lossSum[h] += w * perSample[h][r];
+          this.weightSum[h] += w;
         }
       }
-      const yTrue = gatherRows(t.yMetric, heads[h].units, idx);
-      const mask = gatherRows(t.mask, 1, idx);
-      for (const m of metrics[h]) m.update(yTrue, yPred, mask);
+      const yTrue = t.yMetric.subarray(0, len);
+      const mask = t.mask.subarray(0, n);
+      for (const m of this.metrics[h]) m.update(yTrue, yPred, mask);
     }
   }
-  const out: Record<string, HeadLog> = {};
-  let total = 0;
-  heads.forEach((head, h) => {
-    const loss = weightSum[h] > 0 ? lossSum[h] / weightSum[h] : 0;
-    total += weights[h] * loss;
-    out[head.name] = { loss, weight: weights[h], metrics: Object.fromEntries(metrics[h].map((m) => [m.name, m.result()])) };
-  });
-  return { loss: total, heads: out };
+
+  /** `weights` are the head weights for the total. */
+  result(weights: readonly number[]): SplitLog {
+    const out: Record<string, HeadLog> = {};
+    let total = 0;
+    this.heads.forEach((head, h) => {
+      const loss = this.weightSum[h] > 0 ? this.lossSum[h] / this.weightSum[h] : 0;
+      total += weights[h] * loss;
+      out[head.name] = { loss, weight: weights[h], metrics: Object.fromEntries(this.metrics[h].map((m) => [m.name, m.result()])) };
+    });
+    return { loss: total, heads: out };
+  }
+}
+
+/**
+ * Losses and metrics over a whole data set in inference mode, exact (not an
+ * average of batch averages). `weights` are the head weights for the total.
+ */
+export function evaluateEncoded(network: TrainableNetwork, heads: readonly Head[], data: EncodedData, weights: readonly number[], batchSize = 1024): SplitLog {
+  const acc = new EvaluationAccumulator(network, heads);
+  const units = heads.map((h) => h.units);
+  for (let start = 0; start < data.n; start += batchSize) {
+    acc.add(sliceEncoded(data, start, Math.min(data.n, start + batchSize), units));
+  }
+  return acc.result(weights);
+}
+
+/** `evaluateEncoded` over a source read batch by batch (a validation file streamed, a dataset). */
+export async function evaluateSource(
+  network: TrainableNetwork,
+  heads: readonly Head[],
+  source: EncodedData | EvaluationSource,
+  weights: readonly number[],
+  batchSize = 1024,
+): Promise<SplitLog> {
+  if (!isEvaluationSource(source)) return evaluateEncoded(network, heads, source, weights, batchSize);
+  const acc = new EvaluationAccumulator(network, heads);
+  for await (const batch of source.batches(batchSize)) acc.add(batch);
+  return acc.result(weights);
+}
+
+function isBatchSource(v: EncodedData | BatchSource): v is BatchSource {
+  return typeof (v as BatchSource).epoch === 'function';
+}
+
+function isEvaluationSource(v: EncodedData | EvaluationSource): v is EvaluationSource {
+  return typeof (v as EvaluationSource).batches === 'function';
 }

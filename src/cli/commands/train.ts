@@ -5,12 +5,17 @@ import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
 import { readConfigFile } from '../../io/config-file.js';
 import { saveAnyModel } from '../../io/separate-dir.js';
-import { checkpointWriter, disposeCheckpoint, readCheckpoint, type LoadedCheckpoint } from '../../io/checkpoints.js';
+import { checkpointWriter, disposeAnyCheckpoint, readAnyCheckpoint, resumeNote, separateCheckpointWriter, type AnyCheckpoint } from '../../io/checkpoints.js';
+import { deltaMNeedsBaseline, isDeltaMMonitor } from '../../compare/delta-m.js';
 import { readTableFile } from '../../io/table-file.js';
+import type { TableFormat } from '../../data/index.js';
+import type { Table } from '../../data/table.js';
 import { checkReportPath, writeTrainingReport } from '../../io/report-file.js';
 import { asReportable } from '../../report/training-report.js';
 import type { MultiOutputModel } from '../../model/multi-output.js';
 import { fitModel, splitInput } from '../../training/fit.js';
+import { fitModelStream, type StreamedTable } from '../../training/fit-stream.js';
+import { openTableStream } from '../../io/stream-table.js';
 import { fitSeparate } from '../../training/fit-separate.js';
 import { metricsTable } from '../format.js';
 import { progressCallbacks } from '../progress.js';
@@ -39,6 +44,8 @@ export interface TrainFlags {
   json?: boolean;
   quiet?: boolean;
   report?: string;
+  /** Read the data in chunks, never whole (two passes; see training/fit-stream.ts). */
+  stream?: boolean;
 }
 
 /** Flags override the config file; the merged object is validated by the schema. */
@@ -121,19 +128,19 @@ const RUN_FLAGS: (keyof TrainFlags)[] = [
 export async function runTrain(flags: TrainFlags): Promise<void> {
   const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report); // fail before training
   let raw: Record<string, unknown>;
-  let checkpoint: LoadedCheckpoint | undefined;
+  let checkpoint: AnyCheckpoint | undefined;
   let checkpointRoot: string | undefined;
   const backend = await initBackend(flags.backend);
   if (flags.resume) {
-    checkpoint = await readCheckpoint(flags.resume);
-    checkpointRoot = resolve(checkpoint.dir, '..');
+    checkpoint = await readAnyCheckpoint(flags.resume);
+    checkpointRoot = checkpoint.kind === 'separate' ? checkpoint.dir : resolve(checkpoint.dir, '..');
     raw = { ...checkpoint.config };
     if (RUN_FLAGS.some((f) => flags[f] !== undefined)) {
       const given = resolveConfig(parseConfig(buildConfig(flags), flags.config ?? 'command line'));
       const saved = resolveConfig(parseConfig(raw, 'checkpoint'));
       const diff = configDifferences(given, saved);
       if (diff.length) {
-        disposeCheckpoint(checkpoint);
+        disposeAnyCheckpoint(checkpoint, true);
         throw new MultilossError(
           'config',
           `--resume ${flags.resume}: the checkpoint belongs to a different configuration: ${diff.slice(0, 5).join('; ')}${diff.length > 5 ? `; and ${diff.length - 5} more` : ''}`,
@@ -147,14 +154,20 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   try {
     const config = parseConfig(raw, flags.config ?? (flags.resume ? 'checkpoint' : 'command line'));
     const resolved = resolveConfig(config);
+    const monitor = resolved.training.earlyStopping?.monitor;
+    if (monitor !== undefined && isDeltaMMonitor(monitor)) throw deltaMNeedsBaseline(monitor);
+    if (checkpoint && (checkpoint.kind === 'separate') !== (resolved.approach === 'separate')) {
+      throw new MultilossError('config', `--resume ${flags.resume}: the checkpoint is of a ${checkpoint.kind === 'separate' ? 'separate-models' : 'joint'} run, the configuration trains approach: ${resolved.approach}`);
+    }
     const out = config.out ?? resolve('multiloss-model');
     raw.out = out;
-    const table = readTableFile(config.data as string, config.format);
-    const validation = config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
+    const stream = streamingRun(flags, checkpoint, resolved.approach);
+    const table = stream ? undefined : readTableFile(config.data as string, config.format);
+    const validation = !stream && config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
     const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
     if (!flags.quiet)
       log(
-        `multiloss ${backend.name} backend; ${table.rows.length} rows from ${config.data}${checkpoint ? `; resuming after epoch ${checkpoint.resume.state.epoch}` : ''}`,
+        `multiloss ${backend.name} backend; ${table ? `${table.rows.length} rows from ${config.data}` : `streaming ${config.data}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`,
       );
     // SIGINT / SIGTERM: finish the current step, write a checkpoint, exit 130 / 143.
     const interrupt = { interrupted: false };
@@ -172,29 +185,45 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
         resolved.approach === 'separate'
           ? await fitSeparate(
               resolved,
-              { table, validation },
+              { table: table as Table, validation },
               {
                 callbacks: progress.callbacks,
                 warn: (m) => log(`warning: ${m}`),
                 onModelBegin: (k, n, head) => void (flags.quiet || log(`model ${k + 1}/${n}: head "${head}"`)),
+                checkpoint: separateCheckpointWriter(
+                  ckDir,
+                  raw,
+                  resolved.heads.map((h) => h.name),
+                ),
+                resume: checkpoint?.kind === 'separate' ? checkpoint.resume : undefined,
                 interrupt,
               },
             )
-          : await fitModel(
+          : stream
+            ? await fitModelStream(
+                resolved,
+                { train: streamedTable(config.data as string, config.format), validation: config.validation?.data ? streamedTable(config.validation.data, config.format) : undefined },
+                {
+                  callbacks: progress.callbacks,
+                  warn: (m) => log(`warning: ${m}`),
+                  checkpoint: checkpointWriter(ckDir, raw),
+                  resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined,
+                  interrupt,
+                },
+              )
+            : await fitModel(
               resolved,
-              { table, validation },
+              { table: table as Table, validation },
               {
                 callbacks: progress.callbacks,
                 warn: (m) => log(`warning: ${m}`),
                 checkpoint: checkpointWriter(ckDir, raw),
-                resume: checkpoint?.resume,
+                resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined,
                 interrupt,
               },
             );
     } catch (e) {
       if (e instanceof MultilossError && e.kind === 'interrupted') {
-        if (resolved.approach === 'separate')
-          throw new MultilossError('interrupted', `${signal ?? 'signal'}: ${e.message}; nothing was saved`, signal === 'SIGTERM' ? 143 : 130);
         throw new MultilossError(
           'interrupted',
           `${signal ?? 'signal'}: ${e.message}; resume with: multiloss train --resume ${ckDir}`,
@@ -209,7 +238,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     }
     await saveAnyModel(model, out);
     if (reportPath) {
-      const held = splitInput(resolved, { table, validation }).validation; // the rows validation metrics were computed on
+      // The rows validation metrics were computed on (with --stream they are not held: the report has no held-out plots).
+      const held = table ? splitInput(resolved, { table, validation }).validation : undefined;
       await writeTrainingReport(asReportable(model), reportPath, { validation: held, title: `Training report: ${basename(out)}` });
     }
     const metrics = model.info().metrics;
@@ -223,6 +253,25 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     }
     model.dispose();
   } finally {
-    if (checkpoint) disposeCheckpoint(checkpoint);
+    if (checkpoint) disposeAnyCheckpoint(checkpoint);
   }
+}
+
+/**
+ * Whether this run streams its data: `--stream`, or resuming a checkpoint of a
+ * streaming run (its state says so); a mismatch is an error.
+ */
+function streamingRun(flags: TrainFlags, checkpoint: AnyCheckpoint | undefined, approach: string | undefined): boolean {
+  const saved = checkpoint?.kind === 'joint' ? checkpoint.resume.state.stream !== undefined : undefined;
+  if (flags.stream && saved === false) {
+    throw new MultilossError('config', `--resume ${flags.resume}: the checkpoint is of a run that read its data whole; resume it without --stream`);
+  }
+  const stream = (flags.stream ?? false) || saved === true;
+  if (stream && approach === 'separate') throw new MultilossError('config', '--stream trains the joint model; approach: separate is not supported with --stream');
+  return stream;
+}
+
+/** A data file read in chunks, from the start each time it is opened. */
+function streamedTable(path: string, format: TableFormat | undefined): StreamedTable {
+  return { source: path, open: () => openTableStream(path, { format }) };
 }

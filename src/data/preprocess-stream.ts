@@ -1,0 +1,203 @@
+/**
+ * Fitting the feature preprocessing on a table that arrives in chunks (a file
+ * streamed with `train --stream`): the same fitted state as
+ * `FeaturePreprocessor.fit` on the whole table, without holding its rows.
+ *
+ * - type inference follows `inferColumnType` (numeric if every present value
+ *   parses as a number, else boolean if every one is a boolean, else
+ *   categorical); while a column could still be numeric or boolean its
+ *   distinct values are kept only up to `maxCategories` — a column that turns
+ *   out categorical beyond that is an error asking to declare its type;
+ * - numeric mean: the same sum in the same row order as the whole-table fit
+ *   (equal to the last bit); standard deviation: Welford's one-pass update
+ *   (equal to the two-pass figure to rounding, ~1e-15 relative);
+ * - categories: sorted by code unit, as the whole-table fit.
+ */
+import { MultilossError } from '../errors.js';
+import { parseBoolean, parseNumber } from './infer.js';
+import { FeaturePreprocessor, type FeatureJSON, type FeatureSpec } from './preprocess.js';
+import { rowRef, showValue } from './rowref.js';
+import type { Cell, ColumnType, Table } from './table.js';
+
+/** Distinct values kept per inferred column while its type is open (default). */
+export const DEFAULT_MAX_STREAM_CATEGORIES = 100_000;
+
+/** Scale of the second Welford accumulator, for values whose squares overflow (|x| ≳ 1e154). */
+const SMALL = 2 ** -600;
+
+function isMissing(cell: Cell): boolean {
+  return cell === null || (typeof cell === 'string' && cell.trim() === '');
+}
+
+/** 1/0 for booleans and 0/1; otherwise null (as the whole-table preprocessing). */
+function booleanValue(cell: Cell): number | null {
+  const b = parseBoolean(cell);
+  if (b !== null) return b ? 1 : 0;
+  const n = parseNumber(cell);
+  return n === 0 || n === 1 ? n : null;
+}
+
+class Welford {
+  n = 0;
+  mean = 0;
+  m2 = 0;
+  add(x: number): void {
+    this.n++;
+    const d = x - this.mean;
+    this.mean += d / this.n;
+    this.m2 += d * (x - this.mean);
+  }
+}
+
+class ColumnFitter {
+  rows = 0;
+  present = 0;
+  numeric = true;
+  boolean = true;
+  categories: Set<string> | undefined = new Set();
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  readonly plain = new Welford();
+  readonly scaled = new Welford();
+
+  constructor(
+    readonly name: string,
+    readonly declared: ColumnType | undefined,
+    private readonly maxCategories: number,
+  ) {
+    if (declared === 'numeric' || declared === 'boolean') this.categories = undefined;
+  }
+
+  addMissing(count: number): void {
+    this.rows += count;
+  }
+
+  add(cell: Cell, table: Table, i: number): void {
+    this.rows++;
+    if (isMissing(cell)) return;
+    this.present++;
+    const type = this.declared;
+    if (type === undefined || type === 'numeric') {
+      const x = this.numeric ? parseNumber(cell) : null;
+      if (x === null) {
+        if (type === 'numeric') {
+          throw new MultilossError('data', `${table.source}: ${rowRef(table, i)}, column "${this.name}": value ${showValue(cell)} is not a number (the feature is numeric)`);
+        }
+        this.numeric = false;
+      } else {
+        if (x < this.min) this.min = x;
+        if (x > this.max) this.max = x;
+        this.sum += x;
+        this.plain.add(x);
+        this.scaled.add(x * SMALL);
+      }
+    }
+    if (type === 'boolean' && booleanValue(cell) === null) {
+      throw new MultilossError('data', `${table.source}: ${rowRef(table, i)}, column "${this.name}": value ${showValue(cell)} is not a boolean (expected true/false or 1/0)`);
+    }
+    if (type === undefined && this.boolean && parseBoolean(cell) === null) this.boolean = false;
+    if (this.categories) {
+      this.categories.add(String(cell).trim());
+      if (this.categories.size > this.maxCategories && type === undefined && (this.numeric || this.boolean)) this.categories = undefined;
+    } else if (type === undefined && !this.numeric && !this.boolean) {
+      throw new MultilossError(
+        'config',
+        `${table.source}: feature "${this.name}" looked numeric or boolean for more than ${this.maxCategories} distinct values, then ${showValue(cell)} (${rowRef(table, i)}) made it categorical; with --stream declare its type (features: [{ name: ${JSON.stringify(this.name)}, type: categorical }])`,
+      );
+    }
+  }
+
+  finish(source: string): FeatureJSON {
+    if (this.present === 0) {
+      throw new MultilossError('data', `${source}: feature column "${this.name}" has no values in the training rows (all ${this.rows} missing)`);
+    }
+    const hasMissing = this.present < this.rows;
+    const type: ColumnType = this.declared ?? (this.numeric ? 'numeric' : this.boolean ? 'boolean' : 'categorical');
+    switch (type) {
+      case 'numeric': {
+        if (this.min === this.max) return { name: this.name, type, mean: this.min, std: 1, missingIndicator: hasMissing };
+        let mean = this.sum / this.present;
+        let std = Math.sqrt(this.plain.m2 / this.present);
+        if (!Number.isFinite(mean) || !Number.isFinite(std)) {
+          mean = this.scaled.mean / SMALL;
+          std = Math.sqrt(this.scaled.m2 / this.present) / SMALL;
+        }
+        return { name: this.name, type, mean, std: std > 0 && Number.isFinite(std) ? std : 1, missingIndicator: hasMissing };
+      }
+      case 'boolean':
+        return { name: this.name, type, missingIndicator: hasMissing };
+      case 'categorical': {
+        const categories = [...(this.categories as Set<string>)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        return { name: this.name, type, categories };
+      }
+    }
+  }
+}
+
+/**
+ * Fits the feature preprocessing chunk by chunk. Columns are tracked from the
+ * moment they appear (JSON lines may add keys later; the rows before count as
+ * missing). `add` receives the training rows only, after missing-value
+ * normalisation.
+ */
+export class StreamingPreprocessorFit {
+  private readonly columns = new Map<string, ColumnFitter>();
+  private rows = 0;
+
+  constructor(
+    /** Declared features (config), or undefined: every column passing `include`. */
+    private readonly features: readonly FeatureSpec[] | undefined,
+    private readonly include: (column: string) => boolean,
+    private readonly maxCategories = DEFAULT_MAX_STREAM_CATEGORIES,
+  ) {
+    if (features) {
+      const names = new Set<string>();
+      for (const f of features) {
+        if (names.has(f.name)) throw new MultilossError('config', `feature "${f.name}" is listed twice`);
+        names.add(f.name);
+      }
+    }
+  }
+
+  private fitter(name: string): ColumnFitter | undefined {
+    let f = this.columns.get(name);
+    if (f) return f;
+    const spec = this.features ? this.features.find((s) => s.name === name) : this.include(name) ? { name } : undefined;
+    if (!spec) return undefined;
+    f = new ColumnFitter(name, spec.type, this.maxCategories);
+    f.addMissing(this.rows);
+    this.columns.set(name, f);
+    return f;
+  }
+
+  /** Adds a chunk of training rows. */
+  add(table: Table): void {
+    const tracked: { j: number; f: ColumnFitter }[] = [];
+    table.columns.forEach((c, j) => {
+      const f = this.fitter(c);
+      if (f) tracked.push({ j, f });
+    });
+    const seen = new Set(tracked.map((t) => t.f));
+    for (let i = 0; i < table.rows.length; i++) {
+      const row = table.rows[i];
+      for (const { j, f } of tracked) f.add(row[j] ?? null, table, i);
+    }
+    for (const f of this.columns.values()) if (!seen.has(f)) f.addMissing(table.rows.length);
+    this.rows += table.rows.length;
+  }
+
+  /** The fitted preprocessing; `columns` are the file's columns (for the error naming an absent feature). */
+  finish(source: string, columns: readonly string[]): FeaturePreprocessor {
+    const specs = this.features ?? columns.filter((c) => this.include(c)).map((name) => ({ name }));
+    if (specs.length === 0) throw new MultilossError('config', `${source}: no feature columns left once the targets are taken out`);
+    const fitted = specs.map((s) => {
+      const f = this.columns.get(s.name);
+      if (!f) {
+        throw new MultilossError('data', `${source}: feature column "${s.name}" not found; available columns: ${columns.map((c) => `"${c}"`).join(', ') || '(none)'}`);
+      }
+      return f.finish(source);
+    });
+    return FeaturePreprocessor.fromJSON({ version: 1, features: fitted });
+  }
+}

@@ -1,0 +1,397 @@
+/**
+ * Training from a table that is read in chunks, never whole (`train --stream`):
+ *
+ * 1. **Pass 1** reads the file once: drops rows in which every target is
+ *    missing, assigns each remaining row to training or validation, fits the
+ *    feature preprocessing (`StreamingPreprocessorFit`) and the heads (class
+ *    lists and counts, regression mean/std) on the training rows, and checks
+ *    every target and sample-weight cell — so bad input anywhere in the file
+ *    is reported before training starts.
+ * 2. **Every epoch** reads the file again: the training rows are encoded
+ *    chunk by chunk and pass through a seeded shuffle buffer (`ShuffleBuffer`,
+ *    like tf.data's `shuffle(bufferSize)`: shuffling is local to the buffer,
+ *    not a permutation of the whole file) into batches of `batchSize`.
+ *    Validation (the split's rows, or `validation.data`) is read again after
+ *    each epoch, in order.
+ *
+ * The validation split is decided per row, without holding the rows: a data
+ * row (0-based index r among the file's data rows) goes to validation when
+ * `splitHash(seed, r) < validation.split`, a 32-bit hash of the seed and the
+ * row index. The held-out share is therefore `split` in expectation (not
+ * exactly round(split·n)), and not stratified.
+ *
+ * Memory holds the current chunk, the shuffle buffer and one batch, whatever
+ * the file's length. Browser-safe: the caller supplies the chunk readers.
+ */
+import type { ResolvedConfig } from '../config/resolve.js';
+import { DEFAULT_MISSING, normalizeMissing } from '../data/missing.js';
+import { parseNumber } from '../data/infer.js';
+import { StreamingPreprocessorFit } from '../data/preprocess-stream.js';
+import type { FeaturePreprocessor } from '../data/preprocess.js';
+import { selectRows } from '../data/split.js';
+import type { Cell, Table } from '../data/table.js';
+import { MultilossError } from '../errors.js';
+import { HEAD_KINDS, cellLabel, columnIndex, fitHead, headFromJSON, sampleWeights, type Head, type HeadSpec } from '../model/heads/index.js';
+import { resolveClassWeights } from '../model/heads/classes.js';
+import { readNumericTarget } from '../model/heads/numeric-target.js';
+import type { MultilossModel } from '../model/multiloss-model.js';
+import { Rebatcher, ShuffleBuffer, sliceEncoded, type BatchSource, type EpochBatches, type EpochRequest, type EvaluationSource } from './batch-source.js';
+import type { EncodedData } from './data.js';
+import { trainFitted, type FitOptions } from './fit.js';
+
+/** Consecutive chunks of a table (the shape of `io/stream-table.ts`'s reader). */
+export interface TableChunks {
+  /** The next chunk of rows, or null at the end; throws MultilossError naming file and line for bad input. */
+  next(): Promise<Table | null>;
+  /** Columns met so far. */
+  readonly columns: readonly string[];
+  /** Whether the first chunk's columns are every chunk's (CSV); false for JSON lines. */
+  readonly columnsKnown?: boolean;
+  close(): void;
+}
+
+/** A table that can be read from the start as often as needed. */
+export interface StreamedTable {
+  /** Names the data in messages (the file path). */
+  source: string;
+  open(): Promise<TableChunks>;
+}
+
+export interface StreamFitInput {
+  train: StreamedTable;
+  /** Validation rows (`validation.data`); otherwise the split is taken from `train`. */
+  validation?: StreamedTable;
+}
+
+export interface StreamFitOptions extends FitOptions {
+  /** Rows in the shuffle buffer (default 16,384). 1 trains in file order. */
+  shuffleBuffer?: number;
+}
+
+export const DEFAULT_SHUFFLE_BUFFER = 16_384;
+
+/** murmur3's 32-bit finaliser. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * A number in [0, 1) fixed by the seed and the data row index (0-based): row r
+ * is held out for validation when `splitHash(seed, r) < validation.split`.
+ */
+export function splitHash(seed: number, row: number): number {
+  const s = fmix32((Math.trunc(seed) ^ 0x9e3779b9) >>> 0);
+  const hi = Math.floor(row / 2 ** 32);
+  return fmix32((s ^ fmix32((row >>> 0) ^ Math.imul(hi, 0x27d4eb2d))) >>> 0) / 2 ** 32;
+}
+
+/** Adds the `needed` columns a chunk lacks (a JSON-lines chunk has only its rows' keys) as missing cells. */
+function withColumns(table: Table, needed: readonly string[]): Table {
+  const extra = needed.filter((c) => !table.columns.includes(c));
+  if (extra.length === 0) return table;
+  const out: Table = { ...table, columns: [...table.columns, ...extra], rows: table.rows.map((r) => [...r, ...extra.map((): Cell => null)]) };
+  return out;
+}
+
+/** Where each row of a chunk goes. */
+interface ChunkSplit {
+  table: Table;
+  train: number[];
+  validation: number[];
+  dropped: number;
+}
+
+interface Plan {
+  config: ResolvedConfig;
+  missing: string[];
+  /** Target and sample-weight columns. */
+  labelColumns: string[];
+  split: number;
+  seed: number;
+}
+
+/** Reads `input` once, chunk by chunk, telling each row's part. `validationFile`: every labelled row is validation. */
+async function* chunksOf(input: StreamedTable, plan: Plan, validationFile: boolean, needed: () => readonly string[]): AsyncGenerator<ChunkSplit> {
+  const reader = await input.open();
+  let offset = 0;
+  try {
+    for (let raw = await reader.next(); raw !== null; raw = await reader.next()) {
+      if (offset === 0 && reader.columnsKnown) for (const h of plan.config.heads) columnIndex(raw, h.column, `target (head "${h.name}")`);
+      const normalized = normalizeMissing(raw, plan.missing);
+      if (raw.rowNumbers) normalized.rowNumbers = raw.rowNumbers;
+      const table = withColumns(normalized, needed());
+      const idx = plan.config.heads.map((h) => columnIndex(table, h.column, `target (head "${h.name}")`));
+      const out: ChunkSplit = { table, train: [], validation: [], dropped: 0 };
+      for (let i = 0; i < table.rows.length; i++) {
+        const row = table.rows[i];
+        if (!idx.some((c) => cellLabel(row[c]) !== null)) out.dropped++;
+        else if (validationFile || (plan.split > 0 && splitHash(plan.seed, offset + i) < plan.split)) out.validation.push(i);
+        else out.train.push(i);
+      }
+      offset += table.rows.length;
+      yield out;
+    }
+  } finally {
+    reader.close();
+  }
+}
+
+/** What pass 1 gathers for one head. */
+interface HeadStats {
+  spec: HeadSpec;
+  /** Distinct labels over every labelled row (label kinds), in first-seen order. */
+  labels: Set<string>;
+  /** Labels counted over the training rows (class weights). */
+  counts: Map<string, number>;
+  /** Rows with a label: all, training. */
+  labelledAll: number;
+  labelledTrain: number;
+  /** Regression: sum (row order, as the whole-table fit) and Welford's running mean / M2 of the training labels. */
+  sum: number;
+  mean: number;
+  m2: number;
+  /** A labelled training cell (regression, count: the fit's sample). */
+  sample?: Cell;
+}
+
+const LABEL_KINDS = new Set(['classification', 'binary', 'multilabel']);
+
+function addHeadRows(stats: HeadStats, table: Table, rows: readonly number[], isTrain: boolean): void {
+  const spec = stats.spec;
+  if (rows.length === 0) return;
+  const part = selectRows(table, rows);
+  if (spec.sampleWeight) sampleWeights(part, spec, parseNumber); // checks the weights now
+  const col = columnIndex(part, spec.column, `target (head "${spec.name}")`);
+  if (LABEL_KINDS.has(spec.kind)) {
+    for (const row of part.rows) {
+      const l = cellLabel(row[col]);
+      if (l === null) continue;
+      stats.labels.add(l);
+      stats.labelledAll++;
+      if (isTrain) {
+        stats.labelledTrain++;
+        stats.counts.set(l, (stats.counts.get(l) ?? 0) + 1);
+      }
+    }
+    return;
+  }
+  if (spec.kind === 'count') {
+    fitHead(spec, part, part); // encodes: checks every count (a number, ≥ 0)
+  }
+  const { values, mask } = readNumericTarget(part, spec);
+  for (let i = 0; i < values.length; i++) {
+    if (!mask[i]) continue;
+    stats.labelledAll++;
+    if (!isTrain) continue;
+    stats.labelledTrain++;
+    stats.sample ??= part.rows[i][col];
+    const x = values[i];
+    stats.sum += x;
+    const d = x - stats.mean;
+    stats.mean += d / stats.labelledTrain;
+    stats.m2 += d * (x - stats.mean);
+  }
+}
+
+/** The head fitted from pass 1's figures: the same as `fitHead` on the whole table. */
+function headFromStats(stats: HeadStats, source: string): Head {
+  const spec = stats.spec;
+  const table = (cells: Cell[]): Table => ({ columns: [spec.column], rows: cells.map((c) => [c]), source });
+  if (LABEL_KINDS.has(spec.kind)) {
+    // One row per distinct label: the class list is what matters; counts are put back below.
+    const distinct = table([...stats.labels]);
+    const head = fitHead(spec, distinct, distinct);
+    if (spec.classWeights === undefined) return head;
+    const json = head.toJSON();
+    const classes = json.classes ?? [];
+    const counts = classes.map((c) => stats.counts.get(c) ?? 0);
+    return headFromJSON({ ...json, classWeights: resolveClassWeights(spec, classes, counts) });
+  }
+  if (stats.labelledTrain === 0) {
+    throw new MultilossError('data', `${source}: target column "${spec.column}" (head "${spec.name}") has no value in the training rows`);
+  }
+  const head = fitHead(spec, table([stats.sample ?? null]), table([stats.sample ?? null]));
+  if (spec.kind !== 'regression') return head;
+  const mean = stats.sum / stats.labelledTrain;
+  const std = Math.sqrt(stats.m2 / stats.labelledTrain);
+  return headFromJSON({ ...head.toJSON(), mean, std: std > 0 && Number.isFinite(std) ? std : 1 });
+}
+
+/** Encodes some rows of a chunk. */
+function encodeRows(table: Table, rows: readonly number[], preprocessor: FeaturePreprocessor, heads: readonly Head[]): EncodedData {
+  const part = rows.length === table.rows.length ? table : selectRows(table, rows);
+  return {
+    n: part.rows.length,
+    inputSize: preprocessor.outputSize,
+    x: preprocessor.transform(part),
+    targets: heads.map((h) => h.encode(part)),
+  };
+}
+
+interface RowRef {
+  chunk: EncodedData;
+  i: number;
+}
+
+/** Copies rows given as (chunk, row) references into one batch. */
+function gatherRefs(refs: readonly RowRef[], inputSize: number, units: readonly number[]): EncodedData {
+  const n = refs.length;
+  const x = new Float32Array(n * inputSize);
+  const targets = units.map((u) => ({ y: new Float32Array(n * u), yMetric: new Float32Array(n * u), mask: new Float32Array(n), weight: new Float32Array(n) }));
+  refs.forEach(({ chunk, i }, r) => {
+    x.set(chunk.x.subarray(i * inputSize, (i + 1) * inputSize), r * inputSize);
+    units.forEach((u, h) => {
+      const s = chunk.targets[h];
+      const t = targets[h];
+      t.y.set(s.y.subarray(i * u, (i + 1) * u), r * u);
+      t.yMetric.set(s.yMetric.subarray(i * u, (i + 1) * u), r * u);
+      t.mask[r] = s.mask[i];
+      t.weight[r] = s.weight[i];
+    });
+  });
+  return { n, inputSize, x, targets };
+}
+
+/**
+ * Trains from a streamed table (see the file comment). The same configuration
+ * as `fitModel`; `validation.stratify` does not apply (the split is per row).
+ * Resuming (`options.resume`) inside an epoch re-reads that epoch's stream
+ * and skips the batches already trained, so it ends with the same weights as
+ * an uninterrupted streaming run.
+ */
+export async function fitModelStream(config: ResolvedConfig, input: StreamFitInput, options: StreamFitOptions = {}): Promise<MultilossModel> {
+  const warn = options.warn ?? (() => undefined);
+  if (config.approach === 'separate') throw new MultilossError('config', '--stream trains the joint model; approach: separate is not supported with --stream');
+  for (const h of config.heads) {
+    if (!(HEAD_KINDS as readonly string[]).includes(h.kind)) throw new MultilossError('config', `head "${h.name}": kind "${h.kind}" is a registered kind; --stream supports the built-in kinds (${HEAD_KINDS.join(', ')})`);
+  }
+  const missing = config.missingValues ? [...DEFAULT_MISSING, ...config.missingValues] : [...DEFAULT_MISSING];
+  const labelColumns = [...new Set(config.heads.flatMap((h) => [h.column, ...(h.sampleWeight ? [h.sampleWeight] : [])]))];
+  const plan: Plan = { config, missing, labelColumns, split: input.validation ? 0 : config.validation.split, seed: config.training.seed };
+  const source = input.train.source;
+  for (const f of config.features ?? []) {
+    const h = config.heads.find((x) => x.column === f.name);
+    if (h) throw new MultilossError('config', `column "${f.name}" is both a feature and the target of head "${h.name}"`);
+  }
+
+  // Pass 1: split, checks, preprocessing and head statistics.
+  const fitter = new StreamingPreprocessorFit(config.features, (c) => !labelColumns.includes(c));
+  const stats: HeadStats[] = config.heads.map((spec) => ({ spec, labels: new Set(), counts: new Map(), labelledAll: 0, labelledTrain: 0, sum: 0, mean: 0, m2: 0 }));
+  let rows = 0;
+  let trainRows = 0;
+  let validationRows = 0;
+  let dropped = 0;
+  const columns: string[] = [];
+  const interrupted = () => {
+    if (options.interrupt?.interrupted) throw new MultilossError('interrupted', 'training interrupted while reading the data (before the first epoch)');
+  };
+  const readPass1 = async (table: StreamedTable, validationFile: boolean) => {
+    let any = false;
+    let droppedHere = 0;
+    for await (const chunk of chunksOf(table, plan, validationFile, () => labelColumns)) {
+      interrupted();
+      any ||= chunk.table.rows.length > 0;
+      rows += validationFile ? 0 : chunk.table.rows.length;
+      droppedHere += chunk.dropped;
+      if (!validationFile) {
+        for (const c of chunk.table.columns) if (!columns.includes(c)) columns.push(c);
+        if (chunk.train.length) fitter.add(selectRows(chunk.table, chunk.train));
+      }
+      trainRows += chunk.train.length;
+      validationRows += chunk.validation.length;
+      for (const s of stats) {
+        addHeadRows(s, chunk.table, chunk.train, true);
+        addHeadRows(s, chunk.table, chunk.validation, false);
+      }
+    }
+    if (!any) throw new MultilossError('data', `${table.source}: no data rows (only a header)`);
+    if (droppedHere) warn(`${table.source}: dropped ${droppedHere} row(s) in which every target is missing`);
+    dropped += droppedHere;
+  };
+  await readPass1(input.train, false);
+  for (const s of stats) {
+    if (s.labelledAll === 0) throw new MultilossError('data', `${source}: target column "${s.spec.column}" (head "${s.spec.name}") has no value in any row`);
+  }
+  if (input.validation) await readPass1(input.validation, true);
+  if (trainRows === 0) {
+    throw new MultilossError(rows - dropped > 0 ? 'config' : 'data', rows - dropped > 0 ? `validation.split ${config.validation.split} leaves no training rows` : 'no training rows left after dropping rows with every target missing');
+  }
+  const preprocessor = fitter.finish(source, columns);
+  const heads = stats.map((s) => headFromStats(s, source));
+  const units = heads.map((h) => h.units);
+  const needed = () => [...preprocessor.features.map((f) => f.name), ...labelColumns];
+
+  const shuffleSize = Math.max(1, Math.floor(options.shuffleBuffer ?? DEFAULT_SHUFFLE_BUFFER));
+  const train: BatchSource = {
+    kind: 'stream',
+    rows: trainRows,
+    async epoch(request: EpochRequest): Promise<EpochBatches> {
+      const chunks = chunksOf(input.train, plan, false, needed);
+      const buffer = new ShuffleBuffer<RowRef>(shuffleSize, `${plan.seed}:stream:${request.epoch}`);
+      const size = request.batchSize;
+      let toSkip = request.skip * size;
+      let ended = false;
+      const ready: RowRef[] = [];
+      let readyAt = 0;
+      const emit = (ref: RowRef) => {
+        if (toSkip > 0) toSkip--;
+        else ready.push(ref);
+      };
+      const fill = async () => {
+        while (ready.length - readyAt < size && !ended) {
+          const r = await chunks.next();
+          if (r.done) {
+            ended = true;
+            for (const ref of buffer.drain()) emit(ref);
+            break;
+          }
+          const { table, train: idx } = r.value;
+          if (idx.length === 0) continue;
+          const encoded = encodeRows(table, idx, preprocessor, heads);
+          for (let i = 0; i < encoded.n; i++) {
+            const out = buffer.push({ chunk: encoded, i });
+            if (out) emit(out);
+          }
+        }
+      };
+      return {
+        async next() {
+          await fill();
+          const n = Math.min(size, ready.length - readyAt);
+          if (n === 0) return null;
+          const batch = gatherRefs(ready.slice(readyAt, readyAt + n), preprocessor.outputSize, units);
+          readyAt += n;
+          if (readyAt > 4 * size) {
+            ready.splice(0, readyAt);
+            readyAt = 0;
+          }
+          return batch;
+        },
+        close() {
+          void chunks.return(undefined);
+        },
+      };
+    },
+  };
+  const rowsOf = (table: StreamedTable, part: 'train' | 'validation', count: number): EvaluationSource => ({
+    rows: count,
+    async *batches(batchSize: number) {
+      const rebatch = new Rebatcher(batchSize, units);
+      for await (const chunk of chunksOf(table, plan, table === input.validation, needed)) {
+        const idx = chunk[part];
+        if (idx.length === 0) continue;
+        const encoded = encodeRows(chunk.table, idx, preprocessor, heads);
+        for (let at = 0; at < encoded.n; at += batchSize) yield* rebatch.add(sliceEncoded(encoded, at, Math.min(encoded.n, at + batchSize), units));
+      }
+      const last = rebatch.flush();
+      if (last) yield last;
+    },
+  });
+  const validation = validationRows > 0 ? rowsOf(input.validation ?? input.train, 'validation', validationRows) : undefined;
+  return trainFitted(config, { preprocessor, heads, missing }, train, validation, options, rowsOf(input.train, 'train', trainRows));
+}
