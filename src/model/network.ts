@@ -52,6 +52,21 @@ export interface DenseBlockSpec {
 }
 export type TrunkLayerSpec = DenseBlockSpec;
 
+/**
+ * One trunk block in words, for `info` and reports: "64 relu, dropout 0.1"
+ * for a dense block, "conv 16 3×3 relu, max pool 2×2" for a conv block.
+ */
+export function describeBlock(b: DenseBlockSpec): string {
+  const pair = (v: number | [number, number]) => (typeof v === 'number' ? `${v}×${v}` : `${v[0]}×${v[1]}`);
+  const extras = [...(b.batchNorm ? ['batch norm'] : []), ...(b.dropout ? [`dropout ${b.dropout}`] : [])];
+  if (b.type !== 'conv') return [`${b.units} ${b.activation ?? 'relu'}`, ...extras].join(', ');
+  const stride = b.stride !== undefined && pair(b.stride) !== '1×1' ? ` stride ${pair(b.stride)}` : '';
+  const padding = b.padding === 'valid' ? ' valid' : '';
+  const pool = b.pool === undefined ? [] : typeof b.pool === 'string' ? [`${b.pool} pool 2×2`] : [`${b.pool.type} pool ${pair(b.pool.size ?? 2)}${b.pool.stride !== undefined ? ` stride ${pair(b.pool.stride)}` : ''}`];
+  const global = b.globalPool ? [`global ${b.globalPool} pool`] : [];
+  return [`conv ${b.units} ${pair(b.kernel ?? 3)}${stride}${padding} ${b.activation ?? 'relu'}`, ...extras, ...pool, ...global].join(', ');
+}
+
 function unique(names: string[]): void {
   const seen = new Set<string>();
   for (const n of names) {

@@ -10,6 +10,7 @@
  */
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Table } from '../data/table.js';
+import { describeBlock } from '../model/network.js';
 import { MultilossError } from '../errors.js';
 import type { Head } from '../model/heads/index.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
@@ -451,10 +452,7 @@ function prefixIds(svg: string, prefix: string): string {
 }
 
 function trunkText(config: ResolvedConfig): string {
-  const blocks = config.trunk.map((b) => {
-    const extras = [b.activation ?? 'relu', ...(b.batchNorm ? ['batch norm'] : []), ...(b.dropout ? [`dropout ${b.dropout}`] : [])];
-    return `${b.units} ${extras.join(', ')}`;
-  });
+  const blocks = config.trunk.map(describeBlock);
   return blocks.length ? blocks.join(' → ') : '(none: heads on the inputs)';
 }
 

@@ -3,6 +3,7 @@ import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
 import { loadAnyModel } from '../../io/separate-dir.js';
 import { fmt, metricsTable, table } from '../format.js';
+import { describeBlock } from '../../model/network.js';
 
 import type { Backend } from './shared.js';
 
@@ -28,7 +29,7 @@ export async function runInfo(posModel: string | undefined, flags: InfoFlags): P
       `approach     ${info.approach}${info.approach === 'separate' ? ` (${info.heads.length} models, one per head)` : ''}`,
       `parameters   ${info.parameters}`,
       `features     ${info.features.length} columns → ${info.inputSize} inputs: ${info.features.map((f) => `${f.name} (${f.type})`).join(', ')}`,
-      `trunk        ${info.trunk.map((b) => `${b.units} ${b.activation ?? 'relu'}${b.batchNorm ? '+bn' : ''}${b.dropout ? ` drop ${b.dropout}` : ''}`).join(' → ') || '(none)'}`,
+      `trunk        ${info.trunk.map(describeBlock).join(' → ') || '(none)'}`,
       `balance      ${info.balance.method} (weights ${info.balance.weights.map((w) => fmt(w)).join(', ')})`,
       `epochs       ${info.epochs}`,
       '',
