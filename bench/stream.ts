@@ -1,7 +1,9 @@
-// Streaming prediction benchmark: rows/second and peak RSS of `multiloss predict`
-// on generated penguin-like CSV files (default 1M and 5M rows).
+// Streaming benchmarks: rows/second and peak RSS of `multiloss predict` (default)
+// or of `multiloss train --stream` (`train` first) on generated penguin-like CSV
+// files (default 1M and 5M rows).
 //
 //   node --import tsx bench/stream.ts [ROWS ...]        e.g. bench/stream.ts 1000000 5000000
+//   node --import tsx bench/stream.ts train [ROWS ...]  train --stream: 1 epoch, batch 256, 10% validation
 //
 // Each run is a separate CLI process started through a wrapper that prints
 // process.resourceUsage().maxRSS at exit; the time includes start-up (about 1–2 s).
@@ -14,7 +16,8 @@ import { pathToFileURL } from 'node:url';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
-const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const TRAIN = process.argv[2] === 'train';
+const sizes = process.argv.slice(TRAIN ? 3 : 2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
 const ROWS = sizes.length ? sizes : [1_000_000, 5_000_000];
 
 const dir = mkdtempSync(join(tmpdir(), 'multiloss-bench-stream-'));
@@ -48,6 +51,73 @@ function predict(data: string, out: string): Promise<{ seconds: number; maxRssMb
       else done({ seconds: (performance.now() - t0) / 1000, maxRssMb: Number(m[1]) / 1024 });
     });
   });
+}
+
+/** Labelled rows for training: species from beak length/depth, sex from depth, mass from flipper and beak, with noise. */
+function writeTrainCsv(path: string, rows: number): void {
+  const fd = openSync(path, 'w');
+  writeSync(fd, 'Island,Beak Length (mm),Beak Depth (mm),Flipper Length (mm),Species,Sex,Body Mass (g)\n');
+  for (let start = 0; start < rows; start += 50_000) {
+    const lines: string[] = [];
+    for (let i = start; i < Math.min(rows, start + 50_000); i++) {
+      const a = 35 + ((i * 7919) % 200) / 10;
+      const b = 14 + ((i * 104729) % 60) / 10;
+      const f = 170 + ((i * 31) % 60);
+      const noise = ((i * 2654435761) % 1000) / 1000 - 0.5;
+      const species = a + noise * 4 > 45 ? 'Gentoo' : b > 17 ? 'Chinstrap' : 'Adelie';
+      const sex = i % 9 === 0 ? '' : b + noise > 16.9 ? 'MALE' : 'FEMALE';
+      lines.push(`${ISLANDS[i % 3]},${a.toFixed(1)},${b.toFixed(1)},${f},${species},${sex},${(f * 20 + a * 10 + noise * 300).toFixed(0)}`);
+    }
+    writeSync(fd, `${lines.join('\n')}\n`);
+  }
+  closeSync(fd);
+}
+
+function run(args: string[]): Promise<{ seconds: number; maxRssMb: number; stderr: string }> {
+  return new Promise((done, fail) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', wrapper, ...args], { cwd: ROOT });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => {
+      const m = /^maxRSS (\d+)$/m.exec(stderr);
+      if (code !== 0 || !m) fail(new Error(`${args[0]} exited ${code}: ${stderr}`));
+      else done({ seconds: (performance.now() - t0) / 1000, maxRssMb: Number(m[1]) / 1024, stderr });
+    });
+  });
+}
+
+if (TRAIN) {
+  const flags = ['--epochs', '1', '--batch-size', '256', '--validation-split', '0.1', '--seed', '1', '--stream'];
+  console.log(`multiloss train --stream, CSV, 1 epoch, batch 256, 10% validation, 3 heads, trunk 64-32; node ${process.version}`);
+  console.log('total: the whole run (start-up, pass 1, the epoch, validation, final metrics); epoch: the epoch line (training + validation)');
+  console.log('rows        file MB   total s   rows/s   epoch s   rows/s    peak RSS MB');
+  for (const rows of [1000, ...ROWS]) {
+    const data = join(dir, `train-${rows}.csv`);
+    writeTrainCsv(data, rows);
+    const config = join(dir, 'train.json');
+    const targets = [
+      { name: 'species', column: 'Species', kind: 'classification' },
+      { name: 'sex', column: 'Sex', kind: 'binary' },
+      { name: 'mass', column: 'Body Mass (g)', kind: 'regression' },
+    ];
+    writeFileSync(config, JSON.stringify({ data, targets, model: { trunk: [64, 32] } }));
+    const r = await run(['train', '--config', config, ...flags, '--out', join(dir, 'model-stream')]);
+    const epoch = Number(/^epoch 1\/1 .* ([\d.]+)s$/m.exec(r.stderr)?.[1] ?? NaN);
+    const cols = [
+      String(rows).padEnd(11),
+      (statSync(data).size / 1e6).toFixed(0).padStart(7),
+      r.seconds.toFixed(1).padStart(9),
+      String(Math.round(rows / r.seconds)).padStart(8),
+      epoch.toFixed(1).padStart(9),
+      String(Math.round((rows * 0.9) / epoch)).padStart(8),
+      r.maxRssMb.toFixed(0).padStart(14),
+    ];
+    console.log(cols.join(' '));
+    rmSync(data);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
 }
 
 const trained = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'train', '--config', join(ROOT, 'examples', 'penguins.yaml'), '--epochs', '2', '--out', model, '--quiet'], { cwd: ROOT, encoding: 'utf8' });
