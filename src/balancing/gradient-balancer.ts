@@ -1,5 +1,6 @@
 import { MultilossError } from '../errors.js';
 import { aggregate, initialAggregatorState, validateAggregatorOptions } from './aggregation/index.js';
+import { aggregateGram, needsRows } from './aggregation/aggregate.js';
 import type { AggregatorName, AggregatorOptions, AggregatorState } from './aggregation/index.js';
 import type { BalancedHead, GradientBalancer, StepContext } from './strategy.js';
 
@@ -32,6 +33,20 @@ export function isGradientMethod(name: string): name is GradientMethod {
 }
 
 /**
+ * A gradient strategy that can work from the Gram matrix GGᵀ of the per-head
+ * gradients alone (the trainer's fast path: the T×d rows stay tensors, only
+ * T×T numbers reach JavaScript, and the direction Σ_t w_t g_t is formed by
+ * the trainer). `combineGram` returns undefined when this step needs the rows.
+ */
+export interface GramBalancer extends GradientBalancer {
+  combineGram(gram: Float64Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): Float64Array | undefined;
+}
+
+export function isGramBalancer(s: GradientBalancer): s is GramBalancer {
+  return typeof (s as Partial<GramBalancer>).combineGram === 'function';
+}
+
+/**
  * A gradient-based strategy: hands each step's T×d matrix of per-head
  * gradients to the standalone aggregator of the same name and carries its
  * state between steps (and through checkpoints).
@@ -54,7 +69,8 @@ export class AggregatingBalancer implements GradientBalancer {
     }
     const { losses: _ignored, ...rest } = options;
     if (_ignored !== undefined) throw new MultilossError('config', 'balance.losses is filled in by the trainer at every step; remove it');
-    validateAggregatorOptions(name, rest);
+    // MGDA's loss normalisations need this step's losses, which the trainer fills in at every step.
+    validateAggregatorOptions(name, name === 'mgda' ? { ...rest, losses: new Array<number>(heads.length).fill(1) } : rest);
     if (name === 'pcgrad' && Array.isArray(rest.order)) {
       throw new MultilossError('config', 'balance.order: a fixed PCGrad order is for the standalone aggregate(); training draws a new order per step from the seed');
     }
@@ -64,12 +80,24 @@ export class AggregatingBalancer implements GradientBalancer {
   }
 
   combineGradients(grads: Float32Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): { direction: Float32Array; weights: Float64Array } {
+    const result = aggregate(this.name as AggregatorName, { data: grads, rows: tasks, cols: dim }, this.stepOptions(losses, ctx), this.state);
+    this.state = result.state;
+    return { direction: Float32Array.from(result.direction), weights: result.weights ?? new Float64Array(tasks).fill(1) };
+  }
+
+  /** The weights from GGᵀ alone (same result and state as `combineGradients`); undefined for DB-MTL, which needs the rows. */
+  combineGram(gram: Float64Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): Float64Array | undefined {
+    if (needsRows(this.name)) return undefined;
+    const result = aggregateGram(this.name as AggregatorName, gram, tasks, dim, this.stepOptions(losses, ctx), this.state);
+    this.state = result.state;
+    return result.weights;
+  }
+
+  private stepOptions(losses: readonly number[], ctx: StepContext): AggregatorOptions {
     const options: Record<string, unknown> = { ...this.options };
     if (this.name === 'mgda') options.losses = [...losses];
     if (this.name === 'pcgrad') options.seed = ctx.rng.seed();
-    const result = aggregate(this.name as AggregatorName, { data: grads, rows: tasks, cols: dim }, options as AggregatorOptions, this.state);
-    this.state = result.state;
-    return { direction: Float32Array.from(result.direction), weights: result.weights ?? new Float64Array(tasks).fill(1) };
+    return options as AggregatorOptions;
   }
 
   getState(): Record<string, unknown> {

@@ -1,3 +1,5 @@
+import { combine, computeGram } from '../balancing/aggregation/matrix.js';
+
 /**
  * Gradient diagnostics: each head's gradient norm on the shared part and the
  * pairwise cosine similarity of the heads' gradients, from the T×d matrix of
@@ -10,20 +12,19 @@ export interface GradientDiagnostics {
   cosine: Record<string, Record<string, number>>;
 }
 
-/** Gram matrix G Gᵀ (T×T, Float64) of the rows of a row-major T×d matrix. */
+/** The rows of a row-major T×d matrix, as views. */
+function rowViews(rows: Float32Array, T: number, d: number): Float32Array[] {
+  return Array.from({ length: T }, (_, t) => rows.subarray(t * d, (t + 1) * d));
+}
+
+/** Gram matrix G Gᵀ (T×T, Float64, blocked) of the rows of a row-major T×d matrix. */
 export function gramOf(rows: Float32Array, T: number, d: number): Float64Array {
-  const gram = new Float64Array(T * T);
-  for (let a = 0; a < T; a++) {
-    for (let b = a; b < T; b++) {
-      let s = 0;
-      const oa = a * d;
-      const ob = b * d;
-      for (let j = 0; j < d; j++) s += rows[oa + j] * rows[ob + j];
-      gram[a * T + b] = s;
-      gram[b * T + a] = s;
-    }
-  }
-  return gram;
+  return computeGram(rowViews(rows, T, d));
+}
+
+/** Σₜ wₜ·rowₜ of a row-major T×d matrix, as float32. */
+export function combineRows(rows: Float32Array, T: number, d: number, w: ArrayLike<number>): Float32Array {
+  return Float32Array.from(combine(rowViews(rows, T, d), w, d));
 }
 
 export class DiagnosticsAccumulator {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { createStrategy, type BalanceSpec, type GradientBalancer } from '../../src/balancing/index.js';
+import { AggregatingBalancer, createStrategy, type BalanceSpec, type GradientBalancer, type StepContext } from '../../src/balancing/index.js';
+import type { TrainableNetwork } from '../../src/model/trainable-network.js';
 import { rowsToTable } from '../../src/data/json.js';
 import { fitHead, type Head } from '../../src/model/heads/index.js';
 import { MultiHeadNetwork } from '../../src/model/network.js';
@@ -51,11 +52,59 @@ class SumBalancer implements GradientBalancer {
   setState() {}
 }
 
-async function train(strategyFor: (heads: Head[]) => ConstructorParameters<typeof Trainer>[2], dropout = 0) {
+/**
+ * The same aggregator behind the rows-only interface (no combineGram): the
+ * trainer downloads the T×d rows and `aggregate` works on them.
+ */
+class RowsOnly implements GradientBalancer {
+  readonly kind = 'gradient' as const;
+  constructor(private readonly inner: AggregatingBalancer) {}
+  get name() {
+    return this.inner.name;
+  }
+  get mode() {
+    return this.inner.mode;
+  }
+  combineGradients(grads: Float32Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext) {
+    return this.inner.combineGradients(grads, tasks, dim, losses, ctx);
+  }
+  getState() {
+    return this.inner.getState();
+  }
+  setState(state: Record<string, unknown>) {
+    this.inner.setState(state);
+  }
+}
+
+/** A network whose head `blind` reads a copy of the representation cut off from the tape: it reaches no shared variable. */
+function partiallyShared(net: MultiHeadNetwork, blind: number): TrainableNetwork {
+  const forwardHead = (t: number, rep: tf.Tensor2D, input?: tf.Tensor) => net.forwardHead(t, t === blind ? tf.tensor2d(rep.dataSync(), rep.shape) : rep, input);
+  return {
+    model: net.model,
+    outputs: net.outputs,
+    sharedVariables: net.sharedVariables,
+    headVariables: net.headVariables,
+    trainableVariables: net.trainableVariables,
+    lastSharedVariables: net.lastSharedVariables,
+    forwardTrunk: (x, training, rng, capture) => net.forwardTrunk(x, training, rng, capture),
+    forwardHead,
+    forwardHeads: (rep, input) => net.outputs.map((_, t) => forwardHead(t, rep, input)),
+    activate: (raw) => net.activate(raw),
+    predict: (x) => net.predict(x),
+    lastBlockGradNorms: (capture, grads) => net.lastBlockGradNorms(capture, grads),
+    saveBatchNormState: () => net.saveBatchNormState(),
+    restoreBatchNormState: (saved) => net.restoreBatchNormState(saved),
+    countParams: () => net.countParams(),
+    dispose: () => net.dispose(),
+  };
+}
+
+async function train(strategyFor: (heads: Head[]) => ConstructorParameters<typeof Trainer>[2], dropout = 0, wrap?: (net: MultiHeadNetwork) => TrainableNetwork) {
   const { heads, data } = setup();
   const net = network(heads, dropout);
+  const trained = wrap ? wrap(net) : net;
   const strategy = strategyFor(heads);
-  const trainer = new Trainer(net, heads, strategy, { epochs: 3, batchSize: 16, seed: 2, optimizer: { name: 'adam', learningRate: 0.01 } });
+  const trainer = new Trainer(trained, heads, strategy, { epochs: 3, batchSize: 16, seed: 2, optimizer: { name: 'adam', learningRate: 0.01 } });
   await trainer.fit(data);
   trainer.dispose();
   const weights = net.model.getWeights().map((w) => Float32Array.from(w.dataSync()));
@@ -78,6 +127,46 @@ describe('trainer gradient modes', () => {
       assert.ok(summed.history[2].diagnostics, 'gradient methods record diagnostics');
     });
   }
+
+  for (const [method, mode, options] of [
+    ['pcgrad', 'param', {}],
+    ['upgrad', 'param', {}],
+    ['mgda', 'param', { normalization: 'loss+' }],
+    ['gradvac', 'param', {}],
+    ['nash', 'rep', {}],
+    ['cagrad', 'rep', {}],
+  ] as const) {
+    it(`${method} (${mode}): the Gram-matrix path trains exactly like aggregate() on the downloaded rows`, async () => {
+      const balancer = (heads: Head[]) => new AggregatingBalancer(method, mode, heads.map((h) => ({ name: h.name, kind: h.kind, weight: 1 })), { ...options });
+      const tensors = tf.memory().numTensors;
+      const gram = await train((heads) => balancer(heads), 0.2);
+      const rows = await train((heads) => new RowsOnly(balancer(heads)), 0.2);
+      assert.ok(tf.memory().numTensors <= tensors, `tensors ${tf.memory().numTensors} vs ${tensors}`);
+      assertClose(gram.weights, rows.weights, 1e-4);
+      for (let e = 0; e < 3; e++) {
+        for (const [head, w] of Object.entries(rows.history[e].train.heads)) {
+          const got = gram.history[e].train.heads[head].weight;
+          assert.ok(Math.abs(got - w.weight) <= 1e-3 * Math.max(1, Math.abs(w.weight)), `epoch ${e} head ${head} weight ${got} vs ${w.weight}`);
+        }
+        const cosGram = gram.history[e].diagnostics?.cosine;
+        const cosRows = rows.history[e].diagnostics?.cosine;
+        assert.ok(cosGram && cosRows);
+        for (const a of Object.keys(cosRows)) for (const b of Object.keys(cosRows[a])) assert.ok(Math.abs(cosGram[a][b] - cosRows[a][b]) <= 1e-4, `cos ${a},${b}`);
+      }
+    });
+  }
+
+  it('param mode: a head that reaches no shared variable contributes a zero gradient there (no workaround needed)', async () => {
+    const strategyOf = (heads: Head[]) => createStrategy({ method: 'equal' }, heads.map((h) => ({ name: h.name, kind: h.kind, weight: 1 })));
+    const equal = await train(strategyOf, 0.2, (net) => partiallyShared(net, 2));
+    const summed = await train(() => new SumBalancer('param'), 0.2, (net) => partiallyShared(net, 2));
+    assertClose(summed.weights, equal.weights, 1e-4);
+    const pcgrad = await train((heads) => createStrategy({ method: 'pcgrad', mode: 'param' }, heads.map((h) => ({ name: h.name, kind: h.kind, weight: 1 }))), 0.2, (net) => partiallyShared(net, 2));
+    assert.ok(pcgrad.weights.every((w) => w.every(Number.isFinite)));
+    // The blind head's gradient on the shared part is zero: no norm, no angle.
+    assert.equal(pcgrad.history[2].diagnostics?.gradNorm.f, 0);
+    assert.ok(Number.isNaN(pcgrad.history[2].diagnostics?.cosine.c.f));
+  });
 
   it('param mode hands the aggregator the exact per-head gradients w.r.t. the shared parameters', async () => {
     const { heads, data } = setup();

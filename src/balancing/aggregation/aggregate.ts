@@ -1,7 +1,7 @@
 /** The registry of methods and the `aggregate` entry point (re-exported by index.ts). */
 import { MultilossError } from '../../errors.js';
 import { allFinite, assertFinite, combine, makeContext, toRows } from './matrix.js';
-import type { AggregateResult, Aggregator, AggregatorName, AggregatorOptionsMap, AggregatorState, Matrix, ResolvedOptions } from './types.js';
+import type { AggregateResult, Aggregator, AggregatorName, AggregatorOptionsMap, AggregatorState, GradContext, Matrix, ResolvedOptions } from './types.js';
 import { sumAggregator } from './methods/sum.js';
 import { meanAggregator } from './methods/mean.js';
 import { staticAggregator } from './methods/static.js';
@@ -90,4 +90,48 @@ export function aggregate<M extends AggregatorName>(
     throw new MultilossError('training', `aggregator '${method}': the direction is not finite (gradient magnitudes overflow)`);
   }
   return { direction, weights: out.weights, state: out.state };
+}
+
+/** Methods that need the gradient rows themselves, not only GGᵀ (dbmtl buffers the rows across steps). */
+export function needsRows(method: AggregatorName): boolean {
+  return method === 'dbmtl';
+}
+
+/**
+ * Internal (the training loop): the weights of `method` from a precomputed
+ * Gram matrix K = GGᵀ (T×T, row-major) of T gradient rows of length d, without
+ * the rows; the caller forms the direction Σ_t w_t g_t itself (for example
+ * with tensor ops, so the d-vectors never leave the backend). Same options,
+ * state handling and results as `aggregate` for every method except those
+ * for which `needsRows` holds, which throw. K must be finite and symmetric.
+ */
+export function aggregateGram<M extends AggregatorName>(
+  method: M,
+  gram: Float64Array,
+  T: number,
+  d: number,
+  options?: AggregatorOptionsMap[M],
+  state?: AggregatorState,
+): { weights: Float64Array; state: AggregatorState } {
+  const agg = lookup(method);
+  if (needsRows(method)) throw new MultilossError('config', `aggregator '${method}' needs the gradient rows, not only their Gram matrix`);
+  const resolved = validateAggregatorOptions(method, options);
+  if (!Number.isInteger(T) || T < 1 || !Number.isInteger(d) || d < 1 || gram.length !== T * T) {
+    throw new MultilossError('config', `Gram matrix: expected ${T}×${T} entries for T = ${T} tasks of dimension ${d}, got ${gram.length}`);
+  }
+  if (!allFinite(gram)) throw new MultilossError('config', 'Gram matrix: non-finite entry (gradient magnitudes overflow)');
+  const ctx: GradContext = {
+    T,
+    d,
+    get rows(): never {
+      throw new MultilossError('config', `aggregator '${method}': the gradient rows are not available (Gram-only call)`);
+    },
+    gram: () => gram,
+  };
+  const st = state ?? agg.init();
+  agg.checkState(st, T, d);
+  const out = agg.run(ctx, resolved, st);
+  if (out.direction !== undefined) throw new MultilossError('config', `aggregator '${method}' needs the gradient rows, not only their Gram matrix`);
+  if (!allFinite(out.weights)) throw new MultilossError('training', `aggregator '${method}': the weights are not finite (gradient magnitudes overflow)`);
+  return { weights: out.weights, state: out.state };
 }
