@@ -1,11 +1,10 @@
 // npm run bench [-- NAME]: runs a benchmark and prints its figures.
 //   w1 (default)  multiloss training loop vs tfjs LayersModel.fit, workload W1
-//   balance       every balancing method and mode on W1 with T = 3, ratio to static
+//   balance       every balancing method and mode on W1 with T = 3, ratio to static, native and wasm paths
 //   native        W1, W2 and C1 on the wasm path vs the native path (and PyTorch when installed)
 //   aggregate     time of aggregate() alone per method, 2 ≤ T ≤ 10, d = 10⁵
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
-import { runBalance } from './balance.js';
 
 const which = process.argv[2] ?? 'w1';
 const backend = await initBackend((process.env.MULTILOSS_BACKEND as 'wasm' | 'cpu' | undefined) ?? 'auto');
@@ -24,11 +23,8 @@ switch (which) {
     break;
   }
   case 'balance': {
-    console.log('workload W1 + a binary head (T = 3), batch 128, 4096 rows; best of 2 runs of 2 epochs after a warm-up');
-    console.log('method      mode    samples/s  ratio to static  expected  ok');
-    for (const r of await runBalance()) {
-      console.log(`${r.method.padEnd(11)} ${r.mode.padEnd(6)} ${String(Math.round(r.samplesPerSecond)).padStart(10)}  ${r.ratio.toFixed(3).padStart(15)}  ${('≥ ' + r.expected.toFixed(2)).padStart(8)}  ${r.ratio >= r.expected ? 'yes' : 'NO'}`);
-    }
+    const { runBalance, printBalance } = await import('./balance.js');
+    printBalance(await runBalance());
     break;
   }
   case 'native': {
