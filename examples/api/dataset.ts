@@ -1,8 +1,11 @@
 /**
  * Data in other forms: a tf.data.Dataset of batches and an async iterable,
- * with per-output masks and sample weights. Both are read whole before
- * training (they must be finite); multiloss then shuffles and batches with its
- * own seed, so the same rows give the same model whatever form they came in.
+ * with per-output masks and sample weights. Both stream: a first pass fits the
+ * heads on the labels, then every epoch reads the source again and its rows go
+ * to the trainer as they arrive, in the source's order (never reshuffled),
+ * cut into batches of training.batchSize whatever the element size — so the
+ * same rows in the same order give the same model whatever form they came in.
+ * (A generator object can be read once: it is kept in memory after its first pass.)
  *
  *   node --import tsx examples/api/dataset.ts
  */

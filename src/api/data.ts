@@ -47,9 +47,18 @@ export interface DatasetLike<T> {
 
 /**
  * Training or validation data: arrays/tensors in one object, a tf.data
- * Dataset of batches (or examples), or an (async) iterable of batches. A
- * finite dataset or iterable is read to the end before training starts.
- * Tensors you pass in arrays or yield from your own iterables stay yours.
+ * Dataset of batches (or examples), or an (async) iterable of batches.
+ *
+ * Arrays are held in memory and shuffled every epoch (`training.seed`). A
+ * Dataset or iterable is streamed: a first pass fits the heads (only the
+ * labels are kept), then every epoch reads it again and its rows go to the
+ * trainer as they arrive, in the source's order (never reshuffled: shuffle
+ * with `dataset.shuffle()`), cut into batches of `training.batchSize`
+ * whatever the size of the elements. The same rows in the same order as
+ * arrays with `training.shuffle: false` give identical weights.
+ * A generator object can be read only once: it is kept in memory after its
+ * first pass (pass a re-iterable to stream it). Tensors you pass in arrays or
+ * yield from your own iterables stay yours.
  */
 export type DataSource = ArrayData | DatasetLike<unknown> | AsyncIterable<ArrayData> | Iterable<ArrayData>;
 
@@ -214,7 +223,7 @@ function wrapSingle(v: unknown): LabelInput {
   return [isTensor(v) ? v.arraySync() : v];
 }
 
-function concatRaw(parts: RawData[], units: readonly number[], where: string): RawData {
+export function concatRaw(parts: RawData[], units: readonly number[], where: string): RawData {
   if (parts.length === 0) throw new MultilossError('data', `${where}: no rows`);
   const rowShape = parts[0].rowShape;
   for (const p of parts) {
@@ -258,6 +267,92 @@ function tensorsIn(v: unknown, out: tf.Tensor[] = []): tf.Tensor[] {
   return out;
 }
 
+/** Whether a source is a tf.data Dataset or an (async) iterable (read as a stream), not arrays in one object. */
+export function isStreamSource(source: DataSource): source is DatasetLike<unknown> | AsyncIterable<ArrayData> | Iterable<ArrayData> {
+  if (!source || typeof source !== 'object' || 'xs' in source || 'ys' in source) return false;
+  return isDataset(source) || Symbol.asyncIterator in source || Symbol.iterator in source;
+}
+
+/** One dataset or iterable element as rows; a batch or a single example (told apart by the rank of `xs`). */
+function readElement(element: unknown, readers: readonly LabelReader[], inputShape: readonly (number | null)[] | undefined, where: string): RawData {
+  const xs = element && typeof element === 'object' ? (element as { xs?: unknown }).xs : undefined;
+  const shape = isTensor(xs) ? xs.shape : Array.isArray(xs) || isArrayLikeNumber(xs) ? flattenNumeric(xs, `${where}.xs`).shape : [];
+  // One example when xs has the rank of a model input row (and, if flat, the size of one row).
+  const rowSize = inputShape?.every((d) => d !== null) ? (inputShape as number[]).reduce((a, b) => a * b, 1) : undefined;
+  const size = shape.reduce((a, b) => a * b, 1);
+  const single = !!inputShape && shape.length === inputShape.length && (shape.length > 1 || rowSize === undefined || size === rowSize);
+  return readBatch(element, readers, inputShape, where, single);
+}
+
+/**
+ * A Dataset or an (async) iterable read pass after pass, element by element
+ * (`parts()` starts a new pass each time). A Dataset is asked for a new
+ * iterator per pass and its tensors are disposed once read. An iterable whose
+ * iterator is the iterable itself (a generator object) can be read only once:
+ * its rows are kept in memory on the first pass and handed out again from
+ * there — pass a re-iterable (e.g. `{ [Symbol.asyncIterator]: () => gen() }`)
+ * to stream it every epoch.
+ */
+export class ElementStream {
+  private buffered?: RawData[];
+  private passes = 0;
+
+  constructor(
+    private readonly source: DatasetLike<unknown> | AsyncIterable<ArrayData> | Iterable<ArrayData>,
+    private readonly readers: readonly LabelReader[],
+    private readonly inputShape: readonly (number | null)[] | undefined,
+    private readonly what: string,
+  ) {}
+
+  /** Every element of one pass, as rows (elements without rows are skipped). */
+  async *parts(): AsyncGenerator<RawData> {
+    if (this.buffered) {
+      yield* this.buffered;
+      return;
+    }
+    const pass = this.passes++;
+    let index = 0;
+    const read = (element: unknown, dispose: boolean): RawData => {
+      try {
+        return readElement(element, this.readers, this.inputShape, `${this.what} element ${index++}`);
+      } finally {
+        if (dispose) tf.dispose(tensorsIn(element));
+      }
+    };
+    const src = this.source;
+    if (isDataset(src)) {
+      const it = await src.iterator();
+      for (;;) {
+        const r = await it.next();
+        if (r.done) break;
+        const part = read(r.value, true);
+        if (part.n > 0) yield part;
+      }
+      return;
+    }
+    let oneShot: boolean;
+    let elements: AsyncIterator<unknown> | Iterator<unknown>;
+    if (Symbol.asyncIterator in src) {
+      elements = (src as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      oneShot = elements === (src as unknown);
+    } else {
+      elements = (src as Iterable<unknown>)[Symbol.iterator]();
+      oneShot = elements === (src as unknown);
+    }
+    if (oneShot && pass > 0) throw new MultilossError('data', `${this.what}: the iterable was already read (a generator object can be read once)`);
+    const keep: RawData[] | undefined = oneShot ? [] : undefined;
+    for (;;) {
+      const r = await elements.next();
+      if (r.done) break;
+      const part = read(r.value, false);
+      if (part.n === 0) continue;
+      keep?.push(part);
+      yield part;
+    }
+    if (keep) this.buffered = keep;
+  }
+}
+
 /**
  * Reads a whole source into row-aligned arrays. `inputShape` is the model's
  * input row shape (null entries: any size), when known. Dataset and iterable
@@ -267,38 +362,9 @@ export async function readSource(source: DataSource, readers: readonly LabelRead
   const units = readers.map((r) => r.units);
   if (!source || typeof source !== 'object') throw new MultilossError('data', `${what}: expected { xs, ys }, a tf.data.Dataset or an (async) iterable of batches`);
   if ('xs' in source || 'ys' in source) return concatRaw([readBatch(source, readers, inputShape, what, false)], units, what);
+  if (!isStreamSource(source)) throw new MultilossError('data', `${what}: expected { xs, ys }, a tf.data.Dataset or an (async) iterable of batches`);
   const parts: RawData[] = [];
-  let index = 0;
-  const take = (element: unknown, dispose: boolean) => {
-    const where = `${what} element ${index}`;
-    try {
-      const xs = element && typeof element === 'object' ? (element as { xs?: unknown }).xs : undefined;
-      const shape = isTensor(xs) ? xs.shape : Array.isArray(xs) || isArrayLikeNumber(xs) ? flattenNumeric(xs, `${where}.xs`).shape : [];
-      // One example when xs has the rank of a model input row (and, if flat, the size of one row).
-      const rowSize = inputShape?.every((d) => d !== null) ? (inputShape as number[]).reduce((a, b) => a * b, 1) : undefined;
-      const size = shape.reduce((a, b) => a * b, 1);
-      const single = !!inputShape && shape.length === inputShape.length && (shape.length > 1 || rowSize === undefined || size === rowSize);
-      const part = readBatch(element, readers, inputShape, where, single);
-      if (part.n > 0) parts.push(part);
-    } finally {
-      if (dispose) tf.dispose(tensorsIn(element));
-    }
-    index++;
-  };
-  if (isDataset(source)) {
-    const it = await source.iterator();
-    for (;;) {
-      const r = await it.next();
-      if (r.done) break;
-      take(r.value, true);
-    }
-  } else if (Symbol.asyncIterator in source) {
-    for await (const element of source as AsyncIterable<ArrayData>) take(element, false);
-  } else if (Symbol.iterator in source) {
-    for (const element of source as Iterable<ArrayData>) take(element, false);
-  } else {
-    throw new MultilossError('data', `${what}: expected { xs, ys }, a tf.data.Dataset or an (async) iterable of batches`);
-  }
+  for await (const part of new ElementStream(source, readers, inputShape, what).parts()) parts.push(part);
   if (parts.length === 0) throw new MultilossError('data', `${what}: the source yielded no rows`);
   return concatRaw(parts, units, what);
 }

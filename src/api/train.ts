@@ -9,8 +9,10 @@ import type { BatchLog, EpochLog, History, SplitLog } from '../training/history.
 import type { OptimizerName, OptimizerSpec } from '../training/optimizers.js';
 import { Rng } from '../training/rng.js';
 import type { ScheduleSpec } from '../training/schedules.js';
+import { MemoryBatchSource, Rebatcher, type BatchSource, type EvaluationSource } from '../training/batch-source.js';
 import {
   evaluateEncoded,
+  evaluateSource,
   Trainer,
   type EarlyStoppingSpec,
   type InterruptFlag,
@@ -21,7 +23,7 @@ import {
   type TrainerState,
   type TrainingControl,
 } from '../training/trainer.js';
-import { readSource, type DataSource, type RawData } from './data.js';
+import { ElementStream, isStreamSource, readSource, type ArrayData, type DataSource, type DatasetLike, type LabelReader, type RawData } from './data.js';
 import { FunctionNetwork, type FunctionModel } from './function-network.js';
 import { buildHead, labelReader, planHead, type BuiltHead, type HeadConfig, type HeadPlan } from './heads.js';
 import { LayersModelNetwork, type SharingDescription } from './layers-network.js';
@@ -42,6 +44,11 @@ export interface TrainingConfig {
   clipValue?: number;
   /** Seeds shuffling, dropout masks and the validation split. Default 42. */
   seed?: number;
+  /**
+   * Arrays: draw a new row order every epoch (default true); false keeps the
+   * given order (as a Dataset or iterable always is: they are never reshuffled).
+   */
+  shuffle?: boolean;
   /** Compute training metrics from each batch's predictions (default true). */
   trainMetrics?: boolean;
   /** Record per-head gradient norms and cosines for loss-based methods too (default false). */
@@ -83,14 +90,17 @@ export interface TrainingCheckpoint extends TrainerCheckpoint {
 }
 
 /**
- * Callbacks with typed logs. `control.stop()` ends training after the
- * current epoch. `onEpochBegin` and `onBatchBegin` are called right after the
- * previous epoch or batch ended (and at the start), from the trainer's end
- * hooks; awaiting in them does not delay the step.
+ * Callbacks with typed logs, called by the trainer itself: `onTrainBegin`
+ * once before the first step (also when resuming); `onEpochBegin` before an
+ * epoch's first batch is read (awaited); `onBatchBegin` right before each
+ * step and `onBatchEnd` right after it; `onEpochEnd` after the epoch's
+ * validation; `onTrainEnd` once training has ended (not after an interrupt),
+ * before the final metrics are computed. `control.stop()` ends training
+ * after the current epoch.
  */
 export interface TrainingCallbacks {
   onTrainBegin?(info: { epochs: number; batchesPerEpoch: number; heads: string[] }): void;
-  onEpochBegin?(info: { epoch: number }, control: TrainingControl): void;
+  onEpochBegin?(info: { epoch: number }, control: TrainingControl): void | Promise<void>;
   onBatchBegin?(info: { epoch: number; batch: number; batches: number }, control: TrainingControl): void;
   /** Per-batch: total and every head's unweighted loss. */
   onBatchEnd?(log: BatchLog, control: TrainingControl): void;
@@ -415,6 +425,212 @@ export function headEpochLogs(log: EpochLog): Record<string, HeadEpochLog> {
   return out;
 }
 
+/** The data a run trains on, in memory or streamed. */
+interface PreparedData {
+  heads: Head[];
+  built: BuiltHead[];
+  trainData: EncodedData | BatchSource;
+  validation?: EncodedData | EvaluationSource;
+  /** The training rows again, for the final metrics. */
+  trainEvaluation: EncodedData | EvaluationSource;
+  /** The first training rows (up to 8), for the preflight pass. */
+  sample: EncodedData;
+}
+
+function rowsOf(data: EncodedData | EvaluationSource): number {
+  return 'batches' in data ? data.rows : data.n;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * Encoded rows of a stream in its order, in batches of exactly `batchSize`
+ * rows (the last shorter). `select`: only the rows whose class is `want`,
+ * after skipping `skip` of them; the stream must give `rows` rows in all.
+ */
+async function* encodedRows(
+  stream: ElementStream,
+  built: readonly BuiltHead[],
+  units: readonly number[],
+  batchSize: number,
+  select?: { classes: Uint8Array; want: number; skip?: number },
+): AsyncGenerator<EncodedData> {
+  const rebatch = new Rebatcher(batchSize, units);
+  let offset = 0;
+  let skip = select?.skip ?? 0;
+  for await (const part of stream.parts()) {
+    let idx: number[] | undefined;
+    if (select) {
+      if (offset + part.n > select.classes.length) {
+        throw new MultilossError('data', `training data: the source gave more than the ${select.classes.length} rows of its first pass; it must give the same rows every epoch`);
+      }
+      idx = [];
+      for (let i = 0; i < part.n; i++) {
+        if (select.classes[offset + i] !== select.want) continue;
+        if (skip > 0) skip--;
+        else idx.push(i);
+      }
+    }
+    offset += part.n;
+    if (idx && idx.length === 0) continue;
+    const rows = idx && idx.length < part.n ? subsetRaw(part, idx, units) : part;
+    yield* rebatch.add(encode(rows, built));
+  }
+  if (select && offset !== select.classes.length) {
+    throw new MultilossError('data', `training data: the source gave ${offset} rows, ${select.classes.length} in its first pass; it must give the same rows every epoch`);
+  }
+  const last = rebatch.flush();
+  if (last) yield last;
+}
+
+/** Validation data given apart: arrays in memory, a Dataset or iterable streamed (counted once now). */
+async function validationOf(
+  source: DataSource | undefined,
+  readers: readonly LabelReader[],
+  inputShape: readonly (number | null)[] | undefined,
+  built: readonly BuiltHead[],
+): Promise<EncodedData | EvaluationSource | undefined> {
+  if (source === undefined) return undefined;
+  if (!isStreamSource(source)) return encode(await readSource(source, readers, inputShape, 'validation data'), built);
+  const stream = new ElementStream(source, readers, inputShape, 'validation data');
+  let rows = 0;
+  for await (const part of stream.parts()) rows += part.n;
+  if (rows === 0) throw new MultilossError('data', 'validation data: the source yielded no rows');
+  const units = readers.map((r) => r.units);
+  return { rows, batches: (size) => encodedRows(stream, built, units, size) };
+}
+
+/** Arrays: read whole, split, heads fitted on the training labels, encoded in memory. */
+async function wholeData(
+  data: DataSource,
+  options: TrainOptions,
+  plans: readonly HeadPlan[],
+  readers: readonly LabelReader[],
+  inputShape: readonly (number | null)[] | undefined,
+  seed: number,
+): Promise<PreparedData> {
+  const units = plans.map((p) => p.units);
+  let trainRaw = await readSource(data, readers, inputShape, 'training data');
+  let validationRaw: RawData | undefined;
+  if (options.validationSplit) {
+    const order = new Rng(`${seed}:validation`).shuffle(range(trainRaw.n));
+    const nVal = Math.round(trainRaw.n * options.validationSplit);
+    validationRaw = subsetRaw(trainRaw, order.slice(0, nVal).sort((a, b) => a - b), units);
+    trainRaw = subsetRaw(trainRaw, order.slice(nVal).sort((a, b) => a - b), units);
+  }
+  const built = plans.map((p, h) => buildHead(p, trainRaw.labels[h]));
+  const heads = built.map((b) => b.head);
+  const validation = validationRaw ? encode(validationRaw, built) : await validationOf(options.validationData, readers, inputShape, built);
+  const train = encode(trainRaw, built);
+  plans.forEach((p, h) => {
+    if (!train.targets[h].mask.some((m) => m > 0)) throw new MultilossError('data', `training data: output "${p.name}" has no label in any row`);
+  });
+  // Rows in which every output is unlabelled carry nothing: dropped, as the CLI does.
+  const keep: number[] = [];
+  for (let i = 0; i < train.n; i++) if (train.targets.some((t) => t.mask[i] > 0)) keep.push(i);
+  const trainData = keep.length < train.n ? subsetData(train, keep, units) : train;
+  return {
+    heads,
+    built,
+    trainData: options.training?.shuffle === false ? new MemoryBatchSource(trainData, units, false) : trainData,
+    validation,
+    trainEvaluation: trainData,
+    sample: subsetData(trainData, range(Math.min(8, trainData.n)), units),
+  };
+}
+
+/**
+ * A Dataset or iterable: pass 1 keeps only the labels (to fit the heads, take
+ * the validation split — the same rows as for arrays — and drop unlabelled
+ * rows); every epoch then streams the source again, in its order.
+ */
+async function streamedData(
+  data: DatasetLike<unknown> | AsyncIterable<ArrayData> | Iterable<ArrayData>,
+  options: TrainOptions,
+  plans: readonly HeadPlan[],
+  readers: readonly LabelReader[],
+  inputShape: readonly (number | null)[] | undefined,
+  seed: number,
+): Promise<PreparedData> {
+  const units = plans.map((p) => p.units);
+  const stream = new ElementStream(data, readers, inputShape, 'training data');
+  const parts: RawData['labels'][] = [];
+  const sizes: number[] = [];
+  let rowShape: number[] | undefined;
+  for await (const part of stream.parts()) {
+    if (rowShape && part.rowShape.join(',') !== rowShape.join(',')) {
+      throw new MultilossError('data', `training data: rows of shape [${part.rowShape.join(', ')}] after rows of shape [${rowShape.join(', ')}]`);
+    }
+    rowShape ??= part.rowShape;
+    parts.push(part.labels);
+    sizes.push(part.n);
+  }
+  const n = sizes.reduce((a, b) => a + b, 0);
+  if (n === 0) throw new MultilossError('data', 'training data: the source yielded no rows');
+  const cat = (h: number, key: 'values' | 'mask' | 'sampleWeight', width: number): Float32Array => {
+    const out = new Float32Array(n * width);
+    let at = 0;
+    parts.forEach((p, k) => {
+      out.set(p[h][key], at);
+      at += sizes[k] * width;
+    });
+    return out;
+  };
+  const labels = units.map((u, h) => ({ values: cat(h, 'values', u), mask: cat(h, 'mask', 1), sampleWeight: cat(h, 'sampleWeight', 1) }));
+  parts.length = 0;
+  // Row classes: 0 training, 1 validation (the split), 2 training row without any label (dropped).
+  const classes = new Uint8Array(n);
+  let nVal = 0;
+  if (options.validationSplit) {
+    const order = new Rng(`${seed}:validation`).shuffle(range(n));
+    nVal = Math.round(n * options.validationSplit);
+    for (let i = 0; i < nVal; i++) classes[order[i]] = 1;
+  }
+  const trainIdx = range(n).filter((i) => classes[i] === 0);
+  const pick = (src: Float32Array, w: number) => {
+    const out = new Float32Array(trainIdx.length * w);
+    trainIdx.forEach((r, i) => out.set(src.subarray(r * w, (r + 1) * w), i * w));
+    return out;
+  };
+  const trainLabels = labels.map((l, h) => ({ values: pick(l.values, units[h]), mask: pick(l.mask, 1), sampleWeight: pick(l.sampleWeight, 1) }));
+  const built = plans.map((p, h) => buildHead(p, trainLabels[h]));
+  const heads = built.map((b) => b.head);
+  plans.forEach((p, h) => {
+    if (!trainLabels[h].mask.some((m) => m > 0)) throw new MultilossError('data', `training data: output "${p.name}" has no label in any row`);
+  });
+  let trainRows = 0;
+  for (const i of trainIdx) {
+    if (labels.some((l) => l.mask[i] > 0)) trainRows++;
+    else classes[i] = 2;
+  }
+  const rowsOfClass = (want: number, batchSize: number, skip = 0) => encodedRows(stream, built, units, batchSize, { classes, want, skip });
+  const trainData: BatchSource = {
+    kind: 'stream',
+    rows: trainRows,
+    async epoch(request) {
+      const batches = rowsOfClass(0, request.batchSize, request.skip * request.batchSize);
+      return {
+        next: async () => {
+          const r = await batches.next();
+          return r.done ? null : r.value;
+        },
+        close: () => void batches.return(undefined),
+      };
+    },
+  };
+  const first = rowsOfClass(0, 8);
+  const sample = (await first.next()).value as EncodedData;
+  await first.return(undefined);
+  return {
+    heads,
+    built,
+    trainData,
+    validation: nVal > 0 ? { rows: nVal, batches: (size) => rowsOfClass(1, size) } : await validationOf(options.validationData, readers, inputShape, built),
+    trainEvaluation: { rows: trainRows, batches: (size) => rowsOfClass(0, size) },
+    sample,
+  };
+}
+
 async function run(prepared: Prepared, options: TrainOptions, data: DataSource): Promise<TrainingResult> {
   const { plans, network } = prepared;
   const trainer0 = trainerOptions(options.training);
@@ -436,41 +652,23 @@ async function run(prepared: Prepared, options: TrainOptions, data: DataSource):
     throw e;
   }
 
-  // Data: read whole, then fit the heads on the training rows and encode.
+  // Data: arrays are read whole; a Dataset or iterable is streamed (see `DataSource`).
   const readers = plans.map((p) => labelReader(p));
-  let trainRaw: RawData;
-  let validationRaw: RawData | undefined;
+  const units = plans.map((p) => p.units);
+  let data_: PreparedData;
   try {
-    trainRaw = await readSource(data, readers, prepared.inputShape, 'training data');
-    if (options.validationData !== undefined) validationRaw = await readSource(options.validationData, readers, prepared.inputShape, 'validation data');
-    if (options.validationSplit) {
-      const order = new Rng(`${trainer0.seed}:validation`).shuffle(Array.from({ length: trainRaw.n }, (_, i) => i));
-      const nVal = Math.round(trainRaw.n * options.validationSplit);
-      const units = plans.map((p) => p.units);
-      validationRaw = subsetRaw(trainRaw, order.slice(0, nVal).sort((a, b) => a - b), units);
-      trainRaw = subsetRaw(trainRaw, order.slice(nVal).sort((a, b) => a - b), units);
-    }
+    data_ = isStreamSource(data)
+      ? await streamedData(data, options, plans, readers, prepared.inputShape, trainer0.seed)
+      : await wholeData(data, options, plans, readers, prepared.inputShape, trainer0.seed);
   } catch (e) {
     disposeStrategy();
     throw e;
   }
-  const built = plans.map((p, h) => buildHead(p, trainRaw.labels[h]));
-  const heads = built.map((b) => b.head);
-  const train = encode(trainRaw, built);
-  const validation = validationRaw ? encode(validationRaw, built) : undefined;
-  const units = plans.map((p) => p.units);
-  plans.forEach((p, h) => {
-    if (!train.targets[h].mask.some((m) => m > 0)) throw new MultilossError('data', `training data: output "${p.name}" has no label in any row`);
-  });
-
-  // Rows in which every output is unlabelled carry nothing: dropped, as the CLI does.
-  const keep: number[] = [];
-  for (let i = 0; i < train.n; i++) if (train.targets.some((t) => t.mask[i] > 0)) keep.push(i);
-  const trainData = keep.length < train.n ? subsetData(train, keep, units) : train;
+  const { heads, built, trainData, validation, sample } = data_;
 
   let trainer: Trainer;
   try {
-    preflight(network, heads, trainData);
+    preflight(network, heads, sample);
     trainer = new Trainer(network, heads, strategy, trainer0);
   } catch (e) {
     disposeStrategy();
@@ -478,45 +676,15 @@ async function run(prepared: Prepared, options: TrainOptions, data: DataSource):
   }
   const cb = options.callbacks ?? {};
   const epochs = trainer0.epochs;
-  let batches = 0;
-  // The first epoch/batch begin comes from onTrainBegin, before the trainer hands out its
-  // control: a stop asked for there is passed on at the first batch end.
-  let pendingStop = false;
-  const earlyControl: TrainingControl = {
-    stop: () => {
-      pendingStop = true;
-    },
-    get stopped() {
-      return pendingStop;
-    },
-  };
-  const nextBatch = (epoch: number, batch: number, control: TrainingControl) => {
-    if (batch <= batches) cb.onBatchBegin?.({ epoch, batch, batches }, control);
-  };
   const callbacks: TrainerCallbacks = {
-    onTrainBegin: (info) => {
-      batches = info.batchesPerEpoch;
-      cb.onTrainBegin?.({ ...info, heads: heads.map((h) => h.name) });
-      const state = trainer.getState();
-      if (state.epoch < epochs) {
-        if (state.batch === 0) cb.onEpochBegin?.({ epoch: state.epoch + 1 }, earlyControl);
-        nextBatch(state.epoch + 1, state.batch + 1, earlyControl);
-      }
-    },
-    onBatchEnd: (log, control) => {
-      if (pendingStop) control.stop();
-      cb.onBatchEnd?.(log, control);
-      if (log.batch < log.batches) nextBatch(log.epoch, log.batch + 1, control);
-    },
+    onTrainBegin: (info) => cb.onTrainBegin?.({ ...info, heads: heads.map((h) => h.name) }),
+    onEpochBegin: cb.onEpochBegin?.bind(cb),
+    onBatchBegin: cb.onBatchBegin?.bind(cb),
+    onBatchEnd: cb.onBatchEnd?.bind(cb),
     onEpochEnd: async (log, control) => {
-      if (pendingStop) control.stop();
-      const full: TrainingEpochLog = { ...log, heads: headEpochLogs(log) };
-      await cb.onEpochEnd?.(full, control);
-      if (!control.stopped && log.epoch < epochs && !options.interrupt?.interrupted) {
-        cb.onEpochBegin?.({ epoch: log.epoch + 1 }, control);
-        nextBatch(log.epoch + 1, 1, control);
-      }
+      await cb.onEpochEnd?.({ ...log, heads: headEpochLogs(log) }, control);
     },
+    onTrainEnd: cb.onTrainEnd?.bind(cb),
   };
   if (cb.onCheckpoint) {
     const write = cb.onCheckpoint;
@@ -542,10 +710,9 @@ async function run(prepared: Prepared, options: TrainOptions, data: DataSource):
   disposeStrategy();
   const evalBatch = trainer0.evaluationBatchSize;
   const metrics = {
-    train: evaluateEncoded(network, heads, trainData, weights, evalBatch),
-    validation: validation && validation.n > 0 ? evaluateEncoded(network, heads, validation, weights, evalBatch) : undefined,
+    train: await evaluateSource(network, heads, data_.trainEvaluation, weights, evalBatch),
+    validation: validation && rowsOf(validation) > 0 ? await evaluateSource(network, heads, validation, weights, evalBatch) : undefined,
   };
-  await cb.onTrainEnd?.({ history, epochs: history.length, stopped });
   const named = Object.fromEntries(heads.map((h, i) => [h.name, weights[i]]));
   return {
     history,
@@ -568,6 +735,10 @@ async function run(prepared: Prepared, options: TrainOptions, data: DataSource):
       return Array.from({ length: xs.shape[0] }, (_, r) => Object.fromEntries(heads.map((h, i) => [h.name, h.decode(values[i], r)])));
     },
     async evaluate(source: DataSource): Promise<SplitLog> {
+      if (isStreamSource(source)) {
+        const stream = new ElementStream(source, readers, prepared.inputShape, 'evaluation data');
+        return evaluateSource(network, heads, { rows: 1, batches: (size) => encodedRows(stream, built, units, size) }, weights, evalBatch);
+      }
       const raw = await readSource(source, readers, prepared.inputShape, 'evaluation data');
       return evaluateEncoded(network, heads, encode(raw, built), weights, evalBatch);
     },
