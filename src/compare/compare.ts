@@ -21,15 +21,7 @@ import { runPool } from './pool.js';
 import { executeRun, runConfig, warmUp, type RunData, type RunResult, type RunTask } from './run.js';
 
 export { runConfig, type RunKind, type RunResult } from './run.js';
-export {
-  deltaM,
-  deltaMOf,
-  DELTA_M_MONITOR,
-  isDeltaMMonitor,
-  fitWithDeltaMStopping,
-  type DeltaMReference,
-  type DeltaMStopping,
-} from './delta-m.js';
+export { deltaM, deltaMOf, DELTA_M_MONITOR, isDeltaMMonitor, fitWithDeltaMStopping, type DeltaMReference, type DeltaMStopping } from './delta-m.js';
 
 /** The joint model's balancing methods compared by default. */
 export const DEFAULT_COMPARE_METHODS: readonly string[] = ['equal', 'uncertainty', 'dwa', 'famo', 'pcgrad', 'mgda', 'nash', 'upgrad'];
@@ -161,7 +153,9 @@ const runsOf = (runs: readonly RunResult[], label: string) => runs.filter((r) =>
 export function deltaMReference(heads: readonly CompareHead[], runs: readonly RunResult[]): DeltaMReference {
   const sepRuns = runsOf(runs, SEPARATE);
   if (sepRuns.length === 0) throw new Error('Δm reference: no runs of the separate models');
-  return { heads: heads.map((h) => ({ name: h.name, metric: h.metric, higherIsBetter: h.higherIsBetter, value: seedStat(sepRuns.map((r) => metricOf(r, h))).mean })) };
+  return {
+    heads: heads.map((h) => ({ name: h.name, metric: h.metric, higherIsBetter: h.higherIsBetter, value: seedStat(sepRuns.map((r) => metricOf(r, h))).mean })),
+  };
 }
 
 /** Builds the table from the runs (pure; exported for tests and for re-summarising saved runs). */
@@ -260,7 +254,8 @@ export async function compare(config: ResolvedConfig, input: FitInput, options: 
   if (!Number.isInteger(workers) || workers < 0) throw new MultilossError('usage', `workers: expected a whole number ≥ 0, got ${workers}`);
   const onDeltaM = stopsOnDeltaM(config);
   const earlyStopping = onDeltaM ? { ...config.training.earlyStopping, monitor: DELTA_M_MONITOR } : config.training.earlyStopping;
-  if (earlyStopping?.mode === 'min' && onDeltaM) throw new MultilossError('config', `training.earlyStopping.mode "min": Δm is higher-is-better; leave mode unset when monitoring ${DELTA_M_MONITOR}`);
+  if (earlyStopping?.mode === 'min' && onDeltaM)
+    throw new MultilossError('config', `training.earlyStopping.mode "min": Δm is higher-is-better; leave mode unset when monitoring ${DELTA_M_MONITOR}`);
   const base: ResolvedConfig = { ...config, approach: 'joint', training: { ...config.training, earlyStopping } };
   const heads = compareHeads(base);
   const data = compareSplit(base, input, options.warn);

@@ -91,12 +91,21 @@ export async function fitWithDeltaMStopping(
   options: Omit<FitOptions, 'checkpoint' | 'resume'> = {},
 ): Promise<{ model: MultilossModel; stopping: DeltaMStopping }> {
   const spec: EarlyStoppingSpec | undefined = config.training.earlyStopping;
-  if (!spec || !isDeltaMMonitor(spec.monitor)) throw new MultilossError('config', `fitWithDeltaMStopping: training.earlyStopping.monitor must be ${DELTA_M_MONITOR}`);
-  if (config.approach === 'separate') throw new MultilossError('config', `training.earlyStopping.monitor "${spec.monitor}": the separate models are the reference of Δm; they stop on their own head's metric`);
-  if (spec.mode === 'min') throw new MultilossError('config', `training.earlyStopping.mode "min": Δm is higher-is-better; leave mode unset when monitoring ${DELTA_M_MONITOR}`);
+  if (!spec || !isDeltaMMonitor(spec.monitor))
+    throw new MultilossError('config', `fitWithDeltaMStopping: training.earlyStopping.monitor must be ${DELTA_M_MONITOR}`);
+  if (config.approach === 'separate')
+    throw new MultilossError(
+      'config',
+      `training.earlyStopping.monitor "${spec.monitor}": the separate models are the reference of Δm; they stop on their own head's metric`,
+    );
+  if (spec.mode === 'min')
+    throw new MultilossError('config', `training.earlyStopping.mode "min": Δm is higher-is-better; leave mode unset when monitoring ${DELTA_M_MONITOR}`);
   const names = config.heads.map((h) => h.name).join(',');
   if (reference.heads.map((h) => h.name).join(',') !== names) {
-    throw new MultilossError('config', `Δm reference: heads ${reference.heads.map((h) => h.name).join(', ')} do not match the configuration's ${config.heads.map((h) => h.name).join(', ')}`);
+    throw new MultilossError(
+      'config',
+      `Δm reference: heads ${reference.heads.map((h) => h.name).join(', ')} do not match the configuration's ${config.heads.map((h) => h.name).join(', ')}`,
+    );
   }
   const patience = spec.patience ?? 10;
   const minDelta = spec.minDelta ?? 0;
@@ -113,7 +122,11 @@ export async function fitWithDeltaMStopping(
   const callbacks: TrainerCallbacks = {
     ...user,
     onEpochEnd: async (log, control) => {
-      if (!log.validation) throw new MultilossError('config', `training.earlyStopping.monitor "${spec.monitor}": there is no validation data (set validation.split or validation.data)`);
+      if (!log.validation)
+        throw new MultilossError(
+          'config',
+          `training.earlyStopping.monitor "${spec.monitor}": there is no validation data (set validation.split or validation.data)`,
+        );
       const value = deltaMOf(log.validation, reference);
       values.push(value);
       if (Number.isFinite(value) && value > best + minDelta) {

@@ -74,7 +74,9 @@ export function compareNotes(result: CompareResult): string[] {
       ? [
           `Early stopping on Δm (patience ${es.patience ?? 10}${es.minDelta ? `, min delta ${es.minDelta} points` : ''}): each joint run stops once the Δm of its epoch's validation metrics against the separate models' mean has not improved for that many epochs${(es.restoreBest ?? true) ? ', and its figures are those of its best epoch (weights restored)' : ''}; each separate model stops on its own head's metric. Epochs per run (separate: summed over its models): ${result.rows.map((r) => `${r.label} ${r.epochs.toFixed(1)}`).join(', ')}.`,
         ]
-      : [`Early stopping on ${es.monitor ?? 'validation.loss'} (patience ${es.patience ?? 10}). Epochs per run (separate: summed over its models): ${result.rows.map((r) => `${r.label} ${r.epochs.toFixed(1)}`).join(', ')}.`];
+      : [
+          `Early stopping on ${es.monitor ?? 'validation.loss'} (patience ${es.patience ?? 10}). Epochs per run (separate: summed over its models): ${result.rows.map((r) => `${r.label} ${r.epochs.toFixed(1)}`).join(', ')}.`,
+        ];
   return [
     `Validation metrics after ${es ? 'at most ' : ''}${result.epochs} epochs, mean ± std over seeds ${result.seeds.join(', ')}; the same split for every run (seed ${result.split.seed}: ${result.split.train} training, ${result.split.validation} validation rows).`,
     ...stopping,

@@ -105,7 +105,8 @@ export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => v
     // With a Δm monitor each separate model stops on its own head's metric (see fitSeparate).
     model = await fitSeparate(task.config, input, { ...options, deltaMBaseline: true });
   } else if (isDeltaMMonitor(task.config.training.earlyStopping?.monitor)) {
-    if (!task.reference) throw new MultilossError('config', `run ${task.label} seed ${task.seed}: early stopping on Δm needs the separate models' metrics as its reference`);
+    if (!task.reference)
+      throw new MultilossError('config', `run ${task.label} seed ${task.seed}: early stopping on Δm needs the separate models' metrics as its reference`);
     ({ model, stopping } = await fitWithDeltaMStopping(task.config, input, task.reference, options));
   } else {
     model = await fitModel(task.config, input, options);

@@ -56,7 +56,12 @@ export interface SeparateFitOptions extends Omit<FitOptions, 'checkpoint' | 'res
  * loss on the same split (a sub-model has one head, so that is its loss).
  * Δm (only as a comparison's reference) becomes the head's first metric.
  */
-function subEarlyStopping(spec: EarlyStoppingSpec | undefined, head: HeadSpec, heads: readonly HeadSpec[], deltaMBaseline: boolean): EarlyStoppingSpec | undefined {
+function subEarlyStopping(
+  spec: EarlyStoppingSpec | undefined,
+  head: HeadSpec,
+  heads: readonly HeadSpec[],
+  deltaMBaseline: boolean,
+): EarlyStoppingSpec | undefined {
   if (!spec?.monitor) return spec;
   if (isDeltaMMonitor(spec.monitor)) {
     if (!deltaMBaseline) throw deltaMNeedsBaseline(spec.monitor);
@@ -72,7 +77,12 @@ function subEarlyStopping(spec: EarlyStoppingSpec | undefined, head: HeadSpec, h
 }
 
 /** The single-head configuration each sub-model trains with. */
-export function subModelConfig(config: ResolvedConfig, head: HeadSpec, features: NonNullable<ResolvedConfig['features']>, deltaMBaseline = false): ResolvedConfig {
+export function subModelConfig(
+  config: ResolvedConfig,
+  head: HeadSpec,
+  features: NonNullable<ResolvedConfig['features']>,
+  deltaMBaseline = false,
+): ResolvedConfig {
   return {
     ...config,
     approach: 'joint',
@@ -130,15 +140,22 @@ export async function fitSeparate(config: ResolvedConfig, input: FitInput, optio
   };
   try {
     const done = options.resume?.done ?? [];
-    if (done.length > count) throw new MultilossError('config', `resume: the checkpoint holds ${done.length} finished models, the configuration has ${count} targets`);
+    if (done.length > count)
+      throw new MultilossError('config', `resume: the checkpoint holds ${done.length} finished models, the configuration has ${count} targets`);
     done.forEach((m, k) => {
       models.push(m);
       const head = config.heads[k];
       if (m.heads.length !== 1 || m.heads[0].name !== head.name) {
-        throw new MultilossError('config', `resume: finished model ${k + 1} is of head "${m.heads.map((h) => h.name).join('", "')}", the configuration's target ${k + 1} is "${head.name}"`);
+        throw new MultilossError(
+          'config',
+          `resume: finished model ${k + 1} is of head "${m.heads.map((h) => h.name).join('", "')}", the configuration's target ${k + 1} is "${head.name}"`,
+        );
       }
       if (JSON.stringify(m.meta.config) !== JSON.stringify(configs[k])) {
-        throw new MultilossError('config', `resume: the finished model of head "${head.name}" was trained with a different configuration; resume with the same data and configuration`);
+        throw new MultilossError(
+          'config',
+          `resume: the finished model of head "${head.name}" was trained with a different configuration; resume with the same data and configuration`,
+        );
       }
     });
     handedOver = done.length;

@@ -64,7 +64,10 @@ describe('CLI: interrupt and resume separate models', () => {
     assert.equal(existsSync(`${straight}.checkpoints`), false);
   });
 
-  for (const [signal, code, model] of [['SIGINT', 130, 2], ['SIGTERM', 143, 1]] as const) {
+  for (const [signal, code, model] of [
+    ['SIGINT', 130, 2],
+    ['SIGTERM', 143, 1],
+  ] as const) {
     it(`${signal} in model ${model} of 2: checkpoint, exit ${code}, the command that resumes; --resume skips finished models and ends with the uninterrupted weights`, async () => {
       const out = join(dir, `int-${signal}`);
       const r = await trainAndSignal(out, signal, model, 3);
@@ -72,7 +75,9 @@ describe('CLI: interrupt and resume separate models', () => {
       const head = model === 1 ? 'species' : 'sex';
       assert.match(
         r.stderr,
-        new RegExp(`${signal}: training interrupted in model ${model} of 2 \\(head "${head}"\\) after epoch \\d+ \\(a checkpoint was written\\); resume with: multiloss train --resume \\S+int-${signal}\\.checkpoints\\n$`),
+        new RegExp(
+          `${signal}: training interrupted in model ${model} of 2 \\(head "${head}"\\) after epoch \\d+ \\(a checkpoint was written\\); resume with: multiloss train --resume \\S+int-${signal}\\.checkpoints\\n$`,
+        ),
       );
       assert.equal(existsSync(out), false, 'no model written for an interrupted run');
       const ck = `${out}.checkpoints`;
@@ -104,6 +109,9 @@ describe('CLI: interrupt and resume separate models', () => {
     writeFileSync(joint, readFileSync(config, 'utf8').replace('approach: separate', 'approach: joint'));
     const r = cli(['train', '--resume', `${join(dir, 'int-SIGINT')}.checkpoints`, '--config', joint]);
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr.trim(), /^multiloss: --resume \S+: the checkpoint belongs to a different configuration: approach: "joint" here, "separate" in the checkpoint$/);
+    assert.match(
+      r.stderr.trim(),
+      /^multiloss: --resume \S+: the checkpoint belongs to a different configuration: approach: "joint" here, "separate" in the checkpoint$/,
+    );
   });
 });

@@ -107,7 +107,11 @@ describe('compare with early stopping on Δm (penguins, 2 seeds × (separate + 2
 
   it('the separate models (the reference) stop each on its own head’s metric, with the same patience', async () => {
     const data = compareSplit(config, { table: penguins() });
-    const model = await fitSeparate(runConfig(config, { approach: 'separate' }, SEEDS[0]), { table: data.train, validation: data.validation }, { deltaMBaseline: true });
+    const model = await fitSeparate(
+      runConfig(config, { approach: 'separate' }, SEEDS[0]),
+      { table: data.train, validation: data.validation },
+      { deltaMBaseline: true },
+    );
     const run = result.runs.find((r) => r.label === SEPARATE && r.seed === SEEDS[0]);
     assert.ok(run);
     assert.equal(
@@ -163,7 +167,12 @@ describe('Δm outside a comparison', () => {
     it(`train --approach ${approach} with the Δm monitor: one line, exit 2, before training`, () => {
       const dir = tempDir();
       const file = join(dir, 'c.yaml');
-      writeFileSync(file, readFileSync(PENGUINS_CONFIG, 'utf8').replace('../data/penguins.json', PENGUINS).replace('epochs: 120', 'epochs: 2\n  earlyStopping: { monitor: validation.deltaM }'));
+      writeFileSync(
+        file,
+        readFileSync(PENGUINS_CONFIG, 'utf8')
+          .replace('../data/penguins.json', PENGUINS)
+          .replace('epochs: 120', 'epochs: 2\n  earlyStopping: { monitor: validation.deltaM }'),
+      );
       const bad = cli(['train', '--config', file, '--approach', approach, '--out', join(dir, 'bad')]);
       assert.equal(bad.status, 2, bad.stderr);
       assert.match(

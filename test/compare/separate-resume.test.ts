@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { readSeparateCheckpoint, separateCheckpointWriter, disposeAnyCheckpoint, readAnyCheckpoint, SEPARATE_CHECKPOINT_FILE } from '../../src/io/checkpoints.js';
+import {
+  readSeparateCheckpoint,
+  separateCheckpointWriter,
+  disposeAnyCheckpoint,
+  readAnyCheckpoint,
+  SEPARATE_CHECKPOINT_FILE,
+} from '../../src/io/checkpoints.js';
 import { fitSeparate, type SeparateCheckpoint } from '../../src/training/fit-separate.js';
 import type { SeparateModels } from '../../src/model/separate-models.js';
 import { penguins, tempDir, useDefaultBackend } from '../helpers.js';
@@ -22,7 +28,12 @@ function config(training: Record<string, unknown> = {}): Record<string, unknown>
       { name: 'mass', column: 'Body Mass (g)', kind: 'regression' },
     ],
     validation: { split: 0.25 },
-    model: { trunk: [{ units: 16, dropout: 0.2 }, { units: 8, batchNorm: true }] },
+    model: {
+      trunk: [
+        { units: 16, dropout: 0.2 },
+        { units: 8, batchNorm: true },
+      ],
+    },
     training: { epochs: 6, batchSize: 32, seed: 5, learningRate: 0.01, schedule: 'cosine', ...training },
   };
 }
@@ -33,7 +44,9 @@ function assertSameWeights(a: Float32Array[][], b: Float32Array[][]): void {
   assert.equal(a.length, b.length);
   a.forEach((model, k) => {
     assert.equal(model.length, b[k].length);
-    model.forEach((w, i) => w.forEach((v, j) => assert.ok(Math.abs(v - b[k][i][j]) <= 1e-6 * Math.max(1, Math.abs(v)), `model ${k} weight ${i}[${j}]: ${v} vs ${b[k][i][j]}`)));
+    model.forEach((w, i) =>
+      w.forEach((v, j) => assert.ok(Math.abs(v - b[k][i][j]) <= 1e-6 * Math.max(1, Math.abs(v)), `model ${k} weight ${i}[${j}]: ${v} vs ${b[k][i][j]}`)),
+    );
   });
 }
 
@@ -51,15 +64,27 @@ async function interruptedRun(raw: Record<string, unknown>, stop: Stop): Promise
   const interrupt = { interrupted: false };
   let current = -1;
   await assert.rejects(
-    fitSeparate(resolved, { table: penguins() }, {
-      checkpoint: separateCheckpointWriter(dir, raw, HEADS),
-      interrupt,
-      onModelBegin: (k) => void (current = k),
-      callbacks: {
-        onBatchEnd: (log) => void (current === stop.model && log.epoch === stop.epoch && log.batch === (stop.batch === 'last' ? log.batches : stop.batch) && (interrupt.interrupted = true)),
+    fitSeparate(
+      resolved,
+      { table: penguins() },
+      {
+        checkpoint: separateCheckpointWriter(dir, raw, HEADS),
+        interrupt,
+        onModelBegin: (k) => void (current = k),
+        callbacks: {
+          onBatchEnd: (log) =>
+            void (
+              current === stop.model &&
+              log.epoch === stop.epoch &&
+              log.batch === (stop.batch === 'last' ? log.batches : stop.batch) &&
+              (interrupt.interrupted = true)
+            ),
+        },
       },
-    }),
-    new RegExp(`^MultilossError: training interrupted in model ${stop.model + 1} of 3 \\(head "${HEADS[stop.model]}"\\) after epoch ${stop.batch === 'last' ? stop.epoch : stop.epoch - 1} \\(a checkpoint was written\\)$`),
+    ),
+    new RegExp(
+      `^MultilossError: training interrupted in model ${stop.model + 1} of 3 \\(head "${HEADS[stop.model]}"\\) after epoch ${stop.batch === 'last' ? stop.epoch : stop.epoch - 1} \\(a checkpoint was written\\)$`,
+    ),
   );
   assert.ok(existsSync(join(dir, SEPARATE_CHECKPOINT_FILE)));
   const ck = await readSeparateCheckpoint(dir);
@@ -67,11 +92,15 @@ async function interruptedRun(raw: Record<string, unknown>, stop: Stop): Promise
   assert.equal(ck.resume.current?.state.epoch, stop.batch === 'last' ? stop.epoch : stop.epoch - 1);
   const trained: string[] = [];
   try {
-    const model = await fitSeparate(resolveConfig(parseConfig(ck.config)), { table: penguins() }, {
-      checkpoint: separateCheckpointWriter(dir, raw, HEADS),
-      resume: ck.resume,
-      onModelBegin: (_k, _n, head) => void trained.push(head),
-    });
+    const model = await fitSeparate(
+      resolveConfig(parseConfig(ck.config)),
+      { table: penguins() },
+      {
+        checkpoint: separateCheckpointWriter(dir, raw, HEADS),
+        resume: ck.resume,
+        onModelBegin: (_k, _n, head) => void trained.push(head),
+      },
+    );
     return { model, trained, dir };
   } finally {
     disposeAnyCheckpoint(ck);

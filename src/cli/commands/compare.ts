@@ -140,7 +140,9 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     );
     const es = resolved.training.earlyStopping;
     if (es && isDeltaMMonitor(es.monitor)) {
-      log(`early stopping on Δm (patience ${es.patience ?? 10}): the separate models train first; each joint run then stops when its Δm against their mean validation metrics stalls`);
+      log(
+        `early stopping on Δm (patience ${es.patience ?? 10}): the separate models train first; each joint run then stops when its Δm against their mean validation metrics stalls`,
+      );
     }
   }
   const progress = progressReporter(flags.quiet ?? false);
