@@ -102,6 +102,8 @@ export const ConfigSchema = z.strictObject({
   /** Training data file (CSV, JSON or JSON-lines), relative to the config file. */
   data: z.string().min(1).optional(),
   format: z.enum(['csv', 'json', 'jsonl']).optional(),
+  /** Read the data in chunks, never whole: one pass to fit the preprocessing, one per epoch to train (`train --stream`). */
+  stream: z.boolean().optional(),
   /** Cell values read as missing, in addition to empty cells. */
   missingValues: z.array(z.string()).optional(),
   features: z.array(FeatureSchema).min(1).optional(),

@@ -6,10 +6,13 @@ import type { MultilossModel } from '../model/multiloss-model.js';
 import { fitModel, type FitOptions } from '../training/fit.js';
 import { readConfigFile } from './config-file.js';
 import { readTableFile } from './table-file.js';
+import { openTableStream } from './stream-table.js';
+import { fitModelStream } from '../training/fit-stream.js';
 
 /**
  * Trains from a configuration file path or object, reading the data files it
- * names unless tables are given. The same path the CLI's `train` takes.
+ * names unless tables are given (in chunks, never whole, with `stream: true`).
+ * The same path the CLI's `train` takes.
  */
 export async function trainFromConfig(
   config: string | Record<string, unknown>,
@@ -19,6 +22,13 @@ export async function trainFromConfig(
   const raw = typeof config === 'string' ? readConfigFile(config) : config;
   const parsed = parseConfig(raw, typeof config === 'string' ? config : 'configuration');
   let table = data.table;
+  if (!table && parsed.stream) {
+    // stream: true — read in chunks, never whole (see training/fit-stream.ts).
+    if (!parsed.data) throw new MultilossError('config', 'no training data: give "data" in the configuration or pass a table');
+    const format = parsed.format;
+    const streamed = (path: string) => ({ source: path, open: () => openTableStream(path, { format }) });
+    return fitModelStream(resolveConfig(parsed), { train: streamed(parsed.data), validation: parsed.validation?.data ? streamed(parsed.validation.data) : undefined }, options);
+  }
   if (!table) {
     if (!parsed.data) throw new MultilossError('config', 'no training data: give "data" in the configuration or pass a table');
     table = readTableFile(parsed.data, parsed.format);

@@ -15,6 +15,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import type { Table } from '../../src/data/table.js';
 import { checkpointWriter, disposeCheckpoint, readCheckpoint } from '../../src/io/checkpoints.js';
 import { openTableStream } from '../../src/io/stream-table.js';
+import { trainFromConfig } from '../../src/io/train-from-config.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import { ShuffleBuffer } from '../../src/training/batch-source.js';
 import { fitModel } from '../../src/training/fit.js';
@@ -146,6 +147,16 @@ describe('streaming training', () => {
     );
     straight.dispose();
     resumed.dispose();
+  });
+
+  it('`stream: true` in a configuration (trainFromConfig) trains the streaming way', async () => {
+    const raw = { ...config({ epochs: 2 }), data: csv, stream: true };
+    const viaConfig = await trainFromConfig(raw);
+    const direct = await fitModelStream(resolveConfig(parseConfig(raw)), { train: streamed(csv, 4096) });
+    const w = weightsOf(direct);
+    weightsOf(viaConfig).forEach((x, i) => assert.deepEqual(x, w[i]));
+    viaConfig.dispose();
+    direct.dispose();
   });
 
   it('a bad cell deep in the file stops pass 1 with the file, line and column', async () => {

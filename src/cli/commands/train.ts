@@ -52,6 +52,7 @@ export interface TrainFlags {
 export function buildConfig(flags: TrainFlags): Record<string, unknown> {
   const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
   if (flags.data) config.data = resolve(flags.data);
+  if (flags.stream) config.stream = true;
   if (flags.target?.length) {
     config.targets = flags.target.map((t) => {
       const at = t.lastIndexOf(':');
@@ -161,7 +162,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     }
     const out = config.out ?? resolve('multiloss-model');
     raw.out = out;
-    const stream = streamingRun(flags, checkpoint, resolved.approach);
+    const stream = streamingRun(flags, config.stream ?? false, checkpoint, resolved.approach);
     const table = stream ? undefined : readTableFile(config.data as string, config.format);
     const validation = !stream && config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
     const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
@@ -258,15 +259,16 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
 }
 
 /**
- * Whether this run streams its data: `--stream`, or resuming a checkpoint of a
- * streaming run (its state says so); a mismatch is an error.
+ * Whether this run streams its data: `--stream`, `stream: true` in the
+ * configuration, or resuming a checkpoint of a streaming run (its state says
+ * so); `--stream` on a checkpoint of a whole-data run is an error.
  */
-function streamingRun(flags: TrainFlags, checkpoint: AnyCheckpoint | undefined, approach: string | undefined): boolean {
+function streamingRun(flags: TrainFlags, configured: boolean, checkpoint: AnyCheckpoint | undefined, approach: string | undefined): boolean {
   const saved = checkpoint?.kind === 'joint' ? checkpoint.resume.state.stream !== undefined : undefined;
   if (flags.stream && saved === false) {
     throw new MultilossError('config', `--resume ${flags.resume}: the checkpoint is of a run that read its data whole; resume it without --stream`);
   }
-  const stream = (flags.stream ?? false) || saved === true;
+  const stream = (flags.stream ?? false) || configured || saved === true;
   if (stream && approach === 'separate') throw new MultilossError('config', '--stream trains the joint model; approach: separate is not supported with --stream');
   return stream;
 }
