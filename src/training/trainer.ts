@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BalancingStrategy, GradientBalancer, StepContext } from '../balancing/strategy.js';
 import { isGramBalancer } from '../balancing/gradient-balancer.js';
+import { deltaMNeedsBaseline, isDeltaMMonitor } from '../compare/delta-m-monitor.js';
 import { MultilossError } from '../errors.js';
 import { reduceLoss } from '../losses/index.js';
 import type { StreamingMetric } from '../metrics/metric.js';
@@ -677,14 +678,24 @@ export class Trainer {
     wantNorms: boolean,
   ): { gram?: Float64Array; norms?: number[] } {
     const T = slices.length;
+    // Everything below is linear in each slice: measure the weighted slices as they are and
+    // undo the weights on the T×T and T numbers that come back (no T×n×k rescaling pass).
+    const inverse = Array.from(weights, (w) => (w !== 0 && Number.isFinite(w) ? 1 / w : 0));
     return tidyValue(() => {
-      const inverse = tf.tensor1d(Array.from(weights, (w) => (w !== 0 && Number.isFinite(w) ? 1 / w : 0)));
-      const [n, k] = slices[0].shape;
-      const g = tf.mul(tf.stack(slices), tf.reshape(inverse, [T, 1, 1])) as tf.Tensor3D;
       let gram: Float64Array | undefined;
       if (this.options.diagnostics) {
-        const flat = tf.reshape(g, [T, n * k]) as tf.Tensor2D;
-        gram = Float64Array.from(tf.matMul(flat, flat, false, true).dataSync());
+        gram = new Float64Array(T * T);
+        const dots: tf.Tensor[] = [];
+        for (let a = 0; a < T; a++) for (let b = a; b < T; b++) dots.push(tf.sum(a === b ? tf.square(slices[a]) : tf.mul(slices[a], slices[b])));
+        const values = tf.stack(dots).dataSync();
+        let p = 0;
+        for (let a = 0; a < T; a++) {
+          for (let b = a; b < T; b++) {
+            const v = values[p++] * inverse[a] * inverse[b];
+            gram[a * T + b] = v;
+            gram[b * T + a] = v;
+          }
+        }
         for (let t = 0; t < T; t++) {
           if (!Number.isFinite(gram[t * T + t])) {
             throw new MultilossError(
@@ -694,10 +705,8 @@ export class Trainer {
           }
         }
       }
-      return {
-        gram,
-        norms: wantNorms && capture ? this.network.lastBlockGradNorms(capture, g) : undefined,
-      };
+      const norms = wantNorms && capture ? this.network.lastBlockGradNorms(capture, tf.stack(slices) as tf.Tensor3D).map((v, t) => v * Math.abs(inverse[t])) : undefined;
+      return { gram, norms };
     });
   }
 
@@ -926,6 +935,8 @@ interface Monitor {
 /** Parses an early-stopping monitor against the heads and their metrics; errors name what exists. */
 export function resolveMonitor(spec: EarlyStoppingSpec, heads: readonly Head[], hasValidation: boolean): Monitor {
   const text = spec.monitor ?? (hasValidation ? 'validation.loss' : 'train.loss');
+  // Δm needs the separate models' metrics as a reference: only a comparison has them.
+  if (isDeltaMMonitor(text)) throw deltaMNeedsBaseline(text);
   const parts = text.split('.');
   const split = parts[0];
   const valid = () => {
