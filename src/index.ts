@@ -83,6 +83,17 @@ export {
   type RunKind,
   type RunResult,
 } from './compare/compare.js';
+export {
+  fitWithDeltaMStopping,
+  deltaMReference,
+  deltaMOf,
+  DELTA_M_MONITOR,
+  isDeltaMMonitor,
+  stopsOnDeltaM,
+  type DeltaMReference,
+  type DeltaMStopping,
+} from './compare/compare.js';
+export type { SeparateCheckpoint, SeparateResumePoint } from './training/fit-separate.js';
 export { formatCompareTable, compareReportHtml, compareNotes } from './compare/report.js';
 
 // Library API for your own model: any functional LayersModel or a forward function (src/api)

@@ -76,6 +76,8 @@ export function buildProgram(): Command {
     .option('--methods <list>', 'comma-separated balancing methods of the joint model (default: equal,uncertainty,dwa,famo,pcgrad,mgda,nash,upgrad)')
     .option('--seeds <n>', 'seeds per configuration (default 3)', positiveInt('--seeds'))
     .option('--workers <n>', 'worker threads (default: one per core; 0: train in the main thread)', number('--workers', (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0'))
+    .option('--monitor <name>', 'early stopping of every run: deltaM (Δm against the separate models), validation.loss, validation.<head>.<metric>')
+    .option('--patience <n>', 'early-stopping patience in epochs (default 10)', positiveInt('--patience'))
     .option('--json <file>', 'also write the results as JSON')
     .option('--report <file>', 'also write an HTML report (table and charts)')
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))

@@ -15,7 +15,8 @@ import { MultilossError } from '../errors.js';
 import { createMetrics } from '../metrics/index.js';
 import type { HeadKind } from '../model/heads/head.js';
 import { splitInput, type FitInput } from '../training/fit.js';
-import type { EarlyStoppingSpec } from '../training/trainer.js';
+import { resolveMonitor, type EarlyStoppingSpec } from '../training/trainer.js';
+import { fitHead } from '../model/heads/index.js';
 import { deltaM, DELTA_M_MONITOR, isDeltaMMonitor, type DeltaMReference } from './delta-m.js';
 import { runPool } from './pool.js';
 import { executeRun, runConfig, warmUp, type RunData, type RunResult, type RunTask } from './run.js';
@@ -241,6 +242,15 @@ export function compareSplit(config: ResolvedConfig, input: FitInput, warn?: (me
   const { train, validation } = splitInput({ ...config, approach: 'joint' }, input, warn);
   if (!validation || validation.rows.length === 0) {
     throw new MultilossError('config', 'compare needs validation data: set validation.split > 0 (or --validation-split) or validation.data');
+  }
+  const stopping = config.training.earlyStopping;
+  // A monitor that names no head or metric is refused before any run starts (Δm is always valid here).
+  if (stopping && !isDeltaMMonitor(stopping.monitor)) {
+    resolveMonitor(
+      stopping,
+      config.heads.map((h) => fitHead(h, train, train)),
+      true,
+    );
   }
   return { train, validation };
 }

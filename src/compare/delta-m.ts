@@ -15,21 +15,8 @@ import { fitModel, splitInput, type FitInput, type FitOptions } from '../trainin
 import type { SplitLog } from '../training/history.js';
 import type { EarlyStoppingSpec, TrainerCallbacks } from '../training/trainer.js';
 
-/** The early-stopping monitor of Δm (`deltaM` is accepted as a short form). */
-export const DELTA_M_MONITOR = 'validation.deltaM';
-
-/** Whether an early-stopping monitor names Δm (`validation.deltaM` or `deltaM`). */
-export function isDeltaMMonitor(monitor: string | undefined): boolean {
-  return monitor === DELTA_M_MONITOR || monitor === 'deltaM';
-}
-
-/** The one-line error of a Δm monitor where there is no reference (a single training run). */
-export function deltaMNeedsBaseline(monitor: string): MultilossError {
-  return new MultilossError(
-    'config',
-    `training.earlyStopping.monitor "${monitor}": Δm is measured against the separate models, which only \`multiloss compare\` trains; a single run has no baseline: monitor validation.loss or validation.<head>.<metric>`,
-  );
-}
+import { DELTA_M_MONITOR, isDeltaMMonitor } from './delta-m-monitor.js';
+export { DELTA_M_MONITOR, isDeltaMMonitor, deltaMNeedsBaseline } from './delta-m-monitor.js';
 
 /**
  * The multi-task score Δm in percent (Maninis et al. 2019; as reported by CAGrad, Nash-MTL, FAMO):

@@ -25,6 +25,10 @@ describe('compare and --approach: bad input is one line and exit code 2, before 
       /--methods: unknown balancing method "bogus"; valid methods: static, equal, .*famo.*pcgrad.*upgrad/,
     );
   });
+  it('--monitor names no head or metric; --patience must be a whole number', () => {
+    expectBad(['compare', '--config', PENGUINS_CONFIG, '--monitor', 'validation.wings.accuracy', '--seeds', '1', '--methods', 'equal'], /monitor "validation\.wings\.accuracy"/);
+    expectBad(['compare', '--config', PENGUINS_CONFIG, '--monitor', 'deltaM', '--patience', '0'], /--patience/);
+  });
   it('a method given twice', () => {
     expectBad(['compare', '--config', PENGUINS_CONFIG, '--methods', 'famo,famo'], /--methods: "famo" is given twice/);
   });

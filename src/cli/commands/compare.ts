@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { compare, checkMethods, DEFAULT_COMPARE_METHODS, DEFAULT_COMPARE_SEEDS, SEPARATE, type CompareProgress } from '../../compare/compare.js';
+import { compare, checkMethods, compareSplit, DEFAULT_COMPARE_METHODS, DEFAULT_COMPARE_SEEDS, SEPARATE, type CompareProgress } from '../../compare/compare.js';
 import { compareNotes, compareReportHtml, formatCompareTable } from '../../compare/report.js';
 import { DELTA_M_MONITOR, isDeltaMMonitor } from '../../compare/delta-m.js';
 import { parseConfig } from '../../config/schema.js';
@@ -132,6 +132,8 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const resolved = resolveConfig(config);
   const table = readTableFile(config.data as string, config.format);
   const validation = config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
+  // Checks the split and the monitor before the first line of output: bad input stays one line.
+  compareSplit(resolved, { table, validation });
   const seeds = flags.seeds ?? DEFAULT_COMPARE_SEEDS;
   const runs = seeds * (methods.length + 1);
   if (!flags.quiet) {
