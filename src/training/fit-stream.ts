@@ -288,7 +288,7 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
   let dropped = 0;
   const columns: string[] = [];
   const interrupted = () => {
-    if (options.interrupt?.interrupted) throw new MultilossError('interrupted', 'training interrupted while reading the data (before the first epoch)');
+    if (options.interrupt?.interrupted) throw new MultilossError('interrupted', 'training interrupted while reading the data before the first epoch; nothing was saved');
   };
   const readPass1 = async (table: StreamedTable, validationFile: boolean) => {
     let any = false;

@@ -227,7 +227,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       if (e instanceof MultilossError && e.kind === 'interrupted') {
         throw new MultilossError(
           'interrupted',
-          `${signal ?? 'signal'}: ${e.message}; resume with: multiloss train --resume ${ckDir}`,
+          // Interrupted while a stream's first pass was reading the data: no checkpoint exists yet.
+          `${signal ?? 'signal'}: ${e.message}${/nothing was saved/.test(e.message) ? '' : `; resume with: multiloss train --resume ${ckDir}`}`,
           signal === 'SIGTERM' ? 143 : 130,
         );
       }
