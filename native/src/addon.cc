@@ -139,7 +139,7 @@ napi_value Configure(napi_env env, napi_callback_info info) {
   napi_get_value_double(env, argv[0], &isa);
   napi_get_value_double(env, argv[1], &threads);
   std::lock_guard<std::mutex> lk(kernel_mutex());
-  if (whole(isa, 0, 2)) mlk::set_isa(static_cast<mlk::Isa>(static_cast<int>(isa)));
+  if (whole(isa, 0, 3)) mlk::set_isa(static_cast<mlk::Isa>(static_cast<int>(isa)));
   if (whole(threads, 1, 64)) mlk::set_num_threads(static_cast<int>(threads));
   return make_info(env);
 }

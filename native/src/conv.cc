@@ -9,6 +9,9 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 #include "internal.h"
 #include "mlk.h"
@@ -528,6 +531,85 @@ __attribute__((target("avx2"))) void max_pool_grad_avx2(void* ctx, long b, int) 
 void max_pool_grad_image_avx2(void* ctx, long b, int tid) { max_pool_grad_avx2<false>(ctx, b, tid); }
 void max_pool_grad_disjoint_avx2(void* ctx, long b, int tid) { max_pool_grad_avx2<true>(ctx, b, tid); }
 #endif
+#if defined(__aarch64__)
+// NEON: 4 channels per step in registers, the same rule as the AVX2 version (first strict
+// maximum in row-major window order); leftover channels use the scalar rule.
+template <bool DISJOINT>
+void max_pool_grad_neon(void* ctx, long b, int) {
+  const PoolCtx& P = *static_cast<const PoolCtx*>(ctx);
+  const PoolGeom& g = *P.g;
+  const long C = g.channels, img = g.in_h * g.in_w * C;
+  const float* x = P.x + b * img;
+  const float* dy = P.dy + b * g.out_h * g.out_w * C;
+  float* dx = P.dx + b * img;
+  const bool tiles = DISJOINT && g.pad_top == 0 && g.pad_left == 0 && g.stride_h == g.k_h && g.stride_w == g.k_w &&
+                     g.out_h * g.k_h == g.in_h && g.out_w * g.k_w == g.in_w;
+  if (!tiles) std::memset(dx, 0, sizeof(float) * img);
+  const long C4 = C / 4 * 4;
+  for (long oh = 0; oh < g.out_h; oh++) {
+    const long r0 = oh * g.stride_h - g.pad_top;
+    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
+    for (long ow = 0; ow < g.out_w; ow++) {
+      const long c0 = ow * g.stride_w - g.pad_left;
+      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
+      const float* gy = dy + (oh * g.out_w + ow) * C;
+      for (long k = 0; k < C4; k += 4) {
+        float32x4_t best = vdupq_n_f32(-INFINITY);
+        int32x4_t pos = vdupq_n_s32(-1);
+        for (long r = rlo; r < rhi; r++) {
+          for (long c = clo; c < chi; c++) {
+            const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
+            const float32x4_t v = vld1q_f32(x + cell * C + k);
+            const uint32x4_t gt = vcgtq_f32(v, best);  // false for NaN, as `>`
+            best = vbslq_f32(gt, v, best);
+            pos = vbslq_s32(gt, vdupq_n_s32(cell), pos);
+          }
+        }
+        const float32x4_t grad = vld1q_f32(gy + k);
+        if (DISJOINT) {
+          for (long r = rlo; r < rhi; r++) {
+            for (long c = clo; c < chi; c++) {
+              const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
+              const uint32x4_t hit = vceqq_s32(pos, vdupq_n_s32(cell));
+              vst1q_f32(dx + cell * C + k, vreinterpretq_f32_u32(vandq_u32(hit, vreinterpretq_u32_f32(grad))));
+            }
+          }
+        } else {
+          int32_t where[4];
+          float gv[4];
+          vst1q_s32(where, pos);
+          vst1q_f32(gv, grad);
+          for (int j = 0; j < 4; j++)
+            if (where[j] >= 0) dx[static_cast<long>(where[j]) * C + k + j] += gv[j];
+        }
+      }
+      for (long k = C4; k < C; k++) {
+        float best = -INFINITY;
+        long pos = -1;
+        for (long r = rlo; r < rhi; r++)
+          for (long c = clo; c < chi; c++) {
+            const long i = (r * g.in_w + c) * C + k;
+            if (x[i] > best) {
+              best = x[i];
+              pos = i;
+            }
+          }
+        if (DISJOINT) {
+          for (long r = rlo; r < rhi; r++)
+            for (long c = clo; c < chi; c++) {
+              const long i = (r * g.in_w + c) * C + k;
+              dx[i] = i == pos ? gy[k] : 0.f;
+            }
+        } else if (pos >= 0) {
+          dx[pos] += gy[k];
+        }
+      }
+    }
+  }
+}
+void max_pool_grad_image_neon(void* ctx, long b, int tid) { max_pool_grad_neon<false>(ctx, b, tid); }
+void max_pool_grad_disjoint_neon(void* ctx, long b, int tid) { max_pool_grad_neon<true>(ctx, b, tid); }
+#endif
 }  // namespace
 
 void max_pool_grad(const PoolGeom& g, const float* x, const float* dy, float* dx) {
@@ -542,6 +624,9 @@ void max_pool_grad(const PoolGeom& g, const float* x, const float* dy, float* dx
   ChunkFn fn = disjoint ? max_pool_grad_disjoint_default : max_pool_grad_image_default;
 #if defined(__x86_64__) || defined(__i386__)
   if (current_isa() >= ISA_AVX2) fn = disjoint ? max_pool_grad_disjoint_avx2 : max_pool_grad_image_avx2;
+#endif
+#if defined(__aarch64__)
+  if (current_isa() == ISA_NEON) fn = disjoint ? max_pool_grad_disjoint_neon : max_pool_grad_image_neon;
 #endif
   parallel_for(g.batch, fn, &P, work < (1 << 15) ? 1 : 0);
 }

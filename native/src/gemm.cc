@@ -1,7 +1,7 @@
 // Single-precision GEMM, BLIS style: op(B) is packed into NR-column slivers (shared by the
 // threads), op(A) into MR-row panels (per thread); the packing absorbs the transposes. A
 // register-blocked micro-kernel (AVX-512 8x32, AVX2+FMA 6x16 or portable 4x8, chosen at run
-// time) computes each MR x NR tile; the epilogue (bias, activation) is applied while the tile
+// time on x86-64; NEON 8x12 or portable 4x8 on arm64) computes each MR x NR tile; the epilogue (bias, activation) is applied while the tile
 // is in registers after the last block of k.
 //
 // Threads: per panel of columns, one parallel pass packs B, a second computes a grid of
@@ -20,6 +20,10 @@
 // GCC 12's avx512 headers trip -Wmaybe-uninitialized on _mm512_undefined_ps (a known false positive).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+#if defined(__aarch64__)
+#define MLK_ARM64 1
+#include <arm_neon.h>
+#endif
 
 namespace mlk {
 
@@ -30,6 +34,8 @@ const char* isa_name(Isa isa) {
       return "avx512";
     case ISA_AVX2:
       return "avx2";
+    case ISA_NEON:
+      return "neon";
     default:
       return "scalar";
   }
@@ -40,6 +46,9 @@ Isa detect_isa() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) return ISA_AVX512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
+#endif
+#ifdef MLK_ARM64
+  return ISA_NEON;  // AArch64 ASIMD is part of the base architecture
 #endif
   return ISA_SCALAR;
 }
@@ -54,9 +63,16 @@ Isa current_isa() {
 }
 
 Isa set_isa(Isa isa) {
-  Isa best = detect_isa();
-  if (isa < ISA_SCALAR) isa = ISA_SCALAR;
-  g_isa = isa > best ? best : isa;
+  const Isa best = detect_isa();
+  if (isa <= ISA_SCALAR) {
+    g_isa = ISA_SCALAR;
+  } else {
+#if defined(MLK_ARM64)
+    g_isa = best;  // neon, or a cap naming an x86 set: no cap on this architecture
+#else
+    g_isa = isa == ISA_NEON || isa > best ? best : isa;  // neon: an arm64 set, no cap here
+#endif
+  }
   return g_isa;
 }
 
@@ -364,6 +380,125 @@ __attribute__((target("avx512f"))) void ukr_avx512(long kc, const float* a, long
 }
 #endif  // MLK_X86
 
+#ifdef MLK_ARM64
+// ---- NEON (AArch64 ASIMD, baseline on arm64), 8 x 12: 24 accumulators + 3 B + 2 A registers of 32.
+constexpr int NE_MR = 8, NE_NR = 12;
+
+static inline float32x4_t act_neon(float32x4_t v, int act, float alpha) {
+  const float32x4_t zero = vdupq_n_f32(0.f);
+  switch (act) {
+    case ACT_RELU:
+      return vmaxq_f32(zero, v);  // FMAX: NaN propagates
+    case ACT_RELU6:
+      return vminq_f32(vdupq_n_f32(6.f), vmaxq_f32(zero, v));
+    case ACT_LEAKYRELU:
+      return vbslq_f32(vcltq_f32(v, zero), vmulq_n_f32(v, alpha), v);
+    default:
+      return v;
+  }
+}
+
+// One row of the tile: c_i{0,1,2} += a(i) * b{0,1,2}.
+#define MLK_NEON_ROW_LANE(i, av, lane)             \
+  c##i##0 = vfmaq_laneq_f32(c##i##0, b0, av, lane); \
+  c##i##1 = vfmaq_laneq_f32(c##i##1, b1, av, lane); \
+  c##i##2 = vfmaq_laneq_f32(c##i##2, b2, av, lane);
+#define MLK_NEON_ROW_SCALAR(i, s)           \
+  c##i##0 = vfmaq_n_f32(c##i##0, b0, s); \
+  c##i##1 = vfmaq_n_f32(c##i##1, b1, s); \
+  c##i##2 = vfmaq_n_f32(c##i##2, b2, s);
+
+template <bool DIRECT>
+void ukr_neon(long kc, const float* a, long ars, long acs, const float* b, long bs, float* c, long ldc, int mr, int nr,
+              int flags, const EpiTile& e) {
+  const float32x4_t z = vdupq_n_f32(0.f);
+  float32x4_t c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z,
+              c40 = z, c41 = z, c42 = z, c50 = z, c51 = z, c52 = z, c60 = z, c61 = z, c62 = z, c70 = z, c71 = z, c72 = z;
+  if (!DIRECT || ars == 1) {
+    // Packed panel (A(i, p) = a[p*8 + i]) or in-place A whose 8 rows are adjacent (transposed A):
+    // the 8 values of one depth step are contiguous, two vector loads.
+    const long step = DIRECT ? acs : NE_MR;
+    for (long p = 0; p < kc; p++) {
+      const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
+      const float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);
+      MLK_NEON_ROW_LANE(0, a0, 0)
+      MLK_NEON_ROW_LANE(1, a0, 1)
+      MLK_NEON_ROW_LANE(2, a0, 2)
+      MLK_NEON_ROW_LANE(3, a0, 3)
+      MLK_NEON_ROW_LANE(4, a1, 0)
+      MLK_NEON_ROW_LANE(5, a1, 1)
+      MLK_NEON_ROW_LANE(6, a1, 2)
+      MLK_NEON_ROW_LANE(7, a1, 3)
+      a += step;
+      b += bs;
+    }
+  } else {
+    // In-place A, rows ars apart: one scalar per row and step.
+    const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars, *a5 = a + 5 * ars,
+                *a6 = a + 6 * ars, *a7 = a + 7 * ars;
+    for (long p = 0; p < kc; p++) {
+      const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
+      const long o = p * acs;
+      MLK_NEON_ROW_SCALAR(0, a0[o])
+      MLK_NEON_ROW_SCALAR(1, a1[o])
+      MLK_NEON_ROW_SCALAR(2, a2[o])
+      MLK_NEON_ROW_SCALAR(3, a3[o])
+      MLK_NEON_ROW_SCALAR(4, a4[o])
+      MLK_NEON_ROW_SCALAR(5, a5[o])
+      MLK_NEON_ROW_SCALAR(6, a6[o])
+      MLK_NEON_ROW_SCALAR(7, a7[o])
+      b += bs;
+    }
+  }
+  const float32x4_t r[NE_MR][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32},
+                                   {c40, c41, c42}, {c50, c51, c52}, {c60, c61, c62}, {c70, c71, c72}};
+  const bool vec_act = e.act <= ACT_LEAKYRELU;
+  if (mr == NE_MR && nr == NE_NR && vec_act) {
+    for (int i = 0; i < NE_MR; i++) {
+      float* crow = c + i * ldc;
+      float32x4_t v0 = r[i][0], v1 = r[i][1], v2 = r[i][2];
+      if (!(flags & TILE_FIRST)) {
+        v0 = vaddq_f32(v0, vld1q_f32(crow));
+        v1 = vaddq_f32(v1, vld1q_f32(crow + 4));
+        v2 = vaddq_f32(v2, vld1q_f32(crow + 8));
+      }
+      if (flags & TILE_LAST) {
+        if (e.bias != nullptr) {
+          const float* brow = e.bias + i * e.bias_rs;
+          if (e.bias_cs == 1) {
+            v0 = vaddq_f32(v0, vld1q_f32(brow));
+            v1 = vaddq_f32(v1, vld1q_f32(brow + 4));
+            v2 = vaddq_f32(v2, vld1q_f32(brow + 8));
+          } else {
+            const float32x4_t bv = vdupq_n_f32(brow[0]);
+            v0 = vaddq_f32(v0, bv);
+            v1 = vaddq_f32(v1, bv);
+            v2 = vaddq_f32(v2, bv);
+          }
+        }
+        v0 = act_neon(v0, e.act, e.alpha);
+        v1 = act_neon(v1, e.act, e.alpha);
+        v2 = act_neon(v2, e.act, e.alpha);
+      }
+      vst1q_f32(crow, v0);
+      vst1q_f32(crow + 4, v1);
+      vst1q_f32(crow + 8, v2);
+    }
+    return;
+  }
+  // Edge tile (or ELU / sigmoid): through a buffer and the scalar store (writes only mr x nr).
+  alignas(16) float tmp[NE_MR * NE_NR];
+  for (int i = 0; i < NE_MR; i++) {
+    vst1q_f32(tmp + i * NE_NR, r[i][0]);
+    vst1q_f32(tmp + i * NE_NR + 4, r[i][1]);
+    vst1q_f32(tmp + i * NE_NR + 8, r[i][2]);
+  }
+  store_tile_scalar(tmp, NE_NR, c, ldc, mr, nr, flags, e);
+}
+#undef MLK_NEON_ROW_LANE
+#undef MLK_NEON_ROW_SCALAR
+#endif  // MLK_ARM64
+
 }  // namespace
 
 const KernelInfo& kernel_info(long n) {
@@ -381,6 +516,10 @@ const KernelInfo& kernel_info(long n) {
     default:
       return scalar;
   }
+#elif defined(MLK_ARM64)
+  (void)n;
+  static const KernelInfo neon{NE_MR, NE_NR, 256, 128, ukr_neon<false>, ukr_neon<true>};
+  return current_isa() == ISA_NEON ? neon : scalar;
 #else
   (void)n;
   return scalar;

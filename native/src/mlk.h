@@ -10,12 +10,21 @@
 
 namespace mlk {
 
-enum Isa : int { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+/**
+ * Instruction sets, as two ladders: x86-64 scalar < avx2 (+FMA) < avx512 (run-time detection);
+ * arm64 scalar < neon (AArch64 ASIMD is baseline: always there). The numbers are the addon's
+ * `configure` codes; ordering only means something within one architecture.
+ */
+enum Isa : int { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_NEON = 3 };
 
 const char* isa_name(Isa isa);
 /** Best instruction set this CPU (and OS) supports among ours. */
 Isa detect_isa();
-/** The micro-kernels in use; `set_isa` clamps to what the CPU supports, returns the result. */
+/**
+ * The micro-kernels in use; `set_isa` clamps to what the CPU supports, returns the result.
+ * ISA_SCALAR always caps to the portable kernels; a set of the other architecture (neon on
+ * x86-64, avx2/avx512 on arm64) is no cap: the CPU's best is used.
+ */
 Isa current_isa();
 Isa set_isa(Isa isa);
 

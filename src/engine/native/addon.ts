@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type NativeIsa = 'avx512' | 'avx2' | 'scalar';
+/** x86-64: 'avx512' | 'avx2' | 'scalar'; arm64: 'neon' | 'scalar' (ASIMD is baseline on arm64). */
+export type NativeIsa = 'avx512' | 'avx2' | 'neon' | 'scalar';
 
 export interface NativeAddonInfo {
   /** Micro-kernels in use. */
@@ -23,7 +24,10 @@ export interface NativeAddonInfo {
 /** The addon's functions (native/src/addon.cc documents the parameter layouts). */
 export interface NativeAddon {
   info(): NativeAddonInfo;
-  /** isa: 0 scalar, 1 avx2, 2 avx512, -1 keep; threads: 0 keep. Clamped to what the CPU has. */
+  /**
+   * isa: 0 scalar, 1 avx2, 2 avx512, 3 neon, -1 keep; threads: 0 keep. Clamped to what the CPU has
+   * (a set of the other architecture is no cap: the CPU's best).
+   */
   configure(isa: number, threads: number): NativeAddonInfo;
   gemm(heap: ArrayBuffer, params: Float64Array, batchOffsets?: Float64Array): void;
   sumMiddle(heap: ArrayBuffer, params: Float64Array): void;

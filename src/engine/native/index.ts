@@ -1,15 +1,17 @@
 /**
  * Native CPU kernels for the tfjs `wasm` backend (issue 7): a Node addon (native/, N-API,
  * built at install) with a cache-blocked, packed sgemm whose micro-kernels are chosen at run
- * time (AVX-512, AVX2+FMA, portable), an axis-block Sum, conv2d and its backprops (im2col +
- * GEMM), and a fused in-place Adam (./adam.ts), on 2 threads (caller + a persistent worker).
+ * time (AVX-512, AVX2+FMA, portable on x86-64; NEON or portable on arm64), an axis-block Sum,
+ * conv2d and its backprops (im2col + GEMM), and a fused in-place Adam (./adam.ts), on 2 threads
+ * (caller + a persistent worker).
  * The kernels work in place on the wasm heap: no copies.
  *
  * Environment:
  *   MULTILOSS_NATIVE=0            never use them (the wasm kernels run)
  *   MULTILOSS_NATIVE=1            use them even where only the portable micro-kernel exists
- *                                 (by default a CPU without AVX2 keeps the wasm kernels)
- *   MULTILOSS_NATIVE_ISA=scalar|avx2|avx512   use at most this instruction set
+ *                                 (by default an x86-64 CPU without AVX2 keeps the wasm kernels)
+ *   MULTILOSS_NATIVE_ISA=scalar|avx2|avx512|neon   use at most this instruction set (scalar caps
+ *                                 everywhere; a set of the other architecture is no cap)
  *   MULTILOSS_NATIVE_THREADS=n    threads (default 2, or 1 on a 1-CPU machine)
  *   MULTILOSS_DEBUG=1             print which path is active (stderr)
  *
@@ -49,7 +51,7 @@ function debugLog(s: NativeStatus): NativeStatus {
 const NATIVE_TAG = Symbol.for('multiloss.nativeKernels');
 /** Kernels replaced by ours, to put back in unregisterNativeKernels (process-wide store). */
 const PREVIOUS_KEY = Symbol.for('multiloss.nativeKernels.previous');
-const ISA_CODE: Record<NativeIsa, number> = { scalar: 0, avx2: 1, avx512: 2 };
+const ISA_CODE: Record<NativeIsa, number> = { scalar: 0, avx2: 1, avx512: 2, neon: 3 };
 
 function previousStore(): Map<string, KernelConfig> {
   const g = globalThis as unknown as Record<symbol, Map<string, KernelConfig> | undefined>;
@@ -97,7 +99,7 @@ function register(): NativeStatus {
     return (status = {
       active: false,
       isa: info.isa,
-      reason: `no AVX2/AVX-512 on this ${info.arch} CPU: the wasm (XNNPACK) kernels are faster than the portable native ones (MULTILOSS_NATIVE=1 forces them)`,
+      reason: `no AVX2/AVX-512 (x86-64) or NEON (arm64) on this ${info.arch} CPU: the wasm (XNNPACK) kernels are faster than the portable native ones (MULTILOSS_NATIVE=1 forces them)`,
     });
   }
   try {
