@@ -7,12 +7,15 @@
 #                                qemu-aarch64: an -O2 build and an AddressSanitizer + UBSan build
 #                                (smaller runs: emulation is slow). Needs Debian's
 #                                g++-aarch64-linux-gnu and qemu-user; exits 3 naming them if absent.
+#                                Also compiles and links the addon itself (addon.cc included) for
+#                                arm64 with binding.gyp's flags (not run: there is no arm64 Node).
 #                                MLK_NEON_ARGS / MLK_NEON_ASAN_ARGS: "scale gemm-cases" of the two runs.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 out=${TMPDIR:-/tmp}/multiloss-kernel-test
 mode=${1:-plain}
-src="$here/kernel_test.cc $here/../src/gemm.cc $here/../src/kernels.cc $here/../src/conv.cc $here/../src/threads.cc"
+src_kernels="$here/../src/gemm.cc $here/../src/kernels.cc $here/../src/conv.cc $here/../src/threads.cc"
+src="$here/kernel_test.cc $src_kernels"
 flags="-std=c++17 -ffp-contract=off -fno-math-errno -pthread -Wall -Wextra -Wno-unused-parameter"
 case "$mode" in
   plain)
@@ -56,6 +59,21 @@ case "$mode" in
     fi
     wait "$p1"
     [ "$asan" = 1 ] && wait "$p2"
+    # The addon for arm64 with binding.gyp's flags (Node's N-API symbols resolve at load time).
+    # Node's headers: its install prefix, else node-gyp's cache (as native/build.mjs looks for them).
+    nodeinc=$(node -p "const p = require('path'), v = process.version.slice(1);
+      [p.join(process.execPath, '../../include/node'), p.join(require('os').homedir(), '.cache/node-gyp', v, 'include/node')]
+        .find((d) => require('fs').existsSync(p.join(d, 'node_api.h'))) ?? ''" 2>/dev/null || true)
+    rc3=0
+    if [ -f "$nodeinc/node_api.h" ]; then
+      gypflags=$(node -p "const g = JSON.parse(require('fs').readFileSync('$here/../binding.gyp', 'utf8')).targets[0]; [...g.cflags_cc, ...g.defines.map((d) => '-D' + d)].join(' ')")
+      "$cxx" $gypflags -fPIC -shared -Wall -Wextra -Wno-unused-parameter -I"$nodeinc" -Wl,--unresolved-symbols=ignore-all \
+        -o "$out-neon-addon.node" "$here/../src/addon.cc" $src_kernels >"$out-neon-addon.log" 2>&1 &
+      p3=$!
+    else
+      echo "neon: no Node headers next to node ($nodeinc): the arm64 addon build is skipped"
+      p3=""
+    fi
     # Both runs at once (2 cores), then their outputs in order.
     rc1=0 rc2=0
     run_arm "$out-neon" ${MLK_NEON_ARGS:-12 40} >"$out-neon.log" 2>&1 &
@@ -68,13 +86,18 @@ case "$mode" in
       wait "$p2" || rc2=$?
     fi
     wait "$p1" || rc1=$?
+    if [ -n "$p3" ]; then
+      wait "$p3" || rc3=$?
+      echo "== addon (addon.cc + kernels, binding.gyp flags) for aarch64: $([ "$rc3" = 0 ] && echo "built" || echo "FAILED (exit $rc3)")"
+      cat "$out-neon-addon.log"
+    fi
     echo "== aarch64 -O2 under qemu-aarch64 (exit $rc1)"
     cat "$out-neon.log"
     if [ "$asan" = 1 ]; then
       echo "== aarch64 AddressSanitizer + UBSan under qemu-aarch64 (exit $rc2)"
       cat "$out-neon-asan.log"
     fi
-    [ "$rc1" = 0 ] && [ "$rc2" = 0 ] ;;
+    [ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 0 ] ;;
   *)
     echo "usage: $0 [plain|asan|valgrind|neon]"; exit 2 ;;
 esac
