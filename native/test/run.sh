@@ -76,12 +76,12 @@ case "$mode" in
     fi
     # Both runs at once (2 cores), then their outputs in order.
     rc1=0 rc2=0
-    run_arm "$out-neon" ${MLK_NEON_ARGS:-12 40} >"$out-neon.log" 2>&1 &
+    run_arm "$out-neon" ${MLK_NEON_ARGS:-10 28} >"$out-neon.log" 2>&1 &
     p1=$!
     if [ "$asan" = 1 ]; then
       # LeakSanitizer cannot stop the world under qemu-user: leaks are checked by the x86 asan run.
       ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-        run_arm "$out-neon-asan" ${MLK_NEON_ASAN_ARGS:-4 12} >"$out-neon-asan.log" 2>&1 &
+        run_arm "$out-neon-asan" ${MLK_NEON_ASAN_ARGS:-3 7} >"$out-neon-asan.log" 2>&1 &
       p2=$!
       wait "$p2" || rc2=$?
     fi
