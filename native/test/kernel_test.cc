@@ -332,6 +332,18 @@ int main(int argc, char** argv) {
   const char* arch = "other";
 #endif
   std::printf("arch %s, best instruction set %s\n", arch, isa_name(detect_isa()));
+  // Caps (MULTILOSS_NATIVE_ISA): scalar caps everywhere; a set of the other architecture is no cap.
+  {
+    const Isa best = detect_isa();
+#if defined(__aarch64__)
+    const bool caps_ok = best == ISA_NEON && set_isa(ISA_SCALAR) == ISA_SCALAR && set_isa(ISA_AVX2) == ISA_NEON &&
+                         set_isa(ISA_AVX512) == ISA_NEON && set_isa(ISA_NEON) == ISA_NEON;
+#else
+    const bool caps_ok = set_isa(ISA_SCALAR) == ISA_SCALAR && set_isa(ISA_NEON) == best && set_isa(ISA_AVX512) == best;
+#endif
+    std::printf("instruction set caps: %s\n", caps_ok ? "ok" : "FAILED");
+    if (!caps_ok) failures++;
+  }
   // Every instruction set this CPU has, scalar first (set_isa returns what it could select).
   std::vector<Isa> isas{ISA_SCALAR};
   for (Isa want : {ISA_AVX2, ISA_AVX512, ISA_NEON})

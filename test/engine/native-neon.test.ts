@@ -35,6 +35,8 @@ function assertHarnessRun(lines: string[], title: string): void {
   const text = lines.join('\n');
   assert.match(lines[0] ?? '', /\(exit 0\)/, `${title} failed:\n${text}`);
   assert.ok(lines.includes('arch aarch64, best instruction set neon'), `${title}: not an aarch64 build with NEON:\n${text}`);
+  // MULTILOSS_NATIVE_ISA on arm64: scalar caps to the portable kernels, avx2/avx512 leave NEON on.
+  assert.ok(lines.includes('instruction set caps: ok'), `${title}: instruction set caps wrong:\n${text}`);
   for (const threads of [1, 2]) {
     // The NEON micro-kernel (8x12) ran, and so did the portable one (4x8), on 1 and 2 threads.
     assert.ok(lines.includes(`neon    threads ${threads} (gemm 8x12): ok`), `${title}: neon, ${threads} thread(s) not ok:\n${text}`);
