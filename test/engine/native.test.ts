@@ -152,7 +152,7 @@ describe('native registration', () => {
       return;
     }
     assert.equal(info.native.active, true);
-    assert.ok(process.arch === 'arm64' ? ['neon', 'scalar'] : ['avx512', 'avx2', 'scalar'].includes(info.native.isa ?? ''), info.native.isa);
+    assert.ok((process.arch === 'arm64' ? ['neon', 'scalar'] : ['avx512', 'avx2', 'scalar']).includes(info.native.isa ?? ''), info.native.isa);
     assert.ok((info.native.threads ?? 0) >= 1);
     const addonInfo = loadAddon().addon?.info();
     assert.equal(info.native.isa, addonInfo?.bestIsa, 'the best instruction set is chosen by default');
