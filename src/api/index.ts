@@ -41,11 +41,15 @@
  * `sampleWeights` by output), a `tf.data.Dataset` of such batches (or single
  * examples), or an (async) iterable of batches. A missing label is `null`,
  * `undefined` or NaN, or a 0 in the output's mask; it contributes nothing to
- * that output's loss, gradient or metrics. A dataset or iterable is
- * currently read whole into memory before training starts (it must be
- * finite); the trainer then shuffles and batches it with its own seed, so the
- * same rows give the same model whichever form they came in. Rows where every
- * output is unlabelled are dropped.
+ * that output's loss, gradient or metrics. Arrays are held in memory and
+ * shuffled every epoch with the run's seed. A dataset or iterable streams: a
+ * first pass keeps only the labels (to fit the heads and take the validation
+ * split), then every epoch reads it again and its rows go to the trainer as
+ * they arrive, in the source's own order (never reshuffled; use
+ * `dataset.shuffle()`), cut into batches of `training.batchSize`. The same
+ * rows in the same order as arrays with `training.shuffle: false` give the
+ * same model. A generator object can be read only once and is kept in memory
+ * after its first pass. Rows where every output is unlabelled are dropped.
  *
  * ## Custom parts
  * Registered by name, so that heads here and config-built models alike can
