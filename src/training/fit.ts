@@ -72,6 +72,13 @@ function dropUnlabelled(table: Table, config: ResolvedConfig, warn: (m: string) 
   return table;
 }
 
+/** The rows of `table` with their cells in the order of `columns` (absent columns are missing). */
+function rowsInColumnOrder(table: Table, columns: readonly string[]): Table['rows'] {
+  if (table.columns.length === columns.length && table.columns.every((c, j) => c === columns[j])) return table.rows;
+  const at = columns.map((c) => table.columns.indexOf(c));
+  return table.rows.map((r) => at.map((j) => (j < 0 ? null : (r[j] ?? null))));
+}
+
 /** Every column that is neither a target nor a sample weight. */
 export function defaultFeatures(table: Table, config: ResolvedConfig): FeatureSpec[] {
   const used = new Set(config.heads.flatMap((h) => [h.column, ...(h.sampleWeight ? [h.sampleWeight] : [])]));
@@ -136,7 +143,8 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
     if (h) throw new MultilossError('config', `column "${f.name}" is both a feature and the target of head "${h.name}"`);
   }
   const preprocessor = FeaturePreprocessor.fit(train, features);
-  const labelled = validation ? { ...all, rows: [...all.rows, ...validation.rows] } : all;
+  // Class lists come from every labelled row; a validation file may order its columns differently.
+  const labelled = validation ? { ...all, rows: [...all.rows, ...rowsInColumnOrder(validation, all.columns)] } : all;
   const heads: Head[] = config.heads.map((spec) => fitHead(spec, train, labelled));
 
   const encode = (table: Table): EncodedData => ({

@@ -6,9 +6,9 @@
  * streaming run. Real files, read in small chunks to cross chunk boundaries.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -16,6 +16,7 @@ import type { Table } from '../../src/data/table.js';
 import { checkpointWriter, disposeCheckpoint, readCheckpoint } from '../../src/io/checkpoints.js';
 import { openTableStream } from '../../src/io/stream-table.js';
 import { trainFromConfig } from '../../src/io/train-from-config.js';
+import { readTableFile } from '../../src/io/table-file.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import { ShuffleBuffer } from '../../src/training/batch-source.js';
 import { fitModel } from '../../src/training/fit.js';
@@ -60,6 +61,7 @@ describe('streaming training', () => {
     await useDefaultBackend();
     table = penguinsCsv(csv);
   });
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('pass 1 fits the preprocessing and the heads the whole-table fit fits (means exact, standard deviations to 1e-12)', async () => {
     const resolved = resolveConfig(parseConfig({ ...config({ epochs: 1 }, { split: 0 }), features: FEATURES }));
@@ -118,7 +120,7 @@ describe('streaming training', () => {
     const raw = config({ epochs: 4 });
     const resolved = resolveConfig(parseConfig(raw));
     const straight = await fitModelStream(resolved, { train: streamed(csv) }, { shuffleBuffer: 32 });
-    const ckDir = join(tempDir('multiloss-stream-ck-'), 'ck');
+    const ckDir = join(dir, 'ck');
     const interrupt = { interrupted: false };
     await assert.rejects(
       fitModelStream(resolved, { train: streamed(csv) }, {
@@ -147,6 +149,38 @@ describe('streaming training', () => {
     );
     straight.dispose();
     resumed.dispose();
+  });
+
+  it('JSON lines with a key missing from the first rows, and validation.data: the same preprocessing and heads as the whole-table fit', async () => {
+    const jsonl = join(dir, 'penguins.jsonl');
+    const validationCsv = join(dir, 'validation.csv');
+    const beak = table.columns.indexOf('Beak Length (mm)');
+    const objects = table.rows.slice(0, 300).map((r, i) => Object.fromEntries(table.columns.map((c, j) => [c, r[j]]).filter(([, v], j) => v !== null && !(i < 60 && j === beak))));
+    writeFileSync(jsonl, `${objects.map((o) => JSON.stringify(o)).join('\n')}\n`);
+    writeFileSync(validationCsv, `${table.columns.join(',')}\n${table.rows.slice(300).map((r) => r.map((c) => (c === null ? '' : String(c))).join(',')).join('\n')}\n`);
+    const raw = { ...config({ epochs: 1 }, { data: validationCsv }), features: FEATURES };
+    const resolved = resolveConfig(parseConfig(raw));
+    const whole = await fitModel(resolved, { table: readTableFile(jsonl), validation: readTableFile(validationCsv) });
+    const stream = await fitModelStream(resolved, { train: streamed(jsonl, 16), validation: streamed(validationCsv, 16) });
+    const a = whole.preprocessor.toJSON().features;
+    const b = stream.preprocessor.toJSON().features;
+    const beakFit = b.find((f) => f.name === 'Beak Length (mm)');
+    assert.ok(beakFit?.type === 'numeric' && beakFit.missingIndicator, 'missing in the first rows: a missing indicator');
+    a.forEach((f, i) => {
+      const g = b[i];
+      if (f.type === 'numeric' && g.type === 'numeric') {
+        assert.equal(g.mean, f.mean, f.name);
+        assert.ok(Math.abs(g.std - f.std) <= 1e-12 * f.std, f.name);
+        assert.equal(g.missingIndicator, f.missingIndicator, f.name);
+      } else assert.deepEqual(g, f);
+    });
+    whole.heads.forEach((h, i) => assert.deepEqual(stream.heads[i].toJSON().classes, h.toJSON().classes));
+    const vw = whole.meta.metrics.validation;
+    const vs = stream.meta.metrics.validation;
+    assert.ok(vw && vs, 'both validated on validation.data');
+    assert.equal(stream.meta.history[0].validation?.heads.species.metrics.accuracy, vs.heads.species.metrics.accuracy);
+    whole.dispose();
+    stream.dispose();
   });
 
   it('`stream: true` in a configuration (trainFromConfig) trains the streaming way', async () => {
