@@ -124,6 +124,35 @@ describe('callbacks and streaming sources (library API)', () => {
     m.dispose();
   });
 
+  it('validation data as a Dataset is streamed after every epoch and gives the figures of the same rows as arrays', async () => {
+    const half = N / 2;
+    const train = { xs: rows.slice(0, half), ys: { a: a.slice(0, half), b: b.slice(0, half) } };
+    const asArrays = { xs: rows.slice(half), ys: { a: a.slice(half), b: b.slice(half) } };
+    const ds = countingDataset();
+    const asDataset: DatasetLike<ArrayData> = {
+      async iterator() {
+        const it = await ds.iterator();
+        // Only the second half of the rows (elements 6..11).
+        for (let k = 0; k < half / ELEMENT; k++) await it.next();
+        return it;
+      },
+    };
+    const options = { heads, training: { epochs: 2, batchSize: 16, seed: 2 } };
+    const m1 = model();
+    const r1 = await trainLayersModel(m1, { ...options, validationData: asArrays }, train);
+    const m2 = model();
+    const r2 = await trainLayersModel(m2, { ...options, validationData: asDataset }, train);
+    assert.deepEqual(
+      r2.history.map((e) => e.validation),
+      r1.history.map((e) => e.validation),
+    );
+    assert.deepEqual(r2.metrics.validation, r1.metrics.validation);
+    // Counted once up front, then once per epoch and for the final metrics.
+    assert.equal(ds.iterators, 4);
+    m1.dispose();
+    m2.dispose();
+  });
+
   it('a generator object (readable once) is kept after its first pass and trains like a re-iterable source; control.stop() in onBatchBegin ends after that epoch', async () => {
     async function* gen(): AsyncGenerator<ArrayData> {
       for (let at = 0; at < N; at += ELEMENT) yield element(at);
