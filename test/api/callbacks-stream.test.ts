@@ -9,6 +9,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { trainLayersModel, type ArrayData, type DatasetLike, type HeadConfig, type TrainingCallbacks } from '../../src/api/index.js';
+import type { TrainerState } from '../../src/training/trainer.js';
 import { useDefaultBackend } from '../helpers.js';
 import { weightValues } from './fixtures.js';
 
@@ -122,6 +123,38 @@ describe('callbacks and streaming sources (library API)', () => {
     // pass 1, the preflight rows, 3 epochs, the final training metrics.
     assert.equal(ds.iterators, 6);
     m.dispose();
+  });
+
+  it('a Dataset run interrupted inside an epoch resumes (skipping the batches done) to the uninterrupted weights', async () => {
+    const options = { heads, training: { epochs: 3, batchSize: 16, seed: 6 }, validationSplit: 0.2 };
+    const straight = model();
+    await trainLayersModel(straight, options, countingDataset());
+    const interrupt = { interrupted: false };
+    let saved: { weights: tf.Tensor[]; state: TrainerState; optimizer: { name: string; tensor: tf.Tensor }[] } | undefined;
+    const first = model();
+    await trainLayersModel(
+      first,
+      {
+        ...options,
+        interrupt,
+        callbacks: {
+          onBatchEnd: (log) => void (log.epoch === 2 && log.batch === 3 && (interrupt.interrupted = true)),
+          onCheckpoint: async (ck) => {
+            saved = { weights: ck.weights.map((w) => tf.clone(w)), state: structuredClone(ck.state), optimizer: ck.optimizer.map((o) => ({ name: o.name, tensor: tf.clone(o.tensor) })) };
+          },
+        },
+      },
+      countingDataset(),
+    );
+    assert.ok(saved, 'a checkpoint was offered');
+    assert.equal(saved.state.batch, 3);
+    assert.deepEqual(saved.state.stream, { rows: 96 });
+    const resumed = model();
+    await trainLayersModel(resumed, { ...options, resume: saved }, countingDataset());
+    const w = weightValues(straight);
+    weightValues(resumed).forEach((x, i) => assert.deepEqual(x, w[i], `weight ${i}`));
+    tf.dispose([...saved.weights, ...saved.optimizer.map((o) => o.tensor)]);
+    [straight, first, resumed].forEach((m) => m.dispose());
   });
 
   it('validation data as a Dataset is streamed after every epoch and gives the figures of the same rows as arrays', async () => {
