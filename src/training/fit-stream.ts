@@ -38,6 +38,8 @@ import type { MultilossModel } from '../model/multiloss-model.js';
 import { Rebatcher, ShuffleBuffer, sliceEncoded, type BatchSource, type EpochBatches, type EpochRequest, type EvaluationSource } from './batch-source.js';
 import type { EncodedData } from './data.js';
 import { trainFitted, type FitOptions } from './fit.js';
+import { EvaluationAccumulator, evaluateSource } from './trainer.js';
+import type { TrainableNetwork } from '../model/trainable-network.js';
 
 /** Consecutive chunks of a table (the shape of `io/stream-table.ts`'s reader). */
 export interface TableChunks {
@@ -393,5 +395,29 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
     },
   });
   const validation = validationRows > 0 ? rowsOf(input.validation ?? input.train, 'validation', validationRows) : undefined;
-  return trainFitted(config, { preprocessor, heads, missing }, train, validation, options, rowsOf(input.train, 'train', trainRows));
+  /** The final metrics: the split's two parts in one more read of the file (a validation file is read apart). */
+  const finalMetrics = async (network: TrainableNetwork, fitted: readonly Head[], weights: readonly number[]) => {
+    const batchSize = config.training.evaluationBatchSize ?? 1024;
+    // The same batches as the per-epoch validation (whole batches of batchSize in row order).
+    const trainAcc = { acc: new EvaluationAccumulator(network, fitted), rebatch: new Rebatcher(batchSize, units) };
+    const splitAcc = !input.validation && validationRows > 0 ? { acc: new EvaluationAccumulator(network, fitted), rebatch: new Rebatcher(batchSize, units) } : undefined;
+    for await (const chunk of chunksOf(input.train, plan, false, needed)) {
+      for (const [part, idx] of [[trainAcc, chunk.train], [splitAcc, chunk.validation]] as const) {
+        if (!part || idx.length === 0) continue;
+        const encoded = encodeRows(chunk.table, idx, preprocessor, fitted);
+        for (let at = 0; at < encoded.n; at += batchSize) {
+          for (const batch of part.rebatch.add(sliceEncoded(encoded, at, Math.min(encoded.n, at + batchSize), units))) part.acc.add(batch);
+        }
+      }
+    }
+    for (const part of [trainAcc, splitAcc]) {
+      const last = part?.rebatch.flush();
+      if (part && last) part.acc.add(last);
+    }
+    return {
+      train: trainAcc.acc.result(weights),
+      validation: splitAcc ? splitAcc.acc.result(weights) : validation ? await evaluateSource(network, fitted, validation, weights, batchSize) : undefined,
+    };
+  };
+  return trainFitted(config, { preprocessor, heads, missing }, train, validation, options, finalMetrics);
 }

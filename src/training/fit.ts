@@ -11,6 +11,7 @@ import { architectureFactory } from '../model/architectures/index.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
 import type { EncodedData } from './data.js';
 import type { BatchSource, EvaluationSource } from './batch-source.js';
+import type { TrainableNetwork } from '../model/trainable-network.js';
 import { Rng } from './rng.js';
 import { evaluateSource, Trainer, type CheckpointReason, type InterruptFlag, type NamedTensor, type TrainerCallbacks, type TrainerState } from './trainer.js';
 import type * as tf from '@tensorflow/tfjs-core';
@@ -176,8 +177,11 @@ export async function trainFitted(
   trainData: EncodedData | BatchSource,
   validationData: EncodedData | EvaluationSource | undefined,
   options: FitOptions,
-  /** Rows for the final training metrics when `trainData` is a stream (read once more, in order). */
-  trainEvaluation?: EvaluationSource,
+  /**
+   * The final training and validation metrics when `trainData` is a stream
+   * (the rows read once more, in order; both splits in one pass when they share a file).
+   */
+  finalMetrics?: (network: TrainableNetwork, heads: readonly Head[], weights: readonly number[]) => Promise<MultilossModel['meta']['metrics']>,
 ): Promise<MultilossModel> {
   const { preprocessor, heads, missing } = encoders;
   const seed = config.training.seed;
@@ -248,11 +252,12 @@ export async function trainFitted(
   const weights = trainer.currentWeights();
   let metrics: MultilossModel['meta']['metrics'];
   try {
-    const trainRows = trainEvaluation ?? (isInMemory(trainData) ? trainData : undefined);
-    metrics = {
-      train: trainRows ? await evaluateSource(network, heads, trainRows, weights) : undefined,
-      validation: validationData ? await evaluateSource(network, heads, validationData, weights) : undefined,
-    };
+    metrics = finalMetrics
+      ? await finalMetrics(network, heads, weights)
+      : {
+          train: isInMemory(trainData) ? await evaluateSource(network, heads, trainData, weights) : undefined,
+          validation: validationData ? await evaluateSource(network, heads, validationData, weights) : undefined,
+        };
   } catch (e) {
     network.dispose();
     throw e;

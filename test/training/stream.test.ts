@@ -107,6 +107,7 @@ describe('streaming training', () => {
     weightsOf(b).forEach((w, i) => assert.deepEqual(w, wa[i], `weight ${i}: chunk size does not change the run`));
     const v = a.meta.metrics.validation;
     assert.ok(v, 'validation metrics');
+    assert.deepEqual(v, a.meta.history.at(-1)?.validation, 'the final pass (training and validation rows in one read) sees the epochs\' validation rows');
     assert.ok(v.heads.species.metrics.accuracy > 0.8, `species accuracy ${v.heads.species.metrics.accuracy}`);
     assert.ok(v.heads.mass.metrics.r2 > 0.3, `mass R² ${v.heads.mass.metrics.r2}`);
     const predictions = a.predict(table.rows.slice(0, 5).map((r) => Object.fromEntries(table.columns.map((c, j) => [c, r[j]]))));
