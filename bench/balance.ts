@@ -11,7 +11,9 @@
 // ever slows a run down), and its ratio is that over static's best round on
 // the same path.
 //
-// `node --import tsx bench/balance.ts [--rounds N] [--rows N] [--epochs N] [--only native|wasm]`.
+// `node --import tsx bench/balance.ts [--rounds N] [--rows N] [--epochs N] [--only native|wasm] [--methods a,b:mode] [--json FILE]`
+// (--json keeps every round's figure).
+import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { GRADIENT_METHODS, LOSS_BALANCER_NAMES, VALID_MODES, type BalanceSpec } from '../src/balancing/index.js';
@@ -40,6 +42,8 @@ export interface BalanceOptions {
   rounds?: number;
   /** Paths to measure (default: native when its kernels are active, and wasm). */
   paths?: BalancePath[];
+  /** Only these methods ('name' or 'name:mode'); static is always measured. */
+  methods?: string[];
 }
 
 export interface BalanceResult {
@@ -71,7 +75,10 @@ export async function runBalance(options: BalanceOptions = {}): Promise<BalanceR
   const paths = options.paths ?? (info.native.active ? ['native', 'wasm'] : ['wasm']);
   if (paths.includes('native') && !info.native.active) throw new Error(`native path requested but inactive (${info.native.reason ?? 'unknown'})`);
   const train = w1Data(samples, new Rng(7), true);
-  const specs = balanceSpecs();
+  const wanted = options.methods;
+  const specs = balanceSpecs().filter(
+    ({ spec }) => wanted === undefined || spec.method === 'static' || wanted.includes(spec.method) || wanted.includes(`${spec.method}:${spec.mode ?? ''}`),
+  );
   const rates = new Map<string, number[]>();
   const key = (path: BalancePath, spec: BalanceSpec) => `${path}/${spec.method}/${spec.mode ?? '-'}`;
   const start = loadavg()[0];
@@ -133,12 +140,14 @@ function flag(name: string): string | undefined {
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const only = flag('only');
-  printBalance(
-    await runBalance({
-      rows: flag('rows') === undefined ? undefined : Number(flag('rows')),
-      epochs: flag('epochs') === undefined ? undefined : Number(flag('epochs')),
-      rounds: flag('rounds') === undefined ? undefined : Number(flag('rounds')),
-      paths: only === undefined ? undefined : [only as BalancePath],
-    }),
-  );
+  const result = await runBalance({
+    rows: flag('rows') === undefined ? undefined : Number(flag('rows')),
+    epochs: flag('epochs') === undefined ? undefined : Number(flag('epochs')),
+    rounds: flag('rounds') === undefined ? undefined : Number(flag('rounds')),
+    paths: only === undefined ? undefined : [only as BalancePath],
+    methods: flag('methods')?.split(','),
+  });
+  printBalance(result);
+  const json = flag('json');
+  if (json !== undefined) writeFileSync(json, JSON.stringify(result, null, 1));
 }

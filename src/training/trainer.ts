@@ -175,8 +175,8 @@ interface StepResult {
  * heads' gradients have arrived, the T×(n·k) matrix goes to the strategy and
  * its direction continues into the trunk — the heads' backward passes plus
  * one trunk backward. In 'param' mode each head's
- * gradient w.r.t. the shared parameters is computed exactly, one pass per head
- * with the same dropout masks.
+ * gradient w.r.t. the shared parameters is computed exactly: one forward pass,
+ * one backward pass per head (see `paramStep`).
  */
 export class Trainer {
   history: History = [];
