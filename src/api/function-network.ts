@@ -4,7 +4,6 @@ import { MultilossError } from '../errors.js';
 import { activateOutput } from '../model/network.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from '../model/trainable-network.js';
 import { Rng } from '../training/rng.js';
-import { zeroDependency } from './layers-network.js';
 
 /** What a forward function learns about the pass it runs in. */
 export interface ForwardContext {
@@ -72,8 +71,6 @@ export class FunctionNetwork implements TrainableNetwork {
   private cache?: Record<string, tf.Tensor>;
   private pass: { training: boolean; headSeed?: number; repShape: number[] } = { training: false, repShape: [] };
   private readonly captures = new WeakMap<LastBlockCapture, object>();
-  /** Per head: shared variables its output does not depend on (found by `probe`); see LayersModelNetwork. */
-  private unreached: tf.Variable[][] = [];
 
   constructor(
     private readonly fn: FunctionModel,
@@ -153,29 +150,7 @@ export class FunctionNetwork implements TrainableNetwork {
       const ctx = context(this.pass.training, seed === undefined ? undefined : new Rng(`${seed}:${head}`));
       out = (this.fn.heads as NonNullable<FunctionModel['heads']>)[o.name](shaped, input ?? rep, ctx);
     }
-    return zeroDependency(this.checkOutput(o, out, rep.shape[0]), this.unreached[head] ?? []) as tf.Tensor2D;
-  }
-
-  /**
-   * Finds, on a sample batch, the shared variables each head's output does not
-   * depend on (e.g. a layer shared by two of three heads), so that their
-   * gradient for that head is an exact zero in 'param' mode.
-   */
-  probe(x: tf.Tensor): void {
-    this.unreached = [];
-    const shared = this.sharedVariables;
-    if (shared.length === 0) return;
-    this.unreached = this.outputs.map((_, t) =>
-      tf.tidy(() => {
-        let reached: tf.NamedTensorMap = {};
-        try {
-          reached = tf.variableGrads(() => tf.sum(this.forwardHead(t, this.forwardTrunk(x, false), x)) as tf.Scalar, shared).grads;
-        } catch {
-          // No shared variable is connected to this head's output.
-        }
-        return shared.filter((v) => !reached[v.name]);
-      }),
-    );
+    return this.checkOutput(o, out, rep.shape[0]);
   }
 
   private checkOutput(o: OutputSpec, out: tf.Tensor, n: number): tf.Tensor2D {

@@ -126,7 +126,6 @@ export class LayersModelNetwork implements TrainableNetwork {
    * override). The head's output gets 0·Σv of them, so that its gradient there is an
    * exact zero rather than missing (the trainer's 'param' mode expects one per shared variable).
    */
-  private readonly unreached: tf.Variable[][];
   private pass: { training: boolean; headSeed?: number; partShapes: number[][] } = { training: false, partShapes: [] };
 
   constructor(
@@ -159,8 +158,6 @@ export class LayersModelNetwork implements TrainableNetwork {
       g.layers.filter((l) => { const f = g.layerFeeds.get(l); return f?.size === 1 && f.has(i); }).flatMap(vars).filter((v) => !shared.has(v)),
     );
     this.lastSharedVariables = this.findLastShared(vars);
-    const layerOf = new Map(g.layers.flatMap((l) => vars(l).map((v) => [v, l] as const)));
-    this.unreached = outIndex.map((i) => this.sharedVariables.filter((v) => !g.layerFeeds.get(layerOf.get(v) as Layer)?.has(i)));
 
     if (g.boundary.length === 0) this.repUnavailableReason = 'no layer of the model is used by two or more outputs';
     else if (g.boundary.length > 1) {
@@ -383,7 +380,7 @@ export class LayersModelNetwork implements TrainableNetwork {
     if ('densePre' in plan) raw = this.denseLinear(plan.densePre.layer, this.compute(plan.densePre.inputs[0], memo, ctx, allowed) as tf.Tensor2D);
     else raw = this.compute(plan.tensor, memo, ctx, allowed);
     if (raw.rank !== 2) raw = tf.reshape(raw, [n, -1]);
-    return zeroDependency(raw, this.unreached[head]) as tf.Tensor2D;
+    return raw as tf.Tensor2D;
   }
 
   forwardHeads(rep: tf.Tensor2D, input?: tf.Tensor): tf.Tensor2D[] {
@@ -449,10 +446,4 @@ export class LayersModelNetwork implements TrainableNetwork {
   dispose(): void {
     this.model.dispose();
   }
-}
-
-/** `x + 0·Σᵥ sum(v)`: the same values, and a zero gradient for each variable in `vars`. */
-export function zeroDependency(x: tf.Tensor, vars: readonly tf.Variable[]): tf.Tensor {
-  if (vars.length === 0) return x;
-  return tf.add(x, tf.mul(0, tf.addN(vars.map((v) => tf.sum(v)))));
 }

@@ -391,14 +391,6 @@ function subsetRaw(raw: RawData, idx: number[], units: readonly number[]): RawDa
 function preflight(network: TrainableNetwork, heads: readonly Head[], data: EncodedData): void {
   const idx = Array.from({ length: Math.min(8, data.n) }, (_, i) => i);
   const sample = subsetData(data, idx, heads.map((h) => h.units));
-  if (network instanceof FunctionNetwork) {
-    const x = tf.tensor(sample.x, [sample.n, ...(sample.inputShape ?? [sample.inputSize])]);
-    try {
-      network.probe(x);
-    } finally {
-      x.dispose();
-    }
-  }
   tf.tidy(() => {
     const x = tf.tensor(sample.x, [sample.n, ...(sample.inputShape ?? [sample.inputSize])]);
     const raw = network.forwardHeads(network.forwardTrunk(x, false), x);
