@@ -501,6 +501,99 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+// ------------------------------------------------------------------------------ gram / weighted sum
+// gram(heap, slots, out): slots = [T, then per variable: n, off_0 .. off_{T-1}] (bytes; -1: no
+// gradient, zero); out: Float64Array of at least T(T+1)/2, gets the pair sums (a <= b, row-major).
+napi_value Gram(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return nullptr;
+  Heap h;
+  const double *s, *o;
+  size_t ns, no;
+  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &s, &ns, "gram: slots must be a Float64Array") ||
+      !get_f64(env, argv[2], &o, &no, "gram: out must be a Float64Array"))
+    return nullptr;
+  if (ns < 1 || !whole(s[0], 1, 1024) || (ns - 1) % (1 + static_cast<size_t>(s[0])) != 0) {
+    throw_range(env, "gram: bad slots");
+    return nullptr;
+  }
+  const long T = static_cast<long>(s[0]);
+  const size_t P = static_cast<size_t>(T * (T + 1) / 2);
+  if (no < P) {
+    throw_range(env, "gram: out too short");
+    return nullptr;
+  }
+  const long count = static_cast<long>((ns - 1) / (1 + T));
+  std::vector<const float*> ptrs(static_cast<size_t>(count) * T, nullptr);
+  std::vector<mlk::GramSlot> slots(count);
+  for (long v = 0; v < count; v++) {
+    const double* r = s + 1 + v * (1 + T);
+    if (!whole(r[0], 0, kMaxOffset)) {
+      throw_range(env, "gram: bad length");
+      return nullptr;
+    }
+    const u128 n = static_cast<u128>(static_cast<uint64_t>(r[0]));
+    for (long t = 0; t < T; t++) {
+      if (r[1 + t] == -1) continue;
+      float* p;
+      if (!check_range(env, h, r[1 + t], n, "gram: a gradient is outside the heap", &p)) return nullptr;
+      ptrs[v * T + t] = p;
+    }
+    slots[v] = mlk::GramSlot{ptrs.data() + v * T, static_cast<long>(n)};
+  }
+  bool ok;
+  {
+    std::lock_guard<std::mutex> lk(kernel_mutex());
+    ok = mlk::gram(slots.data(), count, T, const_cast<double*>(o));
+  }
+  if (!ok) {
+    napi_throw_error(env, "ERR_MULTILOSS_NATIVE_MEMORY", "gram: out of memory");
+    return nullptr;
+  }
+  return undefined_value(env);
+}
+
+// weightedSum(heap, p): p = [T, n, outOff, w_0 .. w_{T-1}, off_0 .. off_{T-1}] (bytes; -1: none);
+// out[i] = sum_t w_t g_t[i] (double sums, float32 result).
+napi_value WeightedSum(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return nullptr;
+  Heap h;
+  const double* p;
+  size_t np;
+  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &p, &np, "weightedSum: params must be a Float64Array")) return nullptr;
+  if (np < 3 || !whole(p[0], 1, 1024) || np < 3 + 2 * static_cast<size_t>(p[0]) || !whole(p[1], 0, kMaxOffset)) {
+    throw_range(env, "weightedSum: bad params");
+    return nullptr;
+  }
+  const long T = static_cast<long>(p[0]);
+  const u128 n = static_cast<u128>(static_cast<uint64_t>(p[1]));
+  float* out;
+  if (!check_range(env, h, p[2], n, "weightedSum: out is outside the heap", &out)) return nullptr;
+  std::vector<const float*> g(T, nullptr);
+  std::vector<double> w(T, 0.0);
+  for (long t = 0; t < T; t++) {
+    w[t] = p[3 + t];
+    if (!std::isfinite(w[t])) {
+      throw_range(env, "weightedSum: weights must be finite");
+      return nullptr;
+    }
+    if (p[3 + T + t] == -1) continue;
+    float* q;
+    if (!check_range(env, h, p[3 + T + t], n, "weightedSum: a gradient is outside the heap", &q)) return nullptr;
+    if (!disjoint(out, n, q, n)) {
+      throw_range(env, "weightedSum: output overlaps an input");
+      return nullptr;
+    }
+    g[t] = q;
+  }
+  if (n > 0) {
+    std::lock_guard<std::mutex> lk(kernel_mutex());
+    mlk::weighted_sum(g.data(), w.data(), T, static_cast<long>(n), out);
+  }
+  return undefined_value(env);
+}
+
 void cleanup(void*) {
   std::lock_guard<std::mutex> lk(kernel_mutex());
   mlk::shutdown_threads();
@@ -517,6 +610,8 @@ NAPI_MODULE_INIT() {
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gram", nullptr, Gram, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"weightedSum", nullptr, WeightedSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   napi_add_env_cleanup_hook(env, cleanup, nullptr);

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "internal.h"
 #include "mlk.h"
@@ -186,6 +187,116 @@ void adam(const AdamSlot* slots, long count, const AdamParams& p) {
   AdamCtx A{slots, count, starts, &p};
   parallel_for(chunks, adam_chunk, &A, chunks < 4 ? 1 : 0);
   if (starts != stack_starts) delete[] starts;
+}
+
+}  // namespace mlk
+
+// ------------------------------------------------------------------------------ gram / weighted sum
+namespace mlk {
+namespace {
+
+constexpr long kGramChunk = 8192;
+
+#define MLK_DOT_BODY                                                                           \
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                  \
+  long i = 0;                                                                                 \
+  for (; i + 8 <= n; i += 8)                                                                  \
+    for (int j = 0; j < 8; j++) acc[j] += static_cast<double>(a[i + j]) * static_cast<double>(b[i + j]); \
+  double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); \
+  for (; i < n; i++) s += static_cast<double>(a[i]) * static_cast<double>(b[i]);              \
+  return s;
+
+double dot_default(const float* __restrict a, const float* __restrict b, long n) { MLK_DOT_BODY }
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) double dot_avx2(const float* __restrict a, const float* __restrict b, long n) { MLK_DOT_BODY }
+#endif
+
+double dot(const float* a, const float* b, long n) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (current_isa() >= ISA_AVX2) return dot_avx2(a, b, n);
+#endif
+  return dot_default(a, b, n);
+}
+
+struct GramCtx {
+  const GramSlot* slots;
+  long count, T, P;
+  const long* starts;
+  double* partial;  // chunks x P
+};
+
+void gram_chunk(void* ctx, long chunk, int) {
+  const GramCtx& G = *static_cast<const GramCtx*>(ctx);
+  long s = 0;
+  while (s + 1 < G.count && G.starts[s + 1] <= chunk) s++;
+  const GramSlot& S = G.slots[s];
+  const long i0 = (chunk - G.starts[s]) * kGramChunk;
+  const long len = std::min(kGramChunk, S.n - i0);
+  double* out = G.partial + chunk * G.P;
+  long p = 0;
+  for (long a = 0; a < G.T; a++)
+    for (long b = a; b < G.T; b++, p++)
+      out[p] = (len > 0 && S.g[a] != nullptr && S.g[b] != nullptr) ? dot(S.g[a] + i0, S.g[b] + i0, len) : 0.0;
+}
+
+struct WsumCtx {
+  const float* const* g;
+  const double* w;
+  long T, n;
+  float* out;
+};
+
+void wsum_chunk(void* ctx, long chunk, int) {
+  const WsumCtx& W = *static_cast<const WsumCtx*>(ctx);
+  const long i0 = chunk * kGramChunk, i1 = std::min(W.n, i0 + kGramChunk);
+  for (long i = i0; i < i1; i++) {
+    double s = 0.0;
+    for (long t = 0; t < W.T; t++) s += W.w[t] * static_cast<double>(W.g[t][i]);
+    W.out[i] = static_cast<float>(s);
+  }
+}
+
+}  // namespace
+
+bool gram(const GramSlot* slots, long count, long T, double* out) {
+  if (T <= 0) return true;
+  const long P = T * (T + 1) / 2;
+  for (long p = 0; p < P; p++) out[p] = 0.0;
+  if (count <= 0) return true;
+  std::vector<long> starts(count);
+  long chunks = 0;
+  for (long s = 0; s < count; s++) {
+    starts[s] = chunks;
+    chunks += (std::max<long>(0, slots[s].n) + kGramChunk - 1) / kGramChunk;
+  }
+  if (chunks == 0) return true;
+  std::vector<double> partial;
+  try {
+    partial.assign(static_cast<size_t>(chunks) * P, 0.0);
+  } catch (...) {
+    return false;
+  }
+  GramCtx G{slots, count, T, P, starts.data(), partial.data()};
+  parallel_for(chunks, gram_chunk, &G, chunks < 4 ? 1 : 0);
+  // In chunk order: the same sums whatever the thread count.
+  for (long c = 0; c < chunks; c++)
+    for (long p = 0; p < P; p++) out[p] += partial[c * P + p];
+  return true;
+}
+
+void weighted_sum(const float* const* g, const double* w, long T, long n, float* out) {
+  if (n <= 0) return;
+  // Only the terms that contribute.
+  std::vector<const float*> gs;
+  std::vector<double> ws;
+  for (long t = 0; t < T; t++)
+    if (g[t] != nullptr && w[t] != 0.0) {
+      gs.push_back(g[t]);
+      ws.push_back(w[t]);
+    }
+  WsumCtx W{gs.data(), ws.data(), static_cast<long>(gs.size()), n, out};
+  const long chunks = (n + kGramChunk - 1) / kGramChunk;
+  parallel_for(chunks, wsum_chunk, &W, chunks < 4 ? 1 : 0);
 }
 
 }  // namespace mlk

@@ -98,6 +98,21 @@ struct AdamSlot {
  */
 void adam(const AdamSlot* slots, long count, const AdamParams& p);
 
+// ------------------------------------------------------------------------------ gram / weighted sum
+/** One variable's T gradients (g[t] == nullptr: zero), n floats each. */
+struct GramSlot {
+  const float* const* g;
+  long n;
+};
+/**
+ * out[p] = sum over slots of dot(g_a, g_b) for the T(T+1)/2 pairs a <= b in row-major order
+ * ((0,0), (0,1), ..., (1,1), ...), products and sums in double; chunk sums are added in chunk
+ * order (the result does not depend on the thread count). False: out of memory (out zeroed).
+ */
+bool gram(const GramSlot* slots, long count, long T, double* out);
+/** out[i] = float(sum_t w[t] * g[t][i]) in double; g[t] == nullptr or w[t] == 0 contributes nothing. */
+void weighted_sum(const float* const* g, const double* w, long T, long n, float* out);
+
 // ------------------------------------------------------------------------------ conv2d (NHWC, HWIO)
 struct ConvGeom {
   long batch, in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;

@@ -318,6 +318,50 @@ static void test_max_pool_grad(int cases) {
   }
 }
 
+// gram (pair dots over several variables, some gradients missing) and weighted_sum.
+static void test_gram(int cases) {
+  for (int c = 0; c < cases; c++) {
+    const long T = rnd(1, 4), V = rnd(0, 3);
+    std::vector<Tensor*> owned;
+    std::vector<const float*> ptrs(V * T, nullptr);
+    std::vector<GramSlot> slots(V);
+    for (long v = 0; v < V; v++) {
+      const long n = rnd(0, 3) == 0 ? rnd(0, 9) : rnd(1, 40000);
+      for (long t = 0; t < T; t++) {
+        if (rnd(0, 5) == 0) continue;  // this head does not reach the variable
+        owned.push_back(new Tensor(n));
+        ptrs[v * T + t] = owned.back()->p;
+      }
+      slots[v] = GramSlot{ptrs.data() + v * T, n};
+    }
+    const long P = T * (T + 1) / 2;
+    std::vector<double> out(P, -1.0), want(P, 0.0);
+    if (!gram(slots.data(), V, T, out.data())) failures++;
+    long p = 0;
+    for (long a = 0; a < T; a++)
+      for (long b = a; b < T; b++, p++)
+        for (long v = 0; v < V; v++)
+          if (slots[v].g[a] && slots[v].g[b])
+            for (long i = 0; i < slots[v].n; i++) want[p] += static_cast<double>(slots[v].g[a][i]) * slots[v].g[b][i];
+    double err = 0;
+    for (long q = 0; q < P; q++) err = std::max(err, std::fabs(out[q] - want[q]) / std::max(1.0, std::fabs(want[q])));
+    check(err * 1e6, "gram (x1e6)", T, V, 0, 0);
+    // weighted sum of the first variable's gradients
+    if (V > 0) {
+      std::vector<double> w(T);
+      for (long t = 0; t < T; t++) w[t] = rnd(0, 3) == 0 ? 0.0 : rndf();
+      Tensor o(slots[0].n, false);
+      weighted_sum(slots[0].g, w.data(), T, slots[0].n, o.p);
+      std::vector<double> ws(slots[0].n, 0.0);
+      for (long t = 0; t < T; t++)
+        if (slots[0].g[t])
+          for (long i = 0; i < slots[0].n; i++) ws[i] += w[t] * slots[0].g[t][i];
+      check(rel_err(o.p, ws), "weighted_sum", T, slots[0].n, 0, 0);
+    }
+    for (Tensor* t : owned) delete t;
+  }
+}
+
 int main(int argc, char** argv) {
   // kernel_test [scale [gemm cases]]: scale sets the number of cases of every kernel (gemm: scale,
   // unless given on its own: the emulated arm64 run spends its time budget on the gemm).
@@ -358,6 +402,7 @@ int main(int argc, char** argv) {
       test_adam(scale / 10 + 1);
       test_conv(scale / 2);
       test_max_pool_grad(scale / 2);
+      test_gram(scale / 4 + 1);
       const KernelInfo& ki = kernel_info();
       std::printf("%-7s threads %d (gemm %dx%d): %s\n", isa_name(current_isa()), num_threads(), ki.mr, ki.nr,
                   failures == before && current_isa() == isa ? "ok" : "FAILED");

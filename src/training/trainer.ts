@@ -8,6 +8,7 @@ import type { StreamingMetric } from '../metrics/metric.js';
 import type { Head } from '../model/heads/head.js';
 import type { LastBlockCapture, TrainableNetwork } from '../model/trainable-network.js';
 import { combineRows, DiagnosticsAccumulator, gramOf } from './diagnostics.js';
+import { gramOfTensors, weightedSumOfTensors } from '../engine/native/gram.js';
 import { tidyValue } from '../engine/tidy.js';
 import { inputShapeOf, type EncodedData } from './data.js';
 import { memoryEvaluationSource, MemoryBatchSource, sliceEncoded, type BatchSource, type EvaluationSource } from './batch-source.js';
@@ -757,21 +758,23 @@ export class Trainer {
       // products and sums: far faster than a T×size by size×T matmul), the outputs.
       const pairs: [number, number][] = [];
       for (let a = 0; a < T; a++) for (let b = a; b < T; b++) pairs.push([a, b]);
+      // Native path (Node, wasm backend): all pair dots of all shared variables in one addon call.
+      const nativeGram = gramOfTensors(perHead);
       const stats = tidyValue(() => {
         const dots: tf.Tensor[] = [];
-        for (let i = 0; i < V; i++) {
+        for (let i = 0; i < V && !nativeGram; i++) {
           for (const [a, b] of pairs) {
             const ga = perHead[a][i];
             const gb = perHead[b][i];
             dots.push(ga && gb ? tf.sum(a === b ? tf.square(ga) : tf.mul(ga, gb)) : tf.scalar(0));
           }
         }
-        return tf.concat([lossVec as tf.Tensor, tf.stack(dots), ...outputs]).dataSync() as Float32Array;
+        return tf.concat([lossVec as tf.Tensor, ...(nativeGram ? [] : [tf.stack(dots)]), ...outputs]).dataSync() as Float32Array;
       });
       const losses = stats.slice(0, T);
       for (let t = 0; t < T; t++) if (!Number.isFinite(losses[t])) throw new NonFiniteStep(heads[t].name, 'loss', losses[t]);
-      const gram = new Float64Array(T * T);
-      for (let i = 0; i < V; i++) {
+      const gram = nativeGram ?? new Float64Array(T * T);
+      for (let i = 0; i < V && !nativeGram; i++) {
         pairs.forEach(([a, b], p) => {
           const v = stats[T + i * pairs.length + p];
           gram[a * T + b] += v;
@@ -803,6 +806,11 @@ export class Trainer {
             return;
           }
           // Σₜ wₜgₜ; heads with weight 0 or no gradient here contribute nothing.
+          const native = weightedSumOfTensors(perHead.map((row) => row[i]), w, v.shape);
+          if (native) {
+            grads[v.name] = native;
+            return;
+          }
           const terms: tf.Tensor[] = [];
           for (let t = 0; t < T; t++) {
             const g = perHead[t][i];
@@ -814,7 +822,7 @@ export class Trainer {
         if (direction) tf.dispose(direction);
       });
       const applied = Float32Array.from(w);
-      let offset = T + V * pairs.length;
+      let offset = T + (nativeGram ? 0 : V * pairs.length);
       return {
         total: losses.reduce((s, l, t) => s + applied[t] * l, 0),
         losses,

@@ -16,10 +16,12 @@ import '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend.js';
 import {
   configureNative,
+  gramOfTensors,
   loadAddon,
   nativeKernelsRegistered,
   nativeStatus,
   registerNativeKernels,
+  weightedSumOfTensors,
   type NativeIsa,
 } from '../../src/engine/native/index.js';
 import { fallbackCounts } from '../../src/engine/native/kernels.js';
@@ -395,6 +397,97 @@ describe('MaxPoolGrad', () => {
       ]);
     }
     assert.equal(fallbacks(), before, 'every float32 max pool gradient ran natively');
+  });
+});
+
+describe('Gram and weighted sum of per-head gradients (trainer param mode)', () => {
+  test('>= 100 random cases per ISA against a double-precision reference (sizes 1, odd, empty, missing gradients, heap growth)', async () => {
+    await tf.setBackend('wasm');
+    if (loadAddon().addon === undefined) {
+      assert.ok(!REQUIRED);
+      return;
+    }
+    const rng = new Rng('gram-kernel');
+    let cases = 0;
+    for (const { isa, threads, share } of isaVariants()) {
+      configureNative({ isa, threads });
+      for (let c = 0; c < Math.ceil(120 * share); c++) {
+        const T = int(rng, 1, 4);
+        const V = int(rng, 0, 4);
+        const sizes = Array.from({ length: V }, () => (rng.next() < 0.1 ? int(rng, 20000, 70000) : dim(rng, 3000)));
+        const data: (Float32Array | undefined)[][] = [];
+        const perHead: (tf.Tensor | undefined)[][] = [];
+        for (let t = 0; t < T; t++) {
+          data.push(sizes.map((n) => (rng.next() < 0.15 ? undefined : f32(rng, [n]).data)));
+          perHead.push(data[t].map((d) => (d ? tf.tensor1d(d) : undefined)));
+          // Heap growth between allocations: earlier tensors move to a new ArrayBuffer.
+          if (rng.next() < 0.2) tf.dispose(tf.zeros([int(rng, 1, 4) << 20]));
+        }
+        const gram = gramOfTensors(perHead);
+        assert.ok(gram !== undefined, 'native gram runs on wasm');
+        for (let a = 0; a < T; a++) {
+          for (let b = 0; b < T; b++) {
+            let want = 0;
+            for (let i = 0; i < V; i++) {
+              const x = data[a][i];
+              const y = data[b][i];
+              if (x && y) for (let j = 0; j < sizes[i]; j++) want += x[j] * y[j];
+            }
+            const got = gram[a * T + b];
+            assert.ok(Math.abs(got - want) <= 1e-12 * Math.max(1, Math.abs(want)), `${isa} T=${T} sizes=${sizes.join(',')} (${a},${b}): ${got} vs ${want}`);
+          }
+        }
+        if (V > 0) {
+          const i = int(rng, 0, V - 1);
+          const w = Array.from({ length: T }, () => (rng.next() < 0.2 ? 0 : rng.next() * 4 - 2));
+          if (rng.next() < 0.3) tf.dispose(tf.zeros([int(rng, 1, 4) << 20])); // grow the heap again
+          const out = weightedSumOfTensors(
+            perHead.map((row) => row[i]),
+            w,
+            [sizes[i]],
+          );
+          assert.ok(out !== undefined, 'native weighted sum runs on wasm');
+          assert.deepEqual(out.shape, [sizes[i]]);
+          const want = new Float32Array(sizes[i]);
+          for (let j = 0; j < sizes[i]; j++) {
+            let v = 0;
+            for (let t = 0; t < T; t++) v += w[t] * (data[t][i]?.[j] ?? 0);
+            want[j] = v;
+          }
+          const e = relErr(Float32Array.from(out.dataSync()), want);
+          assert.ok(e <= 1e-6, `${isa} weighted sum of ${sizes[i]}: rel err ${e}`);
+          out.dispose();
+        }
+        tf.dispose(perHead.flat().filter((t): t is tf.Tensor => t !== undefined));
+        cases++;
+      }
+    }
+    configureNative({ isa: isaVariants()[0].isa, threads: 2 });
+    assert.ok(cases >= 100);
+  });
+
+  test('undefined on the cpu backend (the caller runs tfjs ops); the addon bounds-checks', async () => {
+    await tf.setBackend('cpu');
+    const g = tf.ones([3]);
+    assert.equal(gramOfTensors([[g]]), undefined);
+    assert.equal(weightedSumOfTensors([g], [1], [3]), undefined);
+    g.dispose();
+    await tf.setBackend('wasm');
+    const lib = loadAddon().addon;
+    if (lib === undefined) return;
+    const heap = new ArrayBuffer(4096);
+    const out = new Float64Array(3);
+    lib.gram(heap, Float64Array.of(2, 100, 0, 400), out);
+    assert.throws(() => lib.gram(heap, Float64Array.of(2, 100, 0, 4000), out), RangeError, 'gram: past the end');
+    assert.throws(() => lib.gram(heap, Float64Array.of(2, 100, 0, 2), out), RangeError, 'gram: unaligned');
+    assert.throws(() => lib.gram(heap, Float64Array.of(2, 100, 0), out), RangeError, 'gram: short slots');
+    assert.throws(() => lib.gram(heap, Float64Array.of(2, 100, 0, 400), new Float64Array(2)), RangeError, 'gram: short out');
+    assert.throws(() => lib.weightedSum(heap, Float64Array.of(1, 100, 200, 1, 0)), RangeError, 'weightedSum: overlap');
+    assert.throws(() => lib.weightedSum(heap, Float64Array.of(1, 100, 4000, 1, 0)), RangeError, 'weightedSum: out past the end');
+    const detached = new ArrayBuffer(4096);
+    structuredClone(detached, { transfer: [detached] });
+    assert.throws(() => lib.gram(detached, Float64Array.of(1, 4, 0), new Float64Array(1)), RangeError);
+    assert.throws(() => lib.weightedSum(detached, Float64Array.of(1, 4, 64, 1, 0)), RangeError);
   });
 });
 

@@ -26,6 +26,7 @@ import { NATIVE_KERNELS, setKernelAddon, setPreviousKernel } from './kernels.js'
 import { nativeKernelsActive, setNativeRegistered } from './state.js';
 
 export { createNativeAdam, nativeAdamActive, NativeAdamOptimizer } from './adam.js';
+export { gramOfTensors, weightedSumOfTensors } from './gram.js';
 export { loadAddon, type NativeAddon, type NativeAddonInfo, type NativeIsa } from './addon.js';
 export { nativeKernelsActive } from './state.js';
 
