@@ -75,6 +75,39 @@ describe('binary metrics', () => {
     close(auc.result(), 1);
   });
 
+  it('ROC AUC past exactRows goes on in fixed bins: memory stays flat and the area stays within 1e-4 of the exact one', () => {
+    // Overlapping classes with continuous scores (a seeded LCG), weights and a masked row per 97.
+    let state = 12345;
+    const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const n = 60_000;
+    const y = new Float32Array(n);
+    const p = new Float32Array(n);
+    const w = new Float32Array(n);
+    const mask = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      y[i] = rand() < 0.3 ? 1 : 0;
+      p[i] = Math.min(1, Math.max(0, (y[i] ? 0.6 : 0.4) + (rand() - 0.5) * 0.8));
+      w[i] = 0.5 + rand();
+      mask[i] = i % 97 === 0 ? 0 : 1;
+    }
+    const exact = new RocAuc('auc', { exactRows: n });
+    const binned = new RocAuc('auc', { exactRows: 10_000, bins: 4096 });
+    for (let start = 0; start < n; start += 7_000) {
+      const end = Math.min(n, start + 7_000);
+      for (const m of [exact, binned]) m.update(y.subarray(start, end), p.subarray(start, end), mask.subarray(start, end), w.subarray(start, end));
+      if (end > 10_000) assert.ok(binned.binned, 'switched to bins once past exactRows');
+    }
+    assert.ok(!exact.binned);
+    const a = exact.result();
+    assert.ok(a > 0.6 && a < 0.9, `a plausible area: ${a}`);
+    assert.ok(Math.abs(binned.result() - a) < 1e-4, `binned ${binned.result()} vs exact ${a}`);
+    // Ties in one bin count one half, as exact ties do; reset goes back to the exact mode.
+    binned.reset();
+    assert.ok(!binned.binned);
+    binned.update(f32([1, 0, 1, 0]), f32([0.5, 0.5, 0.5, 0.5]), ones(4));
+    close(binned.result(), 0.5);
+  });
+
   it('rejects wrong shapes and thresholds', () => {
     assert.throws(() => new BinaryAccuracy().update(f32([1, 0]), f32([1, 0]), ones(1)), RangeError);
     assert.throws(() => new BinaryAccuracy(1.5), RangeError);
