@@ -200,14 +200,23 @@ export class MultiHeadNetwork implements TrainableNetwork {
       return tf.tidy(() => {
         const [n, k] = pre.shape;
         const kin = input.shape[1];
-        let deriv = tf.grad((z: tf.Tensor) => tf.sum(act(z)))(pre);
+        let deriv = activationDerivative(b.kind === 'dense' ? b.activationName : '', pre) ?? tf.grad((z: tf.Tensor) => tf.sum(act(z)))(pre);
         if (capture.seed !== undefined) deriv = tf.mul(deriv, tf.dropout(tf.onesLike(deriv), b.dropout, undefined, capture.seed));
-        const delta = tf.mul(grads, deriv);
-        const columns = tf.reshape(tf.transpose(delta, [1, 0, 2]), [n, T * k]);
-        const wGrad = tf.matMul(input, columns as tf.Tensor2D, true, false);
-        const wSq = tf.sum(tf.reshape(tf.square(wGrad), [kin, T, k]), [0, 2]);
+        const delta = tf.mul(grads, deriv) as tf.Tensor3D;
+        // ‖Xᵀδₜ‖² for every head: with fewer rows than inputs, as Σ (XXᵀ) ⊙ (δₜδₜᵀ) (n×n products,
+        // one batched matmul, no transpose of δ); otherwise from Xᵀ[δ₁ … δ_T] directly.
+        let wSq: tf.Tensor;
+        if (n < kin) {
+          const rows = tf.matMul(input, input, false, true);
+          wSq = tf.sum(tf.mul(tf.matMul(delta, delta, false, true), rows), [1, 2]);
+        } else {
+          const columns = tf.reshape(tf.transpose(delta, [1, 0, 2]), [n, T * k]);
+          const wGrad = tf.matMul(input, columns as tf.Tensor2D, true, false);
+          wSq = tf.sum(tf.reshape(tf.square(wGrad), [kin, T, k]), [0, 2]);
+        }
         const bSq = tf.sum(tf.square(tf.sum(delta, 1)), 1);
-        return Array.from(tf.sqrt(tf.add(wSq, bSq)).dataSync());
+        // Σ (XXᵀ) ⊙ (δδᵀ) can round to a tiny negative number where the norm is 0.
+        return Array.from(tf.sqrt(tf.relu(tf.add(wSq, bSq))).dataSync());
       });
     }
     const vars = unitVariables(b);
@@ -284,4 +293,27 @@ export function activateOutput(raw: tf.Tensor2D, activation: HeadActivation): tf
   if (activation === 'softmax') return tf.softmax(raw);
   if (activation === 'sigmoid') return tf.sigmoid(raw);
   return raw;
+}
+
+/**
+ * act′(z) for the activations whose derivative is one cheap op (the same ops
+ * tfjs's own gradients use); undefined for the others (the caller uses tf.grad).
+ */
+function activationDerivative(name: string, z: tf.Tensor): tf.Tensor | undefined {
+  switch (name) {
+    case 'linear':
+      return tf.onesLike(z);
+    case 'relu':
+      return tf.step(z);
+    case 'relu6':
+      return tf.mul(tf.cast(tf.lessEqual(z, 6), 'float32'), tf.step(z));
+    case 'tanh':
+      return tf.sub(1, tf.square(tf.tanh(z)));
+    case 'sigmoid': {
+      const y = tf.sigmoid(z);
+      return tf.mul(y, tf.sub(1, y));
+    }
+    default:
+      return undefined;
+  }
 }
