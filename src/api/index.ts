@@ -90,7 +90,7 @@ export { FunctionNetwork } from './function-network.js';
 export type { ForwardContext, FunctionModel } from './function-network.js';
 
 // The registries of the core modules, and the contracts a custom part implements.
-export { registerLoss, registeredLosses, customLoss } from '../losses/index.js';
+export { registerLoss, registeredLosses, customLoss, BUILT_IN_LOSS_OPTIONS } from '../losses/index.js';
 export type { CustomLossFn, RegisterLossOptions, LossFunction, LossOptions } from '../losses/index.js';
 export { registerMetric, createMetric, metricsForKind } from '../metrics/index.js';
 export type { RegisterMetricOptions } from '../metrics/index.js';
