@@ -452,6 +452,36 @@ constexpr long kPoolChannelBlock = 256;
 
 void max_pool_grad_image_default(void* ctx, long b, int) { MLK_POOL_BODY }
 void max_pool_grad_disjoint_default(void* ctx, long b, int) { MLK_POOL_DISJOINT_BODY }
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+// The scalar rule for the channels [from, C) of one window (the vector versions' leftovers):
+// the first strict maximum in row-major window order gets the gradient.
+template <bool DISJOINT>
+inline void max_pool_grad_channels(const PoolGeom& g, const float* x, const float* gy, float* dx, long from, long rlo, long rhi,
+                                   long clo, long chi) {
+  const long C = g.channels;
+  for (long k = from; k < C; k++) {
+    float best = -INFINITY;
+    long pos = -1;
+    for (long r = rlo; r < rhi; r++)
+      for (long c = clo; c < chi; c++) {
+        const long i = (r * g.in_w + c) * C + k;
+        if (x[i] > best) {
+          best = x[i];
+          pos = i;
+        }
+      }
+    if (DISJOINT) {
+      for (long r = rlo; r < rhi; r++)
+        for (long c = clo; c < chi; c++) {
+          const long i = (r * g.in_w + c) * C + k;
+          dx[i] = i == pos ? gy[k] : 0.f;
+        }
+    } else if (pos >= 0) {
+      dx[pos] += gy[k];
+    }
+  }
+}
+#endif
 #if defined(__x86_64__) || defined(__i386__)
 // AVX2: 8 channels per step in registers (the compiler's if-converted version used masked
 // stores, which are very slow on AMD). Leftover channels use the scalar rule.
@@ -504,27 +534,7 @@ __attribute__((target("avx2"))) void max_pool_grad_avx2(void* ctx, long b, int) 
             if (where[j] >= 0) dx[static_cast<long>(where[j]) * C + k + j] += gv[j];
         }
       }
-      for (long k = C8; k < C; k++) {
-        float best = -INFINITY;
-        long pos = -1;
-        for (long r = rlo; r < rhi; r++)
-          for (long c = clo; c < chi; c++) {
-            const long i = (r * g.in_w + c) * C + k;
-            if (x[i] > best) {
-              best = x[i];
-              pos = i;
-            }
-          }
-        if (DISJOINT) {
-          for (long r = rlo; r < rhi; r++)
-            for (long c = clo; c < chi; c++) {
-              const long i = (r * g.in_w + c) * C + k;
-              dx[i] = i == pos ? gy[k] : 0.f;
-            }
-        } else if (pos >= 0) {
-          dx[pos] += gy[k];
-        }
-      }
+      max_pool_grad_channels<DISJOINT>(g, x, gy, dx, C8, rlo, rhi, clo, chi);
     }
   }
 }
@@ -583,27 +593,7 @@ void max_pool_grad_neon(void* ctx, long b, int) {
             if (where[j] >= 0) dx[static_cast<long>(where[j]) * C + k + j] += gv[j];
         }
       }
-      for (long k = C4; k < C; k++) {
-        float best = -INFINITY;
-        long pos = -1;
-        for (long r = rlo; r < rhi; r++)
-          for (long c = clo; c < chi; c++) {
-            const long i = (r * g.in_w + c) * C + k;
-            if (x[i] > best) {
-              best = x[i];
-              pos = i;
-            }
-          }
-        if (DISJOINT) {
-          for (long r = rlo; r < rhi; r++)
-            for (long c = clo; c < chi; c++) {
-              const long i = (r * g.in_w + c) * C + k;
-              dx[i] = i == pos ? gy[k] : 0.f;
-            }
-        } else if (pos >= 0) {
-          dx[pos] += gy[k];
-        }
-      }
+      max_pool_grad_channels<DISJOINT>(g, x, gy, dx, C4, rlo, rhi, clo, chi);
     }
   }
 }
