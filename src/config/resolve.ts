@@ -22,6 +22,8 @@ export interface ResolvedConfig {
   architecture: ArchitectureSpec;
   training: TrainerOptions;
   balance: BalanceSpec;
+  /** Streaming options when the configuration says `stream` (`train --stream`). */
+  stream?: { shuffleBuffer?: number };
 }
 
 export const DEFAULTS = {
@@ -85,5 +87,6 @@ export function resolveConfig(config: Config): ResolvedConfig {
       onNonFinite: t.onNonFinite ?? 'error',
     },
     balance: config.balance ?? { method: 'static' },
+    stream: config.stream === true ? {} : config.stream ? { ...config.stream } : undefined,
   };
 }

@@ -103,7 +103,8 @@ export const ConfigSchema = z.strictObject({
   data: z.string().min(1).optional(),
   format: z.enum(['csv', 'json', 'jsonl']).optional(),
   /** Read the data in chunks, never whole: one pass to fit the preprocessing, one per epoch to train (`train --stream`). */
-  stream: z.boolean().optional(),
+  // `true`, or options: { shuffleBuffer: rows in the seeded shuffle buffer (default 16,384; 1 = file order) }.
+  stream: z.union([z.boolean(), z.strictObject({ shuffleBuffer: z.number().int().min(1).max(100_000_000).optional() })]).optional(),
   /** Cell values read as missing, in addition to empty cells. */
   missingValues: z.array(z.string()).optional(),
   features: z.array(FeatureSchema).min(1).optional(),

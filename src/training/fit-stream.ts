@@ -66,7 +66,7 @@ export interface StreamFitInput {
 }
 
 export interface StreamFitOptions extends FitOptions {
-  /** Rows in the shuffle buffer (default 16,384). 1 trains in file order. */
+  /** Rows in the shuffle buffer (default: the configuration's `stream.shuffleBuffer`, else 16,384). 1 trains in file order. */
   shuffleBuffer?: number;
 }
 
@@ -328,7 +328,7 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
   const units = heads.map((h) => h.units);
   const needed = () => [...preprocessor.features.map((f) => f.name), ...labelColumns];
 
-  const shuffleSize = Math.max(1, Math.floor(options.shuffleBuffer ?? DEFAULT_SHUFFLE_BUFFER));
+  const shuffleSize = Math.max(1, Math.floor(options.shuffleBuffer ?? config.stream?.shuffleBuffer ?? DEFAULT_SHUFFLE_BUFFER));
   const train: BatchSource = {
     kind: 'stream',
     rows: trainRows,

@@ -6,7 +6,7 @@
  * streaming run. Real files, read in small chunks to cross chunk boundaries.
  */
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,7 +21,7 @@ import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import { ShuffleBuffer } from '../../src/training/batch-source.js';
 import { fitModel } from '../../src/training/fit.js';
 import { fitModelStream, splitHash, type StreamedTable } from '../../src/training/fit-stream.js';
-import { penguins, tempDir, useDefaultBackend } from '../helpers.js';
+import { cli, penguins, tempDir, useDefaultBackend } from '../helpers.js';
 
 const FEATURES = ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)'];
 
@@ -192,6 +192,30 @@ describe('streaming training', () => {
     weightsOf(viaConfig).forEach((x, i) => assert.deepEqual(x, w[i]));
     viaConfig.dispose();
     direct.dispose();
+  });
+
+  it('stream.shuffleBuffer (config) and --shuffle-buffer (CLI) set the buffer: the same weights as the option, other weights than the default', async () => {
+    const raw = { ...config({ epochs: 2 }), data: csv, stream: { shuffleBuffer: 7 } };
+    const viaConfig = await trainFromConfig(raw);
+    const resolved = resolveConfig(parseConfig({ ...raw, stream: true }));
+    const direct = await fitModelStream(resolved, { train: streamed(csv, 4096) }, { shuffleBuffer: 7 });
+    const byDefault = await fitModelStream(resolved, { train: streamed(csv, 4096) });
+    const w = weightsOf(direct);
+    weightsOf(viaConfig).forEach((x, i) => assert.deepEqual(x, w[i]));
+    assert.ok(weightsOf(byDefault).some((x, i) => x.some((v, j) => v !== w[i][j])), 'a 7-row buffer gives another batch order than 16,384 rows');
+    for (const m of [viaConfig, direct, byDefault]) m.dispose();
+
+    // Through the CLI: the flag lands in the saved configuration; without --stream it is a usage error.
+    const cfg = join(dir, 'stream.json');
+    writeFileSync(cfg, JSON.stringify({ ...config({ epochs: 1 }), data: csv }));
+    const out = join(dir, 'model-buffer');
+    const r = cli(['train', '--config', cfg, '--stream', '--shuffle-buffer', '7', '--out', out, '--quiet']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual((JSON.parse(readFileSync(join(out, 'multiloss.json'), 'utf8')) as { config: { stream: unknown } }).config.stream, { shuffleBuffer: 7 });
+    const bad = cli(['train', '--config', cfg, '--shuffle-buffer', '7', '--out', join(dir, 'never'), '--quiet']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr.trim(), /^multiloss: .*--shuffle-buffer: only with --stream/);
+    assert.ok(!existsSync(join(dir, 'never')));
   });
 
   it('a bad cell deep in the file stops pass 1 with the file, line and column', async () => {

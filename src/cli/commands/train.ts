@@ -46,13 +46,19 @@ export interface TrainFlags {
   report?: string;
   /** Read the data in chunks, never whole (two passes; see training/fit-stream.ts). */
   stream?: boolean;
+  /** With --stream: rows in the shuffle buffer. */
+  shuffleBuffer?: number;
 }
 
 /** Flags override the config file; the merged object is validated by the schema. */
 export function buildConfig(flags: TrainFlags): Record<string, unknown> {
   const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
   if (flags.data) config.data = resolve(flags.data);
-  if (flags.stream) config.stream = true;
+  if (flags.stream) config.stream = typeof config.stream === 'object' && config.stream !== null ? config.stream : true;
+  if (flags.shuffleBuffer !== undefined) {
+    if (!config.stream) throw new MultilossError('usage', '--shuffle-buffer: only with --stream (or stream: true in the configuration)');
+    config.stream = { ...(typeof config.stream === 'object' ? config.stream : {}), shuffleBuffer: flags.shuffleBuffer };
+  }
   if (flags.target?.length) {
     config.targets = flags.target.map((t) => {
       const at = t.lastIndexOf(':');
@@ -162,7 +168,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     }
     const out = config.out ?? resolve('multiloss-model');
     raw.out = out;
-    const stream = streamingRun(flags, config.stream ?? false, checkpoint, resolved.approach);
+    const stream = streamingRun(flags, config.stream !== undefined && config.stream !== false, checkpoint, resolved.approach);
     const table = stream ? undefined : readTableFile(config.data as string, config.format);
     const validation = !stream && config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
     const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
