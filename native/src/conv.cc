@@ -359,99 +359,67 @@ constexpr long kPoolChannelBlock = 256;
 
 // The window's first maximum per channel, kept branch-free (the compiler turns the loop over
 // channels into vector compares and blends); `cell` indices are int32 within one image.
-#define MLK_POOL_BODY                                                                            \
-  const PoolCtx& P = *static_cast<const PoolCtx*>(ctx);                                          \
-  const PoolGeom& g = *P.g;                                                                      \
-  const long C = g.channels, img = g.in_h * g.in_w * C;                                          \
-  const float* x = P.x + b * img;                                                                \
-  const float* dy = P.dy + b * g.out_h * g.out_w * C;                                            \
-  float* dx = P.dx + b * img;                                                                    \
-  std::memset(dx, 0, sizeof(float) * img);                                                       \
-  float best[kPoolChannelBlock];                                                                 \
-  int32_t pos[kPoolChannelBlock];                                                                \
-  for (long oh = 0; oh < g.out_h; oh++) {                                                        \
-    const long r0 = oh * g.stride_h - g.pad_top;                                                 \
-    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);                  \
-    for (long ow = 0; ow < g.out_w; ow++) {                                                      \
-      const long c0 = ow * g.stride_w - g.pad_left;                                              \
-      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);                \
-      const float* gy = dy + (oh * g.out_w + ow) * C;                                            \
-      for (long k0 = 0; k0 < C; k0 += kPoolChannelBlock) {                                       \
-        const long kn = std::min(kPoolChannelBlock, C - k0);                                     \
-        for (long k = 0; k < kn; k++) {                                                          \
-          best[k] = -INFINITY;                                                                   \
-          pos[k] = -1;                                                                           \
-        }                                                                                        \
-        for (long r = rlo; r < rhi; r++) {                                                       \
-          for (long c = clo; c < chi; c++) {                                                     \
-            const int32_t cell = static_cast<int32_t>(r * g.in_w + c);                           \
-            const float* v = x + cell * C + k0;                                                  \
-            for (long k = 0; k < kn; k++) {                                                     \
-              const bool gt = v[k] > best[k];                                                    \
-              best[k] = gt ? v[k] : best[k];                                                     \
-              pos[k] = gt ? cell : pos[k];                                                       \
-            }                                                                                    \
-          }                                                                                      \
-        }                                                                                        \
-        for (long k = 0; k < kn; k++)                                                            \
-          if (pos[k] >= 0) dx[static_cast<long>(pos[k]) * C + k0 + k] += gy[k0 + k];            \
-      }                                                                                          \
-    }                                                                                            \
+// DISJOINT: windows that do not overlap (stride >= size, the usual 2x2/2 pooling): every input
+// element is in at most one window, so each is written once (gradient or zero), with no scatter,
+// and the image is zeroed first only when the windows leave parts of it uncovered. Otherwise the
+// image is zeroed and each window's gradient is added at its maximum.
+template <bool DISJOINT>
+void max_pool_grad_portable(void* ctx, long b, int) {
+  const PoolCtx& P = *static_cast<const PoolCtx*>(ctx);
+  const PoolGeom& g = *P.g;
+  const long C = g.channels, img = g.in_h * g.in_w * C;
+  const float* x = P.x + b * img;
+  const float* dy = P.dy + b * g.out_h * g.out_w * C;
+  float* dx = P.dx + b * img;
+  const bool tiles = DISJOINT && g.pad_top == 0 && g.pad_left == 0 && g.stride_h == g.k_h && g.stride_w == g.k_w &&
+                     g.out_h * g.k_h == g.in_h && g.out_w * g.k_w == g.in_w;
+  if (!tiles) std::memset(dx, 0, sizeof(float) * img);
+  float best[kPoolChannelBlock];
+  int32_t pos[kPoolChannelBlock];
+  for (long oh = 0; oh < g.out_h; oh++) {
+    const long r0 = oh * g.stride_h - g.pad_top;
+    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
+    for (long ow = 0; ow < g.out_w; ow++) {
+      const long c0 = ow * g.stride_w - g.pad_left;
+      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
+      const float* gy = dy + (oh * g.out_w + ow) * C;
+      for (long k0 = 0; k0 < C; k0 += kPoolChannelBlock) {
+        const long kn = std::min(kPoolChannelBlock, C - k0);
+        for (long k = 0; k < kn; k++) {
+          best[k] = -INFINITY;
+          pos[k] = -1;
+        }
+        for (long r = rlo; r < rhi; r++) {
+          for (long c = clo; c < chi; c++) {
+            const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
+            const float* v = x + cell * C + k0;
+            for (long k = 0; k < kn; k++) {
+              const bool gt = v[k] > best[k];
+              best[k] = gt ? v[k] : best[k];
+              pos[k] = gt ? cell : pos[k];
+            }
+          }
+        }
+        if (DISJOINT) {
+          for (long r = rlo; r < rhi; r++) {
+            for (long c = clo; c < chi; c++) {
+              const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
+              float* d = dx + cell * C + k0;
+              const float* gk = gy + k0;
+              for (long k = 0; k < kn; k++) d[k] = pos[k] == cell ? gk[k] : 0.f;
+            }
+          }
+        } else {
+          for (long k = 0; k < kn; k++)
+            if (pos[k] >= 0) dx[static_cast<long>(pos[k]) * C + k0 + k] += gy[k0 + k];
+        }
+      }
+    }
   }
+}
 
-// Windows that do not overlap (stride >= size, the usual 2x2/2 pooling): every input element
-// is in at most one window, so each is written once (gradient or zero), with no scatter. The
-// image is zeroed first only when the windows leave parts of it uncovered.
-#define MLK_POOL_DISJOINT_BODY                                                                   \
-  const PoolCtx& P = *static_cast<const PoolCtx*>(ctx);                                          \
-  const PoolGeom& g = *P.g;                                                                      \
-  const long C = g.channels, img = g.in_h * g.in_w * C;                                          \
-  const float* x = P.x + b * img;                                                                \
-  const float* dy = P.dy + b * g.out_h * g.out_w * C;                                            \
-  float* dx = P.dx + b * img;                                                                    \
-  const bool tiles = g.pad_top == 0 && g.pad_left == 0 && g.stride_h == g.k_h &&                 \
-                     g.stride_w == g.k_w && g.out_h * g.k_h == g.in_h && g.out_w * g.k_w == g.in_w; \
-  if (!tiles) std::memset(dx, 0, sizeof(float) * img);                                           \
-  float best[kPoolChannelBlock];                                                                 \
-  int32_t pos[kPoolChannelBlock];                                                                \
-  for (long oh = 0; oh < g.out_h; oh++) {                                                        \
-    const long r0 = oh * g.stride_h - g.pad_top;                                                 \
-    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);                  \
-    for (long ow = 0; ow < g.out_w; ow++) {                                                      \
-      const long c0 = ow * g.stride_w - g.pad_left;                                              \
-      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);                \
-      const float* gy = dy + (oh * g.out_w + ow) * C;                                            \
-      for (long k0 = 0; k0 < C; k0 += kPoolChannelBlock) {                                       \
-        const long kn = std::min(kPoolChannelBlock, C - k0);                                     \
-        for (long k = 0; k < kn; k++) {                                                          \
-          best[k] = -INFINITY;                                                                   \
-          pos[k] = -1;                                                                           \
-        }                                                                                        \
-        for (long r = rlo; r < rhi; r++) {                                                       \
-          for (long c = clo; c < chi; c++) {                                                     \
-            const int32_t cell = static_cast<int32_t>(r * g.in_w + c);                           \
-            const float* v = x + cell * C + k0;                                                  \
-            for (long k = 0; k < kn; k++) {                                                      \
-              const bool gt = v[k] > best[k];                                                    \
-              best[k] = gt ? v[k] : best[k];                                                     \
-              pos[k] = gt ? cell : pos[k];                                                       \
-            }                                                                                    \
-          }                                                                                      \
-        }                                                                                        \
-        for (long r = rlo; r < rhi; r++) {                                                       \
-          for (long c = clo; c < chi; c++) {                                                     \
-            const int32_t cell = static_cast<int32_t>(r * g.in_w + c);                           \
-            float* d = dx + cell * C + k0;                                                       \
-            const float* gk = gy + k0;                                                           \
-            for (long k = 0; k < kn; k++) d[k] = pos[k] == cell ? gk[k] : 0.f;                   \
-          }                                                                                      \
-        }                                                                                        \
-      }                                                                                          \
-    }                                                                                            \
-  }
-
-void max_pool_grad_image_default(void* ctx, long b, int) { MLK_POOL_BODY }
-void max_pool_grad_disjoint_default(void* ctx, long b, int) { MLK_POOL_DISJOINT_BODY }
+void max_pool_grad_image_default(void* ctx, long b, int tid) { max_pool_grad_portable<false>(ctx, b, tid); }
+void max_pool_grad_disjoint_default(void* ctx, long b, int tid) { max_pool_grad_portable<true>(ctx, b, tid); }
 #if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
 // The scalar rule for the channels [from, C) of one window (the vector versions' leftovers):
 // the first strict maximum in row-major window order gets the gradient.
