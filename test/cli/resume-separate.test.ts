@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cli, ROOT, PENGUINS, tempDir } from '../helpers.js';
+import { cli, cliWithSignal, PENGUINS, savedWeights as weights, tempDir } from '../helpers.js';
 
 // The pattern of resume.test.ts (joint), for approach: separate: two sub-models trained in sequence.
 const dir = tempDir();
@@ -24,11 +23,6 @@ training: { epochs: 30, batchSize: 16, seed: 3, learningRate: 0.002, schedule: c
 );
 const SUBDIRS = ['0-species', '1-sex'];
 
-function weights(model: string): Float32Array {
-  const b = readFileSync(join(model, 'weights.bin'));
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-
 function assertSameModels(a: string, b: string): void {
   for (const sub of SUBDIRS) {
     const x = weights(join(a, sub));
@@ -40,19 +34,9 @@ function assertSameModels(a: string, b: string): void {
 
 /** Starts training and sends `signal` once sub-model `model` (1-based) has logged the given epoch. */
 function trainAndSignal(out: string, signal: NodeJS.Signals, model: number, afterEpoch: number): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'train', '--config', config, '--out', out], { cwd: ROOT });
-    let stderr = '';
-    let sent = false;
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const at = stderr.indexOf(`model ${model}/2:`);
-      if (!sent && at >= 0 && new RegExp(`^epoch ${afterEpoch}/`, 'm').test(stderr.slice(at))) {
-        sent = true;
-        child.kill(signal);
-      }
-    });
-    child.on('close', (code) => resolve({ code, stderr }));
+  return cliWithSignal(['train', '--config', config, '--out', out], signal, (stderr) => {
+    const at = stderr.indexOf(`model ${model}/2:`);
+    return at >= 0 && new RegExp(`^epoch ${afterEpoch}/`, 'm').test(stderr.slice(at));
   });
 }
 

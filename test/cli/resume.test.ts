@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cli, ROOT, PENGUINS, tempDir } from '../helpers.js';
+import { cli, cliWithSignal, PENGUINS, savedWeights as weights, tempDir } from '../helpers.js';
 
 const dir = tempDir();
 // A trunk wide enough that an epoch takes a visible moment, so a signal lands mid-run.
@@ -23,26 +22,9 @@ balance: { method: uncertainty }
 `,
 );
 
-function weights(model: string): Float32Array {
-  const b = readFileSync(join(model, 'weights.bin'));
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-
 /** Starts training and sends `signal` once the given epoch has been logged. */
 function trainAndSignal(out: string, signal: NodeJS.Signals, afterEpoch: number): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'train', '--config', config, '--out', out], { cwd: ROOT });
-    let stderr = '';
-    let sent = false;
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!sent && new RegExp(`^epoch ${afterEpoch}/`, 'm').test(stderr)) {
-        sent = true;
-        child.kill(signal);
-      }
-    });
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
+  return cliWithSignal(['train', '--config', config, '--out', out], signal, (stderr) => new RegExp(`^epoch ${afterEpoch}/`, 'm').test(stderr));
 }
 
 describe('CLI: interrupt and resume', () => {

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadModel } from '../../src/io/model-dir.js';
-import { cli, PENGUINS, penguins, ROOT, tempDir, useDefaultBackend } from '../helpers.js';
+import { cli, PENGUINS, penguins, ROOT, savedWeights as weights, tempDir, useDefaultBackend } from '../helpers.js';
 
 const KILLS = 10;
 const SEED = 20_240_611;
@@ -43,11 +43,6 @@ function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function weights(model: string): Float32Array {
-  const b = readFileSync(join(model, 'weights.bin'));
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
 interface Kill {
