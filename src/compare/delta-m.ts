@@ -7,13 +7,12 @@
  * reference, with patience and restoring the best epoch's weights.
  * Browser-safe (no Node built-ins).
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { MultilossError } from '../errors.js';
-import { MultilossModel } from '../model/multiloss-model.js';
-import { fitModel, splitInput, type FitInput, type FitOptions } from '../training/fit.js';
+import type { MultilossModel } from '../model/multiloss-model.js';
+import { fitModel, type FitInput, type FitOptions } from '../training/fit.js';
 import type { SplitLog } from '../training/history.js';
-import type { EarlyStoppingSpec, TrainerCallbacks } from '../training/trainer.js';
+import type { EarlyStoppingMonitor, EarlyStoppingSpec } from '../training/trainer.js';
 
 import { DELTA_M_MONITOR, isDeltaMMonitor } from './delta-m-monitor.js';
 export { DELTA_M_MONITOR, isDeltaMMonitor, deltaMNeedsBaseline } from './delta-m-monitor.js';
@@ -68,8 +67,7 @@ export interface DeltaMStopping {
  * own early stopping. The model's final metrics are those of the weights it
  * ends with. The configuration's `training.earlyStopping.monitor` must be
  * Δm; everything else trains exactly as `fitModel` with the same
- * configuration (the best weights are taken from per-epoch checkpoints
- * offered in memory, which do not touch the training state).
+ * configuration, whose early stopping watches Δm (`FitOptions.monitor`).
  */
 export async function fitWithDeltaMStopping(
   config: ResolvedConfig,
@@ -94,21 +92,11 @@ export async function fitWithDeltaMStopping(
       `Δm reference: heads ${reference.heads.map((h) => h.name).join(', ')} do not match the configuration's ${config.heads.map((h) => h.name).join(', ')}`,
     );
   }
-  const patience = spec.patience ?? 10;
-  const minDelta = spec.minDelta ?? 0;
-  const restoreBest = spec.restoreBest ?? true;
   const values: number[] = [];
-  let best = -Infinity;
-  let bestEpoch = 0;
-  let wait = 0;
-  // The epoch that just improved, until its weights were copied at its checkpoint.
-  let pending = 0;
-  let bestWeights: tf.Tensor[] | undefined;
-
-  const user = options.callbacks ?? {};
-  const callbacks: TrainerCallbacks = {
-    ...user,
-    onEpochEnd: async (log, control) => {
+  // The trainer's own early stopping (patience, minDelta, restoreBest from the configuration) watches Δm.
+  const monitor: EarlyStoppingMonitor = {
+    mode: 'max',
+    read: (log) => {
       if (!log.validation)
         throw new MultilossError(
           'config',
@@ -116,66 +104,19 @@ export async function fitWithDeltaMStopping(
         );
       const value = deltaMOf(log.validation, reference);
       values.push(value);
-      if (Number.isFinite(value) && value > best + minDelta) {
-        best = value;
-        bestEpoch = log.epoch;
-        wait = 0;
-        pending = restoreBest ? log.epoch : 0;
-      } else {
-        wait++;
-        pending = 0;
-      }
-      if (wait >= patience) control.stop();
-      await user.onEpochEnd?.(log, control);
+      return value;
     },
   };
-  // A checkpoint is offered after every epoch but the last one and the one training stops at;
-  // it carries a model over the live network: the moment to copy an improved epoch's weights.
-  // (The stopping epoch never improved; after the last epoch the network holds its weights.)
-  const run: ResolvedConfig = { ...config, training: { ...config.training, earlyStopping: undefined, checkpointEvery: 1 } };
-  let model: MultilossModel;
-  try {
-    model = await fitModel(run, input, {
-      ...options,
-      callbacks,
-      checkpoint: async (ck) => {
-        if (pending && ck.reason === 'every' && ck.state.epoch === pending) {
-          tf.dispose(bestWeights ?? []);
-          bestWeights = ck.model.network.model.getWeights().map((w) => tf.keep(tf.clone(w)));
-        }
-        pending = 0;
-      },
-    });
-  } catch (e) {
-    tf.dispose(bestWeights ?? []);
-    throw e;
-  }
-  const epochs = model.meta.history.length;
-  const stopping: DeltaMStopping = { values, bestEpoch, best, epochs };
-  if (!restoreBest || bestEpoch === 0 || bestEpoch === epochs) {
-    tf.dispose(bestWeights ?? []);
-    return { model: withConfig(model, config, model.meta.metrics), stopping };
-  }
-  try {
-    if (!bestWeights) throw new Error(`Δm early stopping: the weights of epoch ${bestEpoch} were not captured`);
-    model.network.model.setWeights(bestWeights);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  } finally {
-    tf.dispose(bestWeights ?? []);
-  }
-  // The final figures of the restored weights, on the rows fitModel trained and validated on.
-  const { train, validation } = splitInput(run, input);
-  const figures = (table: typeof train): SplitLog => {
-    const { loss, heads } = model.evaluate(table);
-    return { loss, heads };
-  };
-  const metrics = { train: figures(train), validation: validation && validation.rows.length ? figures(validation) : undefined };
-  return { model: withConfig(model, config, metrics), stopping };
-}
-
-/** The model with its own configuration (the Δm monitor, no per-epoch checkpoints) and final metrics. */
-function withConfig(model: MultilossModel, config: ResolvedConfig, metrics: MultilossModel['meta']['metrics']): MultilossModel {
-  return new MultilossModel(model.network, model.heads, model.preprocessor, { ...model.meta, config, metrics });
+  const model = await fitModel(config, input, { ...options, monitor });
+  // The best epoch by the trainer's rule (an improvement is Δm > best + minDelta).
+  const minDelta = spec.minDelta ?? 0;
+  let best = -Infinity;
+  let bestEpoch = 0;
+  values.forEach((v, i) => {
+    if (Number.isFinite(v) && v > best + minDelta) {
+      best = v;
+      bestEpoch = i + 1;
+    }
+  });
+  return { model, stopping: { values, bestEpoch, best, epochs: values.length } };
 }

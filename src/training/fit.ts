@@ -13,7 +13,7 @@ import type { EncodedData } from './data.js';
 import type { BatchSource, EvaluationSource } from './batch-source.js';
 import type { TrainableNetwork } from '../model/trainable-network.js';
 import { Rng } from './rng.js';
-import { evaluateSource, Trainer, type CheckpointReason, type InterruptFlag, type NamedTensor, type TrainerCallbacks, type TrainerState } from './trainer.js';
+import { evaluateSource, Trainer, type CheckpointReason, type EarlyStoppingMonitor, type InterruptFlag, type NamedTensor, type TrainerCallbacks, type TrainerState } from './trainer.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { BalancingStrategy } from '../balancing/strategy.js';
 
@@ -52,6 +52,8 @@ export interface FitOptions {
   resume?: ResumePoint;
   /** Set `interrupted` to stop after the current step with a checkpoint; fitModel then throws an 'interrupted' error. */
   interrupt?: InterruptFlag;
+  /** Early stopping watches this figure instead of the one `training.earlyStopping.monitor` names. */
+  monitor?: EarlyStoppingMonitor;
 }
 
 /** Drops rows in which every target is missing; errors for a head with no label at all. */
@@ -202,7 +204,7 @@ export async function trainFitted(
       config.balance,
       heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })),
     );
-    trainer = new Trainer(network, heads, strategy, config.training);
+    trainer = new Trainer(network, heads, strategy, options.monitor ? { ...config.training, monitor: options.monitor } : config.training);
   } catch (e) {
     network.dispose();
     throw e;

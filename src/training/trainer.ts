@@ -40,6 +40,12 @@ export interface TrainerOptions {
   evaluationBatchSize?: number;
   /** Stop when a monitored figure stops improving (and optionally restore the best weights). */
   earlyStopping?: EarlyStoppingSpec;
+  /**
+   * A figure to watch computed by the caller (e.g. Δm against a comparison's
+   * reference) instead of the one `earlyStopping.monitor` names; patience,
+   * minDelta and restoreBest still come from `earlyStopping`.
+   */
+  monitor?: EarlyStoppingMonitor;
   /** Offer a checkpoint (`onCheckpoint`) every this many epochs (and at the best epoch). */
   checkpointEvery?: number;
   /**
@@ -289,7 +295,7 @@ export class Trainer {
     const schedule = this.options.schedule ?? { kind: 'constant' };
     const wantMetrics = this.options.trainMetrics ?? true;
     const hasValidation = !!validationSource && validationSource.rows > 0;
-    const monitor = this.options.earlyStopping ? resolveMonitor(this.options.earlyStopping, this.heads, hasValidation) : undefined;
+    const monitor = this.options.earlyStopping ? (this.options.monitor ?? resolveMonitor(this.options.earlyStopping, this.heads, hasValidation)) : undefined;
     this.streamRows = source.kind === 'stream' ? source.rows : undefined;
     this.interrupted = false;
     let stopped = false;
@@ -935,13 +941,14 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
-interface Monitor {
+/** What early stopping watches: one figure per epoch log, and which way is better. */
+export interface EarlyStoppingMonitor {
   mode: 'min' | 'max';
   read(log: EpochLog): number;
 }
 
 /** Parses an early-stopping monitor against the heads and their metrics; errors name what exists. */
-export function resolveMonitor(spec: EarlyStoppingSpec, heads: readonly Head[], hasValidation: boolean): Monitor {
+export function resolveMonitor(spec: EarlyStoppingSpec, heads: readonly Head[], hasValidation: boolean): EarlyStoppingMonitor {
   const text = spec.monitor ?? (hasValidation ? 'validation.loss' : 'train.loss');
   // Δm needs the separate models' metrics as a reference: only a comparison has them.
   if (isDeltaMMonitor(text)) throw deltaMNeedsBaseline(text);
