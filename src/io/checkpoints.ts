@@ -86,16 +86,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   if (!existsSync(trainerPath)) {
     throw new MultilossError('io', `${dir} is not a checkpoint: no ${TRAINER_FILE} in it or in ${join(dir, 'last')}`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readTextChecked(trainerPath, 'checkpoint file', MAX_JSON_BYTES));
-  } catch (e) {
-    if (e instanceof MultilossError) throw e;
-    throw new MultilossError('model', `${trainerPath}: not valid JSON; the checkpoint is damaged`);
-  }
-  const check = trainerFileSchema.safeParse(parsed);
-  if (!check.success) throw new MultilossError('model', `${trainerPath}: not a multiloss checkpoint (${check.error.issues[0].path.join('.') || 'top level'}: ${check.error.issues[0].message})`);
-  const file = parsed as TrainerFile;
+  const file = readCheckpointFile<TrainerFile>(trainerPath, trainerFileSchema, 'multiloss checkpoint');
   const model = await loadModel(last);
   const weights = model.network.model.getWeights().map((w) => tf.keep(tf.clone(w)));
   const preprocessing = model.preprocessor.toJSON();
@@ -194,11 +185,8 @@ export interface LoadedSeparateCheckpoint {
   count: number;
 }
 
-/** Reads the checkpoints of separate models for `--resume`: the finished sub-models and the next one's last checkpoint. */
-export async function readSeparateCheckpoint(dir: string): Promise<LoadedSeparateCheckpoint> {
-  const root = resolve(dir);
-  const path = join(root, SEPARATE_CHECKPOINT_FILE);
-  if (!existsSync(path)) throw new MultilossError('io', `${dir} is not a checkpoint of separate models: no ${SEPARATE_CHECKPOINT_FILE} in it`);
+/** Reads a checkpoint's JSON file and checks it against its schema; `what` names the expected kind in the error. */
+function readCheckpointFile<T>(path: string, schema: z.ZodType, what: string): T {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readTextChecked(path, 'checkpoint file', MAX_JSON_BYTES));
@@ -206,9 +194,17 @@ export async function readSeparateCheckpoint(dir: string): Promise<LoadedSeparat
     if (e instanceof MultilossError) throw e;
     throw new MultilossError('model', `${path}: not valid JSON; the checkpoint is damaged`);
   }
-  const check = separateFileSchema.safeParse(parsed);
-  if (!check.success) throw new MultilossError('model', `${path}: not a multiloss checkpoint of separate models (${check.error.issues[0].path.join('.') || 'top level'}: ${check.error.issues[0].message})`);
-  const file = parsed as SeparateCheckpointFile;
+  const check = schema.safeParse(parsed);
+  if (!check.success) throw new MultilossError('model', `${path}: not a ${what} (${check.error.issues[0].path.join('.') || 'top level'}: ${check.error.issues[0].message})`);
+  return parsed as T;
+}
+
+/** Reads the checkpoints of separate models for `--resume`: the finished sub-models and the next one's last checkpoint. */
+export async function readSeparateCheckpoint(dir: string): Promise<LoadedSeparateCheckpoint> {
+  const root = resolve(dir);
+  const path = join(root, SEPARATE_CHECKPOINT_FILE);
+  if (!existsSync(path)) throw new MultilossError('io', `${dir} is not a checkpoint of separate models: no ${SEPARATE_CHECKPOINT_FILE} in it`);
+  const file = readCheckpointFile<SeparateCheckpointFile>(path, separateFileSchema, 'multiloss checkpoint of separate models');
   const done: MultilossModel[] = [];
   let current: ResumePoint | undefined;
   try {
