@@ -9,10 +9,11 @@
 // process.resourceUsage().maxRSS at exit; the time includes start-up (about 1–2 s).
 // The model is the penguins example trained for 2 epochs (4 features, 3 heads).
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { writePenguinCsv } from './synthetic-penguins.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
@@ -24,20 +25,6 @@ const dir = mkdtempSync(join(tmpdir(), 'multiloss-bench-stream-'));
 const model = join(dir, 'model');
 const wrapper = join(dir, 'rss.mjs');
 writeFileSync(wrapper, `process.on('exit', () => process.stderr.write('maxRSS ' + process.resourceUsage().maxRSS + '\\n'));\nawait import(${JSON.stringify(pathToFileURL(MAIN).href)});\n`);
-
-const ISLANDS = ['Biscoe', 'Dream', 'Torgersen'];
-function writeCsv(path: string, rows: number): void {
-  const fd = openSync(path, 'w');
-  writeSync(fd, 'Island,Beak Length (mm),Beak Depth (mm),Flipper Length (mm)\n');
-  for (let start = 0; start < rows; start += 50_000) {
-    const lines: string[] = [];
-    for (let i = start; i < Math.min(rows, start + 50_000); i++) {
-      lines.push(`${ISLANDS[i % 3]},${(35 + ((i * 7919) % 200) / 10).toFixed(1)},${(14 + ((i * 104729) % 60) / 10).toFixed(1)},${170 + ((i * 31) % 60)}`);
-    }
-    writeSync(fd, `${lines.join('\n')}\n`);
-  }
-  closeSync(fd);
-}
 
 function predict(data: string, out: string): Promise<{ seconds: number; maxRssMb: number }> {
   return new Promise((done, fail) => {
@@ -53,25 +40,6 @@ function predict(data: string, out: string): Promise<{ seconds: number; maxRssMb
   });
 }
 
-/** Labelled rows for training: species from beak length/depth, sex from depth, mass from flipper and beak, with noise. */
-function writeTrainCsv(path: string, rows: number): void {
-  const fd = openSync(path, 'w');
-  writeSync(fd, 'Island,Beak Length (mm),Beak Depth (mm),Flipper Length (mm),Species,Sex,Body Mass (g)\n');
-  for (let start = 0; start < rows; start += 50_000) {
-    const lines: string[] = [];
-    for (let i = start; i < Math.min(rows, start + 50_000); i++) {
-      const a = 35 + ((i * 7919) % 200) / 10;
-      const b = 14 + ((i * 104729) % 60) / 10;
-      const f = 170 + ((i * 31) % 60);
-      const noise = ((i * 2654435761) % 1000) / 1000 - 0.5;
-      const species = a + noise * 4 > 45 ? 'Gentoo' : b > 17 ? 'Chinstrap' : 'Adelie';
-      const sex = i % 9 === 0 ? '' : b + noise > 16.9 ? 'MALE' : 'FEMALE';
-      lines.push(`${ISLANDS[i % 3]},${a.toFixed(1)},${b.toFixed(1)},${f},${species},${sex},${(f * 20 + a * 10 + noise * 300).toFixed(0)}`);
-    }
-    writeSync(fd, `${lines.join('\n')}\n`);
-  }
-  closeSync(fd);
-}
 
 function run(args: string[]): Promise<{ seconds: number; maxRssMb: number; stderr: string }> {
   return new Promise((done, fail) => {
@@ -94,7 +62,7 @@ if (TRAIN) {
   console.log('rows        file MB   total s   rows/s   epoch s   rows/s    peak RSS MB');
   for (const rows of [1000, ...ROWS]) {
     const data = join(dir, `train-${rows}.csv`);
-    writeTrainCsv(data, rows);
+    writePenguinCsv(data, rows, true);
     const config = join(dir, 'train.json');
     const targets = [
       { name: 'species', column: 'Species', kind: 'classification' },
@@ -126,10 +94,10 @@ if (trained.status !== 0) throw new Error(trained.stderr);
 console.log(`multiloss predict, streaming CSV → CSV; node ${process.version}`);
 console.log('rows        file MB   seconds   rows/s    peak RSS MB');
 const small = join(dir, 'small.csv');
-writeCsv(small, 1000);
+writePenguinCsv(small, 1000, false);
 for (const rows of [1000, ...ROWS]) {
   const data = rows === 1000 ? small : join(dir, `rows-${rows}.csv`);
-  if (rows !== 1000) writeCsv(data, rows);
+  if (rows !== 1000) writePenguinCsv(data, rows, false);
   const out = join(dir, 'out.csv');
   const r = await predict(data, out);
   console.log(`${String(rows).padEnd(11)} ${(statSync(data).size / 1e6).toFixed(0).padStart(7)}   ${r.seconds.toFixed(1).padStart(7)}   ${String(Math.round(rows / r.seconds)).padStart(7)}   ${r.maxRssMb.toFixed(0).padStart(11)}`);

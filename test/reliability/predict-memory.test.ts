@@ -8,10 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { writePenguinCsv } from '../../bench/synthetic-penguins.js';
 import { cli, PENGUINS_CONFIG, ROOT, tempDir } from '../helpers.js';
 
 const ROWS = 1_000_000;
@@ -22,11 +23,6 @@ const big = join(dir, 'big.csv');
 const small = join(dir, 'small.csv');
 const wrapper = join(dir, 'rss.mjs');
 
-const ISLANDS = ['Biscoe', 'Dream', 'Torgersen'];
-function row(i: number): string {
-  return `${ISLANDS[i % 3]},${(35 + ((i * 7919) % 200) / 10).toFixed(1)},${(14 + ((i * 104729) % 60) / 10).toFixed(1)},${170 + ((i * 31) % 60)}`;
-}
-const HEADER = 'Island,Beak Length (mm),Beak Depth (mm),Flipper Length (mm)\n';
 
 /** Runs the CLI through the wrapper; resolves with the exit code and the peak RSS in MB. */
 function predict(data: string, out: string): Promise<{ code: number | null; stderr: string; maxRssMb: number; seconds: number }> {
@@ -54,15 +50,8 @@ describe(`predict streams a ${ROWS.toLocaleString('en')}-row CSV in bounded memo
     const r = cli(['train', '--config', PENGUINS_CONFIG, '--epochs', '2', '--out', model, '--quiet']);
     assert.equal(r.status, 0, r.stderr);
     writeFileSync(wrapper, `process.on('exit', () => process.stderr.write('maxRSS ' + process.resourceUsage().maxRSS + '\\n'));\nawait import(${JSON.stringify(pathToFileURL(join(ROOT, 'src', 'cli', 'main.ts')).href)});\n`);
-    const fd = openSync(big, 'w');
-    writeSync(fd, HEADER);
-    for (let start = 0; start < ROWS; start += 50_000) {
-      const lines: string[] = [];
-      for (let i = start; i < Math.min(ROWS, start + 50_000); i++) lines.push(row(i));
-      writeSync(fd, `${lines.join('\n')}\n`);
-    }
-    closeSync(fd);
-    writeFileSync(small, `${HEADER}${Array.from({ length: 1000 }, (_, i) => row(i)).join('\n')}\n`);
+    writePenguinCsv(big, ROWS, false);
+    writePenguinCsv(small, 1000, false);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

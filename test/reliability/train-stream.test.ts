@@ -9,42 +9,21 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadModel } from '../../src/io/model-dir.js';
+import { penguinRow, writePenguinCsv } from '../../bench/synthetic-penguins.js';
 import { cli, ROOT, tempDir } from '../helpers.js';
 
 const ROWS = 1_000_000;
 const LIMIT_MB = 600;
 const dir = tempDir('multiloss-train-stream-');
 const wrapper = join(dir, 'rss.mjs');
-const HEADER = 'Island,Beak Length (mm),Beak Depth (mm),Flipper Length (mm),Species,Sex,Body Mass (g)\n';
-const ISLANDS = ['Biscoe', 'Dream', 'Torgersen'];
-
-/** A penguin-like row: species from beak length and depth, sex from depth (missing in every 9th row), mass from flipper and beak. */
-function row(i: number): string {
-  const a = 35 + ((i * 7919) % 200) / 10;
-  const b = 14 + ((i * 104729) % 60) / 10;
-  const f = 170 + ((i * 31) % 60);
-  const noise = ((i * 2654435761) % 1000) / 1000 - 0.5;
-  const species = a + noise * 4 > 45 ? 'Gentoo' : b > 17 ? 'Chinstrap' : 'Adelie';
-  const sex = i % 9 === 0 ? '' : b + noise > 16.9 ? 'MALE' : 'FEMALE';
-  return `${ISLANDS[i % 3]},${a.toFixed(1)},${b.toFixed(1)},${f},${species},${sex},${(f * 20 + a * 10 + noise * 300).toFixed(0)}`;
-}
-
-function writeCsv(path: string, rows: number, bad?: { at: number; line: string }): void {
-  const fd = openSync(path, 'w');
-  writeSync(fd, HEADER);
-  for (let start = 0; start < rows; start += 50_000) {
-    const lines: string[] = [];
-    for (let i = start; i < Math.min(rows, start + 50_000); i++) lines.push(bad && i === bad.at ? bad.line : row(i));
-    writeSync(fd, `${lines.join('\n')}\n`);
-  }
-  closeSync(fd);
-}
+const writeCsv = (path: string, rows: number, bad?: { at: number; line: string }) => writePenguinCsv(path, rows, true, bad);
+const row = (i: number) => penguinRow(i, true);
 
 function config(data: string, extra: Record<string, unknown> = {}): string {
   const path = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
