@@ -27,7 +27,15 @@ export interface LossFunction {
  * tf.divNoNan would, and its Equal op has no gradient).
  */
 export function reduceLoss(perSample: tf.Tensor1D, weight: tf.Tensor1D): tf.Scalar {
-  const den = tf.sum(weight);
-  const safeDen = tf.add(den, tf.cast(tf.equal(den, 0), 'float32'));
-  return tf.div(tf.sum(tf.mul(perSample, weight)), safeDen) as tf.Scalar;
+  // One tape node: the gradient w.r.t. the per-sample losses is dy·w/Σw, one
+  // op, instead of the backward passes of the five ops (and their saved
+  // tensors). The weights are data: no gradient w.r.t. them.
+  const op = tf.customGrad((losses, save) => {
+    const den = tf.sum(weight);
+    const safeDen = tf.add(den, tf.cast(tf.equal(den, 0), 'float32'));
+    const value = tf.div(tf.sum(tf.mul(losses as tf.Tensor1D, weight)), safeDen) as tf.Scalar;
+    (save as tf.GradSaveFunc)([tf.div(weight, safeDen)]);
+    return { value, gradFunc: (dy: tf.Tensor, [scaled]: tf.Tensor[]) => tf.mul(dy, scaled) };
+  });
+  return op(perSample) as tf.Scalar;
 }

@@ -20,6 +20,14 @@ export function inputShapeOf(data: EncodedData): number[] {
 /** Copies rows `idx` of a row-major matrix with `width` columns. */
 export function gatherRows(src: Float32Array, width: number, idx: ArrayLike<number>): Float32Array {
   const out = new Float32Array(idx.length * width);
+  if (width < 32) {
+    // Narrow rows (targets, masks, weights): a plain loop; a subarray view per row costs more than the copy.
+    for (let r = 0, o = 0; r < idx.length; r++) {
+      const from = idx[r] * width;
+      for (let c = 0; c < width; c++) out[o++] = src[from + c];
+    }
+    return out;
+  }
   for (let r = 0; r < idx.length; r++) {
     const from = idx[r] * width;
     out.set(src.subarray(from, from + width), r * width);

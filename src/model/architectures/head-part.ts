@@ -51,7 +51,7 @@ export class HeadPart {
     if (this.tower.units.length) h = this.tower.apply(h, training, training && seed !== undefined ? new Rng(seed) : undefined);
     if (!this.ops) {
       const [kernel, bias] = layerVariables(this.dense);
-      this.ops = { kernel, bias, activation: (t) => t };
+      this.ops = { kernel, bias, activation: (t) => t, fused: 'linear' };
     }
     return applyDense(this.dense, this.ops, h) as tf.Tensor2D;
   }

@@ -39,6 +39,44 @@ export interface DenseOps {
   bias: tf.Variable;
   /** undefined: the activation is not one of ACTIVATIONS; use the layer itself. */
   activation?: Activation;
+  /** Set when matmul, bias and activation run as one kernel (see `fusedDense`). */
+  fused?: FusedDenseActivation;
+}
+
+/** Activations whose derivative follows from the output alone: dense layers with them run fused. */
+export type FusedDenseActivation = 'linear' | 'relu';
+const FUSED_DENSE: Partial<Record<string, FusedDenseActivation>> = { linear: 'linear', relu: 'relu' };
+
+/**
+ * act(x·W + b) as one _FusedMatMul kernel, and under a gradient tape as one
+ * tape node whose backward pass is dz = dy ⊙ act′ (from the saved output),
+ * ∂W = xᵀdz, ∂b = Σ_rows dz and, when `inputGradient`, ∂x = dz·Wᵀ. tfjs's
+ * own fused matMul runs as separate ops under a tape (matmul, add, relu and
+ * their gradients: about three times the kernel calls, each with its
+ * bookkeeping, which dominates small dense layers). `inputGradient` false is
+ * for layers whose input is data (the trunk's first layer): no ∂x matmul.
+ */
+export function fusedDense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D, activation: FusedDenseActivation, inputGradient: boolean): tf.Tensor2D {
+  const engine = tf.engine();
+  if (!engine.isTapeOn()) return tf.fused.matMul({ a: x, b: kernel, bias, activation }) as tf.Tensor2D;
+  const attrs = { transposeA: false, transposeB: false, activation };
+  const forward = (save: tf.GradSaveFunc): { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] } => {
+    const value = engine.runKernel(tf._FusedMatMul, { a: x, b: kernel, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    save([x, value]);
+    return {
+      value,
+      gradFunc: (dy, [input, output]) => {
+        const dz = activation === 'relu' ? tf.mul(dy, tf.step(output)) : dy;
+        const dW = tf.matMul(input as tf.Tensor2D, dz as tf.Tensor2D, true, false);
+        const db = tf.sum(dz, 0);
+        return inputGradient ? [tf.matMul(dz as tf.Tensor2D, kernel, false, true), dW, db] : [dW, db];
+      },
+    };
+  };
+  const op = inputGradient
+    ? tf.customGrad((_x, _w, _b, save) => forward(save as tf.GradSaveFunc))
+    : tf.customGrad((_w, _b, save) => forward(save as tf.GradSaveFunc));
+  return (inputGradient ? op(x, kernel, bias) : op(kernel, bias)) as tf.Tensor2D;
 }
 
 /** The trainable variables of a tfjs layer (after it is built). */
@@ -49,11 +87,13 @@ export function layerVariables(layer: tfl.layers.Layer): tf.Variable[] {
 /** A dense layer's kernel, bias and activation as plain ops. */
 export function denseOps(layer: tfl.layers.Layer, activation: string): DenseOps {
   const [kernel, bias] = layerVariables(layer);
-  return { kernel, bias, activation: ACTIVATIONS[activation] };
+  return { kernel, bias, activation: ACTIVATIONS[activation], fused: FUSED_DENSE[activation] };
 }
 
-export function applyDense(layer: tfl.layers.Layer, ops: DenseOps, x: tf.Tensor): tf.Tensor {
+/** A dense layer on x; `inputGradient` false: x is data, no gradient w.r.t. it is ever taken. */
+export function applyDense(layer: tfl.layers.Layer, ops: DenseOps, x: tf.Tensor, inputGradient = true): tf.Tensor {
   if (!ops.activation) return layer.apply(x) as tf.Tensor;
+  if (ops.fused && x.rank === 2) return fusedDense(x as tf.Tensor2D, ops.kernel as tf.Tensor2D, ops.bias as tf.Tensor1D, ops.fused, inputGradient);
   return ops.activation(tf.add(tf.matMul(x as tf.Tensor2D, ops.kernel as tf.Tensor2D), ops.bias));
 }
 
@@ -154,6 +194,8 @@ export interface StackOptions {
   where: string;
   /** Flatten an image-shaped output at the end (layer `${prefix}_flatten`), so the stack yields n×k. */
   flattenEnd?: boolean;
+  /** The stack's input is data (a network input): its first layer computes no gradient w.r.t. it. */
+  dataInput?: boolean;
 }
 
 /**
@@ -170,6 +212,7 @@ export class Stack {
     readonly inputShape: readonly number[],
     readonly outputShape: readonly number[],
     private readonly endFlatten?: tfl.layers.Layer,
+    private readonly dataInput = false,
   ) {}
 
   static create(specs: readonly DenseBlockSpec[], inputShape: readonly number[], options: StackOptions, rng: Rng): Stack {
@@ -252,7 +295,7 @@ export class Stack {
       endFlatten = sourceLayer(src, `${p}_flatten`, () => tfl.layers.flatten({ name: `${p}_flatten` }));
       shape = [shape.reduce((a, b) => a * b, 1)];
     }
-    return new Stack(units, inputShape, shape, endFlatten);
+    return new Stack(units, inputShape, shape, endFlatten, o.dataInput);
   }
 
   private static blockTail(unit: DenseUnit | ConvUnit, s: { batchNorm?: boolean; dropout?: number }, act: string, src: LayerSource, p: string, i: number): void {
@@ -301,7 +344,7 @@ export class Stack {
 
   /** Dense unit's kernel, bias and activation as plain ops. */
   denseOps(u: DenseUnit): DenseOps {
-    return { ...this.weights(u.dense), activation: ACTIVATIONS[u.activationName] };
+    return { ...this.weights(u.dense), activation: ACTIVATIONS[u.activationName], fused: FUSED_DENSE[u.activationName] };
   }
 
   /** Whether unit `u` draws a dropout mask when training. */
@@ -340,7 +383,7 @@ export class Stack {
         pre(z);
         h = ops.activation(z);
       } else {
-        h = applyDense(u.dense, ops, input);
+        h = applyDense(u.dense, ops, input, !(this.dataInput && u === this.units[0]));
       }
     } else {
       const { kernel, bias } = this.weights(u.conv);

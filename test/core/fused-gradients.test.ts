@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { categoricalCrossentropy, reduceLoss } from '../../src/losses/index.js';
+import { fusedDense, type FusedDenseActivation } from '../../src/model/architectures/stack.js';
+import { Rng } from '../../src/training/rng.js';
+import { useDefaultBackend } from '../helpers.js';
+
+// The ops that run as one tape node with a hand-written backward pass (dense layers, the softmax
+// cross-entropy, the masked weighted mean) against tfjs autodiff of the plain op sequence they
+// replace, on random shapes: values and every gradient.
+
+function random(rng: Rng, shape: number[], scale = 1): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale), shape);
+}
+
+function assertClose(actual: tf.Tensor, expected: tf.Tensor, what: string, tol = 1e-5): void {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  const a = actual.dataSync();
+  const e = expected.dataSync();
+  let scale = 0;
+  for (const v of e) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < a.length; i++) {
+    assert.ok(Math.abs(a[i] - e[i]) <= tol * Math.max(1, scale), `${what}[${i}]: ${a[i]} vs ${e[i]}`);
+  }
+}
+
+describe('fused ops with their own backward pass', () => {
+  before(useDefaultBackend);
+
+  it('fusedDense: value and gradients w.r.t. input, kernel and bias match relu/linear(xW + b) under autodiff', () => {
+    const rng = new Rng(11);
+    const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 2], [17, 9, 13], [64, 33, 40], [128, 20, 7]];
+    for (const [n, kin, kout] of shapes) {
+      for (const activation of ['relu', 'linear'] as FusedDenseActivation[]) {
+        tf.tidy(() => {
+          const x = random(rng, [n, kin]) as tf.Tensor2D;
+          const w = random(rng, [kin, kout]) as tf.Tensor2D;
+          const b = random(rng, [kout], 0.5) as tf.Tensor1D;
+          const dy = random(rng, [n, kout]);
+          const reference = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor): tf.Tensor => {
+            const z = tf.add(tf.matMul(xx as tf.Tensor2D, ww as tf.Tensor2D), bb);
+            return activation === 'relu' ? tf.relu(z) : z;
+          };
+          const what = `${activation} ${n}x${kin}x${kout}`;
+          assertClose(fusedDense(x, w, b, activation, true), reference(x, w, b), `${what} value outside a tape`);
+          const fused = tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(fusedDense(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, activation, true), dy)));
+          const plain = tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(reference(xx, ww, bb), dy)));
+          const got = fused([x, w, b]);
+          const want = plain([x, w, b]);
+          ['x', 'kernel', 'bias'].forEach((name, i) => assertClose(got[i], want[i], `${what} d${name}`));
+          // Data input: no gradient w.r.t. x is computed, the parameters' are the same.
+          const dataInput = tf.grads((ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(fusedDense(x, ww as tf.Tensor2D, bb as tf.Tensor1D, activation, false), dy)))([w, b]);
+          assertClose(dataInput[0], want[1], `${what} dkernel (data input)`);
+          assertClose(dataInput[1], want[2], `${what} dbias (data input)`);
+          const { value } = tf.valueAndGrads((ww: tf.Tensor) => tf.sum(fusedDense(x, ww as tf.Tensor2D, b, activation, false)))([w]);
+          assertClose(value, tf.sum(reference(x, w, b)), `${what} value under a tape`);
+        });
+      }
+    }
+  });
+
+  it('fusedDense through variables: tf.variableGrads finds the kernel and bias gradients', () => {
+    const rng = new Rng(12);
+    tf.tidy(() => {
+      const x = random(rng, [9, 6]) as tf.Tensor2D;
+      const w = tf.variable(random(rng, [6, 4]));
+      const b = tf.variable(random(rng, [4]));
+      const { grads } = tf.variableGrads(() => tf.sum(tf.square(fusedDense(x, w as tf.Tensor2D, b as tf.Tensor1D, 'relu', false))) as tf.Scalar, [w, b]);
+      const want = tf.grads((ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.add(tf.matMul(x, ww as tf.Tensor2D), bb)))))([w, b]);
+      assertClose(grads[w.name], want[0], 'kernel');
+      assertClose(grads[b.name], want[1], 'bias');
+      w.dispose();
+      b.dispose();
+    });
+  });
+
+  it('softmax cross-entropy: per-sample values and logit gradients match −Σ y·logSoftmax(z), with smoothing, soft and all-zero label rows', () => {
+    const rng = new Rng(13);
+    for (const [n, k] of [[1, 2], [5, 3], [31, 10], [128, 7]]) {
+      for (const eps of [0, 0.2]) {
+        tf.tidy(() => {
+          const z = random(rng, [n, k], 4) as tf.Tensor2D;
+          // One-hot rows, a soft row, and an all-zero row (a missing label).
+          const labels = new Float32Array(n * k);
+          for (let r = 0; r < n; r++) labels[r * k + Math.floor(rng.next() * k)] = 1;
+          if (n > 2) {
+            labels.fill(0, 0, k);
+            labels.fill(1 / k, k, 2 * k);
+          }
+          const y = tf.tensor2d(labels, [n, k]);
+          const dy = random(rng, [n]);
+          const loss = categoricalCrossentropy({ labelSmoothing: eps });
+          const target = eps > 0 ? tf.add(tf.mul(y, 1 - eps), eps / k) : y;
+          const reference = (zz: tf.Tensor): tf.Tensor => tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(zz as tf.Tensor2D)), 1));
+          const what = `${n}x${k} eps ${eps}`;
+          assertClose(loss.perSample(y, z), reference(z), `${what} value`);
+          const got = tf.grad((zz: tf.Tensor) => tf.sum(tf.mul(loss.perSample(y, zz as tf.Tensor2D), dy)))(z);
+          const want = tf.grad((zz: tf.Tensor) => tf.sum(tf.mul(reference(zz), dy)))(z);
+          assertClose(got, want, `${what} dlogits`);
+        });
+      }
+    }
+  });
+
+  it('reduceLoss: the masked weighted mean and its gradient dy·w/Σw; an all-zero weight batch gives 0 and a zero gradient', () => {
+    const rng = new Rng(14);
+    for (const n of [1, 4, 33]) {
+      tf.tidy(() => {
+        const losses = random(rng, [n], 3) as tf.Tensor1D;
+        const w = tf.tensor1d(Float32Array.from({ length: n }, (_, i) => (i % 3 === 1 ? 0 : rng.next() * 2)));
+        const reference = (l: tf.Tensor): tf.Tensor => tf.div(tf.sum(tf.mul(l, w)), tf.sum(w));
+        assertClose(reduceLoss(losses, w), reference(losses), `n ${n} value`);
+        const got = tf.grad((l: tf.Tensor) => tf.mul(reduceLoss(l as tf.Tensor1D, w), 2.5))(losses);
+        const want = tf.grad((l: tf.Tensor) => tf.mul(reference(l), 2.5))(losses);
+        assertClose(got, want, `n ${n} gradient`);
+        const zero = tf.zeros([n]) as tf.Tensor1D;
+        assert.equal(reduceLoss(losses, zero).dataSync()[0], 0);
+        const g0 = tf.grad((l: tf.Tensor) => reduceLoss(l as tf.Tensor1D, zero))(losses).dataSync();
+        assert.ok(g0.every((v) => v === 0), `n ${n}: gradient of an all-missing batch is 0`);
+      });
+    }
+  });
+});
