@@ -3,10 +3,21 @@ import type { LossFunction } from './loss.js';
 
 // Regression losses on standardized targets, averaged over the output units.
 
+/** One tape node: the gradient w.r.t. the prediction is dy·2(p − y)/k (the targets are data). */
 export function meanSquaredError(): LossFunction {
   return {
     name: 'mse',
-    perSample: (y, p) => tf.mean(tf.squaredDifference(y, p), 1) as tf.Tensor1D,
+    perSample: (y, p) => {
+      const [n, k] = p.shape;
+      const op = tf.customGrad((pred, save) => {
+        (save as tf.GradSaveFunc)([tf.sub(pred as tf.Tensor2D, y)]);
+        return {
+          value: tf.mean(tf.squaredDifference(y, pred as tf.Tensor2D), 1) as tf.Tensor1D,
+          gradFunc: (dy: tf.Tensor, [diff]: tf.Tensor[]) => tf.mul(tf.reshape(tf.mul(dy, 2 / k), [n, 1]), diff),
+        };
+      });
+      return op(p) as tf.Tensor1D;
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { categoricalCrossentropy, reduceLoss } from '../../src/losses/index.js';
+import { categoricalCrossentropy, meanSquaredError, reduceLoss } from '../../src/losses/index.js';
 import { fusedDense, type FusedDenseActivation } from '../../src/model/architectures/stack.js';
 import { Rng } from '../../src/training/rng.js';
 import { useDefaultBackend } from '../helpers.js';
@@ -119,6 +119,27 @@ describe('fused ops with their own backward pass', () => {
         assert.equal(reduceLoss(losses, zero).dataSync()[0], 0);
         const g0 = tf.grad((l: tf.Tensor) => reduceLoss(l as tf.Tensor1D, zero))(losses).dataSync();
         assert.ok(g0.every((v) => v === 0), `n ${n}: gradient of an all-missing batch is 0`);
+      });
+    }
+  });
+});
+
+describe('mean squared error with its own backward pass', () => {
+  before(useDefaultBackend);
+
+  it('per-sample values and prediction gradients match mean((y − p)²) under autodiff', () => {
+    const rng = new Rng(15);
+    for (const [n, k] of [[1, 1], [7, 1], [33, 4], [128, 3]]) {
+      tf.tidy(() => {
+        const y = random(rng, [n, k], 2) as tf.Tensor2D;
+        const p = random(rng, [n, k], 2) as tf.Tensor2D;
+        const dy = random(rng, [n]);
+        const loss = meanSquaredError();
+        const reference = (pp: tf.Tensor): tf.Tensor => tf.mean(tf.square(tf.sub(y, pp)), 1);
+        assertClose(loss.perSample(y, p), reference(p), `${n}x${k} value`);
+        const got = tf.grad((pp: tf.Tensor) => tf.sum(tf.mul(loss.perSample(y, pp as tf.Tensor2D), dy)))(p);
+        const want = tf.grad((pp: tf.Tensor) => tf.sum(tf.mul(reference(pp), dy)))(p);
+        assertClose(got, want, `${n}x${k} dprediction`);
       });
     }
   });
