@@ -1,7 +1,9 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../errors.js';
 import { aggregate, initialAggregatorState, validateAggregatorOptions } from './aggregation/index.js';
 import { aggregateGram, needsRows } from './aggregation/aggregate.js';
-import type { AggregatorName, AggregatorOptions, AggregatorState } from './aggregation/index.js';
+import type { AggregatorName, AggregatorOptions, AggregatorState, DbmtlState } from './aggregation/index.js';
+import { DbmtlTensorBuffers } from './dbmtl-tensors.js';
 import type { BalancedHead, GradientBalancer, StepContext } from './strategy.js';
 
 /** The gradient-based methods the trainer offers (the aggregators minus sum/mean/static). */
@@ -47,13 +49,40 @@ export function isGramBalancer(s: GradientBalancer): s is GramBalancer {
 }
 
 /**
+ * A gradient strategy that works on the per-head gradient tensors itself and keeps tensors
+ * between steps (DB-MTL's EMA buffers): the trainer's param mode passes it perHead[t][i], head
+ * t's gradient w.r.t. shared variable i (undefined: zero), and applies the direction it returns
+ * (one new tensor per shared variable, the trainer's to dispose). `combineTensors` returns
+ * undefined when the strategy wants the T×d rows instead. The trainer calls `releaseTensors`
+ * when it is disposed: the tensors' values move into the JSON state (`getState` still returns
+ * them) and the tensors are freed.
+ */
+export interface TensorBalancer extends GradientBalancer {
+  combineTensors(
+    perHead: readonly (readonly (tf.Tensor | undefined)[])[],
+    shapes: readonly (readonly number[])[],
+    losses: readonly number[],
+    ctx: StepContext,
+  ): { weights: Float64Array; direction: tf.Tensor[] } | undefined;
+  releaseTensors(): void;
+}
+
+export function isTensorBalancer(s: GradientBalancer): s is TensorBalancer {
+  const t = s as Partial<TensorBalancer>;
+  return typeof t.combineTensors === 'function' && typeof t.releaseTensors === 'function';
+}
+
+/**
  * A gradient-based strategy: hands each step's T×d matrix of per-head
  * gradients to the standalone aggregator of the same name and carries its
  * state between steps (and through checkpoints).
  */
-export class AggregatingBalancer implements GradientBalancer {
+export class AggregatingBalancer implements TensorBalancer {
   readonly kind = 'gradient' as const;
+  /** The JSON state; for DB-MTL in param mode, stale while `tensors` holds the buffers. */
   private state: AggregatorState;
+  /** DB-MTL's EMA buffers as tensors once the trainer's tensor path has run (see `combineTensors`). */
+  private tensors?: DbmtlTensorBuffers;
   private readonly options: AggregatorOptions;
   constructor(
     readonly name: GradientMethod,
@@ -80,6 +109,7 @@ export class AggregatingBalancer implements GradientBalancer {
   }
 
   combineGradients(grads: Float32Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): { direction: Float32Array; weights: Float64Array } {
+    this.releaseTensors();
     const result = aggregate(this.name as AggregatorName, { data: grads, rows: tasks, cols: dim }, this.stepOptions(losses, ctx), this.state);
     this.state = result.state;
     return { direction: Float32Array.from(result.direction), weights: result.weights ?? new Float64Array(tasks).fill(1) };
@@ -93,6 +123,33 @@ export class AggregatingBalancer implements GradientBalancer {
     return result.weights;
   }
 
+  /**
+   * DB-MTL on tensors (see DbmtlTensorBuffers): the same weights, direction and state as
+   * `combineGradients` on the same gradients, to float32 rounding. Undefined for other methods.
+   */
+  combineTensors(
+    perHead: readonly (readonly (tf.Tensor | undefined)[])[],
+    shapes: readonly (readonly number[])[],
+    _losses: readonly number[],
+    _ctx: StepContext,
+  ): { weights: Float64Array; direction: tf.Tensor[] } | undefined {
+    if (this.name !== 'dbmtl' || this.mode !== 'param') return undefined;
+    if (this.tensors === undefined) {
+      const options = validateAggregatorOptions('dbmtl', this.options);
+      this.tensors = new DbmtlTensorBuffers(options, this.state as DbmtlState, shapes, perHead.length);
+      this.state = { method: 'dbmtl', step: this.tensors.step, buffer: null };
+    }
+    return this.tensors.combine(perHead, shapes);
+  }
+
+  /** Moves DB-MTL's tensor buffers into the JSON state and frees them (no-op otherwise). */
+  releaseTensors(): void {
+    if (this.tensors === undefined) return;
+    this.state = this.tensors.toState();
+    this.tensors.dispose();
+    this.tensors = undefined;
+  }
+
   private stepOptions(losses: readonly number[], ctx: StepContext): AggregatorOptions {
     const options: Record<string, unknown> = { ...this.options };
     if (this.name === 'mgda') options.losses = [...losses];
@@ -101,10 +158,14 @@ export class AggregatingBalancer implements GradientBalancer {
   }
 
   getState(): Record<string, unknown> {
-    return { aggregator: this.state as unknown as Record<string, unknown> };
+    const state = this.tensors ? this.tensors.toState() : this.state;
+    return { aggregator: state as unknown as Record<string, unknown> };
   }
 
   setState(state: Record<string, unknown>): void {
-    if (state.aggregator) this.state = state.aggregator as unknown as AggregatorState;
+    if (!state.aggregator) return;
+    this.tensors?.dispose();
+    this.tensors = undefined;
+    this.state = state.aggregator as unknown as AggregatorState;
   }
 }

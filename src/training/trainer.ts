@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BalancingStrategy, GradientBalancer, StepContext } from '../balancing/strategy.js';
-import { isGramBalancer } from '../balancing/gradient-balancer.js';
+import { isGramBalancer, isTensorBalancer } from '../balancing/gradient-balancer.js';
 import { deltaMNeedsBaseline, isDeltaMMonitor } from '../compare/delta-m-monitor.js';
 import { MultilossError } from '../errors.js';
 import { reduceLoss } from '../losses/index.js';
@@ -724,8 +724,10 @@ export class Trainer {
    * Strategies that work from GGᵀ (`isGramBalancer`) keep the T per-head
    * gradients as tensors: the Gram matrix (which is also the finiteness check
    * and the diagnostics), and the direction Σₜ wₜgₜ are tensor ops, and only T
-   * losses and T×T numbers are read back. Other strategies (DB-MTL, custom
-   * ones) receive the T×d rows. A shared variable a head does not reach has a
+   * losses and T×T numbers are read back. Strategies that keep tensors across
+   * steps (`isTensorBalancer`: DB-MTL's EMA buffers) get the per-head tensors
+   * and return the direction as tensors. Other strategies (custom ones)
+   * receive the T×d rows. A shared variable a head does not reach has a
    * zero gradient for that head.
    */
   private paramStep(strategy: GradientBalancer, batch: TensorBatch, stepSeed: number, ctx: StepContext, wantMetrics: boolean): StepResult {
@@ -736,6 +738,7 @@ export class Trainer {
     const headVars = this.network.headVariables;
     const d = shared.reduce((s, v) => s + v.size, 0);
     const V = shared.length;
+    const shapes = shared.map((v) => v.shape);
     // perHead[t][i]: head t's gradient w.r.t. shared[i] (undefined: the head does not reach it).
     const perHead: (tf.Tensor | undefined)[][] = [];
     const headGrads: tf.NamedTensorMap = {};
@@ -791,7 +794,13 @@ export class Trainer {
       for (let t = 0; t < T; t++) if (!Number.isFinite(gram[t * T + t])) this.explainNonFiniteGram(perHead, T, d);
       let direction: tf.Tensor[] | undefined;
       let weights = gramBalancer?.combineGram(gram, T, d, Array.from(losses), ctx);
-      if (!weights) {
+      // Strategies that keep tensors across steps (DB-MTL's EMA buffers): the direction as tensors.
+      const tensorStep = !weights && isTensorBalancer(strategy) ? strategy.combineTensors(perHead, shapes, Array.from(losses), ctx) : undefined;
+      if (tensorStep) {
+        weights = tensorStep.weights;
+        direction = tensorStep.direction;
+        kept.push(...direction);
+      } else if (!weights) {
         const rows = this.downloadGradientRows(perHead);
         this.checkGradientRows(rows, T, d);
         const combined = strategy.combineGradients(rows, T, d, Array.from(losses), ctx);
@@ -927,6 +936,8 @@ export class Trainer {
 
   dispose(): void {
     this.optimizer.dispose();
+    // A strategy's tensors kept across steps (DB-MTL's buffers) move into its JSON state.
+    if (this.strategy.kind === 'gradient' && isTensorBalancer(this.strategy)) this.strategy.releaseTensors();
     tf.dispose(this.bestWeights ?? []);
     this.bestWeights = undefined;
   }

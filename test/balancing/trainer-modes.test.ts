@@ -275,7 +275,7 @@ describe('trainer gradient modes', () => {
     net.dispose();
   });
 
-  for (const balance of [{ method: 'static' }, { method: 'pcgrad', mode: 'rep' }, { method: 'upgrad', mode: 'param' }] as BalanceSpec[]) {
+  for (const balance of [{ method: 'static' }, { method: 'pcgrad', mode: 'rep' }, { method: 'upgrad', mode: 'param' }, { method: 'dbmtl', mode: 'param' }] as BalanceSpec[]) {
     it(`onNonFinite: a poisoned row stops training naming the head, or with skip-batch is skipped (${balance.method})`, async () => {
       const { heads, data } = setup();
       // One NaN target in head "v": exactly one batch per epoch holds it.
