@@ -9,7 +9,7 @@ import type { Head } from '../model/heads/head.js';
 import type { LastBlockCapture, TrainableNetwork } from '../model/trainable-network.js';
 import { combineRows, DiagnosticsAccumulator, gramOf } from './diagnostics.js';
 import { gramOfTensors, weightedSumOfTensors } from '../engine/native/gram.js';
-import { tidyValue } from '../engine/tidy.js';
+import { tidyValue, untaped } from '../engine/tidy.js';
 import { inputShapeOf, type EncodedData } from './data.js';
 import { memoryEvaluationSource, MemoryBatchSource, sliceEncoded, type BatchSource, type EvaluationSource } from './batch-source.js';
 import type { BatchLog, EpochLog, HeadLog, History, SplitLog } from './history.js';
@@ -757,7 +757,8 @@ export class Trainer {
         lossVec = keep(tf.stack(losses));
         if (wantMetrics) outputs = this.network.activate(raw).map((o) => keep(tf.reshape(o, [-1])));
         for (let t = 0; t < T; t++) {
-          const { grads } = tf.variableGrads(() => losses[t], [...shared, ...headVars[t]]);
+          // Untaped: recorded onto the scope's tape, this backward pass would lengthen what the next head's filters.
+          const { grads } = untaped(() => tf.variableGrads(() => losses[t], [...shared, ...headVars[t]]));
           for (const v of headVars[t]) headGrads[v.name] = keep(grads[v.name] ?? tf.zerosLike(v));
           perHead[t] = shared.map((v) => (grads[v.name] ? keep(grads[v.name]) : undefined));
         }
