@@ -350,6 +350,78 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+// adamWeighted(heap, slots, terms, params): slots = [var, m, v, n, first term, term count] per
+// variable, terms = [weight, gradient offset] per term; params as adam's. Each variable's gradient
+// is float(sum of weight * gradient) in double (weighted_sum's numbers), formed chunk by chunk.
+napi_value AdamWeighted(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return nullptr;
+  Heap h;
+  const double *s, *tm, *q;
+  size_t ns, nt, nq;
+  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &s, &ns, "adamWeighted: slots must be a Float64Array") ||
+      !get_f64(env, argv[2], &tm, &nt, "adamWeighted: terms must be a Float64Array") ||
+      !get_f64(env, argv[3], &q, &nq, "adamWeighted: params must be a Float64Array"))
+    return nullptr;
+  if (ns % 6 != 0 || nt % 2 != 0 || nq < 8) {
+    throw_range(env, "adamWeighted: bad slots, terms or params length");
+    return nullptr;
+  }
+  const long count = static_cast<long>(ns / 6);
+  const double nterms = static_cast<double>(nt / 2);
+  // Each slot's terms, checked against that slot's length (a term may be listed by several slots).
+  std::vector<std::vector<mlk::AdamTerm>> terms(count);
+  std::vector<mlk::AdamWeightedSlot> slots(count);
+  for (long i = 0; i < count; i++) {
+    const double* r = s + 6 * i;
+    if (!whole(r[3], 0, kMaxOffset) || !whole(r[4], 0, nterms) || !whole(r[5], 0, nterms - r[4])) {
+      throw_range(env, "adamWeighted: bad length or term range");
+      return nullptr;
+    }
+    const u128 n = static_cast<u128>(static_cast<uint64_t>(r[3]));
+    float *w, *m, *v;
+    if (!check_range(env, h, r[0], n, "adamWeighted: variable is outside the heap", &w) ||
+        !check_range(env, h, r[1], n, "adamWeighted: first moment is outside the heap", &m) ||
+        !check_range(env, h, r[2], n, "adamWeighted: second moment is outside the heap", &v))
+      return nullptr;
+    if (!disjoint(w, n, m, n) || !disjoint(w, n, v, n) || !disjoint(m, n, v, n)) {
+      throw_range(env, "adamWeighted: variable and moments must not overlap");
+      return nullptr;
+    }
+    const long first = static_cast<long>(r[4]), k = static_cast<long>(r[5]);
+    terms[i].resize(k);
+    for (long t = 0; t < k; t++) {
+      const double weight = tm[2 * (first + t)];
+      if (!std::isfinite(weight)) {
+        throw_range(env, "adamWeighted: weights must be finite");
+        return nullptr;
+      }
+      float* g;
+      if (!check_range(env, h, tm[2 * (first + t) + 1], n, "adamWeighted: a gradient is outside the heap", &g)) return nullptr;
+      if (!disjoint(g, n, w, n) || !disjoint(g, n, m, n) || !disjoint(g, n, v, n)) {
+        throw_range(env, "adamWeighted: a gradient overlaps the variable or its moments");
+        return nullptr;
+      }
+      terms[i][t] = mlk::AdamTerm{weight, g};
+    }
+    slots[i] = mlk::AdamWeightedSlot{w, m, v, static_cast<long>(n), terms[i].data(), k};
+  }
+  mlk::AdamParams p;
+  p.beta1 = static_cast<float>(q[0]);
+  p.one_minus_beta1 = static_cast<float>(q[1]);
+  p.beta2 = static_cast<float>(q[2]);
+  p.one_minus_beta2 = static_cast<float>(q[3]);
+  p.one_minus_acc_beta1 = static_cast<float>(q[4]);
+  p.one_minus_acc_beta2 = static_cast<float>(q[5]);
+  p.epsilon = static_cast<float>(q[6]);
+  p.neg_lr = static_cast<float>(q[7]);
+  {
+    std::lock_guard<std::mutex> lk(kernel_mutex());
+    mlk::adam_weighted(slots.data(), count, p);
+  }
+  return undefined_value(env);
+}
+
 // ------------------------------------------------------------------------------ conv2d
 // conv2d(heap, p): p = [mode, batch, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW,
 //   dilH, dilW, padTop, padLeft, xOff, fOff, yOff, biasOff(-1), act, alpha]
@@ -608,6 +680,7 @@ NAPI_MODULE_INIT() {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sumMiddle", nullptr, SumMiddle, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adamWeighted", nullptr, AdamWeighted, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gram", nullptr, Gram, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -189,6 +189,54 @@ void adam(const AdamSlot* slots, long count, const AdamParams& p) {
   if (starts != stack_starts) delete[] starts;
 }
 
+namespace {
+
+struct AdamWeightedCtx {
+  const AdamWeightedSlot* slots;
+  long count;
+  const long* starts;
+  const AdamParams* p;
+};
+
+void adam_weighted_chunk(void* ctx, long chunk, int) {
+  const AdamWeightedCtx& A = *static_cast<const AdamWeightedCtx*>(ctx);
+  long s = 0;
+  while (s + 1 < A.count && A.starts[s + 1] <= chunk) s++;
+  const AdamWeightedSlot& S = A.slots[s];
+  const long i0 = (chunk - A.starts[s]) * kAdamChunk;
+  const long len = std::min(kAdamChunk, S.n - i0);
+  if (len <= 0) return;
+  // float(1.0 * g) == g: a plain gradient needs no sum.
+  if (S.count == 1 && S.terms[0].weight == 1.0) {
+    adam_range(S.var + i0, S.terms[0].grad + i0, S.m + i0, S.v + i0, len, *A.p);
+    return;
+  }
+  // The chunk's gradient, in weighted_sum's arithmetic (double sums in term order, one rounding).
+  thread_local std::vector<float> buf;
+  if (buf.size() < static_cast<size_t>(kAdamChunk)) buf.resize(kAdamChunk);
+  float* g = buf.data();
+  for (long i = 0; i < len; i++) {
+    double sum = 0.0;
+    for (long t = 0; t < S.count; t++) sum += S.terms[t].weight * static_cast<double>(S.terms[t].grad[i0 + i]);
+    g[i] = static_cast<float>(sum);
+  }
+  adam_range(S.var + i0, g, S.m + i0, S.v + i0, len, *A.p);
+}
+
+}  // namespace
+
+void adam_weighted(const AdamWeightedSlot* slots, long count, const AdamParams& p) {
+  if (count <= 0) return;
+  std::vector<long> starts(count);
+  long chunks = 0;
+  for (long s = 0; s < count; s++) {
+    starts[s] = chunks;
+    chunks += (std::max<long>(0, slots[s].n) + kAdamChunk - 1) / kAdamChunk;
+  }
+  AdamWeightedCtx A{slots, count, starts.data(), &p};
+  parallel_for(chunks, adam_weighted_chunk, &A, chunks < 4 ? 1 : 0);
+}
+
 }  // namespace mlk
 
 // ------------------------------------------------------------------------------ gram / weighted sum

@@ -97,6 +97,23 @@ struct AdamSlot {
  * m = m*b1 + g*(1-b1); v = v*b2 + (g*g)*(1-b2); w = ((m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)) * -lr + w
  */
 void adam(const AdamSlot* slots, long count, const AdamParams& p);
+struct AdamTerm {
+  double weight;
+  const float* grad;
+};
+struct AdamWeightedSlot {
+  float* var;
+  float* m;
+  float* v;
+  long n;
+  const AdamTerm* terms;  // the gradient is float(sum of weight * grad) in double, in this order
+  long count;             // 0: a zero gradient
+};
+/**
+ * adam() with each variable's gradient formed chunk by chunk as weighted_sum would (the same
+ * numbers), never written out: the param mode's combined direction straight into the step.
+ */
+void adam_weighted(const AdamWeightedSlot* slots, long count, const AdamParams& p);
 
 // ------------------------------------------------------------------------------ gram / weighted sum
 /** One variable's T gradients (g[t] == nullptr: zero), n floats each. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../errors.js';
 // Native fused Adam (issue 7, src/engine/native/adam.ts): used when the native kernels are active.
-import { createNativeAdam, nativeAdamActive } from '../engine/native/adam.js';
+import { createNativeAdam, nativeAdamActive, NativeAdamOptimizer, type WeightedGradient } from '../engine/native/adam.js';
 
 export const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
@@ -24,6 +24,12 @@ export interface TrainingOptimizer {
   readonly optimizer: tf.Optimizer;
   setLearningRate(lr: number): void;
   apply(grads: tf.NamedTensorMap, variables: readonly tf.Variable[]): void;
+  /**
+   * A step with gradients given as weighted sums of tensors, formed inside the optimizer's own
+   * step (native Adam); false, with no step taken, when it cannot: the caller then forms the sums
+   * and calls `apply`.
+   */
+  applyWeighted(entries: readonly WeightedGradient[]): boolean;
   dispose(): void;
 }
 
@@ -70,6 +76,9 @@ export function createOptimizer(spec: OptimizerSpec): TrainingOptimizer {
         });
       }
       optimizer.applyGradients(grads);
+    },
+    applyWeighted(entries) {
+      return decay === 0 && optimizer instanceof NativeAdamOptimizer && optimizer.applyWeightedGradients(entries);
     },
     dispose() {
       optimizer.dispose();

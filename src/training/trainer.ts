@@ -814,29 +814,40 @@ export class Trainer {
         });
       }
       const w = weights;
-      tf.tidy(() => {
-        const grads: tf.NamedTensorMap = { ...headGrads };
-        shared.forEach((v, i) => {
-          if (direction) {
-            grads[v.name] = direction[i];
-            return;
-          }
-          // Σₜ wₜgₜ; heads with weight 0 or no gradient here contribute nothing.
-          const native = weightedSumOfTensors(perHead.map((row) => row[i]), w, v.shape);
-          if (native) {
-            grads[v.name] = native;
-            return;
-          }
-          const terms: tf.Tensor[] = [];
-          for (let t = 0; t < T; t++) {
-            const g = perHead[t][i];
-            if (g && w[t] !== 0) terms.push(w[t] === 1 ? g : tf.mul(g, tf.scalar(w[t])));
-          }
-          grads[v.name] = terms.length === 0 ? tf.zerosLike(v) : terms.length === 1 ? tf.clone(terms[0]) : tf.addN(terms);
+      // Native Adam without clipping: Σₜ wₜgₜ is formed inside the optimizer's step, never written out.
+      const fused =
+        !direction &&
+        !this.options.clipNorm &&
+        !this.options.clipValue &&
+        this.optimizer.applyWeighted([
+          ...Object.keys(headGrads).map((name) => ({ name, terms: [headGrads[name]], weights: [1] })),
+          ...shared.map((v, i) => ({ name: v.name, terms: perHead.map((row) => row[i]), weights: w })),
+        ]);
+      if (!fused) {
+        tf.tidy(() => {
+          const grads: tf.NamedTensorMap = { ...headGrads };
+          shared.forEach((v, i) => {
+            if (direction) {
+              grads[v.name] = direction[i];
+              return;
+            }
+            // Σₜ wₜgₜ; heads with weight 0 or no gradient here contribute nothing.
+            const native = weightedSumOfTensors(perHead.map((row) => row[i]), w, v.shape);
+            if (native) {
+              grads[v.name] = native;
+              return;
+            }
+            const terms: tf.Tensor[] = [];
+            for (let t = 0; t < T; t++) {
+              const g = perHead[t][i];
+              if (g && w[t] !== 0) terms.push(w[t] === 1 ? g : tf.mul(g, tf.scalar(w[t])));
+            }
+            grads[v.name] = terms.length === 0 ? tf.zerosLike(v) : terms.length === 1 ? tf.clone(terms[0]) : tf.addN(terms);
+          });
+          this.optimizer.apply(this.clip(grads), [...shared, ...headVars.flat()]);
+          if (direction) tf.dispose(direction);
         });
-        this.optimizer.apply(this.clip(grads), [...shared, ...headVars.flat()]);
-        if (direction) tf.dispose(direction);
-      });
+      }
       const applied = Float32Array.from(w);
       let offset = T + (nativeGram ? 0 : V * pairs.length);
       return {

@@ -30,6 +30,21 @@ interface WasmBackendWithRegistry extends WasmBackend {
 
 const f32 = Math.fround;
 
+/** A variable's gradient as Σₜ weights[t]·terms[t]; an undefined term or a zero weight adds nothing. */
+export interface WeightedGradient {
+  /** The variable's name. */
+  name: string;
+  terms: readonly (tf.Tensor | undefined)[];
+  weights: ArrayLike<number>;
+}
+
+/** One variable's step: its gradient as weighted terms (a plain gradient: one term of weight 1). */
+interface StepWork {
+  value: tf.Variable;
+  mom: Moments;
+  terms: { grad: tf.Tensor; weight: number }[];
+}
+
 export class NativeAdamOptimizer extends tf.Optimizer {
   /** tf.Optimizer's `instanceof` is duck-typed (true for every optimizer): use the prototype chain. */
   static override [Symbol.hasInstance](x: unknown): boolean {
@@ -80,21 +95,51 @@ export class NativeAdamOptimizer extends tf.Optimizer {
     const pairs: [string, tf.Tensor | undefined][] = Array.isArray(variableGradients)
       ? variableGradients.map((g) => [g.name, g.tensor ?? undefined])
       : Object.keys(variableGradients).map((name) => [name, variableGradients[name] ?? undefined]);
-    const work: { value: tf.Variable; grad: tf.Tensor; mom: Moments }[] = [];
+    const work: StepWork[] = [];
     pairs.forEach(([name, grad], index) => {
       const value = tf.engine().registeredVariables[name];
       if (value === undefined) throw new Error(`Adam: no variable named '${name}'`);
       const mom = this.momentsOf(name, value, index);
-      if (grad != null) work.push({ value, grad, mom });
+      if (grad != null) work.push({ value, mom, terms: [{ grad, weight: 1 }] });
     });
     this.restored = undefined;
     if (this.stepNative(work)) {
       this.nativeSteps++;
     } else {
-      this.stepOps(work);
+      this.stepOps(work.map(({ value, mom, terms }) => ({ value, mom, grad: terms[0].grad })));
       this.fallbackSteps++;
     }
     this.incrementIterations();
+  }
+
+  /**
+   * One step where gradients are weighted sums of tensors (the param mode's Σₜ wₜgₜ), formed
+   * chunk by chunk inside the native step and never written out: the same numbers as
+   * weightedSumOfTensors followed by applyGradients, without the d-float sum written and read
+   * back. `entries` in the order applyGradients would get them (restored slots match by
+   * position). False, with no step taken, when the native path cannot run it: the caller then
+   * forms the sums and calls applyGradients.
+   */
+  applyWeightedGradients(entries: readonly WeightedGradient[]): boolean {
+    const addon = loadAddon().addon;
+    if (addon === undefined || typeof addon.adamWeighted !== 'function' || tf.getBackend() !== 'wasm') return false;
+    const work: StepWork[] = [];
+    entries.forEach(({ name, terms, weights }, index) => {
+      const value = tf.engine().registeredVariables[name];
+      if (value === undefined) throw new Error(`Adam: no variable named '${name}'`);
+      const mom = this.momentsOf(name, value, index);
+      const parts: StepWork['terms'] = [];
+      terms.forEach((grad, t) => {
+        if (grad !== undefined && weights[t] !== 0) parts.push({ grad, weight: weights[t] });
+      });
+      work.push({ value, mom, terms: parts });
+    });
+    for (const { terms } of work) for (const { weight } of terms) if (!Number.isFinite(weight)) return false;
+    if (!this.stepNative(work)) return false;
+    this.restored = undefined;
+    this.nativeSteps++;
+    this.incrementIterations();
+    return true;
   }
 
   private momentsOf(name: string, value: tf.Variable, index: number): Moments {
@@ -115,15 +160,22 @@ export class NativeAdamOptimizer extends tf.Optimizer {
   }
 
   /** One addon call for every variable; false (nothing changed) when the native path cannot run. */
-  private stepNative(work: { value: tf.Variable; grad: tf.Tensor; mom: Moments }[]): boolean {
+  private stepNative(work: StepWork[]): boolean {
     const addon = loadAddon().addon;
     if (addon === undefined || tf.getBackend() !== 'wasm') return false;
+    // Plain gradients (one term of weight 1 each) take the plain step.
+    const plain = work.every(({ terms }) => terms.length === 1 && terms[0].weight === 1);
+    const adamWeighted = addon.adamWeighted;
+    if (!plain && typeof adamWeighted !== 'function') return false;
     const backend = tf.backend() as unknown as WasmBackendWithRegistry;
     if (backend.dataIdMap === undefined || typeof backend.wasm?.tfjs?.registerTensor !== 'function') return false;
     for (const acc of [this.accBeta1, this.accBeta2]) if (acc.dtype !== 'float32' || acc.size !== 1 || !backend.dataIdMap.has(acc.dataId)) return false;
-    for (const { value, grad, mom } of work) {
-      if (value.dtype !== 'float32' || grad.dtype !== 'float32' || !tf.util.arraysEqual(value.shape, grad.shape)) return false;
-      for (const t of [value, grad, mom.m, mom.v]) if (!backend.dataIdMap.has(t.dataId)) return false;
+    for (const { value, terms, mom } of work) {
+      if (value.dtype !== 'float32') return false;
+      for (const t of [value, mom.m, mom.v]) if (!backend.dataIdMap.has(t.dataId)) return false;
+      for (const { grad } of terms) {
+        if (grad.dtype !== 'float32' || grad.isDisposed || !tf.util.arraysEqual(value.shape, grad.shape) || !backend.dataIdMap.has(grad.dataId)) return false;
+      }
     }
     // Copy-on-write: every buffer we write must be ours alone. (Allocates: offsets are read after.)
     this.privatize(backend, this.accBeta1);
@@ -138,13 +190,26 @@ export class NativeAdamOptimizer extends tf.Optimizer {
     const heap = () => new DataView(backend.wasm.HEAPU8.buffer);
     const acc1 = heap().getFloat32(acc1At, true);
     const acc2 = heap().getFloat32(acc2At, true);
-    const slots = new Float64Array(5 * work.length);
-    work.forEach(({ value, grad, mom }, i) => {
-      slots[5 * i] = tensorData(backend, value).memoryOffset;
-      slots[5 * i + 1] = tensorData(backend, grad).memoryOffset;
-      slots[5 * i + 2] = tensorData(backend, mom.m).memoryOffset;
-      slots[5 * i + 3] = tensorData(backend, mom.v).memoryOffset;
-      slots[5 * i + 4] = value.size;
+    const at = (t: tf.Tensor): number => tensorData(backend, t).memoryOffset;
+    // plain: [var, grad, m, v, n] per variable; weighted: [var, m, v, n, first term, term count]
+    // per variable and [weight, byte offset] per term.
+    const width = plain ? 5 : 6;
+    const slots = new Float64Array(width * work.length);
+    const termCount = work.reduce((sum, { terms }) => sum + terms.length, 0);
+    const termSlots = new Float64Array(plain ? 0 : 2 * termCount);
+    let term = 0;
+    work.forEach(({ value, terms, mom }, i) => {
+      const o = width * i;
+      if (plain) {
+        slots.set([at(value), at(terms[0].grad), at(mom.m), at(mom.v), value.size], o);
+        return;
+      }
+      slots.set([at(value), at(mom.m), at(mom.v), value.size, term, terms.length], o);
+      for (const { grad, weight } of terms) {
+        termSlots[2 * term] = weight;
+        termSlots[2 * term + 1] = at(grad);
+        term++;
+      }
     });
     // tf.train.adam's float32 scalars: 1 - beta (computed in JS, then float32), sub(1, accBeta), ...
     const params = Float64Array.of(
@@ -157,7 +222,8 @@ export class NativeAdamOptimizer extends tf.Optimizer {
       f32(this.epsilon),
       f32(-this.learningRate),
     );
-    addon.adam(backend.wasm.HEAPU8.buffer as ArrayBuffer, slots, params);
+    if (plain) addon.adam(backend.wasm.HEAPU8.buffer as ArrayBuffer, slots, params);
+    else (adamWeighted as NonNullable<typeof adamWeighted>)(backend.wasm.HEAPU8.buffer as ArrayBuffer, slots, termSlots, params);
     // accBeta <- accBeta * beta (float32), in place.
     heap().setFloat32(acc1At, f32(acc1 * f32(this.beta1)), true);
     heap().setFloat32(acc2At, f32(acc2 * f32(this.beta2)), true);
@@ -196,10 +262,7 @@ export class NativeAdamOptimizer extends tf.Optimizer {
         const biasCorrectedSecondMoment = tf.div(newSecondMoment, oneMinusAccBeta2);
         mom.m.assign(newFirstMoment);
         mom.v.assign(newSecondMoment);
-        const newValue = tf.add(
-          tf.mul(tf.div(biasCorrectedFirstMoment, tf.add(tf.sqrt(biasCorrectedSecondMoment), this.epsilon)), -this.learningRate),
-          value,
-        );
+        const newValue = tf.add(tf.mul(tf.div(biasCorrectedFirstMoment, tf.add(tf.sqrt(biasCorrectedSecondMoment), this.epsilon)), -this.learningRate), value);
         value.assign(newValue);
       }
       this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));

@@ -32,6 +32,12 @@ export interface NativeAddon {
   gemm(heap: ArrayBuffer, params: Float64Array, batchOffsets?: Float64Array): void;
   sumMiddle(heap: ArrayBuffer, params: Float64Array): void;
   adam(heap: ArrayBuffer, slots: Float64Array, params: Float64Array): void;
+  /**
+   * Adam with each gradient formed as float(Σₜ wₜ·gₜ) in double, chunk by chunk: slots = [var, m, v,
+   * n, first term, term count] per variable (byte offsets), terms = [weight, byte offset] per term.
+   * Absent from builds before it.
+   */
+  adamWeighted?(heap: ArrayBuffer, slots: Float64Array, terms: Float64Array, params: Float64Array): void;
   conv2d(heap: ArrayBuffer, params: Float64Array): void;
   maxPoolGrad(heap: ArrayBuffer, params: Float64Array): void;
   /** slots = [T, then per variable: n, T byte offsets (-1: none)]; out gets the T(T+1)/2 pair sums. */
