@@ -666,6 +666,72 @@ napi_value WeightedSum(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+// ------------------------------------------------------------------------------ last-layer gradient norms
+// layerGradNorms(heap, p, out): p = [n, kin, k, T, method (0 auto, 1 n x n products, 2 X^T delta),
+//   xOff, dOff (-1: none), dStep (0/1), maskOff (-1: none), gOff_0 .. gOff_{T-1}] (bytes);
+// X is n x kin, d, mask and every g_t n x k. out: Float64Array of at least 2T, gets
+// |X^T delta_t|^2 then |sum_rows delta_t|^2 (see mlk::layer_grad_norms). Reads the heap only.
+napi_value LayerGradNorms(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return nullptr;
+  Heap h;
+  const double *p, *o;
+  size_t np, no;
+  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &p, &np, "layerGradNorms: params must be a Float64Array") ||
+      !get_f64(env, argv[2], &o, &no, "layerGradNorms: out must be a Float64Array"))
+    return nullptr;
+  if (np < 9 || !whole(p[0], 0, kMaxDim) || !whole(p[1], 0, kMaxDim) || !whole(p[2], 0, kMaxDim) || !whole(p[3], 1, 1024) ||
+      !whole(p[4], 0, 2) || !whole(p[7], 0, 1) || np < 9 + static_cast<size_t>(p[3])) {
+    throw_range(env, "layerGradNorms: bad params");
+    return nullptr;
+  }
+  mlk::LayerNormsArgs a;
+  a.n = static_cast<long>(p[0]);
+  a.kin = static_cast<long>(p[1]);
+  a.k = static_cast<long>(p[2]);
+  a.T = static_cast<long>(p[3]);
+  a.method = static_cast<int>(p[4]);
+  a.d_step = p[7] == 1;
+  if (no < 2 * static_cast<size_t>(a.T)) {
+    throw_range(env, "layerGradNorms: out too short");
+    return nullptr;
+  }
+  const u128 nx = static_cast<u128>(a.n) * a.kin, ng = static_cast<u128>(a.n) * a.k;
+  // Working memory: delta (n x Tk), and X^T delta (kin x Tk) or the packed X^T and delta_t^T.
+  if (nx >> 40 || ng * a.T >> 40 || static_cast<u128>(a.kin) * a.k * a.T >> 40 || static_cast<u128>(a.n) * a.n >> 40) {
+    throw_range(env, "layerGradNorms: tensors too large");
+    return nullptr;
+  }
+  float *x, *d = nullptr, *mask = nullptr;
+  if (!check_range(env, h, p[5], nx, "layerGradNorms: x is outside the heap", &x)) return nullptr;
+  if (p[6] != -1 && !check_range(env, h, p[6], ng, "layerGradNorms: d is outside the heap", &d)) return nullptr;
+  if (p[8] != -1 && !check_range(env, h, p[8], ng, "layerGradNorms: mask is outside the heap", &mask)) return nullptr;
+  if (a.d_step && d == nullptr && ng > 0) {
+    throw_range(env, "layerGradNorms: dStep without d");
+    return nullptr;
+  }
+  std::vector<const float*> g(static_cast<size_t>(a.T), nullptr);
+  for (long t = 0; t < a.T; t++) {
+    float* q;
+    if (!check_range(env, h, p[9 + t], ng, "layerGradNorms: a gradient is outside the heap", &q)) return nullptr;
+    g[t] = q;
+  }
+  a.x = x;
+  a.d = d;
+  a.mask = mask;
+  a.g = g.data();
+  bool ok;
+  {
+    std::lock_guard<std::mutex> lk(kernel_mutex());
+    ok = mlk::layer_grad_norms(a, const_cast<double*>(o));
+  }
+  if (!ok) {
+    napi_throw_error(env, "ERR_MULTILOSS_NATIVE_MEMORY", "layerGradNorms: out of memory");
+    return nullptr;
+  }
+  return undefined_value(env);
+}
+
 void cleanup(void*) {
   std::lock_guard<std::mutex> lk(kernel_mutex());
   mlk::shutdown_threads();
@@ -685,6 +751,7 @@ NAPI_MODULE_INIT() {
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gram", nullptr, Gram, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"weightedSum", nullptr, WeightedSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"layerGradNorms", nullptr, LayerGradNorms, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   napi_add_env_cleanup_hook(env, cleanup, nullptr);

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <vector>
 
 #include "internal.h"
@@ -345,6 +347,267 @@ void weighted_sum(const float* const* g, const double* w, long T, long n, float*
   WsumCtx W{gs.data(), ws.data(), static_cast<long>(gs.size()), n, out};
   const long chunks = (n + kGramChunk - 1) / kGramChunk;
   parallel_for(chunks, wsum_chunk, &W, chunks < 4 ? 1 : 0);
+}
+
+}  // namespace mlk
+
+// ------------------------------------------------------------------------------ last-layer gradient norms
+namespace mlk {
+namespace {
+
+constexpr double kNormThreadMacs = 2.0e5;  // below this the products run on one thread
+
+// One matrix M (n rows of `depth` floats, row stride ld) of the n x n products M M^T, with M^T
+// packed as the gemm's B slivers (depth blocks q of kc: block q at q*kc*slivers*NR, sliver s at
+// + s*kcur*NR).
+struct SymMat {
+  const float* m;
+  long ld, depth, kc, nbk;
+  float* packed;
+};
+
+struct NormsCtx {
+  const LayerNormsArgs* a;
+  const float* f;   // n x k factor (nullptr: 1)
+  float* delta;     // n x (T k): delta_t[r, c] at r*T*k + t*k + c
+  double* bias;     // T: |column sums of delta_t|^2
+  bool pack;        // pack the matrices for the n x n products
+  const KernelInfo* K;
+  SymMat* mats;     // X, then delta_0 .. delta_{T-1}
+  long slivers, panels;
+  double* part;     // panels x T
+};
+
+void pack_mat(const NormsCtx& C, const SymMat& M) {
+  const int NR = C.K->nr;
+  for (long q = 0; q < M.nbk; q++) {
+    const long p0 = q * M.kc, kcur = std::min(M.kc, M.depth - p0);
+    pack_b(M.m, M.ld, true, p0, kcur, 0, C.a->n, NR, M.packed + q * M.kc * C.slivers * NR);
+  }
+}
+
+#define MLK_NORMS_DELTA_BODY                                                   \
+  for (long c = 0; c < k; c++) sums[c] = 0.0;                                  \
+  for (long r = 0; r < n; r++) {                                               \
+    const float* gr = g + r * k;                                               \
+    float* o = out + r * ld;                                                   \
+    if (f != nullptr) {                                                        \
+      const float* fr = f + r * k;                                             \
+      for (long c = 0; c < k; c++) o[c] = gr[c] * fr[c];                       \
+    } else {                                                                   \
+      for (long c = 0; c < k; c++) o[c] = gr[c];                               \
+    }                                                                          \
+    for (long c = 0; c < k; c++) sums[c] += static_cast<double>(o[c]);         \
+  }
+
+void norms_delta_default(const float* __restrict g, const float* __restrict f, float* __restrict out, double* __restrict sums,
+                         long n, long k, long ld) {
+  MLK_NORMS_DELTA_BODY
+}
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) void norms_delta_avx2(const float* __restrict g, const float* __restrict f, float* __restrict out,
+                                                      double* __restrict sums, long n, long k, long ld) {
+  MLK_NORMS_DELTA_BODY
+}
+#endif
+
+// Chunk t < T: delta_t, its column sums (double) and, for the n x n products, its packing;
+// chunk T: the packing of X.
+void norms_first_chunk(void* ctx, long chunk, int) {
+  const NormsCtx& C = *static_cast<const NormsCtx*>(ctx);
+  const LayerNormsArgs& A = *C.a;
+  if (chunk == A.T) {
+    pack_mat(C, C.mats[0]);
+    return;
+  }
+  const long t = chunk;
+  std::vector<double> sums(static_cast<size_t>(A.k));
+  float* out = C.delta + t * A.k;
+#if defined(__x86_64__) || defined(__i386__)
+  if (current_isa() >= ISA_AVX2)
+    norms_delta_avx2(A.g[t], C.f, out, sums.data(), A.n, A.k, A.T * A.k);
+  else
+#endif
+    norms_delta_default(A.g[t], C.f, out, sums.data(), A.n, A.k, A.T * A.k);
+  double s = 0.0;
+  for (long c = 0; c < A.k; c++) s += sums[c] * sums[c];
+  C.bias[t] = s;
+  if (C.pack) pack_mat(C, C.mats[1 + t]);
+}
+
+// One MR x NR tile of M M^T (rows i0.., columns sliver s) into c (row stride NR).
+void sym_tile(const NormsCtx& C, const SymMat& M, long i0, int mr, long s, int nr, float* c, float* apack) {
+  const KernelInfo& K = *C.K;
+  const EpiTile e;
+  for (long q = 0; q < M.nbk; q++) {
+    const long p0 = q * M.kc, kcur = std::min(M.kc, M.depth - p0);
+    const int flags = (q == 0 ? TILE_FIRST : 0) | (q == M.nbk - 1 ? TILE_LAST : 0);
+    const float* b = M.packed + q * M.kc * C.slivers * K.nr + s * kcur * K.nr;
+    if (mr == K.mr) {
+      K.direct(kcur, M.m + i0 * M.ld + p0, M.ld, 1, b, K.nr, c, K.nr, mr, nr, flags, e);
+    } else {
+      pack_a(M.m, M.ld, false, i0, mr, p0, kcur, K.mr, apack);
+      K.fn(kcur, apack, 1, K.mr, b, K.nr, c, K.nr, mr, nr, flags, e);
+    }
+  }
+}
+
+// Row panel `panel`: every tile of it that reaches the lower triangle, X's and each delta_t's,
+// and sum_{r in panel, s <= r} (2 - [s == r]) (X X^T)_rs (delta_t delta_t^T)_rs.
+void norms_panel(const NormsCtx& C, long panel, int tid) {
+  const LayerNormsArgs& A = *C.a;
+  const KernelInfo& K = *C.K;
+  const long i0 = panel * K.mr;
+  const int mr = static_cast<int>(std::min<long>(K.mr, A.n - i0));
+  float* apack = scratch_a(tid);
+  float* cx = scratch_c(tid);
+  float* cd = cx + K.mr * K.nr;
+  std::vector<double> sums(static_cast<size_t>(A.T), 0.0);
+  for (long s = 0; s < C.slivers && s * K.nr < i0 + mr; s++) {
+    const long j0 = s * K.nr;
+    const int nr = static_cast<int>(std::min<long>(K.nr, A.n - j0));
+    sym_tile(C, C.mats[0], i0, mr, s, nr, cx, apack);
+    for (long t = 0; t < A.T; t++) {
+      sym_tile(C, C.mats[1 + t], i0, mr, s, nr, cd, apack);
+      double acc = 0.0;
+      for (int ii = 0; ii < mr; ii++) {
+        const long r = i0 + ii;
+        const float* xr = cx + ii * K.nr;
+        const float* dr = cd + ii * K.nr;
+        const int below = static_cast<int>(std::max<long>(0, std::min<long>(nr, r - j0)));  // columns s < r
+        double off = 0.0;
+        for (int jj = 0; jj < below; jj++) off += static_cast<double>(xr[jj]) * static_cast<double>(dr[jj]);
+        acc += 2.0 * off;
+        if (r >= j0 && r - j0 < nr) acc += static_cast<double>(xr[r - j0]) * static_cast<double>(dr[r - j0]);  // the diagonal
+      }
+      sums[t] += acc;
+    }
+  }
+  for (long t = 0; t < A.T; t++) C.part[panel * A.T + t] = sums[t];
+}
+
+// Chunk c: row panels c and panels-1-c (equal work together: a panel's tiles grow with its index).
+void norms_panel_chunk(void* ctx, long chunk, int tid) {
+  const NormsCtx& C = *static_cast<const NormsCtx*>(ctx);
+  norms_panel(C, chunk, tid);
+  if (C.panels - 1 - chunk != chunk) norms_panel(C, C.panels - 1 - chunk, tid);
+}
+
+}  // namespace
+
+bool layer_grad_norms(const LayerNormsArgs& a, double* out) {
+  const long n = std::max<long>(0, a.n), kin = std::max<long>(0, a.kin), k = std::max<long>(0, a.k), T = a.T;
+  if (T <= 0) return true;
+  if (n == 0 || k == 0) {
+    for (long t = 0; t < 2 * T; t++) out[t] = 0.0;
+    return true;
+  }
+  LayerNormsArgs A = a;
+  A.n = n;
+  A.kin = kin;
+  A.k = k;
+  // Multiply-adds: the lower triangles of the n x n products (in MR x NR tiles) against X^T delta.
+  const KernelInfo& K = kernel_info(n);
+  const double nd = static_cast<double>(n);
+  const double gram_macs = nd * (nd + K.nr + K.mr) / 2.0 * (static_cast<double>(kin) + static_cast<double>(T) * k);
+  const double direct_macs = nd * kin * static_cast<double>(T) * k;
+  const bool use_gram = kin > 0 && (a.method == 1 || (a.method != 2 && gram_macs < direct_macs));
+
+  NormsCtx C{};
+  C.a = &A;
+  C.K = &K;
+  C.pack = use_gram;
+  C.slivers = (n + K.nr - 1) / K.nr;
+  C.panels = (n + K.mr - 1) / K.mr;
+  // One block for delta (n x Tk), the factor (n x k) and the packed matrices.
+  std::vector<SymMat> mats(static_cast<size_t>(1 + T));
+  size_t total = static_cast<size_t>(n) * T * k;
+  const bool factor = A.d != nullptr || A.mask != nullptr;
+  if (factor) total += static_cast<size_t>(n) * k;
+  size_t max_kc = 0;
+  if (use_gram) {
+    for (long i = 0; i <= T; i++) {
+      SymMat& M = mats[i];
+      M.depth = i == 0 ? kin : k;
+      M.nbk = (M.depth + K.kc - 1) / K.kc;
+      M.kc = (M.depth + M.nbk - 1) / M.nbk;
+      max_kc = std::max(max_kc, static_cast<size_t>(M.kc));
+      total += static_cast<size_t>(M.nbk) * M.kc * C.slivers * K.nr;
+    }
+  }
+  std::unique_ptr<float[]> block(new (std::nothrow) float[total]);
+  if (!block) return false;
+  std::vector<double> bias, part;
+  try {
+    bias.assign(static_cast<size_t>(T), 0.0);
+    if (use_gram) part.assign(static_cast<size_t>(C.panels * T), 0.0);
+  } catch (...) {
+    return false;
+  }
+  if (use_gram && (!ensure_scratch_a(static_cast<size_t>(K.mr) * max_kc) ||
+                   !ensure_scratch_c(static_cast<size_t>(2 * K.mr * K.nr))))
+    return false;
+  float* next = block.get();
+  C.delta = next;
+  next += static_cast<size_t>(n) * T * k;
+  if (factor) {
+    // f = d (or step(d)), times the mask: float32, in the tfjs ops' order.
+    float* f = next;
+    next += static_cast<size_t>(n) * k;
+    const long nk = n * k;
+    if (A.d != nullptr && A.d_step) {
+      for (long i = 0; i < nk; i++) {
+        const float z = A.d[i];
+        f[i] = z != z ? z : (z > 0.f ? 1.f : 0.f);
+      }
+    } else if (A.d != nullptr) {
+      for (long i = 0; i < nk; i++) f[i] = A.d[i];
+    } else {
+      for (long i = 0; i < nk; i++) f[i] = 1.f;
+    }
+    if (A.mask != nullptr)
+      for (long i = 0; i < nk; i++) f[i] = f[i] * A.mask[i];
+    C.f = f;
+  }
+  if (use_gram) {
+    for (long i = 0; i <= T; i++) {
+      SymMat& M = mats[i];
+      M.m = i == 0 ? A.x : C.delta + (i - 1) * k;
+      M.ld = i == 0 ? kin : T * k;
+      M.packed = next;
+      next += static_cast<size_t>(M.nbk) * M.kc * C.slivers * K.nr;
+    }
+  }
+  C.mats = mats.data();
+  C.bias = bias.data();
+  C.part = part.data();
+  const bool threads = gram_macs >= kNormThreadMacs || direct_macs >= kNormThreadMacs;
+  parallel_for(use_gram ? T + 1 : T, norms_first_chunk, &C, threads ? 0 : 1);
+
+  std::vector<double> wsq(static_cast<size_t>(T), 0.0);
+  if (use_gram) {
+    parallel_for((C.panels + 1) / 2, norms_panel_chunk, &C, gram_macs < kNormThreadMacs ? 1 : 0);
+    for (long p = 0; p < C.panels; p++)
+      for (long t = 0; t < T; t++) wsq[t] += part[p * T + t];
+  } else if (kin > 0) {
+    const long w = T * k;
+    std::unique_ptr<float[]> prod(new (std::nothrow) float[static_cast<size_t>(kin) * w]);
+    if (!prod) return false;
+    if (!sgemm(kin, w, n, A.x, kin, true, C.delta, w, false, prod.get(), w, Epilogue())) return false;
+    for (long p = 0; p < kin; p++) {
+      const float* row = prod.get() + p * w;
+      for (long t = 0; t < T; t++) {
+        double s = 0.0;
+        for (long c = 0; c < k; c++) s += static_cast<double>(row[t * k + c]) * static_cast<double>(row[t * k + c]);
+        wsq[t] += s;
+      }
+    }
+  }
+  for (long t = 0; t < T; t++) {
+    out[t] = wsq[t];
+    out[T + t] = bias[t];
+  }
+  return true;
 }
 
 }  // namespace mlk

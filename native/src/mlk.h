@@ -130,6 +130,36 @@ bool gram(const GramSlot* slots, long count, long T, double* out);
 /** out[i] = float(sum_t w[t] * g[t][i]) in double; g[t] == nullptr or w[t] == 0 contributes nothing. */
 void weighted_sum(const float* const* g, const double* w, long T, long n, float* out);
 
+// ------------------------------------------------------------------------------ last-layer gradient norms
+/**
+ * A dense layer's input X (n x kin) and the gradients g_t (n x k each, t < T) of T losses w.r.t.
+ * its output (after activation and dropout), with d (n x k, nullptr: none) and mask (n x k,
+ * nullptr: none) the factors that take g_t back to the pre-activation: delta_t = g_t * (f * mask),
+ * f = d, or step(d) (1 where d > 0, 0 elsewhere, NaN stays NaN) when d_step; float32 products in
+ * that order (as the tfjs ops compute them).
+ */
+struct LayerNormsArgs {
+  long n = 0, kin = 0, k = 0, T = 0;
+  const float* x = nullptr;
+  const float* const* g = nullptr;  // T pointers
+  const float* d = nullptr;
+  bool d_step = false;
+  const float* mask = nullptr;
+  /** 0: the cheaper of the two; 1: through the n x n products; 2: through X^T delta. */
+  int method = 0;
+};
+/**
+ * out[t] = |X^T delta_t|^2 (the squared norm of the kernel's gradient) and out[T + t] =
+ * |sum over rows of delta_t|^2 (the bias's), t < T. Method 1 uses |X^T delta|^2 =
+ * sum_{r,s} (X X^T)_{rs} (delta delta^T)_{rs} over the lower triangles only (the products are
+ * symmetric): the gemm micro-kernel's MR x NR tiles on and below the diagonal, X's and each
+ * delta_t's tile reduced at once (no n x n matrix is stored); panels of MR rows, i and P-1-i on
+ * one thread (equal work). Method 2 forms X^T [delta_1 .. delta_T] (kin x Tk). float32 products, double sums; partial sums are added in a
+ * fixed order (the result does not depend on the thread count). False: out of memory (out
+ * untouched).
+ */
+bool layer_grad_norms(const LayerNormsArgs& a, double* out);
+
 // ------------------------------------------------------------------------------ conv2d (NHWC, HWIO)
 struct ConvGeom {
   long batch, in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;

@@ -5,6 +5,7 @@
 // native/test/run.sh [asan|valgrind|plain|neon] (neon: cross-compiled for arm64, run under qemu-aarch64).
 // Each line of the result names the instruction set and the gemm micro-tile that ran, e.g.
 // "neon    threads 1 (gemm 8x12): ok"; the first line names the architecture it was built for.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -362,6 +363,81 @@ static void test_gram(int cases) {
   }
 }
 
+// layer_grad_norms: both methods (and the automatic choice) against double references, on shapes
+// from one row to more rows than inputs, with and without the derivative (plain or as a step) and
+// a dropout-like mask; the 1-thread and 2-thread results must be identical.
+static void test_layer_grad_norms(int cases) {
+  for (int c = 0; c < cases; c++) {
+    const long n = rnd(0, 4) == 0 ? rnd(1, 3) : rnd(1, 160), kin = rnd(0, 6) == 0 ? rnd(0, 3) : rnd(1, 200);
+    const long k = rnd(0, 6) == 0 ? rnd(0, 3) : rnd(1, 140), T = rnd(1, 5);
+    Tensor x(static_cast<size_t>(n * kin));
+    for (size_t i = 0; i < x.n; i++)
+      if (rnd(0, 2) == 0) x.p[i] = 0.f;  // relu-like zeros
+    std::vector<Tensor*> gs;
+    std::vector<const float*> gp;
+    for (long t = 0; t < T; t++) {
+      gs.push_back(new Tensor(static_cast<size_t>(n * k)));
+      gp.push_back(gs.back()->p);
+    }
+    const int dmode = static_cast<int>(rnd(0, 2));  // 0 none, 1 factor, 2 step
+    Tensor d(static_cast<size_t>(n * k));
+    for (size_t i = 0; i < d.n; i++)
+      if (rnd(0, 7) == 0) d.p[i] = 0.f;
+    const bool use_mask = rnd(0, 1) == 1;
+    Tensor mask(static_cast<size_t>(n * k));
+    for (size_t i = 0; i < mask.n; i++) mask.p[i] = rnd(0, 3) == 0 ? 0.f : 1.f / 0.75f;
+    LayerNormsArgs a;
+    a.n = n;
+    a.kin = kin;
+    a.k = k;
+    a.T = T;
+    a.x = x.p;
+    a.g = gp.data();
+    a.d = dmode == 0 ? nullptr : d.p;
+    a.d_step = dmode == 2;
+    a.mask = use_mask ? mask.p : nullptr;
+    // Reference: delta in float as the kernel defines it, everything else in double.
+    std::vector<double> want(2 * T, 0.0);
+    for (long t = 0; t < T; t++) {
+      std::vector<double> delta(static_cast<size_t>(n * k)), colsum(k, 0.0);
+      for (long i = 0; i < n * k; i++) {
+        float f = 1.f;
+        if (dmode == 1) f = d.p[i];
+        if (dmode == 2) f = d.p[i] > 0.f ? 1.f : 0.f;
+        if (use_mask) f = dmode == 0 ? mask.p[i] : f * mask.p[i];
+        delta[i] = dmode == 0 && !use_mask ? gp[t][i] : gp[t][i] * f;
+        colsum[i % k] += delta[i];
+      }
+      for (long p = 0; p < kin; p++)
+        for (long j = 0; j < k; j++) {
+          double s = 0.0;
+          for (long r = 0; r < n; r++) s += static_cast<double>(x.p[r * kin + p]) * delta[r * k + j];
+          want[t] += s * s;
+        }
+      for (long j = 0; j < k; j++) want[T + t] += colsum[j] * colsum[j];
+    }
+    double top = 0.0;
+    for (double w : want) top = std::max(top, w);
+    for (int method = 0; method <= 2; method++) {
+      a.method = method;
+      std::vector<double> out(2 * T, -1.0), one(2 * T, -2.0);
+      if (!layer_grad_norms(a, out.data())) failures++;
+      const int threads = num_threads();
+      set_num_threads(1);
+      if (!layer_grad_norms(a, one.data())) failures++;
+      set_num_threads(threads);
+      double err = 0.0;
+      for (long q = 0; q < 2 * T; q++) {
+        err = std::max(err, std::fabs(out[q] - want[q]) / std::max({std::fabs(want[q]), 1e-6 * top, 1e-30}));
+        if (out[q] != one[q]) err = 1.0;  // must not depend on the thread count
+      }
+      // x100: within 1e-6 (float32 products, double sums); a wrong tile is far above that.
+      check(err * 100, "layer_grad_norms", n, kin, k, T * 10 + method);
+    }
+    for (Tensor* t : gs) delete t;
+  }
+}
+
 int main(int argc, char** argv) {
   // kernel_test [scale [gemm cases]]: scale sets the number of cases of every kernel (gemm: scale,
   // unless given on its own: the emulated arm64 run spends its time budget on the gemm).
@@ -403,6 +479,7 @@ int main(int argc, char** argv) {
       test_conv(scale / 2);
       test_max_pool_grad(scale / 2);
       test_gram(scale / 4 + 1);
+      test_layer_grad_norms(scale / 4 + 1);
       const KernelInfo& ki = kernel_info();
       std::printf("%-7s threads %d (gemm %dx%d): %s\n", isa_name(current_isa()), num_threads(), ki.mr, ki.nr,
                   failures == before && current_isa() == isa ? "ok" : "FAILED");

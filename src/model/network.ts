@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tfLayers from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../errors.js';
+import { layerGradNormsAvailable, layerGradNormsSquared } from '../engine/native/layer-norms.js';
 import { Rng } from '../training/rng.js';
 import type { HeadActivation } from './heads/head.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from './trainable-network.js';
@@ -197,24 +198,27 @@ export class MultiHeadNetwork implements TrainableNetwork {
     const pre = capture.pre;
     const act = b.kind === 'dense' ? this.stack.denseOps(b).activation : undefined;
     if (pre && act && !b.batchNorm && li === this.stack.units.length - 1) {
+      const activationName = b.kind === 'dense' ? b.activationName : '';
+      const native = nativeLastBlockNorms(input, pre, grads, activationName, act, capture.seed, b.dropout);
+      if (native) return native;
       return tf.tidy(() => {
         const [n, k] = pre.shape;
         const kin = input.shape[1];
         let deriv = activationDerivative(b.kind === 'dense' ? b.activationName : '', pre) ?? tf.grad((z: tf.Tensor) => tf.sum(act(z)))(pre);
         if (capture.seed !== undefined) deriv = tf.mul(deriv, tf.dropout(tf.onesLike(deriv), b.dropout, undefined, capture.seed));
-        const delta = tf.mul(grads, deriv) as tf.Tensor3D;
-        // ‖Xᵀδₜ‖² for every head: with fewer rows than inputs, as Σ (XXᵀ) ⊙ (δₜδₜᵀ) (n×n products,
-        // one batched matmul, no transpose of δ); otherwise from Xᵀ[δ₁ … δ_T] directly.
+        // [δ₁ … δ_T] side by side (n×Tk): every product below is one matmul for all heads.
+        const delta = tf.reshape(tf.mul(tf.transpose(grads, [1, 0, 2]), tf.reshape(deriv, [n, 1, k])), [n, T * k]) as tf.Tensor2D;
+        // ‖Xᵀδₜ‖² for every head, the cheaper way: Σ_c δₜ,cᵀ (XXᵀ) δₜ,c (XXᵀ, then XXᵀ[δ₁ … δ_T]:
+        // n²(kin + Tk) multiply-adds), or from Xᵀ[δ₁ … δ_T] directly (n·kin·Tk).
         let wSq: tf.Tensor;
-        if (n < kin) {
+        if (n * (kin + T * k) < kin * T * k) {
           const rows = tf.matMul(input, input, false, true);
-          wSq = tf.sum(tf.mul(tf.matMul(delta, delta, false, true), rows), [1, 2]);
+          wSq = tf.sum(tf.reshape(tf.mul(tf.matMul(rows, delta), delta), [n, T, k]), [0, 2]);
         } else {
-          const columns = tf.reshape(tf.transpose(delta, [1, 0, 2]), [n, T * k]);
-          const wGrad = tf.matMul(input, columns as tf.Tensor2D, true, false);
+          const wGrad = tf.matMul(input, delta, true, false);
           wSq = tf.sum(tf.reshape(tf.square(wGrad), [kin, T, k]), [0, 2]);
         }
-        const bSq = tf.sum(tf.square(tf.sum(delta, 1)), 1);
+        const bSq = tf.sum(tf.square(tf.sum(tf.reshape(delta, [n, T, k]), 0)), 1);
         // Σ (XXᵀ) ⊙ (δδᵀ) can round to a tiny negative number where the norm is 0.
         return Array.from(tf.sqrt(tf.relu(tf.add(wSq, bSq))).dataSync());
       });
@@ -293,6 +297,31 @@ export function activateOutput(raw: tf.Tensor2D, activation: HeadActivation): tf
   if (activation === 'softmax') return tf.softmax(raw);
   if (activation === 'sigmoid') return tf.sigmoid(raw);
   return raw;
+}
+
+/**
+ * `lastBlockGradNorms`'s exact case in one native call (src/engine/native/layer-norms.ts):
+ * δₜ = gₜ ⊙ act′(z) ⊙ mask is formed inside it (relu: as step(z) of the pre-activation, no tfjs
+ * op; the other activations: their derivative by tfjs ops), and ‖Xᵀδₜ‖² + ‖Σ_rows δₜ‖² come back
+ * as numbers (no read-back). Undefined when the native path is inactive.
+ */
+function nativeLastBlockNorms(input: tf.Tensor2D, pre: tf.Tensor2D, grads: tf.Tensor3D, activation: string, act: (z: tf.Tensor) => tf.Tensor, seed: number | undefined, rate: number | undefined): number[] | undefined {
+  if (!layerGradNormsAvailable()) return undefined;
+  const created: tf.Tensor[] = [];
+  try {
+    const relu = activation === 'relu';
+    const deriv = relu || activation === 'linear' ? (relu ? pre : undefined) : tf.tidy(() => activationDerivative(activation, pre) ?? tf.grad((z: tf.Tensor) => tf.sum(act(z)))(pre));
+    if (deriv && deriv !== pre) created.push(deriv);
+    const mask = seed !== undefined ? tf.tidy(() => tf.dropout(tf.onesLike(pre), rate ?? 0, undefined, seed)) : undefined;
+    if (mask) created.push(mask);
+    const sq = layerGradNormsSquared({ x: input, grads, deriv, step: relu, mask });
+    if (sq === undefined) return undefined;
+    const T = grads.shape[0];
+    // Σ (XXᵀ) ⊙ (δδᵀ) can round to a tiny negative number where the norm is 0.
+    return Array.from({ length: T }, (_, t) => Math.sqrt(Math.max(0, sq[t] + sq[T + t])));
+  } finally {
+    tf.dispose(created);
+  }
 }
 
 /**

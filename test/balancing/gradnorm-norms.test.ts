@@ -2,7 +2,10 @@
  * GradNorm's measurement: the norms the trainer hands to a strategy that asks
  * for `sharedGradNorms` are ‖∇_W Lₜ‖ of each head's unweighted loss over the
  * last shared layer's parameters W — checked against plain autodiff at the
- * weights before the step, for several activations of the last trunk block.
+ * weights before the step, for several activations of the last trunk block. Also
+ * `lastBlockGradNorms` itself on random shapes (one row, more rows than inputs, odd sizes,
+ * dropout, T = 1..5) against autodiff, on the native kernel (src/engine/native/layer-norms.ts) and
+ * on the tfjs ops (the wasm / browser path) in the same run.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -13,6 +16,8 @@ import { MultiHeadNetwork, type TrunkActivation } from '../../src/model/network.
 import type { EncodedData } from '../../src/training/data.js';
 import { Rng } from '../../src/training/rng.js';
 import { headLosses, Trainer } from '../../src/training/trainer.js';
+import { layerGradNormsAvailable } from '../../src/engine/native/layer-norms.js';
+import { nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../../src/engine/native/index.js';
 import { useDefaultBackend } from '../helpers.js';
 
 const N = 48;
@@ -99,4 +104,63 @@ describe('GradNorm: the trainer reports each head\'s gradient norm on the last s
       reference.dispose();
     });
   }
+});
+
+describe('lastBlockGradNorms on random shapes: the native kernel and the tfjs ops against autodiff', () => {
+  before(useDefaultBackend);
+  const int = (rng: Rng, lo: number, hi: number) => lo + Math.floor(rng.next() * (hi - lo + 1));
+  const activations: TrunkActivation[] = ['relu', 'relu', 'tanh', 'sigmoid', 'linear', 'elu', 'relu6', 'swish'];
+
+  it('max relative error <= 1e-4 on 40 random networks and batches, on every path this process has', () => {
+    const native = nativeKernelsActive();
+    // The native path, when its kernels are active, must take the new kernel (x86-64 CI builds it).
+    if (native) assert.ok(layerGradNormsAvailable(), 'the addon has layerGradNorms');
+    const paths = native ? ['native', 'tfjs ops'] : ['tfjs ops'];
+    const rng = new Rng('gradnorm-shapes');
+    let checked = 0;
+    try {
+      for (let c = 0; c < 40; c++) {
+        const n = c % 5 === 0 ? 1 : int(rng, 1, 150);
+        const D = int(rng, 1, 12);
+        const kin = c % 3 === 0 ? int(rng, 1, Math.max(1, Math.min(n, 40))) : int(rng, 1, 140); // n ≥ kin, or not
+        const k = int(rng, 1, 45);
+        const T = int(rng, 1, 5);
+        const activation = activations[c % activations.length];
+        const dropout = rng.next() < 0.5 ? 0.3 : undefined;
+        const outputs = Array.from({ length: T }, (_, t) => ({ name: `h${t}`, units: 1, activation: 'linear' as const }));
+        const network = MultiHeadNetwork.create(D, [{ units: kin, activation: 'relu' }, { units: k, activation, dropout }], outputs, new Rng(c + 1));
+        const x = tf.randomUniform([n, D], -1, 1, 'float32', c + 11);
+        const grads = tf.randomUniform([T, n, k], -1, 1, 'float32', c + 23) as tf.Tensor3D;
+        const seed = 100 + c;
+        const expected = Array.from({ length: T }, (_, t) =>
+          tf.tidy(() => {
+            const g = tf.squeeze(tf.slice(grads, [t, 0, 0], [1, -1, -1]), [0]);
+            const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(network.forwardTrunk(x, true, new Rng(seed)), g)) as tf.Scalar, network.lastSharedVariables);
+            return Math.sqrt(tf.addN(Object.values(vg).map((v) => tf.sum(tf.square(v)))).dataSync()[0]);
+          }),
+        );
+        for (const path of paths) {
+          if (path === 'tfjs ops' && native) unregisterNativeKernels();
+          const got = tf.tidy(() => {
+            const capture = {};
+            network.forwardTrunk(x, true, new Rng(seed), capture);
+            return network.lastBlockGradNorms(capture, grads);
+          });
+          if (path === 'tfjs ops' && native) registerNativeKernels();
+          assert.equal(got.length, T);
+          got.forEach((v, t) => {
+            const e = expected[t];
+            const err = Math.abs(v - e) / Math.max(e, 1e-6);
+            assert.ok(err <= 1e-4, `${path} case ${c} (n=${n} kin=${kin} k=${k} T=${T} ${activation}${dropout ? ' dropout' : ''}) head ${t}: ${v} vs autodiff ${e}`);
+            checked++;
+          });
+        }
+        tf.dispose([x, grads]);
+        network.dispose();
+      }
+    } finally {
+      if (native && !nativeKernelsActive()) registerNativeKernels();
+    }
+    assert.ok(checked >= 40 * paths.length);
+  });
 });
