@@ -115,7 +115,7 @@ export class MultiHeadNetwork implements TrainableNetwork {
   static create(input: number | readonly number[], trunk: readonly DenseBlockSpec[], outputs: readonly OutputSpec[], rng: Rng, towers?: TowerSpecs): MultiHeadNetwork {
     unique(outputs.map((o) => layerSafeName(o.name)));
     const inputShape = typeof input === 'number' ? [input] : [...input];
-    const stack = Stack.create(trunk, inputShape, { prefix: 'trunk', where: 'model.trunk', flattenEnd: true }, rng);
+    const stack = Stack.create(trunk, inputShape, { prefix: 'trunk', where: 'model.trunk', flattenEnd: true, dataInput: true }, rng);
     const heads = outputs.map((o, t) => HeadPart.create(o, towers?.[t] ?? [], stack.outputShape, rng, towerWhere(o)));
     const x = tfLayers.input({ shape: inputShape, name: 'features' });
     const rep = stack.symbolic(x);
@@ -126,7 +126,7 @@ export class MultiHeadNetwork implements TrainableNetwork {
   /** Re-attaches to a loaded LayersModel built by `create` with the same specs. */
   static fromModel(model: tfl.LayersModel, input: number | readonly number[], trunk: readonly DenseBlockSpec[], outputs: readonly OutputSpec[], towers?: TowerSpecs): MultiHeadNetwork {
     const inputShape = loadedInputShape(model, typeof input === 'number' ? [input] : input);
-    const stack = Stack.attach(model, trunk, inputShape, { prefix: 'trunk', where: 'model.trunk', flattenEnd: true });
+    const stack = Stack.attach(model, trunk, inputShape, { prefix: 'trunk', where: 'model.trunk', flattenEnd: true, dataInput: true });
     const heads = outputs.map((o, t) => HeadPart.attach(model, o, towers?.[t] ?? [], stack.outputShape, towerWhere(o)));
     if (model.outputs.length !== outputs.length) {
       throw new MultilossError('model', `model.json has ${model.outputs.length} outputs, multiloss.json describes ${outputs.length} heads`);
