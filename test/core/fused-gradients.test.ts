@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { categoricalCrossentropy, meanSquaredError, reduceLoss } from '../../src/losses/index.js';
 import { fusedDense, type FusedDenseActivation } from '../../src/model/architectures/stack.js';
 import { Rng } from '../../src/training/rng.js';
+import { StaticBalancer } from '../../src/balancing/strategies/static.js';
 import { useDefaultBackend } from '../helpers.js';
 
 // The ops that run as one tape node with a hand-written backward pass (dense layers, the softmax
@@ -142,5 +143,23 @@ describe('mean squared error with its own backward pass', () => {
         assertClose(got, want, `${n}x${k} dprediction`);
       });
     }
+  });
+});
+
+describe('static loss weighting with its own backward pass', () => {
+  before(useDefaultBackend);
+
+  it('total = Σ wₜLₜ and ∂total/∂Lₜ = wₜ, as autodiff of the weighted sum', () => {
+    const weights = [0.5, 2, 0, 1.25];
+    const balancer = new StaticBalancer(weights.map((weight, t) => ({ name: `h${t}`, kind: 'regression', weight })));
+    tf.tidy(() => {
+      const losses = [1.5, -0.25, 3, 0.75].map((v) => tf.scalar(v));
+      const f = (...ls: tf.Tensor[]) => tf.mul(balancer.combine(ls as tf.Scalar[]).total, 3);
+      const got = tf.grads(f)(losses);
+      const want = tf.grads((...ls: tf.Tensor[]) => tf.mul(tf.sum(tf.mul(tf.stack(ls), tf.tensor1d(weights))), 3))(losses);
+      got.forEach((g, t) => assertClose(g, want[t], `dL${t}`));
+      assertClose(balancer.combine(losses).total, tf.scalar(1.5 * 0.5 - 0.25 * 2 + 0 + 0.75 * 1.25), 'total');
+    });
+    balancer.dispose();
   });
 });

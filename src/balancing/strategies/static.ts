@@ -13,6 +13,7 @@ export class StaticBalancer implements LossBalancer {
   readonly name = 'static';
   readonly weights: number[];
   private readonly tensor: tf.Tensor1D;
+  private readonly scalars: tf.Scalar[];
 
   constructor(heads: readonly BalancedHead[], options: StaticOptions = {}) {
     const names = heads.map((h) => h.name);
@@ -24,11 +25,17 @@ export class StaticBalancer implements LossBalancer {
     }
     this.weights = heads.map((h) => options.weights?.[h.name] ?? h.weight);
     this.tensor = tf.keep(tf.tensor1d(this.weights));
+    this.scalars = this.weights.map((w) => tf.keep(tf.scalar(w)));
   }
 
   combine(losses: tf.Scalar[]): { total: tf.Scalar; weights: tf.Tensor1D } {
-    const total = tf.sum(tf.mul(tf.stack(losses), this.tensor)) as tf.Scalar;
-    return { total, weights: this.tensor.clone() };
+    // One tape node whose backward pass is ∂total/∂Lₜ = dy·wₜ (one op per head), instead of
+    // those of stack, mul and sum.
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+      value: tf.sum(tf.mul(tf.stack(args.slice(0, losses.length) as tf.Tensor[]), this.tensor)) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => this.scalars.map((w) => tf.mul(dy as tf.Tensor, w)),
+    }));
+    return { total: op(...losses) as tf.Scalar, weights: this.tensor.clone() };
   }
 
   variables(): tf.Variable[] {
@@ -42,5 +49,6 @@ export class StaticBalancer implements LossBalancer {
   }
   dispose(): void {
     this.tensor.dispose();
+    tf.dispose(this.scalars);
   }
 }
