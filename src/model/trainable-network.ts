@@ -13,7 +13,10 @@ export interface OutputSpec {
 /** Filled by `forwardTrunk` for a later replay of the last shared block (GradNorm). */
 export interface LastBlockCapture {
   input?: tf.Tensor2D;
-  /** The last block's dense output before its activation (no batch norm only). */
+  /**
+   * The last block's dense output before its activation (no batch norm only); for relu and linear
+   * blocks their output, which gives the same act′ (step(relu(z)) = step(z)).
+   */
   pre?: tf.Tensor2D;
   seed?: number;
 }

@@ -5,6 +5,7 @@ import { categoricalCrossentropy, meanSquaredError, reduceLoss } from '../../src
 import { fusedDense, type FusedDenseActivation } from '../../src/model/architectures/stack.js';
 import { Rng } from '../../src/training/rng.js';
 import { StaticBalancer } from '../../src/balancing/strategies/static.js';
+import { weightedTotal } from '../../src/balancing/strategies/weighted-total.js';
 import { useDefaultBackend } from '../helpers.js';
 
 // The ops that run as one tape node with a hand-written backward pass (dense layers, the softmax
@@ -146,10 +147,10 @@ describe('mean squared error with its own backward pass', () => {
   });
 });
 
-describe('static loss weighting with its own backward pass', () => {
+describe('loss weighting with its own backward pass (weightedTotal: static, equal, dwa, rlw, gradnorm)', () => {
   before(useDefaultBackend);
 
-  it('total = Σ wₜLₜ and ∂total/∂Lₜ = wₜ, as autodiff of the weighted sum', () => {
+  it('static: total = Σ wₜLₜ and ∂total/∂Lₜ = wₜ, as autodiff of the weighted sum', () => {
     const weights = [0.5, 2, 0, 1.25];
     const balancer = new StaticBalancer(weights.map((weight, t) => ({ name: `h${t}`, kind: 'regression', weight })));
     tf.tidy(() => {
@@ -161,5 +162,14 @@ describe('static loss weighting with its own backward pass', () => {
       assertClose(balancer.combine(losses).total, tf.scalar(1.5 * 0.5 - 0.25 * 2 + 0 + 0.75 * 1.25), 'total');
     });
     balancer.dispose();
+  });
+
+  it('weightedTotal with weights made inside the taped function (as dwa, rlw and gradnorm make them each step)', () => {
+    tf.tidy(() => {
+      const losses = [2, 0.5, -1].map((v) => tf.scalar(v));
+      const w = [0.3, 1.7, 2.2];
+      const got = tf.grads((...ls: tf.Tensor[]) => weightedTotal(ls as tf.Scalar[], tf.tensor1d(w)))(losses);
+      got.forEach((g, t) => assertClose(g, tf.scalar(w[t]), `dL${t}`));
+    });
   });
 });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
 import { badState, requireHeads, softmax, stateNumbers, StrategyOptions } from './common.js';
 
@@ -42,7 +43,7 @@ export class DwaBalancer implements LossBalancer {
 
   combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
     const weights = tf.tensor1d(this.weights);
-    return { total: tf.sum(tf.mul(weights, tf.stack(losses))) as tf.Scalar, weights };
+    return { total: weightedTotal(losses, weights), weights };
   }
 
   endEpoch(meanLosses: readonly number[], _epoch?: number): void {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
 import { requireHeads, StrategyOptions } from './common.js';
 
@@ -25,7 +26,8 @@ export class EqualBalancer implements LossBalancer {
   }
 
   combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
-    return { total: tf.sum(tf.stack(losses)) as tf.Scalar, weights: tf.ones([this.T]) as tf.Tensor1D };
+    const weights = tf.ones([this.T]) as tf.Tensor1D;
+    return { total: weightedTotal(losses, weights), weights };
   }
 
   /** The weights the next step will apply (all 1). */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { weightedTotal } from './weighted-total.js';
 import { MultilossError } from '../../errors.js';
 import type { BalancedHead, BalancerRequirements, LossBalancer, StepContext, StepFeedback } from '../strategy.js';
 import { adamStep, copyAdam, initialAdam, requireHeads, stateAdam, stateNumbers, StrategyOptions, type AdamState } from './common.js';
@@ -73,7 +74,7 @@ export class GradNormBalancer implements LossBalancer {
 
   combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
     const weights = tf.tensor1d(this.weights);
-    return { total: tf.sum(tf.mul(weights, tf.stack(losses))) as tf.Scalar, weights };
+    return { total: weightedTotal(losses, weights), weights };
   }
 
   /** ∂L_grad/∂w for the given losses and shared-gradient norms (records Lₜ(0) on first sight). */

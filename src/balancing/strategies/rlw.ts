@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
 import { requireHeads, softmax, StrategyOptions } from './common.js';
 
@@ -41,7 +42,7 @@ export class RlwBalancer implements LossBalancer {
 
   combine(losses: tf.Scalar[], ctx: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
     const weights = tf.tensor1d(this.drawWeights(ctx.rng));
-    return { total: tf.sum(tf.mul(weights, tf.stack(losses))) as tf.Scalar, weights };
+    return { total: weightedTotal(losses, weights), weights };
   }
 
   variables(): tf.Variable[] {

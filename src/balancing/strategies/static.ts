@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { weightedTotal } from './weighted-total.js';
 import { MultilossError } from '../../errors.js';
 import type { BalancedHead, LossBalancer } from '../strategy.js';
 
@@ -13,7 +14,6 @@ export class StaticBalancer implements LossBalancer {
   readonly name = 'static';
   readonly weights: number[];
   private readonly tensor: tf.Tensor1D;
-  private readonly scalars: tf.Scalar[];
 
   constructor(heads: readonly BalancedHead[], options: StaticOptions = {}) {
     const names = heads.map((h) => h.name);
@@ -25,17 +25,10 @@ export class StaticBalancer implements LossBalancer {
     }
     this.weights = heads.map((h) => options.weights?.[h.name] ?? h.weight);
     this.tensor = tf.keep(tf.tensor1d(this.weights));
-    this.scalars = this.weights.map((w) => tf.keep(tf.scalar(w)));
   }
 
   combine(losses: tf.Scalar[]): { total: tf.Scalar; weights: tf.Tensor1D } {
-    // One tape node whose backward pass is ∂total/∂Lₜ = dy·wₜ (one op per head), instead of
-    // those of stack, mul and sum.
-    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-      value: tf.sum(tf.mul(tf.stack(args.slice(0, losses.length) as tf.Tensor[]), this.tensor)) as tf.Scalar,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => this.scalars.map((w) => tf.mul(dy as tf.Tensor, w)),
-    }));
-    return { total: op(...losses) as tf.Scalar, weights: this.tensor.clone() };
+    return { total: weightedTotal(losses, this.tensor), weights: this.tensor.clone() };
   }
 
   variables(): tf.Variable[] {
@@ -49,6 +42,5 @@ export class StaticBalancer implements LossBalancer {
   }
   dispose(): void {
     this.tensor.dispose();
-    tf.dispose(this.scalars);
   }
 }

@@ -372,18 +372,25 @@ export class Stack {
     return this.endFlatten ? tf.reshape(h, [h.shape[0], -1]) : h;
   }
 
-  /** One unit; `dropoutSeed` given means training with a dropout mask from it. `pre`, when given, receives a dense unit's pre-activation output. */
+  /**
+   * One unit; `dropoutSeed` given means training with a dropout mask from it. `pre`, when given,
+   * receives a dense unit's pre-activation output, or for relu and linear units (which run fused)
+   * their output, from which act′ is the same (step(relu(z)) = step(z)).
+   */
   applyUnit(u: Unit, x: tf.Tensor, training: boolean, dropoutSeed?: number, pre?: (z: tf.Tensor2D) => void): tf.Tensor {
     let h: tf.Tensor;
     if (u.kind === 'dense') {
       const input = u.flattenFirst ? tf.reshape(x, [x.shape[0], -1]) : x;
       const ops = this.denseOps(u);
-      if (pre && ops.activation && !u.batchNorm) {
+      const inputGradient = !(this.dataInput && u === this.units[0]);
+      if (pre && ops.activation && !u.batchNorm && !ops.fused) {
         const z = tf.add(tf.matMul(input as tf.Tensor2D, ops.kernel as tf.Tensor2D), ops.bias) as tf.Tensor2D;
         pre(z);
         h = ops.activation(z);
       } else {
-        h = applyDense(u.dense, ops, input, !(this.dataInput && u === this.units[0]));
+        h = applyDense(u.dense, ops, input, inputGradient);
+        // relu and linear: the output has the derivative's information (step(relu(z)) = step(z)).
+        if (pre && ops.fused && !u.batchNorm) pre(h as tf.Tensor2D);
       }
     } else {
       const { kernel, bias } = this.weights(u.conv);
