@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { untaped } from '../../engine/tidy.js';
 import { MultilossError } from '../../errors.js';
 
 /**
@@ -126,20 +127,13 @@ export function softmax(x: readonly number[], temperature = 1): number[] {
 }
 
 /**
- * `fn(x)` computed as one opaque op with a zero gradient w.r.t. x: a
- * stop-gradient (tfjs has none). Use inside the gradient tape for quantities
- * the paper detaches. The ops inside `fn` are not recorded on the tape (so
- * ops without gradients, like comparisons, are fine there) and are run in
- * their own tidy scope; the gradient function reads only x's shape, never a
- * tensor that may have been freed.
+ * `fn(x)` as a constant of the tape: a stop-gradient (tfjs has none). Use
+ * inside the gradient tape for quantities the paper detaches. The ops inside
+ * `fn` are not recorded on the tape (so ops without gradients, like
+ * comparisons, are fine there), and no gradient flows back through it.
  */
 export function detached<T extends tf.Tensor>(x: tf.Tensor, fn: (x: tf.Tensor) => T): T {
-  const shape = x.shape;
-  const op = tf.customGrad<T>((...inputs) => ({
-    value: fn(inputs[0] as tf.Tensor),
-    gradFunc: () => tf.zeros(shape),
-  }));
-  return op(x);
+  return untaped(() => fn(x));
 }
 
 export interface AdamState {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { weightedTotal } from './weighted-total.js';
 import { MultilossError } from '../../errors.js';
 import type { BalancedHead, BalancerRequirements, LossBalancer, StepContext, StepFeedback } from '../strategy.js';
 import { adamStep, copyAdam, detached, initialAdam, requireHeads, softmax, stateAdam, stateNumbers, StrategyOptions, type AdamState } from './common.js';
@@ -89,7 +90,7 @@ export class FamoBalancer implements LossBalancer {
       const q = tf.div(tf.mul(active, z), tf.add(tf.relu(gap), this.eps));
       return tf.div(tf.mul(q, this.T), tf.maximum(tf.sum(q), 1e-30)) as tf.Tensor1D;
     });
-    return { total: tf.sum(tf.mul(weights, stacked)) as tf.Scalar, weights };
+    return { total: weightedTotal(losses, weights), weights };
   }
 
   /** The logits' gradient J_softmax(ξ)ᵀδ for the given losses before and after a step. */
