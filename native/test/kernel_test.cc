@@ -438,6 +438,58 @@ static void test_layer_grad_norms(int cases) {
   }
 }
 
+// adam_weighted: each gradient formed as weighted_sum would, then the plain step; bit-identical
+// to weighted_sum into a buffer followed by adam, for 0..4 terms (0: a zero gradient), weight 1
+// alone (the no-sum path), sizes across chunk boundaries.
+static void test_adam_weighted(int cases) {
+  for (int c = 0; c < cases; c++) {
+    const long count = rnd(1, 4);
+    std::vector<Tensor*> ts;
+    std::vector<AdamWeightedSlot> slots;
+    std::vector<AdamSlot> ref;
+    std::vector<std::vector<AdamTerm>> terms(count);
+    for (long s = 0; s < count; s++) {
+      const long n = rnd(0, 3) == 0 ? rnd(0, 5) : rnd(1, 40000);
+      const long T = rnd(0, 4);
+      Tensor *w = new Tensor(n), *m = new Tensor(n), *v = new Tensor(n);
+      Tensor *w2 = new Tensor(n), *m2 = new Tensor(n), *v2 = new Tensor(n), *sum = new Tensor(n);
+      for (long i = 0; i < n; i++) {
+        v->p[i] = std::fabs(v->p[i]);
+        w2->p[i] = w->p[i];
+        m2->p[i] = m->p[i];
+        v2->p[i] = v->p[i];
+      }
+      ts.insert(ts.end(), {w, m, v, w2, m2, v2, sum});
+      std::vector<const float*> g(T);
+      std::vector<double> wt(T);
+      for (long t = 0; t < T; t++) {
+        Tensor* gt = new Tensor(n);
+        ts.push_back(gt);
+        g[t] = gt->p;
+        wt[t] = T == 1 && rnd(0, 1) == 0 ? 1.0 : static_cast<double>(rndf()) * 3.0;
+        terms[s].push_back(AdamTerm{wt[t], gt->p});
+      }
+      for (long i = 0; i < n; i++) sum->p[i] = 0.f;
+      weighted_sum(g.data(), wt.data(), T, n, sum->p);
+      slots.push_back(AdamWeightedSlot{w->p, m->p, v->p, n, terms[s].data(), T});
+      ref.push_back(AdamSlot{w2->p, sum->p, m2->p, v2->p, n});
+    }
+    AdamParams p{0.9f, 0.1f, 0.999f, 0.001f, 0.271f, 0.00299f, 1e-7f, -1e-3f};
+    adam_weighted(slots.data(), count, p);
+    adam(ref.data(), count, p);
+    long bad = 0;
+    for (long s = 0; s < count; s++)
+      if (std::memcmp(slots[s].var, ref[s].var, 4 * slots[s].n) != 0 || std::memcmp(slots[s].m, ref[s].m, 4 * slots[s].n) != 0 ||
+          std::memcmp(slots[s].v, ref[s].v, 4 * slots[s].n) != 0)
+        bad++;
+    if (bad) {
+      failures++;
+      std::printf("FAIL adam_weighted: %ld of %ld variables differ from weighted_sum + adam\n", bad, count);
+    }
+    for (Tensor* x : ts) delete x;
+  }
+}
+
 int main(int argc, char** argv) {
   // kernel_test [scale [gemm cases]]: scale sets the number of cases of every kernel (gemm: scale,
   // unless given on its own: the emulated arm64 run spends its time budget on the gemm).
@@ -476,6 +528,7 @@ int main(int argc, char** argv) {
       test_gemm(gemm_cases);
       test_sum(scale / 2);
       test_adam(scale / 10 + 1);
+      test_adam_weighted(scale / 10 + 1);
       test_conv(scale / 2);
       test_max_pool_grad(scale / 2);
       test_gram(scale / 4 + 1);
