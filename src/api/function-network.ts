@@ -174,8 +174,8 @@ export class FunctionNetwork implements TrainableNetwork {
     return tf.tidy(() => this.activate(this.forwardHeads(this.forwardTrunk(x, false), x)));
   }
 
-  lastBlockGradNorms(capture: LastBlockCapture, grads: tf.Tensor3D): number[] {
-    const T = grads.shape[0];
+  lastBlockGradNorms(capture: LastBlockCapture, grads: readonly tf.Tensor2D[]): number[] {
+    const T = grads.length;
     const input = capture.input;
     const vars = this.lastSharedVariables;
     if (!this.split || !input || vars.length === 0) return new Array<number>(T).fill(NaN);
@@ -185,7 +185,7 @@ export class FunctionNetwork implements TrainableNetwork {
     try {
       return Array.from({ length: T }, (_, t) =>
         tf.tidy(() => {
-          const g = tf.squeeze(tf.slice(grads, [t, 0, 0], [1, -1, -1]), [0]);
+          const g = grads[t];
           const rng = state ? Rng.fromState(state) : undefined;
           const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(this.forwardTrunk(input, true, rng), g)) as tf.Scalar, vars);
           return Math.sqrt(tf.addN(Object.values(vg).map((v) => tf.sum(tf.square(v)))).dataSync()[0]);

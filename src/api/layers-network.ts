@@ -400,8 +400,8 @@ export class LayersModelNetwork implements TrainableNetwork {
    * gradient w.r.t. the representation: the trunk is replayed on the captured
    * input with the same dropout masks (batch-norm statistics restored).
    */
-  lastBlockGradNorms(capture: LastBlockCapture, grads: tf.Tensor3D): number[] {
-    const T = grads.shape[0];
+  lastBlockGradNorms(capture: LastBlockCapture, grads: readonly tf.Tensor2D[]): number[] {
+    const T = grads.length;
     const vars = this.lastSharedVariables;
     const input = capture.input;
     if (!input || vars.length === 0) return new Array<number>(T).fill(NaN);
@@ -411,7 +411,7 @@ export class LayersModelNetwork implements TrainableNetwork {
     try {
       return Array.from({ length: T }, (_, t) =>
         tf.tidy(() => {
-          const g = tf.squeeze(tf.slice(grads, [t, 0, 0], [1, -1, -1]), [0]);
+          const g = grads[t];
           const rng = state ? Rng.fromState(state) : undefined;
           const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(this.forwardTrunk(input, true, rng), g)) as tf.Scalar, vars);
           const sq = tf.addN(Object.values(vg).map((v) => tf.sum(tf.square(v))));

@@ -182,15 +182,15 @@ export class MultiHeadNetwork implements TrainableNetwork {
 
   /**
    * ‖∇_W Lₜ‖ over the last trunk block's parameters W, for each head, given
-   * each head's gradient w.r.t. the trunk output (`grads`: T×n×k, unweighted).
+   * each head's gradient w.r.t. the trunk output (`grads`: one n×k per head, unweighted).
    * For a dense block without batch norm that ends the trunk this is exact and
    * cheap: with z = XW + b the pre-activation, δₜ = gₜ ⊙ act′(z) ⊙ dropout
    * mask, ∇_W = Xᵀδₜ and ∇_b = Σ_rows δₜ — one matmul for all heads.
    * Otherwise the block (and the parameter-free layers after it) is replayed
    * (same dropout mask, batch-norm statistics restored).
    */
-  lastBlockGradNorms(capture: LastBlockCapture, grads: tf.Tensor3D): number[] {
-    const T = grads.shape[0];
+  lastBlockGradNorms(capture: LastBlockCapture, grads: readonly tf.Tensor2D[]): number[] {
+    const T = grads.length;
     const li = this.stack.lastParamIndex;
     const b = this.stack.units[li];
     if (!b || !capture.input) return new Array<number>(T).fill(NaN);
@@ -207,7 +207,7 @@ export class MultiHeadNetwork implements TrainableNetwork {
         let deriv = activationDerivative(b.kind === 'dense' ? b.activationName : '', pre) ?? tf.grad((z: tf.Tensor) => tf.sum(act(z)))(pre);
         if (capture.seed !== undefined) deriv = tf.mul(deriv, tf.dropout(tf.onesLike(deriv), b.dropout, undefined, capture.seed));
         // [δ₁ … δ_T] side by side (n×Tk): every product below is one matmul for all heads.
-        const delta = tf.reshape(tf.mul(tf.transpose(grads, [1, 0, 2]), tf.reshape(deriv, [n, 1, k])), [n, T * k]) as tf.Tensor2D;
+        const delta = tf.reshape(tf.mul(tf.stack([...grads], 1), tf.reshape(deriv, [n, 1, k])), [n, T * k]) as tf.Tensor2D;
         // ‖Xᵀδₜ‖² for every head, the cheaper way: Σ_c δₜ,cᵀ (XXᵀ) δₜ,c (XXᵀ, then XXᵀ[δ₁ … δ_T]:
         // n²(kin + Tk) multiply-adds), or from Xᵀ[δ₁ … δ_T] directly (n·kin·Tk).
         let wSq: tf.Tensor;
@@ -234,7 +234,7 @@ export class MultiHeadNetwork implements TrainableNetwork {
     try {
       return Array.from({ length: T }, (_, t) =>
         tf.tidy(() => {
-          const g = tf.squeeze(tf.slice(grads, [t, 0, 0], [1, -1, -1]), [0]);
+          const g = grads[t];
           const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(replay(), g)) as tf.Scalar, vars);
           const sq = tf.addN(Object.values(vg).map((v) => tf.sum(tf.square(v))));
           return Math.sqrt(sq.dataSync()[0]);
@@ -305,7 +305,7 @@ export function activateOutput(raw: tf.Tensor2D, activation: HeadActivation): tf
  * op; the other activations: their derivative by tfjs ops), and ‖Xᵀδₜ‖² + ‖Σ_rows δₜ‖² come back
  * as numbers (no read-back). Undefined when the native path is inactive.
  */
-function nativeLastBlockNorms(input: tf.Tensor2D, pre: tf.Tensor2D, grads: tf.Tensor3D, activation: string, act: (z: tf.Tensor) => tf.Tensor, seed: number | undefined, rate: number | undefined): number[] | undefined {
+function nativeLastBlockNorms(input: tf.Tensor2D, pre: tf.Tensor2D, grads: readonly tf.Tensor2D[], activation: string, act: (z: tf.Tensor) => tf.Tensor, seed: number | undefined, rate: number | undefined): number[] | undefined {
   if (!layerGradNormsAvailable()) return undefined;
   const created: tf.Tensor[] = [];
   try {
@@ -316,7 +316,7 @@ function nativeLastBlockNorms(input: tf.Tensor2D, pre: tf.Tensor2D, grads: tf.Te
     if (mask) created.push(mask);
     const sq = layerGradNormsSquared({ x: input, grads, deriv, step: relu, mask });
     if (sq === undefined) return undefined;
-    const T = grads.shape[0];
+    const T = grads.length;
     // Σ (XXᵀ) ⊙ (δδᵀ) can round to a tiny negative number where the norm is 0.
     return Array.from({ length: T }, (_, t) => Math.sqrt(Math.max(0, sq[t] + sq[T + t])));
   } finally {

@@ -49,8 +49,8 @@ export interface TrainableNetwork {
   activate(raw: tf.Tensor2D[]): tf.Tensor2D[];
   /** Inference: the saved network's outputs, one n×units tensor per head. */
   predict(x: tf.Tensor): tf.Tensor2D[];
-  /** ‖∇ Lₜ‖ over `lastSharedVariables`, from each head's gradient w.r.t. the representation (T×n×k). */
-  lastBlockGradNorms(capture: LastBlockCapture, grads: tf.Tensor3D): number[];
+  /** ‖∇ Lₜ‖ over `lastSharedVariables`, from each head's gradient w.r.t. the representation (one n×k per head). */
+  lastBlockGradNorms(capture: LastBlockCapture, grads: readonly tf.Tensor2D[]): number[];
   /** Copies of non-trainable state a training forward pass updates (batch-norm statistics). */
   saveBatchNormState(): tf.Tensor[];
   restoreBatchNormState(saved: tf.Tensor[]): void;

@@ -575,8 +575,8 @@ export class Trainer {
      * by one during the backward pass; each is stored, and the op that
      * completes the set returns the combined direction while the others return
      * zeros (gradients into the trunk output are summed). Loss-based
-     * strategies pass on the plain sum (slice t is already wₜ·gₜ) and keep the
-     * slices for the measurements made after the step.
+     * strategies pass each slice on (slice t is already wₜ·gₜ; tfjs sums them)
+     * and keep the slices for the measurements made after the step.
      */
     const fanOutOps = (rep: tf.Tensor2D): tf.Tensor2D[] => {
       const [n, k] = rep.shape;
@@ -589,12 +589,15 @@ export class Trainer {
             value: tf.clone(args[0] as tf.Tensor),
             gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
               const g = Array.isArray(dy) ? dy[0] : dy;
-              if (rows) rows.set(g.dataSync() as Float32Array, t * n * k);
-              else slices[t] = g;
-              if (--pending > 0) return tf.zerosLike(g);
-              if (rows) return aggregateRepGradients(rows, n, k);
-              repGrads = slices.map((x) => tf.keep(x));
-              return tf.addN(slices);
+              if (rows) {
+                rows.set(g.dataSync() as Float32Array, t * n * k);
+                return --pending > 0 ? tf.zerosLike(g) : aggregateRepGradients(rows, n, k);
+              }
+              // Loss-based: pass each gradient on (tfjs sums them into the trunk output's, as
+              // without the fan-out); a clone, because tfjs frees what it has summed.
+              slices[t] = g;
+              if (--pending === 0) repGrads = slices.map((x) => tf.keep(x));
+              return tf.clone(g);
             },
           }))(rep) as tf.Tensor2D,
       );
@@ -712,7 +715,7 @@ export class Trainer {
           }
         }
       }
-      const norms = wantNorms && capture ? this.network.lastBlockGradNorms(capture, tf.stack(slices) as tf.Tensor3D).map((v, t) => v * Math.abs(inverse[t])) : undefined;
+      const norms = wantNorms && capture ? this.network.lastBlockGradNorms(capture, slices as tf.Tensor2D[]).map((v, t) => v * Math.abs(inverse[t])) : undefined;
       return { gram, norms };
     });
   }

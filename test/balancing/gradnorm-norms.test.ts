@@ -144,7 +144,7 @@ describe('lastBlockGradNorms on random shapes: the native kernel and the tfjs op
           const got = tf.tidy(() => {
             const capture = {};
             network.forwardTrunk(x, true, new Rng(seed), capture);
-            return network.lastBlockGradNorms(capture, grads);
+            return network.lastBlockGradNorms(capture, tf.unstack(grads) as tf.Tensor2D[]);
           });
           if (path === 'tfjs ops' && native) registerNativeKernels();
           assert.equal(got.length, T);

@@ -255,7 +255,7 @@ describe('trainer gradient modes', () => {
           })(rep);
           rows.set(g.dataSync(), t * n * 8);
         });
-        const norms = net.lastBlockGradNorms(capture, tf.tensor3d(rows, [heads.length, n, 8]));
+        const norms = net.lastBlockGradNorms(capture, tf.unstack(tf.tensor3d(rows, [heads.length, n, 8])) as tf.Tensor2D[]);
         heads.forEach((_, t) => {
           const { grads } = tf.variableGrads(() => headLosses(net, heads, batch, true, new Rng(77)).losses[t], net.lastSharedVariables);
           const expected = Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0], 0));

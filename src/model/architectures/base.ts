@@ -100,8 +100,8 @@ export abstract class ComposedNetwork implements TrainableNetwork {
    * with the same dropout masks (batch-norm statistics restored) and
    * differentiated along gₜ.
    */
-  lastBlockGradNorms(capture: LastBlockCapture, grads: tf.Tensor3D): number[] {
-    const T = grads.shape[0];
+  lastBlockGradNorms(capture: LastBlockCapture, grads: readonly tf.Tensor2D[]): number[] {
+    const T = grads.length;
     const vars = this.lastSharedVariables;
     const input = capture.input;
     if (!input || !vars.length) return new Array<number>(T).fill(NaN);
@@ -109,7 +109,7 @@ export abstract class ComposedNetwork implements TrainableNetwork {
     try {
       return Array.from({ length: T }, (_, t) =>
         tf.tidy(() => {
-          const g = tf.squeeze(tf.slice(grads, [t, 0, 0], [1, -1, -1]), [0]);
+          const g = grads[t];
           const rng = capture.seed === undefined ? undefined : new Rng(capture.seed);
           const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(this.trunk(input, true, rng), g)) as tf.Scalar, vars);
           const sq = tf.addN(Object.values(vg).map((v) => tf.sum(tf.square(v))));
