@@ -297,6 +297,20 @@ napi_value SumMiddle(napi_env env, napi_callback_info info) {
 }
 
 // ------------------------------------------------------------------------------ adam
+// params (already checked to hold 8 values) as the kernel's float32 scalars.
+mlk::AdamParams adam_params(const double* q) {
+  mlk::AdamParams p;
+  p.beta1 = static_cast<float>(q[0]);
+  p.one_minus_beta1 = static_cast<float>(q[1]);
+  p.beta2 = static_cast<float>(q[2]);
+  p.one_minus_beta2 = static_cast<float>(q[3]);
+  p.one_minus_acc_beta1 = static_cast<float>(q[4]);
+  p.one_minus_acc_beta2 = static_cast<float>(q[5]);
+  p.epsilon = static_cast<float>(q[6]);
+  p.neg_lr = static_cast<float>(q[7]);
+  return p;
+}
+
 // adam(heap, slots, params): slots = [varOff, gradOff, mOff, vOff, n] * count (bytes / elements);
 // params = [beta1, 1-beta1, beta2, 1-beta2, 1-beta1^t, 1-beta2^t, epsilon, -lr] (float32 values).
 napi_value Adam(napi_env env, napi_callback_info info) {
@@ -334,15 +348,7 @@ napi_value Adam(napi_env env, napi_callback_info info) {
     }
     slots[i] = mlk::AdamSlot{w, g, m, v, static_cast<long>(n)};
   }
-  mlk::AdamParams p;
-  p.beta1 = static_cast<float>(q[0]);
-  p.one_minus_beta1 = static_cast<float>(q[1]);
-  p.beta2 = static_cast<float>(q[2]);
-  p.one_minus_beta2 = static_cast<float>(q[3]);
-  p.one_minus_acc_beta1 = static_cast<float>(q[4]);
-  p.one_minus_acc_beta2 = static_cast<float>(q[5]);
-  p.epsilon = static_cast<float>(q[6]);
-  p.neg_lr = static_cast<float>(q[7]);
+  const mlk::AdamParams p = adam_params(q);
   {
     std::lock_guard<std::mutex> lk(kernel_mutex());
     mlk::adam(slots.data(), count, p);
@@ -406,15 +412,7 @@ napi_value AdamWeighted(napi_env env, napi_callback_info info) {
     }
     slots[i] = mlk::AdamWeightedSlot{w, m, v, static_cast<long>(n), terms[i].data(), k};
   }
-  mlk::AdamParams p;
-  p.beta1 = static_cast<float>(q[0]);
-  p.one_minus_beta1 = static_cast<float>(q[1]);
-  p.beta2 = static_cast<float>(q[2]);
-  p.one_minus_beta2 = static_cast<float>(q[3]);
-  p.one_minus_acc_beta1 = static_cast<float>(q[4]);
-  p.one_minus_acc_beta2 = static_cast<float>(q[5]);
-  p.epsilon = static_cast<float>(q[6]);
-  p.neg_lr = static_cast<float>(q[7]);
+  const mlk::AdamParams p = adam_params(q);
   {
     std::lock_guard<std::mutex> lk(kernel_mutex());
     mlk::adam_weighted(slots.data(), count, p);

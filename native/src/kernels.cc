@@ -156,39 +156,19 @@ void adam_range(float* w, const float* grad, float* m, float* v, long n, const A
 
 constexpr long kAdamChunk = 16384;
 
-struct AdamCtx {
-  const AdamSlot* slots;
-  long count;
-  const long* starts;  // chunk index where each slot begins
-  const AdamParams* p;
-};
-
-void adam_chunk(void* ctx, long chunk, int) {
-  const AdamCtx& A = *static_cast<const AdamCtx*>(ctx);
-  // Find the slot holding this chunk (few slots: linear scan).
-  long s = 0;
-  while (s + 1 < A.count && A.starts[s + 1] <= chunk) s++;
-  const AdamSlot& S = A.slots[s];
-  const long i0 = (chunk - A.starts[s]) * kAdamChunk;
-  const long len = std::min(kAdamChunk, S.n - i0);
-  if (len <= 0) return;
-  adam_range(S.var + i0, S.grad + i0, S.m + i0, S.v + i0, len, *A.p);
-}
-
 }  // namespace
 
+// The plain step is the weighted one with each gradient as one term of weight 1 (which
+// adam_weighted applies without a sum).
 void adam(const AdamSlot* slots, long count, const AdamParams& p) {
   if (count <= 0) return;
-  long stack_starts[64];
-  long* starts = count <= 64 ? stack_starts : new long[count];
-  long chunks = 0;
+  std::vector<AdamTerm> terms(count);
+  std::vector<AdamWeightedSlot> weighted(count);
   for (long s = 0; s < count; s++) {
-    starts[s] = chunks;
-    chunks += (std::max<long>(0, slots[s].n) + kAdamChunk - 1) / kAdamChunk;
+    terms[s] = AdamTerm{1.0, slots[s].grad};
+    weighted[s] = AdamWeightedSlot{slots[s].var, slots[s].m, slots[s].v, slots[s].n, &terms[s], 1};
   }
-  AdamCtx A{slots, count, starts, &p};
-  parallel_for(chunks, adam_chunk, &A, chunks < 4 ? 1 : 0);
-  if (starts != stack_starts) delete[] starts;
+  adam_weighted(weighted.data(), count, p);
 }
 
 namespace {

@@ -97,10 +97,8 @@ export class NativeAdamOptimizer extends tf.Optimizer {
       : Object.keys(variableGradients).map((name) => [name, variableGradients[name] ?? undefined]);
     const work: StepWork[] = [];
     pairs.forEach(([name, grad], index) => {
-      const value = tf.engine().registeredVariables[name];
-      if (value === undefined) throw new Error(`Adam: no variable named '${name}'`);
-      const mom = this.momentsOf(name, value, index);
-      if (grad != null) work.push({ value, mom, terms: [{ grad, weight: 1 }] });
+      const item = this.workFor(name, index, grad == null ? [] : [{ grad, weight: 1 }]);
+      if (grad != null) work.push(item);
     });
     this.restored = undefined;
     if (this.stepNative(work)) {
@@ -121,18 +119,12 @@ export class NativeAdamOptimizer extends tf.Optimizer {
    * forms the sums and calls applyGradients.
    */
   applyWeightedGradients(entries: readonly WeightedGradient[]): boolean {
-    const addon = loadAddon().addon;
-    if (addon === undefined || typeof addon.adamWeighted !== 'function' || tf.getBackend() !== 'wasm') return false;
-    const work: StepWork[] = [];
-    entries.forEach(({ name, terms, weights }, index) => {
-      const value = tf.engine().registeredVariables[name];
-      if (value === undefined) throw new Error(`Adam: no variable named '${name}'`);
-      const mom = this.momentsOf(name, value, index);
+    const work = entries.map(({ name, terms, weights }, index) => {
       const parts: StepWork['terms'] = [];
       terms.forEach((grad, t) => {
         if (grad !== undefined && weights[t] !== 0) parts.push({ grad, weight: weights[t] });
       });
-      work.push({ value, mom, terms: parts });
+      return this.workFor(name, index, parts);
     });
     for (const { terms } of work) for (const { weight } of terms) if (!Number.isFinite(weight)) return false;
     if (!this.stepNative(work)) return false;
@@ -140,6 +132,13 @@ export class NativeAdamOptimizer extends tf.Optimizer {
     this.nativeSteps++;
     this.incrementIterations();
     return true;
+  }
+
+  /** The variable named `name` with its moments (slot `index` of restored ones) and gradient terms. */
+  private workFor(name: string, index: number, terms: StepWork['terms']): StepWork {
+    const value = tf.engine().registeredVariables[name];
+    if (value === undefined) throw new Error(`Adam: no variable named '${name}'`);
+    return { value, mom: this.momentsOf(name, value, index), terms };
   }
 
   private momentsOf(name: string, value: tf.Variable, index: number): Moments {
