@@ -820,8 +820,7 @@ export class Trainer {
       // Native Adam without clipping: Σₜ wₜgₜ is formed inside the optimizer's step, never written out.
       const fused =
         !direction &&
-        !this.options.clipNorm &&
-        !this.options.clipValue &&
+        !this.clips &&
         this.optimizer.applyWeighted([
           ...Object.keys(headGrads).map((name) => ({ name, terms: [headGrads[name]], weights: [1] })),
           ...shared.map((v, i) => ({ name: v.name, terms: perHead.map((row) => row[i]), weights: w })),
@@ -934,9 +933,14 @@ export class Trainer {
     });
   }
 
+  /** Whether `clip` changes gradients (clipNorm or clipValue set). */
+  private get clips(): boolean {
+    return !!this.options.clipNorm || !!this.options.clipValue;
+  }
+
   private clip(grads: tf.NamedTensorMap): tf.NamedTensorMap {
     const { clipNorm, clipValue } = this.options;
-    if (!clipNorm && !clipValue) return grads;
+    if (!this.clips) return grads;
     let out = grads;
     if (clipValue) {
       out = Object.fromEntries(Object.entries(out).map(([k, g]) => [k, tf.clipByValue(g, -clipValue, clipValue)]));

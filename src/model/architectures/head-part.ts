@@ -10,7 +10,7 @@ import { MultilossError } from '../../errors.js';
 import { Rng } from '../../training/rng.js';
 import type { DenseBlockSpec } from '../network.js';
 import type { OutputSpec } from '../trainable-network.js';
-import { applyDense, glorot, isImageLayer, layerVariables, modelLayer, Stack, layerSafeName, type DenseOps } from './stack.js';
+import { applyDense, denseOps, glorot, isImageLayer, layerVariables, modelLayer, Stack, layerSafeName, type DenseOps } from './stack.js';
 
 export class HeadPart {
   private ops?: DenseOps;
@@ -49,10 +49,8 @@ export class HeadPart {
   apply(x: tf.Tensor, training: boolean, seed?: number): tf.Tensor2D {
     let h = x;
     if (this.tower.units.length) h = this.tower.apply(h, training, training && seed !== undefined ? new Rng(seed) : undefined);
-    if (!this.ops) {
-      const [kernel, bias] = layerVariables(this.dense);
-      this.ops = { kernel, bias, activation: (t) => t, fused: 'linear' };
-    }
+    // The raw output: a linear dense layer (the activation is the loss's or `activate`'s).
+    this.ops ??= denseOps(this.dense, 'linear');
     return applyDense(this.dense, this.ops, h) as tf.Tensor2D;
   }
 
