@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types.js';
-import { tensorData, type WasmBackend } from '../wasm-kernels/internals.js';
+import { floatOnHeap, tensorData, type WasmBackend } from '../wasm-kernels/internals.js';
 import { loadAddon } from './addon.js';
 import { nativeKernelsActive } from './state.js';
 
@@ -173,7 +173,7 @@ export class NativeAdamOptimizer extends tf.Optimizer {
       if (value.dtype !== 'float32') return false;
       for (const t of [value, mom.m, mom.v]) if (!backend.dataIdMap.has(t.dataId)) return false;
       for (const { grad } of terms) {
-        if (grad.dtype !== 'float32' || grad.isDisposed || !tf.util.arraysEqual(value.shape, grad.shape) || !backend.dataIdMap.has(grad.dataId)) return false;
+        if (!floatOnHeap(backend, grad) || !tf.util.arraysEqual(value.shape, grad.shape)) return false;
       }
     }
     // Copy-on-write: every buffer we write must be ours alone. (Allocates: offsets are read after.)

@@ -38,6 +38,12 @@ export interface NativeAddon {
    * Absent from builds before it.
    */
   adamWeighted?(heap: ArrayBuffer, slots: Float64Array, terms: Float64Array, params: Float64Array): void;
+  /**
+   * GradNorm's last-layer norms: params = [n, kin, k, T, method, xOff, dOff (-1), dStep (0/1),
+   * maskOff (-1), T gradient offsets] (bytes); out gets ‖Xᵀδₜ‖² then ‖Σ_rows δₜ‖². Absent from
+   * builds before it.
+   */
+  layerGradNorms?(heap: ArrayBuffer, params: Float64Array, out: Float64Array): void;
   conv2d(heap: ArrayBuffer, params: Float64Array): void;
   maxPoolGrad(heap: ArrayBuffer, params: Float64Array): void;
   /** slots = [T, then per variable: n, T byte offsets (-1: none)]; out gets the T(T+1)/2 pair sums. */

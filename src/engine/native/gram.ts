@@ -9,7 +9,7 @@
  * Node-only (the addon).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { asWasmBackend, tensorData, type WasmBackend } from '../wasm-kernels/internals.js';
+import { asWasmBackend, floatOnHeap, tensorData, type WasmBackend } from '../wasm-kernels/internals.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { nativeKernelsActive } from './state.js';
 
@@ -22,9 +22,6 @@ function ready(): { addon: NativeAddon; backend: WasmBackend } | undefined {
   return { addon, backend: asWasmBackend(tf.backend()) };
 }
 
-function onHeap(backend: WasmBackend, g: Grad): boolean {
-  return g === undefined || (g.dtype === 'float32' && !g.isDisposed && backend.dataIdMap.has(g.dataId));
-}
 
 /**
  * perHead[t][i]: head t's gradient w.r.t. variable i (undefined: zero; sizes per variable equal).
@@ -42,7 +39,7 @@ export function gramOfTensors(perHead: readonly (readonly Grad[])[]): Float64Arr
     let n = -1;
     for (let t = 0; t < T; t++) {
       const g = perHead[t][i];
-      if (!onHeap(backend, g)) return undefined;
+      if (!floatOnHeap(backend, g)) return undefined;
       if (g === undefined) {
         slots[1 + i * (1 + T) + 1 + t] = -1;
         continue;
@@ -78,7 +75,7 @@ export function weightedSumOfTensors(grads: readonly Grad[], weights: ArrayLike<
   const size = tf.util.sizeFromShape(shape);
   for (let t = 0; t < T; t++) {
     const g = grads[t];
-    if (!onHeap(backend, g) || (g !== undefined && g.size !== size) || !Number.isFinite(weights[t])) return undefined;
+    if (!floatOnHeap(backend, g) || (g !== undefined && g.size !== size) || !Number.isFinite(weights[t])) return undefined;
   }
   // Allocate first (may grow the heap), then read offsets and the heap buffer.
   const out = backend.makeOutput(shape.slice(), 'float32');

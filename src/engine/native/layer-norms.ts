@@ -12,16 +12,15 @@
  * Node-only (the addon).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { asWasmBackend, tensorData, type WasmBackend } from '../wasm-kernels/internals.js';
+import { asWasmBackend, floatOnHeap, tensorData, type WasmBackend } from '../wasm-kernels/internals.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { nativeKernelsActive } from './state.js';
 
-/** params = [n, kin, k, T, method, xOff, dOff (-1), dStep (0/1), maskOff (-1), T gradient offsets] (bytes). */
-type LayerGradNormsFn = (heap: ArrayBuffer, params: Float64Array, out: Float64Array) => void;
+type LayerGradNormsFn = NonNullable<NativeAddon['layerGradNorms']>;
 
 function addonFn(): { fn: LayerGradNormsFn; backend: WasmBackend } | undefined {
   if (!nativeKernelsActive()) return undefined;
-  const addon = loadAddon().addon as (NativeAddon & { layerGradNorms?: LayerGradNormsFn }) | undefined;
+  const addon = loadAddon().addon;
   if (addon === undefined || typeof addon.layerGradNorms !== 'function') return undefined;
   return { fn: addon.layerGradNorms.bind(addon), backend: asWasmBackend(tf.backend()) };
 }
@@ -71,7 +70,7 @@ export function layerGradNormsSquared(input: LayerGradNormsInput): Float64Array 
     slices = Array.from({ length: T }, (_, t) => ({ tensor: g, elemOffset: t * n * k }));
   }
   const T = slices.length;
-  const onHeap = (t: tf.Tensor | undefined) => t === undefined || (t.dtype === 'float32' && !t.isDisposed && backend.dataIdMap.has(t.dataId));
+  const onHeap = (t: tf.Tensor | undefined): boolean => floatOnHeap(backend, t);
   const sameShape = (t: tf.Tensor | undefined) => t === undefined || (t.rank === 2 && t.shape[0] === n && t.shape[1] === k);
   if (!onHeap(x) || !onHeap(deriv) || !onHeap(mask) || !sameShape(deriv) || !sameShape(mask) || slices.some((s) => !onHeap(s.tensor))) return undefined;
   if (input.step && deriv === undefined) return undefined;

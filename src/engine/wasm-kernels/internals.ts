@@ -76,6 +76,11 @@ export function attrsAs<T>(args: KernelArgs): T {
   return (args.attrs ?? {}) as unknown as T;
 }
 
+/** Whether `t` is a live float32 tensor with its data on this backend's heap (undefined: yes, nothing to check). */
+export function floatOnHeap(backend: WasmBackend, t: { dtype: DataType; dataId: DataId; isDisposed: boolean } | undefined): boolean {
+  return t === undefined || (t.dtype === 'float32' && !t.isDisposed && backend.dataIdMap.has(t.dataId));
+}
+
 export function tensorData(backend: WasmBackend, info: TensorInfo): WasmTensorData {
   const data = backend.dataIdMap.get(info.dataId);
   if (data === undefined) throw new Error('wasm kernel fix: tensor data not found on the wasm backend');
