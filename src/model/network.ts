@@ -206,21 +206,26 @@ export class MultiHeadNetwork implements TrainableNetwork {
         const kin = input.shape[1];
         let deriv = activationDerivative(b.kind === 'dense' ? b.activationName : '', pre) ?? tf.grad((z: tf.Tensor) => tf.sum(act(z)))(pre);
         if (capture.seed !== undefined) deriv = tf.mul(deriv, tf.dropout(tf.onesLike(deriv), b.dropout, undefined, capture.seed));
-        // [δ₁ … δ_T] side by side (n×Tk): every product below is one matmul for all heads.
-        const delta = tf.reshape(tf.mul(tf.stack([...grads], 1), tf.reshape(deriv, [n, 1, k])), [n, T * k]) as tf.Tensor2D;
-        // ‖Xᵀδₜ‖² for every head, the cheaper way: Σ_c δₜ,cᵀ (XXᵀ) δₜ,c (XXᵀ, then XXᵀ[δ₁ … δ_T]:
-        // n²(kin + Tk) multiply-adds), or from Xᵀ[δ₁ … δ_T] directly (n·kin·Tk).
-        let wSq: tf.Tensor;
+        // ‖Xᵀδₜ‖² + ‖1ᵀδₜ‖² (kernel and bias) for every head, the cheaper way: Σ_c δₜ,cᵀ (XXᵀ + 11ᵀ) δₜ,c
+        // (XXᵀ, then [δ₁ … δ_T]ᵀ(XXᵀ + 11ᵀ): n²(kin + Tk) multiply-adds, one matmul for all heads),
+        // or from Xᵀ[δ₁ … δ_T] directly (n·kin·Tk, plus the bias sums).
+        // Same-shape products and a concat: a broadcasting product over a stack is ~20× slower on wasm.
+        const delta = (T === 1 ? tf.mul(grads[0], deriv) : tf.concat(grads.map((g) => tf.mul(g, deriv)), 1)) as tf.Tensor2D;
+        let sq: tf.Tensor;
         if (n * (kin + T * k) < kin * T * k) {
-          const rows = tf.matMul(input, input, false, true);
-          wSq = tf.sum(tf.reshape(tf.mul(tf.matMul(rows, delta), delta), [n, T, k]), [0, 2]);
+          // Explicit transposes, and the n×n matrix as the right operand: wasm's XNNPACK packs the
+          // right operand on every call (new tensors every step), and transposed operands cost more.
+          const rows = tf.add(tf.matMul(input, tf.transpose(input)), 1);
+          const deltaT = tf.transpose(delta);
+          // Rows of the product are (head, unit): one last-axis sum per head.
+          sq = tf.sum(tf.reshape(tf.mul(tf.matMul(deltaT, rows), deltaT), [T, k * n]), 1);
         } else {
           const wGrad = tf.matMul(input, delta, true, false);
-          wSq = tf.sum(tf.reshape(tf.square(wGrad), [kin, T, k]), [0, 2]);
+          const wSq = tf.sum(tf.reshape(tf.square(wGrad), [kin, T, k]), [0, 2]);
+          sq = tf.add(wSq, tf.sum(tf.square(tf.sum(tf.reshape(delta, [n, T, k]), 0)), 1));
         }
-        const bSq = tf.sum(tf.square(tf.sum(tf.reshape(delta, [n, T, k]), 0)), 1);
-        // Σ (XXᵀ) ⊙ (δδᵀ) can round to a tiny negative number where the norm is 0.
-        return Array.from(tf.sqrt(tf.relu(tf.add(wSq, bSq))).dataSync());
+        // Σ (XXᵀ + 11ᵀ) ⊙ (δδᵀ) can round to a tiny negative number where the norm is 0.
+        return Array.from(tf.sqrt(tf.relu(sq)).dataSync());
       });
     }
     const vars = unitVariables(b);
