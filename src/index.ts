@@ -132,7 +132,7 @@ export {
   type FunctionModel,
 } from './api/index.js';
 export type { TrainableNetwork, LastBlockCapture } from './model/trainable-network.js';
-export type { EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainerCheckpoint, CheckpointReason } from './training/trainer.js';
+export type { EarlyStoppingMonitor, EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainerCheckpoint, CheckpointReason } from './training/trainer.js';
 export type { GradientDiagnostics } from './training/diagnostics.js';
 
 // Architectures and image inputs
