@@ -527,6 +527,68 @@ const KernelInfo& kernel_info(long n) {
 }
 
 // ---------------------------------------------------------------------------- packing
+namespace {
+
+// d[p * W + j] = src[j * ld + p] for j < rows, p < kc (rows <= W): `rows` rows of depth kc
+// interleaved into a W-wide panel, the layout both packings produce from the transposing side.
+void interleave_rows_default(const float* src, long ld, int rows, int W, long kc, float* d) {
+  for (int j = 0; j < rows; j++) {
+    const float* s = src + j * ld;
+    for (long p = 0; p < kc; p++) d[p * W + j] = s[p];
+  }
+}
+
+#ifdef MLK_X86
+// The same with 8 x 8 register transposes (8 row loads, 8 panel stores per block): the scalar
+// loop's W-strided stores made packing a transposed operand cost as much as its multiply-adds
+// in small products (e.g. GradNorm's XX^T). Moves the same floats: results are bit-identical.
+__attribute__((target("avx2"))) void interleave_rows_avx2(const float* src, long ld, int rows, int W, long kc, float* d) {
+  const int rows8 = rows / 8 * 8;
+  const long kc8 = kc / 8 * 8;
+  for (int j = 0; j < rows8; j += 8) {
+    const float* s = src + j * ld;
+    for (long p = 0; p < kc8; p += 8) {
+      const __m256 r0 = _mm256_loadu_ps(s + p), r1 = _mm256_loadu_ps(s + ld + p);
+      const __m256 r2 = _mm256_loadu_ps(s + 2 * ld + p), r3 = _mm256_loadu_ps(s + 3 * ld + p);
+      const __m256 r4 = _mm256_loadu_ps(s + 4 * ld + p), r5 = _mm256_loadu_ps(s + 5 * ld + p);
+      const __m256 r6 = _mm256_loadu_ps(s + 6 * ld + p), r7 = _mm256_loadu_ps(s + 7 * ld + p);
+      const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+      const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+      const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+      const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      float* o = d + p * W + j;
+      _mm256_storeu_ps(o, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_storeu_ps(o + W, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_storeu_ps(o + 2 * W, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_storeu_ps(o + 3 * W, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_storeu_ps(o + 4 * W, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_storeu_ps(o + 5 * W, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_storeu_ps(o + 6 * W, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_storeu_ps(o + 7 * W, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+    for (int jj = j; jj < j + 8; jj++)
+      for (long p = kc8; p < kc; p++) d[p * W + jj] = src[jj * ld + p];
+  }
+  interleave_rows_default(src + rows8 * ld, ld, rows - rows8, W, kc, d + rows8);
+}
+#endif
+
+void interleave_rows(const float* src, long ld, int rows, int W, long kc, float* d) {
+#ifdef MLK_X86
+  if (rows >= 8 && kc >= 8 && current_isa() >= ISA_AVX2) {
+    interleave_rows_avx2(src, ld, rows, W, kc, d);
+    return;
+  }
+#endif
+  interleave_rows_default(src, ld, rows, W, kc, d);
+}
+
+}  // namespace
+
 // A panel: rows [i0, i0+rows) of op(A), depth [p0, p0+kc), as ceil(rows/MR) panels of kc x MR.
 void pack_a(const float* a, long lda, bool trans_a, long i0, long rows, long p0, long kc, int MR, float* dst) {
   for (long ip = 0; ip < rows; ip += MR) {
@@ -542,14 +604,9 @@ void pack_a(const float* a, long lda, bool trans_a, long i0, long rows, long p0,
         for (; ii < MR; ii++) dd[ii] = 0.f;
       }
     } else {
-      for (int ii = 0; ii < MR; ii++) {
-        if (ii < mr) {
-          const float* s = a + (i0 + ip + ii) * lda + p0;
-          for (long p = 0; p < kc; p++) d[p * MR + ii] = s[p];
-        } else {
-          for (long p = 0; p < kc; p++) d[p * MR + ii] = 0.f;
-        }
-      }
+      interleave_rows(a + (i0 + ip) * lda + p0, lda, mr, MR, kc, d);
+      for (int ii = mr; ii < MR; ii++)
+        for (long p = 0; p < kc; p++) d[p * MR + ii] = 0.f;
     }
   }
 }
@@ -569,14 +626,9 @@ void pack_b(const float* b, long ldb, bool trans_b, long p0, long kc, long j0, l
         for (; jj < NR; jj++) dd[jj] = 0.f;
       }
     } else {
-      for (int jj = 0; jj < NR; jj++) {
-        if (jj < nr) {
-          const float* s = b + (j0 + js + jj) * ldb + p0;
-          for (long p = 0; p < kc; p++) d[p * NR + jj] = s[p];
-        } else {
-          for (long p = 0; p < kc; p++) d[p * NR + jj] = 0.f;
-        }
-      }
+      interleave_rows(b + (j0 + js) * ldb + p0, ldb, nr, NR, kc, d);
+      for (int jj = nr; jj < NR; jj++)
+        for (long p = 0; p < kc; p++) d[p * NR + jj] = 0.f;
     }
   }
 }
