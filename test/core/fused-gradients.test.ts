@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { categoricalCrossentropy, meanSquaredError, reduceLoss } from '../../src/losses/index.js';
+import { binaryCrossentropy, categoricalCrossentropy, meanSquaredError, reduceLoss } from '../../src/losses/index.js';
 import { fusedDense, type FusedDenseActivation } from '../../src/model/architectures/stack.js';
 import { Rng } from '../../src/training/rng.js';
 import { StaticBalancer } from '../../src/balancing/strategies/static.js';
@@ -144,6 +144,40 @@ describe('mean squared error with its own backward pass', () => {
         assertClose(got, want, `${n}x${k} dprediction`);
       });
     }
+  });
+});
+
+describe('binary cross-entropy with its own backward pass', () => {
+  before(useDefaultBackend);
+
+  it('per-sample values and logit gradients match the stable max(z,0) − z·y + log1p(e^−|z|) under autodiff, with smoothing, soft labels and large logits', () => {
+    const rng = new Rng(17);
+    for (const [n, k] of [[1, 1], [9, 1], [33, 5], [128, 1]]) {
+      for (const eps of [0, 0.1]) {
+        tf.tidy(() => {
+          // Logits up to ±30 (saturated sigmoid), never exactly 0 (where the stable form's relu and abs have no derivative).
+          const z = tf.add(random(rng, [n, k], 30), 1e-3) as tf.Tensor2D;
+          const labels = Float32Array.from({ length: n * k }, (_, i) => (i % 7 === 3 ? 0.3 : rng.next() < 0.5 ? 1 : 0));
+          const y = tf.tensor2d(labels, [n, k]);
+          const dy = random(rng, [n]);
+          const loss = binaryCrossentropy({ labelSmoothing: eps });
+          const target = eps > 0 ? tf.add(tf.mul(y, 1 - eps), eps / 2) : y;
+          const reference = (zz: tf.Tensor): tf.Tensor =>
+            tf.mean(tf.add(tf.sub(tf.relu(zz), tf.mul(zz, target)), tf.log1p(tf.exp(tf.neg(tf.abs(zz))))), 1);
+          const what = `${n}x${k} eps ${eps}`;
+          assertClose(loss.perSample(y, z), reference(z), `${what} value`);
+          const got = tf.grad((zz: tf.Tensor) => tf.sum(tf.mul(loss.perSample(y, zz as tf.Tensor2D), dy)))(z);
+          const want = tf.grad((zz: tf.Tensor) => tf.sum(tf.mul(reference(zz), dy)))(z);
+          assertClose(got, want, `${what} dlogits`);
+        });
+      }
+    }
+  });
+
+  it('the gradient at z = 0 is (½ − y)/units, the derivative of the loss', () => {
+    const loss = binaryCrossentropy();
+    const g = tf.tidy(() => tf.grad((zz: tf.Tensor) => tf.sum(loss.perSample(tf.tensor2d([[1, 0]]), zz as tf.Tensor2D)))(tf.zeros([1, 2])).arraySync());
+    assert.deepEqual(g, [[-0.25, 0.25]]);
   });
 });
 
