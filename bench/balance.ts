@@ -4,12 +4,14 @@
 // kernels) side by side in one process. Expected: loss-based ≥ 0.9×, famo ≥
 // 0.75×, rep-mode gradient methods ≥ 0.6×, param-mode ≥ 1/(T+1).
 //
-// 8192 rows, batch 128 (64 steps an epoch), training metrics on; samples/s of a
-// run = median of `epochs` epochs after a warm-up epoch. `rounds` rounds each
-// run every method on both paths in the same order (interleaved, so load from
-// other jobs hits all alike); a method's figure is its best round (noise only
-// ever slows a run down), and its ratio is that over static's best round on
-// the same path.
+// 8192 rows, batch 128 (64 steps an epoch), training metrics on. Every method
+// of a path trains AT ONCE (the loop yields every 50 ms, so the runs interleave
+// and whatever else the machine does slows them alike); each step's wall time
+// is recorded after a warm-up epoch, and a method's figure is 128 / its median
+// step time over `epochs` epochs × `rounds` rounds; its ratio is static's
+// median step time over its own. (Timing methods one after another and taking
+// the best epoch of each, as before, let a lucky or unlucky minute of this
+// shared 2-core VM move a ratio by ±0.1.)
 //
 // `node --import tsx bench/balance.ts [--rounds N] [--rows N] [--epochs N] [--only native|wasm] [--methods a,b:mode] [--json FILE]`
 // (--json keeps every round's figure).
@@ -20,7 +22,7 @@ import { GRADIENT_METHODS, LOSS_BALANCER_NAMES, VALID_MODES, type BalanceSpec } 
 import { initBackend } from '../src/engine/backend.js';
 import { nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../src/engine/native/index.js';
 import { Rng } from '../src/training/rng.js';
-import { multilossRate, w1Data } from './w1.js';
+import { multilossStepTimes, w1Data } from './w1.js';
 
 export type BalancePath = 'native' | 'wasm';
 
@@ -28,10 +30,12 @@ export interface BalanceRow {
   method: string;
   mode: string;
   path: BalancePath;
-  /** Best round, samples/s. */
+  /** 128 / the median step time over every round, samples/s. */
   samplesPerSecond: number;
-  /** Every round's samples/s, in order. */
+  /** Every round's samples/s (from that round's median step), in order. */
   rounds: number[];
+  /** Median step time, ms. */
+  stepMs: number;
   ratio: number;
   expected: number;
 }
@@ -58,6 +62,7 @@ export interface BalanceResult {
 }
 
 const T = 3;
+const BATCH = 128;
 
 export function balanceSpecs(): { spec: BalanceSpec; expected: number }[] {
   return [
@@ -69,8 +74,8 @@ export function balanceSpecs(): { spec: BalanceSpec; expected: number }[] {
 
 export async function runBalance(options: BalanceOptions = {}): Promise<BalanceResult> {
   const samples = options.rows ?? 8192;
-  const epochs = options.epochs ?? 3;
-  const rounds = options.rounds ?? 3;
+  const epochs = options.epochs ?? 2;
+  const rounds = options.rounds ?? 2;
   const info = await initBackend('wasm');
   const paths = options.paths ?? (info.native.active ? ['native', 'wasm'] : ['wasm']);
   if (paths.includes('native') && !info.native.active) throw new Error(`native path requested but inactive (${info.native.reason ?? 'unknown'})`);
@@ -79,7 +84,8 @@ export async function runBalance(options: BalanceOptions = {}): Promise<BalanceR
   const specs = balanceSpecs().filter(
     ({ spec }) => wanted === undefined || spec.method === 'static' || wanted.includes(spec.method) || wanted.includes(`${spec.method}:${spec.mode ?? ''}`),
   );
-  const rates = new Map<string, number[]>();
+  const steps = new Map<string, number[]>();
+  const perRound = new Map<string, number[]>();
   const key = (path: BalancePath, spec: BalanceSpec) => `${path}/${spec.method}/${spec.mode ?? '-'}`;
   const start = loadavg()[0];
   let maxLoad = start;
@@ -88,30 +94,41 @@ export async function runBalance(options: BalanceOptions = {}): Promise<BalanceR
     for (const path of paths) {
       if (path === 'native') registerNativeKernels();
       else unregisterNativeKernels();
-      for (const { spec } of specs) {
-        const rate = await multilossRate(train, epochs, 128, true, spec);
-        rates.set(key(path, spec), [...(rates.get(key(path, spec)) ?? []), rate]);
-        maxLoad = Math.max(maxLoad, loadavg()[0]);
+      const load = setInterval(() => (maxLoad = Math.max(maxLoad, loadavg()[0])), 1000);
+      try {
+        const times = await Promise.all(specs.map(({ spec }) => multilossStepTimes(train, epochs, BATCH, true, spec)));
+        specs.forEach(({ spec }, i) => {
+          const k = key(path, spec);
+          steps.set(k, [...(steps.get(k) ?? []), ...times[i]]);
+          perRound.set(k, [...(perRound.get(k) ?? []), (BATCH * 1000) / median(times[i])]);
+        });
+      } finally {
+        clearInterval(load);
       }
     }
   }
   if (info.native.active) registerNativeKernels();
   const rows: BalanceRow[] = [];
   for (const path of paths) {
-    const staticRate = Math.max(...(rates.get(key(path, { method: 'static' })) ?? [NaN]));
+    const staticMs = median(steps.get(key(path, { method: 'static' })) ?? [NaN]);
     for (const { spec, expected } of specs) {
-      const all = rates.get(key(path, spec)) ?? [];
-      const best = Math.max(...all);
-      rows.push({ method: spec.method, mode: spec.mode ?? '-', path, samplesPerSecond: best, rounds: all, ratio: best / staticRate, expected });
+      const stepMs = median(steps.get(key(path, spec)) ?? [NaN]);
+      rows.push({ method: spec.method, mode: spec.mode ?? '-', path, samplesPerSecond: (BATCH * 1000) / stepMs, rounds: perRound.get(key(path, spec)) ?? [], stepMs, ratio: staticMs / stepMs, expected });
     }
   }
   return { rows, paths, samples, epochs, rounds, load: { start, max: maxLoad, end: loadavg()[0] }, minutes: (performance.now() - t0) / 60000 };
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 export function printBalance(r: BalanceResult): void {
   const n = nativeStatus();
   console.log(
-    `workload W1 + a binary head (T = ${T}), batch 128, ${r.samples} rows, training metrics on; samples/s = median of ${r.epochs} epochs after a warm-up, best of ${r.rounds} interleaved rounds`,
+    `workload W1 + a binary head (T = ${T}), batch ${BATCH}, ${r.samples} rows, training metrics on; every method of a path trains at once (interleaved); samples/s = ${BATCH} / median step time over ${r.epochs} epochs after a warm-up × ${r.rounds} rounds`,
   );
   console.log(`native kernels: ${n.active ? `${n.isa}, ${n.threads} threads` : `inactive (${n.reason ?? 'unknown'})`}`);
   console.log(

@@ -79,6 +79,37 @@ export async function multilossRate(train: EncodedData, epochs: number, batchSiz
   return train.n / (median(times.slice(1)) / 1000);
 }
 
+/**
+ * Per-step wall times (ms) of the multiloss loop on W1 after a warm-up epoch: `epochs` epochs
+ * after it, one entry per training step (batch gather, forward, backward, optimizer step,
+ * balancing). Several of these may run at once: the loop yields every 50 ms, so concurrent
+ * runs interleave and share whatever else the machine is doing.
+ */
+export async function multilossStepTimes(train: EncodedData, epochs: number, batchSize: number, trainMetrics: boolean, balance: BalanceSpec = { method: 'static' }): Promise<number[]> {
+  const heads = w1Heads(train.targets.length === 3);
+  const network = MultiHeadNetwork.create(784, [{ units: 256, activation: 'relu' }, { units: 256, activation: 'relu' }], heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })), new Rng(1));
+  const strategy = createStrategy(balance, heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })));
+  const trainer = new Trainer(network, heads, strategy, { epochs: epochs + 1, batchSize, seed: 1, optimizer: { name: 'adam', learningRate: 1e-3 }, trainMetrics });
+  const times: number[] = [];
+  let epoch = 0;
+  let t0 = 0;
+  await trainer.fit(train, undefined, {
+    onEpochBegin: (info) => {
+      epoch = info.epoch; // 1-based
+    },
+    onBatchBegin: () => {
+      t0 = performance.now();
+    },
+    onBatchEnd: () => {
+      if (epoch > 1) times.push(performance.now() - t0);
+    },
+  });
+  trainer.dispose();
+  if (strategy.kind === 'loss') strategy.dispose?.();
+  network.dispose();
+  return times;
+}
+
 async function fitRate(train: EncodedData, epochs: number, batchSize: number): Promise<number> {
   const input = tfl.input({ shape: [784] });
   let h = tfl.layers.dense({ units: 256, activation: 'relu' }).apply(input) as tfl.SymbolicTensor;
