@@ -7,9 +7,11 @@
 // 8192 rows, batch 128 (64 steps an epoch), training metrics on. Every method
 // of a path trains AT ONCE (the loop yields every 50 ms, so the runs interleave
 // and whatever else the machine does slows them alike); each step's wall time
-// is recorded after a warm-up epoch, and a method's figure is 128 / its median
-// step time over `epochs` epochs × `rounds` rounds; its ratio is static's
-// median step time over its own. (Timing methods one after another and taking
+// (the trainer's step: forward, backward, update, balancing, training metrics;
+// not the batch gather before it, which every method shares) is recorded after
+// a warm-up epoch, and a method's figure is 128 / its median step time over
+// `epochs` epochs × `rounds` rounds; its ratio is static's median step time
+// over its own. (Timing methods one after another and taking
 // the best epoch of each, as before, let a lucky or unlucky minute of this
 // shared 2-core VM move a ratio by ±0.1.)
 //
