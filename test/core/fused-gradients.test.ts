@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { binaryCrossentropy, categoricalCrossentropy, meanSquaredError, reduceLoss } from '../../src/losses/index.js';
+import type { LossFunction } from '../../src/losses/loss.js';
 import { fusedDense, type FusedDenseActivation } from '../../src/model/architectures/stack.js';
 import { Rng } from '../../src/training/rng.js';
 import { StaticBalancer } from '../../src/balancing/strategies/static.js';
@@ -26,6 +27,17 @@ function assertClose(actual: tf.Tensor, expected: tf.Tensor, what: string, tol =
   for (let i = 0; i < a.length; i++) {
     assert.ok(Math.abs(a[i] - e[i]) <= tol * Math.max(1, scale), `${what}[${i}]: ${a[i]} vs ${e[i]}`);
   }
+}
+
+/**
+ * A loss's per-sample values and the gradient of Σ dy·loss w.r.t. its raw output against the
+ * same for `reference` (plain tfjs ops) under autodiff.
+ */
+function assertLossMatches(loss: LossFunction, y: tf.Tensor2D, raw: tf.Tensor2D, reference: (r: tf.Tensor) => tf.Tensor, dy: tf.Tensor, what: string): void {
+  assertClose(loss.perSample(y, raw), reference(raw), `${what} value`);
+  const got = tf.grad((r: tf.Tensor) => tf.sum(tf.mul(loss.perSample(y, r as tf.Tensor2D), dy)))(raw);
+  const want = tf.grad((r: tf.Tensor) => tf.sum(tf.mul(reference(r), dy)))(raw);
+  assertClose(got, want, `${what} gradient`);
 }
 
 describe('fused ops with their own backward pass', () => {
@@ -96,11 +108,7 @@ describe('fused ops with their own backward pass', () => {
           const loss = categoricalCrossentropy({ labelSmoothing: eps });
           const target = eps > 0 ? tf.add(tf.mul(y, 1 - eps), eps / k) : y;
           const reference = (zz: tf.Tensor): tf.Tensor => tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(zz as tf.Tensor2D)), 1));
-          const what = `${n}x${k} eps ${eps}`;
-          assertClose(loss.perSample(y, z), reference(z), `${what} value`);
-          const got = tf.grad((zz: tf.Tensor) => tf.sum(tf.mul(loss.perSample(y, zz as tf.Tensor2D), dy)))(z);
-          const want = tf.grad((zz: tf.Tensor) => tf.sum(tf.mul(reference(zz), dy)))(z);
-          assertClose(got, want, `${what} dlogits`);
+          assertLossMatches(loss, y, z, reference, dy, `${n}x${k} eps ${eps}`);
         });
       }
     }
@@ -138,10 +146,7 @@ describe('mean squared error with its own backward pass', () => {
         const dy = random(rng, [n]);
         const loss = meanSquaredError();
         const reference = (pp: tf.Tensor): tf.Tensor => tf.mean(tf.square(tf.sub(y, pp)), 1);
-        assertClose(loss.perSample(y, p), reference(p), `${n}x${k} value`);
-        const got = tf.grad((pp: tf.Tensor) => tf.sum(tf.mul(loss.perSample(y, pp as tf.Tensor2D), dy)))(p);
-        const want = tf.grad((pp: tf.Tensor) => tf.sum(tf.mul(reference(pp), dy)))(p);
-        assertClose(got, want, `${n}x${k} dprediction`);
+        assertLossMatches(loss, y, p, reference, dy, `${n}x${k}`);
       });
     }
   });
@@ -164,11 +169,7 @@ describe('binary cross-entropy with its own backward pass', () => {
           const target = eps > 0 ? tf.add(tf.mul(y, 1 - eps), eps / 2) : y;
           const reference = (zz: tf.Tensor): tf.Tensor =>
             tf.mean(tf.add(tf.sub(tf.relu(zz), tf.mul(zz, target)), tf.log1p(tf.exp(tf.neg(tf.abs(zz))))), 1);
-          const what = `${n}x${k} eps ${eps}`;
-          assertClose(loss.perSample(y, z), reference(z), `${what} value`);
-          const got = tf.grad((zz: tf.Tensor) => tf.sum(tf.mul(loss.perSample(y, zz as tf.Tensor2D), dy)))(z);
-          const want = tf.grad((zz: tf.Tensor) => tf.sum(tf.mul(reference(zz), dy)))(z);
-          assertClose(got, want, `${what} dlogits`);
+          assertLossMatches(loss, y, z, reference, dy, `${n}x${k} eps ${eps}`);
         });
       }
     }
