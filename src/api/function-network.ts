@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../errors.js';
 import { activateOutput } from '../model/network.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from '../model/trainable-network.js';
+import { replayGradNorms } from '../model/replay-grad-norms.js';
 import { Rng } from '../training/rng.js';
 
 /** What a forward function learns about the pass it runs in. */
@@ -183,14 +184,7 @@ export class FunctionNetwork implements TrainableNetwork {
     const saved = this.saveBatchNormState();
     const pass = this.pass;
     try {
-      return Array.from({ length: T }, (_, t) =>
-        tf.tidy(() => {
-          const g = grads[t];
-          const rng = state ? Rng.fromState(state) : undefined;
-          const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(this.forwardTrunk(input, true, rng), g)) as tf.Scalar, vars);
-          return Math.sqrt(tf.addN(Object.values(vg).map((v) => tf.sum(tf.square(v)))).dataSync()[0]);
-        }),
-      );
+      return replayGradNorms(grads, vars, () => this.forwardTrunk(input, true, state ? Rng.fromState(state) : undefined));
     } finally {
       this.pass = pass;
       this.restoreBatchNormState(saved);

@@ -4,6 +4,7 @@ import { MultilossError } from '../errors.js';
 import type { HeadActivation } from '../model/heads/head.js';
 import { activateOutput } from '../model/network.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from '../model/trainable-network.js';
+import { replayGradNorms } from '../model/replay-grad-norms.js';
 import { Rng } from '../training/rng.js';
 import { analyseGraph, type GraphAnalysis, type GraphNode } from './graph.js';
 
@@ -409,15 +410,7 @@ export class LayersModelNetwork implements TrainableNetwork {
     const saved = this.saveBatchNormState();
     const pass = this.pass;
     try {
-      return Array.from({ length: T }, (_, t) =>
-        tf.tidy(() => {
-          const g = grads[t];
-          const rng = state ? Rng.fromState(state) : undefined;
-          const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(this.forwardTrunk(input, true, rng), g)) as tf.Scalar, vars);
-          const sq = tf.addN(Object.values(vg).map((v) => tf.sum(tf.square(v))));
-          return Math.sqrt(sq.dataSync()[0]);
-        }),
-      );
+      return replayGradNorms(grads, vars, () => this.forwardTrunk(input, true, state ? Rng.fromState(state) : undefined));
     } finally {
       this.pass = pass;
       this.restoreBatchNormState(saved);

@@ -6,6 +6,7 @@ import { layerGradNormsAvailable, layerGradNormsSquared } from '../engine/native
 import { Rng } from '../training/rng.js';
 import type { HeadActivation } from './heads/head.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from './trainable-network.js';
+import { replayGradNorms } from './replay-grad-norms.js';
 import { HeadPart, headSeed } from './architectures/head-part.js';
 import { layerSafeName, loadedInputShape, shapeBatch, Stack, unitVariables } from './architectures/stack.js';
 
@@ -237,14 +238,7 @@ export class MultiHeadNetwork implements TrainableNetwork {
     };
     const saved = this.saveBatchNormState();
     try {
-      return Array.from({ length: T }, (_, t) =>
-        tf.tidy(() => {
-          const g = grads[t];
-          const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(replay(), g)) as tf.Scalar, vars);
-          const sq = tf.addN(Object.values(vg).map((v) => tf.sum(tf.square(v))));
-          return Math.sqrt(sq.dataSync()[0]);
-        }),
-      );
+      return replayGradNorms(grads, vars, replay);
     } finally {
       this.restoreBatchNormState(saved);
     }

@@ -9,6 +9,7 @@ import { MultilossError } from '../../errors.js';
 import { Rng } from '../../training/rng.js';
 import { activateOutput } from '../network.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from '../trainable-network.js';
+import { replayGradNorms } from '../replay-grad-norms.js';
 import { HeadPart, headSeed } from './head-part.js';
 import { glorot, layerSafeName, layerVariables, sourceLayer, type LayerSource } from './stack.js';
 import { shapeBatch } from './stack.js';
@@ -107,15 +108,7 @@ export abstract class ComposedNetwork implements TrainableNetwork {
     if (!input || !vars.length) return new Array<number>(T).fill(NaN);
     const saved = this.saveBatchNormState();
     try {
-      return Array.from({ length: T }, (_, t) =>
-        tf.tidy(() => {
-          const g = grads[t];
-          const rng = capture.seed === undefined ? undefined : new Rng(capture.seed);
-          const { grads: vg } = tf.variableGrads(() => tf.sum(tf.mul(this.trunk(input, true, rng), g)) as tf.Scalar, vars);
-          const sq = tf.addN(Object.values(vg).map((v) => tf.sum(tf.square(v))));
-          return Math.sqrt(sq.dataSync()[0]);
-        }),
-      );
+      return replayGradNorms(grads, vars, () => this.trunk(input, true, capture.seed === undefined ? undefined : new Rng(capture.seed)));
     } finally {
       this.restoreBatchNormState(saved);
     }
