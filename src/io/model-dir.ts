@@ -12,13 +12,26 @@ export const MAX_WEIGHT_BYTES = 2 ** 31 - 1;
 
 /**
  * Saves a model as a directory: model.json + weights.bin (standard tfjs
- * LayersModel format) and multiloss.json. Everything is written into a
- * temporary sibling directory and renamed into place, so a crash leaves either
- * the previous model or the new one, never half of one. `extraFiles` are
- * written alongside (checkpoints add the trainer's state).
+ * LayersModel format) and multiloss.json, atomically (writeDirectoryAtomically).
+ * `extraFiles` are written alongside (checkpoints add the trainer's state).
  */
 export async function saveModel(model: MultilossModel, dir: string, extraFiles: Record<string, string | Uint8Array> = {}): Promise<void> {
   const { modelJson, weightData, meta } = await model.toArtifacts();
+  await writeDirectoryAtomically(dir, (tmp) => {
+    writeFileSynced(join(tmp, WEIGHTS_FILE), new Uint8Array(weightData));
+    writeFileSynced(join(tmp, MODEL_FILE), JSON.stringify(modelJson));
+    writeFileSynced(join(tmp, META_FILE), JSON.stringify(meta, null, 2));
+    for (const [name, data] of Object.entries(extraFiles)) writeFileSynced(join(tmp, name), data);
+  });
+}
+
+/**
+ * Writes a model directory: `fill` writes every file into a temporary sibling
+ * directory, which is then renamed into place, so a crash leaves either the
+ * previous directory or the new one, never half of one. Errors are one
+ * MultilossError naming `dir`; the temporary directory is removed.
+ */
+export async function writeDirectoryAtomically(dir: string, fill: (tmp: string) => void | Promise<void>): Promise<void> {
   const target = resolve(dir);
   try {
     mkdirSync(dirname(target), { recursive: true });
@@ -28,10 +41,7 @@ export async function saveModel(model: MultilossModel, dir: string, extraFiles: 
   const tmp = temporarySibling(target);
   try {
     mkdirSync(tmp);
-    writeFileSynced(join(tmp, WEIGHTS_FILE), new Uint8Array(weightData));
-    writeFileSynced(join(tmp, MODEL_FILE), JSON.stringify(modelJson));
-    writeFileSynced(join(tmp, META_FILE), JSON.stringify(meta, null, 2));
-    for (const [name, data] of Object.entries(extraFiles)) writeFileSynced(join(tmp, name), data);
+    await fill(tmp);
     fsyncDir(tmp);
     // A directory cannot be renamed over another: the old one is moved aside first. The new
     // one waits under a fixed name (`.NAME.ready`) meanwhile, so that a crash between the two

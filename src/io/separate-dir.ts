@@ -1,5 +1,5 @@
-import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { MultilossError } from '../errors.js';
@@ -7,8 +7,8 @@ import type { MultiOutputModel } from '../model/multi-output.js';
 import { MultilossModel } from '../model/multiloss-model.js';
 import { SeparateModels, type SeparateJSON } from '../model/separate-models.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
-import { fsyncDir, readTextChecked, temporarySibling, writeFileSynced } from './files.js';
-import { loadModel, MAX_JSON_BYTES, META_FILE, recoverInterruptedSave, saveModel } from './model-dir.js';
+import { readTextChecked, writeFileSynced } from './files.js';
+import { loadModel, MAX_JSON_BYTES, META_FILE, recoverInterruptedSave, saveModel, writeDirectoryAtomically } from './model-dir.js';
 
 /**
  * Saved separate models: ONE directory holding each sub-model in its own
@@ -39,40 +39,11 @@ const separateSchema = z.looseObject({
 
 /** Saves separate models as one directory (see the module comment), atomically. */
 export async function saveSeparate(model: SeparateModels, dir: string): Promise<void> {
-  const target = resolve(dir);
-  try {
-    mkdirSync(dirname(target), { recursive: true });
-  } catch (e) {
-    throw new MultilossError('io', `cannot create ${dirname(target)}: ${(e as Error).message}`);
-  }
-  const tmp = temporarySibling(target);
   const dirs = model.heads.map((h, k) => subModelDir(k, h.name));
-  try {
-    mkdirSync(tmp);
+  await writeDirectoryAtomically(dir, async (tmp) => {
     for (let k = 0; k < model.models.length; k++) await saveModel(model.models[k], join(tmp, dirs[k]));
     writeFileSynced(join(tmp, META_FILE), JSON.stringify(model.toJSON(dirs), null, 2));
-    fsyncDir(tmp);
-    // The same protocol as saveModel: the new directory waits as `.NAME.ready` while the old
-    // one is moved aside, so that recoverInterruptedSave() can finish a save killed in between.
-    recoverInterruptedSave(target);
-    const ready = join(dirname(target), `.${basename(target)}.ready`);
-    rmSync(ready, { recursive: true, force: true });
-    renameSync(tmp, ready);
-    if (existsSync(target)) {
-      if (!lstatSync(target).isDirectory()) throw new Error(`${target} exists and is not a directory`);
-      const old = temporarySibling(target);
-      renameSync(target, old);
-      renameSync(ready, target);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(ready, target);
-    }
-    fsyncDir(dirname(target));
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (e instanceof MultilossError) throw e;
-    throw new MultilossError('io', `cannot save model to ${dir}: ${(e as Error).message}`);
-  }
+  });
 }
 
 /** The parsed top-level multiloss.json, or undefined when the directory has none or it is not JSON (loadModel reports that). */
