@@ -81,9 +81,9 @@ export async function multilossRate(train: EncodedData, epochs: number, batchSiz
 
 /**
  * Per-step wall times (ms) of the multiloss loop on W1 after a warm-up epoch: `epochs` epochs
- * after it, one entry per training step (batch gather, forward, backward, optimizer step,
- * balancing). Several of these may run at once: the loop yields every 50 ms, so concurrent
- * runs interleave and share whatever else the machine is doing.
+ * after it, one entry per training step (forward, backward, optimizer step, balancing, training
+ * metrics; not the batch gather before it). Several of these may run at once: the loop yields
+ * every 50 ms, so concurrent runs interleave and share whatever else the machine is doing.
  */
 export async function multilossStepTimes(train: EncodedData, epochs: number, batchSize: number, trainMetrics: boolean, balance: BalanceSpec = { method: 'static' }): Promise<number[]> {
   const heads = w1Heads(train.targets.length === 3);

@@ -210,7 +210,7 @@ export class MultiHeadNetwork implements TrainableNetwork {
         // ‖Xᵀδₜ‖² + ‖1ᵀδₜ‖² (kernel and bias) for every head, the cheaper way: Σ_c δₜ,cᵀ (XXᵀ + 11ᵀ) δₜ,c
         // (XXᵀ, then [δ₁ … δ_T]ᵀ(XXᵀ + 11ᵀ): n²(kin + Tk) multiply-adds, one matmul for all heads),
         // or from Xᵀ[δ₁ … δ_T] directly (n·kin·Tk, plus the bias sums).
-        // Same-shape products and a concat: a broadcasting product over a stack is ~20× slower on wasm.
+        // Same-shape products and a concat: a broadcasting product over a stack is over 10× slower on wasm.
         const delta = (T === 1 ? tf.mul(grads[0], deriv) : tf.concat(grads.map((g) => tf.mul(g, deriv)), 1)) as tf.Tensor2D;
         let sq: tf.Tensor;
         if (n * (kin + T * k) < kin * T * k) {
