@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { untaped } from '../../engine/tidy.js';
 import { MultilossError } from '../../errors.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
 import { requireHeads, stateNumbers, StrategyOptions } from './common.js';
@@ -62,11 +63,31 @@ export class UncertaintyBalancer implements LossBalancer {
     initial.dispose();
   }
 
+  /**
+   * One tape node over (L₁ … L_T, s): total = Σₜ wₜLₜ + ½Σₜ sₜ with wₜ = factorₜ·e^{−sₜ}, and its
+   * backward pass in closed form, ∂/∂Lₜ = dy·wₜ and ∂/∂sₜ = dy·(½ − wₜLₜ), instead of the backward
+   * passes of nine ops. The reported weights are computed off the tape. Inside the gradient
+   * tape: no tf.tidy.
+   */
   combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
-    // Inside the gradient tape: no tf.tidy (the backward pass needs the intermediates).
-    const weights = tf.mul(this.factorTensor, tf.exp(tf.neg(this.logVar))) as tf.Tensor1D;
-    const total = tf.add(tf.sum(tf.mul(weights, tf.stack(losses))), tf.mul(0.5, tf.sum(this.logVar))) as tf.Scalar;
-    return { total, weights };
+    const T = losses.length;
+    const weightsOf = (s: tf.Tensor) => tf.mul(this.factorTensor, tf.exp(tf.neg(s))) as tf.Tensor1D;
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const s = args[T] as tf.Tensor1D;
+      const w = weightsOf(s);
+      const L = tf.stack(args.slice(0, T) as tf.Tensor[]) as tf.Tensor1D;
+      // Saved: tensors made in the forward scope would be freed before the backward pass.
+      (args[T + 1] as tf.GradSaveFunc)([w, L]);
+      return {
+        value: tf.add(tf.sum(tf.mul(w, L)), tf.mul(0.5, tf.sum(s))) as tf.Scalar,
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], [ws, Ls]: tf.Tensor[]) => {
+          const g = dy as tf.Tensor;
+          return [...tf.unstack(tf.mul(g, ws)), tf.mul(g, tf.sub(0.5, tf.mul(ws, Ls)))];
+        },
+      };
+    });
+    const total = op(...losses, this.logVar) as tf.Scalar;
+    return { total, weights: untaped(() => weightsOf(this.logVar)) };
   }
 
   /** The learned log-variances sₜ. */

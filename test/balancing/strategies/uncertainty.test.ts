@@ -77,6 +77,31 @@ describe('uncertainty', () => {
     b.dispose();
   });
 
+  it('one tape node: ∂(c·total)/∂Lₜ = c·wₜ and ∂(c·total)/∂sₜ = c·(½ − wₜLₜ), as autodiff of the plain formula', () => {
+    const b = new UncertaintyBalancer(heads(['regression', 'binary', 'classification']));
+    const s = [0.4, -0.8, 1.5];
+    const L = [0.9, 2.4, 0.3];
+    b.setState({ logVariances: s });
+    const c = -2.5; // an upstream gradient other than 1
+    const [got, want] = tf.tidy(() => {
+      const losses = L.map((l) => tf.scalar(l));
+      const factor = tf.tensor1d(b.factors);
+      const ctx = { epoch: 0, step: 0, rng: undefined as never };
+      const fused = tf.grads((...ls: tf.Tensor[]) => tf.mul(b.combine(ls as tf.Scalar[], ctx).total, c))(losses);
+      const plain = tf.grads((...ls: tf.Tensor[]) => {
+        const w = tf.mul(factor, tf.exp(tf.neg(b.variables()[0])));
+        return tf.mul(tf.add(tf.sum(tf.mul(w, tf.stack(ls))), tf.mul(0.5, tf.sum(b.variables()[0]))), c);
+      })(losses);
+      const sFused = tf.variableGrads(() => tf.mul(b.combine(losses, ctx).total, c) as tf.Scalar, b.variables()).grads[b.variables()[0].name];
+      return [
+        [...fused.map((g) => g.dataSync()[0]), ...sFused.dataSync()],
+        [...plain.map((g) => g.dataSync()[0]), ...s.map((si, t) => c * (0.5 - b.factors[t] * Math.exp(-si) * L[t]))],
+      ];
+    });
+    allClose(got, want, 1e-5, 'gradients');
+    b.dispose();
+  });
+
   it('Adam on the variable finds the optimum: s = log 2L (classification), s = log L (regression)', () => {
     const b = new UncertaintyBalancer(heads(['classification', 'regression']));
     const L = [0.8, 3];
