@@ -205,8 +205,8 @@ export class MultiHeadNetwork implements TrainableNetwork {
       return tf.tidy(() => {
         const [n, k] = pre.shape;
         const kin = input.shape[1];
-        let deriv = activationDerivative(b.kind === 'dense' ? b.activationName : '', pre) ?? tf.grad((z: tf.Tensor) => tf.sum(act(z)))(pre);
-        if (capture.seed !== undefined) deriv = tf.mul(deriv, tf.dropout(tf.onesLike(deriv), b.dropout, undefined, capture.seed));
+        let deriv = activationDerivative(activationName, act, pre);
+        if (capture.seed !== undefined) deriv = tf.mul(deriv, dropoutMask(pre, b.dropout, capture.seed));
         // ‖Xᵀδₜ‖² + ‖1ᵀδₜ‖² (kernel and bias) for every head, the cheaper way: Σ_c δₜ,cᵀ (XXᵀ + 11ᵀ) δₜ,c
         // (XXᵀ, then [δ₁ … δ_T]ᵀ(XXᵀ + 11ᵀ): n²(kin + Tk) multiply-adds, one matmul for all heads),
         // or from Xᵀ[δ₁ … δ_T] directly (n·kin·Tk, plus the bias sums).
@@ -309,9 +309,9 @@ function nativeLastBlockNorms(input: tf.Tensor2D, pre: tf.Tensor2D, grads: reado
   const created: tf.Tensor[] = [];
   try {
     const relu = activation === 'relu';
-    const deriv = relu || activation === 'linear' ? (relu ? pre : undefined) : tf.tidy(() => activationDerivative(activation, pre) ?? tf.grad((z: tf.Tensor) => tf.sum(act(z)))(pre));
+    const deriv = relu || activation === 'linear' ? (relu ? pre : undefined) : tf.tidy(() => activationDerivative(activation, act, pre));
     if (deriv && deriv !== pre) created.push(deriv);
-    const mask = seed !== undefined ? tf.tidy(() => tf.dropout(tf.onesLike(pre), rate ?? 0, undefined, seed)) : undefined;
+    const mask = seed !== undefined ? tf.tidy(() => dropoutMask(pre, rate, seed)) : undefined;
     if (mask) created.push(mask);
     const sq = layerGradNormsSquared({ x: input, grads, deriv, step: relu, mask });
     if (sq === undefined) return undefined;
@@ -324,10 +324,19 @@ function nativeLastBlockNorms(input: tf.Tensor2D, pre: tf.Tensor2D, grads: reado
 }
 
 /**
- * act′(z) for the activations whose derivative is one cheap op (the same ops
- * tfjs's own gradients use); undefined for the others (the caller uses tf.grad).
+ * act′(z): for the activations whose derivative is one cheap op, the same ops tfjs's own
+ * gradients use; for the others, by tf.grad of `act`.
  */
-function activationDerivative(name: string, z: tf.Tensor): tf.Tensor | undefined {
+function activationDerivative(name: string, act: (z: tf.Tensor) => tf.Tensor, z: tf.Tensor): tf.Tensor {
+  return cheapActivationDerivative(name, z) ?? tf.grad((x: tf.Tensor) => tf.sum(act(x)))(z);
+}
+
+/** The dropout mask (0 or 1/(1 − rate)) a training pass drew from `seed`, as a tensor of z's shape. */
+function dropoutMask(z: tf.Tensor, rate: number | undefined, seed: number): tf.Tensor {
+  return tf.dropout(tf.onesLike(z), rate ?? 0, undefined, seed);
+}
+
+function cheapActivationDerivative(name: string, z: tf.Tensor): tf.Tensor | undefined {
   switch (name) {
     case 'linear':
       return tf.onesLike(z);
