@@ -33,8 +33,8 @@ export function layerGradNormsAvailable(): boolean {
 export interface LayerGradNormsInput {
   /** The layer's input, n×kin. */
   x: tf.Tensor;
-  /** The heads' gradients at the layer's output: T×n×k, or T tensors of n×k. */
-  grads: tf.Tensor | readonly tf.Tensor[];
+  /** The heads' gradients at the layer's output: T tensors of n×k. */
+  grads: readonly tf.Tensor[];
   /** Factor n×k (the activation's derivative), or with `step` the pre-activation z (factor: 1 where z > 0). */
   deriv?: tf.Tensor;
   step?: boolean;
@@ -55,24 +55,13 @@ export function layerGradNormsSquared(input: LayerGradNormsInput): Float64Array 
   if (x.rank !== 2) return undefined;
   const n = x.shape[0] ?? 0;
   const kin = x.shape[1] ?? 0;
-  let slices: { tensor: tf.Tensor; elemOffset: number }[];
-  let k: number;
-  if (Array.isArray(input.grads)) {
-    const list = input.grads as readonly tf.Tensor[];
-    k = list[0]?.shape[1] ?? 0;
-    if (list.length === 0 || list.some((g) => g.rank !== 2 || g.shape[0] !== n || g.shape[1] !== k)) return undefined;
-    slices = list.map((tensor) => ({ tensor, elemOffset: 0 }));
-  } else {
-    const g = input.grads as tf.Tensor;
-    const T = g.shape[0] ?? 0;
-    if (g.rank !== 3 || T < 1 || g.shape[1] !== n) return undefined;
-    k = g.shape[2] ?? 0;
-    slices = Array.from({ length: T }, (_, t) => ({ tensor: g, elemOffset: t * n * k }));
-  }
-  const T = slices.length;
+  const grads = input.grads;
+  const T = grads.length;
+  const k = grads[0]?.shape[1] ?? 0;
+  if (T === 0 || grads.some((g) => g.rank !== 2 || g.shape[0] !== n || g.shape[1] !== k)) return undefined;
   const onHeap = (t: tf.Tensor | undefined): boolean => floatOnHeap(backend, t);
   const sameShape = (t: tf.Tensor | undefined) => t === undefined || (t.rank === 2 && t.shape[0] === n && t.shape[1] === k);
-  if (!onHeap(x) || !onHeap(deriv) || !onHeap(mask) || !sameShape(deriv) || !sameShape(mask) || slices.some((s) => !onHeap(s.tensor))) return undefined;
+  if (!onHeap(x) || !onHeap(deriv) || !onHeap(mask) || !sameShape(deriv) || !sameShape(mask) || grads.some((g) => !onHeap(g))) return undefined;
   if (input.step && deriv === undefined) return undefined;
   // Nothing is allocated on the wasm heap from here: the offsets and the buffer stay valid.
   const params = new Float64Array(9 + T);
@@ -85,7 +74,7 @@ export function layerGradNormsSquared(input: LayerGradNormsInput): Float64Array 
   params[6] = deriv === undefined ? -1 : tensorData(backend, deriv).memoryOffset;
   params[7] = input.step ? 1 : 0;
   params[8] = mask === undefined ? -1 : tensorData(backend, mask).memoryOffset;
-  slices.forEach((s, t) => (params[9 + t] = tensorData(backend, s.tensor).memoryOffset + 4 * s.elemOffset));
+  grads.forEach((g, t) => (params[9 + t] = tensorData(backend, g).memoryOffset));
   const out = new Float64Array(2 * T);
   fn(backend.wasm.HEAPU8.buffer as ArrayBuffer, params, out);
   return out;
