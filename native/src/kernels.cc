@@ -118,6 +118,18 @@ void sum_middle(const float* x, float* out, long outer, long red, long inner) {
 
 namespace {
 
+// out[i] = float(sum over t of weight(t) * data(t)[i0 + i]) for i < len: double sums in term
+// order, one rounding. weighted_sum and the weighted Adam step both use it, which is what makes
+// the fused step bit-identical to weighted_sum followed by adam.
+template <class WeightOf, class DataOf>
+inline void weighted_range(long T, WeightOf weight, DataOf data, long i0, long len, float* out) {
+  for (long i = 0; i < len; i++) {
+    double s = 0.0;
+    for (long t = 0; t < T; t++) s += weight(t) * static_cast<double>(data(t)[i0 + i]);
+    out[i] = static_cast<float>(s);
+  }
+}
+
 void adam_range_default(float* __restrict w, const float* __restrict grad, float* __restrict m, float* __restrict v,
                         long n, const AdamParams& p) {
   MLK_ADAM_BODY
@@ -193,15 +205,11 @@ void adam_weighted_chunk(void* ctx, long chunk, int) {
     adam_range(S.var + i0, S.terms[0].grad + i0, S.m + i0, S.v + i0, len, *A.p);
     return;
   }
-  // The chunk's gradient, in weighted_sum's arithmetic (double sums in term order, one rounding).
+  // The chunk's gradient, in weighted_sum's arithmetic.
   thread_local std::vector<float> buf;
   if (buf.size() < static_cast<size_t>(kAdamChunk)) buf.resize(kAdamChunk);
   float* g = buf.data();
-  for (long i = 0; i < len; i++) {
-    double sum = 0.0;
-    for (long t = 0; t < S.count; t++) sum += S.terms[t].weight * static_cast<double>(S.terms[t].grad[i0 + i]);
-    g[i] = static_cast<float>(sum);
-  }
+  weighted_range(S.count, [&](long t) { return S.terms[t].weight; }, [&](long t) { return S.terms[t].grad; }, i0, len, g);
   adam_range(S.var + i0, g, S.m + i0, S.v + i0, len, *A.p);
 }
 
@@ -279,11 +287,7 @@ struct WsumCtx {
 void wsum_chunk(void* ctx, long chunk, int) {
   const WsumCtx& W = *static_cast<const WsumCtx*>(ctx);
   const long i0 = chunk * kGramChunk, i1 = std::min(W.n, i0 + kGramChunk);
-  for (long i = i0; i < i1; i++) {
-    double s = 0.0;
-    for (long t = 0; t < W.T; t++) s += W.w[t] * static_cast<double>(W.g[t][i]);
-    W.out[i] = static_cast<float>(s);
-  }
+  weighted_range(W.T, [&](long t) { return W.w[t]; }, [&](long t) { return W.g[t]; }, i0, i1 - i0, W.out + i0);
 }
 
 }  // namespace
