@@ -8,12 +8,13 @@
  * float32 rounding.
  *
  * The native path (Node, wasm backend with the addon) runs the EMA update and the direction as
- * `weightedSumOfTensors` and the norms as the Gram diagonal of `gramOfTensors`, in place on the
+ * `weightedSum` (src/engine/weighted-sum.ts) and the norms as the Gram diagonal of `gramOfTensors`, in place on the
  * wasm heap; elsewhere the same algebra runs as tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../errors.js';
-import { gramOfTensors, weightedSumOfTensors } from '../engine/native/gram.js';
+import { gramOfTensors } from '../engine/native/gram.js';
+import { weightedSum } from '../engine/weighted-sum.js';
 import { checkBaseState } from './aggregation/state.js';
 import type { DbmtlState } from './aggregation/types.js';
 
@@ -126,20 +127,7 @@ function sizeOf(shape: readonly number[]): number {
 
 /** a·g + b·old (old undefined: a·g; both missing: zeros), a new float32 tensor of `shape`. */
 function emaUpdate(g: Grad, old: tf.Tensor | undefined, a: number, b: number, shape: number[]): tf.Tensor {
-  const grads = old === undefined ? [g] : [g, old];
-  const weights = old === undefined ? [a] : [a, b];
-  const native = weightedSumOfTensors(grads, weights, shape);
-  if (native) return native;
-  if (g === undefined) return old === undefined ? tf.zeros(shape) : tf.mul(old, tf.scalar(b));
-  const scaled = tf.mul(g, tf.scalar(a));
-  return old === undefined ? scaled : tf.add(scaled, tf.mul(old, tf.scalar(b)));
-}
-
-/** Σ_t w_t·x_t, a new tensor of `shape`. */
-function weightedSum(xs: tf.Tensor[], weights: Float64Array, shape: number[]): tf.Tensor {
-  const native = weightedSumOfTensors(xs, weights, shape);
-  if (native) return native;
-  return tf.addN(xs.map((x, t) => tf.mul(x, tf.scalar(weights[t]))));
+  return weightedSum([g, old], [a, b], shape);
 }
 
 /** ‖ĝ_t‖² summed over the variables: the Gram diagonal natively (double sums), else tfjs sums. */

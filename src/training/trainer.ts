@@ -8,7 +8,8 @@ import type { StreamingMetric } from '../metrics/metric.js';
 import type { Head } from '../model/heads/head.js';
 import type { LastBlockCapture, TrainableNetwork } from '../model/trainable-network.js';
 import { combineRows, DiagnosticsAccumulator, gramOf } from './diagnostics.js';
-import { gramOfTensors, weightedSumOfTensors } from '../engine/native/gram.js';
+import { gramOfTensors } from '../engine/native/gram.js';
+import { weightedSum } from '../engine/weighted-sum.js';
 import { tidyValue, untaped } from '../engine/tidy.js';
 import { inputShapeOf, type EncodedData } from './data.js';
 import { memoryEvaluationSource, MemoryBatchSource, sliceEncoded, type BatchSource, type EvaluationSource } from './batch-source.js';
@@ -834,17 +835,7 @@ export class Trainer {
               return;
             }
             // Σₜ wₜgₜ; heads with weight 0 or no gradient here contribute nothing.
-            const native = weightedSumOfTensors(perHead.map((row) => row[i]), w, v.shape);
-            if (native) {
-              grads[v.name] = native;
-              return;
-            }
-            const terms: tf.Tensor[] = [];
-            for (let t = 0; t < T; t++) {
-              const g = perHead[t][i];
-              if (g && w[t] !== 0) terms.push(w[t] === 1 ? g : tf.mul(g, tf.scalar(w[t])));
-            }
-            grads[v.name] = terms.length === 0 ? tf.zerosLike(v) : terms.length === 1 ? tf.clone(terms[0]) : tf.addN(terms);
+            grads[v.name] = weightedSum(perHead.map((row) => row[i]), w, v.shape);
           });
           this.optimizer.apply(this.clip(grads), [...shared, ...headVars.flat()]);
           if (direction) tf.dispose(direction);
