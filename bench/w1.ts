@@ -9,7 +9,7 @@ import { BinaryHead, ClassificationHead, RegressionHead, type Head } from '../sr
 import { MultiHeadNetwork } from '../src/model/network.js';
 import type { EncodedData } from '../src/training/data.js';
 import { Rng } from '../src/training/rng.js';
-import { Trainer } from '../src/training/trainer.js';
+import { Trainer, type TrainerCallbacks } from '../src/training/trainer.js';
 
 export interface W1Options {
   rows?: number;
@@ -58,24 +58,29 @@ export function w1Data(n: number, rng: Rng, binary = false): EncodedData {
   return { n, inputSize: d, x, targets };
 }
 
-/** Median samples/s of the multiloss loop over `epochs` epochs after one warm-up epoch. */
-export async function multilossRate(train: EncodedData, epochs: number, batchSize: number, trainMetrics: boolean, balance: BalanceSpec = { method: 'static' }): Promise<number> {
+/** Trains W1 (one warm-up epoch + `epochs`) with the multiloss loop under `callbacks`, then frees it. */
+async function fitW1(train: EncodedData, epochs: number, batchSize: number, trainMetrics: boolean, balance: BalanceSpec, callbacks: TrainerCallbacks): Promise<void> {
   const heads = w1Heads(train.targets.length === 3);
   const network = MultiHeadNetwork.create(784, [{ units: 256, activation: 'relu' }, { units: 256, activation: 'relu' }], heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })), new Rng(1));
   const strategy = createStrategy(balance, heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })));
   const trainer = new Trainer(network, heads, strategy, { epochs: epochs + 1, batchSize, seed: 1, optimizer: { name: 'adam', learningRate: 1e-3 }, trainMetrics });
+  await trainer.fit(train, undefined, callbacks);
+  trainer.dispose();
+  if (strategy.kind === 'loss') strategy.dispose?.();
+  network.dispose();
+}
+
+/** Median samples/s of the multiloss loop over `epochs` epochs after one warm-up epoch. */
+export async function multilossRate(train: EncodedData, epochs: number, batchSize: number, trainMetrics: boolean, balance: BalanceSpec = { method: 'static' }): Promise<number> {
   const times: number[] = [];
   let t0 = performance.now();
-  await trainer.fit(train, undefined, {
+  await fitW1(train, epochs, batchSize, trainMetrics, balance, {
     onEpochEnd: () => {
       const t = performance.now();
       times.push(t - t0);
       t0 = t;
     },
   });
-  trainer.dispose();
-  if (strategy.kind === 'loss') strategy.dispose?.();
-  network.dispose();
   return train.n / (median(times.slice(1)) / 1000);
 }
 
@@ -86,14 +91,10 @@ export async function multilossRate(train: EncodedData, epochs: number, batchSiz
  * every 50 ms, so concurrent runs interleave and share whatever else the machine is doing.
  */
 export async function multilossStepTimes(train: EncodedData, epochs: number, batchSize: number, trainMetrics: boolean, balance: BalanceSpec = { method: 'static' }): Promise<number[]> {
-  const heads = w1Heads(train.targets.length === 3);
-  const network = MultiHeadNetwork.create(784, [{ units: 256, activation: 'relu' }, { units: 256, activation: 'relu' }], heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })), new Rng(1));
-  const strategy = createStrategy(balance, heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })));
-  const trainer = new Trainer(network, heads, strategy, { epochs: epochs + 1, batchSize, seed: 1, optimizer: { name: 'adam', learningRate: 1e-3 }, trainMetrics });
   const times: number[] = [];
   let epoch = 0;
   let t0 = 0;
-  await trainer.fit(train, undefined, {
+  await fitW1(train, epochs, batchSize, trainMetrics, balance, {
     onEpochBegin: (info) => {
       epoch = info.epoch; // 1-based
     },
@@ -104,9 +105,6 @@ export async function multilossStepTimes(train: EncodedData, epochs: number, bat
       if (epoch > 1) times.push(performance.now() - t0);
     },
   });
-  trainer.dispose();
-  if (strategy.kind === 'loss') strategy.dispose?.();
-  network.dispose();
   return times;
 }
 
