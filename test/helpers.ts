@@ -5,6 +5,9 @@ import { join, resolve } from 'node:path';
 import { parseJson } from '../src/data/index.js';
 import type { Table } from '../src/data/table.js';
 import { initBackend } from '../src/engine/backend.js';
+import type { Rng } from '../src/training/rng.js';
+import assert from 'node:assert/strict';
+import type * as tf from '@tensorflow/tfjs-core';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const PENGUINS = join(ROOT, 'data', 'penguins.json');
@@ -65,4 +68,21 @@ export function cliWithSignal(args: string[], signal: NodeJS.Signals, when: (std
     });
     child.on('close', (code) => resolve({ code, stderr }));
   });
+}
+
+/** n random values in (−scale, scale), about 5% of them exactly 0. */
+export function sparseValues(rng: Rng, n: number, scale: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.next() < 0.05 ? 0 : (rng.next() * 2 - 1) * scale;
+  return out;
+}
+
+/** Asserts two tensors hold the same float32 bit patterns. */
+export function assertBitsEqual(a: tf.Tensor, b: tf.Tensor, what: string): void {
+  const x = new Uint32Array(Float32Array.from(a.dataSync()).buffer);
+  const y = new Uint32Array(Float32Array.from(b.dataSync()).buffer);
+  assert.equal(x.length, y.length, what);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) diff++;
+  assert.equal(diff, 0, `${what}: ${diff} of ${x.length} values differ`);
 }

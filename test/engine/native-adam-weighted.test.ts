@@ -16,25 +16,11 @@ import { createStrategy } from '../../src/balancing/index.js';
 import { Trainer } from '../../src/training/trainer.js';
 import { Rng } from '../../src/training/rng.js';
 import { w1Data, w1Heads } from '../../bench/w1.js';
+import { assertBitsEqual, sparseValues } from '../helpers.js';
 
 const REQUIRED = process.arch === 'x64';
 // Sizes: scalar, odd, more than two native chunks (16384), a W1 kernel.
 const SHAPES: number[][] = [[], [7], [33, 5], [40001], [784, 256]];
-
-function values(rng: Rng, n: number, scale: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.next() < 0.05 ? 0 : (rng.next() * 2 - 1) * scale;
-  return out;
-}
-
-function bitsEqual(a: tf.Tensor, b: tf.Tensor, what: string): void {
-  const x = new Uint32Array(Float32Array.from(a.dataSync()).buffer);
-  const y = new Uint32Array(Float32Array.from(b.dataSync()).buffer);
-  assert.equal(x.length, y.length, what);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) diff++;
-  assert.equal(diff, 0, `${what}: ${diff} of ${x.length} values differ`);
-}
 
 let uid = 0;
 
@@ -50,7 +36,7 @@ describe('native Adam with weighted-sum gradients', () => {
 
   test('bit-identical to weightedSumOfTensors + applyGradients over 30 steps: T = 1..4 terms, zero weights, missing terms, plain gradients', () => {
     const rng = new Rng('adam-weighted');
-    const init = SHAPES.map((shape) => values(rng, shape.reduce((a, b) => a * b, 1), 1));
+    const init = SHAPES.map((shape) => sparseValues(rng, shape.reduce((a, b) => a * b, 1), 1));
     const make = (tag: string) => SHAPES.map((shape, i) => tf.variable(tf.tensor(init[i], shape), true, `${tag}_${uid++}_${i}`));
     const fusedVars = make('fused');
     const refVars = make('ref');
@@ -62,7 +48,7 @@ describe('native Adam with weighted-sum gradients', () => {
       tf.tidy(() => {
         // Variable 0 gets a plain gradient; the others T terms, one of them missing on some steps.
         const terms = SHAPES.map((shape, i) =>
-          Array.from({ length: i === 0 ? 1 : T }, (_, t) => (i > 0 && t === 0 && step % 4 === 1 ? undefined : tf.tensor(values(rng, shape.reduce((a, b) => a * b, 1), 1), shape))),
+          Array.from({ length: i === 0 ? 1 : T }, (_, t) => (i > 0 && t === 0 && step % 4 === 1 ? undefined : tf.tensor(sparseValues(rng, shape.reduce((a, b) => a * b, 1), 1), shape))),
         );
         const entries = SHAPES.map((_, i) => ({ name: fusedVars[i].name, terms: terms[i], weights: i === 0 ? [1] : weights }));
         assert.ok(fused.applyWeightedGradients(entries) || !REQUIRED, 'the native step ran');
@@ -74,10 +60,10 @@ describe('native Adam with weighted-sum gradients', () => {
         });
         ref.applyGradients(grads);
       });
-      if (step % 10 === 0) fusedVars.forEach((v, i) => bitsEqual(v, refVars[i], `step ${step}, variable [${SHAPES[i]}]`));
+      if (step % 10 === 0) fusedVars.forEach((v, i) => assertBitsEqual(v, refVars[i], `step ${step}, variable [${SHAPES[i]}]`));
     }
     assert.equal(fused.nativeSteps, 30);
-    bitsEqual(fused.accBeta1, ref.accBeta1, 'beta1^t');
+    assertBitsEqual(fused.accBeta1, ref.accBeta1, 'beta1^t');
     tf.dispose([...fusedVars, ...refVars]);
     fused.dispose();
     ref.dispose();
@@ -141,6 +127,6 @@ describe('native Adam with weighted-sum gradients', () => {
       NativeAdamOptimizer.prototype.applyWeightedGradients = original;
     }
     assert.equal(fused.length, separate.length);
-    fused.forEach((w, i) => bitsEqual(tf.tensor(w), tf.tensor(separate[i]), `variable ${i}`));
+    fused.forEach((w, i) => assertBitsEqual(tf.tensor(w), tf.tensor(separate[i]), `variable ${i}`));
   });
 });

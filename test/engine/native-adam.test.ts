@@ -23,31 +23,17 @@ import {
 } from '../../src/engine/native/index.js';
 import { createOptimizer } from '../../src/training/optimizers.js';
 import { Rng } from '../../src/training/rng.js';
+import { assertBitsEqual, sparseValues } from '../helpers.js';
 
 const REQUIRED = process.arch === 'x64';
 // Sizes: scalar, odd, larger than one native chunk (16384), and a W1 kernel.
 const SHAPES: number[][] = [[], [7], [33, 5], [70001], [784, 256], [256]];
 
-function values(rng: Rng, n: number, scale: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.next() < 0.05 ? 0 : (rng.next() * 2 - 1) * scale;
-  return out;
-}
-
-function bitsEqual(a: tf.Tensor, b: tf.Tensor, what: string): void {
-  const x = new Uint32Array(Float32Array.from(a.dataSync()).buffer);
-  const y = new Uint32Array(Float32Array.from(b.dataSync()).buffer);
-  assert.equal(x.length, y.length, what);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) diff++;
-  assert.equal(diff, 0, `${what}: ${diff} of ${x.length} values differ`);
-}
-
 let uid = 0;
 function makeVars(rng: Rng, tag: string): tf.Variable[] {
   return SHAPES.map((shape, i) => {
     const n = shape.reduce((a, b) => a * b, 1);
-    return tf.variable(tf.tensor(values(rng, n, 1), shape), true, `${tag}_${uid++}_${i}`);
+    return tf.variable(tf.tensor(sparseValues(rng, n, 1), shape), true, `${tag}_${uid++}_${i}`);
   });
 }
 
@@ -56,19 +42,19 @@ async function runPair(a: tf.Optimizer, aVars: tf.Variable[], b: tf.Optimizer, b
   const rng = new Rng(seed);
   for (let s = 1; s <= steps; s++) {
     const scale = s % 7 === 0 ? 1e-3 : s % 11 === 0 ? 30 : 1;
-    const grads = aVars.map((v) => values(rng, v.size, scale));
+    const grads = aVars.map((v) => sparseValues(rng, v.size, scale));
     const step = (opt: tf.Optimizer, vars: tf.Variable[]) =>
       tf.tidy(() => opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(grads[i], v.shape) }))));
     step(a, aVars);
     step(b, bVars);
-    if (check.includes(s)) aVars.forEach((v, i) => bitsEqual(v, bVars[i], `step ${s}, variable ${SHAPES[i]}`));
+    if (check.includes(s)) aVars.forEach((v, i) => assertBitsEqual(v, bVars[i], `step ${s}, variable ${SHAPES[i]}`));
   }
-  aVars.forEach((v, i) => bitsEqual(v, bVars[i], `after ${steps} steps, variable [${SHAPES[i]}]`));
+  aVars.forEach((v, i) => assertBitsEqual(v, bVars[i], `after ${steps} steps, variable [${SHAPES[i]}]`));
   const [wa, wb] = [await a.getWeights(), await b.getWeights()];
   assert.equal(wa.length, wb.length);
   for (let i = 0; i < wa.length; i++) {
     assert.equal(wa[i].name.replace(/^.*\//, ''), wb[i].name.replace(/^.*\//, ''));
-    bitsEqual(wa[i].tensor, wb[i].tensor, `slot ${wa[i].name}`);
+    assertBitsEqual(wa[i].tensor, wb[i].tensor, `slot ${wa[i].name}`);
   }
   for (const w of [...wa, ...wb]) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
 }
@@ -96,8 +82,8 @@ describe('native Adam', () => {
     const ref = tf.train.adam(3e-3, 0.9, 0.999, 1e-7);
     await runPair(native, nativeVars, ref, refVars, 100, 'adam-grads', [1, 2, 10, 50]);
     if (REQUIRED) assert.equal(native.nativeSteps, 100);
-    bitsEqual(native.accBeta1, (ref as unknown as { accBeta1: tf.Tensor }).accBeta1, 'beta1^t');
-    bitsEqual(native.accBeta2, (ref as unknown as { accBeta2: tf.Tensor }).accBeta2, 'beta2^t');
+    assertBitsEqual(native.accBeta1, (ref as unknown as { accBeta1: tf.Tensor }).accBeta1, 'beta1^t');
+    assertBitsEqual(native.accBeta2, (ref as unknown as { accBeta2: tf.Tensor }).accBeta2, 'beta2^t');
     // A learning rate changed between steps is used from the next step on (schedules).
     native.learningRate = 1e-4;
     (ref as unknown as { learningRate: number }).learningRate = 1e-4;
@@ -115,14 +101,14 @@ describe('native Adam', () => {
     const native = createNativeAdam(1e-3);
     const grads: Float32Array[][] = [];
     const g = new Rng('adam-cpu-grads');
-    for (let s = 0; s < 30; s++) grads.push(nativeVars.map((v) => values(g, v.size, 1)));
+    for (let s = 0; s < 30; s++) grads.push(nativeVars.map((v) => sparseValues(g, v.size, 1)));
     for (const gs of grads) tf.tidy(() => native.applyGradients(nativeVars.map((v, i) => ({ name: v.name, tensor: tf.tensor(gs[i], v.shape) }))));
     const got = nativeVars.map((v) => Float32Array.from(v.dataSync()));
     await tf.setBackend('cpu');
     const refVars = init.map((d, i) => tf.variable(tf.tensor(d, SHAPES[i]), true, `rc_${uid++}_${i}`));
     const ref = tf.train.adam(1e-3, 0.9, 0.999, 1e-7);
     for (const gs of grads) tf.tidy(() => ref.applyGradients(refVars.map((v, i) => ({ name: v.name, tensor: tf.tensor(gs[i], v.shape) }))));
-    refVars.forEach((v, i) => bitsEqual(v, tf.tensor(got[i], v.shape), `cpu vs native, variable [${SHAPES[i]}]`));
+    refVars.forEach((v, i) => assertBitsEqual(v, tf.tensor(got[i], v.shape), `cpu vs native, variable [${SHAPES[i]}]`));
     tf.dispose(refVars);
     ref.dispose();
     await tf.setBackend('wasm');
@@ -136,14 +122,14 @@ describe('native Adam', () => {
       const optimizer = createOptimizer({ name: 'adamw', learningRate: 1e-2, weightDecay: 0.05 });
       const rng = new Rng('adamw');
       const vars = [
-        tf.variable(tf.tensor(values(rng, 300, 1), [20, 15]), true, `${tag}/dense/kernel`),
-        tf.variable(tf.tensor(values(rng, 15, 1), [15]), true, `${tag}/dense/bias`),
+        tf.variable(tf.tensor(sparseValues(rng, 300, 1), [20, 15]), true, `${tag}/dense/kernel`),
+        tf.variable(tf.tensor(sparseValues(rng, 15, 1), [15]), true, `${tag}/dense/bias`),
       ];
       const g = new Rng('adamw-grads');
       for (let s = 0; s < 20; s++) {
         tf.tidy(() => {
           const grads: tf.NamedTensorMap = {};
-          for (const v of vars) grads[v.name] = tf.tensor(values(g, v.size, 1), v.shape);
+          for (const v of vars) grads[v.name] = tf.tensor(sparseValues(g, v.size, 1), v.shape);
           optimizer.apply(grads, vars);
         });
       }
@@ -165,7 +151,7 @@ describe('native Adam', () => {
     if (REQUIRED) assert.equal(native.kind, 'native');
     assert.equal(ref.kind, 'tfjs');
     assert.ok(!(tf.train.adam(0.1) instanceof NativeAdamOptimizer), 'instanceof follows the prototype chain');
-    native.out.forEach((t, i) => bitsEqual(t, ref.out[i], `adamw variable ${i}`));
+    native.out.forEach((t, i) => assertBitsEqual(t, ref.out[i], `adamw variable ${i}`));
     tf.dispose([...native.out, ...ref.out]);
   });
 
@@ -201,13 +187,13 @@ describe('native Adam', () => {
     unregisterNativeKernels();
     try {
       const rng = new Rng('stale');
-      const x = tf.tensor(values(rng, 6 * 24, 1), [6, 24]);
-      const init = tf.tensor(values(rng, 24 * 10, 1), [24, 10]);
+      const x = tf.tensor(sparseValues(rng, 6 * 24, 1), [6, 24]);
+      const init = tf.tensor(sparseValues(rng, 24 * 10, 1), [24, 10]);
       const w = tf.variable(init, true, `stale_${uid++}`);
       init.dispose(); // w's buffer is its own: the update really is in place (no copy-on-write)
       const before = tf.matMul(x, w); // caches an operator for w
       const opt = createNativeAdam(0.5);
-      tf.tidy(() => opt.applyGradients([{ name: w.name, tensor: tf.tensor(values(rng, 240, 1), [24, 10]) }]));
+      tf.tidy(() => opt.applyGradients([{ name: w.name, tensor: tf.tensor(sparseValues(rng, 240, 1), [24, 10]) }]));
       const after = tf.matMul(x, w);
       const wNow = Float32Array.from(w.dataSync());
       const xNow = Float32Array.from(x.dataSync());
@@ -252,7 +238,7 @@ describe('native Adam', () => {
     await runPair(native2, a, ref2, b, 5, 'weights-2');
     // On the cpu backend the native optimizer runs tfjs ops: still tf.train.adam's bits.
     await tf.setBackend('cpu');
-    const c = SHAPES.map((shape, i) => tf.variable(tf.tensor(values(new Rng(`c${i}`), shape.reduce((p, q) => p * q, 1), 1), shape), true, `wc_${uid++}_${i}`));
+    const c = SHAPES.map((shape, i) => tf.variable(tf.tensor(sparseValues(new Rng(`c${i}`), shape.reduce((p, q) => p * q, 1), 1), shape), true, `wc_${uid++}_${i}`));
     const d = c.map((v, i) => tf.variable(v.clone(), true, `wd_${uid++}_${i}`));
     const onCpu = createNativeAdam(1e-3);
     const refCpu = tf.train.adam(1e-3, 0.9, 0.999, 1e-7);
