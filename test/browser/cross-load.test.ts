@@ -68,7 +68,8 @@ describe('models cross between Node and Chromium', () => {
 
   it('a model directory saved in Node loads in the page from its URL and predicts the same outputs', async () => {
     await page.run('backend', { name: 'wasm', wasmPaths: `${page.server.url}/wasm/` });
-    const r = (await page.run('load', { source: `${page.server.url}/models/node-model/model.json`, rows })) as OutputsResult;
+    // A path without a scheme is relative to the page.
+    const r = (await page.run('load', { source: '/models/node-model/model.json', rows })) as OutputsResult;
     assert.equal(closeTo(toArrays(nodeModel.predictOutputs(rows)), r.outputs, TOLERANCE), undefined);
     assert.deepEqual(page.problems, []);
   });
