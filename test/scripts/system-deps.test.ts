@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, rmSync, symlinkSync } from 'node:fs';
+import { accessSync, chmodSync, constants, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers.js';
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../../scripts/system-deps.mjs');
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const SCRIPT = join(REPO, 'scripts/system-deps.mjs');
 const COMMANDS = ['chromium', 'aarch64-linux-gnu-g++', 'qemu-aarch64', 'g++', 'make', 'python3', 'apt-get'];
 const ROOT = process.getuid?.() === 0;
 const NOBODY = 65534;
@@ -43,8 +44,8 @@ function pathWithout(without: string[]): string {
   return dir;
 }
 
-function check(path: string, uid?: number) {
-  const r = spawnSync(process.execPath, [SCRIPT], { encoding: 'utf8', env: { PATH: path }, ...(uid === undefined ? {} : { uid, gid: uid }) });
+function check(path: string, uid?: number, script = SCRIPT) {
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', env: { PATH: path }, ...(uid === undefined ? {} : { uid, gid: uid }) });
   return { status: r.status, stdout: r.stdout, lines: r.stderr.split('\n').filter((l) => l !== '') };
 }
 
@@ -72,5 +73,30 @@ describe('npm test: the system packages check', () => {
       ? 'npm test: missing Debian packages chromium, qemu-user (no apt-get here); run: apt-get update && apt-get install -y chromium qemu-user'
       : 'npm test: missing Debian packages chromium, qemu-user (not root, so not installed); run: sudo apt-get update && sudo apt-get install -y chromium qemu-user';
     assert.deepEqual(r.lines, [expected]);
+  });
+
+  test('the addon missing (npm ci ran without a compiler): the check builds it', () => {
+    // A copy of the scripts and native sources, so the build happens there and not in this checkout.
+    const copy = tempDir('multiloss-fresh-');
+    dirs.push(copy);
+    mkdirSync(join(copy, 'scripts'));
+    cpSync(SCRIPT, join(copy, 'scripts/system-deps.mjs'));
+    for (const p of ['native/build.mjs', 'native/binding.gyp', 'native/src']) cpSync(join(REPO, p), join(copy, p), { recursive: true });
+    // node-gyp needs the usual tools too (/usr/bin); every package is present (pathWithout throws
+    // otherwise), so the script has nothing to install even with apt-get reachable there.
+    const r = check(`${pathWithout(['apt-get'])}:/usr/bin:/bin`, undefined, join(copy, 'scripts/system-deps.mjs'));
+    assert.equal(r.status, 0, r.lines.join('\n'));
+    assert.ok(existsSync(join(copy, 'native/build/Release/multiloss_native.node')), r.stdout);
+    assert.match(r.stdout, /^multiloss: native kernels built in [\d.]+ s$/m);
+  });
+
+  test('npm test starts with the check, and .ci/run is exactly the README\'s test command', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+    assert.match(pkg.scripts.test, /^node scripts\/system-deps\.mjs && /);
+    const command = /^(npm ci && npm test) /m.exec(readFileSync(join(REPO, 'README.md'), 'utf8'));
+    assert.ok(command, 'the README has no "npm ci && npm test" line');
+    const ci = readFileSync(join(REPO, '.ci/run'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    assert.equal(ci.at(-1), command[1]);
+    assert.deepEqual(ci.slice(0, -1), ['set -euo pipefail', 'cd "$(dirname "$0")/.."']);
   });
 });
