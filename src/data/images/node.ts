@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { MultilossError } from '../../errors.js';
+import { statChecked } from '../../io/files.js';
 import { parseCsv } from '../csv.js';
 import type { Cell } from '../table.js';
 import { checkImageSet, type ImageSet } from './dataset.js';
@@ -17,6 +18,8 @@ import { idxToImageSet, parseIdx, type IdxArray, type IdxImageOptions } from './
 import type { Digits } from './multimnist.js';
 
 function readBytes(path: string, what: string): Buffer {
+  // A device, pipe or socket is refused before reading (it could be read without end).
+  statChecked(path, what);
   try {
     return readFileSync(path);
   } catch (e) {
