@@ -59,7 +59,7 @@ export { trainFromConfig } from './io/train-from-config.js';
 export { type MultiOutputModel, type Approach, APPROACHES } from './model/multi-output.js';
 export { SeparateModels, isSeparateModels, mergeSplitLogs, type SeparateJSON, type SeparateModelInfo, type SubModelInfo } from './model/separate-models.js';
 export { fitSeparate, fitByApproach, type SeparateFitOptions } from './training/fit-separate.js';
-export { splitInput, type InputSplit } from './training/fit.js';
+export { splitInput, labelledRows, tableStrata, type InputSplit } from './training/fit.js';
 export { saveAnyModel, loadAnyModel, saveSeparate, loadSeparate, isSeparateDir } from './io/separate-dir.js';
 export {
   compare,
@@ -74,8 +74,11 @@ export {
   DEFAULT_COMPARE_METHODS,
   DEFAULT_COMPARE_SEEDS,
   SEPARATE,
+  type CompareInput,
   type CompareOptions,
   type CompareProgress,
+  type MetricsData,
+  type FiguresOf,
   type CompareResult,
   type CompareRow,
   type CompareHead,
@@ -94,7 +97,7 @@ export {
   type DeltaMStopping,
 } from './compare/compare.js';
 export type { SeparateCheckpoint, SeparateResumePoint } from './training/fit-separate.js';
-export { formatCompareTable, compareReportHtml, compareNotes } from './compare/report.js';
+export { formatCompareTable, compareReportHtml, compareNotes, metricsDataLine } from './compare/report.js';
 
 // Library API for your own model: any functional LayersModel or a forward function (src/api)
 export {

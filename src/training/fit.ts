@@ -113,6 +113,20 @@ export function defaultFeatures(table: Table, config: ResolvedConfig): FeatureSp
   return features;
 }
 
+/** Every cell value read as missing under this configuration. */
+function missingValuesOf(config: ResolvedConfig): string[] {
+  return config.missingValues ? [...DEFAULT_MISSING, ...config.missingValues] : [...DEFAULT_MISSING];
+}
+
+/**
+ * A labelled table (validation or test data) as training sees it: missing
+ * values normalised, rows in which every target is missing dropped; an error
+ * for a missing target column or a target without any value.
+ */
+export function labelledRows(config: ResolvedConfig, table: Table, warn: (message: string) => void = () => undefined): Table {
+  return dropUnlabelled(normalizeMissing(table, missingValuesOf(config)), config, warn);
+}
+
 /** The rows a run trains and validates on (missing values normalised, unlabelled rows dropped). */
 export interface InputSplit {
   /** Every cell value read as missing. */
@@ -132,13 +146,13 @@ export interface InputSplit {
  * comparisons train on exactly the same split.
  */
 export function splitInput(config: ResolvedConfig, input: FitInput, warn: (message: string) => void = () => undefined): InputSplit {
-  const missing = config.missingValues ? [...DEFAULT_MISSING, ...config.missingValues] : [...DEFAULT_MISSING];
+  const missing = missingValuesOf(config);
   if (input.table.rows.length === 0) throw new MultilossError('data', `${input.table.source}: no data rows (only a header)`);
   const normalized = normalizeMissing(input.table, missing);
   const all = dropUnlabelled(normalized, config, warn);
 
   if (input.validation) {
-    return { missing, all, train: all, validation: dropUnlabelled(normalizeMissing(input.validation, missing), config, warn) };
+    return { missing, all, train: all, validation: labelledRows(config, input.validation, warn) };
   }
   if (config.validation.split > 0) {
     const split = splitTrainValidation(normalized.rows.length, config.validation.split, config.training.seed, tableStrata(normalized, config));
@@ -156,19 +170,11 @@ export function splitInput(config: ResolvedConfig, input: FitInput, warn: (messa
 export async function fitModel(config: ResolvedConfig, input: FitInput, options: FitOptions = {}): Promise<MultilossModel> {
   const warn = options.warn ?? (() => undefined);
   if (config.approach === 'separate') throw new MultilossError('config', 'approach: separate trains one model per target: use fitSeparate (the CLI does)');
-  const { missing, all, train, validation, validationRows } = splitInput(config, input, warn);
+  const split = splitInput(config, input, warn);
+  const { missing, train, validation, validationRows } = split;
   if (validationRows) options.onSplit?.(validationRows);
 
-  const features = config.features ?? defaultFeatures(all, config);
-  for (const f of features) {
-    const h = config.heads.find((x) => x.column === f.name);
-    if (h) throw new MultilossError('config', `column "${f.name}" is both a feature and the target of head "${h.name}"`);
-  }
-  const preprocessor = FeaturePreprocessor.fit(train, features);
-  // Class lists come from every labelled row; a validation file may order its columns differently.
-  const labelled = validation ? { ...all, rows: [...all.rows, ...rowsInColumnOrder(validation, all.columns)] } : all;
-  const heads: Head[] = config.heads.map((spec) => fitHead(spec, train, labelled));
-
+  const { preprocessor, heads } = fitEncoders(config, split);
   const encode = (table: Table): EncodedData => ({
     n: table.rows.length,
     inputSize: preprocessor.outputSize,
@@ -178,6 +184,25 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
   const trainData = encode(train);
   const validationData = validation && validation.rows.length ? encode(validation) : undefined;
   return trainFitted(config, { preprocessor, heads, missing }, trainData, validationData, options);
+}
+
+/**
+ * The feature preprocessing and the heads' encoders of a joint model,
+ * fitted on a split's training rows (class lists from every labelled row):
+ * what `fitModel` trains with.
+ */
+export function fitEncoders(config: ResolvedConfig, split: InputSplit): FittedEncoders {
+  const { missing, all, train, validation } = split;
+  const features = config.features ?? defaultFeatures(all, config);
+  for (const f of features) {
+    const h = config.heads.find((x) => x.column === f.name);
+    if (h) throw new MultilossError('config', `column "${f.name}" is both a feature and the target of head "${h.name}"`);
+  }
+  const preprocessor = FeaturePreprocessor.fit(train, features);
+  // Class lists come from every labelled row; a validation file may order its columns differently.
+  const labelled = validation ? { ...all, rows: [...all.rows, ...rowsInColumnOrder(validation, all.columns)] } : all;
+  const heads: Head[] = config.heads.map((spec) => fitHead(spec, train, labelled));
+  return { preprocessor, heads, missing };
 }
 
 /** What is fitted before training: the feature preprocessing and the heads' encoders. */

@@ -98,6 +98,12 @@ describe('special files are refused at once', () => {
     expectRefused(['train', '--config', paths.socket, '--out', out], paths.socket, 'socket', out);
   });
 
+  it('compare: --data and --test-data', () => {
+    const compare = ['compare', '--target', 'y:regression', '--target', 'k:classification', '--epochs', '1', '--seeds', '1', '--methods', 'equal', '--workers', '0', '--quiet'];
+    expectRefused([...compare, '--data', paths.device], paths.device, 'device');
+    expectRefused([...compare, '--data', good, '--test-data', paths.fifo], paths.fifo, 'fifo');
+  });
+
   it('predict and evaluate', () => {
     const out = join(dir, 'predictions.csv');
     expectRefused(['predict', model, paths.fifo, '--out', out], paths.fifo, 'fifo', out);
