@@ -52,7 +52,7 @@ export { Rng } from './training/rng.js';
 export { type MultiOutputModel, type Approach, APPROACHES } from './model/multi-output.js';
 export { SeparateModels, isSeparateModels, mergeSplitLogs, type SeparateJSON, type SeparateModelInfo, type SubModelInfo } from './model/separate-models.js';
 export { fitSeparate, fitByApproach, type SeparateFitOptions } from './training/fit-separate.js';
-export { splitInput, type InputSplit } from './training/fit.js';
+export { splitInput, labelledRows, tableStrata, type InputSplit } from './training/fit.js';
 export type { SeparateCheckpoint, SeparateResumePoint } from './training/fit-separate.js';
 
 // Library API for your own model: any functional LayersModel or a forward function (src/api)

@@ -32,8 +32,11 @@ export {
   DEFAULT_COMPARE_METHODS,
   DEFAULT_COMPARE_SEEDS,
   SEPARATE,
+  type CompareInput,
   type CompareOptions,
   type CompareProgress,
+  type MetricsData,
+  type FiguresOf,
   type CompareResult,
   type CompareRow,
   type CompareHead,
@@ -51,7 +54,7 @@ export {
   type DeltaMReference,
   type DeltaMStopping,
 } from './compare/compare.js';
-export { formatCompareTable, compareReportHtml, compareNotes } from './compare/report.js';
+export { formatCompareTable, compareReportHtml, compareNotes, metricsDataLine } from './compare/report.js';
 
 // Image files
 export { readIdxFile, readIdxImages, readImageFolder, loadMnistDigits, type ImageFolderOptions } from './data/images/node.js';

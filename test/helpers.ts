@@ -44,6 +44,16 @@ export function cli(args: string[], options: { cwd?: string; input?: string } = 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A CLI run that refused bad input: exit code 2, exactly one stderr line starting `multiloss: ` and matching `pattern`, nothing on stdout. */
+export function assertRefused(r: CliResult, pattern: RegExp): void {
+  assert.equal(r.status, 2, `exit ${r.status}; stderr: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
+  assert.match(lines[0], /^multiloss: /);
+  assert.match(lines[0], pattern);
+  assert.equal(r.stdout, '');
+}
+
 /** The float32 weights of a saved model directory (its weights.bin). */
 export function savedWeights(model: string): Float32Array {
   const b = readFileSync(join(model, 'weights.bin'));

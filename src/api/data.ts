@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { BEYOND_FLOAT32, beyondFloat32 } from '../data/infer.js';
 import { MultilossError } from '../errors.js';
 
 /** Numbers in any of the forms the API reads: a tensor, a typed array, or (nested) plain arrays. */
@@ -92,7 +93,11 @@ export function flattenNumeric(input: unknown, where: string): { values: Float32
     if (input.dtype === 'string') throw new MultilossError('data', `${where}: a string tensor; expected numbers`);
     return { values: Float32Array.from(input.dataSync() as ArrayLike<number>), shape: [...input.shape] };
   }
-  if (isArrayLikeNumber(input)) return { values: Float32Array.from(input), shape: [input.length] };
+  if (isArrayLikeNumber(input)) {
+    // A Float64Array (or a BigInt-free integer array) may hold numbers a float32 cannot.
+    for (let i = 0; i < input.length; i++) if (beyondFloat32(input[i])) throw new MultilossError('data', `${where}[${i}]: ${input[i]} ${BEYOND_FLOAT32}`);
+    return { values: Float32Array.from(input), shape: [input.length] };
+  }
   if (!Array.isArray(input)) throw new MultilossError('data', `${where}: expected a tensor, a typed array or an array of numbers, got ${input === null ? 'null' : typeof input}`);
   const shape: number[] = [];
   let probe: unknown = input;
@@ -107,8 +112,10 @@ export function flattenNumeric(input: unknown, where: string): { values: Float32
   let k = 0;
   const walk = (v: unknown, depth: number, path: number[]): void => {
     if (depth === shape.length) {
-      if (typeof v === 'number') values[k++] = v;
-      else if (v === null || v === undefined) values[k++] = NaN;
+      if (typeof v === 'number') {
+        if (beyondFloat32(v)) throw new MultilossError('data', `${where}[${path.join('][')}]: ${v} ${BEYOND_FLOAT32}`);
+        values[k++] = v;
+      } else if (v === null || v === undefined) values[k++] = NaN;
       else if (typeof v === 'boolean') values[k++] = v ? 1 : 0;
       else throw new MultilossError('data', `${where}[${path.join('][')}]: ${JSON.stringify(v)} is not a number`);
       return;

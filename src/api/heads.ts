@@ -1,6 +1,6 @@
 import { MultilossError } from '../errors.js';
 import type { Cell, Table } from '../data/table.js';
-import { parseNumber } from '../data/infer.js';
+import { BEYOND_FLOAT32, beyondFloat32, parseNumber } from '../data/infer.js';
 import { createLoss, customLoss, type CustomLossFn, type LossFunction, type LossOptions } from '../losses/index.js';
 import { createMetric } from '../metrics/index.js';
 import type { StreamingMetric } from '../metrics/metric.js';
@@ -313,6 +313,7 @@ export function labelReader(plan: HeadPlan): LabelReader {
         const x = row[k];
         if (isMissing(x)) return false;
         if (typeof x !== 'number' && typeof x !== 'boolean') throw new MultilossError('data', `${where(i)}: ${JSON.stringify(x)} is not a number`);
+        if (typeof x === 'number' && beyondFloat32(x)) throw new MultilossError('data', `${where(i)}: ${x} ${BEYOND_FLOAT32}`);
         out[base + k] = Number(x);
       }
       return checkRow(out, base, i);
@@ -327,7 +328,10 @@ export function labelReader(plan: HeadPlan): LabelReader {
     }
     if (u !== 1) throw new MultilossError('data', `${where(i)}: ${JSON.stringify(v)}; the head has ${u} units, give a row of ${u} values`);
     if (typeof v === 'boolean') out[base] = v ? 1 : 0;
-    else if (typeof v === 'number') out[base] = v;
+    else if (typeof v === 'number') {
+      if (beyondFloat32(v)) throw new MultilossError('data', `${where(i)}: ${v} ${BEYOND_FLOAT32}`);
+      out[base] = v;
+    }
     else throw new MultilossError('data', `${where(i)}: ${JSON.stringify(v)} is not a number`);
     return checkRow(out, base, i);
   };

@@ -7,7 +7,7 @@ import type { OutputSpec, TrainableNetwork } from '../model/trainable-network.js
 import { subsetData, type EncodedData } from '../training/data.js';
 import type { BatchLog, EpochLog, History, SplitLog } from '../training/history.js';
 import type { OptimizerName, OptimizerSpec } from '../training/optimizers.js';
-import { Rng } from '../training/rng.js';
+import { splitTrainValidation, type Stratum, type TrainValidationSplit } from '../data/split.js';
 import type { ScheduleSpec } from '../training/schedules.js';
 import { MemoryBatchSource, Rebatcher, type BatchSource, type EvaluationSource } from '../training/batch-source.js';
 import {
@@ -129,8 +129,14 @@ export interface TrainOptions {
   training?: TrainingConfig;
   /** Validation data, evaluated after each epoch (exact streaming metrics). */
   validationData?: DataSource;
-  /** Or: hold out this fraction of the training rows (seeded by training.seed). */
+  /**
+   * Or: hold out this fraction of the training rows (seeded by training.seed):
+   * the rows the CLI, streaming and image training take for the same data,
+   * seed and fraction (see `splitTrainValidation`).
+   */
   validationSplit?: number;
+  /** Stratify `validationSplit` on the first classification head (default true, as `validation.stratify`). */
+  stratifySplit?: boolean;
   callbacks?: TrainingCallbacks;
   resume?: ResumeFrom;
   /** Set `interrupted` to stop after the current step with an 'interrupt' checkpoint. */
@@ -164,6 +170,8 @@ export interface TrainingResult {
   stopped: boolean;
   /** With early stopping: the best epoch, whose weights the model holds when `restoreBest` (default). */
   bestEpoch?: number;
+  /** With `validationSplit`: the held-out rows, as 0-based indices of the training data's rows, ascending. */
+  validationRows?: number[];
   /** The weight of each head at the end (the balancing method's last weights). */
   weights: Record<string, number>;
   /** The balancing method and its state (e.g. uncertainty's log-variances). */
@@ -427,6 +435,31 @@ interface PreparedData {
   trainEvaluation: EncodedData | EvaluationSource;
   /** The first training rows (up to 8), for the preflight pass. */
   sample: EncodedData;
+  /** The validation split's rows (indices of the data's rows), when split. */
+  validationRows?: number[];
+}
+
+/**
+ * The validation split of every front door (data/split.ts) on labels read
+ * from the data: a row's stratum is the class (the largest entry of the
+ * label row) of the first classification head, null when that label is
+ * missing; rows without any label take no part.
+ */
+function splitRows(labels: RawData['labels'], plans: readonly HeadPlan[], n: number, options: TrainOptions, seed: number): TrainValidationSplit {
+  const h = options.stratifySplit === false ? -1 : plans.findIndex((p) => p.kind === 'classification');
+  const strata = range(n).map((i): Stratum | undefined => {
+    if (!labels.some((l) => l.mask[i] > 0)) return undefined;
+    if (h < 0) return '';
+    if (!(labels[h].mask[i] > 0)) return null;
+    const u = plans[h].units;
+    const row = labels[h].values.subarray(i * u, (i + 1) * u);
+    let best = 0;
+    for (let k = 1; k < u; k++) if (row[k] > row[best]) best = k;
+    return String(best);
+  });
+  const split = splitTrainValidation(n, options.validationSplit ?? 0, seed, strata);
+  if (split.train.length === 0 && split.validation.length > 0) throw new MultilossError('config', `validationSplit ${options.validationSplit} leaves no training rows`);
+  return split;
 }
 
 function rowsOf(data: EncodedData | EvaluationSource): number {
@@ -504,11 +537,12 @@ async function wholeData(
   const units = plans.map((p) => p.units);
   let trainRaw = await readSource(data, readers, inputShape, 'training data');
   let validationRaw: RawData | undefined;
+  let validationRows: number[] | undefined;
   if (options.validationSplit) {
-    const order = new Rng(`${seed}:validation`).shuffle(range(trainRaw.n));
-    const nVal = Math.round(trainRaw.n * options.validationSplit);
-    validationRaw = subsetRaw(trainRaw, order.slice(0, nVal).sort((a, b) => a - b), units);
-    trainRaw = subsetRaw(trainRaw, order.slice(nVal).sort((a, b) => a - b), units);
+    const split = splitRows(trainRaw.labels, plans, trainRaw.n, options, seed);
+    validationRows = split.validation;
+    validationRaw = subsetRaw(trainRaw, split.validation, units);
+    trainRaw = subsetRaw(trainRaw, split.train, units);
   }
   const built = plans.map((p, h) => buildHead(p, trainRaw.labels[h]));
   const heads = built.map((b) => b.head);
@@ -528,6 +562,7 @@ async function wholeData(
     validation,
     trainEvaluation: trainData,
     sample: subsetData(trainData, range(Math.min(8, trainData.n)), units),
+    validationRows,
   };
 }
 
@@ -570,14 +605,17 @@ async function streamedData(
   };
   const labels = units.map((u, h) => ({ values: cat(h, 'values', u), mask: cat(h, 'mask', 1), sampleWeight: cat(h, 'sampleWeight', 1) }));
   parts.length = 0;
-  // Row classes: 0 training, 1 validation (the split), 2 training row without any label (dropped).
+  // Row classes: 0 training, 1 validation (the split), 2 row without any label (dropped).
   const classes = new Uint8Array(n);
   let nVal = 0;
+  let validationRows: number[] | undefined;
   if (options.validationSplit) {
-    const order = new Rng(`${seed}:validation`).shuffle(range(n));
-    nVal = Math.round(n * options.validationSplit);
-    for (let i = 0; i < nVal; i++) classes[order[i]] = 1;
+    const split = splitRows(labels, plans, n, options, seed);
+    validationRows = split.validation;
+    nVal = split.validation.length;
+    for (const i of split.validation) classes[i] = 1;
   }
+  for (let i = 0; i < n; i++) if (classes[i] === 0 && !labels.some((l) => l.mask[i] > 0)) classes[i] = 2;
   const trainIdx = range(n).filter((i) => classes[i] === 0);
   const pick = (src: Float32Array, w: number) => {
     const out = new Float32Array(trainIdx.length * w);
@@ -590,11 +628,7 @@ async function streamedData(
   plans.forEach((p, h) => {
     if (!trainLabels[h].mask.some((m) => m > 0)) throw new MultilossError('data', `training data: output "${p.name}" has no label in any row`);
   });
-  let trainRows = 0;
-  for (const i of trainIdx) {
-    if (labels.some((l) => l.mask[i] > 0)) trainRows++;
-    else classes[i] = 2;
-  }
+  const trainRows = trainIdx.length;
   const rowsOfClass = (want: number, batchSize: number, skip = 0) => encodedRows(stream, built, units, batchSize, { classes, want, skip });
   const trainData: BatchSource = {
     kind: 'stream',
@@ -620,6 +654,7 @@ async function streamedData(
     validation: nVal > 0 ? { rows: nVal, batches: (size) => rowsOfClass(1, size) } : await validationOf(options.validationData, readers, inputShape, built),
     trainEvaluation: { rows: trainRows, batches: (size) => rowsOfClass(0, size) },
     sample,
+    validationRows,
   };
 }
 
@@ -713,6 +748,7 @@ async function run(prepared: Prepared, options: TrainOptions, data: DataSource):
     epochs: history.length,
     stopped,
     bestEpoch: stopping?.bestEpoch || undefined,
+    validationRows: data_.validationRows,
     weights: named,
     balancing: { method: strategy.name, state },
     metrics,

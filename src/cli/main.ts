@@ -73,6 +73,7 @@ export function buildProgram(): Command {
     .option('--lr <rate>', 'learning rate', number('--lr', (n) => n > 0, 'a number > 0'))
     .option('--validation-split <fraction>', 'share of rows held out for validation', number('--validation-split', (n) => n > 0 && n < 1, 'a number in (0, 1)'))
     .option('--validation-data <file>', 'separate validation file (instead of a split)')
+    .option('--test-data <file>', 'held-out test file: the table, Δm and the report are computed on it (validation still drives early stopping)')
     .option('--seed <n>', 'first seed (the split uses it; runs use seed, seed+1, …)', number('--seed', Number.isInteger, 'a whole number'))
     .option('--methods <list>', 'comma-separated balancing methods of the joint model (default: equal,uncertainty,dwa,famo,pcgrad,mgda,nash,upgrad)')
     .option('--seeds <n>', 'seeds per configuration (default 3)', positiveInt('--seeds'))

@@ -14,7 +14,8 @@ import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { MultilossError } from '../errors.js';
 import { createMetrics } from '../metrics/index.js';
 import type { HeadKind } from '../model/heads/head.js';
-import { splitInput, type FitInput } from '../training/fit.js';
+import type { Table } from '../data/table.js';
+import { fitEncoders, labelledRows, splitInput, type FitInput } from '../training/fit.js';
 import { resolveMonitor, type EarlyStoppingSpec } from '../training/trainer.js';
 import { fitHead } from '../model/heads/index.js';
 import { deltaM, DELTA_M_MONITOR, isDeltaMMonitor, type DeltaMReference } from './delta-m.js';
@@ -29,6 +30,24 @@ export const DEFAULT_COMPARE_METHODS: readonly string[] = ['equal', 'uncertainty
 export const DEFAULT_COMPARE_SEEDS = 3;
 /** The row label of the separate models (the reference of Δm). */
 export const SEPARATE = 'separate';
+
+/** The comparison's data: the training table (split, or with validation data), and optionally test data. */
+export interface CompareInput extends FitInput {
+  /** Held-out rows the table, Δm and the report are computed on; validation still drives early stopping. */
+  test?: Table;
+}
+
+/** The data the table's figures are computed on. */
+export interface MetricsData {
+  /** 'test': the test data given; 'validation': the validation split or validation data. */
+  data: 'validation' | 'test';
+  /** The file (or table source) of the figures; for the split, the training file it was taken from. */
+  source: string;
+  /** Whether validation is a split of the training data (true) or a file of its own. */
+  split: boolean;
+  /** Rows the figures are computed on (with any label). */
+  rows: number;
+}
 
 export interface CompareOptions {
   /** Balancing methods of the joint model (default DEFAULT_COMPARE_METHODS). */
@@ -99,6 +118,8 @@ export interface CompareResult {
   /** Every run, in task order. */
   runs: RunResult[];
   split: { train: number; validation: number; seed: number };
+  /** Which data the table's figures (per-head metrics and Δm) are computed on (absent in results saved before it existed: the validation data). */
+  metricsData?: MetricsData;
   /** The epoch budget of every run. */
   epochs: number;
   /** Early stopping of the runs, when configured (monitor `validation.deltaM`: see `fitWithDeltaMStopping`). */
@@ -143,7 +164,10 @@ function bestOf(labels: readonly string[], values: readonly number[], higherIsBe
   return labels.filter((_, i) => values[i] === best);
 }
 
-const metricOf = (r: RunResult, h: CompareHead) => r.validation.heads[h.name]?.metrics[h.metric] ?? NaN;
+/** Which of a run's figures: the validation split's (early stopping, Δm monitor) or the test data's. */
+export type FiguresOf = 'validation' | 'test';
+
+const metricOf = (r: RunResult, h: CompareHead, on: FiguresOf = 'validation') => r[on]?.heads[h.name]?.metrics[h.metric] ?? NaN;
 const runsOf = (runs: readonly RunResult[], label: string) => runs.filter((r) => r.label === label).sort((a, b) => a.seed - b.seed);
 
 /**
@@ -151,23 +175,23 @@ const runsOf = (runs: readonly RunResult[], label: string) => runs.filter((r) =>
  * mean over their seeds (what the table's Δm and a Δm early-stopping
  * monitor measure against).
  */
-export function deltaMReference(heads: readonly CompareHead[], runs: readonly RunResult[]): DeltaMReference {
+export function deltaMReference(heads: readonly CompareHead[], runs: readonly RunResult[], on: FiguresOf = 'validation'): DeltaMReference {
   const sepRuns = runsOf(runs, SEPARATE);
   if (sepRuns.length === 0) throw new Error('Δm reference: no runs of the separate models');
   return {
-    heads: heads.map((h) => ({ name: h.name, metric: h.metric, higherIsBetter: h.higherIsBetter, value: seedStat(sepRuns.map((r) => metricOf(r, h))).mean })),
+    heads: heads.map((h) => ({ name: h.name, metric: h.metric, higherIsBetter: h.higherIsBetter, value: seedStat(sepRuns.map((r) => metricOf(r, h, on))).mean })),
   };
 }
 
-/** Builds the table from the runs (pure; exported for tests and for re-summarising saved runs). */
-export function summarize(heads: readonly CompareHead[], labels: readonly string[], runs: readonly RunResult[]): Pick<CompareResult, 'rows' | 'best'> {
+/** Builds the table from the runs' validation (or test) figures (pure; exported for tests and for re-summarising saved runs). */
+export function summarize(heads: readonly CompareHead[], labels: readonly string[], runs: readonly RunResult[], on: FiguresOf = 'validation'): Pick<CompareResult, 'rows' | 'best'> {
   const byLabel = (label: string) => runsOf(runs, label);
-  const reference = deltaMReference(heads, runs).heads.map((h) => h.value);
+  const reference = deltaMReference(heads, runs, on).heads.map((h) => h.value);
   const directions = heads.map((h) => h.higherIsBetter);
   const rows: CompareRow[] = labels.map((label) => {
     const rs = byLabel(label);
     const headStats: Record<string, SeedStat> = {};
-    for (const h of heads) headStats[h.name] = seedStat(rs.map((r) => metricOf(r, h)));
+    for (const h of heads) headStats[h.name] = seedStat(rs.map((r) => metricOf(r, h, on)));
     return {
       label,
       approach: label === SEPARATE ? 'separate' : 'joint',
@@ -175,7 +199,7 @@ export function summarize(heads: readonly CompareHead[], labels: readonly string
       deltaM: seedStat(
         rs.map((r) =>
           deltaM(
-            heads.map((h) => metricOf(r, h)),
+            heads.map((h) => metricOf(r, h, on)),
             reference,
             directions,
           ),
@@ -236,10 +260,14 @@ export function stopsOnDeltaM(config: ResolvedConfig): boolean {
 
 /**
  * The split every run of a comparison trains and validates on: the
- * configuration's seeded split (or its validation data), taken once.
+ * configuration's seeded split (or its validation data), taken once; and the
+ * test data, checked now (columns, values, class labels known to the heads)
+ * so that a bad test file is an error before any run.
  */
-export function compareSplit(config: ResolvedConfig, input: FitInput, warn?: (message: string) => void): RunData {
-  const { train, validation } = splitInput({ ...config, approach: 'joint' }, input, warn);
+export function compareSplit(config: ResolvedConfig, input: CompareInput, warn?: (message: string) => void): RunData {
+  const joint: ResolvedConfig = { ...config, approach: 'joint' };
+  const split = splitInput(joint, input, warn);
+  const { train, validation } = split;
   if (!validation || validation.rows.length === 0) {
     throw new MultilossError('config', 'compare needs validation data: set validation.split > 0 (or --validation-split) or validation.data');
   }
@@ -252,11 +280,18 @@ export function compareSplit(config: ResolvedConfig, input: FitInput, warn?: (me
       true,
     );
   }
-  return { train, validation };
+  if (!input.test) return { train, validation };
+  if (input.test.rows.length === 0) throw new MultilossError('data', `${input.test.source}: no data rows (only a header)`);
+  const test = labelledRows(joint, input.test, warn);
+  // Encoded once as every run will encode it: a missing feature, a bad value or a class the heads do not know fails here.
+  const { preprocessor, heads } = fitEncoders(joint, split);
+  preprocessor.transform(test);
+  for (const h of heads) h.encode(test);
+  return { train, validation, test };
 }
 
 /** Trains and summarises the comparison (see the module comment). */
-export async function compare(config: ResolvedConfig, input: FitInput, options: CompareOptions = {}): Promise<CompareResult> {
+export async function compare(config: ResolvedConfig, input: CompareInput, options: CompareOptions = {}): Promise<CompareResult> {
   const methods = checkMethods(options.methods ?? DEFAULT_COMPARE_METHODS);
   const seedCount = options.seeds ?? DEFAULT_COMPARE_SEEDS;
   if (!Number.isInteger(seedCount) || seedCount < 1) throw new MultilossError('usage', `seeds: expected a whole number ≥ 1, got ${seedCount}`);
@@ -338,7 +373,10 @@ export async function compare(config: ResolvedConfig, input: FitInput, options: 
     runs = await runPool(tasks, data, { workers, backend: options.backend, onEpoch, onResult, prepare });
   }
   const labels = [SEPARATE, ...methods];
-  const { rows, best } = summarize(heads, labels, runs);
+  const on: FiguresOf = data.test ? 'test' : 'validation';
+  const { rows, best } = summarize(heads, labels, runs, on);
+  const shown = data.test ?? data.validation;
+  const metricsData: MetricsData = { data: on, source: shown.source, split: !input.validation, rows: shown.rows.length };
   return {
     heads,
     seeds,
@@ -347,6 +385,7 @@ export async function compare(config: ResolvedConfig, input: FitInput, options: 
     best,
     runs,
     split: { train: data.train.rows.length, validation: data.validation.rows.length, seed: base.training.seed },
+    metricsData,
     epochs: base.training.epochs,
     ...(earlyStopping ? { earlyStopping } : {}),
     workers: workers === 0 ? 0 : Math.min(workers, tasks.length),

@@ -65,6 +65,14 @@ export function formatCompareTable(result: CompareResult): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');
 }
 
+/** Which data the table shows: "Metrics on test data FILE (N rows)", "… on the validation split of FILE (N rows)" or "… on validation data FILE (N rows)". */
+export function metricsDataLine(result: CompareResult): string {
+  const m = result.metricsData;
+  if (!m) return `Metrics on the validation data (${result.split.validation} rows)`;
+  const what = m.data === 'test' ? `test data ${m.source}` : m.split ? `the validation split of ${m.source}` : `validation data ${m.source}`;
+  return `Metrics on ${what} (${m.rows} rows)`;
+}
+
 /** The notes under the table: what the figures are. */
 export function compareNotes(result: CompareResult): string[] {
   const es = result.earlyStopping;
@@ -78,7 +86,7 @@ export function compareNotes(result: CompareResult): string[] {
           `Early stopping on ${es.monitor ?? 'validation.loss'} (patience ${es.patience ?? 10}). Epochs per run (separate: summed over its models): ${result.rows.map((r) => `${r.label} ${r.epochs.toFixed(1)}`).join(', ')}.`,
         ];
   return [
-    `Validation metrics after ${es ? 'at most ' : ''}${result.epochs} epochs, mean ± std over seeds ${result.seeds.join(', ')}; the same split for every run (seed ${result.split.seed}: ${result.split.train} training, ${result.split.validation} validation rows).`,
+    `${metricsDataLine(result)} after ${es ? 'at most ' : ''}${result.epochs} epochs, mean ± std over seeds ${result.seeds.join(', ')}; the same split for every run (seed ${result.split.seed}: ${result.split.train} training, ${result.split.validation} validation rows)${result.metricsData?.data === 'test' ? ', validation driving early stopping' : ''}.`,
     ...stopping,
     "Δm: mean over heads of the relative change of the head's metric against the separate models, sign-corrected so that higher is better (Δm = (1/T) Σ (−1)^l (M − M_sep) / M_sep × 100%, l = 1 when lower is better); ± is over seeds.",
     '* / bold: best in its column (ties all marked). Time: mean wall-clock seconds per run (after an untimed one-epoch warm-up per thread), with the runs sharing the cores.',
@@ -164,6 +172,7 @@ ul.notes { color: #555; font-size: 12px; max-width: 60em; }
 <body>
 <h1>${escapeHtml(title)}</h1>
 ${options.subtitle ? `<p class="sub">${escapeHtml(options.subtitle)}</p>` : ''}
+<p class="sub">${escapeHtml(metricsDataLine(result))}</p>
 ${table}
 <ul class="notes">
 ${compareNotes(result)

@@ -11,6 +11,7 @@ import type { SplitLog } from '../training/history.js';
 import { fitSeparate } from '../training/fit-separate.js';
 import { fitModel } from '../training/fit.js';
 import type { MultiOutputModel } from '../model/multi-output.js';
+import type { Evaluation } from '../model/multiloss-model.js';
 import { fitWithDeltaMStopping, isDeltaMMonitor, type DeltaMReference, type DeltaMStopping } from './delta-m.js';
 
 /** What a comparison trains: the separate models, or the joint model under a balancing method. */
@@ -31,6 +32,8 @@ export interface RunTask {
 export interface RunData {
   train: Table;
   validation: Table;
+  /** Held-out test rows the table is computed on (`compare --test-data`); validation still drives early stopping. */
+  test?: Table;
 }
 
 export interface RunResult {
@@ -39,6 +42,8 @@ export interface RunResult {
   seed: number;
   /** Validation figures at the end of training (per head: loss and every metric). */
   validation: SplitLog;
+  /** The same figures on the test data, when the comparison has some. */
+  test?: SplitLog;
   parameters: number;
   /** Epochs trained (summed over the sub-models of separate models). */
   epochs: number;
@@ -91,6 +96,11 @@ export async function warmUp(task: RunTask, data: RunData): Promise<void> {
   await executeRun({ ...task, config: { ...task.config, training } }, data);
 }
 
+/** An evaluation's figures as a history split (loss and per-head loss and metrics). */
+function testFigures(e: Evaluation): SplitLog {
+  return { loss: e.loss, heads: e.heads };
+}
+
 /**
  * Trains one run on the comparison's split and returns its figures. `onEpoch`
  * is told after every epoch (of every sub-model, for separate models).
@@ -117,7 +127,8 @@ export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => v
     const validation = info.metrics.validation;
     if (!validation) throw new MultilossError('data', `run ${task.label} seed ${task.seed}: no validation figures (the validation split is empty)`);
     const epochs = isSeparateModels(model) ? model.models.reduce((a, m) => a + m.meta.history.length, 0) : info.epochs;
-    return { id: task.id, label: task.label, seed: task.seed, validation, parameters: info.parameters, epochs, seconds, ...(stopping ? { stopping } : {}) };
+    const test = data.test ? testFigures(model.evaluate(data.test)) : undefined;
+    return { id: task.id, label: task.label, seed: task.seed, validation, ...(test ? { test } : {}), parameters: info.parameters, epochs, seconds, ...(stopping ? { stopping } : {}) };
   } finally {
     model.dispose();
   }

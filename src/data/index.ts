@@ -22,8 +22,8 @@ export type {
   CategoricalFeatureJSON,
   BooleanFeatureJSON,
 } from './preprocess.js';
-export { splitTrainValidation, selectRows } from './split.js';
-export type { TrainValidationSplit } from './split.js';
+export { splitTrainValidation, selectRows, splitHash, ValidationSelector, validationShare, countStrata } from './split.js';
+export type { TrainValidationSplit, Stratum, SplitRule } from './split.js';
 
 export type TableFormat = 'csv' | 'json' | 'jsonl';
 

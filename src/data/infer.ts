@@ -23,6 +23,14 @@ export function parseNumber(cell: Cell): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/** What a value that `beyondFloat32` is called in messages. */
+export const BEYOND_FLOAT32 = 'is beyond the float32 range (±3.4e38) that training uses';
+
+/** Whether a finite number becomes ±Infinity as a float32 (|x| beyond ±3.4e38 once rounded): tensors and targets are float32. */
+export function beyondFloat32(x: number): boolean {
+  return Number.isFinite(x) && !Number.isFinite(Math.fround(x));
+}
+
 /** true/false for a JS boolean or "true"/"false" (any case, trimmed); otherwise null. */
 export function parseBoolean(cell: Cell): boolean | null {
   if (typeof cell === 'boolean') return cell;

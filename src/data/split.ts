@@ -1,8 +1,23 @@
 /**
  * Train/validation splits and row selection.
+ *
+ * One rule for every front door (the library API, config/CLI training,
+ * streaming, images), so that the same data, seed and fraction hold out the
+ * same rows. The rule is decided row by row, in row order, from the row's
+ * index, the seed and the counts of the row's stratum — so a stream that
+ * counted its strata in one pass can apply it without holding the rows:
+ *
+ * - Rows without any label take no part (they are dropped everywhere); every
+ *   other row has a stratum (the first classification head's class, null
+ *   when that label is missing; one stratum for all rows when not stratified).
+ * - A stratum of `size` rows gives k = round(fraction · size) rows to
+ *   validation, by selection sampling (Knuth's Algorithm S): walking its rows
+ *   in index order, row r is held out when `splitHash(seed, r) · left < needed`,
+ *   where `left` counts the stratum's rows not yet decided and `needed` the
+ *   validation rows still to take. Exactly k rows are taken, every k-subset
+ *   of the stratum being equally likely over seeds.
  */
 import { MultilossError } from '../errors.js';
-import { Rng } from '../training/rng.js';
 import type { Table } from './table.js';
 
 export interface TrainValidationSplit {
@@ -11,56 +26,114 @@ export interface TrainValidationSplit {
 }
 
 /**
- * Splits row indices 0..n-1 into train and validation, seeded and
- * deterministic (same n, fraction, seed and strata → same split).
+ * A row's stratum: a class label, or null for a row whose stratifying label
+ * is missing (a group of its own, distinct from the string "null").
+ */
+export type Stratum = string | null;
+
+/** The split's parameters: the validation share (0 ≤ fraction < 1) and the seed. */
+export interface SplitRule {
+  fraction: number;
+  seed: number;
+}
+
+/** murmur3's 32-bit finaliser. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A number in [0, 1) fixed by the seed and the data row index (0-based): the row's draw in the split. */
+export function splitHash(seed: number, row: number): number {
+  const s = fmix32((Math.trunc(seed) ^ 0x9e3779b9) >>> 0);
+  const hi = Math.floor(row / 2 ** 32);
+  return fmix32((s ^ fmix32((row >>> 0) ^ Math.imul(hi, 0x27d4eb2d))) >>> 0) / 2 ** 32;
+}
+
+function checkFraction(fraction: number): void {
+  if (!(fraction >= 0 && fraction < 1)) {
+    throw new MultilossError('config', `split: the validation fraction must be in [0, 1), got ${fraction}`);
+  }
+}
+
+/** The number of rows held out of a stratum of `size` rows. */
+export function validationShare(fraction: number, size: number): number {
+  return Math.round(fraction * size);
+}
+
+/** Adds the rows' strata to `counts` (a row whose stratum is `undefined` takes no part). */
+export function countStrata(strata: Iterable<Stratum | undefined>, counts = new Map<Stratum, number>()): Map<Stratum, number> {
+  for (const s of strata) if (s !== undefined) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * Applies the split rule (see the module comment) row by row: give each row
+ * that takes part, in increasing row index, with its stratum. `counts` are
+ * the strata's sizes over those rows (a first pass over a stream gathers them).
+ */
+export class ValidationSelector {
+  private readonly left = new Map<Stratum, { rows: number; needed: number }>();
+  private lastRow = -1;
+
+  constructor(
+    private readonly rule: SplitRule,
+    counts: ReadonlyMap<Stratum, number>,
+  ) {
+    checkFraction(rule.fraction);
+    for (const [stratum, size] of counts) this.left.set(stratum, { rows: size, needed: validationShare(rule.fraction, size) });
+  }
+
+  /** Whether row `row` (0-based index among the data rows) is held out. */
+  isValidation(row: number, stratum: Stratum): boolean {
+    if (!Number.isInteger(row) || row <= this.lastRow) throw new RangeError(`split: row ${row} after row ${this.lastRow}; rows must come once each, in increasing order`);
+    this.lastRow = row;
+    const s = this.left.get(stratum);
+    if (s === undefined || s.rows === 0) {
+      throw new MultilossError('data', `split: more rows of stratum ${JSON.stringify(stratum)} than the first pass counted; the data must give the same rows every time it is read`);
+    }
+    const held = splitHash(this.rule.seed, row) * s.rows < s.needed;
+    s.rows--;
+    if (held) s.needed--;
+    return held;
+  }
+}
+
+/**
+ * Splits row indices 0..n-1 into train and validation by the rule of the
+ * module comment: seeded and deterministic (same n, fraction, seed and strata
+ * → same split), each stratum giving round(fraction·size) rows to validation.
  *
- * `fraction` (0 ≤ fraction < 1) is the validation share. Without strata,
- * round(fraction·n) shuffled rows go to validation. With strata (one entry per
- * row; null is a group of its own, distinct from the string "null"), every
- * stratum — taken in order of first appearance — is shuffled and contributes
- * round(fraction·size) rows. Both lists are returned sorted ascending.
+ * `strata` has one entry per row: the row's stratum, or `undefined` for a row
+ * that takes no part (a row without any label: in neither list). Without
+ * `strata` every row takes part, in one stratum. Both lists are ascending.
  */
 export function splitTrainValidation(
   n: number,
   fraction: number,
   seed: number,
-  strata?: ReadonlyArray<string | null>,
+  strata?: ReadonlyArray<Stratum | undefined>,
 ): TrainValidationSplit {
   if (!Number.isInteger(n) || n < 0) {
     throw new MultilossError('config', `split: the row count must be a non-negative integer, got ${n}`);
   }
-  if (!(fraction >= 0 && fraction < 1)) {
-    throw new MultilossError('config', `split: the validation fraction must be in [0, 1), got ${fraction}`);
-  }
+  checkFraction(fraction);
   if (strata !== undefined && strata.length !== n) {
     throw new MultilossError('config', `split: ${strata.length} strata given for ${n} rows`);
   }
-  const rng = new Rng(seed);
-  const groups: number[][] = [];
-  if (strata === undefined) {
-    groups.push(Array.from({ length: n }, (_, i) => i));
-  } else {
-    const byKey = new Map<string | null, number[]>();
-    for (let i = 0; i < n; i++) {
-      const key = strata[i];
-      let g = byKey.get(key);
-      if (g === undefined) {
-        g = [];
-        byKey.set(key, g);
-        groups.push(g);
-      }
-      g.push(i);
-    }
-  }
+  const stratumOf = (i: number): Stratum | undefined => (strata === undefined ? '' : strata[i]);
+  const selector = new ValidationSelector({ fraction, seed }, countStrata(Array.from({ length: n }, (_, i) => stratumOf(i))));
   const train: number[] = [];
   const validation: number[] = [];
-  for (const g of groups) {
-    rng.shuffle(g);
-    const k = Math.round(fraction * g.length);
-    for (let i = 0; i < g.length; i++) (i < k ? validation : train).push(g[i]);
+  for (let i = 0; i < n; i++) {
+    const s = stratumOf(i);
+    if (s !== undefined) (selector.isValidation(i, s) ? validation : train).push(i);
   }
-  const asc = (a: number, b: number): number => a - b;
-  return { train: train.sort(asc), validation: validation.sort(asc) };
+  return { train, validation };
 }
 
 /** The rows at `indices` (in that order), keeping `lines` and the original row numbers; the source is unchanged. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync, readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MultilossError } from '../errors.js';
 
@@ -16,17 +16,19 @@ export function ioMessage(e: unknown): string {
 }
 
 /**
- * The size of a file that exists and is not a directory or a device;
- * otherwise an error naming it. Pipes (FIFOs, process substitution) are
- * allowed: their size is unknown (-1) and reading them is bounded instead.
+ * The size of a regular file; anything else is refused at once with an error
+ * naming it: a directory, a device (/dev/zero or /dev/urandom would be read
+ * without end, a terminal would wait for typing), a pipe (FIFO: the read
+ * blocks until a writer comes, and may never end) or a socket.
  */
 export function statChecked(path: string, what: string): number {
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw new MultilossError('io', `${what} ${path}: is a directory, expected a file`);
-    // A device such as /dev/zero or /dev/urandom would be read without end (a terminal would wait for typing).
-    if (st.isCharacterDevice() || st.isBlockDevice() || st.isSocket()) throw new MultilossError('io', `${what} ${path}: is a device, expected a file`);
-    return st.isFIFO() ? -1 : st.size;
+    if (st.isCharacterDevice() || st.isBlockDevice()) throw new MultilossError('io', `${what} ${path}: is a device, expected a file`);
+    if (st.isFIFO()) throw new MultilossError('io', `${what} ${path}: is a pipe (FIFO), expected a regular file; write the data to a file first`);
+    if (!st.isFile()) throw new MultilossError('io', `${what} ${path}: is a socket or another special file, expected a regular file`);
+    return st.size;
   } catch (e) {
     if (e instanceof MultilossError) throw e;
     throw new MultilossError('io', `${what} ${path}: ${ioMessage(e)}`);
@@ -41,30 +43,9 @@ export function readFileChecked(path: string, what: string, maxBytes = MAX_DATA_
   const size = statChecked(path, what);
   if (size > maxBytes) throw new MultilossError('io', `${what} ${path}: ${size} bytes is more than the ${maxBytes} allowed`);
   try {
-    return size >= 0 ? readFileSync(path) : readBounded(path, what, maxBytes);
+    return readFileSync(path);
   } catch (e) {
-    if (e instanceof MultilossError) throw e;
     throw new MultilossError('io', `${what} ${path}: ${ioMessage(e)}`);
-  }
-}
-
-/** Reads a pipe to its end, refusing it once it has given more than `maxBytes`. */
-function readBounded(path: string, what: string, maxBytes: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(1 << 20);
-      const got = readSync(fd, chunk, 0, chunk.length, null);
-      if (got === 0) break;
-      total += got;
-      if (total > maxBytes) throw new MultilossError('io', `${what} ${path}: more than the ${maxBytes} bytes allowed`);
-      chunks.push(chunk.subarray(0, got));
-    }
-    return Buffer.concat(chunks, total);
-  } finally {
-    closeSync(fd);
   }
 }
 

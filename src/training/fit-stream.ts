@@ -14,11 +14,11 @@
  *    Validation (the split's rows, or `validation.data`) is read again after
  *    each epoch, in order.
  *
- * The validation split is decided per row, without holding the rows: a data
- * row (0-based index r among the file's data rows) goes to validation when
- * `splitHash(seed, r) < validation.split`, a 32-bit hash of the seed and the
- * row index. The held-out share is therefore `split` in expectation (not
- * exactly round(split·n)), and not stratified.
+ * The validation split is the rule of every front door (`data/split.ts`),
+ * decided per row without holding the rows: a first read counts each
+ * stratum's rows (`validation.split` > 0 without a validation file only),
+ * then a row's part follows from its index, the seed and its stratum's
+ * counts — the same rows as `fitModel` takes from the whole table.
  *
  * Memory holds the current chunk, the shuffle buffer and one batch, whatever
  * the file's length. Browser-safe: the caller supplies the chunk readers.
@@ -28,7 +28,7 @@ import { DEFAULT_MISSING, normalizeMissing } from '../data/missing.js';
 import { parseNumber } from '../data/infer.js';
 import { StreamingPreprocessorFit } from '../data/preprocess-stream.js';
 import type { FeaturePreprocessor } from '../data/preprocess.js';
-import { selectRows } from '../data/split.js';
+import { countStrata, selectRows, ValidationSelector, type Stratum } from '../data/split.js';
 import type { Cell, Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import { HEAD_KINDS, cellLabel, columnIndex, fitHead, headFromJSON, sampleWeights, type Head, type HeadSpec } from '../model/heads/index.js';
@@ -37,7 +37,7 @@ import { readNumericTarget } from '../model/heads/numeric-target.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import { Rebatcher, ShuffleBuffer, sliceEncoded, type BatchSource, type EpochBatches, type EpochRequest, type EvaluationSource } from './batch-source.js';
 import type { EncodedData } from './data.js';
-import { trainFitted, type FitOptions } from './fit.js';
+import { tableStrata, trainFitted, type FitOptions } from './fit.js';
 import { EvaluationAccumulator, evaluateSource } from './trainer.js';
 import type { TrainableNetwork } from '../model/trainable-network.js';
 
@@ -72,26 +72,6 @@ export interface StreamFitOptions extends FitOptions {
 
 export const DEFAULT_SHUFFLE_BUFFER = 16_384;
 
-/** murmur3's 32-bit finaliser. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/**
- * A number in [0, 1) fixed by the seed and the data row index (0-based): row r
- * is held out for validation when `splitHash(seed, r) < validation.split`.
- */
-export function splitHash(seed: number, row: number): number {
-  const s = fmix32((Math.trunc(seed) ^ 0x9e3779b9) >>> 0);
-  const hi = Math.floor(row / 2 ** 32);
-  return fmix32((s ^ fmix32((row >>> 0) ^ Math.imul(hi, 0x27d4eb2d))) >>> 0) / 2 ** 32;
-}
-
 /** Adds the `needed` columns a chunk lacks (a JSON-lines chunk has only its rows' keys) as missing cells. */
 function withColumns(table: Table, needed: readonly string[]): Table {
   const extra = needed.filter((c) => !table.columns.includes(c));
@@ -103,6 +83,10 @@ function withColumns(table: Table, needed: readonly string[]): Table {
 /** Where each row of a chunk goes. */
 interface ChunkSplit {
   table: Table;
+  /** The index of the chunk's first row among the file's data rows. */
+  offset: number;
+  /** Each row's stratum (`undefined`: no label, dropped). */
+  strata: (Stratum | undefined)[];
   train: number[];
   validation: number[];
   dropped: number;
@@ -115,26 +99,28 @@ interface Plan {
   labelColumns: string[];
   split: number;
   seed: number;
+  /** The strata's sizes over the training file's labelled rows (a first read gathers them), when `split` > 0. */
+  counts?: ReadonlyMap<Stratum, number>;
 }
 
 /** Reads `input` once, chunk by chunk, telling each row's part. `validationFile`: every labelled row is validation. */
 async function* chunksOf(input: StreamedTable, plan: Plan, validationFile: boolean, needed: () => readonly string[]): AsyncGenerator<ChunkSplit> {
   const reader = await input.open();
   let offset = 0;
+  const selector = !validationFile && plan.split > 0 ? new ValidationSelector({ fraction: plan.split, seed: plan.seed }, plan.counts ?? new Map()) : undefined;
   try {
     for (let raw = await reader.next(); raw !== null; raw = await reader.next()) {
       if (offset === 0 && reader.columnsKnown) for (const h of plan.config.heads) columnIndex(raw, h.column, `target (head "${h.name}")`);
       const normalized = normalizeMissing(raw, plan.missing);
       if (raw.rowNumbers) normalized.rowNumbers = raw.rowNumbers;
       const table = withColumns(normalized, needed());
-      const idx = plan.config.heads.map((h) => columnIndex(table, h.column, `target (head "${h.name}")`));
-      const out: ChunkSplit = { table, train: [], validation: [], dropped: 0 };
-      for (let i = 0; i < table.rows.length; i++) {
-        const row = table.rows[i];
-        if (!idx.some((c) => cellLabel(row[c]) !== null)) out.dropped++;
-        else if (validationFile || (plan.split > 0 && splitHash(plan.seed, offset + i) < plan.split)) out.validation.push(i);
+      const strata = tableStrata(table, plan.config);
+      const out: ChunkSplit = { table, offset, strata, train: [], validation: [], dropped: 0 };
+      strata.forEach((stratum, i) => {
+        if (stratum === undefined) out.dropped++;
+        else if (validationFile || selector?.isValidation(offset + i, stratum)) out.validation.push(i);
         else out.train.push(i);
-      }
+      });
       offset += table.rows.length;
       yield out;
     }
@@ -261,7 +247,7 @@ function gatherRefs(refs: readonly RowRef[], inputSize: number, units: readonly 
 
 /**
  * Trains from a streamed table (see the file comment). The same configuration
- * as `fitModel`; `validation.stratify` does not apply (the split is per row).
+ * as `fitModel`, and the same validation split (`validation.stratify` included).
  * Resuming (`options.resume`) inside an epoch re-reads that epoch's stream
  * and skips the batches already trained, so it ends with the same weights as
  * an uninterrupted streaming run.
@@ -288,6 +274,7 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
   let trainRows = 0;
   let validationRows = 0;
   let dropped = 0;
+  const heldRows = options.onSplit && plan.split > 0 ? ([] as number[]) : undefined;
   const columns: string[] = [];
   const interrupted = () => {
     if (options.interrupt?.interrupted) throw new MultilossError('interrupted', 'training interrupted while reading the data before the first epoch; nothing was saved');
@@ -306,6 +293,7 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
       }
       trainRows += chunk.train.length;
       validationRows += chunk.validation.length;
+      if (heldRows && !validationFile) for (const i of chunk.validation) heldRows.push(chunk.offset + i);
       for (const s of stats) {
         addHeadRows(s, chunk.table, chunk.train, true);
         addHeadRows(s, chunk.table, chunk.validation, false);
@@ -315,7 +303,17 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
     if (droppedHere) warn(`${table.source}: dropped ${droppedHere} row(s) in which every target is missing`);
     dropped += droppedHere;
   };
+  if (plan.split > 0) {
+    // The split needs each stratum's size before its first row is decided (data/split.ts): one read counts them.
+    const counts = new Map<Stratum, number>();
+    for await (const chunk of chunksOf(input.train, { ...plan, split: 0 }, false, () => labelColumns)) {
+      interrupted();
+      countStrata(chunk.strata, counts);
+    }
+    plan.counts = counts;
+  }
   await readPass1(input.train, false);
+  if (heldRows) options.onSplit?.(heldRows);
   for (const s of stats) {
     if (s.labelledAll === 0) throw new MultilossError('data', `${source}: target column "${s.spec.column}" (head "${s.spec.name}") has no value in any row`);
   }

@@ -2,7 +2,7 @@ import { createStrategy } from '../balancing/index.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { DEFAULT_MISSING, normalizeMissing } from '../data/missing.js';
 import { FeaturePreprocessor, type FeatureSpec } from '../data/preprocess.js';
-import { selectRows, splitTrainValidation } from '../data/split.js';
+import { selectRows, splitTrainValidation, type Stratum } from '../data/split.js';
 import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import { cellLabel, columnIndex, fitHead, type Head } from '../model/heads/index.js';
@@ -54,11 +54,34 @@ export interface FitOptions {
   interrupt?: InterruptFlag;
   /** Early stopping watches this figure instead of the one `training.earlyStopping.monitor` names. */
   monitor?: EarlyStoppingMonitor;
+  /**
+   * Told the validation split's rows before training starts: 0-based indices
+   * of the training data's rows, ascending (not called when validation data is given apart or the split is 0).
+   */
+  onSplit?: (validationRows: readonly number[]) => void;
+}
+
+/** The target columns' indices (a one-line error for a missing one). */
+function targetColumns(table: Table, config: ResolvedConfig): number[] {
+  return config.heads.map((h) => columnIndex(table, h.column, `target (head "${h.name}")`));
+}
+
+/**
+ * Each row's stratum in the validation split (see `data/split.ts`): the
+ * label of the first classification head when `validation.stratify` (null
+ * when missing), one stratum otherwise; `undefined` for a row in which every
+ * target is missing (it takes no part). Missing values must be normalised.
+ */
+export function tableStrata(table: Table, config: ResolvedConfig): (Stratum | undefined)[] {
+  const idx = targetColumns(table, config);
+  const strataHead = config.validation.stratify ? config.heads.find((h) => h.kind === 'classification') : undefined;
+  const at = strataHead ? table.columns.indexOf(strataHead.column) : -1;
+  return table.rows.map((r) => (idx.some((c) => cellLabel(r[c]) !== null) ? (at < 0 ? '' : cellLabel(r[at])) : undefined));
 }
 
 /** Drops rows in which every target is missing; errors for a head with no label at all. */
 function dropUnlabelled(table: Table, config: ResolvedConfig, warn: (m: string) => void): Table {
-  const idx = config.heads.map((h) => columnIndex(table, h.column, `target (head "${h.name}")`));
+  const idx = targetColumns(table, config);
   config.heads.forEach((h, k) => {
     if (!table.rows.some((r) => cellLabel(r[idx[k]]) !== null)) {
       throw new MultilossError('data', `${table.source}: target column "${h.column}" (head "${h.name}") has no value in any row`);
@@ -90,6 +113,20 @@ export function defaultFeatures(table: Table, config: ResolvedConfig): FeatureSp
   return features;
 }
 
+/** Every cell value read as missing under this configuration. */
+function missingValuesOf(config: ResolvedConfig): string[] {
+  return config.missingValues ? [...DEFAULT_MISSING, ...config.missingValues] : [...DEFAULT_MISSING];
+}
+
+/**
+ * A labelled table (validation or test data) as training sees it: missing
+ * values normalised, rows in which every target is missing dropped; an error
+ * for a missing target column or a target without any value.
+ */
+export function labelledRows(config: ResolvedConfig, table: Table, warn: (message: string) => void = () => undefined): Table {
+  return dropUnlabelled(normalizeMissing(table, missingValuesOf(config)), config, warn);
+}
+
 /** The rows a run trains and validates on (missing values normalised, unlabelled rows dropped). */
 export interface InputSplit {
   /** Every cell value read as missing. */
@@ -98,6 +135,8 @@ export interface InputSplit {
   all: Table;
   train: Table;
   validation?: Table;
+  /** The split's validation rows: 0-based indices of the input table's data rows, ascending (absent when `validation` was given or the split is 0). */
+  validationRows?: number[];
 }
 
 /**
@@ -107,27 +146,20 @@ export interface InputSplit {
  * comparisons train on exactly the same split.
  */
 export function splitInput(config: ResolvedConfig, input: FitInput, warn: (message: string) => void = () => undefined): InputSplit {
-  const missing = config.missingValues ? [...DEFAULT_MISSING, ...config.missingValues] : [...DEFAULT_MISSING];
+  const missing = missingValuesOf(config);
   if (input.table.rows.length === 0) throw new MultilossError('data', `${input.table.source}: no data rows (only a header)`);
-  const all = dropUnlabelled(normalizeMissing(input.table, missing), config, warn);
-  const seed = config.training.seed;
+  const normalized = normalizeMissing(input.table, missing);
+  const all = dropUnlabelled(normalized, config, warn);
 
-  let train: Table;
-  let validation: Table | undefined;
   if (input.validation) {
-    train = all;
-    validation = dropUnlabelled(normalizeMissing(input.validation, missing), config, warn);
-  } else if (config.validation.split > 0) {
-    const strataHead = config.validation.stratify ? config.heads.find((h) => h.kind === 'classification') : undefined;
-    const strata = strataHead ? all.rows.map((r) => cellLabel(r[all.columns.indexOf(strataHead.column)])) : undefined;
-    const split = splitTrainValidation(all.rows.length, config.validation.split, seed, strata);
-    if (split.train.length === 0) throw new MultilossError('config', `validation.split ${config.validation.split} leaves no training rows`);
-    train = selectRows(all, split.train);
-    validation = selectRows(all, split.validation);
-  } else {
-    train = all;
+    return { missing, all, train: all, validation: labelledRows(config, input.validation, warn) };
   }
-  return { missing, all, train, validation };
+  if (config.validation.split > 0) {
+    const split = splitTrainValidation(normalized.rows.length, config.validation.split, config.training.seed, tableStrata(normalized, config));
+    if (split.train.length === 0) throw new MultilossError('config', `validation.split ${config.validation.split} leaves no training rows`);
+    return { missing, all, train: selectRows(normalized, split.train), validation: selectRows(normalized, split.validation), validationRows: split.validation };
+  }
+  return { missing, all, train: all };
 }
 
 /**
@@ -138,18 +170,11 @@ export function splitInput(config: ResolvedConfig, input: FitInput, warn: (messa
 export async function fitModel(config: ResolvedConfig, input: FitInput, options: FitOptions = {}): Promise<MultilossModel> {
   const warn = options.warn ?? (() => undefined);
   if (config.approach === 'separate') throw new MultilossError('config', 'approach: separate trains one model per target: use fitSeparate (the CLI does)');
-  const { missing, all, train, validation } = splitInput(config, input, warn);
+  const split = splitInput(config, input, warn);
+  const { missing, train, validation, validationRows } = split;
+  if (validationRows) options.onSplit?.(validationRows);
 
-  const features = config.features ?? defaultFeatures(all, config);
-  for (const f of features) {
-    const h = config.heads.find((x) => x.column === f.name);
-    if (h) throw new MultilossError('config', `column "${f.name}" is both a feature and the target of head "${h.name}"`);
-  }
-  const preprocessor = FeaturePreprocessor.fit(train, features);
-  // Class lists come from every labelled row; a validation file may order its columns differently.
-  const labelled = validation ? { ...all, rows: [...all.rows, ...rowsInColumnOrder(validation, all.columns)] } : all;
-  const heads: Head[] = config.heads.map((spec) => fitHead(spec, train, labelled));
-
+  const { preprocessor, heads } = fitEncoders(config, split);
   const encode = (table: Table): EncodedData => ({
     n: table.rows.length,
     inputSize: preprocessor.outputSize,
@@ -159,6 +184,25 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
   const trainData = encode(train);
   const validationData = validation && validation.rows.length ? encode(validation) : undefined;
   return trainFitted(config, { preprocessor, heads, missing }, trainData, validationData, options);
+}
+
+/**
+ * The feature preprocessing and the heads' encoders of a joint model,
+ * fitted on a split's training rows (class lists from every labelled row):
+ * what `fitModel` trains with.
+ */
+export function fitEncoders(config: ResolvedConfig, split: InputSplit): FittedEncoders {
+  const { missing, all, train, validation } = split;
+  const features = config.features ?? defaultFeatures(all, config);
+  for (const f of features) {
+    const h = config.heads.find((x) => x.column === f.name);
+    if (h) throw new MultilossError('config', `column "${f.name}" is both a feature and the target of head "${h.name}"`);
+  }
+  const preprocessor = FeaturePreprocessor.fit(train, features);
+  // Class lists come from every labelled row; a validation file may order its columns differently.
+  const labelled = validation ? { ...all, rows: [...all.rows, ...rowsInColumnOrder(validation, all.columns)] } : all;
+  const heads: Head[] = config.heads.map((spec) => fitHead(spec, train, labelled));
+  return { preprocessor, heads, missing };
 }
 
 /** What is fitted before training: the feature preprocessing and the heads' encoders. */

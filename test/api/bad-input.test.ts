@@ -209,4 +209,35 @@ describe('library API: bad input is a clear error, before training where possibl
     await rejects(() => trainFunctionModel(broken, { heads }, { xs: d.xs, ys }), /returned no output "b"/);
     tf.dispose([w, va, vb]);
   });
+  it('a number beyond float32 (±3.4e38) in the inputs or a numeric label is named with its place and value, before training', async () => {
+    const big = (at: number, value: number) => {
+      const d = data();
+      const xs = (d.xs as number[][]).map((r) => [...r]);
+      xs[at][2] = value;
+      return { ...d, xs };
+    };
+    const label = (value: number): ArrayData => {
+      const d = data();
+      const c = [...(d.ys.c as number[])];
+      c[7] = value;
+      return { ...d, ys: { ...d.ys, c } };
+    };
+    const before = tf.memory().numTensors;
+    const m = model();
+    const w0 = m.getWeights().map((w) => w.dataSync().slice());
+    await rejects(() => trainLayersModel(m, { heads: HEADS }, big(5, 1e39)), /^training data\.xs\[5\]\[2\]: 1e\+39 is beyond the float32 range \(±3\.4e38\) that training uses$/);
+    await rejects(() => trainLayersModel(m, { heads: HEADS }, label(1e39)), /^labels of output "c", row 7: 1e\+39 is beyond the float32 range/);
+    await rejects(() => trainLayersModel(m, { heads: HEADS }, label(-1e39)), /^labels of output "c", row 7: -1e\+39 is beyond the float32 range/);
+    // Typed arrays of doubles, and labels given as rows.
+    const d = data();
+    const flat = Float64Array.from((d.xs as number[][]).flat());
+    flat[13] = -2e39;
+    await rejects(() => trainLayersModel(m, { heads: HEADS }, { ...d, xs: flat }), /^training data\.xs\[13\]: -2e\+39 is beyond the float32 range/);
+    const rows = (d.ys.c as number[]).map((v) => [v]);
+    rows[3] = [5e38];
+    await rejects(() => trainLayersModel(m, { heads: HEADS }, { ...d, ys: { ...d.ys, c: rows } }), /^labels of output "c", row 3: 5e\+38 is beyond the float32 range/);
+    m.getWeights().forEach((w, i) => assert.deepEqual(w.dataSync(), w0[i], 'weights untouched'));
+    m.dispose();
+    assert.equal(tf.memory().numTensors, before);
+  });
 });

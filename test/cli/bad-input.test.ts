@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { cli, PENGUINS, PENGUINS_CONFIG, tempDir } from '../helpers.js';
+import { assertRefused, cli, PENGUINS, PENGUINS_CONFIG, tempDir } from '../helpers.js';
 
 const dir = tempDir();
 const write = (name: string, text: string): string => {
@@ -13,13 +13,7 @@ const write = (name: string, text: string): string => {
 
 /** Bad input: exit code 2, exactly one line on stderr matching `pattern`, nothing written. */
 function expectBad(args: string[], pattern: RegExp, out?: string): void {
-  const r = cli(args);
-  assert.equal(r.status, 2, `exit ${r.status}; stderr: ${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], /^multiloss: /);
-  assert.match(lines[0], pattern);
-  assert.equal(r.stdout, '');
+  assertRefused(cli(args), pattern);
   if (out) {
     assert.equal(existsSync(out), false, `${out} must not exist`);
     const leftovers = readdirSync(join(out, '..')).filter((f) => f.includes('.tmp-'));

@@ -2,19 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cli, PENGUINS, PENGUINS_CONFIG, tempDir } from '../helpers.js';
+import { assertRefused, cli, PENGUINS, PENGUINS_CONFIG, tempDir } from '../helpers.js';
 
 const dir = tempDir();
 
 /** Bad input: exit code 2, exactly one line on stderr matching `pattern`, nothing on stdout, nothing written. */
 function expectBad(args: string[], pattern: RegExp): void {
-  const r = cli(args);
-  assert.equal(r.status, 2, `exit ${r.status}; stderr: ${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], /^multiloss: /);
-  assert.match(lines[0], pattern);
-  assert.equal(r.stdout, '');
+  assertRefused(cli(args), pattern);
   assert.deepEqual(readdirSync(dir), [], 'nothing written');
 }
 

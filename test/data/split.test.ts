@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitTrainValidation, selectRows } from '../../src/data/split.js';
+import { splitTrainValidation, selectRows, ValidationSelector, validationShare } from '../../src/data/split.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { throwsMultiloss } from './helpers.js';
 
@@ -44,6 +44,38 @@ describe('splitTrainValidation', () => {
     throwsMultiloss(() => splitTrainValidation(10, 1, 1), 'config', 'fraction');
     throwsMultiloss(() => splitTrainValidation(10, -0.1, 1), 'config', 'fraction');
     throwsMultiloss(() => splitTrainValidation(10, 0.2, 1, ['a']), 'config', '1 strata given for 10 rows');
+  });
+});
+
+describe('the split rule: selection sampling on a seeded hash of the row index', () => {
+  it('takes exactly round(fraction · size) rows of every stratum, whatever the size, fraction and seed', () => {
+    for (let size = 0; size <= 40; size++) {
+      for (const fraction of [0.05, 0.2, 0.25, 0.5, 0.9]) {
+        const seed = size * 31 + Math.round(fraction * 100);
+        const strata = Array.from({ length: 2 * size }, (_, i) => (i % 2 ? 'a' : 'b'));
+        const s = splitTrainValidation(2 * size, fraction, seed, strata);
+        for (const k of ['a', 'b']) assert.equal(s.validation.filter((i) => strata[i] === k).length, validationShare(fraction, size), `size ${size}, fraction ${fraction}, stratum ${k}`);
+      }
+    }
+  });
+
+  it('holds out every row equally often over seeds (each with probability k / size)', () => {
+    const size = 10;
+    const seeds = 20_000;
+    const held = new Array<number>(size).fill(0);
+    for (let seed = 0; seed < seeds; seed++) for (const i of splitTrainValidation(size, 0.3, seed).validation) held[i]++;
+    for (const count of held) assert.ok(Math.abs(count / seeds - 0.3) < 0.015, `share ${count / seeds}`);
+  });
+
+  it('rows without a stratum take no part; rows must come in order and as counted', () => {
+    const s = splitTrainValidation(6, 0.5, 1, ['a', undefined, 'a', 'a', undefined, 'a']);
+    assert.deepEqual([...s.train, ...s.validation].sort(), [0, 2, 3, 5]);
+    assert.equal(s.validation.length, 2);
+    const selector = new ValidationSelector({ fraction: 0.5, seed: 1 }, new Map([['a', 1]]));
+    selector.isValidation(3, 'a');
+    assert.throws(() => selector.isValidation(2, 'a'), RangeError);
+    throwsMultiloss(() => selector.isValidation(4, 'a'), 'data', 'more rows of stratum "a" than the first pass counted');
+    throwsMultiloss(() => new ValidationSelector({ fraction: 0.5, seed: 1 }, new Map()).isValidation(0, 'b'), 'data', 'stratum "b"');
   });
 });
 

@@ -7,7 +7,7 @@
  * `CATALOGUE_MARKDOWN=1` prints the table for it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -98,6 +98,20 @@ const ENTRIES: Entry[] = [
   { id: 'C49', input: 'JSON lines: a feature key in no row', file: ['nox.jsonl', '{"c": "a"}\n{"c": "b"}\n'], command: 'predict', error: /nox\.jsonl: feature column "x" missing; available columns: "c"$/, outcome: 'exit 2: `feature column "x" missing; available columns: "c"`' },
   { id: 'C50', input: 'data path is a directory', file: ['adir.csv', ''], command: 'predict', extra: ['--data-is-dir'], error: /data file \S+adir\.csv: is a directory, expected a file$/, outcome: 'exit 2: `is a directory, expected a file`' },
   { id: 'C52', input: 'data path is a device (a link to `/dev/zero`, which never ends)', file: ['zero.csv', ''], command: 'train', extra: ['--data-is-dev-zero'], error: /data file \S+zero\.csv: is a device, expected a file$/, outcome: 'exit 2: `is a device, expected a file` (before, `train` read it without end)' },
+  { id: 'C53', input: '`-1e39` in a regression target (finite, beyond float32)', file: ['negf32.csv', good([...GOOD_ROWS.slice(0, 4), '5,a,-1e39,A', GOOD_ROWS[5]])], command: 'train', error: /negf32\.csv: line 6, column "y": "-1e39" is beyond the float32 range \(±3\.4e38\) that training uses \(head "y"\)$/, outcome: 'exit 2: `line 6, column "y": "-1e39" is beyond the float32 range (±3.4e38) that training uses`' },
+  {
+    id: 'C54',
+    input: '`1e39` in a numeric feature (beyond float32 before standardizing)',
+    file: ['bigx.csv', good(['1e39,a,2.5,A', ...GOOD_ROWS.slice(1)])],
+    command: 'train',
+    check: (r) => {
+      const pre = (JSON.parse(readFileSync(join(r.out, 'multiloss.json'), 'utf8')) as { preprocessing: { features: { name: string; mean?: number; std?: number }[] } }).preprocessing;
+      const x = pre.features.find((f) => f.name === 'x');
+      assert.ok(x && Number.isFinite(x.mean) && Number.isFinite(x.std) && (x.std as number) > 1e38, JSON.stringify(x));
+    },
+    outcome: 'success: features are standardized in float64 (mean 1.7e38, std 3.7e38), so the network sees finite float32 values; a value that would still exceed ±3.4e38 once standardized is refused (C28)',
+  },
+  { id: 'C55', input: 'data path is a pipe (FIFO; with no writer a read would block for ever)', file: ['fifo.csv', ''], command: 'train', extra: ['--data-is-fifo'], error: /data file \S+fifo\.csv: is a pipe \(FIFO\), expected a regular file; write the data to a file first$/, outcome: 'exit 2: `is a pipe (FIFO), expected a regular file` (before, `train` waited for a writer)' },
   { id: 'C51', input: 'unknown file extension (`.xlsx`)', file: ['sheet.xlsx', good()], command: 'predict', error: /sheet\.xlsx: cannot tell the data format from the file name \(extension "\.xlsx"\)/, outcome: 'exit 2: `cannot tell the data format from the file name (extension ".xlsx")`' },
 ];
 
@@ -119,9 +133,10 @@ async function runEntry(e: Entry, model: string): Promise<Run> {
   const data = join(sub, e.file[0]);
   if (e.extra?.includes('--data-is-dir')) mkdirSync(data);
   else if (e.extra?.includes('--data-is-dev-zero')) symlinkSync('/dev/zero', data);
+  else if (e.extra?.includes('--data-is-fifo')) execFileSync('mkfifo', [data]);
   else writeFileSync(data, e.file[1]);
   const out = join(sub, e.command === 'train' ? 'model' : 'predictions.csv');
-  const extra = (e.extra ?? []).filter((a) => !a.startsWith('--config-') && a !== '--data-is-dir' && a !== '--data-is-dev-zero');
+  const extra = (e.extra ?? []).filter((a) => !a.startsWith('--config-') && a !== '--data-is-dir' && a !== '--data-is-dev-zero' && a !== '--data-is-fifo');
   let args: string[];
   if (e.command === 'train') {
     const targets = e.targets ?? ['y:regression', 'k:classification'];

@@ -20,7 +20,8 @@ import { readTableFile } from '../../src/io/table-file.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import { ShuffleBuffer } from '../../src/training/batch-source.js';
 import { fitModel } from '../../src/training/fit.js';
-import { fitModelStream, splitHash, type StreamedTable } from '../../src/training/fit-stream.js';
+import { fitModelStream, type StreamedTable } from '../../src/training/fit-stream.js';
+import { splitHash } from '../../src/data/split.js';
 import { cli, penguins, tempDir, useDefaultBackend } from '../helpers.js';
 
 const FEATURES = ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)'];
@@ -233,7 +234,7 @@ describe('streaming training', () => {
   });
 });
 
-describe('the validation split of a stream is a seeded hash of the row index', () => {
+describe("splitHash, each row's draw in the validation split, is a seeded hash of the row index", () => {
   it('holds out about `split` of the rows, the same rows for the same seed, other rows for another seed', () => {
     const n = 200_000;
     const held = (seed: number) => Array.from({ length: n }, (_, r) => splitHash(seed, r) < 0.25);

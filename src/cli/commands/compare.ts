@@ -24,6 +24,8 @@ export interface CompareFlags {
   lr?: number;
   validationSplit?: number;
   validationData?: string;
+  /** Held-out test file the table, Δm and the report are computed on. */
+  testData?: string;
   seed?: number;
   methods?: string;
   seeds?: number;
@@ -132,13 +134,14 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const resolved = resolveConfig(config);
   const table = readTableFile(config.data as string, config.format);
   const validation = config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
-  // Checks the split and the monitor before the first line of output: bad input stays one line.
-  compareSplit(resolved, { table, validation });
+  const test = flags.testData !== undefined ? readTableFile(flags.testData, config.format) : undefined;
+  // Checks the split, the test data and the monitor before the first line of output: bad input stays one line.
+  compareSplit(resolved, { table, validation, test });
   const seeds = flags.seeds ?? DEFAULT_COMPARE_SEEDS;
   const runs = seeds * (methods.length + 1);
   if (!flags.quiet) {
     log(
-      `multiloss compare: separate models and the joint model under ${methods.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''} each (${runs} runs); ${table.rows.length} rows from ${config.data}`,
+      `multiloss compare: separate models and the joint model under ${methods.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''} each (${runs} runs); ${table.rows.length} rows from ${config.data}${test ? `; metrics on test data ${flags.testData} (${test.rows.length} rows)` : ''}`,
     );
     const es = resolved.training.earlyStopping;
     if (es && isDeltaMMonitor(es.monitor)) {
@@ -152,7 +155,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   try {
     result = await compare(
       resolved,
-      { table, validation },
+      { table, validation, test },
       { methods, seeds, workers: flags.workers, backend: flags.backend, onProgress: progress.onProgress, warn: (m) => log(`warning: ${m}`) },
     );
   } finally {
@@ -162,7 +165,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   if (flags.json) {
     writeFileAtomic(
       flags.json,
-      `${JSON.stringify({ format: 'multiloss-compare', libraryVersion: VERSION, data: config.data, config: resolved, ...result }, null, 2)}\n`,
+      `${JSON.stringify({ format: 'multiloss-compare', libraryVersion: VERSION, data: config.data, ...(flags.testData !== undefined ? { testData: flags.testData } : {}), config: resolved, ...result }, null, 2)}\n`,
     );
     if (!flags.quiet) log(`wrote ${flags.json}`);
   }

@@ -18,6 +18,7 @@ import { architectureFactory } from '../../model/architectures/index.js';
 import { cellLabel, fitHead, type Head, type HeadPrediction } from '../../model/heads/index.js';
 import { MultilossModel, type Prediction } from '../../model/multiloss-model.js';
 import type { EncodedData } from '../../training/data.js';
+import { tableStrata, type FitOptions } from '../../training/fit.js';
 import { Rng } from '../../training/rng.js';
 import { evaluateEncoded, Trainer, type TrainerCallbacks } from '../../training/trainer.js';
 import type { SplitLog } from '../../training/history.js';
@@ -34,6 +35,8 @@ export interface ImageFitOptions {
   callbacks?: TrainerCallbacks;
   /** Non-fatal notices (images dropped, …). */
   warn?: (message: string) => void;
+  /** Told the validation split's images (0-based indices, ascending) before training, as `FitOptions.onSplit`. */
+  onSplit?: FitOptions['onSplit'];
 }
 
 /** The identity preprocessing on flat pixel rows (what multiloss.json records for an image model). */
@@ -48,9 +51,20 @@ function columnOf(table: Table, column: string, head: string): number {
   return i;
 }
 
+/** Images with their label table. */
+interface LabelledImages {
+  set: ImageSet;
+  table: Table;
+}
+
+/** The label table of every image, missing values normalised. */
+function imageLabels(set: ImageSet, config: ResolvedConfig): Table {
+  return normalizeMissing(labelTable(set), [...DEFAULT_MISSING, ...(config.missingValues ?? [])]);
+}
+
 /** Drops images without any label; errors for a head without any label. */
-function labelledImages(set: ImageSet, config: ResolvedConfig, warn: (m: string) => void): { set: ImageSet; table: Table } {
-  const table = normalizeMissing(labelTable(set), [...DEFAULT_MISSING, ...(config.missingValues ?? [])]);
+function labelledImages(set: ImageSet, config: ResolvedConfig, warn: (m: string) => void): LabelledImages {
+  const table = imageLabels(set, config);
   const cols = config.heads.map((h) => columnOf(table, h.column, h.name));
   config.heads.forEach((h, k) => {
     if (!table.rows.some((r) => cellLabel(r[cols[k]]) !== null)) throw new MultilossError('data', `${set.source}: label column "${h.column}" (head "${h.name}") has no value for any image`);
@@ -87,7 +101,7 @@ export async function fitImageModel(config: ResolvedConfig, images: ImageSet, op
   if (images.n === 0) throw new MultilossError('data', `${images.source}: no images`);
   const all = labelledImages(images, config, warn);
   let train = all;
-  let validation: { set: ImageSet; table: Table } | undefined;
+  let validation: LabelledImages | undefined;
   if (options.validation) {
     checkImageSet(options.validation);
     if (options.validation.shape.join() !== images.shape.join()) {
@@ -95,13 +109,14 @@ export async function fitImageModel(config: ResolvedConfig, images: ImageSet, op
     }
     validation = labelledImages(options.validation, config, warn);
   } else if (config.validation.split > 0) {
-    const strataHead = config.validation.stratify ? config.heads.find((h) => h.kind === 'classification') : undefined;
-    const strata = strataHead ? all.table.rows.map((r) => cellLabel(r[all.table.columns.indexOf(strataHead.column)])) : undefined;
-    const split = splitTrainValidation(all.set.n, config.validation.split, config.training.seed, strata);
+    // The split of every front door (data/split.ts), on the images' indices before unlabelled ones are dropped.
+    const table = imageLabels(images, config);
+    const split = splitTrainValidation(images.n, config.validation.split, config.training.seed, tableStrata(table, config));
     if (split.train.length === 0) throw new MultilossError('config', `validation.split ${config.validation.split} leaves no training images`);
-    const part = (idx: number[]) => ({ set: subsetImages(all.set, idx), table: { ...all.table, rows: idx.map((i) => all.table.rows[i]) } });
+    const part = (idx: number[]): LabelledImages => ({ set: subsetImages(images, idx), table: { ...table, rows: idx.map((i) => table.rows[i]) } });
     train = part(split.train);
     validation = part(split.validation);
+    options.onSplit?.(split.validation);
   }
   const labelled: Table = validation ? { ...all.table, rows: [...all.table.rows, ...validation.table.rows] } : all.table;
   const heads: Head[] = config.heads.map((spec) => fitHead(spec, train.table, labelled));

@@ -3,13 +3,14 @@
  * IDX files (MNIST / Fashion-MNIST, gzipped or not) and a folder of PNG/JPEG
  * files with a CSV of labels (decoded with pngjs and jpeg-js, pure JS).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { MultilossError } from '../../errors.js';
+import { statChecked } from '../../io/files.js';
 import { parseCsv } from '../csv.js';
 import type { Cell } from '../table.js';
 import { checkImageSet, type ImageSet } from './dataset.js';
@@ -17,6 +18,9 @@ import { idxToImageSet, parseIdx, type IdxArray, type IdxImageOptions } from './
 import type { Digits } from './multimnist.js';
 
 function readBytes(path: string, what: string): Buffer {
+  // A device, pipe, socket or directory is refused before reading (it could be read without end);
+  // a file that cannot be read at all gets the message below.
+  if (existsSync(path)) statChecked(path, what);
   try {
     return readFileSync(path);
   } catch (e) {

@@ -1,10 +1,7 @@
 import { MultilossError } from '../../errors.js';
 import type { Table } from '../../data/table.js';
-import { parseNumber } from '../../data/infer.js';
+import { BEYOND_FLOAT32, beyondFloat32, parseNumber } from '../../data/infer.js';
 import { columnIndex, describeRow, sampleWeights, type HeadSpec } from './head.js';
-
-/** The largest finite float32. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * Reads a numeric target column: missing cells get mask 0; anything else that
@@ -31,8 +28,8 @@ export function readNumericTarget(
       throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.column}": ${JSON.stringify(cell)} is not a number (head "${spec.name}" is ${spec.kind})`);
     }
     // Targets are trained as float32: a value beyond its range would become an infinite loss, not an error.
-    if (Math.abs(v) > FLOAT32_MAX) {
-      throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.column}": ${JSON.stringify(cell)} is beyond the float32 range (±3.4e38) that training uses (head "${spec.name}")`);
+    if (beyondFloat32(v)) {
+      throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.column}": ${JSON.stringify(cell)} ${BEYOND_FLOAT32} (head "${spec.name}")`);
     }
     const problem = check?.(v);
     if (problem) throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.column}": ${problem}`);
