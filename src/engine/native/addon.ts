@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 /** x86-64: 'avx512' | 'avx2' | 'scalar'; arm64: 'neon' | 'scalar' (ASIMD is baseline on arm64). */
@@ -83,17 +84,22 @@ function packageRoot(): string | undefined {
   }
 }
 
-/** Load the addon once; later calls return the same result. */
+/**
+ * Load the addon once; later calls return the same result. MULTILOSS_NATIVE_ADDON=path loads that
+ * build instead of the installed one (the sanitizer builds of test/engine/native-sanitizers.test.ts
+ * and `npm run stress -- native`).
+ */
 export function loadAddon(): AddonLoad {
   if (loaded !== undefined) return loaded;
-  const root = packageRoot();
-  if (root === undefined) {
+  const override = process.env.MULTILOSS_NATIVE_ADDON?.trim();
+  const root = override ? undefined : packageRoot();
+  if (!override && root === undefined) {
     loaded = { reason: 'package root not found' };
     return loaded;
   }
-  const path = join(root, ADDON_FILE);
+  const path = override || join(root as string, ADDON_FILE);
   if (!existsSync(path)) {
-    loaded = { reason: `not built (${ADDON_FILE} missing; build it with: node native/build.mjs)`, path };
+    loaded = { reason: override ? `not found (MULTILOSS_NATIVE_ADDON=${override})` : `not built (${ADDON_FILE} missing; build it with: node native/build.mjs)`, path };
     return loaded;
   }
   try {

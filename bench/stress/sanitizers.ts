@@ -1,0 +1,113 @@
+// Sanitizer builds of the native addon, run through Node (issue 20): the real bindings in a real
+// node process, with the sanitizer's runtime preloaded (LD_PRELOAD) because node itself is not
+// instrumented. Used by `npm run stress -- native --sanitizer tsan|asan` and by
+// test/engine/native-sanitizers.test.ts.
+//
+//   tsan  ThreadSanitizer: the pool in native/src/threads.cc, every binding from several Node
+//         environments (main thread and worker threads) in one process.
+//   asan  AddressSanitizer + UndefinedBehaviorSanitizer (no recovery: the first report ends the
+//         run). Node's ArrayBuffers are calloc'd, so the preloaded runtime puts red zones around
+//         the buffers the kernels are given (the wasm heap itself is an mmap'd region it cannot see).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+
+export type Sanitizer = 'tsan' | 'asan';
+
+const SRC = fileURLToPath(new URL('../../native/src/', import.meta.url));
+const SOURCES = ['addon.cc', 'gemm.cc', 'kernels.cc', 'conv.cc', 'threads.cc'];
+/** The Debian package that brings each sanitizer's runtime for g++ 12. */
+const RUNTIME: Record<Sanitizer, { lib: string; pkg: string; flags: string[] }> = {
+  tsan: { lib: 'libtsan.so', pkg: 'libtsan2', flags: ['-fsanitize=thread'] },
+  asan: { lib: 'libasan.so', pkg: 'libasan8 and libubsan1', flags: ['-fsanitize=address,undefined', '-fno-sanitize-recover=all'] },
+};
+
+/** Fails with one line naming what to install when the compiler, runtime or Node headers are missing. */
+export class SanitizerSetupError extends Error {}
+
+function cxx(): string {
+  const r = spawnSync('g++', ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new SanitizerSetupError('sanitizer build: g++ not found (apt-get install -y g++)');
+  return 'g++';
+}
+
+/** The absolute path of the sanitizer's runtime, or a SanitizerSetupError naming its package. */
+export function sanitizerRuntime(kind: Sanitizer): string {
+  const r = spawnSync(cxx(), [`-print-file-name=${RUNTIME[kind].lib}`], { encoding: 'utf8' });
+  const path = r.stdout.trim();
+  if (!path.startsWith('/') || !existsSync(path)) throw new SanitizerSetupError(`sanitizer build: ${RUNTIME[kind].lib} not found (apt-get install -y ${RUNTIME[kind].pkg})`);
+  return resolve(path);
+}
+
+function nodeIncludeDir(): string {
+  const dir = join(resolve(dirname(process.execPath), '..'), 'include/node');
+  if (!existsSync(join(dir, 'node_api.h'))) throw new SanitizerSetupError(`sanitizer build: Node headers not found in ${dir} (apt-get install -y libnode-dev)`);
+  return dir;
+}
+
+/** Compiles native/src with the sanitizer into `dir`/multiloss_native-KIND.node (binding.gyp's flags, -O1 -g). */
+export function buildSanitizedAddon(kind: Sanitizer, dir: string): string {
+  sanitizerRuntime(kind);
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `multiloss_native-${kind}.node`);
+  const args = [
+    '-std=c++17',
+    '-O1',
+    '-g',
+    '-fno-omit-frame-pointer',
+    '-ffp-contract=off',
+    '-fno-math-errno',
+    '-fvisibility=hidden',
+    '-pthread',
+    '-fPIC',
+    '-shared',
+    '-DNAPI_VERSION=8',
+    `-I${nodeIncludeDir()}`,
+    ...RUNTIME[kind].flags,
+    '-o',
+    out,
+    ...SOURCES.map((f) => join(SRC, f)),
+  ];
+  const r = spawnSync(cxx(), args, { encoding: 'utf8', timeout: 5 * 60 * 1000 });
+  if (r.status !== 0) throw new Error(`sanitizer build (${kind}) failed:\n${r.stderr}`);
+  return out;
+}
+
+/**
+ * Suppressions: reports from inside Node and V8 only (uninstrumented code whose own locking the
+ * runtime cannot see); never a frame of the addon. See the comment of each line.
+ */
+const TSAN_SUPPRESSIONS: string[] = [];
+
+/** Environment for a node process that loads the sanitized addon at `addon`. */
+export function sanitizerEnv(kind: Sanitizer, addon: string, dir: string): Record<string, string> {
+  const runtime = sanitizerRuntime(kind);
+  if (kind === 'tsan') {
+    const supp = join(dir, 'tsan.supp');
+    writeFileSync(supp, TSAN_SUPPRESSIONS.map((l) => `${l}\n`).join(''));
+    return {
+      LD_PRELOAD: runtime,
+      MULTILOSS_NATIVE_ADDON: addon,
+      // report_signal_unsafe=0: Node's signal handlers (SIGINT/SIGTERM watchdogs) call malloc; not ours.
+      TSAN_OPTIONS: `suppressions=${supp} report_signal_unsafe=0 exitcode=66 second_deadlock_stack=1`,
+    };
+  }
+  return {
+    LD_PRELOAD: runtime,
+    MULTILOSS_NATIVE_ADDON: addon,
+    // detect_leaks=0: node does not free its isolate and platform at exit, so LeakSanitizer would
+    // report Node's own allocations; a leak in the addon is the kernel test's business (native/test).
+    ASAN_OPTIONS: 'detect_leaks=0 abort_on_error=0 exitcode=66 allocator_may_return_null=1',
+    UBSAN_OPTIONS: 'print_stacktrace=1 halt_on_error=1 exitcode=66',
+  };
+}
+
+/** The first sanitizer report in a child's stderr (up to 60 lines), or undefined. */
+export function sanitizerReport(stderr: string): string | undefined {
+  const m = /WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|ThreadSanitizer: |AddressSanitizer: |FATAL: /.exec(stderr);
+  if (!m) return undefined;
+  const start = stderr.lastIndexOf('\n', m.index) + 1;
+  return stderr.slice(start).split('\n').slice(0, 60).join('\n');
+}
