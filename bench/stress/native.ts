@@ -93,10 +93,12 @@ async function runOne(o: StressOptions, index: number, pair: [Workload, ExitPath
   const dir = join(o.out, `iter-${index}`);
   mkdirSync(dir, { recursive: true });
   const started = performance.now();
-  // ulimit -c unlimited: core files land in the iteration's folder (core_pattern "core").
-  const child = spawn('/bin/sh', ['-c', 'ulimit -c unlimited 2>/dev/null; exec "$0" "$@"', process.execPath, '--import', import.meta.resolve('tsx'), CHILD, workload, exit, String(seed)], {
+  // ulimit -c unlimited: core files land in the iteration's folder (core_pattern "core"). A
+  // sanitizer runtime is preloaded into node only, not into the shell.
+  const { LD_PRELOAD: preload, ...rest } = env;
+  const child = spawn('/bin/sh', ['-c', 'ulimit -c unlimited 2>/dev/null; LD_PRELOAD="$STRESS_PRELOAD" exec "$0" "$@"', process.execPath, '--import', import.meta.resolve('tsx'), CHILD, workload, exit, String(seed)], {
     cwd: dir,
-    env: { ...env, MULTILOSS_NATIVE_ISA: isa, MULTILOSS_NATIVE_THREADS: String(threads) },
+    env: { ...rest, STRESS_PRELOAD: preload ?? '', MULTILOSS_NATIVE_ISA: isa, MULTILOSS_NATIVE_THREADS: String(threads) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

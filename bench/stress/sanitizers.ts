@@ -79,7 +79,23 @@ export function buildSanitizedAddon(kind: Sanitizer, dir: string): string {
  * Suppressions: reports from inside Node and V8 only (uninstrumented code whose own locking the
  * runtime cannot see); never a frame of the addon. See the comment of each line.
  */
-const TSAN_SUPPRESSIONS: string[] = [];
+const TSAN_SUPPRESSIONS: string[] = [
+  // V8's platform job workers (concurrent marking, compilation): the job state and its workers are
+  // created, joined and freed by V8's own (uninstrumented) atomics.
+  'race:v8::platform::DefaultJobWorker',
+  'race:v8::platform::DefaultJobState',
+  'race:v8::platform::NewDefaultJobHandle',
+  // V8's futex wait list (Atomics.wait) and its call-once initialisation of the list's mutex.
+  'race:v8::internal::FutexWaitListNode',
+  'race:v8::base::CallOnceImpl',
+  // V8's trace category table (strdup'd names compared by every thread that opens a trace scope).
+  'race:v8::platform::tracing::TracingController',
+  // Node's MessagePort copies a message into the receiving port's queue under the port's own lock.
+  'race:node::worker::MessagePort::PostMessage',
+  // libuv's read-write lock of Node's per-process data, destroyed at a worker thread's exit.
+  'race:uv_rwlock_destroy',
+  'race:uv_rwlock_wrunlock',
+];
 
 /** Environment for a node process that loads the sanitized addon at `addon`. */
 export function sanitizerEnv(kind: Sanitizer, addon: string, dir: string): Record<string, string> {
@@ -104,10 +120,20 @@ export function sanitizerEnv(kind: Sanitizer, addon: string, dir: string): Recor
   };
 }
 
-/** The first sanitizer report in a child's stderr (up to 60 lines), or undefined. */
+/** The first sanitizer report in a child's stderr (up to 60 lines, the addon's frames symbolized), or undefined. */
 export function sanitizerReport(stderr: string): string | undefined {
   const m = /WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|ThreadSanitizer: |AddressSanitizer: |FATAL: /.exec(stderr);
   if (!m) return undefined;
   const start = stderr.lastIndexOf('\n', m.index) + 1;
-  return stderr.slice(start).split('\n').slice(0, 60).join('\n');
+  return symbolize(stderr.slice(start).split('\n').slice(0, 60).join('\n'));
+}
+
+/** The runtime prints `<null> (x.node+0x1234)` for the addon's hidden symbols: ask addr2line (binutils). */
+function symbolize(report: string): string {
+  return report.replace(/<null> <null> \((\/[^()+]+\.node)\+(0x[0-9a-f]+)\)/g, (all, file: string, addr: string) => {
+    const r = spawnSync('addr2line', ['-f', '-C', '-e', file, addr], { encoding: 'utf8' });
+    if (r.status !== 0) return all;
+    const [fn, line] = r.stdout.trim().split('\n');
+    return `${fn} ${line} (${file.split('/').pop()}+${addr})`;
+  });
 }
