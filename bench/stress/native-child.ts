@@ -75,8 +75,11 @@ async function train(workload: Workload, rng: Rng, onStep?: () => void): Promise
   onStep?.();
 }
 
-/** A worker thread of `threads` that trains `workload` (tsx's hooks registered first, as src/compare/pool.ts does). */
-function startTrainingWorker(workload: Workload, seed: number): Worker {
+/**
+ * A worker thread that trains `workload` three times over on the native kernels (tsx's hooks
+ * registered first, as src/compare/pool.ts does); it posts 'training' once it has started.
+ */
+export function startTrainingWorker(workload: Workload, seed: number): Worker {
   const entry = import.meta.url;
   const tsx = import.meta.resolve('tsx/esm/api');
   const code = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;

@@ -126,7 +126,7 @@ async function runOne(o: StressOptions, index: number, pair: [Workload, ExitPath
     (code === 0 && signal === null) ||
     (signalSent !== undefined && exit === 'signal' && signal === signalSent) ||
     (signalSent === 'SIGINT' && exit === 'sigint-handler' && code === 130);
-  const report = sanitizerReport(stderr);
+  const report = sanitizerReport(stderr, env.MULTILOSS_NATIVE_ADDON);
   if (!expected || report !== undefined) {
     out.crash = report ?? `exit code ${code}, signal ${signal}${signalSent ? ` (sent ${signalSent})` : ''}`;
     writeFileSync(join(dir, 'stderr.txt'), stderr);
@@ -147,7 +147,7 @@ export async function stressNative(o: StressOptions): Promise<Outcome[]> {
   let env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS;
   if (o.sanitizer) {
-    const addon = buildSanitizedAddon(o.sanitizer, o.out);
+    const addon = await buildSanitizedAddon(o.sanitizer, o.out);
     env = { ...env, ...sanitizerEnv(o.sanitizer, addon, o.out) };
   }
   const pairs = stressPairs(o.workloads, o.exits);

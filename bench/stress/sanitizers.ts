@@ -8,9 +8,10 @@
 //   asan  AddressSanitizer + UndefinedBehaviorSanitizer (no recovery: the first report ends the
 //         run). Node's ArrayBuffers are calloc'd, so the preloaded runtime puts red zones around
 //         the buffers the kernels are given (the wasm heap itself is an mmap'd region it cannot see).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
@@ -47,11 +48,12 @@ function nodeIncludeDir(): string {
   return dir;
 }
 
-/** Compiles native/src with the sanitizer into `dir`/multiloss_native-KIND.node (binding.gyp's flags, -O1 -g). */
-export function buildSanitizedAddon(kind: Sanitizer, dir: string): string {
+/**
+ * Compiles native/src with the sanitizer (binding.gyp's flags, -O1 -g) into `dir`, or reuses a build
+ * there of the same sources, flags, compiler and Node (the file name carries their hash).
+ */
+export async function buildSanitizedAddon(kind: Sanitizer, dir: string): Promise<string> {
   sanitizerRuntime(kind);
-  mkdirSync(dir, { recursive: true });
-  const out = join(dir, `multiloss_native-${kind}.node`);
   const args = [
     '-std=c++17',
     '-O1',
@@ -66,12 +68,24 @@ export function buildSanitizedAddon(kind: Sanitizer, dir: string): string {
     '-DNAPI_VERSION=8',
     `-I${nodeIncludeDir()}`,
     ...RUNTIME[kind].flags,
-    '-o',
-    out,
-    ...SOURCES.map((f) => join(SRC, f)),
   ];
-  const r = spawnSync(cxx(), args, { encoding: 'utf8', timeout: 5 * 60 * 1000 });
-  if (r.status !== 0) throw new Error(`sanitizer build (${kind}) failed:\n${r.stderr}`);
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify([args, process.version, spawnSync(cxx(), ['--version'], { encoding: 'utf8' }).stdout]));
+  for (const f of readdirSync(SRC).sort()) hash.update(f).update(readFileSync(join(SRC, f)));
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `multiloss_native-${kind}-${hash.digest('hex').slice(0, 16)}.node`);
+  if (existsSync(out)) return out;
+  const tmp = `${out}.${process.pid}.tmp`;
+  const sources = SOURCES.map((f) => join(SRC, f));
+  const stderr = await new Promise<string | undefined>((resolveBuild) => {
+    const cc = spawn(cxx(), [...args, '-o', tmp, ...sources], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    cc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    cc.on('error', (e) => resolveBuild(e.message));
+    cc.on('close', (code) => resolveBuild(code === 0 ? undefined : err));
+  });
+  if (stderr !== undefined) throw new Error(`sanitizer build (${kind}) failed:\n${stderr}`);
+  renameSync(tmp, out);
   return out;
 }
 
@@ -120,20 +134,53 @@ export function sanitizerEnv(kind: Sanitizer, addon: string, dir: string): Recor
   };
 }
 
-/** The first sanitizer report in a child's stderr (up to 60 lines, the addon's frames symbolized), or undefined. */
-export function sanitizerReport(stderr: string): string | undefined {
+/** The first sanitizer report in a child's stderr (up to 60 lines; the frames of `addon` symbolized), or undefined. */
+export function sanitizerReport(stderr: string, addon?: string): string | undefined {
   const m = /WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|ThreadSanitizer: |AddressSanitizer: |FATAL: /.exec(stderr);
   if (!m) return undefined;
   const start = stderr.lastIndexOf('\n', m.index) + 1;
-  return symbolize(stderr.slice(start).split('\n').slice(0, 60).join('\n'));
+  const report = stderr.slice(start).split('\n').slice(0, 60).join('\n');
+  return addon ? symbolize(report, addon) : report;
 }
 
-/** The runtime prints `<null> (x.node+0x1234)` for the addon's hidden symbols: ask addr2line (binutils). */
-function symbolize(report: string): string {
-  return report.replace(/<null> <null> \((\/[^()+]+\.node)\+(0x[0-9a-f]+)\)/g, (all, file: string, addr: string) => {
-    const r = spawnSync('addr2line', ['-f', '-C', '-e', file, addr], { encoding: 'utf8' });
+/** The runtime prints `<null> <null> (x.node+0x1234)` for the addon's hidden symbols: ask addr2line (binutils). */
+function symbolize(report: string, addon: string): string {
+  const name = basename(addon);
+  return report.replace(/<null> <null> \(([^()\s]+)\+(0x[0-9a-f]+)\)/g, (all, file: string, addr: string) => {
+    if (basename(file) !== name) return all;
+    const r = spawnSync('addr2line', ['-f', '-C', '-e', addon, addr], { encoding: 'utf8' });
     if (r.status !== 0) return all;
     const [fn, line] = r.stdout.trim().split('\n');
-    return `${fn} ${line} (${file.split('/').pop()}+${addr})`;
+    return `${fn} ${line} (${name}+${addr})`;
+  });
+}
+
+export interface SanitizedRun {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The first sanitizer report, symbolized. */
+  report?: string;
+}
+
+/** Runs `node --import tsx SCRIPT ARGS` on the sanitized addon at `addon` (the runtime preloaded into node only). */
+export function runSanitized(kind: Sanitizer, addon: string, dir: string, script: string, args: string[]): Promise<SanitizedRun> {
+  const { LD_PRELOAD: preload, ...env } = sanitizerEnv(kind, addon, dir);
+  const base = { ...process.env };
+  delete base.NODE_OPTIONS;
+  return new Promise((resolveRun) => {
+    const child = spawn('/bin/sh', ['-c', 'LD_PRELOAD="$SANITIZER_PRELOAD" exec "$0" "$@"', process.execPath, '--import', import.meta.resolve('tsx'), script, ...args], {
+      env: { ...base, ...env, SANITIZER_PRELOAD: preload },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status, signal) => {
+      const report = sanitizerReport(stderr, addon);
+      resolveRun({ status, signal, stdout, stderr, ...(report ? { report } : {}) });
+    });
   });
 }
