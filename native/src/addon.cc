@@ -12,7 +12,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #include "mlk.h"
@@ -129,7 +131,12 @@ napi_value make_info(napi_env env) {
   return obj;
 }
 
-napi_value Info(napi_env env, napi_callback_info) { return make_info(env); }
+// Under the kernel lock: configure() from another Node environment (a worker thread) may be
+// changing the instruction set or the thread count (ThreadSanitizer reported the race).
+napi_value Info(napi_env env, napi_callback_info) {
+  std::lock_guard<std::mutex> lk(kernel_mutex());
+  return make_info(env);
+}
 
 // configure(isa: number (-1 keep), threads: number (0 keep))
 napi_value Configure(napi_env env, napi_callback_info info) {
@@ -183,13 +190,14 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
       throw_range(env, "gemm: bad stride");
       return nullptr;
     }
-  std::vector<long> aoff(batch > 0 ? batch : 0), boff(batch > 0 ? batch : 0), biasoff;
+  // The per-product offsets are allocated only once c's range has bounded batch by the heap's
+  // size: batch alone may be up to 2^31 (a 16 GB vector for a call that does nothing).
+  const double* offs = nullptr;
   u128 amax = 0, bmax = 0;
   if (argc >= 3) {
     napi_valuetype t;
     napi_typeof(env, argv[2], &t);
     if (t != napi_undefined && t != napi_null) {
-      const double* offs;
       size_t no;
       if (!get_f64(env, argv[2], &offs, &no, "gemm: batchOffsets must be a Float64Array")) return nullptr;
       if (no < static_cast<size_t>(2 * batch)) {
@@ -201,10 +209,8 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
           throw_range(env, "gemm: bad batch offset");
           return nullptr;
         }
-        aoff[i] = static_cast<long>(offs[i]);
-        boff[i] = static_cast<long>(offs[batch + i]);
-        if (static_cast<u128>(aoff[i]) > amax) amax = aoff[i];
-        if (static_cast<u128>(boff[i]) > bmax) bmax = boff[i];
+        if (static_cast<u128>(offs[i]) > amax) amax = static_cast<u128>(offs[i]);
+        if (static_cast<u128>(offs[batch + i]) > bmax) bmax = static_cast<u128>(offs[batch + i]);
       }
     } else {
       argc = 2;
@@ -232,23 +238,22 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     ep.bias = bias;
     ep.bias_col_stride = static_cast<long>(cs);
     ep.bias_row_stride = static_cast<long>(rs);
-    if (bs != 0 && any) {
-      biasoff.resize(batch);
-      for (long i = 0; i < batch; i++) biasoff[i] = static_cast<long>(i * bs);
-    }
+
     if (!disjoint(c, csize, bias, extent)) {
       throw_range(env, "gemm: output overlaps the bias");
       return nullptr;
     }
   }
   if (!any) return undefined_value(env);
-  if (strided) {
-    // In range now (checked above), so these fit in a long.
-    const long as = static_cast<long>(p[10]), bs = static_cast<long>(p[11]);
-    for (long i = 0; i < batch; i++) {
-      aoff[i] = i * as;
-      boff[i] = i * bs;
-    }
+  // In range now (checked above: batch * m * n floats fit in the heap), so these fit in a long.
+  std::vector<long> aoff(batch), boff(batch), biasoff;
+  for (long i = 0; i < batch; i++) {
+    aoff[i] = strided ? i * static_cast<long>(p[10]) : static_cast<long>(offs[i]);
+    boff[i] = strided ? i * static_cast<long>(p[11]) : static_cast<long>(offs[batch + i]);
+  }
+  if (has_bias && p[14] != 0) {
+    biasoff.resize(batch);
+    for (long i = 0; i < batch; i++) biasoff[i] = i * static_cast<long>(p[14]);
   }
   if (!disjoint(c, csize, a, amax + mk) || !disjoint(c, csize, b, bmax + kn)) {
     throw_range(env, "gemm: output overlaps an input");
@@ -730,26 +735,49 @@ napi_value LayerGradNorms(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+// A C++ exception that leaves an N-API callback terminates the process (std::terminate): every
+// binding runs inside this guard, which turns one into a JavaScript error. (std::bad_alloc from
+// working memory, also when a pool worker's chunk threw it: threads.cc hands it to the caller.)
+template <napi_value (*F)(napi_env, napi_callback_info)>
+napi_value guarded(napi_env env, napi_callback_info info) {
+  try {
+    return F(env, info);
+  } catch (const std::bad_alloc&) {
+    napi_throw_error(env, "ERR_MULTILOSS_NATIVE_MEMORY", "native kernels: out of memory");
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "ERR_MULTILOSS_NATIVE", e.what());
+  } catch (...) {
+    napi_throw_error(env, "ERR_MULTILOSS_NATIVE", "native kernels: unexpected C++ exception");
+  }
+  return nullptr;
+}
+
+// An environment is going away (a worker thread exits, or the main thread at exit): stop the
+// pool's workers under the kernel lock, so no job of another environment is running; the next
+// call of any environment starts them again. Never throws (a hook cannot).
 void cleanup(void*) {
-  std::lock_guard<std::mutex> lk(kernel_mutex());
-  mlk::shutdown_threads();
+  try {
+    std::lock_guard<std::mutex> lk(kernel_mutex());
+    mlk::shutdown_threads();
+  } catch (...) {
+  }
 }
 
 }  // namespace
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
-      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"sumMiddle", nullptr, SumMiddle, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"adamWeighted", nullptr, AdamWeighted, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"gram", nullptr, Gram, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"weightedSum", nullptr, WeightedSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"layerGradNorms", nullptr, LayerGradNorms, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"info", nullptr, guarded<Info>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"configure", nullptr, guarded<Configure>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gemm", nullptr, guarded<Gemm>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sumMiddle", nullptr, guarded<SumMiddle>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adam", nullptr, guarded<Adam>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adamWeighted", nullptr, guarded<AdamWeighted>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"conv2d", nullptr, guarded<Conv2d>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"maxPoolGrad", nullptr, guarded<MaxPoolGrad>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gram", nullptr, guarded<Gram>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"weightedSum", nullptr, guarded<WeightedSum>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"layerGradNorms", nullptr, guarded<LayerGradNorms>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   napi_add_env_cleanup_hook(env, cleanup, nullptr);

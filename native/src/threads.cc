@@ -7,12 +7,23 @@
 // Workers spin for a short while after a job (consecutive kernel calls are microseconds
 // apart), then sleep on a condition variable. All pool state is heap-allocated and never
 // destroyed, so process exit cannot destroy a mutex a worker still uses.
+//
+// One pool and one set of scratch buffers serve the whole process, i.e. every Node environment
+// that loaded the addon (the main thread and worker threads): the addon holds its kernel lock
+// (addon.cc) around every call into this file, so jobs, set_num_threads, shutdown_threads (the
+// environment cleanup hook) and the scratch buffers' growth never overlap.
+//
+// A chunk that throws (std::bad_alloc from a kernel's working memory) must not unwind past the
+// wait below while workers still run chunks of the same job on the caller's stack data: the
+// exception is kept, every claimed chunk is waited for, then it is rethrown to the caller.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -42,6 +53,8 @@ struct Pool {
   std::atomic<int> participants{1};
   std::atomic<int> sleepers{0};
   std::atomic<bool> stop{false};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;  // the first chunk exception of the running job (under mu)
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::thread> workers;
@@ -84,7 +97,12 @@ void work(Pool* p, uint32_t g, int tid) {
     if (!p->state.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
     // The successful CAS proves generation g was still running with chunk idx unclaimed, so
     // fn/ctx/n read above belong to g (the caller rewrites them only after g completed).
-    fn(ctx, static_cast<long>(idx), tid);
+    try {
+      fn(ctx, static_cast<long>(idx), tid);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(p->mu);
+      if (!p->failed.exchange(true)) p->error = std::current_exception();
+    }
     p->done.fetch_add(1, std::memory_order_acq_rel);
   }
 }
@@ -115,13 +133,25 @@ void worker_main(Pool* p, int tid) {
   }
 }
 
-void start_workers(Pool* p) {
+// Returns the threads available (caller + workers): fewer than asked when the system refuses
+// a new thread (std::system_error), which must not escape into Node as an uncaught exception.
+int start_workers(Pool* p) {
   int want = p->threads - 1;
   while (static_cast<int>(p->workers.size()) < want) {
     int tid = static_cast<int>(p->workers.size()) + 1;
-    p->workers.emplace_back(worker_main, p, tid);
+    try {
+      p->workers.emplace_back(worker_main, p, tid);
+    } catch (const std::system_error&) {
+      break;
+    }
   }
+  return static_cast<int>(p->workers.size()) + 1;
 }
+
+struct InJob {
+  InJob() { in_job = true; }
+  ~InJob() { in_job = false; }
+};
 
 // ---------------------------------------------------------------------------- scratch
 struct Scratch {
@@ -178,7 +208,13 @@ void parallel_for(long n, ChunkFn fn, void* ctx, int max_threads) {
     for (long i = 0; i < n; i++) fn(ctx, i, 0);
     return;
   }
-  start_workers(p);
+  const int available = start_workers(p);
+  if (available < t) t = available;
+  if (t <= 1) {
+    for (long i = 0; i < n; i++) fn(ctx, i, 0);
+    return;
+  }
+  p->failed.store(false, std::memory_order_relaxed);
   p->fn.store(fn, std::memory_order_relaxed);
   p->ctx.store(ctx, std::memory_order_relaxed);
   p->n.store(n, std::memory_order_relaxed);
@@ -192,14 +228,25 @@ void parallel_for(long n, ChunkFn fn, void* ctx, int max_threads) {
     std::lock_guard<std::mutex> lk(p->mu);
     p->cv.notify_all();
   }
-  in_job = true;
-  work(p, g, 0);
-  in_job = false;
+  {
+    InJob job;
+    work(p, g, 0);
+  }
   // Wait only for chunks a worker claimed and is still running. If that takes long, the worker
   // was probably descheduled (more runnable threads than CPUs): yield so it can run.
   for (unsigned spins = 0; p->done.load(std::memory_order_acquire) < n; spins++) {
     if (spins < 4096) cpu_relax();
     else std::this_thread::yield();
+  }
+  if (p->failed.load(std::memory_order_acquire)) {
+    std::exception_ptr e;
+    {
+      std::lock_guard<std::mutex> lk(p->mu);
+      e = p->error;
+      p->error = nullptr;
+      p->failed.store(false, std::memory_order_relaxed);
+    }
+    std::rethrow_exception(e);
   }
 }
 

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 export type { NativeAddon, NativeAddonInfo, NativeIsa } from './addon-api.js';
@@ -51,17 +52,22 @@ function buildCommand(root: string): string {
   return root.split(sep).includes('node_modules') ? 'npm install-scripts approve multiloss && npm rebuild multiloss' : 'node native/build.mjs';
 }
 
-/** Load the addon once; later calls return the same result. */
+/**
+ * Load the addon once; later calls return the same result. MULTILOSS_NATIVE_ADDON=path loads that
+ * build instead of the installed one (the sanitizer builds of test/engine/native-sanitizers.test.ts
+ * and `npm run stress -- native`).
+ */
 export function loadAddon(): AddonLoad {
   if (loaded !== undefined) return loaded;
-  const root = packageRoot();
-  if (root === undefined) {
+  const override = process.env.MULTILOSS_NATIVE_ADDON?.trim();
+  const root = override ? undefined : packageRoot();
+  if (!override && root === undefined) {
     loaded = { reason: 'package root not found' };
     return loaded;
   }
-  const path = join(root, ADDON_FILE);
+  const path = override || join(root as string, ADDON_FILE);
   if (!existsSync(path)) {
-    loaded = { reason: `not built (${ADDON_FILE} missing; build it with: ${buildCommand(root)})`, path };
+    loaded = { reason: override ? `not found (MULTILOSS_NATIVE_ADDON=${override})` : `not built (${ADDON_FILE} missing; build it with: ${buildCommand(root as string)})`, path };
     return loaded;
   }
   try {
