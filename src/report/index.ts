@@ -10,6 +10,8 @@ export { heatmapChart } from './heatmap.js';
 export type { BandAxisDef, HeatmapOptions } from './heatmap.js';
 export { scatterChart } from './scatter.js';
 export type { ScatterChartOptions } from './scatter.js';
+export { diagnosticFigures, lossFigures, metricGroups, metricLabel, weightFigures, SPLITS, SPLIT_RANGE } from './history-charts.js';
+export type { Figure, FigureGroup, HistoryChartInput, HistoryHead } from './history-charts.js';
 export { asReportable, buildTrainingReport, escapeHtml, formatNumber, MAX_SCATTER_POINTS } from './training-report.js';
 export type { ReportableModel, TrainingReportData } from './training-report.js';
 export type {
