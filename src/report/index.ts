@@ -3,7 +3,7 @@
  * works in Node and in the browser (no canvas, no network). Browser-safe: no
  * Node built-ins here; writing files is the caller's business.
  */
-export { renderSvg } from './render.js';
+export { prefixIds, renderSvg } from './render.js';
 export type { RenderOptions } from './render.js';
 export { CHART_CONFIG, gridChart, lineChart, pathChart } from './charts.js';
 export { heatmapChart } from './heatmap.js';

@@ -18,7 +18,7 @@ import type { EpochLog, HeadLog, SplitLog } from '../training/history.js';
 import type { Row } from './charts.js';
 import { diagnosticFigures, finite, formatNumber, lossFigures, metricGroups, metricLabel, SPLIT_RANGE, SPLITS, weightFigures, type Figure, type FigureGroup, type HistoryChartInput } from './history-charts.js';
 import { heatmapChart } from './heatmap.js';
-import { renderSvg } from './render.js';
+import { prefixIds, renderSvg } from './render.js';
 import { scatterChart } from './scatter.js';
 
 /**
@@ -245,11 +245,6 @@ function modelValidationFigures(model: MultilossModel, table: Table): { figures:
     }
   });
   return { figures, notes };
-}
-
-/** Makes the ids inside one SVG unique on the page (clip paths, gradients) by prefixing them. */
-function prefixIds(svg: string, prefix: string): string {
-  return svg.replace(/\bid="([^"]+)"/g, (_m, id: string) => `id="${prefix}${id}"`).replace(/url\(#([^)]+)\)/g, (_m, id: string) => `url(#${prefix}${id})`);
 }
 
 function trunkText(config: ResolvedConfig): string {

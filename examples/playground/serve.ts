@@ -1,0 +1,128 @@
+/**
+ * Builds the playground (a static site: the page, its worker bundled from
+ * multiloss's browser entry with esbuild, the tfjs wasm binaries and the
+ * penguins data) and serves it on 127.0.0.1.
+ *
+ *   npm run playground                      # build and serve on port 8080
+ *   npm run playground -- --port 9000
+ *   npm run playground -- --build-only DIR  # just write the static site to DIR
+ */
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..', '..');
+export const DEFAULT_OUT = join(HERE, 'dist');
+const WASM_DIR = join(ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json; charset=utf-8',
+};
+
+/** Writes the static site to `out` (replacing what was there) and returns the bundle sizes in bytes. */
+export async function buildPlayground(out = DEFAULT_OUT): Promise<Record<string, number>> {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(join(out, 'wasm'), { recursive: true });
+  mkdirSync(join(out, 'data'), { recursive: true });
+  await build({
+    entryPoints: { main: join(HERE, 'src', 'main.ts'), worker: join(HERE, 'src', 'worker.ts') },
+    outdir: out,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+  for (const f of ['index.html', 'style.css']) copyFileSync(join(HERE, f), join(out, f));
+  copyFileSync(join(ROOT, 'data', 'penguins.json'), join(out, 'data', 'penguins.json'));
+  for (const f of readdirSync(WASM_DIR).filter((f) => f.endsWith('.wasm'))) copyFileSync(join(WASM_DIR, f), join(out, 'wasm', f));
+  return Object.fromEntries(['main.js', 'worker.js'].map((f) => [f, statSync(join(out, f)).size]));
+}
+
+export interface RunningPlayground {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Serves the static site in `dir` on 127.0.0.1 (`port` 0: any free port). GET and HEAD only; nothing outside `dir`. */
+export function servePlayground(dir = DEFAULT_OUT, port = 8080): Promise<RunningPlayground> {
+  const root = resolve(dir);
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    const file = resolve(root, `.${path.endsWith('/') ? `${path}index.html` : path}`);
+    const inside = !relative(root, file).startsWith('..') && (file === root || file.startsWith(root + sep));
+    let body: Buffer | undefined;
+    if ((req.method === 'GET' || req.method === 'HEAD') && inside) {
+      try {
+        body = readFileSync(file);
+      } catch {
+        body = undefined;
+      }
+    }
+    if (!body) {
+      res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 404 : 405, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${req.method === 'GET' || req.method === 'HEAD' ? 'not found' : 'method not allowed'}: ${path}\n`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length, 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(e.code === 'EADDRINUSE' ? `port ${port} is in use: npm run playground -- --port N (another port)` : `cannot serve the playground: ${e.message}`)),
+    );
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      const actual = typeof address === 'object' && address ? address.port : port;
+      resolvePromise({
+        url: `http://127.0.0.1:${actual}/`,
+        server,
+        close: () => new Promise((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
+async function main(args: string[]): Promise<void> {
+  const option = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    if (i === -1) return undefined;
+    const v = args[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${name}: expected a value`);
+    return v;
+  };
+  const known = new Set(['--port', '--build-only']);
+  const unknown = args.filter((a, i) => a.startsWith('--') && !known.has(a) && !known.has(args[i - 1]));
+  if (unknown.length) throw new Error(`unknown option ${unknown[0]} (options: --port N, --build-only DIR)`);
+  const buildOnly = option('--build-only');
+  const portText = option('--port') ?? '8080';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${portText}: expected a whole number from 0 to 65535`);
+  const out = buildOnly ? resolve(buildOnly) : DEFAULT_OUT;
+  const sizes = await buildPlayground(out);
+  const kb = (n: number) => `${(n / 1024).toFixed(0)} kB`;
+  console.error(`built the playground in ${relative(process.cwd(), out) || '.'} (main.js ${kb(sizes['main.js'])}, worker.js ${kb(sizes['worker.js'])})`);
+  if (buildOnly) return;
+  const running = await servePlayground(out, port);
+  console.log(`multiloss playground: ${running.url}`);
+  console.error('(Ctrl-C to stop)');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((e: Error) => {
+    console.error(`playground: ${e.message.split('\n')[0]}`);
+    process.exit(2);
+  });
+}
