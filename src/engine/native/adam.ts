@@ -11,13 +11,12 @@
  *   re-registered on the C++ side, which deletes any operator cached for it.
  *
  * On another backend, or without the addon, the step runs as tfjs ops (exactly tf.train.adam).
- * Moments are kept per variable name. Node-only (the addon).
+ * Moments are kept per variable name. Browser-safe: the addon comes from ./state.ts (Node only).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types.js';
 import { floatOnHeap, tensorData, type WasmBackend } from '../wasm-kernels/internals.js';
-import { loadAddon } from './addon.js';
-import { nativeKernelsActive } from './state.js';
+import { nativeAddon, nativeKernelsActive } from './state.js';
 
 interface Moments {
   m: tf.Variable;
@@ -160,7 +159,7 @@ export class NativeAdamOptimizer extends tf.Optimizer {
 
   /** One addon call for every variable; false (nothing changed) when the native path cannot run. */
   private stepNative(work: StepWork[]): boolean {
-    const addon = loadAddon().addon;
+    const addon = nativeAddon();
     if (addon === undefined || tf.getBackend() !== 'wasm') return false;
     // Plain gradients (one term of weight 1 each) take the plain step.
     const plain = work.every(({ terms }) => terms.length === 1 && terms[0].weight === 1);
@@ -331,5 +330,5 @@ export function createNativeAdam(learningRate: number, beta1 = 0.9, beta2 = 0.99
 
 /** Whether createOptimizer should use the native Adam: the native kernels are active on 'wasm'. */
 export function nativeAdamActive(): boolean {
-  return nativeKernelsActive() && loadAddon().addon !== undefined;
+  return nativeKernelsActive() && nativeAddon() !== undefined;
 }

@@ -15,20 +15,26 @@
  *   MULTILOSS_NATIVE_THREADS=n    threads (default 2, or 1 on a 1-CPU machine)
  *   MULTILOSS_DEBUG=1             print which path is active (stderr)
  *
- * Node-only.
+ * Node-only. The core modules that call the addon (./adam.ts, ./gram.ts, ./layer-norms.ts) get it
+ * through the slot in ./state.ts, which importing this module fills (loaded on first use), so
+ * the core never imports the loader and bundles for a browser.
  */
 import process from 'node:process';
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { registerWasmKernelFixes } from '../wasm-kernels/index.js';
 import { WASM } from '../wasm-kernels/internals.js';
-import { loadAddon, type NativeAddonInfo, type NativeIsa } from './addon.js';
+import type { NativeAddonInfo, NativeIsa } from './addon-api.js';
+import { loadAddon } from './addon.js';
 import { NATIVE_KERNELS, setKernelAddon, setPreviousKernel } from './kernels.js';
-import { nativeKernelsActive, setNativeRegistered } from './state.js';
+import { nativeKernelsActive, setNativeAddonSource, setNativeRegistered } from './state.js';
 
 export { createNativeAdam, nativeAdamActive, NativeAdamOptimizer } from './adam.js';
 export { gramOfTensors, weightedSumOfTensors } from './gram.js';
-export { loadAddon, type NativeAddon, type NativeAddonInfo, type NativeIsa } from './addon.js';
+export { loadAddon } from './addon.js';
+export type { NativeAddon, NativeAddonInfo, NativeIsa } from './addon-api.js';
 export { nativeKernelsActive } from './state.js';
+
+setNativeAddonSource(() => loadAddon().addon);
 
 /** What `BackendInfo.native` reports. */
 export interface NativeStatus {

@@ -10,7 +10,7 @@
  * kernel does not cover (non-float32 tensors, NCHW, PReLU in conv) go to the kernel that was
  * registered before (the fixed wasm kernel).
  *
- * Node-only (the addon).
+ * Registered by the Node backend (./index.ts), which hands them the addon.
  */
 import { batchIndexMap, matMulGeometry } from '../matmul-geometry.js';
 import {
@@ -51,7 +51,7 @@ import {
   type KernelArgs,
   type WasmBackend,
 } from '../wasm-kernels/internals.js';
-import type { NativeAddon } from './addon.js';
+import type { NativeAddon } from './addon-api.js';
 
 /** Activation codes of native/src/mlk.h. */
 const ACT_CODE: Partial<Record<Activation, number>> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 };

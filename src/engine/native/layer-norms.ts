@@ -9,18 +9,18 @@
  * function) or a tensor is not float32 on the wasm heap: the caller then runs its tfjs ops (the
  * browser's path).
  *
- * Node-only (the addon).
+ * Browser-safe: the addon comes from ./state.ts, where only the Node backend puts one.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { asWasmBackend, floatOnHeap, tensorData, type WasmBackend } from '../wasm-kernels/internals.js';
-import { loadAddon, type NativeAddon } from './addon.js';
-import { nativeKernelsActive } from './state.js';
+import type { NativeAddon } from './addon-api.js';
+import { nativeAddon, nativeKernelsActive } from './state.js';
 
 type LayerGradNormsFn = NonNullable<NativeAddon['layerGradNorms']>;
 
 function addonFn(): { fn: LayerGradNormsFn; backend: WasmBackend } | undefined {
   if (!nativeKernelsActive()) return undefined;
-  const addon = loadAddon().addon;
+  const addon = nativeAddon();
   if (addon === undefined || typeof addon.layerGradNorms !== 'function') return undefined;
   return { fn: addon.layerGradNorms.bind(addon), backend: asWasmBackend(tf.backend()) };
 }
