@@ -57,3 +57,13 @@ export function readTable(text: string, source: string, format?: TableFormat, cs
       );
   }
 }
+
+/**
+ * Reads the whole text of a data file (as {@link readTable}) after refusing an empty one: what
+ * the Node reader (`readTableFile`) and the browser reader (`readTableFrom`) share, so both give
+ * the same table and the same one-line errors for the same bytes.
+ */
+export function readTableText(text: string, source: string, format?: TableFormat, csvOptions: CsvOptions = {}): Table {
+  if (text.trim() === '') throw new MultilossError('data', `${source}: the file is empty`);
+  return readTable(text, source, format, csvOptions);
+}

@@ -1,7 +1,8 @@
 import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MultilossError } from '../errors.js';
-import { MultilossModel, WEIGHTS_FILE } from '../model/multiloss-model.js';
+import { METADATA_KEY, MultilossModel, WEIGHTS_FILE } from '../model/multiloss-model.js';
+import { modelFromParts } from '../model/model-io.js';
 import { fsyncDir, readFileChecked, readTextChecked, temporarySibling, writeFileSynced } from './files.js';
 
 export const MODEL_FILE = 'model.json';
@@ -13,6 +14,8 @@ export const MAX_WEIGHT_BYTES = 2 ** 31 - 1;
 /**
  * Saves a model as a directory: model.json + weights.bin (standard tfjs
  * LayersModel format) and multiloss.json, atomically (writeDirectoryAtomically).
+ * model.json carries multiloss.json's contents too (userDefinedMetadata), so the
+ * directory served over http loads in a page (model/model-io.ts).
  * `extraFiles` are written alongside (checkpoints add the trainer's state).
  */
 export async function saveModel(model: MultilossModel, dir: string, extraFiles: Record<string, string | Uint8Array> = {}): Promise<void> {
@@ -170,7 +173,9 @@ export async function loadModel(dir: string): Promise<MultilossModel> {
   }
   const joined = Buffer.concat(buffers);
   const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
-  const meta = parseJsonFile(join(root, META_FILE));
+  // multiloss.json when present; else the copy in model.json (a model saved from a page and downloaded).
+  const embedded = (modelJson as { userDefinedMetadata?: Record<string, unknown> }).userDefinedMetadata?.[METADATA_KEY];
+  const meta = embedded !== undefined && !existsSync(join(root, META_FILE)) ? embedded : parseJsonFile(join(root, META_FILE));
   return modelFromFiles(modelJson, weightData, meta, dir);
 }
 
@@ -196,11 +201,5 @@ function checkManifest(modelJson: unknown, where: string): { paths: unknown[]; w
  */
 export async function modelFromFiles(modelJson: unknown, weightData: ArrayBuffer, meta: unknown, where: string): Promise<MultilossModel> {
   checkManifest(modelJson, where);
-  try {
-    return await MultilossModel.fromArtifacts(modelJson, weightData, meta, where);
-  } catch (e) {
-    if (e instanceof MultilossError) throw e;
-    const err = e as Error | undefined;
-    throw new MultilossError('model', `${where}: the model files are damaged or were not written by multiloss (${err?.name ?? 'error'}: ${err?.message ?? String(e)})`);
-  }
+  return modelFromParts(modelJson, weightData, meta, where);
 }

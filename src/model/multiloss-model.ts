@@ -50,7 +50,16 @@ export interface LayersModelJSON {
   generatedBy: string;
   convertedBy: null;
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  /**
+   * tfjs's slot for metadata: multiloss puts its own (multiloss.json's contents) under
+   * {@link METADATA_KEY}, so that a model.json read on its own (a URL, IndexedDB, a download)
+   * still carries heads, encoders and preprocessing. tfjs's loaders ignore it.
+   */
+  userDefinedMetadata?: { [METADATA_KEY]: MultilossJSON };
 }
+
+/** The key of multiloss's metadata in model.json's `userDefinedMetadata`. */
+export const METADATA_KEY = 'multiloss';
 
 /** Everything a saved model consists of, independent of where it is stored. */
 export interface ModelArtifacts {
@@ -220,6 +229,7 @@ export class MultilossModel {
     if (!captured?.weightSpecs || !captured.weightData || !captured.modelTopology) throw new Error('tfjs returned incomplete model artifacts');
     const wd = captured.weightData;
     const weightData = Array.isArray(wd) ? tf.io.concatenateArrayBuffers(wd) : wd;
+    const meta = this.toJSON();
     return {
       modelJson: {
         modelTopology: captured.modelTopology as object,
@@ -227,9 +237,10 @@ export class MultilossModel {
         generatedBy: captured.generatedBy ?? 'TensorFlow.js tfjs-layers',
         convertedBy: null,
         weightsManifest: [{ paths: [WEIGHTS_FILE], weights: captured.weightSpecs }],
+        userDefinedMetadata: { [METADATA_KEY]: meta },
       },
       weightData,
-      meta: this.toJSON(),
+      meta,
     };
   }
 

@@ -1,0 +1,102 @@
+/**
+ * The script the browser tests load into Chromium, bundled from the browser entry
+ * (src/browser.ts) by esbuild for the browser. It exposes the scenarios the tests run on
+ * `globalThis.scenarios`; every scenario returns plain data (or a failure's message).
+ */
+import { memory } from '@tensorflow/tfjs-core';
+import * as ml from '../../src/browser.js';
+
+export interface TrainArgs {
+  backend: ml.BrowserBackendName;
+  wasmPaths: string;
+  rows: Record<string, unknown>[];
+  config: Record<string, unknown>;
+}
+
+export interface TrainResult {
+  backend: ml.BrowserBackendInfo;
+  validation: Record<string, Record<string, number>>;
+  outputs: number[][];
+  predictions: ml.Prediction[];
+  /** Live tensors after training, less those before it and the model's own weights (a leak if > 0). */
+  leakedTensors: number;
+}
+
+export interface OutputsResult {
+  outputs: number[][];
+  predictions: ml.Prediction[];
+}
+
+let trained: ml.MultilossModel | undefined;
+/** Rows the models predict: kept so that every scenario predicts the same ones. */
+let predictRows: Record<string, unknown>[] = [];
+
+function outputsOf(model: ml.MultilossModel): OutputsResult {
+  return { outputs: model.predictOutputs(predictRows).map((o) => Array.from(o)), predictions: model.predict(predictRows) };
+}
+
+async function failure<T>(run: () => Promise<T>): Promise<T | { error: string; kind?: string }> {
+  try {
+    return await run();
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e), kind: ml.isMultilossError(e) ? e.kind : undefined };
+  }
+}
+
+const scenarios = {
+  /** Initialises `backend` only (no fallback) and trains the configuration on `rows`. */
+  async train(args: TrainArgs): Promise<TrainResult> {
+    const backend = await ml.initBrowserBackend({ backends: [args.backend], wasmPaths: args.wasmPaths });
+    trained?.dispose();
+    predictRows = args.rows;
+    const before = memory().numTensors;
+    trained = await ml.trainFromTable(args.config, { table: ml.rowsToTable(args.rows, 'rows') });
+    const leakedTensors = memory().numTensors - before - trained.network.model.weights.length;
+    const validation: TrainResult['validation'] = {};
+    for (const [head, log] of Object.entries(trained.meta.metrics.validation?.heads ?? {})) validation[head] = log.metrics;
+    return { backend, validation, leakedTensors, ...outputsOf(trained) };
+  },
+
+  /** The default order (webgl, wasm, cpu): which backend the page gets, and why the others were skipped. */
+  async defaultBackend(wasmPaths: string): Promise<ml.BrowserBackendInfo> {
+    return ml.initBrowserBackend({ wasmPaths });
+  },
+
+  async badBackend(): Promise<unknown> {
+    return failure(() => ml.initBrowserBackend({ backends: ['webgpu' as ml.BrowserBackendName] }));
+  },
+
+  /** Saves the last trained model (downloads://…, an http URL, indexeddb://…). */
+  async save(destination: string): Promise<unknown> {
+    if (trained === undefined) throw new Error('train first');
+    const model = trained;
+    return failure(async () => (await ml.saveModelTo(model, destination)).modelArtifactsInfo);
+  },
+
+  /** Loads a model from `source` and predicts the rows of the last training (or `rows`). */
+  async load(args: { source: string; rows?: Record<string, unknown>[] }): Promise<unknown> {
+    if (args.rows !== undefined) predictRows = args.rows;
+    return failure(async () => {
+      const model = await ml.loadModelFrom(args.source);
+      try {
+        return outputsOf(model);
+      } finally {
+        model.dispose();
+      }
+    });
+  },
+
+  /** Reads a table from a File named `name` holding `text`, or the one-line error. */
+  async readFile(args: { text: string; name: string; format?: ml.TableFormat }): Promise<unknown> {
+    return failure(() => ml.readTableFrom(new File([args.text], args.name), { format: args.format }));
+  },
+
+  /** Reads a table from a Blob, or the one-line error. */
+  async readBlob(args: { text: string; format?: ml.TableFormat; name?: string }): Promise<unknown> {
+    return failure(() => ml.readTableFrom(new Blob([args.text]), { format: args.format, name: args.name }));
+  },
+};
+
+export type Scenarios = typeof scenarios;
+
+Object.assign(globalThis, { scenarios, pageReady: true });
