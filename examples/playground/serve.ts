@@ -113,7 +113,8 @@ async function main(args: string[]): Promise<void> {
   const out = buildOnly ? resolve(buildOnly) : DEFAULT_OUT;
   const sizes = await buildPlayground(out);
   const kb = (n: number) => `${(n / 1024).toFixed(0)} kB`;
-  console.error(`built the playground in ${relative(process.cwd(), out) || '.'} (main.js ${kb(sizes['main.js'])}, worker.js ${kb(sizes['worker.js'])})`);
+  const shown = relative(process.cwd(), out);
+  console.error(`built the playground in ${shown.startsWith('..') ? out : shown} (main.js ${kb(sizes['main.js'])}, worker.js ${kb(sizes['worker.js'])})`);
   if (buildOnly) return;
   const running = await servePlayground(out, port);
   console.log(`multiloss playground: ${running.url}`);

@@ -29,7 +29,8 @@ type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'id'> 
 
 /** Requests to the training worker; a crashed worker fails every pending request (nothing waits forever). */
 class TrainingWorker {
-  private readonly worker = new Worker(new URL('worker.js', import.meta.url), { type: 'module' });
+  // The page's ?backend=… goes on to the worker.
+  private readonly worker = new Worker(new URL(`worker.js${location.search}`, import.meta.url), { type: 'module' });
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (a: FromWorker) => void; reject: (e: Error) => void }>();
 
@@ -162,15 +163,7 @@ async function loadFile(file: DataFile): Promise<void> {
 $<HTMLInputElement>('file').addEventListener('change', async (e) => {
   const input = e.target as HTMLInputElement;
   const file = input.files?.[0];
-  if (!file) return;
-  let text: string;
-  try {
-    text = await file.text();
-  } catch (err) {
-    showError(`${file.name}: cannot read the file (${(err as Error).message})`);
-    return;
-  }
-  await loadFile({ name: file.name, text });
+  if (file) await loadFile({ name: file.name, data: file });
 });
 
 $('penguins').addEventListener('click', async () => {
@@ -179,7 +172,7 @@ $('penguins').addEventListener('click', async () => {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     // The bundled example reads "." in the Sex column as missing (examples/penguins.yaml does too).
     $<HTMLInputElement>('missing').value = '.';
-    await loadFile({ name: 'penguins.json', text: await response.text() });
+    await loadFile({ name: 'penguins.json', data: await response.blob() });
   } catch (e) {
     showError(`data/penguins.json: cannot fetch the bundled data (${(e as Error).message})`);
   }
@@ -418,8 +411,8 @@ $('download').addEventListener('click', async () => {
     const { files } = await worker.request({ type: 'export' });
     const tar = offer(`${modelName}.tar`, tarDirectory(modelName, files) as Uint8Array<ArrayBuffer>, 'application/x-tar');
     tar.click();
-    // The same files one by one, for those without tar (save them in one folder).
-    $('file-links').replaceChildren('or one by one: ', ...files.map((f) => offer(f.name, f.data, f.name.endsWith('.json') ? 'application/json' : 'application/octet-stream')));
+    // Without tar: model.json (which carries multiloss's metadata too) and weights.bin in one folder are enough.
+    $('file-links').replaceChildren('or save these two in one folder: ', ...files.filter((f) => f.name !== 'multiloss.json').map((f) => offer(f.name, f.data, f.name.endsWith('.json') ? 'application/json' : 'application/octet-stream')));
   } catch (e) {
     showError((e as Error).message);
   }

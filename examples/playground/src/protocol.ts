@@ -9,10 +9,10 @@ import type { HistoryHead } from '../../../src/report/history-charts.js';
 import type { EpochLog, SplitLog } from '../../../src/training/history.js';
 import type { Prediction } from '../../../src/model/multiloss-model.js';
 
-/** A data file as the page read it. */
+/** A data file from the file input, or the bundled data fetched as a Blob. */
 export interface DataFile {
   name: string;
-  text: string;
+  data: Blob;
 }
 
 export type Request =
@@ -69,6 +69,7 @@ export interface ModelFile {
 
 export interface Capabilities {
   version: string;
+  /** The tfjs backend in use (and why others were skipped). */
   backend: string;
   architectures: string[];
   headKinds: string[];

@@ -1,0 +1,245 @@
+/**
+ * The playground (examples/playground), built with esbuild from the browser
+ * entry, served on 127.0.0.1 and driven in Debian's headless Chromium: bad
+ * input gets the CLI's one-line messages, penguins load through the file
+ * input and train three heads in the worker with the report's charts drawn
+ * live, a typed row is predicted, the downloaded model loads in the Node CLI
+ * and predicts the same, and the stop button stops a long run.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildPlayground, servePlayground, type RunningPlayground } from '../../examples/playground/serve.js';
+import { cli, PENGUINS, tempDir } from '../helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const TARGETS: [string, string][] = [
+  ['Species', 'classification'],
+  ['Sex', 'binary'],
+  ['Body Mass (g)', 'regression'],
+];
+const EPOCHS = 6;
+
+interface DrawnChart {
+  kind: string;
+  head: string | null;
+  /** Data marks (lines, points) with a visible extent. */
+  drawn: number;
+  /** Point markers. */
+  points: number;
+  /** Width and height of the region the marks cover, in pixels. */
+  width: number;
+  height: number;
+}
+
+/** What the charts on the page draw (the SVG's mark elements, not just the elements' presence). */
+function drawnCharts(page: Page): Promise<DrawnChart[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('figure.chart')).map((fig) => {
+      const marks = Array.from(fig.querySelectorAll('svg g.role-mark > *'));
+      const boxes = marks.map((m) => m.getBoundingClientRect()).filter((b) => b.width > 0 || b.height > 0);
+      // (no named functions in here: tsx would wrap them in a helper the page does not have)
+      const left = Math.min(...boxes.map((b) => b.left));
+      const top = Math.min(...boxes.map((b) => b.top));
+      return {
+        kind: fig.getAttribute('data-chart') ?? '',
+        head: fig.getAttribute('data-head'),
+        drawn: boxes.length,
+        points: fig.querySelectorAll('svg g.mark-symbol.role-mark > path').length,
+        width: boxes.length ? Math.max(...boxes.map((b) => b.right)) - left : 0,
+        height: boxes.length ? Math.max(...boxes.map((b) => b.bottom)) - top : 0,
+      };
+    }),
+  );
+}
+
+/** The CLI's one-line message for `args` (exit code 2), without its "multiloss: " prefix. */
+function cliMessage(args: string[]): string {
+  const r = cli(args);
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  return lines[0].replace(/^multiloss: /, '');
+}
+
+async function pageError(page: Page): Promise<string> {
+  await page.waitForSelector('#error:not([hidden])');
+  return (await page.textContent('#error')) ?? '';
+}
+
+describe('playground in headless chromium', () => {
+  const dir = tempDir('multiloss-playground-');
+  const site = join(dir, 'site');
+  let running: RunningPlayground;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)`);
+    await buildPlayground(site);
+    running = await servePlayground(site, 0);
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    await page.goto(running.url);
+    await page.waitForFunction(() => /backend/.test(document.getElementById('engine')?.textContent ?? ''));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await running?.close();
+  });
+
+  it('a bad file gets the CLI\'s one-line message, and nothing else is shown', async () => {
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, 'a,b\n1,2\n3\n');
+    const expected = cliMessage(['train', '--data', bad, '--target', 'a:regression']).replaceAll(bad, 'bad.csv');
+    await page.setInputFiles('#file', bad);
+    assert.equal(await pageError(page), expected);
+    assert.equal(await page.isHidden('#columns-section'), true, 'no columns of a file that did not load');
+
+    const empty = join(dir, 'empty.json');
+    writeFileSync(empty, '  \n');
+    const emptyMessage = cliMessage(['train', '--data', empty, '--target', 'a:regression']).replaceAll(empty, 'empty.json');
+    await page.setInputFiles('#file', empty);
+    await page.waitForFunction((m) => document.getElementById('error')?.textContent === m, emptyMessage);
+  });
+
+  it('no target picked, and a non-numeric regression target, are one-line errors too', async () => {
+    await page.setInputFiles('#file', PENGUINS);
+    await page.waitForSelector('#columns tbody tr');
+    assert.equal(await page.isHidden('#error'), true, 'a good file clears the error');
+    await page.click('#train');
+    assert.match(await pageError(page), /^no targets: pick at least one column as a target$/);
+
+    await page.selectOption('tr[data-column="Species"] select.role', 'target');
+    await page.selectOption('tr[data-column="Species"] select.kind', 'regression');
+    await page.click('#train');
+    const expected = cliMessage(['train', '--data', PENGUINS, '--target', 'Species:regression', '--quiet']).replaceAll(PENGUINS, 'penguins.json');
+    await page.waitForFunction((m) => document.getElementById('error')?.textContent === m, expected);
+    assert.equal(await page.isDisabled('#train'), false, 'the page can train again');
+  });
+
+  it('penguins from the file input train three heads in the worker, with the report\'s charts drawn', async () => {
+    await page.setInputFiles('#file', PENGUINS);
+    await page.waitForSelector('#columns tbody tr');
+    await page.fill('#missing', '.');
+    for (const [column, kind] of TARGETS) {
+      await page.selectOption(`tr[data-column="${column}"] select.role`, 'target');
+      await page.selectOption(`tr[data-column="${column}"] select.kind`, kind);
+    }
+    await page.selectOption('#architecture', 'mmoe');
+    await page.selectOption('#method', 'pcgrad');
+    await page.fill('#epochs', String(EPOCHS));
+    await page.click('#train');
+    await page.waitForSelector('#predict-section:not([hidden])');
+    assert.equal(await page.isHidden('#error'), true, (await page.textContent('#error')) ?? '');
+    assert.match((await page.textContent('#status')) ?? '', new RegExp(`^done after ${EPOCHS} epochs`));
+    assert.match((await page.textContent('#final-metrics')) ?? '', /Species[\s\S]*accuracy[\s\S]*R²/);
+
+    const charts = await drawnCharts(page);
+    const kinds = charts.map((c) => (c.head ? `${c.kind}:${c.head}` : c.kind));
+    for (const k of ['loss:Species', 'loss:Sex', 'loss:Body Mass (g)', 'loss-total', 'metric:Species', 'metric:Sex', 'metric:Body Mass (g)', 'weights', 'learning-rate', 'cosine', 'grad-norm']) {
+      assert.ok(kinds.includes(k), `chart ${k} missing; charts: ${kinds.join(', ')}`);
+    }
+    for (const c of charts) {
+      // Flat lines (a constant learning rate, static weights) are a few pixels high; falling losses are not.
+      assert.ok(c.drawn > 0 && c.width > 50 && (c.height > 10 || !c.kind.startsWith('loss')), `chart ${c.kind}:${c.head} has no visible drawing: ${JSON.stringify(c)}`);
+    }
+    // One marker per epoch and split on every per-head loss curve: every epoch log reached its chart.
+    for (const c of charts.filter((x) => x.kind === 'loss')) assert.equal(c.points, EPOCHS * 2, `${c.head}: ${c.points} points`);
+    for (const c of charts.filter((x) => x.kind === 'cosine')) assert.equal(c.points, EPOCHS * 3, `cosine: one point per epoch and pair of heads`);
+  });
+
+  it('the downloaded model loads in the Node CLI and predicts what the page predicts', async () => {
+    const rows: Record<string, string | number>[] = [];
+    const pagePredictions: unknown[] = [];
+    for (const change of [{}, { Island: 'Dream', 'Flipper Length (mm)': '185', 'Beak Length (mm)': '49.5' }]) {
+      for (const [name, value] of Object.entries(change)) {
+        const field = page.locator(`#predict-fields [name="${name}"]`);
+        if ((await field.evaluate((e) => e.tagName)) === 'SELECT') await field.selectOption(value);
+        else await field.fill(value);
+      }
+      const row = await page.evaluate(() => Object.fromEntries(Array.from(document.querySelectorAll<HTMLInputElement>('#predict-fields [name]')).map((e) => [e.name, e.value])));
+      await page.evaluate(() => (document.getElementById('prediction-json') as HTMLElement).replaceChildren());
+      await page.click('#predict-form button[type=submit]');
+      await page.waitForFunction(() => (document.getElementById('prediction-json')?.textContent ?? '') !== '');
+      pagePredictions.push(JSON.parse((await page.textContent('#prediction-json')) as string));
+      rows.push(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v])));
+    }
+    assert.notDeepEqual(pagePredictions[0], pagePredictions[1], 'two different rows');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    assert.equal(download.suggestedFilename(), 'penguins.tar');
+    const tar = join(dir, 'penguins.tar');
+    await download.saveAs(tar);
+    const out = join(dir, 'unpacked');
+    mkdirSync(out);
+    const untar = spawnSync('tar', ['xf', tar, '-C', out], { encoding: 'utf8' });
+    assert.equal(untar.status, 0, untar.stderr);
+    assert.deepEqual(readdirSync(join(out, 'penguins')).sort(), ['model.json', 'multiloss.json', 'weights.bin']);
+
+    const data = join(dir, 'data.json');
+    writeFileSync(data, JSON.stringify(rows));
+    const r = cli(['predict', join(out, 'penguins'), data, '--format', 'jsonl']);
+    assert.equal(r.status, 0, r.stderr);
+    const nodePredictions = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    assert.equal(nodePredictions.length, 2);
+    nodePredictions.forEach((p, i) => assertClose(p, pagePredictions[i], `row ${i + 1}`));
+    const info = JSON.parse(readFileSync(join(out, 'penguins', 'multiloss.json'), 'utf8')) as { history: unknown[]; balance: { method: string }; config: { architecture: { kind: string } } };
+    assert.equal(info.history.length, EPOCHS);
+    assert.equal(info.balance.method, 'pcgrad');
+    assert.equal(info.config.architecture.kind, 'mmoe');
+  });
+
+  it('the stop button ends a long run after the current epoch; the stopped model still predicts', async () => {
+    await page.fill('#epochs', '2000');
+    await page.click('#train');
+    await page.waitForFunction(() => /^epoch ([3-9]|\d\d+) of 2000/.test(document.getElementById('status')?.textContent ?? ''));
+    // The page stays responsive while the worker trains.
+    assert.equal(await page.evaluate(() => 6 * 7), 42);
+    await page.click('#stop');
+    await page.waitForFunction(() => /^stopped after \d+ epochs/.test(document.getElementById('status')?.textContent ?? ''));
+    const epochs = Number(/after (\d+) epochs/.exec((await page.textContent('#status')) ?? '')?.[1]);
+    assert.ok(epochs >= 2 && epochs < 2000, `stopped after ${epochs} epochs`);
+    assert.equal(await page.isEnabled('#train'), true);
+    assert.equal(await page.isDisabled('#stop'), true);
+    await page.evaluate(() => (document.getElementById('prediction-json') as HTMLElement).replaceChildren());
+    await page.click('#predict-form button[type=submit]');
+    await page.waitForFunction(() => (document.getElementById('prediction-json')?.textContent ?? '') !== '');
+    const charts = await drawnCharts(page);
+    for (const c of charts.filter((x) => x.kind === 'loss')) assert.equal(c.points, epochs * 2, `${c.head}: the charts show the stopped run's ${epochs} epochs`);
+  });
+
+  it('no console errors, page errors or failed requests', () => {
+    assert.deepEqual(problems, []);
+  });
+});
+
+/** Same labels; probabilities and numbers within 1e-5 (relative to the value's size when above 1). */
+function assertClose(actual: unknown, expected: unknown, where: string): void {
+  if (typeof expected === 'number') {
+    assert.equal(typeof actual, 'number', where);
+    const tolerance = 1e-5 * Math.max(1, Math.abs(expected));
+    assert.ok(Math.abs((actual as number) - expected) <= tolerance, `${where}: ${String(actual)} vs ${expected}`);
+    return;
+  }
+  if (expected && typeof expected === 'object') {
+    assert.ok(actual && typeof actual === 'object', where);
+    assert.deepEqual(Object.keys(actual as object).sort(), Object.keys(expected).sort(), where);
+    for (const [k, v] of Object.entries(expected)) assertClose((actual as Record<string, unknown>)[k], v, `${where}.${k}`);
+    return;
+  }
+  assert.deepEqual(actual, expected, where);
+}
