@@ -66,17 +66,22 @@ export class LiveCharts {
     ].filter((g) => g.figures.length > 0);
   }
 
+  /**
+   * One pass over every chart. Each chart's spec is built from the history as it is when that
+   * chart's turn comes (cheap, unlike rendering), so a pass that outlasts a few epochs still
+   * draws the newest ones.
+   */
   private async draw(): Promise<void> {
     const run = this.run;
     try {
-      for (const group of this.groups()) {
-        const box = this.groupBox(group.id, group.heading);
-        for (const figure of group.figures) {
-          const svg = await renderSvg(figure.spec);
-          if (run !== this.run) return; // a new run started meanwhile
-          this.figureBox(box, figure).querySelector('.svg')?.replaceChildren(svgElement(prefixIds(svg, `c${++this.svgCount}-`)));
-          await breathe();
-        }
+      for (let i = 0; ; i++) {
+        const charts = this.groups().flatMap((group) => group.figures.map((figure) => ({ group, figure })));
+        if (i >= charts.length) return;
+        const { group, figure } = charts[i];
+        const svg = await renderSvg(figure.spec);
+        if (run !== this.run) return; // a new run started meanwhile
+        this.figureBox(this.groupBox(group.id, group.heading), figure).querySelector('.svg')?.replaceChildren(svgElement(prefixIds(svg, `c${++this.svgCount}-`)));
+        await breathe();
       }
     } catch (e) {
       this.onError(`drawing the charts failed: ${(e as Error).message}`);

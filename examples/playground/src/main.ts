@@ -33,6 +33,8 @@ class TrainingWorker {
   private readonly worker = new Worker(new URL(`worker.js${location.search}`, import.meta.url), { type: 'module' });
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (a: FromWorker) => void; reject: (e: Error) => void }>();
+  /** Why the worker is gone, once it is: later requests fail at once. */
+  private dead: string | undefined;
 
   constructor(private readonly onEvent: (e: FromWorker) => void) {
     this.worker.addEventListener('message', (e: MessageEvent<FromWorker>) => {
@@ -47,6 +49,7 @@ class TrainingWorker {
       }
     });
     const fail = (message: string) => {
+      this.dead = message;
       for (const p of this.pending.values()) p.reject(new Error(message));
       this.pending.clear();
       this.onEvent({ type: 'failed', message });
@@ -57,6 +60,7 @@ class TrainingWorker {
 
   request<B extends RequestBody>(body: B, transfer: Transferable[] = []): Promise<AnswerTo<B['type']>> {
     const id = this.nextId++;
+    if (this.dead !== undefined) return Promise.reject(new Error(this.dead));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (a: FromWorker) => void, reject });
       this.worker.postMessage({ ...body, id }, transfer);
@@ -95,7 +99,7 @@ function onEvent(e: FromWorker): void {
       capabilities = e.capabilities;
       $('engine').textContent = `multiloss ${e.capabilities.version} · ${e.capabilities.backend} backend in a Web Worker`;
       fillModelSettings(e.capabilities);
-      $('missing-defaults').textContent = `(besides ${e.capabilities.missing.join(' ')})`;
+      $('missing-defaults').textContent = `(comma-separated; always missing: ${e.capabilities.missing.join(' ')})`;
       return;
     case 'failed':
       $('engine').textContent = 'the training worker is not running';
@@ -278,6 +282,9 @@ $('train').addEventListener('click', async () => {
     return;
   }
   setTraining(true);
+  // The previous model stays in the worker until this one is trained; hide it meanwhile.
+  $('predict-section').hidden = true;
+  $('download-section').hidden = true;
   $('warnings').replaceChildren();
   $('final-metrics').replaceChildren();
   $('progress-section').hidden = false;
@@ -314,24 +321,24 @@ function showTrained(s: TrainingSummary): void {
   for (const span of Array.from(document.querySelectorAll('.model-name'))) span.textContent = modelName;
 }
 
+/** The final metrics: one small table per head, side by side. */
 function metricsTable(m: TrainingSummary['metrics']): HTMLElement {
   const splits = [['train', m.train], ['validation', m.validation]].filter((x): x is [string, SplitLog] => x[1] !== undefined);
-  const table = el('table', { className: 'grid metrics' });
-  table.append(el('thead', {}, el('tr', {}, el('th', { textContent: 'head' }), el('th', { textContent: 'metric' }), ...splits.map(([name]) => el('th', { textContent: name })))));
-  const body = el('tbody');
-  const heads = Object.keys(splits[0]?.[1].heads ?? {});
-  for (const head of heads) {
-    const names = ['loss', ...new Set(splits.flatMap(([, s]) => Object.keys(s.heads[head]?.metrics ?? {})))];
-    names.forEach((name, j) => {
-      const row = el('tr', { className: j === 0 ? 'first' : '' });
-      if (j === 0) row.append(el('th', { rowSpan: names.length, textContent: head }));
-      row.append(el('td', { textContent: metricLabel(name) }));
+  const tables = el('div', { className: 'head-metrics' });
+  for (const head of Object.keys(splits[0]?.[1].heads ?? {})) {
+    const table = el('table', { className: 'grid metrics' });
+    table.dataset.head = head;
+    table.append(el('caption', { textContent: head }), el('thead', {}, el('tr', {}, el('th', { textContent: 'metric' }), ...splits.map(([name]) => el('th', { textContent: name })))));
+    const body = el('tbody');
+    for (const name of ['loss', ...new Set(splits.flatMap(([, s]) => Object.keys(s.heads[head]?.metrics ?? {})))]) {
+      const row = el('tr', {}, el('td', { textContent: metricLabel(name) }));
       for (const [, s] of splits) row.append(el('td', { className: 'num', textContent: formatNumber(name === 'loss' ? s.heads[head]?.loss : s.heads[head]?.metrics[name]) }));
       body.append(row);
-    });
+    }
+    table.append(body);
+    tables.append(table);
   }
-  table.append(body);
-  return el('div', {}, el('h3', { textContent: 'Final metrics' }), table);
+  return el('div', {}, el('h3', { textContent: 'Final metrics' }), tables);
 }
 
 // ---------------------------------------------------------------- prediction
