@@ -43,6 +43,8 @@ export async function bundleForBrowser(contents: string, resolveDir: string, opt
     format: 'esm',
     target: 'es2022',
     minify: options.minify ?? false,
+    // As Node's require (webglPackageInstalled) does: packages installed outside the tree are found too.
+    nodePaths: process.env.NODE_PATH?.split(':').filter((p) => p !== '') ?? [],
     logLevel: 'silent',
   });
   return result.outputFiles[0].text;

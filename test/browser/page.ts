@@ -62,6 +62,11 @@ const scenarios = {
     return ml.initBrowserBackend({ wasmPaths });
   },
 
+  /** Initialises `name` only (no fallback). */
+  async backend(args: { name: ml.BrowserBackendName; wasmPaths: string }): Promise<ml.BrowserBackendInfo> {
+    return ml.initBrowserBackend({ backends: [args.name], wasmPaths: args.wasmPaths });
+  },
+
   async badBackend(): Promise<unknown> {
     return failure(() => ml.initBrowserBackend({ backends: ['webgpu' as ml.BrowserBackendName] }));
   },
