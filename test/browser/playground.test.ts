@@ -11,12 +11,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { buildPlayground, servePlayground, type RunningPlayground } from '../../examples/playground/serve.js';
 import { cli, PENGUINS, tempDir } from '../helpers.js';
+import { CHROMIUM, openPage, type BrowserSession } from './harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TARGETS: [string, string][] = [
   ['Species', 'classification'],
   ['Sex', 'binary'],
@@ -75,29 +74,22 @@ describe('playground in headless chromium', () => {
   const dir = tempDir('multiloss-playground-');
   const site = join(dir, 'site');
   let running: RunningPlayground;
-  let browser: Browser;
+  let session: BrowserSession;
   let page: Page;
-  const problems: string[] = [];
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)`);
     await buildPlayground(site);
     running = await servePlayground(site, 0);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
-    page = await context.newPage();
+    session = await openPage(running.url, { downloads: true });
+    page = session.page;
     page.setDefaultTimeout(30_000);
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-    await page.goto(running.url);
+    page.on('requestfailed', (r) => session.problems.push(`request failed: ${r.url()}`));
     await page.waitForFunction(() => /backend/.test(document.getElementById('engine')?.textContent ?? ''));
   });
 
   after(async () => {
-    await browser?.close();
+    await session?.close();
     await running?.close();
   });
 
@@ -223,7 +215,7 @@ describe('playground in headless chromium', () => {
   });
 
   it('no console errors, page errors or failed requests', () => {
-    assert.deepEqual(problems, []);
+    assert.deepEqual(session.problems, []);
   });
 });
 
