@@ -3,11 +3,11 @@
  * multiloss's browser entry with esbuild, the tfjs wasm binaries and the
  * penguins data) and serves it on 127.0.0.1.
  *
- *   npm run playground                      # build and serve on port 8080
- *   npm run playground -- --port 9000
- *   npm run playground -- --build-only DIR  # just write the static site to DIR
+ *   npm run playground                          # build into examples/playground/dist, serve on port 8080
+ *   npm run playground -- --port 9000 --out DIR  # another port (0: any free one), another folder
+ *   npm run playground -- --build-only --out DIR # just write the static site
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
@@ -28,11 +28,21 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 };
 
-/** Writes the static site to `out` (replacing what was there) and returns the bundle sizes in bytes. */
+/** Marks a folder as a playground build, which a later build may replace. */
+const MARKER = '.multiloss-playground';
+
+/**
+ * Writes the static site to `out` and returns the bundle sizes in bytes. `out` must be new, empty
+ * or an earlier build (which is replaced): anything else is refused rather than deleted.
+ */
 export async function buildPlayground(out = DEFAULT_OUT): Promise<Record<string, number>> {
+  if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, MARKER))) {
+    throw new Error(`${out}: the folder is not empty and holds no earlier playground build; give a new or empty folder (--out DIR)`);
+  }
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'wasm'), { recursive: true });
   mkdirSync(join(out, 'data'), { recursive: true });
+  writeFileSync(join(out, MARKER), 'built by examples/playground/serve.ts; replaced by the next build\n');
   await build({
     entryPoints: { main: join(HERE, 'src', 'main.ts'), worker: join(HERE, 'src', 'worker.ts') },
     outdir: out,
@@ -97,26 +107,25 @@ export function servePlayground(dir = DEFAULT_OUT, port = 8080): Promise<Running
 }
 
 async function main(args: string[]): Promise<void> {
-  const option = (name: string): string | undefined => {
-    const i = args.indexOf(name);
-    if (i === -1) return undefined;
-    const v = args[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${name}: expected a value`);
-    return v;
-  };
-  const known = new Set(['--port', '--build-only']);
-  const unknown = args.filter((a, i) => a.startsWith('--') && !known.has(a) && !known.has(args[i - 1]));
-  if (unknown.length) throw new Error(`unknown option ${unknown[0]} (options: --port N, --build-only DIR)`);
-  const buildOnly = option('--build-only');
-  const portText = option('--port') ?? '8080';
+  const options: Record<string, string | true> = {};
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i];
+    if (name === '--build-only') options[name] = true;
+    else if (name === '--port' || name === '--out') {
+      const value = args[++i];
+      if (value === undefined || value.startsWith('--')) throw new Error(`${name}: expected a value`);
+      options[name] = value;
+    } else throw new Error(`unknown option ${name} (options: --port N, --out DIR, --build-only)`);
+  }
+  const portText = String(options['--port'] ?? '8080');
   const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${portText}: expected a whole number from 0 to 65535`);
-  const out = buildOnly ? resolve(buildOnly) : DEFAULT_OUT;
+  if (!/^\d+$/.test(portText) || port > 65535) throw new Error(`--port ${portText}: expected a whole number from 0 to 65535`);
+  const out = options['--out'] ? resolve(String(options['--out'])) : DEFAULT_OUT;
   const sizes = await buildPlayground(out);
   const kb = (n: number) => `${(n / 1024).toFixed(0)} kB`;
   const shown = relative(process.cwd(), out);
   console.error(`built the playground in ${shown.startsWith('..') ? out : shown} (main.js ${kb(sizes['main.js'])}, worker.js ${kb(sizes['worker.js'])})`);
-  if (buildOnly) return;
+  if (options['--build-only']) return;
   const running = await servePlayground(out, port);
   console.log(`multiloss playground: ${running.url}`);
   console.error('(Ctrl-C to stop)');

@@ -7,13 +7,14 @@
  * and predicts the same, and the stop button stops a long run.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { buildPlayground, servePlayground, type RunningPlayground } from '../../examples/playground/serve.js';
-import { cli, PENGUINS, tempDir } from '../helpers.js';
+import { cli, PENGUINS, ROOT, tempDir } from '../helpers.js';
 import { CHROMIUM, openPage, type BrowserSession } from './harness.js';
 
 const TARGETS: [string, string][] = [
@@ -235,3 +236,61 @@ function assertClose(actual: unknown, expected: unknown, where: string): void {
   }
   assert.deepEqual(actual, expected, where);
 }
+
+/** A raw GET (no URL normalisation, unlike fetch), for paths that try to leave the site. */
+function get(url: string, path: string): Promise<{ status: number; type: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(url), { path }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('npm run playground', () => {
+  it('builds the site, serves it on 127.0.0.1 with the wasm files and the penguins, prints the URL; nothing outside the site is served', async () => {
+    const parent = tempDir('multiloss-playground-serve-');
+    const out = join(parent, 'site');
+    writeFileSync(join(parent, 'secret.txt'), 'outside the site');
+    // Its own process group, so that npm and the server it starts end together.
+    const child = spawn('npm', ['run', '--silent', 'playground', '--', '--port', '0', '--out', out], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => {
+          stdout += c.toString();
+          const m = /multiloss playground: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
+          if (m) resolve(m[1]);
+        });
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        child.on('exit', (code) => reject(new Error(`npm run playground exited with ${code}: ${stderr}`)));
+      });
+      const page = await get(url, '/');
+      assert.equal(page.status, 200);
+      assert.match(page.type, /^text\/html/);
+      assert.match(page.body.toString(), /<script type="module" src="main.js">/);
+      for (const [path, type] of [['/main.js', /^text\/javascript/], ['/worker.js', /^text\/javascript/], ['/wasm/tfjs-backend-wasm-simd.wasm', /^application\/wasm$/], ['/data/penguins.json', /^application\/json/]] as const) {
+        const r = await get(url, path);
+        assert.equal(r.status, 200, path);
+        assert.match(r.type, type, path);
+      }
+      assert.deepEqual(JSON.parse((await get(url, '/data/penguins.json')).body.toString()), JSON.parse(readFileSync(PENGUINS, 'utf8')));
+      for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2e%2e%2fsecret.txt', '/nothing-here.js']) assert.equal((await get(url, path)).status, 404, path);
+    } finally {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+    }
+  });
+
+  it('refuses to build into a folder that holds something else', () => {
+    const dir = tempDir('multiloss-playground-out-');
+    writeFileSync(join(dir, 'keep.txt'), 'mine');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', 'playground', 'serve.ts'), '--build-only', '--out', dir], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim(), `playground: ${dir}: the folder is not empty and holds no earlier playground build; give a new or empty folder (--out DIR)`);
+    assert.deepEqual(readdirSync(dir), ['keep.txt']);
+  });
+});
