@@ -3,6 +3,7 @@
 //   balance       every balancing method and mode on W1 with T = 3, ratio to static, native and wasm paths
 //   native        W1, W2 and C1 on the wasm path vs the native path (and PyTorch when installed)
 //   aggregate     time of aggregate() alone per method, 2 ≤ T ≤ 10, d = 10⁵
+//   browser       browser entry bundle size; W1 in headless Chromium per backend vs Node (wasm)
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
 
@@ -36,7 +37,12 @@ switch (which) {
     await import('./aggregate.js');
     break;
   }
+  case 'browser': {
+    const { runBrowserBench } = await import('./browser.js');
+    await runBrowserBench();
+    break;
+  }
   default:
-    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate`);
+    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser`);
     process.exit(2);
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MultilossError } from '../errors.js';
 import { HEAD_KINDS } from '../model/heads/head.js';
 import { registeredHeadKinds } from '../model/heads/index.js';

@@ -1,6 +1,9 @@
 /**
  * CSV reading: text in, {@link Table} out. Browser-safe (no Node built-ins):
- * uses the browser ESM build of csv-parse, which carries its own Buffer shim.
+ * uses the browser ESM build of csv-parse, which carries its own Buffer
+ * implementation, so it needs no global `Buffer` (pages have none) and no
+ * polyfill from the bundler. Node runs this same build, so a page and Node
+ * parse alike (test/browser/train.test.ts compares them in Chromium).
  */
 import { parse } from 'csv-parse/browser/esm/sync';
 import { MultilossError } from '../errors.js';

@@ -2,7 +2,7 @@
  * Feature preprocessing: turns table columns into a dense Float32 matrix.
  * Fitted on the training split only; the fitted state round-trips through JSON.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MultilossError } from '../errors.js';
 import { columnValues, inferColumnType, parseBoolean, parseNumber } from './infer.js';
 import { rowRef, showValue } from './rowref.js';

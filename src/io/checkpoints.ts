@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MultilossError } from '../errors.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import type { ModelCheckpoint, ResumePoint } from '../training/fit.js';

@@ -1,6 +1,6 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { MultilossError } from '../errors.js';
 import type { MultiOutputModel } from '../model/multi-output.js';

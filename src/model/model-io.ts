@@ -15,7 +15,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../errors.js';
 import { METADATA_KEY, MultilossModel, type LayersModelJSON } from './multiloss-model.js';
 
-/** Where to save a model, or where to load it from: a tfjs URL scheme or an IO handler. */
+/**
+ * Where to save a model, or where to load it from: a tfjs URL scheme (in a page, a path without
+ * one is relative to the page: "/models/m/model.json") or an IO handler.
+ */
 export type ModelLocation = string | tf.io.IOHandler;
 
 /** The model as tfjs artifacts (topology, weights, and multiloss's metadata in userDefinedMetadata). */
@@ -36,8 +39,15 @@ function describe(location: ModelLocation): string {
   return typeof location === 'string' ? location : 'the given IO handler';
 }
 
+/** In a page or a worker, a location without a scheme ("/models/m/model.json") is a URL relative to it. */
+function absolute(location: string): string {
+  const base = (globalThis as { location?: { href?: unknown } }).location?.href;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) || typeof base !== 'string' ? location : new URL(location, base).href;
+}
+
 function handlerFor(location: string, purpose: 'save' | 'load'): tf.io.IOHandler {
-  const handlers = purpose === 'save' ? tf.io.getSaveHandlers(location) : tf.io.getLoadHandlers(location);
+  const url = absolute(location);
+  const handlers = purpose === 'save' ? tf.io.getSaveHandlers(url) : tf.io.getLoadHandlers(url);
   if (handlers.length === 0) {
     throw new MultilossError(
       'io',

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { normalizeMissing } from '../data/missing.js';
 import { FeaturePreprocessor, type PreprocessorJSON } from '../data/preprocess.js';

@@ -3,7 +3,7 @@
  * same outputs to 1e-5: a model directory saved in Node loads in Chromium from its http URL; a
  * model trained in Chromium and saved with downloads:// (the two downloaded files in a folder)
  * or POSTed to an http URL loads in Node with loadModel and `multiloss predict`, and with plain
- * tf.loadLayersModel; indexeddb:// round-trips in the page. Bad locations are one-line errors.
+ * tf.loadLayersModel; indexeddb:// and localstorage:// round-trip in the page. Bad locations are one-line errors.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -68,7 +68,8 @@ describe('models cross between Node and Chromium', () => {
 
   it('a model directory saved in Node loads in the page from its URL and predicts the same outputs', async () => {
     await page.run('backend', { name: 'wasm', wasmPaths: `${page.server.url}/wasm/` });
-    const r = (await page.run('load', { source: `${page.server.url}/models/node-model/model.json`, rows })) as OutputsResult;
+    // A path without a scheme is relative to the page.
+    const r = (await page.run('load', { source: '/models/node-model/model.json', rows })) as OutputsResult;
     assert.equal(closeTo(toArrays(nodeModel.predictOutputs(rows)), r.outputs, TOLERANCE), undefined);
     assert.deepEqual(page.problems, []);
   });
@@ -114,15 +115,17 @@ describe('models cross between Node and Chromium', () => {
     assert.deepEqual(page.problems, []);
   });
 
-  it('indexeddb:// round-trips in the page with identical outputs', async () => {
-    const saved = (await page.run('save', 'indexeddb://multiloss-test')) as { modelTopologyType?: string };
-    assert.equal(saved.modelTopologyType, 'JSON');
-    const a = (await page.run('load', { source: `${page.server.url}/models/downloaded/model.json` })) as OutputsResult;
-    const b = (await page.run('load', { source: 'indexeddb://multiloss-test' })) as OutputsResult;
-    assert.equal(a.outputs?.length, 3, JSON.stringify(a).slice(0, 200));
-    assert.deepEqual(b.outputs, a.outputs);
-    assert.deepEqual(page.problems, []);
-  });
+  for (const location of ['indexeddb://multiloss-test', 'localstorage://multiloss-test']) {
+    it(`${location.split(':')[0]}:// round-trips in the page with identical outputs`, async () => {
+      const saved = (await page.run('save', location)) as { modelTopologyType?: string };
+      assert.equal(saved.modelTopologyType, 'JSON');
+      const a = (await page.run('load', { source: `${page.server.url}/models/downloaded/model.json` })) as OutputsResult;
+      const b = (await page.run('load', { source: location })) as OutputsResult;
+      assert.equal(a.outputs?.length, 3, JSON.stringify(a).slice(0, 200));
+      assert.deepEqual(b.outputs, a.outputs);
+      assert.deepEqual(page.problems, []);
+    });
+  }
 
   it('bad locations and models without multiloss metadata are one-line errors', async () => {
     assert.deepEqual(await page.run('load', { source: 'nosuch://x' }), {

@@ -23,6 +23,14 @@ export function penguinRows(): Record<string, unknown>[] {
   return JSON.parse(readFileSync(PENGUINS, 'utf8')) as Record<string, unknown>[];
 }
 
+/** The penguins rows as CSV text (header from the first row; empty cells for nulls). */
+export function penguinsCsv(): string {
+  const rows = penguinRows();
+  const columns = Object.keys(rows[0]);
+  const cell = (v: unknown) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
+  return [columns.map(cell).join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
+}
+
 export interface PageUnderTest extends BrowserSession {
   server: TestServer;
   /** Runs a scenario of test/browser/page.ts in the page. */
@@ -38,8 +46,10 @@ export interface PageUnderTest extends BrowserSession {
 export async function openTestPage(options: { downloads?: boolean } = {}): Promise<PageUnderTest> {
   const entry = `${webglPackageInstalled() ? "import '@tensorflow/tfjs-backend-webgl';\n" : ''}import './page.ts';\n`;
   const script = await bundleForBrowser(entry, join(ROOT, 'test', 'browser'));
+  const worker = await bundleForBrowser("import './worker.ts';\n", join(ROOT, 'test', 'browser'));
   const server = await startServer();
   server.add('/page.js', { body: script, type: 'text/javascript' });
+  server.add('/worker.js', { body: worker, type: 'text/javascript' });
   const session = await openPage(server.url, options);
   await loadModule(session.page, '/page.js');
   const page: Page = session.page;

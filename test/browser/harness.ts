@@ -34,7 +34,7 @@ export function webglPackageInstalled(): boolean {
 }
 
 /** Bundles `contents` (an ES module, resolved from `resolveDir`) for the browser into one ES module. */
-export async function bundleForBrowser(contents: string, resolveDir: string, options: { minify?: boolean } = {}): Promise<string> {
+export async function bundleForBrowser(contents: string, resolveDir: string, options: { minify?: boolean; external?: string[] } = {}): Promise<string> {
   const result = await esbuild.build({
     stdin: { contents, resolveDir, sourcefile: 'page-entry.ts', loader: 'ts' },
     bundle: true,
@@ -43,6 +43,7 @@ export async function bundleForBrowser(contents: string, resolveDir: string, opt
     format: 'esm',
     target: 'es2022',
     minify: options.minify ?? false,
+    external: options.external ?? [],
     // As Node's require (webglPackageInstalled) does: packages installed outside the tree are found too.
     nodePaths: process.env.NODE_PATH?.split(':').filter((p) => p !== '') ?? [],
     logLevel: 'silent',

@@ -3,7 +3,7 @@
  * (src/browser.ts) by esbuild for the browser. It exposes the scenarios the tests run on
  * `globalThis.scenarios`; every scenario returns plain data (or a failure's message).
  */
-import { memory } from '@tensorflow/tfjs-core';
+import { io, memory } from '@tensorflow/tfjs-core';
 import * as ml from '../../src/browser.js';
 
 export interface TrainArgs {
@@ -89,6 +89,32 @@ const scenarios = {
         model.dispose();
       }
     });
+  },
+
+  /**
+   * Trains in a module Web Worker (test/browser/worker.ts) on a CSV File, then loads the
+   * artifacts it posts back in the page (tf.io.fromMemory) and predicts the same rows.
+   */
+  async trainInWorker(args: { workerUrl: string; csv: string; config: Record<string, unknown>; wasmPaths: string }): Promise<unknown> {
+    const worker = new Worker(args.workerUrl, { type: 'module' });
+    try {
+      const reply = await new Promise<{ error?: string; backend: string; rows: number; outputs: number[][]; artifacts: io.ModelArtifacts }>((resolve, reject) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => reject(new Error(e.message));
+        worker.postMessage({ file: new File([args.csv], 'penguins.csv'), config: args.config, wasmPaths: args.wasmPaths });
+      });
+      if (reply.error !== undefined) return reply;
+      await ml.initBrowserBackend({ backends: ['wasm'], wasmPaths: args.wasmPaths });
+      const table = await ml.readTableFrom(args.csv, { name: 'penguins.csv' });
+      const model = await ml.loadModelFrom(io.fromMemory(reply.artifacts));
+      try {
+        return { backend: reply.backend, rows: reply.rows, workerOutputs: reply.outputs, pageOutputs: model.predictOutputs(table).map((o) => Array.from(o)) };
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      worker.terminate();
+    }
   },
 
   /** Reads a table from a File named `name` holding `text`, or the one-line error. */

@@ -13,7 +13,7 @@ import { readTableFile } from '../../src/io/table-file.js';
 import { MultilossError } from '../../src/errors.js';
 import { tempDir } from '../helpers.js';
 import { webglPackageInstalled } from './harness.js';
-import { openTestPage, penguinRows, penguinsConfig, type PageUnderTest } from './fixtures.js';
+import { closeTo, openTestPage, penguinRows, penguinsConfig, penguinsCsv, type PageUnderTest } from './fixtures.js';
 import type { TrainResult } from './page.js';
 
 const EPOCHS = 20;
@@ -62,6 +62,21 @@ describe('browser entry in Chromium', () => {
     const r = await page.run('train', { backend: 'webgl', wasmPaths: `${page.server.url}/wasm/`, rows, config: penguinsConfig(EPOCHS) });
     checkTrained(r, 'webgl');
     t.diagnostic(`webgl: ${JSON.stringify(r.validation)}`);
+  });
+
+  it('trains in a module Web Worker from a File; the page loads the posted artifacts and predicts the same outputs', async () => {
+    const r = (await page.run('trainInWorker', { workerUrl: '/worker.js', csv: penguinsCsv(), config: penguinsConfig(5), wasmPaths: `${page.server.url}/wasm/` })) as {
+      error?: string;
+      backend: string;
+      rows: number;
+      workerOutputs: number[][];
+      pageOutputs: number[][];
+    };
+    assert.equal(r.error, undefined);
+    assert.equal(r.backend, 'wasm');
+    assert.equal(r.rows, rows.length);
+    assert.equal(closeTo(r.workerOutputs, r.pageOutputs, 1e-6), undefined);
+    assert.deepEqual(page.problems, []);
   });
 
   it('an unknown backend is a one-line config error', async () => {
