@@ -13,7 +13,6 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { buildPlayground, servePlayground, type RunningPlayground } from '../../examples/playground/serve.js';
 import { cli, PENGUINS, ROOT, tempDir } from '../helpers.js';
 import { CHROMIUM, openPage, type BrowserSession } from './harness.js';
 
@@ -66,22 +65,42 @@ function cliMessage(args: string[]): string {
   return lines[0].replace(/^multiloss: /, '');
 }
 
+/** Runs `npm run playground` on a free port, building into `out`; resolves once it prints its URL. */
+function startPlayground(out: string): Promise<{ url: string; stop: () => void }> {
+  // Its own process group, so that npm and the server it starts end together.
+  const child = spawn('npm', ['run', '--silent', 'playground', '--', '--port', '0', '--out', out], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = () => {
+    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+  };
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      const m = /multiloss playground: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
+      if (m) resolve({ url: m[1], stop });
+    });
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => reject(new Error(`npm run playground exited with ${code}: ${stderr}`)));
+  });
+}
+
 async function pageError(page: Page): Promise<string> {
   await page.waitForSelector('#error:not([hidden])');
   return (await page.textContent('#error')) ?? '';
 }
 
-describe('playground in headless chromium', () => {
+describe('npm run playground, driven in headless chromium', () => {
   const dir = tempDir('multiloss-playground-');
   const site = join(dir, 'site');
-  let running: RunningPlayground;
+  let running: { url: string; stop: () => void };
   let session: BrowserSession;
   let page: Page;
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)`);
-    await buildPlayground(site);
-    running = await servePlayground(site, 0);
+    writeFileSync(join(dir, 'secret.txt'), 'outside the site');
+    running = await startPlayground(site);
     session = await openPage(running.url, { downloads: true });
     page = session.page;
     page.setDefaultTimeout(30_000);
@@ -91,7 +110,22 @@ describe('playground in headless chromium', () => {
 
   after(async () => {
     await session?.close();
-    await running?.close();
+    running?.stop();
+  });
+
+  it('serves the site on 127.0.0.1 with the wasm files and the penguins; nothing outside the site', async () => {
+    const url = running.url;
+    const index = await get(url, '/');
+    assert.equal(index.status, 200);
+    assert.match(index.type, /^text\/html/);
+    assert.match(index.body.toString(), /<script type="module" src="main.js">/);
+    for (const [path, type] of [['/main.js', /^text\/javascript/], ['/worker.js', /^text\/javascript/], ['/wasm/tfjs-backend-wasm-simd.wasm', /^application\/wasm$/], ['/data/penguins.json', /^application\/json/]] as const) {
+      const r = await get(url, path);
+      assert.equal(r.status, 200, path);
+      assert.match(r.type, type, path);
+    }
+    assert.deepEqual(JSON.parse((await get(url, '/data/penguins.json')).body.toString()), JSON.parse(readFileSync(PENGUINS, 'utf8')));
+    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2e%2e%2fsecret.txt', '/nothing-here.js']) assert.equal((await get(url, path)).status, 404, path);
   });
 
   it('a bad file gets the CLI\'s one-line message, and nothing else is shown', async () => {
@@ -215,6 +249,15 @@ describe('playground in headless chromium', () => {
     for (const c of charts.filter((x) => x.kind === 'loss')) assert.equal(c.points, epochs * 2, `${c.head}: the charts show the stopped run's ${epochs} epochs`);
   });
 
+  it('?backend=cpu picks the cpu backend; the bundled penguins load with the example\'s missing value', async () => {
+    await page.goto(`${running.url}?backend=cpu`);
+    await page.waitForFunction(() => /^multiloss \S+ · cpu backend in a Web Worker$/.test(document.getElementById('engine')?.textContent ?? ''));
+    await page.click('#penguins');
+    await page.waitForSelector('#columns tbody tr');
+    assert.equal(await page.textContent('#data-summary'), '344 rows × 7 columns from penguins.json');
+    assert.equal(await page.inputValue('#missing'), '.');
+  });
+
   it('no console errors, page errors or failed requests', () => {
     assert.deepEqual(session.problems, []);
   });
@@ -250,41 +293,7 @@ function get(url: string, path: string): Promise<{ status: number; type: string;
   });
 }
 
-describe('npm run playground', () => {
-  it('builds the site, serves it on 127.0.0.1 with the wasm files and the penguins, prints the URL; nothing outside the site is served', async () => {
-    const parent = tempDir('multiloss-playground-serve-');
-    const out = join(parent, 'site');
-    writeFileSync(join(parent, 'secret.txt'), 'outside the site');
-    // Its own process group, so that npm and the server it starts end together.
-    const child = spawn('npm', ['run', '--silent', 'playground', '--', '--port', '0', '--out', out], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c: Buffer) => {
-          stdout += c.toString();
-          const m = /multiloss playground: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
-          if (m) resolve(m[1]);
-        });
-        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-        child.on('exit', (code) => reject(new Error(`npm run playground exited with ${code}: ${stderr}`)));
-      });
-      const page = await get(url, '/');
-      assert.equal(page.status, 200);
-      assert.match(page.type, /^text\/html/);
-      assert.match(page.body.toString(), /<script type="module" src="main.js">/);
-      for (const [path, type] of [['/main.js', /^text\/javascript/], ['/worker.js', /^text\/javascript/], ['/wasm/tfjs-backend-wasm-simd.wasm', /^application\/wasm$/], ['/data/penguins.json', /^application\/json/]] as const) {
-        const r = await get(url, path);
-        assert.equal(r.status, 200, path);
-        assert.match(r.type, type, path);
-      }
-      assert.deepEqual(JSON.parse((await get(url, '/data/penguins.json')).body.toString()), JSON.parse(readFileSync(PENGUINS, 'utf8')));
-      for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2e%2e%2fsecret.txt', '/nothing-here.js']) assert.equal((await get(url, path)).status, 404, path);
-    } finally {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
-    }
-  });
-
+describe('npm run playground -- --out', () => {
   it('refuses to build into a folder that holds something else', () => {
     const dir = tempDir('multiloss-playground-out-');
     writeFileSync(join(dir, 'keep.txt'), 'mine');
