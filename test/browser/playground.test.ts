@@ -106,6 +106,8 @@ describe('npm run playground, driven in headless chromium', () => {
     page.setDefaultTimeout(30_000);
     page.on('requestfailed', (r) => session.problems.push(`request failed: ${r.url()}`));
     await page.waitForFunction(() => /backend/.test(document.getElementById('engine')?.textContent ?? ''));
+    // wasm unless ?backend= says otherwise (test 7 checks cpu).
+    assert.match((await page.textContent('#engine')) ?? '', /^multiloss \S+ · wasm( \(SIMD\))? backend in a Web Worker$/);
   });
 
   after(async () => {
