@@ -95,6 +95,8 @@ describe('npm run playground, driven in headless chromium', () => {
   const site = join(dir, 'site');
   let running: { url: string; stop: () => void };
   let session: BrowserSession;
+  /** Tensors alive in the worker after the first model: a later model of the same shape leaves as many (no leaks). */
+  let tensorsAfterFirstRun = 0;
   let page: Page;
 
   before(async () => {
@@ -176,6 +178,8 @@ describe('npm run playground, driven in headless chromium', () => {
     assert.equal(await page.isHidden('#error'), true, (await page.textContent('#error')) ?? '');
     assert.match((await page.textContent('#status')) ?? '', new RegExp(`^done after ${EPOCHS} epochs`));
     assert.match((await page.textContent('#final-metrics')) ?? '', /Species[\s\S]*accuracy[\s\S]*R²/);
+    tensorsAfterFirstRun = Number(await page.getAttribute('#status', 'data-tensors'));
+    assert.ok(tensorsAfterFirstRun > 0);
 
     const charts = await drawnCharts(page);
     const kinds = charts.map((c) => (c.head ? `${c.kind}:${c.head}` : c.kind));
@@ -244,6 +248,7 @@ describe('npm run playground, driven in headless chromium', () => {
     assert.ok(epochs >= 2 && epochs < 2000, `stopped after ${epochs} epochs`);
     assert.equal(await page.isEnabled('#train'), true);
     assert.equal(await page.isDisabled('#stop'), true);
+    assert.equal(Number(await page.getAttribute('#status', 'data-tensors')), tensorsAfterFirstRun, 'tensors left in the worker after a second, stopped run');
     await page.evaluate(() => (document.getElementById('prediction-json') as HTMLElement).replaceChildren());
     await page.click('#predict-form button[type=submit]');
     await page.waitForFunction(() => (document.getElementById('prediction-json')?.textContent ?? '') !== '');

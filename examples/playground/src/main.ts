@@ -309,6 +309,7 @@ $('stop').addEventListener('click', () => {
 
 function showTrained(s: TrainingSummary): void {
   setProgress(1, 1, `${s.stopped ? 'stopped' : 'done'} after ${s.epochs} epoch${s.epochs === 1 ? '' : 's'} · ${s.parameters.toLocaleString('en-US')} parameters`);
+  $('status').dataset.tensors = String(s.tensors);
   $('final-metrics').replaceChildren(metricsTable(s.metrics));
   trainedFeatures = s.features;
   fillPredictForm(s.features);

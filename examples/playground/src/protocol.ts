@@ -60,6 +60,8 @@ export interface TrainingSummary {
   parameters: number;
   metrics: { train?: SplitLog; validation?: SplitLog };
   features: FormFeature[];
+  /** Tensors alive in the worker once the previous model is disposed (stays the same from run to run: no leaks). */
+  tensors: number;
 }
 
 export interface ModelFile {

@@ -29,6 +29,7 @@ import {
   type MultilossModel,
   type Table,
 } from '../../../src/browser.js';
+import { memory } from '@tensorflow/tfjs-core';
 import type { Answer, Event, FormFeature, ModelFile, Request, StopRequest, TableSummary, TrainingSummary } from './protocol.js';
 
 /** The file names of a model directory as Node's saveModel writes it (src/io/model-dir.ts, a Node-only module). */
@@ -142,6 +143,7 @@ async function train(id: number, raw: Record<string, unknown>): Promise<void> {
       parameters: trained.network.countParams(),
       metrics: trained.meta.metrics,
       features: formFeatures(trained, table),
+      tensors: memory().numTensors,
     };
     send({ id, type: 'trained', summary });
   } finally {
