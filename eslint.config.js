@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'docs/**', 'scratch/**', '.scratch-*/**', 'models/**'] },
+  { ignores: ['dist/**', 'examples/playground/dist/**', 'node_modules/**', 'docs/**', 'scratch/**', '.scratch-*/**', 'models/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -48,3 +48,8 @@ export async function renderSvg(spec: TopLevelSpec, options: RenderOptions = {})
     view.finalize();
   }
 }
+
+/** Makes the ids inside one SVG unique on the page (clip paths, gradients) by prefixing them. */
+export function prefixIds(svg: string, prefix: string): string {
+  return svg.replace(/\bid="([^"]+)"/g, (_m, id: string) => `id="${prefix}${id}"`).replace(/url\(#([^)]+)\)/g, (_m, id: string) => `url(#${prefix}${id})`);
+}

@@ -15,9 +15,10 @@ import { MultilossError } from '../errors.js';
 import type { Head } from '../model/heads/index.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import type { EpochLog, HeadLog, SplitLog } from '../training/history.js';
-import { CHART_CONFIG, lineChart, type AxisDef, type ChartSpec, type Row } from './charts.js';
+import type { Row } from './charts.js';
+import { diagnosticFigures, finite, formatNumber, lossFigures, metricGroups, metricLabel, SPLIT_RANGE, SPLITS, weightFigures, type Figure, type FigureGroup, type HistoryChartInput } from './history-charts.js';
 import { heatmapChart } from './heatmap.js';
-import { renderSvg } from './render.js';
+import { prefixIds, renderSvg } from './render.js';
 import { scatterChart } from './scatter.js';
 
 /**
@@ -45,56 +46,11 @@ export interface TrainingReportData {
 /** At most this many points per predicted-vs-actual plot (an even sample of the rows beyond it). */
 export const MAX_SCATTER_POINTS = 2000;
 
-const SPLITS = ['train', 'validation'];
-const SPLIT_RANGE = ['#1f77b4', '#ff7f0e'];
-/** Train/validation colours; the panels carry no legend of their own (the section shows one key). */
-const SPLIT_COLORS = { field: 'split', values: SPLITS, range: SPLIT_RANGE };
-const PANEL = { width: 205, height: 150 };
-const WIDE = { width: 420, height: 200 };
-
-const METRIC_LABELS: Record<string, string> = {
-  accuracy: 'accuracy',
-  macro_f1: 'macro-F1',
-  micro_f1: 'micro-F1',
-  f1: 'F1',
-  log_loss: 'log-loss',
-  roc_auc: 'ROC AUC',
-  rmse: 'RMSE',
-  mae: 'MAE',
-  r2: 'R²',
-  poisson_deviance: 'Poisson deviance',
-};
+export { formatNumber } from './history-charts.js';
 
 /** Escapes text for HTML content and attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
-
-/**
- * A number for tables: 4 significant digits (whole numbers from 10 000 on),
- * very large or small ones in exponent form, non-finite as "–". `trim` drops
- * trailing zeros (for prose).
- */
-export function formatNumber(v: number | undefined | null, trim = false): string {
-  if (v === undefined || v === null || !Number.isFinite(v)) return '–';
-  if (v === 0) return '0';
-  if (Math.abs(v) >= 1e7 || Math.abs(v) < 1e-3) return v.toExponential(2);
-  if (Math.abs(v) >= 1e4) return v.toFixed(0);
-  const s = v.toPrecision(4);
-  return trim ? String(Number(s)) : s;
-}
-
-const metricLabel = (name: string): string => METRIC_LABELS[name] ?? name.replace(/_/g, ' ');
-const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
-interface Figure {
-  /** What the chart shows (loss, metric, weights, …), for the page's structure and tests. */
-  kind: string;
-  head?: string;
-  /** Caption, written as HTML text above the chart (the browser lays it out, unlike SVG text). */
-  title: string;
-  subtitle?: string;
-  spec: ChartSpec;
 }
 
 interface Section {
@@ -105,43 +61,13 @@ interface Section {
   /** Show the train/validation colour key under the intro. */
   splitKey?: boolean;
   /** Groups of charts, each with an optional heading. */
-  groups: { heading?: string; figures: Figure[] }[];
+  groups: FigureGroup[];
   /** Plain-text notes (why something is not shown). */
   notes?: string[];
 }
 
-/** Log scale when every value is positive and they span more than a factor 30. */
-function yAxis(title: string, values: readonly number[], extra: Partial<AxisDef> = {}): AxisDef {
-  const min = Math.min(...values);
-  const max = Math.max(...values);
-  const log = values.length > 1 && min > 0 && max / min > 30 && extra.domain === undefined;
-  return { field: 'value', title: log ? `${title} (log scale)` : title, ...(log ? { scale: 'log' as const } : {}), ...extra };
-}
-
-/** A line chart over epochs with the report's look (legend on top, markers when there are few epochs). */
-function epochChart(o: {
-  rows: Row[];
-  y: AxisDef;
-  series?: { field: string; title?: string; values?: string[]; range?: string[] };
-  epochs: number;
-  width?: number;
-  height?: number;
-}): ChartSpec {
-  const spec = lineChart({
-    data: o.rows,
-    x: { field: 'epoch', integer: true },
-    y: o.y,
-    series: o.series,
-    legend: o.series !== undefined && o.series.field !== 'split',
-    points: o.epochs <= 30,
-    width: o.width ?? PANEL.width,
-    height: o.height ?? PANEL.height,
-  });
-  return { ...spec, config: { ...CHART_CONFIG, legend: { ...CHART_CONFIG.legend, orient: 'top', direction: 'horizontal', labelLimit: 400, symbolSize: 60 } } };
-}
-
 /** The report's view of a joint model, or of separate models merged by epoch. */
-interface View {
+interface View extends HistoryChartInput {
   separate: boolean;
   /** The joint model, or the separate single-head models. */
   parts: readonly MultilossModel[];
@@ -174,6 +100,7 @@ function viewOf(model: ReportableModel): View {
       heads: model.heads,
       history: model.meta.history,
       method: model.meta.balance.method,
+      schedule: model.meta.config.training.schedule?.kind,
       weights: model.meta.balance.weights,
       metrics: model.meta.metrics,
       parameters: model.network.countParams(),
@@ -204,6 +131,7 @@ function viewOf(model: ReportableModel): View {
     heads: parts.flatMap((m) => m.heads),
     history,
     method: 'separate models',
+    schedule: first.meta.config.training.schedule?.kind,
     weights: parts.flatMap((m) => m.meta.balance.weights),
     metrics: {
       train: mergeSplits(parts.map((m) => m.meta.metrics.train)),
@@ -214,133 +142,6 @@ function viewOf(model: ReportableModel): View {
     libraryVersion: first.meta.libraryVersion,
     createdAt: first.meta.createdAt,
   };
-}
-
-function splits(e: EpochLog): [string, SplitLog][] {
-  return e.validation ? [['train', e.train], ['validation', e.validation]] : [['train', e.train]];
-}
-
-function lossFigures(v: View): Figure[] {
-  const history = v.history;
-  const figures: Figure[] = [];
-  const n = history.length;
-  for (const h of v.heads) {
-    const rows: Row[] = [];
-    for (const e of history) for (const [split, log] of splits(e)) if (finite(log.heads[h.name]?.loss)) rows.push({ epoch: e.epoch, value: log.heads[h.name].loss, split });
-    if (rows.length === 0) continue;
-    figures.push({
-      kind: 'loss',
-      head: h.name,
-      title: h.name,
-      subtitle: `${h.kind} · ${h.loss.name} loss`,
-      spec: epochChart({ rows, y: yAxis('loss', rows.map((r) => r.value as number)), series: SPLIT_COLORS, epochs: n }),
-    });
-  }
-  const total: Row[] = [];
-  for (const e of history) for (const [split, log] of splits(e)) if (finite(log.loss)) total.push({ epoch: e.epoch, value: log.loss, split });
-  if (total.length) {
-    figures.push({
-      kind: 'loss-total',
-      title: 'total',
-      subtitle: 'train: the objective minimised (with the balancing method’s own terms, if any); validation: Σ weight × head loss',
-      spec: epochChart({ rows: total, y: yAxis('weighted loss', total.map((r) => r.value as number)), series: SPLIT_COLORS, epochs: n }),
-    });
-  }
-  return figures;
-}
-
-function metricGroups(v: View): Section['groups'] {
-  const history = v.history;
-  const groups: Section['groups'] = [];
-  for (const h of v.heads) {
-    const names: string[] = [];
-    for (const e of history) for (const [, log] of splits(e)) for (const k of Object.keys(log.heads[h.name]?.metrics ?? {})) if (!names.includes(k)) names.push(k);
-    const figures: Figure[] = [];
-    for (const name of names) {
-      const rows: Row[] = [];
-      for (const e of history) {
-        for (const [split, log] of splits(e)) {
-          const value = log.heads[h.name]?.metrics[name];
-          if (finite(value)) rows.push({ epoch: e.epoch, value, split });
-        }
-      }
-      if (rows.length === 0) continue;
-      figures.push({
-        kind: 'metric',
-        head: h.name,
-        title: metricLabel(name),
-        spec: epochChart({ rows, y: yAxis(metricLabel(name), rows.map((r) => r.value as number)), series: SPLIT_COLORS, epochs: history.length }),
-      });
-    }
-    if (figures.length) groups.push({ heading: `${h.name} (${h.kind})`, figures });
-  }
-  return groups;
-}
-
-function weightFigures(v: View): Figure[] {
-  const history = v.history;
-  const names = v.heads.map((h) => h.name);
-  const rows: Row[] = [];
-  for (const e of history) for (const name of names) if (finite(e.train.heads[name]?.weight)) rows.push({ epoch: e.epoch, value: e.train.heads[name].weight, head: name });
-  const figures: Figure[] = [];
-  // Separate models have one head each: nothing to weigh against.
-  if (rows.length && !v.separate) {
-    const same = rows.every((r) => r.value === rows[0].value);
-    figures.push({
-      kind: 'weights',
-      title: 'Head weights',
-      subtitle: `${v.method}: mean weight applied per epoch${same && names.length > 1 ? `; every head's weight is ${formatNumber(rows[0].value as number, true)} throughout, so the lines coincide` : ''}`,
-      spec: epochChart({ rows, y: { field: 'value', title: 'weight', zero: true }, series: { field: 'head', values: names }, epochs: history.length, ...WIDE }),
-    });
-  }
-  const lr: Row[] = history.filter((e) => finite(e.learningRate)).map((e) => ({ epoch: e.epoch, value: e.learningRate }));
-  if (lr.length) {
-    figures.push({
-      kind: 'learning-rate',
-      title: 'Learning rate',
-      subtitle: `${v.config.training.schedule?.kind ?? 'constant'} schedule`,
-      spec: epochChart({ rows: lr, y: { field: 'value', title: 'learning rate', zero: true }, epochs: history.length, ...WIDE }),
-    });
-  }
-  return figures;
-}
-
-function diagnosticFigures(v: View): Figure[] {
-  const history = v.history;
-  const names = v.heads.map((h) => h.name);
-  const withDiag = history.filter((e) => e.diagnostics);
-  if (withDiag.length === 0) return [];
-  const pairs: [string, string][] = [];
-  names.forEach((a, i) => names.slice(i + 1).forEach((b) => pairs.push([a, b])));
-  const pairName = ([a, b]: [string, string]) => `${a} ↔ ${b}`;
-  const cosine: Row[] = [];
-  const norms: Row[] = [];
-  for (const e of withDiag) {
-    const d = e.diagnostics as NonNullable<EpochLog['diagnostics']>;
-    for (const p of pairs) {
-      const v = d.cosine[p[0]]?.[p[1]];
-      if (finite(v)) cosine.push({ epoch: e.epoch, value: v, pair: pairName(p) });
-    }
-    for (const name of names) if (finite(d.gradNorm[name])) norms.push({ epoch: e.epoch, value: d.gradNorm[name], head: name });
-  }
-  const figures: Figure[] = [];
-  if (cosine.length) {
-    figures.push({
-      kind: 'cosine',
-      title: 'Gradient cosine similarity',
-      subtitle: 'per pair of heads, on the shared trunk; below 0 the heads pull in conflicting directions',
-      spec: epochChart({ rows: cosine, y: { field: 'value', title: 'cosine', domain: [-1, 1] }, series: { field: 'pair', values: pairs.map(pairName) }, epochs: history.length, ...WIDE }),
-    });
-  }
-  if (norms.length) {
-    figures.push({
-      kind: 'grad-norm',
-      title: 'Gradient norm per head',
-      subtitle: 'on the shared trunk',
-      spec: epochChart({ rows: norms, y: yAxis('‖gradient‖', norms.map((r) => r.value as number)), series: { field: 'head', values: names }, epochs: history.length, ...WIDE }),
-    });
-  }
-  return figures;
 }
 
 function argmax(a: Float32Array, offset: number, k: number): number {
@@ -444,11 +245,6 @@ function modelValidationFigures(model: MultilossModel, table: Table): { figures:
     }
   });
   return { figures, notes };
-}
-
-/** Makes the ids inside one SVG unique on the page (clip paths, gradients) by prefixing them. */
-function prefixIds(svg: string, prefix: string): string {
-  return svg.replace(/\bid="([^"]+)"/g, (_m, id: string) => `id="${prefix}${id}"`).replace(/url\(#([^)]+)\)/g, (_m, id: string) => `url(#${prefix}${id})`);
 }
 
 function trunkText(config: ResolvedConfig): string {
