@@ -3,6 +3,7 @@
 //   balance       every balancing method and mode on W1 with T = 3, ratio to static, native and wasm paths
 //   native        W1, W2 and C1 on the wasm path vs the native path (and PyTorch when installed)
 //   aggregate     time of aggregate() alone per method, 2 ≤ T ≤ 10, d = 10⁵
+//   defaults      training defaults vs old defaults vs tuned vs trivial baselines on held-out rows (weather, penguins)
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
 
@@ -36,7 +37,12 @@ switch (which) {
     await import('./aggregate.js');
     break;
   }
+  case 'defaults': {
+    const { runDefaults } = await import('./defaults.js');
+    await runDefaults();
+    break;
+  }
   default:
-    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate`);
+    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, defaults`);
     process.exit(2);
 }
