@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseConfig } from '../../config/schema.js';
 import { resolveConfig } from '../../config/resolve.js';
@@ -184,6 +185,10 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     const table = stream ? undefined : readTableFile(config.data as string, config.format);
     const validation = !stream && config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
     const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
+    // Checkpoints exist to resume. A run that asked for none (checkpointEvery, --checkpoint-dir,
+    // --resume) still writes them (early stopping's best epochs; an interrupt must be resumable)
+    // and removes them once the model is saved.
+    const removeCheckpoints = flags.checkpointDir === undefined && !checkpoint && resolved.training.checkpointEvery === undefined && !existsSync(ckDir);
     if (!flags.quiet)
       log(
         `multiloss ${backend.name} backend; ${table ? `${table.rows.length} rows from ${config.data}` : `streaming ${config.data}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`,
@@ -257,6 +262,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       process.removeListener('SIGTERM', onSignal);
     }
     await saveAnyModel(model, out);
+    if (removeCheckpoints) rmSync(ckDir, { recursive: true, force: true });
     if (reportPath) {
       // The rows validation metrics were computed on (with --stream they are not held: the report has no held-out plots).
       const held = table ? splitInput(resolved, { table, validation }).validation : undefined;
