@@ -1,7 +1,8 @@
 // npm run bench -- defaults: the training defaults (early stopping on the validation split) against
 // the old defaults (a fixed 50 epochs, last weights), a tuned configuration and each head's trivial
 // baseline, per head, on rows that neither training nor early stopping saw: weather 2015
-// (examples/weather.yaml trains on 2012–2014) and a seeded 20% of penguins held out before training.
+// (examples/weather.yaml trains on 2012–2014) and a seeded 20% of penguins held out before training;
+// and the default monitor (validation.relativeLoss) against the weighted total under three methods.
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../src/config/schema.js';
 import { resolveConfig } from '../src/config/resolve.js';
@@ -94,6 +95,19 @@ function weather(): Case {
   };
 }
 
+/** The default monitor against the weighted total, under methods whose weights move (weather, defaults otherwise). */
+function monitors(): Case {
+  const c = weather();
+  const base = c.configs[1][1];
+  return {
+    ...c,
+    dataset: `${c.dataset}: the early-stopping monitor`,
+    configs: ['static', 'uncertainty', 'mgda'].flatMap((method): [string, Record<string, unknown>][] =>
+      ['validation.loss', 'validation.relativeLoss'].map((monitor) => [`${method}, ${monitor}`, { ...base, balance: { method }, training: { earlyStopping: { monitor } } }]),
+    ),
+  };
+}
+
 function penguins(): Case {
   const all = normalizeMissing(readTableFile(join(ROOT, 'data', 'penguins.json')), ['.']);
   const species = all.rows.map((r) => r[all.columns.indexOf('Species')] as string);
@@ -119,7 +133,7 @@ function penguins(): Case {
 }
 
 export async function runDefaults(): Promise<void> {
-  for (const c of [weather(), penguins()]) {
+  for (const c of [weather(), penguins(), monitors()]) {
     console.log(`\n${c.dataset}; seeds ${SEEDS.join(', ')}; mean (min–max) on the held-out rows`);
     const header = ['run', 'epochs', ...c.targets.map((t) => `${t.name} ${t.kind === 'regression' ? 'R²' : 'accuracy'}`)];
     console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
