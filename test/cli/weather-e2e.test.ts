@@ -43,6 +43,8 @@ function baselines() {
   };
 }
 
+const two = (x: number) => Math.round(x * 100) / 100;
+
 function train(out: string, ...flags: string[]): { stop: TrainingStop; stderr: string } {
   const r = cli(['train', '--config', CONFIG, '--out', out, '--json', ...flags]);
   assert.equal(r.status, 0, r.stderr);
@@ -79,11 +81,15 @@ describe('weather (Seattle and New York, 2012–2015) through the CLI with the d
     assert.ok(h.weather.metrics.accuracy > base.weather + 0.05, `weather accuracy ${h.weather.metrics.accuracy} vs majority ${base.weather}`);
     assert.ok(h.wind.metrics.r2 > 0.05, `wind R² ${h.wind.metrics.r2}`);
     assert.ok(h.wind.metrics.rmse < base.windStd, `wind RMSE ${h.wind.metrics.rmse} vs std ${base.windStd}`);
+    // The README's figures.
+    assert.deepEqual([two(h.location.metrics.accuracy), two(h.weather.metrics.accuracy), two(h.wind.metrics.r2)], [0.64, 0.74, 0.12]);
+    assert.deepEqual([two(base.location), two(base.weather)], [0.5, 0.52]);
   });
 
   it('stopped early on the validation rows and says so in the log, multiloss.json and info', () => {
     const { stop } = run;
     assert.equal(stop.reason, 'patience');
+    assert.equal(stop.epochs, 14, 'the README says epoch 14');
     assert.equal(stop.monitor, 'validation.relativeLoss');
     assert.equal(stop.patience, 10);
     assert.equal(stop.maxEpochs, 200);
@@ -106,6 +112,7 @@ describe('weather (Seattle and New York, 2012–2015) through the CLI with the d
     const h = evaluate(old).heads;
     // The network memorises the training days through `date`: wind is then worse than its mean.
     assert.ok(h.wind.metrics.r2 < 0, `wind R² ${h.wind.metrics.r2} without early stopping`);
+    assert.equal(two(h.wind.metrics.r2), -0.24, 'the README’s figure');
     assert.ok(h.wind.metrics.rmse > base.windStd, `wind RMSE ${h.wind.metrics.rmse} vs std ${base.windStd}`);
   });
 });
