@@ -4,6 +4,7 @@
 //   native        W1, W2 and C1 on the wasm path vs the native path (and PyTorch when installed)
 //   aggregate     time of aggregate() alone per method, 2 ≤ T ≤ 10, d = 10⁵
 //   browser       browser entry bundle size; W1 in headless Chromium per backend vs Node (wasm)
+//   defaults      training defaults vs old defaults vs tuned vs trivial baselines on held-out rows (weather, penguins)
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
 
@@ -42,7 +43,12 @@ switch (which) {
     await runBrowserBench();
     break;
   }
+  case 'defaults': {
+    const { runDefaults } = await import('./defaults.js');
+    await runDefaults();
+    break;
+  }
   default:
-    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser`);
+    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults`);
     process.exit(2);
 }

@@ -9,6 +9,7 @@ import type { BatchLog, EpochLog, History, SplitLog } from '../training/history.
 import type { OptimizerName, OptimizerSpec } from '../training/optimizers.js';
 import { splitTrainValidation, type Stratum, type TrainValidationSplit } from '../data/split.js';
 import type { ScheduleSpec } from '../training/schedules.js';
+import { defaultEpochs, effectiveEarlyStopping, type TrainingStop } from '../training/early-stopping.js';
 import { MemoryBatchSource, Rebatcher, type BatchSource, type EvaluationSource } from '../training/batch-source.js';
 import {
   evaluateEncoded,
@@ -30,7 +31,7 @@ import { LayersModelNetwork, type SharingDescription } from './layers-network.js
 
 /** Training settings; every field has the CLI's default. */
 export interface TrainingConfig {
-  /** Default 50. */
+  /** Default 200 with early stopping (the default when there is validation data), else 50. */
   epochs?: number;
   /** Default 32. */
   batchSize?: number;
@@ -55,7 +56,13 @@ export interface TrainingConfig {
   diagnostics?: boolean;
   /** Batch size of validation and evaluation passes (default 1024). */
   evaluationBatchSize?: number;
-  earlyStopping?: EarlyStoppingSpec;
+  /**
+   * Default: on when there is validation data (`validationSplit` > 0 or
+   * `validationData`): monitor `validation.relativeLoss`, patience 10, best
+   * weights restored. `false` turns it off; `true` turns it on with the
+   * defaults (on `train.loss` without validation data).
+   */
+  earlyStopping?: EarlyStoppingSpec | boolean;
   /** Offer a checkpoint (`callbacks.onCheckpoint`) every this many epochs (and at each new best epoch). */
   checkpointEvery?: number;
   /** 'error' (default) or 'skip-batch' for a non-finite loss or gradient. */
@@ -172,6 +179,8 @@ export interface TrainingResult {
   bestEpoch?: number;
   /** With `validationSplit`: the held-out rows, as 0-based indices of the training data's rows, ascending. */
   validationRows?: number[];
+  /** Why training ended (patience exhausted, epoch cap, callback), the monitor and the best epoch; `describeStop` words it. */
+  stop: TrainingStop;
   /** The weight of each head at the end (the balancing method's last weights). */
   weights: Record<string, number>;
   /** The balancing method and its state (e.g. uncertainty's log-variances). */
@@ -190,17 +199,22 @@ export interface TrainingResult {
   evaluate(data: DataSource): Promise<SplitLog>;
 }
 
-const DEFAULTS = { epochs: 50, batchSize: 32, learningRate: 1e-3, seed: 42 } as const;
+const DEFAULTS = { batchSize: 32, learningRate: 1e-3, seed: 42 } as const;
 
-/** TrainingConfig → the trainer's options (the same defaults as a config file). */
-export function trainerOptions(t: TrainingConfig = {}): TrainerOptions {
+/**
+ * TrainingConfig → the trainer's options (the same defaults as a config
+ * file): early stopping on when `hasValidation` (a validation split or
+ * validation data) unless `earlyStopping: false`, and the epoch cap that goes with it.
+ */
+export function trainerOptions(t: TrainingConfig = {}, hasValidation = false): TrainerOptions {
+  const earlyStopping = effectiveEarlyStopping(t.earlyStopping, hasValidation);
   const opt = t.optimizer ?? 'adam';
   const lr = t.learningRate ?? (typeof opt === 'object' ? opt.learningRate : undefined) ?? DEFAULTS.learningRate;
   const optimizer: OptimizerSpec = typeof opt === 'string' ? { name: opt, learningRate: lr } : { ...opt, learningRate: lr };
   const sched = t.schedule ?? 'constant';
   const schedule: ScheduleSpec = typeof sched === 'string' ? { kind: sched } : sched;
   return {
-    epochs: t.epochs ?? DEFAULTS.epochs,
+    epochs: t.epochs ?? defaultEpochs(earlyStopping),
     batchSize: t.batchSize ?? DEFAULTS.batchSize,
     seed: t.seed ?? DEFAULTS.seed,
     optimizer,
@@ -210,7 +224,7 @@ export function trainerOptions(t: TrainingConfig = {}): TrainerOptions {
     trainMetrics: t.trainMetrics ?? true,
     diagnostics: t.diagnostics ?? false,
     evaluationBatchSize: t.evaluationBatchSize,
-    earlyStopping: t.earlyStopping,
+    earlyStopping,
     checkpointEvery: t.checkpointEvery,
     onNonFinite: t.onNonFinite ?? 'error',
   };
@@ -660,7 +674,7 @@ async function streamedData(
 
 async function run(prepared: Prepared, options: TrainOptions, data: DataSource): Promise<TrainingResult> {
   const { plans, network } = prepared;
-  const trainer0 = trainerOptions(options.training);
+  const trainer0 = trainerOptions(options.training, (options.validationSplit ?? 0) > 0 || options.validationData !== undefined);
   const strategy = createStrategy(
     balanceSpec(options.balance),
     plans.map((p) => ({ name: p.name, kind: p.kind, weight: p.config.weight ?? 1 })),
@@ -733,6 +747,7 @@ async function run(prepared: Prepared, options: TrainOptions, data: DataSource):
   const state = strategy.getState();
   const stopping = trainer.earlyStoppingState;
   const stopped = history.length < epochs && !trainer.interrupted;
+  const stop = trainer.stop as TrainingStop;
   trainer.dispose();
   disposeStrategy();
   const evalBatch = trainer0.evaluationBatchSize;
@@ -749,6 +764,7 @@ async function run(prepared: Prepared, options: TrainOptions, data: DataSource):
     stopped,
     bestEpoch: stopping?.bestEpoch || undefined,
     validationRows: data_.validationRows,
+    stop,
     weights: named,
     balancing: { method: strategy.name, state },
     metrics,

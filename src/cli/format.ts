@@ -1,6 +1,8 @@
 import type { HeadPrediction } from '../model/heads/head.js';
 import type { Head } from '../model/heads/index.js';
-import type { Prediction } from '../model/multiloss-model.js';
+import type { ModelInfo, Prediction } from '../model/multiloss-model.js';
+import type { SeparateModelInfo } from '../model/separate-models.js';
+import { describeStop, type TrainingStop } from '../training/early-stopping.js';
 import type { SplitLog } from '../training/history.js';
 
 /** A number for a table cell: 4 significant decimals, NaN as "–". */
@@ -64,4 +66,12 @@ export function csvField(v: string | number | boolean | null): string {
   if (v === null) return '';
   const s = String(v);
   return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** How training ended, one line per model: "stopped  patience exhausted at epoch 24 …" (none for models saved without it). */
+export function stopLines(info: ModelInfo | SeparateModelInfo): string[] {
+  if (info.approach === 'separate' && 'models' in info) {
+    return info.models.filter((m) => m.stop).map((m) => `stopped      head "${m.head}": ${describeStop(m.stop as TrainingStop)}`);
+  }
+  return info.stop ? [`stopped      ${describeStop(info.stop)}`] : [];
 }

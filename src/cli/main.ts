@@ -2,6 +2,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isMultilossError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { DEFAULTS } from '../config/resolve.js';
+import { DEFAULT_PATIENCE } from '../training/early-stopping.js';
 import { runCompare } from './commands/compare.js';
 import { runEvaluate } from './commands/evaluate.js';
 import { runInfo } from './commands/info.js';
@@ -46,6 +48,8 @@ export function buildProgram(): Command {
     .option('--validation-split <fraction>', 'share of rows held out for validation', number('--validation-split', (n) => n >= 0 && n < 1, 'a number in [0, 1)'))
     .option('--validation-data <file>', 'separate validation file (instead of a split)')
     .option('--seed <n>', 'random seed', number('--seed', Number.isInteger, 'a whole number'))
+    .option('--patience <n>', `early stopping: epochs without improvement before training stops (default ${DEFAULT_PATIENCE}; early stopping is on by default when there is validation data)`, positiveInt('--patience'))
+    .option('--no-early-stopping', `train every epoch (default ${DEFAULTS.epochsWithoutStopping} without early stopping) and keep the last epoch's weights`)
     .option('--balance <method[:mode]>', 'loss balancing method, e.g. uncertainty, famo, pcgrad:rep (see docs/balancing.md)')
     .option('--architecture <kind>', 'multi-task architecture: shared, mmoe, cgc, ple, cross-stitch (options in the config; see docs/architectures.md)')
     .addOption(new Option('--approach <approach>', 'joint: one network with a head per target; separate: one model per target (see docs/compare.md)').choices(['joint', 'separate']))
@@ -79,7 +83,8 @@ export function buildProgram(): Command {
     .option('--seeds <n>', 'seeds per configuration (default 3)', positiveInt('--seeds'))
     .option('--workers <n>', 'worker threads (default: one per core; 0: train in the main thread)', number('--workers', (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0'))
     .option('--monitor <name>', 'early stopping of every run: deltaM (Δm against the separate models), validation.loss, validation.<head>.<metric>')
-    .option('--patience <n>', 'early-stopping patience in epochs (default 10)', positiveInt('--patience'))
+    .option('--patience <n>', `early-stopping patience in epochs (default ${DEFAULT_PATIENCE})`, positiveInt('--patience'))
+    .option('--no-early-stopping', 'every run trains every epoch and keeps its last weights')
     .option('--json <file>', 'also write the results as JSON')
     .option('--report <file>', 'also write an HTML report (table and charts)')
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))

@@ -96,6 +96,7 @@ export async function fitWithDeltaMStopping(
   // The trainer's own early stopping (patience, minDelta, restoreBest from the configuration) watches Δm.
   const monitor: EarlyStoppingMonitor = {
     mode: 'max',
+    name: DELTA_M_MONITOR,
     read: (log) => {
       if (!log.validation)
         throw new MultilossError(

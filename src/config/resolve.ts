@@ -7,6 +7,7 @@ import type { DenseBlockSpec } from '../model/network.js';
 import type { OptimizerSpec } from '../training/optimizers.js';
 import type { ScheduleSpec } from '../training/schedules.js';
 import type { TrainerOptions } from '../training/trainer.js';
+import { DEFAULT_EPOCHS, DEFAULT_EPOCHS_WITHOUT_STOPPING, defaultEpochs, effectiveEarlyStopping } from '../training/early-stopping.js';
 import type { Config } from './schema.js';
 
 /** A configuration with every default filled in: what a training run actually used. */
@@ -27,7 +28,9 @@ export interface ResolvedConfig {
 }
 
 export const DEFAULTS = {
-  epochs: 50,
+  /** With early stopping (the default when there is validation data); DEFAULTS.epochsWithoutStopping otherwise. */
+  epochs: DEFAULT_EPOCHS,
+  epochsWithoutStopping: DEFAULT_EPOCHS_WITHOUT_STOPPING,
   batchSize: 32,
   learningRate: 1e-3,
   seed: 42,
@@ -64,16 +67,19 @@ export function resolveConfig(config: Config): ResolvedConfig {
   const sched = t.schedule ?? 'constant';
   const schedule: ScheduleSpec = typeof sched === 'string' ? { kind: sched } : sched;
   const trunk: DenseBlockSpec[] = (config.model?.trunk ?? [...DEFAULTS.trunk]).map((b, i) => resolveBlock(b, `model.trunk[${i}]`));
+  const validation = { split: config.validation?.split ?? (config.validation?.data ? 0 : DEFAULTS.validationSplit), stratify: config.validation?.stratify ?? true };
+  // The monitor stays unset unless given: the trainer picks the default for the data it has (validation or training figures).
+  const earlyStopping = effectiveEarlyStopping(t.earlyStopping, validation.split > 0 || config.validation?.data !== undefined);
   return {
     missingValues: config.missingValues,
     features: config.features?.map((f) => (typeof f === 'string' ? { name: f } : f)),
     heads,
     approach: config.approach ?? 'joint',
-    validation: { split: config.validation?.split ?? (config.validation?.data ? 0 : DEFAULTS.validationSplit), stratify: config.validation?.stratify ?? true },
+    validation,
     trunk,
     architecture: (config.architecture as ArchitectureSpec | undefined) ?? { kind: 'shared' },
     training: {
-      epochs: t.epochs ?? DEFAULTS.epochs,
+      epochs: t.epochs ?? defaultEpochs(earlyStopping),
       batchSize: t.batchSize ?? DEFAULTS.batchSize,
       seed: t.seed ?? DEFAULTS.seed,
       optimizer,
@@ -82,7 +88,7 @@ export function resolveConfig(config: Config): ResolvedConfig {
       clipValue: t.clipValue,
       trainMetrics: t.trainMetrics ?? true,
       diagnostics: t.diagnostics ?? false,
-      earlyStopping: t.earlyStopping,
+      ...(earlyStopping ? { earlyStopping } : {}),
       checkpointEvery: t.checkpointEvery,
       onNonFinite: t.onNonFinite ?? 'error',
     },

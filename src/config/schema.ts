@@ -133,14 +133,18 @@ export const ConfigSchema = z.strictObject({
       seed: z.number().int().optional(),
       trainMetrics: z.boolean().optional(),
       diagnostics: z.boolean().optional(),
+      /** Default: on when there is validation data (see training/early-stopping.ts); false turns it off, true or an object turns it on. */
       earlyStopping: z
-        .strictObject({
-          monitor: z.string().min(1).optional(),
-          patience: z.number().int().min(1).optional(),
-          minDelta: z.number().min(0).optional(),
-          mode: z.enum(['min', 'max']).optional(),
-          restoreBest: z.boolean().optional(),
-        })
+        .union([
+          z.boolean(),
+          z.strictObject({
+            monitor: z.string().min(1).optional(),
+            patience: z.number().int().min(1).optional(),
+            minDelta: z.number().min(0).optional(),
+            mode: z.enum(['min', 'max']).optional(),
+            restoreBest: z.boolean().optional(),
+          }),
+        ])
         .optional(),
       checkpointEvery: z.number().int().min(1).optional(),
       onNonFinite: z.enum(['error', 'skip-batch']).optional(),

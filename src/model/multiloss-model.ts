@@ -9,6 +9,7 @@ import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import type { EncodedData } from '../training/data.js';
 import type { History, SplitLog } from '../training/history.js';
+import type { TrainingStop } from '../training/early-stopping.js';
 import { evaluateEncoded } from '../training/trainer.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
 import { headFromJSON, type Head, type HeadJSON, type HeadPrediction } from './heads/index.js';
@@ -41,6 +42,8 @@ export interface MultilossJSON {
   parameters: number;
   metrics: { train?: SplitLog; validation?: SplitLog };
   history: History;
+  /** How training ended: why, at which epoch, the best epoch (absent in models saved before 0.1.0's early-stopping defaults). */
+  stop?: TrainingStop;
 }
 
 /** The standard tfjs `model.json` contents (topology + weights manifest). */
@@ -82,6 +85,8 @@ export interface ModelInfo {
   trunk: DenseBlockSpec[];
   balance: { method: string; weights: number[] };
   epochs: number;
+  /** How training ended (see `describeStop`); absent for models saved without it. */
+  stop?: TrainingStop;
   metrics: MultilossJSON['metrics'];
 }
 
@@ -202,6 +207,7 @@ export class MultilossModel {
       trunk: [...this.meta.config.trunk],
       balance: { method: this.meta.balance.method, weights: this.meta.balance.weights },
       epochs: this.meta.history.length,
+      ...(this.meta.stop ? { stop: this.meta.stop } : {}),
       metrics: this.meta.metrics,
     };
   }

@@ -3,6 +3,7 @@ import { rowsToTable } from '../data/json.js';
 import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import type { SplitLog } from '../training/history.js';
+import type { TrainingStop } from '../training/early-stopping.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
 import type { Head } from './heads/index.js';
 import type { MultiOutputModel } from './multi-output.js';
@@ -31,6 +32,7 @@ export interface SubModelInfo {
   parameters: number;
   epochs: number;
   inputSize: number;
+  stop?: TrainingStop;
 }
 
 /** `info()` of separate models: the joint fields (heads, parameters, …) plus one entry per sub-model. */
@@ -138,7 +140,7 @@ export class SeparateModels implements MultiOutputModel {
       balance: { method: 'none', weights: infos.flatMap((i) => i.balance.weights) },
       epochs: Math.max(...infos.map((i) => i.epochs)),
       metrics: this.metrics,
-      models: infos.map((i) => ({ head: i.heads[0].name, parameters: i.parameters, epochs: i.epochs, inputSize: i.inputSize })),
+      models: infos.map((i) => ({ head: i.heads[0].name, parameters: i.parameters, epochs: i.epochs, inputSize: i.inputSize, ...(i.stop ? { stop: i.stop } : {}) })),
     };
   }
 

@@ -15,6 +15,7 @@ import { MultilossError } from '../errors.js';
 import type { Head } from '../model/heads/index.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import type { EpochLog, HeadLog, SplitLog } from '../training/history.js';
+import { describeStop } from '../training/early-stopping.js';
 import type { Row } from './charts.js';
 import { diagnosticFigures, finite, formatNumber, lossFigures, metricGroups, metricLabel, SPLIT_RANGE, SPLITS, weightFigures, type Figure, type FigureGroup, type HistoryChartInput } from './history-charts.js';
 import { heatmapChart } from './heatmap.js';
@@ -81,6 +82,8 @@ interface View extends HistoryChartInput {
   config: ResolvedConfig;
   libraryVersion: string;
   createdAt: string;
+  /** How training ended, one line per model (empty for models saved without the record). */
+  stops: string[];
 }
 
 /** Merges per-model split logs: every head's figures; the total only when every model has one. */
@@ -107,6 +110,7 @@ function viewOf(model: ReportableModel): View {
       config: model.meta.config,
       libraryVersion: model.meta.libraryVersion,
       createdAt: model.meta.createdAt,
+      stops: model.meta.stop ? [describeStop(model.meta.stop)] : [],
     };
   }
   const parts = model.models;
@@ -141,6 +145,7 @@ function viewOf(model: ReportableModel): View {
     config: first.meta.config,
     libraryVersion: first.meta.libraryVersion,
     createdAt: first.meta.createdAt,
+    stops: parts.flatMap((m) => (m.meta.stop ? [`${m.heads[0].name}: ${describeStop(m.meta.stop)}`] : [])),
   };
 }
 
@@ -266,6 +271,7 @@ function summaryHtml(v: View, data: TrainingReportData): string {
     ['trunk', `${trunkText(cfg)}${v.separate ? ' (in each model)' : ''}`],
     ['features', `${features.length}: ${features.slice(0, 12).join(', ')}${features.length > 12 ? ', …' : ''} (${preprocessor.outputSize} inputs)`],
     ['training', `${history.length} of ${cfg.training.epochs} epochs · batch ${cfg.training.batchSize} · ${opt.name}, learning rate ${formatNumber(opt.learningRate, true)}, ${cfg.training.schedule?.kind ?? 'constant'} schedule · seed ${cfg.training.seed} · ${seconds.toFixed(1)} s`],
+    ...v.stops.map((s): [string, string] => ['stopped', s]),
     ['validation', data.validation ? `${data.validation.rows.length} rows, from ${data.validation.source}` : history.some((e) => e.validation) ? 'in the history (no rows given to this report)' : 'none'],
     ['created', `${v.createdAt} · multiloss ${v.libraryVersion}`],
   ];

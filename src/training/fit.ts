@@ -16,6 +16,7 @@ import { Rng } from './rng.js';
 import { evaluateSource, Trainer, type CheckpointReason, type EarlyStoppingMonitor, type InterruptFlag, type NamedTensor, type TrainerCallbacks, type TrainerState } from './trainer.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { BalancingStrategy } from '../balancing/strategy.js';
+import type { TrainingStop } from './early-stopping.js';
 
 export interface FitInput {
   /** The training table (a validation split is taken from it unless `validation` is given). */
@@ -253,7 +254,13 @@ export async function trainFitted(
     network.dispose();
     throw e;
   }
-  const meta = (history: MultilossModel['meta']['history'], weights: number[], state: Record<string, unknown>, metrics: MultilossModel['meta']['metrics']): MultilossModel['meta'] => ({
+  const meta = (
+    history: MultilossModel['meta']['history'],
+    weights: number[],
+    state: Record<string, unknown>,
+    metrics: MultilossModel['meta']['metrics'],
+    stop?: TrainingStop,
+  ): MultilossModel['meta'] => ({
     format: 'multiloss',
     formatVersion: FORMAT_VERSION,
     libraryVersion: VERSION,
@@ -263,6 +270,7 @@ export async function trainFitted(
     balance: { method: (strategy as BalancingStrategy).name, state, weights },
     metrics,
     history,
+    ...(stop ? { stop } : {}),
   });
   const callbacks: TrainerCallbacks = { ...options.callbacks };
   const write = options.checkpoint;
@@ -308,7 +316,7 @@ export async function trainFitted(
     network.dispose();
     throw e;
   }
-  return new MultilossModel(network, heads, preprocessor, meta(trainer.history, weights, state, metrics));
+  return new MultilossModel(network, heads, preprocessor, meta(trainer.history, weights, state, metrics, trainer.stop));
 }
 
 function isInMemory(data: EncodedData | BatchSource): data is EncodedData {

@@ -14,6 +14,7 @@ import { tidyValue, untaped } from '../engine/tidy.js';
 import { inputShapeOf, type EncodedData } from './data.js';
 import { memoryEvaluationSource, MemoryBatchSource, sliceEncoded, type BatchSource, type EvaluationSource } from './batch-source.js';
 import type { BatchLog, EpochLog, HeadLog, History, SplitLog } from './history.js';
+import { DEFAULT_MONITOR, DEFAULT_PATIENCE, type StopReason, type TrainingStop } from './early-stopping.js';
 import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
 import { Rng } from './rng.js';
 import { learningRateAt, type ScheduleSpec } from './schedules.js';
@@ -70,9 +71,11 @@ class NonFiniteStep extends Error {
 
 /**
  * Early stopping. `monitor` names a figure of the epoch log:
- * `validation.loss` (default), `train.loss`, `validation.<head>.loss`, or
- * `validation.<head>.<metric>` (e.g. `validation.species.accuracy`).
- * Without a validation split, `train.` figures are the only choice.
+ * `validation.relativeLoss` (default: the mean over heads of each head's loss
+ * relative to its first epoch's), `validation.loss` (the weighted total),
+ * `validation.<head>.loss`, or `validation.<head>.<metric>` (e.g.
+ * `validation.species.accuracy`); `train.` likewise. Without validation data,
+ * `train.` figures are the only choice (and `train.loss` the default).
  */
 export interface EarlyStoppingSpec {
   monitor?: string;
@@ -197,6 +200,7 @@ export class Trainer {
   private partial?: EpochSums;
   private stopping?: { best: number; bestEpoch: number; wait: number };
   private bestWeights?: tf.Tensor[];
+  private stopRecord?: TrainingStop;
   /** Rows per epoch of a streaming source (saved in checkpoints), else undefined. */
   private streamRows?: number;
   /** True when the last `fit` ended because of an interrupt (a checkpoint was offered). */
@@ -300,8 +304,10 @@ export class Trainer {
     this.streamRows = source.kind === 'stream' ? source.rows : undefined;
     this.interrupted = false;
     let stopped = false;
+    let reason: StopReason = 'epoch-cap';
     const control: TrainingControl = {
       stop: () => {
+        if (!stopped) reason = 'callback';
         stopped = true;
       },
       get stopped() {
@@ -344,6 +350,7 @@ export class Trainer {
             this.partial = acc.sums();
             await this.offerCheckpoint('interrupt', callbacks);
             this.interrupted = true;
+            this.recordStop('interrupted', monitor);
             return this.history;
           }
         }
@@ -384,7 +391,7 @@ export class Trainer {
       this.partial = undefined;
       let improved = false;
       if (monitor) {
-        const value = monitor.read(log);
+        const value = monitor.read(log, this.history);
         const s = this.stopping ?? { best: monitor.mode === 'min' ? Infinity : -Infinity, bestEpoch: 0, wait: 0 };
         const delta = this.options.earlyStopping?.minDelta ?? 0;
         improved = Number.isFinite(value) && (monitor.mode === 'min' ? value < s.best - delta : value > s.best + delta);
@@ -400,7 +407,10 @@ export class Trainer {
           s.wait++;
         }
         this.stopping = s;
-        if (s.wait >= (this.options.earlyStopping?.patience ?? 10)) stopped = true;
+        if (s.wait >= (this.options.earlyStopping?.patience ?? DEFAULT_PATIENCE) && !stopped) {
+          stopped = true;
+          reason = 'patience';
+        }
       }
       await callbacks.onEpochEnd?.(log, control);
       const every = this.options.checkpointEvery;
@@ -409,6 +419,7 @@ export class Trainer {
       if (interrupt?.interrupted && this.epoch < this.options.epochs && !stopped) {
         await this.offerCheckpoint('interrupt', callbacks);
         this.interrupted = true;
+        this.recordStop('interrupted', monitor);
         return this.history;
       }
       await yieldToEventLoop();
@@ -417,6 +428,7 @@ export class Trainer {
     if (this.bestWeights && (this.options.earlyStopping?.restoreBest ?? true)) {
       this.network.model.setWeights(this.bestWeights);
     }
+    this.recordStop(reason, monitor);
     await callbacks.onTrainEnd?.({ history: this.history, epochs: this.history.length, stopped: this.history.length < this.options.epochs });
     return this.history;
   }
@@ -424,6 +436,30 @@ export class Trainer {
   /** The best epoch's weights kept by early stopping (undefined when none). */
   get bestEpochWeights(): tf.Tensor[] | undefined {
     return this.bestWeights;
+  }
+
+  /** How the last `fit` ended (undefined before one ran). */
+  get stop(): TrainingStop | undefined {
+    return this.stopRecord;
+  }
+
+  private recordStop(reason: StopReason, monitor: EarlyStoppingMonitor | undefined): void {
+    const s = this.stopping;
+    const restore = this.options.earlyStopping?.restoreBest ?? true;
+    this.stopRecord = {
+      reason,
+      epochs: this.history.length,
+      maxEpochs: this.options.epochs,
+      ...(monitor
+        ? {
+            monitor: monitor.name ?? this.options.earlyStopping?.monitor ?? 'custom',
+            patience: this.options.earlyStopping?.patience ?? DEFAULT_PATIENCE,
+            ...(s && s.bestEpoch > 0 ? { bestEpoch: s.bestEpoch, best: s.best } : {}),
+          }
+        : {}),
+      // An interrupted run keeps its current weights (the checkpoint resumes from them).
+      restoredBest: reason !== 'interrupted' && restore && this.bestWeights !== undefined,
+    };
   }
 
   /** The early-stopping summary: best monitored value and its epoch. */
@@ -965,18 +1001,39 @@ function yieldToEventLoop(): Promise<void> {
 /** What early stopping watches: one figure per epoch log, and which way is better. */
 export interface EarlyStoppingMonitor {
   mode: 'min' | 'max';
-  read(log: EpochLog): number;
+  /** The figure's name, for logs and the saved stop record (e.g. `validation.relativeLoss`). */
+  name?: string;
+  /** The figure of `log`, the newest epoch; `history` holds every epoch so far, `log` last. */
+  read(log: EpochLog, history: History): number;
+}
+
+/**
+ * Σₜ Lₜ(e) / Lₜ(1) / T over the heads whose first-epoch loss is finite and
+ * positive (the weighted total when there is none): scale-free, and blind to
+ * the balancing weights.
+ */
+function relativeLoss(split: SplitLog | undefined, first: SplitLog | undefined): number {
+  if (!split) return NaN;
+  let sum = 0;
+  let count = 0;
+  for (const [name, head] of Object.entries(split.heads)) {
+    const ref = first?.heads[name]?.loss;
+    if (ref === undefined || !Number.isFinite(ref) || ref <= 0) continue;
+    sum += head.loss / ref;
+    count++;
+  }
+  return count ? sum / count : split.loss;
 }
 
 /** Parses an early-stopping monitor against the heads and their metrics; errors name what exists. */
 export function resolveMonitor(spec: EarlyStoppingSpec, heads: readonly Head[], hasValidation: boolean): EarlyStoppingMonitor {
-  const text = spec.monitor ?? (hasValidation ? 'validation.loss' : 'train.loss');
+  const text = spec.monitor ?? (hasValidation ? DEFAULT_MONITOR : 'train.loss');
   // Δm needs the separate models' metrics as a reference: only a comparison has them.
   if (isDeltaMMonitor(text)) throw deltaMNeedsBaseline(text);
   const parts = text.split('.');
   const split = parts[0];
   const valid = () => {
-    const names = [`${hasValidation ? 'validation' : 'train'}.loss`];
+    const names = [`${hasValidation ? 'validation' : 'train'}.relativeLoss`, `${hasValidation ? 'validation' : 'train'}.loss`];
     for (const h of heads) {
       names.push(`validation.${h.name}.loss`);
       for (const m of h.createMetrics()) names.push(`validation.${h.name}.${m.name}`);
@@ -992,16 +1049,19 @@ export function resolveMonitor(spec: EarlyStoppingSpec, heads: readonly Head[], 
       `training.earlyStopping.monitor "${text}": there is no validation data (set validation.split or validation.data), or monitor train.loss`,
     );
   }
-  const pick = (log: EpochLog) => (split === 'train' ? log.train : log.validation);
+  const pick = (log: EpochLog | undefined) => (split === 'train' ? log?.train : log?.validation);
   if (parts.length === 2 && parts[1] === 'loss') {
-    return { mode: spec.mode ?? 'min', read: (log) => pick(log)?.loss ?? NaN };
+    return { mode: spec.mode ?? 'min', name: text, read: (log) => pick(log)?.loss ?? NaN };
+  }
+  if (parts.length === 2 && parts[1] === 'relativeLoss') {
+    return { mode: spec.mode ?? 'min', name: text, read: (log, history) => relativeLoss(pick(log), pick(history[0])) };
   }
   // Head names may contain dots: the head is everything between the split and the last part.
   const figure = parts[parts.length - 1];
   const headName = parts.slice(1, -1).join('.');
   const head = heads.find((h) => h.name === headName);
   if (!head) throw new MultilossError('config', `training.earlyStopping.monitor "${text}": no head "${headName}"; valid monitors: ${valid()}`);
-  if (figure === 'loss') return { mode: spec.mode ?? 'min', read: (log) => pick(log)?.heads[head.name]?.loss ?? NaN };
+  if (figure === 'loss') return { mode: spec.mode ?? 'min', name: text, read: (log) => pick(log)?.heads[head.name]?.loss ?? NaN };
   const metric = head.createMetrics().find((m) => m.name === figure);
   if (!metric) {
     throw new MultilossError(
@@ -1012,7 +1072,7 @@ export function resolveMonitor(spec: EarlyStoppingSpec, heads: readonly Head[], 
         .join(', ')}`,
     );
   }
-  return { mode: spec.mode ?? (metric.higherIsBetter ? 'max' : 'min'), read: (log) => pick(log)?.heads[head.name]?.metrics[figure] ?? NaN };
+  return { mode: spec.mode ?? (metric.higherIsBetter ? 'max' : 'min'), name: text, read: (log) => pick(log)?.heads[head.name]?.metrics[figure] ?? NaN };
 }
 
 /** A batch as tensors: features, each head's targets and per-row loss weights (0 = label missing). */

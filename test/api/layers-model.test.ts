@@ -234,7 +234,7 @@ describe('trainLayersModel on a hand-built functional model with three outputs',
   });
 
   it('a callback that stops at epoch 3 ends training there; the model keeps the last weights, or the best ones with early stopping', async () => {
-    for (const earlyStopping of [undefined, { monitor: 'validation.loss', mode: 'max' as const, patience: 50 }]) {
+    for (const earlyStopping of [false, { monitor: 'validation.loss', mode: 'max' as const, patience: 50 }]) {
       const model = handBuiltModel(s.train.inputSize, SEED);
       const snapshots: Float32Array[][] = [];
       const begun: number[] = [];
@@ -259,6 +259,7 @@ describe('trainLayersModel on a hand-built functional model with three outputs',
       assert.equal(result.epochs, 3);
       assert.equal(result.history.length, 3);
       assert.equal(result.stopped, true);
+      assert.equal(result.stop.reason, 'callback');
       assert.deepEqual(begun, [1, 2, 3]);
       assert.equal(batchBegins, 3 * Math.ceil(s.train.n / 64));
       let expected = 3;
@@ -270,5 +271,24 @@ describe('trainLayersModel on a hand-built functional model with three outputs',
       weightValues(model).forEach((w, i) => assert.deepEqual(w, snapshots[expected - 1][i], `weight ${i}: epoch ${expected}'s`));
       model.dispose();
     }
+  });
+
+  it('with validation data early stopping is on by default, as for a config file: relative loss, patience 10, best weights, 200 epochs at most', async () => {
+    for (const validation of [{ validationData: arrays(s.validation) }, { validationSplit: 0.25 }]) {
+      const model = handBuiltModel(s.train.inputSize, SEED);
+      const result = await trainLayersModel(model, { heads: s.heads, training: { batchSize: 64, seed: 1, learningRate: 0.05 }, ...validation }, arrays(s.train));
+      const { stop } = result;
+      assert.equal(stop.monitor, 'validation.relativeLoss');
+      assert.equal(stop.patience, 10);
+      assert.equal(stop.maxEpochs, 200);
+      assert.equal(stop.reason, 'patience', `${stop.epochs} epochs`);
+      assert.equal(stop.epochs, (stop.bestEpoch as number) + 10);
+      assert.equal(result.bestEpoch, stop.bestEpoch);
+      model.dispose();
+    }
+    const model = handBuiltModel(s.train.inputSize, SEED);
+    const plain = await trainLayersModel(model, { heads: s.heads, training: { batchSize: 64, seed: 1, epochs: 2 } }, arrays(s.train));
+    assert.deepEqual(plain.stop, { reason: 'epoch-cap', epochs: 2, maxEpochs: 2, restoredBest: false });
+    model.dispose();
   });
 });

@@ -24,7 +24,8 @@ const METHODS: Record<string, unknown>[] = [
 
 async function speciesAccuracy(balance: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const config = readConfigFile(PENGUINS_CONFIG);
-  config.training = { ...(config.training as object), epochs: 60, ...extra };
+  // A fixed budget for every method alike: early stopping would end each run at a different epoch.
+  config.training = { ...(config.training as object), epochs: 60, earlyStopping: false, ...extra };
   config.balance = balance;
   const model = await trainFromConfig(config);
   const result = { accuracy: model.meta.metrics.validation!.heads.species.metrics.accuracy, history: model.meta.history, meta: model.toJSON() };

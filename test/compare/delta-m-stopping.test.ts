@@ -48,7 +48,7 @@ describe('compare with early stopping on Δm (penguins, 2 seeds × (separate + 2
       reference.heads.map((h) => h.value),
       result.heads.map((h) => sep.heads[h.name].mean),
     );
-    assert.deepEqual(result.earlyStopping, { monitor: 'validation.deltaM', patience: PATIENCE });
+    assert.deepEqual(result.earlyStopping, { monitor: 'validation.deltaM', patience: PATIENCE, restoreBest: true });
   });
 
   it('every joint run stops PATIENCE epochs after its best Δm, far before the budget; its figures are those of the best epoch', () => {

@@ -110,12 +110,17 @@ describe('approach: separate — one model per target behind the joint interface
     const is = separate.info();
     assert.equal(ij.approach, 'joint');
     assert.equal(is.approach, 'separate');
+    // How training ended is per model: in models[i].stop for separate models.
     assert.deepEqual(
       Object.keys(is)
         .filter((k) => k !== 'models')
         .sort(),
-      Object.keys(ij).sort(),
+      Object.keys(ij)
+        .filter((k) => k !== 'stop')
+        .sort(),
     );
+    assert.ok(ij.stop);
+    for (const m of is.models) assert.equal(m.stop?.epochs, separate.models.find((s) => s.heads[0].name === m.head)?.meta.history.length, m.head);
     assert.equal(
       is.parameters,
       separate.models.reduce((a, m) => a + m.network.countParams(), 0),

@@ -32,8 +32,10 @@ export interface CompareFlags {
   workers?: number;
   /** Early-stopping monitor of every run (`deltaM`: Δm against the separate models); overrides training.earlyStopping.monitor. */
   monitor?: string;
-  /** Early-stopping patience (epochs); overrides training.earlyStopping.patience. */
+  /** Early-stopping patience of every run (epochs); overrides training.earlyStopping.patience. */
   patience?: number;
+  /** false: `--no-early-stopping`. */
+  earlyStopping?: boolean;
   json?: string;
   report?: string;
   backend: Backend;
@@ -122,11 +124,13 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   checkOutputPath('--report', flags.report);
   checkOutputPath('--json', flags.json);
   const raw = buildConfig({ ...flags, json: undefined });
-  if (flags.monitor !== undefined || flags.patience !== undefined) {
+  // --patience and --no-early-stopping are merged by buildConfig, as for train.
+  if (flags.monitor !== undefined) {
+    if (flags.earlyStopping === false) throw new MultilossError('usage', '--monitor with --no-early-stopping: give one of them');
     const training = { ...((raw.training as Record<string, unknown> | undefined) ?? {}) };
-    const stopping = { ...((training.earlyStopping as Record<string, unknown> | undefined) ?? {}) };
-    if (flags.monitor !== undefined) stopping.monitor = isDeltaMMonitor(flags.monitor) ? DELTA_M_MONITOR : flags.monitor;
-    if (flags.patience !== undefined) stopping.patience = flags.patience;
+    const given = training.earlyStopping;
+    const stopping = { ...(typeof given === 'object' && given !== null ? given : {}) } as Record<string, unknown>;
+    stopping.monitor = isDeltaMMonitor(flags.monitor) ? DELTA_M_MONITOR : flags.monitor;
     raw.training = { ...training, earlyStopping: stopping };
   }
   const config = parseConfig(raw, flags.config ?? 'command line');

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
 import { loadAnyModel } from '../../io/separate-dir.js';
-import { fmt, metricsTable, table } from '../format.js';
+import { fmt, metricsTable, stopLines, table } from '../format.js';
 import { describeBlock } from '../../model/network.js';
 
 import type { Backend } from './shared.js';
@@ -32,6 +32,7 @@ export async function runInfo(posModel: string | undefined, flags: InfoFlags): P
       `trunk        ${info.trunk.map(describeBlock).join(' → ') || '(none)'}`,
       `balance      ${info.balance.method} (weights ${info.balance.weights.map((w) => fmt(w)).join(', ')})`,
       `epochs       ${info.epochs}`,
+      ...stopLines(info),
       '',
       table(
         ['head', 'kind', 'column', 'loss', 'units', 'classes'],

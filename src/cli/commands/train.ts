@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseConfig } from '../../config/schema.js';
 import { resolveConfig } from '../../config/resolve.js';
@@ -17,7 +18,7 @@ import { fitModel, splitInput } from '../../training/fit.js';
 import { fitModelStream, type StreamedTable } from '../../training/fit-stream.js';
 import { openTableStream } from '../../io/stream-table.js';
 import { fitSeparate } from '../../training/fit-separate.js';
-import { metricsTable } from '../format.js';
+import { metricsTable, stopLines } from '../format.js';
 import { progressCallbacks } from '../progress.js';
 
 import { log, type Backend } from './shared.js';
@@ -33,6 +34,10 @@ export interface TrainFlags {
   validationSplit?: number;
   validationData?: string;
   seed?: number;
+  /** Early-stopping patience (turns early stopping on, also without validation data: then on train.loss). */
+  patience?: number;
+  /** false: `--no-early-stopping` (commander sets true when the flag is absent). */
+  earlyStopping?: boolean;
   balance?: string;
   approach?: 'joint' | 'separate';
   architecture?: string;
@@ -77,6 +82,13 @@ export function buildConfig(flags: TrainFlags): Record<string, unknown> {
   if (flags.lr !== undefined) training.learningRate = flags.lr;
   if (flags.seed !== undefined) training.seed = flags.seed;
   if (flags.checkpointEvery !== undefined) training.checkpointEvery = flags.checkpointEvery;
+  if (flags.earlyStopping === false) {
+    if (flags.patience !== undefined) throw new MultilossError('usage', '--patience with --no-early-stopping: give one of them');
+    training.earlyStopping = false;
+  } else if (flags.patience !== undefined) {
+    const given = training.earlyStopping;
+    training.earlyStopping = { ...(typeof given === 'object' && given !== null ? given : {}), patience: flags.patience };
+  }
   if (Object.keys(training).length) config.training = training;
   if (flags.validationSplit !== undefined || flags.validationData) {
     const v = { ...((config.validation as Record<string, unknown> | undefined) ?? {}) };
@@ -126,6 +138,7 @@ const RUN_FLAGS: (keyof TrainFlags)[] = [
   'validationSplit',
   'validationData',
   'seed',
+  'patience',
   'balance',
   'approach',
   'architecture',
@@ -142,7 +155,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     checkpoint = await readAnyCheckpoint(flags.resume);
     checkpointRoot = checkpoint.kind === 'separate' ? checkpoint.dir : resolve(checkpoint.dir, '..');
     raw = { ...checkpoint.config };
-    if (RUN_FLAGS.some((f) => flags[f] !== undefined)) {
+    if (RUN_FLAGS.some((f) => flags[f] !== undefined) || flags.earlyStopping === false) {
       const given = resolveConfig(parseConfig(buildConfig(flags), flags.config ?? 'command line'));
       const saved = resolveConfig(parseConfig(raw, 'checkpoint'));
       const diff = configDifferences(given, saved);
@@ -172,6 +185,10 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     const table = stream ? undefined : readTableFile(config.data as string, config.format);
     const validation = !stream && config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
     const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
+    // Checkpoints exist to resume. A run that asked for none (checkpointEvery, --checkpoint-dir,
+    // --resume) still writes them (early stopping's best epochs; an interrupt must be resumable)
+    // and removes them once the model is saved.
+    const removeCheckpoints = flags.checkpointDir === undefined && !checkpoint && resolved.training.checkpointEvery === undefined && !existsSync(ckDir);
     if (!flags.quiet)
       log(
         `multiloss ${backend.name} backend; ${table ? `${table.rows.length} rows from ${config.data}` : `streaming ${config.data}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`,
@@ -245,14 +262,18 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       process.removeListener('SIGTERM', onSignal);
     }
     await saveAnyModel(model, out);
+    if (removeCheckpoints) rmSync(ckDir, { recursive: true, force: true });
     if (reportPath) {
       // The rows validation metrics were computed on (with --stream they are not held: the report has no held-out plots).
       const held = table ? splitInput(resolved, { table, validation }).validation : undefined;
       await writeTrainingReport(asReportable(model), reportPath, { validation: held, title: `Training report: ${basename(out)}` });
     }
-    const metrics = model.info().metrics;
+    const info = model.info();
+    const metrics = info.metrics;
+    // Why training ended goes to the log (stderr) even with --json; --quiet silences it.
+    if (!flags.quiet) for (const line of stopLines(info)) log(line.replace(/^stopped\s+/, 'training stopped: '));
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ model: out, metrics }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ model: out, metrics, ...(info.stop ? { stop: info.stop } : {}) }, null, 2)}\n`);
     } else if (!flags.quiet) {
       const split = metrics.validation ?? metrics.train;
       if (split) log(`\n${metrics.validation ? 'validation' : 'training'} metrics:\n${metricsTable(split, model.heads)}`);

@@ -75,7 +75,7 @@ export function loadAddon(): AddonLoad {
     const addon = req(path) as NativeAddon;
     const info = addon.info();
     if (info.abi !== ABI) {
-      loaded = { reason: `stale build (abi ${info.abi}, expected ${ABI}; rebuild with: ${buildCommand(root)})`, path };
+      loaded = { reason: `stale build (abi ${info.abi}, expected ${ABI}; rebuild with: ${root === undefined ? 'the build that MULTILOSS_NATIVE_ADDON names' : buildCommand(root)})`, path };
     } else {
       loaded = { addon, path };
     }
