@@ -42,22 +42,37 @@ export function cholSolve(L: Float64Array, n: number, b: ArrayLike<number>): Flo
   return x;
 }
 
+/** Relative off-diagonal residual below which `symEig`'s rotations count as converged. */
+export const EIG_TOLERANCE = 1e-14;
+
 /**
  * Eigen-decomposition of the symmetric n×n matrix A by cyclic Jacobi
- * rotations. Returns the eigenvalues (unsorted) and the eigenvectors as the
- * columns of V (row-major: V[i*n+k] is component i of vector k).
+ * rotations. Returns the eigenvalues (unsorted), the eigenvectors as the
+ * columns of V (row-major: V[i*n+k] is component i of vector k), the sweeps
+ * used and the residual ‖offdiag(VᵀAV)‖_F / ‖A‖_F at the end (the caller
+ * compares it with EIG_TOLERANCE).
  */
-export function symEig(A: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
+export function symEig(A: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array; iterations: number; residual: number } {
   const a = Float64Array.from(A as ArrayLike<number>);
   const V = new Float64Array(n * n);
   for (let i = 0; i < n; i++) V[i * n + i] = 1;
-  let scale = 0;
-  for (let i = 0; i < n * n; i++) scale = Math.max(scale, Math.abs(a[i]));
-  if (scale > 0) {
+  let fro = 0;
+  for (let i = 0; i < n * n; i++) fro += a[i] * a[i];
+  fro = Math.sqrt(fro);
+  const offNorm = (): number => {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += 2 * a[p * n + q] * a[p * n + q];
+    return Math.sqrt(off);
+  };
+  let sweeps = 0;
+  if (fro > 0) {
+    let previous = Infinity;
     for (let sweep = 0; sweep < 100; sweep++) {
-      let off = 0;
-      for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
-      if (Math.sqrt(off) <= 1e-300 || Math.sqrt(off) <= 1e-17 * scale) break;
+      // Quadratic convergence until rounding (~1e-16·‖A‖) stops the decrease: stop there.
+      const off = offNorm();
+      if (off <= 1e-3 * EIG_TOLERANCE * fro || off >= previous) break;
+      previous = off;
+      sweeps = sweep + 1;
       for (let p = 0; p < n; p++) {
         for (let q = p + 1; q < n; q++) {
           const apq = a[p * n + q];
@@ -92,7 +107,8 @@ export function symEig(A: ArrayLike<number>, n: number): { values: Float64Array;
   }
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = a[i * n + i];
-  return { values, vectors: V };
+  const residual = fro > 0 ? offNorm() / fro : 0;
+  return { values, vectors: V, iterations: sweeps, residual: Number.isFinite(residual) ? residual : Infinity };
 }
 
 /** Largest diagonal entry (a scale for tolerances). */
@@ -124,11 +140,16 @@ export function matVec(A: ArrayLike<number>, n: number, x: ArrayLike<number>): F
   return y;
 }
 
+/** Relative KKT residual below which `activeSetQP`'s result counts as the solution. */
+export const QP_TOLERANCE = 1e-9;
+
 /**
  * Solves min ½xᵀQx + cᵀx subject to x ≥ lower and, when `simplex` is set,
  * Σx = 1 (then `lower` must be all zeros), for a symmetric positive definite
  * Q, by a primal active-set method. Exact up to rounding; terminates in a few
- * iterations for the sizes used here.
+ * iterations for the sizes used here. Returns the iterations used and the
+ * KKT residual of the result (`qpResidual`); the caller decides whether it is
+ * good enough (QP_TOLERANCE).
  */
 export function activeSetQP(
   Q: Float64Array,
@@ -136,7 +157,7 @@ export function activeSetQP(
   c: ArrayLike<number>,
   lower: ArrayLike<number>,
   simplex: boolean,
-): Float64Array {
+): { x: Float64Array; iterations: number; residual: number } {
   const x = new Float64Array(n);
   const active = new Uint8Array(n);
   if (simplex) {
@@ -154,7 +175,9 @@ export function activeSetQP(
   for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(c[i]));
   const tol = 1e-13 * (scale > 0 ? scale : 1);
   const maxIter = 100 + 20 * n;
+  let iterations = 0;
   for (let iter = 0; iter < maxIter; iter++) {
+    iterations = iter + 1;
     // Equality-constrained subproblem on the free set F.
     const F: number[] = [];
     for (let i = 0; i < n; i++) if (!active[i]) F.push(i);
@@ -232,5 +255,54 @@ export function activeSetQP(
     if (worst < 0) break;
     active[worst] = 0;
   }
-  return x;
+  return { x, iterations, residual: qpResidual(Q, n, c, lower, simplex, x) };
+}
+
+/**
+ * Relative KKT residual of x for the QP of `activeSetQP`: with g = Qx + c and
+ * λ the least-squares multiplier of Σx = 1 over the entries off their bound
+ * (0 without the simplex constraint), the largest of |g_i + λ| off the bound,
+ * max(0, −(g_i + λ)) on it, the bound violations and |Σx − 1|, each relative
+ * to the size of the terms it is made of.
+ */
+export function qpResidual(Q: ArrayLike<number>, n: number, c: ArrayLike<number>, lower: ArrayLike<number>, simplex: boolean, x: ArrayLike<number>): number {
+  const g = new Float64Array(n);
+  let size = 0;
+  let xs = 0;
+  for (let i = 0; i < n; i++) {
+    let s = c[i];
+    let a = Math.abs(c[i]);
+    for (let j = 0; j < n; j++) {
+      s += Q[i * n + j] * x[j];
+      a += Math.abs(Q[i * n + j] * x[j]);
+    }
+    g[i] = s;
+    size = Math.max(size, a);
+    xs = Math.max(xs, Math.abs(x[i]), Math.abs(lower[i]));
+  }
+  if (!(size > 0)) size = 1;
+  if (!(xs > 0)) xs = 1;
+  // Entries off their bound (by more than rounding) carry no multiplier.
+  const free = (i: number): boolean => x[i] - lower[i] > 1e-14 * xs;
+  let lambda = 0;
+  if (simplex) {
+    let sum = 0;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      if (free(i)) {
+        sum += g[i];
+        m++;
+      }
+    }
+    lambda = m > 0 ? -sum / m : 0;
+  }
+  let r = 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const mu = (g[i] + lambda) / size;
+    r = Math.max(r, free(i) ? Math.abs(mu) : Math.max(0, -mu), Math.max(0, lower[i] - x[i]) / xs);
+    total += x[i];
+  }
+  if (simplex) r = Math.max(r, Math.abs(total - 1));
+  return Number.isFinite(r) ? r : Infinity;
 }

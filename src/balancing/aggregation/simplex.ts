@@ -1,4 +1,5 @@
-import { activeSetQP, maxDiag } from './linalg.js';
+import { activeSetQP, maxDiag, qpResidual } from './linalg.js';
+import type { SolverReport } from './types.js';
 
 /** Relative ridge added to each diagonal entry of the Gram matrices so the QPs are strictly convex. */
 export const RIDGE = 1e-12;
@@ -23,16 +24,18 @@ export function normalizedGram(K: ArrayLike<number>, T: number): Float64Array | 
 /**
  * The convex weights α (α ≥ 0, Σα = 1) minimising αᵀKα, i.e. the min-norm
  * point of the convex hull of the rows whose Gram matrix is K. Closed form for
- * T = 2, an exact active-set QP otherwise. Uniform weights when K = 0.
+ * T = 2, an exact active-set QP otherwise (its iterations and KKT residual on
+ * the normalised Gram matrix are returned). Uniform weights when K = 0.
  */
-export function minNormSimplex(K: ArrayLike<number>, T: number): Float64Array {
+export function minNormSimplex(K: ArrayLike<number>, T: number): { alpha: Float64Array } & SolverReport {
   const alpha = new Float64Array(T);
   if (T === 1) {
     alpha[0] = 1;
-    return alpha;
+    return { alpha, iterations: 0, residual: 0 };
   }
   const Q = normalizedGram(K, T);
-  if (Q === null) return alpha.fill(1 / T);
+  if (Q === null) return { alpha: alpha.fill(1 / T), iterations: 0, residual: 0 };
+  const zero = new Float64Array(T);
   if (T === 2) {
     const a = Q[0];
     const b = Q[1];
@@ -42,7 +45,8 @@ export function minNormSimplex(K: ArrayLike<number>, T: number): Float64Array {
     g = Math.min(1, Math.max(0, g));
     alpha[0] = g;
     alpha[1] = 1 - g;
-    return alpha;
+    return { alpha, iterations: 0, residual: qpResidual(Q, T, zero, zero, true, alpha) };
   }
-  return activeSetQP(Q, T, new Float64Array(T), new Float64Array(T), true);
+  const { x, iterations, residual } = activeSetQP(Q, T, zero, zero, true);
+  return { alpha: x, iterations, residual };
 }
