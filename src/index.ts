@@ -133,7 +133,7 @@ export {
 } from './api/index.js';
 export type { TrainableNetwork, LastBlockCapture } from './model/trainable-network.js';
 export type { EarlyStoppingMonitor, EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainerCheckpoint, CheckpointReason } from './training/trainer.js';
-export type { GradientDiagnostics } from './training/diagnostics.js';
+export type { GradientDiagnostics, SolverDiagnostics } from './training/diagnostics.js';
 
 // Architectures and image inputs
 export * from './model/architectures/index.js';
