@@ -197,19 +197,43 @@ export function activeSetQP(
       const L = cholesky(QF, m);
       if (L === null) break; // Q not PD on F: keep the current feasible point.
       const xr = cholSolve(L, m, r);
+      // Q_F⁻¹1 and its sum: how the multiplier of Σx = 1 enters.
+      const x1 = simplex ? cholSolve(L, m, new Float64Array(m).fill(1)) : xr;
+      let s1 = 0;
+      for (let a = 0; a < m; a++) s1 += x1[a];
       if (simplex) {
-        const ones = new Float64Array(m).fill(1);
-        const x1 = cholSolve(L, m, ones);
-        let s1 = 0;
         let sr = 0;
-        for (let a = 0; a < m; a++) {
-          s1 += x1[a];
-          sr += xr[a];
-        }
+        for (let a = 0; a < m; a++) sr += xr[a];
         lambda = (sr - 1) / s1;
-        for (let a = 0; a < m; a++) target[F[a]] = xr[a] - lambda * x1[a];
+        let sum = 0;
+        for (let a = 0; a < m; a++) {
+          target[F[a]] = xr[a] - lambda * x1[a];
+          sum += target[F[a]];
+        }
+        // xr and λ·x1 may nearly cancel (tiny Q_F, large c): put the sum back on 1 along
+        // Q_F⁻¹1, which changes the gradient only by a multiple of 1 (absorbed by λ).
+        for (let a = 0; a < m; a++) target[F[a]] += ((1 - sum) * x1[a]) / s1;
       } else {
         for (let a = 0; a < m; a++) target[F[a]] = xr[a];
+      }
+      // One step of iterative refinement: with Q_F nearly singular (duplicated or opposite
+      // gradients, only the ridge left) the solve's intermediate values are large and the
+      // result's residual is not yet at rounding level. The correction keeps Σx unchanged.
+      const res = new Float64Array(m);
+      for (let a = 0; a < m; a++) {
+        let v = r[a];
+        for (let b = 0; b < m; b++) v -= QF[a * m + b] * target[F[b]];
+        res[a] = simplex ? v - lambda : v;
+      }
+      const fix = cholSolve(L, m, res);
+      if (simplex) {
+        let sf = 0;
+        for (let a = 0; a < m; a++) sf += fix[a];
+        const mu = sf / s1;
+        for (let a = 0; a < m; a++) target[F[a]] += fix[a] - mu * x1[a];
+        lambda += mu;
+      } else {
+        for (let a = 0; a < m; a++) target[F[a]] += fix[a];
       }
     }
     // Step towards the subproblem's solution until a bound blocks.

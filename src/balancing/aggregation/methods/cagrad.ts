@@ -50,10 +50,15 @@ export function cagradWeights(K: Float64Array, T: number, c: number): { weights:
   const Q = normalizedGram(K, T);
   const none = { weights: out, solver: { iterations: 0, residual: 0 } };
   if (Q === null || c === 0) return none;
+  // The linear terms and ‖g0‖ come from the Gram matrix without the ridge: when the
+  // gradients nearly cancel, ‖g0‖ is small and the ridge would be a large part of it.
+  let mean = 0;
+  for (let t = 0; t < T; t++) mean += K[t * T + t] / T;
+  const Kn = K.map((v) => v / mean);
   const ones = new Float64Array(T).fill(1);
-  const b = matVec(Q, T, ones);
+  const b = matVec(Kn, T, ones);
   for (let t = 0; t < T; t++) b[t] /= T;
-  const g0norm = Math.sqrt(Math.max(0, quad(Q, T, ones, ones))) / T;
+  const g0norm = Math.sqrt(Math.max(0, quad(Kn, T, ones, ones))) / T;
   const s = c * g0norm;
   if (!(s > 0)) return none;
 
@@ -126,10 +131,11 @@ export function cagradWeights(K: Float64Array, T: number, c: number): { weights:
   // of the ball is equally good for the worst task; keep d = g0 (what the
   // official code's 1e-8 guard gives) rather than divide by ~0. "Vanishes" is
   // relative to the norms it is made of (a tiny task alone is not degenerate).
-  const gw = rho(wStar);
+  // Measured without the ridge (which makes a zero row look like a tiny one).
+  const gw = Math.sqrt(Math.max(0, quad(Kn, T, wStar, wStar)));
   let parts = 0;
-  for (let t = 0; t < T; t++) parts += wStar[t] * Math.sqrt(Q[t * T + t]);
-  // (The 1e-12 relative ridge alone keeps ‖g_w‖ ≳ 1e-6 of its parts.)
+  for (let t = 0; t < T; t++) parts += wStar[t] * Math.sqrt(Kn[t * T + t]);
+  // (Rounding alone keeps ‖g_w‖ ≳ 1e-8 of its parts.)
   if (!(gw > 1e-5 * parts) || !(gw > 1e-12) || !(tauStar >= 0)) return { weights: out, solver };
   const lambda = s / gw;
   for (let t = 0; t < T; t++) out[t] += lambda * wStar[t];
