@@ -1,4 +1,4 @@
-import { activeSetQP, maxDiag, qpResidual } from './linalg.js';
+import { activeSetQP, maxDiag, QP_TOLERANCE, qpResidual } from './linalg.js';
 import type { SolverReport } from './types.js';
 
 /** Relative ridge added to each diagonal entry of the Gram matrices so the QPs are strictly convex. */
@@ -28,7 +28,7 @@ export function normalizedGram(K: ArrayLike<number>, T: number): Float64Array | 
 /**
  * The convex weights α (α ≥ 0, Σα = 1) minimising αᵀKα, i.e. the min-norm
  * point of the convex hull of the rows whose Gram matrix is K. Closed form for
- * T = 2, an exact active-set QP otherwise (its iterations and KKT residual on
+ * T = 2 (unless nearly equal rows make it inaccurate), an exact active-set QP otherwise (its iterations and KKT residual on
  * the normalised Gram matrix are returned). Uniform weights when K = 0.
  */
 export function minNormSimplex(K: ArrayLike<number>, T: number): { alpha: Float64Array } & SolverReport {
@@ -60,7 +60,9 @@ export function minNormSimplex(K: ArrayLike<number>, T: number): { alpha: Float6
       alpha[0] = (c - b) / den;
       alpha[1] = (a - b) / den;
     }
-    return { alpha, iterations: 0, residual: qpResidual(Q, T, zero, zero, true, alpha) };
+    const residual = qpResidual(Q, T, zero, zero, true, alpha);
+    // Nearly equal rows make a + c − 2b a cancellation: then the refined QP instead.
+    if (residual <= 0.1 * QP_TOLERANCE) return { alpha, iterations: 0, residual };
   }
   const { x, iterations, residual } = activeSetQP(Q, T, zero, zero, true);
   return { alpha: x, iterations, residual };

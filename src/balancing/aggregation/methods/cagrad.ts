@@ -127,16 +127,17 @@ export function cagradWeights(K: Float64Array, T: number, c: number): { weights:
   converged('cagrad', 'a simplex QP of the dual', qp, QP_TOLERANCE);
   converged('cagrad', "the root search for τ = ‖g_w(τ)‖ in the dual", { iterations: qps.length, residual: rootResidual }, CAGRAD_ROOT_TOLERANCE);
   const solver = { iterations: qp.iterations, residual: Math.max(qp.residual, rootResidual) };
-  // When the optimal g_w vanishes (0 in the hull at the optimum) every point
-  // of the ball is equally good for the worst task; keep d = g0 (what the
-  // official code's 1e-8 guard gives) rather than divide by ~0. "Vanishes" is
-  // relative to the norms it is made of (a tiny task alone is not degenerate).
-  // Measured without the ridge (which makes a zero row look like a tiny one).
+  // When the optimal g_w vanishes (0 in the hull at the optimum) the formula
+  // divides by ~0 and its direction is rounding; keep d = g0, what the official
+  // code's 1e-8 guard gives. (d = g0 is then optimal only if no task conflicts
+  // with g0: the optimal directions are the points of the ball with g_iᵀd ≥ 0,
+  // when there are any.) "Vanishes" is relative to the norms g_w is made of and
+  // to ‖g0‖, and measured without the ridge (which makes a zero row look like a
+  // tiny one).
   const gw = Math.sqrt(Math.max(0, quad(Kn, T, wStar, wStar)));
   let parts = 0;
   for (let t = 0; t < T; t++) parts += wStar[t] * Math.sqrt(Kn[t * T + t]);
-  // (Rounding alone keeps ‖g_w‖ ≳ 1e-8 of its parts.)
-  if (!(gw > 1e-5 * parts) || !(gw > 1e-12) || !(tauStar >= 0)) return { weights: out, solver };
+  if (!(gw > 1e-5 * parts) || !(gw > 1e-6 * g0norm) || !(tauStar >= 0)) return { weights: out, solver };
   const lambda = s / gw;
   for (let t = 0; t < T; t++) out[t] += lambda * wStar[t];
   return { weights: out, solver };
