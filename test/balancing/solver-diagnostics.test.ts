@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { readConfigFile } from '../../src/io/config-file.js';
 import { trainFromConfig } from '../../src/io/train-from-config.js';
+import { MultilossError } from '../../src/errors.js';
 import { PENGUINS_CONFIG, useDefaultBackend } from '../helpers.js';
 
 // Each method's solver tolerance (docs/aggregation.md): the residual the history may show.
@@ -42,6 +43,17 @@ describe('solver figures in the per-epoch diagnostics (penguins)', () => {
       if (method !== 'mgda' && method !== 'upgrad') assert.ok(epochs.every((e) => (e.diagnostics?.solver?.iterations.max ?? 0) >= 1));
     });
   }
+
+  it('a solver that misses its tolerance stops training with a one-line error naming method, step and residual', async () => {
+    await assert.rejects(
+      history({ method: 'nash', mode: 'param', maxIter: 1 }),
+      (e: unknown) =>
+        e instanceof MultilossError &&
+        e.kind === 'training' &&
+        !e.message.includes('\n') &&
+        /aggregator 'nash': Newton's method .* did not converge: residual \S+ > tolerance \S+ after 1 iterations/.test(e.message),
+    );
+  });
 
   it('a method without an iterative solver (pcgrad) records none', async () => {
     const epochs = await history({ method: 'pcgrad', mode: 'param' });

@@ -54,7 +54,7 @@ export function imtlWeights(K: Float64Array, T: number): { weights: Float64Array
     for (let b = 0; b < m; b++) C[a * m + b] = a === b ? 1 : Math.max(-1, Math.min(1, K[idx[a] * T + idx[b]] / norms[a] / norms[b]));
   }
   const { values, vectors, iterations, residual } = symEig(C, m);
-  converged('imtl', 'the eigen-decomposition of GGᵀ', { iterations, residual }, EIG_TOLERANCE);
+  converged('imtl', 'the eigen-decomposition of the cosine matrix', { iterations, residual }, EIG_TOLERANCE);
   let lmax = 0;
   for (let k = 0; k < m; k++) lmax = Math.max(lmax, values[k]);
   const cut = lmax * m * 1e-13;
