@@ -7,7 +7,8 @@ import { balanceMatrix } from '../../../src/balancing/aggregation/methods/aligne
 import { columnSums, pcgradRows } from '../../../src/balancing/aggregation/methods/pcgrad.js';
 import { gradvacRows } from '../../../src/balancing/aggregation/methods/gradvac.js';
 import { symEig } from '../../../src/balancing/aggregation/linalg.js';
-import { type Case, caseArbitrary, closeTo, dot, norm, permutation, rng, termSize } from './property-cases.js';
+import { type Case, caseArbitrary, closeTo, permutation, rng, termSize } from './property-cases.js';
+import { dot, norm } from './helpers.js';
 
 // Property tests for every aggregator (docs/aggregation.md, "Defining
 // properties and invariances"): on ≥ 1,000 drawn gradient matrices per method

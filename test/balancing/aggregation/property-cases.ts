@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { Rng } from '../../../src/training/rng.js';
+import { norm } from './helpers.js';
 
 /** Families of gradient matrices the property tests draw from. */
 export const KINDS = ['random', 'nearCollinear', 'duplicated', 'zero', 'antiParallel'] as const;
@@ -76,16 +77,6 @@ function makeRows(kind: Kind, T: number, d: number, spread: number, seed: number
 }
 
 // ------------------------------------------------------------ small helpers
-
-export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
-
-export function norm(a: ArrayLike<number>): number {
-  return Math.sqrt(dot(a, a));
-}
 
 /** Σ_t |w_t|·‖g_t‖: the size of the terms a direction Σ_t w_t g_t is made of (the scale of its rounding). */
 export function termSize(rows: readonly ArrayLike<number>[], w: ArrayLike<number>): number {
