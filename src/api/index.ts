@@ -102,7 +102,7 @@ export type { Head, HeadActivation, HeadPrediction, EncodedTargets, HeadKind, He
 export type { Table, Cell } from '../data/table.js';
 export type { TrainableNetwork, OutputSpec, LastBlockCapture } from '../model/trainable-network.js';
 export type { BatchLog, EpochLog, HeadLog, History, SplitLog } from '../training/history.js';
-export type { GradientDiagnostics } from '../training/diagnostics.js';
+export type { GradientDiagnostics, SolverDiagnostics } from '../training/diagnostics.js';
 export { describeStop, effectiveEarlyStopping, DEFAULT_MONITOR, DEFAULT_PATIENCE, DEFAULT_EPOCHS, DEFAULT_EPOCHS_WITHOUT_STOPPING, type StopReason, type TrainingStop } from '../training/early-stopping.js';
 export type { EarlyStoppingMonitor, EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainingControl, CheckpointReason, TrainerCheckpoint, EpochSums, TrainerOptions } from '../training/trainer.js';
 export type { Rng } from '../training/rng.js';

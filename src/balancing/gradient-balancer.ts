@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../errors.js';
 import { aggregate, initialAggregatorState, validateAggregatorOptions } from './aggregation/index.js';
 import { aggregateGram, needsRows } from './aggregation/aggregate.js';
-import type { AggregatorName, AggregatorOptions, AggregatorState, DbmtlState } from './aggregation/index.js';
+import type { AggregatorName, AggregatorOptions, AggregatorState, DbmtlState, SolverReport } from './aggregation/index.js';
 import { DbmtlTensorBuffers } from './dbmtl-tensors.js';
 import type { BalancedHead, GradientBalancer, StepContext } from './strategy.js';
 
@@ -84,6 +84,8 @@ export class AggregatingBalancer implements TensorBalancer {
   /** DB-MTL's EMA buffers as tensors once the trainer's tensor path has run (see `combineTensors`). */
   private tensors?: DbmtlTensorBuffers;
   private readonly options: AggregatorOptions;
+  /** The last combine call's solver report (undefined when the method runs no solver). */
+  private solver?: SolverReport;
   constructor(
     readonly name: GradientMethod,
     readonly mode: GradientMode,
@@ -112,6 +114,7 @@ export class AggregatingBalancer implements TensorBalancer {
     this.releaseTensors();
     const result = aggregate(this.name as AggregatorName, { data: grads, rows: tasks, cols: dim }, this.stepOptions(losses, ctx), this.state);
     this.state = result.state;
+    this.solver = result.solver;
     return { direction: Float32Array.from(result.direction), weights: result.weights ?? new Float64Array(tasks).fill(1) };
   }
 
@@ -120,7 +123,12 @@ export class AggregatingBalancer implements TensorBalancer {
     if (needsRows(this.name)) return undefined;
     const result = aggregateGram(this.name as AggregatorName, gram, tasks, dim, this.stepOptions(losses, ctx), this.state);
     this.state = result.state;
+    this.solver = result.solver;
     return result.weights;
+  }
+
+  solverReport(): SolverReport | undefined {
+    return this.solver;
   }
 
   /**
@@ -134,6 +142,7 @@ export class AggregatingBalancer implements TensorBalancer {
     _ctx: StepContext,
   ): { weights: Float64Array; direction: tf.Tensor[] } | undefined {
     if (this.name !== 'dbmtl' || this.mode !== 'param') return undefined;
+    this.solver = undefined;
     if (this.tensors === undefined) {
       const options = validateAggregatorOptions('dbmtl', this.options);
       this.tensors = new DbmtlTensorBuffers(options, this.state as DbmtlState, shapes, perHead.length);

@@ -20,7 +20,7 @@ export {
   toyProblem,
   validateAggregatorOptions,
 } from './aggregation/index.js';
-export type { AggregateResult, AggregatorName, AggregatorOptions, AggregatorState, Matrix, ToyRun, ToyRunOptions } from './aggregation/index.js';
+export type { AggregateResult, AggregatorName, AggregatorOptions, AggregatorState, Matrix, SolverReport, ToyRun, ToyRunOptions } from './aggregation/index.js';
 
 /** `balance:` in a configuration: the method, its mode (gradient methods) and its options. */
 export interface BalanceSpec {

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../training/rng.js';
+import type { SolverReport } from './aggregation/types.js';
 
 /** Where the trainer is when it asks a strategy for weights. */
 export interface StepContext {
@@ -74,6 +75,8 @@ export interface GradientBalancer {
   /** 'param': gradients w.r.t. the shared parameters; 'rep': w.r.t. the shared representation. */
   readonly mode: 'param' | 'rep';
   combineGradients(grads: Float32Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): { direction: Float32Array; weights: Float64Array };
+  /** Iterations and final residual of the solver behind the last combine call, if it ran one (per-epoch diagnostics). */
+  solverReport?(): SolverReport | undefined;
   getState(): Record<string, unknown>;
   setState(state: Record<string, unknown>): void;
 }

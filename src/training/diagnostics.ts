@@ -1,4 +1,5 @@
 import { combine, computeGram } from '../balancing/aggregation/matrix.js';
+import type { SolverReport } from '../balancing/aggregation/types.js';
 
 /**
  * Gradient diagnostics: each head's gradient norm on the shared part and the
@@ -10,6 +11,19 @@ export interface GradientDiagnostics {
   gradNorm: Record<string, number>;
   /** Mean over steps of cos(gₐ, g_b), per pair of heads (both directions listed). */
   cosine: Record<string, Record<string, number>>;
+  /**
+   * The aggregator's solver over the epoch's steps (methods with an iterative
+   * solver: nash, mgda, cagrad, imtl, aligned, upgrad): iterations per step
+   * and the final residual of the condition it solves, mean and max.
+   */
+  solver?: SolverDiagnostics;
+}
+
+export interface SolverDiagnostics {
+  iterations: { mean: number; max: number };
+  residual: { mean: number; max: number };
+  /** Steps the figures are over. */
+  steps: number;
 }
 
 /** The rows of a row-major T×d matrix, as views. */
@@ -32,6 +46,11 @@ export class DiagnosticsAccumulator {
   private readonly norm: Float64Array;
   private readonly cos: Float64Array;
   private readonly cosCount: Float64Array;
+  private solverSteps = 0;
+  private iterationSum = 0;
+  private iterationMax = 0;
+  private residualSum = 0;
+  private residualMax = 0;
   constructor(private readonly names: readonly string[]) {
     const T = names.length;
     this.norm = new Float64Array(T);
@@ -56,8 +75,17 @@ export class DiagnosticsAccumulator {
     }
   }
 
+  /** Adds one step's solver report (see AggregateResult.solver). */
+  addSolver(report: SolverReport): void {
+    this.solverSteps++;
+    this.iterationSum += report.iterations;
+    this.iterationMax = Math.max(this.iterationMax, report.iterations);
+    this.residualSum += report.residual;
+    this.residualMax = Math.max(this.residualMax, report.residual);
+  }
+
   get empty(): boolean {
-    return this.steps === 0;
+    return this.steps === 0 && this.solverSteps === 0;
   }
 
   result(): GradientDiagnostics {
@@ -71,6 +99,13 @@ export class DiagnosticsAccumulator {
         if (i !== j) cosine[a][b] = this.cosCount[i * T + j] > 0 ? this.cos[i * T + j] / this.cosCount[i * T + j] : NaN;
       });
     });
-    return { gradNorm, cosine };
+    if (this.solverSteps === 0) return { gradNorm, cosine };
+    const n = this.solverSteps;
+    const solver: SolverDiagnostics = {
+      iterations: { mean: this.iterationSum / n, max: this.iterationMax },
+      residual: { mean: this.residualSum / n, max: this.residualMax },
+      steps: n,
+    };
+    return { gradNorm, cosine, solver };
   }
 }

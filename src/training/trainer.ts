@@ -529,6 +529,8 @@ export class Trainer {
       tf.dispose([batch.x, ...batch.y, ...batch.w]);
     }
     if (result.gram) diagnostics.add(result.gram);
+    const solver = this.strategy.kind === 'gradient' ? this.strategy.solverReport?.() : undefined;
+    if (solver) diagnostics.addSolver(solver);
     acc.add(n, result.total, result.losses, result.weights, weightsJs, result.outputs, data);
     this.step++;
     const named: Record<string, number> = {};

@@ -1,7 +1,7 @@
 /** The registry of methods and the `aggregate` entry point (re-exported by index.ts). */
 import { MultilossError } from '../../errors.js';
 import { allFinite, assertFinite, combine, makeContext, toRows } from './matrix.js';
-import type { AggregateResult, Aggregator, AggregatorName, AggregatorOptionsMap, AggregatorState, GradContext, Matrix, ResolvedOptions } from './types.js';
+import type { AggregateResult, Aggregator, AggregatorName, AggregatorOptionsMap, AggregatorState, GradContext, Matrix, ResolvedOptions, SolverReport } from './types.js';
 import { sumAggregator } from './methods/sum.js';
 import { meanAggregator } from './methods/mean.js';
 import { staticAggregator } from './methods/static.js';
@@ -89,7 +89,7 @@ export function aggregate<M extends AggregatorName>(
     assertFinite(rows);
     throw new MultilossError('training', `aggregator '${method}': the direction is not finite (gradient magnitudes overflow)`);
   }
-  return { direction, weights: out.weights, state: out.state };
+  return out.solver ? { direction, weights: out.weights, state: out.state, solver: out.solver } : { direction, weights: out.weights, state: out.state };
 }
 
 /** Methods that need the gradient rows themselves, not only GGᵀ (dbmtl buffers the rows across steps). */
@@ -112,7 +112,7 @@ export function aggregateGram<M extends AggregatorName>(
   d: number,
   options?: AggregatorOptionsMap[M],
   state?: AggregatorState,
-): { weights: Float64Array; state: AggregatorState } {
+): { weights: Float64Array; state: AggregatorState; solver?: SolverReport } {
   const agg = lookup(method);
   if (needsRows(method)) throw new MultilossError('config', `aggregator '${method}' needs the gradient rows, not only their Gram matrix`);
   const resolved = validateAggregatorOptions(method, options);
@@ -133,5 +133,5 @@ export function aggregateGram<M extends AggregatorName>(
   const out = agg.run(ctx, resolved, st);
   if (out.direction !== undefined) throw new MultilossError('config', `aggregator '${method}' needs the gradient rows, not only their Gram matrix`);
   if (!allFinite(out.weights)) throw new MultilossError('training', `aggregator '${method}': the weights are not finite (gradient magnitudes overflow)`);
-  return { weights: out.weights, state: out.state };
+  return out.solver ? { weights: out.weights, state: out.state, solver: out.solver } : { weights: out.weights, state: out.state };
 }

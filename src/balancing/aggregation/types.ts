@@ -94,7 +94,11 @@ export type NashScale = 'sum' | 'paper' | 'official';
 export interface NashOptions {
   /** Newton iterations at most (default 100). */
   maxIter?: number;
-  /** Stop when the Newton decrement² is below this (default 1e-20). */
+  /**
+   * The Nash residual max_t |α_t(GGᵀα)_t − 1| to reach (default 1e-10), or
+   * the rounding floor of evaluating it when that is larger; Newton's method
+   * throws MultilossError('training') if it cannot get there in maxIter.
+   */
   tol?: number;
   /**
    * 'sum' (default): the bargaining weights α rescaled to sum to T.
@@ -210,6 +214,18 @@ export interface AggregatorStateMap {
 /** JSON-serialisable state of one method (plain numbers and arrays only). */
 export type AggregatorState<M extends AggregatorName = AggregatorName> = AggregatorStateMap[M];
 
+/**
+ * How a method's iterative solver ended: the iterations it used and the final
+ * residual of the condition it solves (relative, method-specific; each
+ * method's condition and tolerance are in docs/aggregation.md). Methods that
+ * solve nothing iteratively report none. A solver that cannot reach its
+ * tolerance throws MultilossError('training') instead of returning.
+ */
+export interface SolverReport {
+  iterations: number;
+  residual: number;
+}
+
 export interface AggregateResult {
   /** The update direction, length d, on the sum scale (see index.ts). */
   direction: Float64Array;
@@ -220,6 +236,8 @@ export interface AggregateResult {
   weights?: Float64Array;
   /** The state to pass to the next call. The input state is never modified. */
   state: AggregatorState;
+  /** Iterations and final residual of the method's solver (nash, mgda, cagrad, imtl, aligned, upgrad). */
+  solver?: SolverReport;
 }
 
 // -------------------------------------------------------- shared interface
@@ -239,6 +257,7 @@ export interface MethodOutput<S> {
   /** Set when the direction is not Σ_t weights_t·rows_t (dbmtl). */
   direction?: Float64Array;
   state: S;
+  solver?: SolverReport;
 }
 
 /** One aggregation method: what each module under methods/ exports. */

@@ -12,7 +12,7 @@ describe('aligned', () => {
       const T = 2 + (rep % 5);
       const G = randn(rng, T, T + 4).map((g, t) => g.map((v) => v * (0.5 + t)));
       const K = gramOf(G);
-      const B = balanceMatrix(K, T);
+      const { B } = balanceMatrix(K, T);
       const aligned = Array.from({ length: T }, (_, i) => comb(G, Array.from({ length: T }, (_, j) => B[i * T + j])));
       const n0 = dot(aligned[0], aligned[0]);
       for (let i = 0; i < T; i++) {
@@ -32,7 +32,7 @@ describe('aligned', () => {
     for (const [name, G] of Object.entries(scenarios(710, 4, 3))) {
       // T = 4 rows in R³: rank ≤ 3.
       const K = gramOf(G);
-      const B = balanceMatrix(K, 4);
+      const { B } = balanceMatrix(K, 4);
       const BKB = new Float64Array(16);
       for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
         let s = 0;

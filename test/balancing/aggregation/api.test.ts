@@ -122,7 +122,7 @@ describe('aggregate: every method', () => {
     assert.deepEqual(validateAggregatorOptions('cagrad', undefined), { c: 0.5, rescale: 2 });
     assert.deepEqual(validateAggregatorOptions('gradvac', {}), { beta: 0.01, seed: 0 });
     assert.deepEqual(validateAggregatorOptions('mgda', { normalization: 'loss', losses: [1, 2] }), { normalization: 'loss', ub: false, losses: [1, 2] });
-    assert.deepEqual(validateAggregatorOptions('nash', {}), { maxIter: 100, tol: 1e-20, scale: 'sum' });
+    assert.deepEqual(validateAggregatorOptions('nash', {}), { maxIter: 100, tol: 1e-10, scale: 'sum' });
     assert.deepEqual(validateAggregatorOptions('upgrad', {}), { normEps: 1e-12, regEps: 1e-4 });
     assert.deepEqual(validateAggregatorOptions('dbmtl', {}), { beta: 0.9, betaSigma: 0, eps: 1e-8 });
     assert.deepEqual(validateAggregatorOptions('aligned', {}), { rankTol: 1.1920929e-7 });

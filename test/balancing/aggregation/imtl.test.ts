@@ -23,6 +23,7 @@ describe('imtl', () => {
 
   it("matches the paper's closed form α_{2..T} = g_1Uᵀ(DUᵀ)⁻¹, α_1 = 1 − Σ", () => {
     const rng = new Rng(510);
+    let negated = 0;
     for (let rep = 0; rep < 10; rep++) {
       const G = randn(rng, 3, 5).map((g, t) => g.map((v) => v * (1 + 2 * t)));
       const u = G.map((g) => g.map((v) => v / norm(g)));
@@ -36,7 +37,23 @@ describe('imtl', () => {
       const x0 = (rhs[0] * M[1][1] - rhs[1] * M[1][0]) / det;
       const x1 = (M[0][0] * rhs[1] - M[0][1] * rhs[0]) / det;
       const alpha = [1 - x0 - x1, x0, x1];
-      assertAllClose(aggregate('imtl', G).direction, comb(G, alpha.map((a) => 3 * a)), 1e-9);
+      const paper = comb(G, alpha.map((a) => 3 * a));
+      // Where the paper's Σα = 1 gives every task the same negative projection (an ascent
+      // direction), the library returns the opposite direction; otherwise exactly the paper's.
+      const sign = dot(paper, u[0]) < 0 ? -1 : 1;
+      if (sign < 0) negated++;
+      assertAllClose(aggregate('imtl', G).direction, paper.map((v) => sign * v), 1e-9);
     }
+    assert.ok(negated > 0 && negated < 10, `both cases occur (${negated} of 10 negated)`);
+  });
+
+  it('the common projection is positive even where the paper normalisation would make it negative', () => {
+    // Here x = K⁻¹n has Σx < 0: the paper's α = x/Σx would give every task the projection 1/Σx < 0.
+    const G = [[-4, -4, -6], [-8, 0, 7], [-5, -3, -1]];
+    const r = aggregate('imtl', G);
+    assertClose(Array.from(r.weights ?? []).reduce((a, b) => a + b, 0), -3, 1e-9, 'Σw = −T');
+    const proj = G.map((g) => dot(r.direction, g) / norm(g));
+    for (const p of proj) assertClose(p, proj[0], 1e-9 * Math.abs(proj[0]));
+    assert.ok(proj[0] > 0, `common projection ${proj[0]}`);
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { aggregate } from '../../../src/balancing/aggregation/index.js';
 import { nashSolve } from '../../../src/balancing/aggregation/methods/nash.js';
 import { Rng } from '../../../src/training/rng.js';
+import { MultilossError } from '../../../src/errors.js';
 import { assertClose, assertFiniteArray, dot, gramOf, norm, randn, scenarios } from './helpers.js';
 
 function residual(K: Float64Array, a: ArrayLike<number>, T: number): number {
@@ -66,7 +67,7 @@ describe('nash', () => {
 
   it('singular GGᵀ (opposite or duplicated gradients) stays finite and positive', () => {
     for (const G of [[[1, 2], [-1, -2]], [[1, 0], [1, 0], [0, 1]], [[1, 1], [2, 2], [-1, -1]]]) {
-      const a = nashSolve(gramOf(G), G.length);
+      const a = nashSolve(gramOf(G), G.length).alpha;
       assertFiniteArray(a);
       for (const x of a) assert.ok(x > 0);
     }
@@ -77,7 +78,56 @@ describe('nash', () => {
     for (let rep = 0; rep < 10; rep++) {
       const G = randn(rng, 10, 30).map((g) => g.map((v) => v * (0.01 + 10 * rng.next())));
       const K = gramOf(G);
-      assert.ok(residual(K, nashSolve(K, 10, 15), 10) < 1e-6);
+      assert.ok(residual(K, nashSolve(K, 10, 15).alpha, 10) < 1e-6);
     }
   });
+
+  it('converges on gradient norms spread over 1e-3…1e3 and up to 1e12 (T = 2…20): residual ≤ 1e-10, reported', () => {
+    const rng = new Rng(640);
+    for (const spread of [6, 12]) {
+      for (const T of [2, 3, 5, 10, 20]) {
+        for (let rep = 0; rep < 20; rep++) {
+          // Random directions in d = 50: the gradients conflict mildly, as in training.
+          const G = randn(rng, T, 50).map((g) => {
+            const s = 10 ** (spread * (rng.next() - 0.5));
+            return g.map((v) => v * s);
+          });
+          const K = gramOf(G);
+          const r = aggregate('nash', G, { scale: 'paper' });
+          const a = r.weights ?? new Float64Array(0);
+          const res = residual(K, a, T);
+          assert.ok(res <= 1e-10, `residual ${res} at T=${T}, spread 1e${spread}`);
+          assert.ok(r.solver !== undefined && r.solver.residual <= 1e-10 && r.solver.iterations <= 25);
+        }
+      }
+    }
+  });
+
+  it('throws a one-line training error naming the step and the residual when maxIter is too small', () => {
+    const rng = new Rng(650);
+    const G = randn(rng, 5, 20).map((g, t) => g.map((v) => v * 10 ** (3 * t - 6)));
+    assert.throws(
+      () => aggregate('nash', G, { maxIter: 1 }),
+      (e: unknown) =>
+        e instanceof MultilossError &&
+        e.kind === 'training' &&
+        !e.message.includes('\n') &&
+        /aggregator 'nash': Newton's method .* did not converge: residual \S+ > tolerance 1\.00e-10 after 1 iterations/.test(e.message),
+    );
+  });
+
+  it('no solution (0 in the hull of the unit gradients): solved with the ridge, cancelling tasks weighted alike', () => {
+    // g1 = −g2 (norms 1e-4 and 1e4) and g3 orthogonal: the direction is g3's, scaled as the paper's √T norm allows.
+    const G = [[1e-4, 0, 0], [-1e4, 0, 0], [0, 5, 0]];
+    const { alpha, degenerate, solver } = nashSolve(gramOf(G), 3);
+    assert.equal(degenerate, true);
+    // b ≈ 1e5 on the pair: evaluating b∘Cb rounds at ~ε·b², so the residual is only resolvable to
+    // the floor 64·T·ε·max_t b_t(|C|b)_t ≈ 1e-3 there.
+    assert.ok(solver.residual < 1e-3, `residual ${solver.residual}`);
+    // b = α‖g‖ is equal on the cancelling pair, so their contributions cancel exactly.
+    assertClose(alpha[0] * 1e-4, alpha[1] * 1e4, 1e-9 * alpha[0] * 1e-4);
+    assertClose(alpha[0] * 1e-4, 1e5, 1e-3 * 1e5, 'b = 1/√ridge on the opposite pair');
+    assertClose(alpha[2] * 5, 1, 1e-9);
+  });
 });
+

@@ -16,7 +16,7 @@ describe('upgrad', () => {
         // torchjd's ridge 1e-4·trace may leave at most −regEps·trace·Σ_t v_t[j].
         const r = aggregate('upgrad', G);
         const tr = G.reduce((s, g) => s + dot(g, g), 0);
-        const V = projectionWeights(gramOf(G), T, new Array<number>(T).fill(1), 1e-12, 1e-4);
+        const V = projectionWeights(gramOf(G), T, new Array<number>(T).fill(1), 1e-12, 1e-4).rows;
         G.forEach((g, j) => {
           const bound = 1e-4 * tr * V.reduce((s, v) => s + v[j], 0);
           assert.ok(dot(g, r.direction) >= -bound - 1e-9 * scale, `default: ${dot(g, r.direction)} < −${bound}`);
@@ -33,7 +33,7 @@ describe('upgrad', () => {
       const K = gramOf(G);
       let tr = 0;
       for (let t = 0; t < T; t++) tr += K[t * T + t];
-      const V = projectionWeights(K, T, new Array<number>(T).fill(1), 0, 0);
+      const V = projectionWeights(K, T, new Array<number>(T).fill(1), 0, 0).rows;
       V.forEach((v, t) => {
         for (let i = 0; i < T; i++) {
           let kv = 0;

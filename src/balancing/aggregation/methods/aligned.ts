@@ -1,7 +1,9 @@
 import type { Aggregator } from '../types.js';
 import { OptionReader } from '../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
-import { symEig } from '../linalg.js';
+import type { SolverReport } from '../types.js';
+import { EIG_TOLERANCE, symEig } from '../linalg.js';
+import { converged } from '../solver.js';
 
 /**
  * Aligned-MTL (Senushkin et al. 2023). With GGᵀ = VΛVᵀ (rank r, eigenvalues
@@ -23,25 +25,29 @@ export const alignedAggregator: Aggregator<'aligned'> = {
   checkState: (s) => checkBaseState('aligned', s),
   run(ctx, o, state) {
     const { T } = ctx;
-    const B = balanceMatrix(ctx.gram(), T, o.rankTol);
+    const { B, solver } = balanceMatrix(ctx.gram(), T, o.rankTol);
     const w = new Float64Array(T);
     for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) w[i] += B[i * T + j];
-    return { weights: w, state: advance(state) };
+    return { weights: w, state: advance(state), solver };
   },
 };
 
-/** The T×T balance transformation B (identity when G = 0). */
-export function balanceMatrix(K: Float64Array, T: number, rankTol = 1.1920929e-7): Float64Array {
+/**
+ * The T×T balance transformation B (identity when G = 0), with the
+ * eigen-decomposition's report (throws above EIG_TOLERANCE).
+ */
+export function balanceMatrix(K: Float64Array, T: number, rankTol = 1.1920929e-7): { B: Float64Array; solver: SolverReport } {
   const B = new Float64Array(T * T);
   let scale = 0;
   for (let t = 0; t < T; t++) scale = Math.max(scale, K[t * T + t]);
   if (!(scale > 0)) {
     for (let t = 0; t < T; t++) B[t * T + t] = 1;
-    return B;
+    return { B, solver: { iterations: 0, residual: 0 } };
   }
   const S = new Float64Array(T * T);
   for (let i = 0; i < T * T; i++) S[i] = K[i] / scale;
-  const { values, vectors } = symEig(S, T);
+  const { values, vectors, iterations, residual } = symEig(S, T);
+  const solver = converged('aligned', 'the eigen-decomposition of GGᵀ', { iterations, residual }, EIG_TOLERANCE);
   let lmax = 0;
   for (let k = 0; k < T; k++) lmax = Math.max(lmax, values[k]);
   const tol = lmax * T * rankTol;
@@ -56,5 +62,5 @@ export function balanceMatrix(K: Float64Array, T: number, rankTol = 1.1920929e-7
       for (let j = 0; j < T; j++) B[i * T + j] += vi * vectors[j * T + k];
     }
   }
-  return B;
+  return { B, solver };
 }

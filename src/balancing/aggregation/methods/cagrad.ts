@@ -1,8 +1,13 @@
 import type { Aggregator } from '../types.js';
 import { OptionReader } from '../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
-import { activeSetQP, matVec, quad } from '../linalg.js';
+import type { SolverReport } from '../types.js';
+import { activeSetQP, matVec, QP_TOLERANCE, quad } from '../linalg.js';
 import { minNormSimplex, normalizedGram } from '../simplex.js';
+import { converged, mergeReports } from '../solver.js';
+
+/** The root search for τ stops within this of max_t‖g_t‖ (|τ − ‖g_w(τ)‖| or the bracket's width). */
+export const CAGRAD_ROOT_TOLERANCE = 1e-10;
 
 /**
  * CAGrad (Liu et al. 2021). The direction maximises the worst task's
@@ -27,32 +32,50 @@ export const cagradAggregator: Aggregator<'cagrad'> = {
   checkState: (s) => checkBaseState('cagrad', s),
   run(ctx, o, state) {
     const { T } = ctx;
-    const w = cagradWeights(ctx.gram(), T, o.c);
+    const { weights: w, solver } = cagradWeights(ctx.gram(), T, o.c);
     const factor = o.rescale === 0 ? 1 : o.rescale === 1 ? 1 + o.c * o.c : 1 + o.c;
     for (let t = 0; t < T; t++) w[t] *= T / factor;
-    return { weights: w, state: advance(state) };
+    return { weights: w, state: advance(state), solver };
   },
 };
 
-/** Weights of the unscaled CAGrad direction d = g0 + λ g_w (so they sum to 1 + λ). */
-export function cagradWeights(K: Float64Array, T: number, c: number): Float64Array {
+/**
+ * Weights of the unscaled CAGrad direction d = g0 + λ g_w (so they sum to 1 + λ),
+ * with the solver's report: the active-set iterations of every QP solved, and
+ * the worst of their KKT residuals and of the root search's relative residual.
+ * Throws MultilossError('training') when a QP or the root search misses its tolerance.
+ */
+export function cagradWeights(K: Float64Array, T: number, c: number): { weights: Float64Array; solver: SolverReport } {
   const out = new Float64Array(T).fill(1 / T);
   const Q = normalizedGram(K, T);
-  if (Q === null || c === 0) return out;
+  const none = { weights: out, solver: { iterations: 0, residual: 0 } };
+  if (Q === null || c === 0) return none;
+  // The linear terms and ‖g0‖ come from the Gram matrix without the ridge: when the
+  // gradients nearly cancel, ‖g0‖ is small and the ridge would be a large part of it.
+  let mean = 0;
+  for (let t = 0; t < T; t++) mean += K[t * T + t] / T;
+  const Kn = K.map((v) => v / mean);
   const ones = new Float64Array(T).fill(1);
-  const b = matVec(Q, T, ones);
+  const b = matVec(Kn, T, ones);
   for (let t = 0; t < T; t++) b[t] /= T;
-  const g0norm = Math.sqrt(Math.max(0, quad(Q, T, ones, ones))) / T;
+  const g0norm = Math.sqrt(Math.max(0, quad(Kn, T, ones, ones))) / T;
   const s = c * g0norm;
-  if (!(s > 0)) return out;
+  if (!(s > 0)) return none;
 
   // w(τ) = argmin_{w∈Δ} ½wᵀQw + (τ/s)·bᵀw and its norm ρ(τ) = ‖g_w(τ)‖.
   const zero = new Float64Array(T);
+  const qps: SolverReport[] = [];
   const solve = (tau: number): Float64Array => {
-    if (tau === 0) return minNormSimplex(Q, T);
+    if (tau === 0 || T === 1) {
+      const r = minNormSimplex(Q, T);
+      qps.push(r);
+      return r.alpha;
+    }
     const lin = new Float64Array(T);
     for (let t = 0; t < T; t++) lin[t] = (tau / s) * b[t];
-    return T === 1 ? Float64Array.of(1) : activeSetQP(Q, T, lin, zero, true);
+    const r = activeSetQP(Q, T, lin, zero, true);
+    qps.push(r);
+    return r.x;
   };
   const rho = (w: Float64Array): number => Math.sqrt(Math.max(0, quad(Q, T, w, w)));
 
@@ -65,6 +88,7 @@ export function cagradWeights(K: Float64Array, T: number, c: number): Float64Arr
   let hHi = hi - rho(wHi);
   let wStar: Float64Array;
   let tauStar: number;
+  let rootResidual = 0;
   if (hLo >= 0) {
     wStar = solve(lo);
     tauStar = lo;
@@ -76,6 +100,7 @@ export function cagradWeights(K: Float64Array, T: number, c: number): Float64Arr
     let side = 0;
     wStar = wHi;
     tauStar = hi;
+    rootResidual = Infinity;
     for (let it = 0; it < 200; it++) {
       let tau = (lo * hHi - hi * hLo) / (hHi - hLo);
       if (!(tau > lo && tau < hi)) tau = 0.5 * (lo + hi);
@@ -83,7 +108,6 @@ export function cagradWeights(K: Float64Array, T: number, c: number): Float64Arr
       const h = tau - rho(w);
       wStar = w;
       tauStar = tau;
-      if (Math.abs(h) <= 1e-15 * maxNorm || hi - lo <= 1e-15 * maxNorm) break;
       if (h < 0) {
         lo = tau;
         hLo = h;
@@ -95,18 +119,26 @@ export function cagradWeights(K: Float64Array, T: number, c: number): Float64Arr
         if (side === 1) hLo /= 2;
         side = 1;
       }
+      rootResidual = Math.min(Math.abs(h), hi - lo) / maxNorm;
+      if (Math.abs(h) <= 1e-15 * maxNorm || hi - lo <= 1e-15 * maxNorm) break;
     }
   }
-  // When the optimal g_w vanishes (0 in the hull at the optimum) every point
-  // of the ball is equally good for the worst task; keep d = g0 (what the
-  // official code's 1e-8 guard gives) rather than divide by ~0. "Vanishes" is
-  // relative to the norms it is made of (a tiny task alone is not degenerate).
-  const gw = rho(wStar);
+  const qp = mergeReports(qps);
+  converged('cagrad', 'a simplex QP of the dual', qp, QP_TOLERANCE);
+  converged('cagrad', "the root search for τ = ‖g_w(τ)‖ in the dual", { iterations: qps.length, residual: rootResidual }, CAGRAD_ROOT_TOLERANCE);
+  const solver = { iterations: qp.iterations, residual: Math.max(qp.residual, rootResidual) };
+  // When the optimal g_w vanishes (0 in the hull at the optimum) the formula
+  // divides by ~0 and its direction is rounding; keep d = g0, what the official
+  // code's 1e-8 guard gives. (d = g0 is then optimal only if no task conflicts
+  // with g0: the optimal directions are the points of the ball with g_iᵀd ≥ 0,
+  // when there are any.) "Vanishes" is relative to the norms g_w is made of and
+  // to ‖g0‖, and measured without the ridge (which makes a zero row look like a
+  // tiny one).
+  const gw = Math.sqrt(Math.max(0, quad(Kn, T, wStar, wStar)));
   let parts = 0;
-  for (let t = 0; t < T; t++) parts += wStar[t] * Math.sqrt(Q[t * T + t]);
-  // (The 1e-12 relative ridge alone keeps ‖g_w‖ ≳ 1e-6 of its parts.)
-  if (!(gw > 1e-5 * parts) || !(gw > 1e-12) || !(tauStar >= 0)) return out;
+  for (let t = 0; t < T; t++) parts += wStar[t] * Math.sqrt(Kn[t * T + t]);
+  if (!(gw > 1e-5 * parts) || !(gw > 1e-6 * g0norm) || !(tauStar >= 0)) return { weights: out, solver };
   const lambda = s / gw;
   for (let t = 0; t < T; t++) out[t] += lambda * wStar[t];
-  return out;
+  return { weights: out, solver };
 }

@@ -5,8 +5,12 @@ import { checkBaseState, checkTable } from '../state.js';
 import { taskOrders } from '../orders.js';
 import { columnSums } from './pcgrad.js';
 
-/** Called after task i's running gradient was adjusted towards g_j, with the cosine after it and the target. */
-export type VaccineTrace = (i: number, j: number, cosAfter: number, target: number) => void;
+/**
+ * Called after task i's running gradient was adjusted towards g_j, with the
+ * cosine after it, the target, the cosine before, and how much the running
+ * gradient had cancelled before (Σ_k |W_ik|·‖g_k‖ / ‖Σ_k W_ik g_k‖, ≥ 1: its rounding scale).
+ */
+export type VaccineTrace = (i: number, j: number, cosAfter: number, target: number, cosBefore: number, cancellation: number) => void;
 
 /** Targets are kept below 1 so the adjustment stays finite. */
 const MAX_TARGET = 1 - 1e-9;
@@ -70,6 +74,11 @@ export function gradvacRows(
     for (const j of orders[i]) {
       const kjj = K[j * T + j];
       if (!(kjj > 0) || !(n2 > 1e-300)) continue;
+      // A running gradient that has cancelled to the rounding of its Gram-based norm
+      // (ε × the terms it is made of, squared) has no direction left to adjust.
+      let terms = 0;
+      for (let k = 0; k < T; k++) terms += Math.abs(W[i * T + k]) * Math.sqrt(Math.max(0, K[k * T + k]));
+      if (n2 <= 64 * T * Number.EPSILON * terms * terms) continue;
       let dot = 0;
       for (let k = 0; k < T; k++) dot += W[i * T + k] * K[k * T + j];
       const ni = Math.sqrt(n2);
@@ -77,6 +86,7 @@ export function gradvacRows(
       const rho = Math.max(-1, Math.min(1, dot / (ni * nj)));
       const phi = Math.min(targets[i][j], MAX_TARGET);
       if (rho < phi) {
+        const cancellation = terms / ni;
         const sp = Math.sqrt(1 - phi * phi);
         const w = (ni * (phi * Math.sqrt(1 - rho * rho) - rho * sp)) / (nj * sp);
         W[i * T + j] += w;
@@ -84,7 +94,7 @@ export function gradvacRows(
         if (trace) {
           let after = 0;
           for (let k = 0; k < T; k++) after += W[i * T + k] * K[k * T + j];
-          trace(i, j, n2 > 0 ? after / (Math.sqrt(n2) * nj) : 0, phi);
+          trace(i, j, n2 > 0 ? after / (Math.sqrt(n2) * nj) : 0, phi, rho, cancellation);
         }
       }
       next[i][j] = (1 - beta) * targets[i][j] + beta * rho;

@@ -3,6 +3,8 @@ import type { Aggregator, MgdaNormalization } from '../types.js';
 import { OptionReader, checkTaskLength } from '../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 import { minNormSimplex } from '../simplex.js';
+import { converged } from '../solver.js';
+import { QP_TOLERANCE } from '../linalg.js';
 
 const NORMALIZATIONS: readonly MgdaNormalization[] = ['none', 'l2', 'loss', 'loss+'];
 
@@ -35,10 +37,11 @@ export const mgdaAggregator: Aggregator<'mgda'> = {
     const { T } = ctx;
     checkTaskLength('mgda', 'losses', o.losses, T);
     const K = ctx.gram();
-    const alpha = minNormSimplex(normalizeGram(K, T, o.normalization, o.losses), T);
+    const { alpha, iterations, residual } = minNormSimplex(normalizeGram(K, T, o.normalization, o.losses), T);
+    const solver = converged('mgda', 'the min-norm QP over the simplex', { iterations, residual }, QP_TOLERANCE);
     const weights = new Float64Array(T);
     for (let t = 0; t < T; t++) weights[t] = T * alpha[t];
-    return { weights, state: advance(state) };
+    return { weights, state: advance(state), solver };
   },
 };
 

@@ -1,7 +1,9 @@
 import type { Aggregator } from '../types.js';
 import { OptionReader, checkTaskLength } from '../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
-import { activeSetQP } from '../linalg.js';
+import type { SolverReport } from '../types.js';
+import { activeSetQP, QP_TOLERANCE } from '../linalg.js';
+import { converged, mergeReports } from '../solver.js';
 
 /**
  * UPGrad (Quinton & Rey 2024, torchjd's default aggregator). Each g_t, weighted
@@ -27,21 +29,24 @@ export const upgradAggregator: Aggregator<'upgrad'> = {
   run(ctx, o, state) {
     const { T } = ctx;
     checkTaskLength('upgrad', 'pref', o.pref, T);
-    const weights = upgradWeights(ctx.gram(), T, o.pref ?? new Array<number>(T).fill(1), o.normEps, o.regEps);
-    return { weights, state: advance(state) };
+    const { weights, solver } = upgradWeights(ctx.gram(), T, o.pref ?? new Array<number>(T).fill(1), o.normEps, o.regEps);
+    return { weights, state: advance(state), solver };
   },
 };
 
-/** Σ_t v_t where v_t is the dual-cone projection weight vector of p_t·e_t. */
-export function upgradWeights(K: Float64Array, T: number, pref: readonly number[], normEps: number, regEps: number): Float64Array {
-  const rows = projectionWeights(K, T, pref, normEps, regEps);
+/** Σ_t v_t where v_t is the dual-cone projection weight vector of p_t·e_t, with the T QPs' merged report. */
+export function upgradWeights(K: Float64Array, T: number, pref: readonly number[], normEps: number, regEps: number): { weights: Float64Array; solver: SolverReport } {
+  const { rows, solver } = projectionWeights(K, T, pref, normEps, regEps);
   const w = new Float64Array(T);
   for (const v of rows) for (let k = 0; k < T; k++) w[k] += v[k];
-  return w;
+  return { weights: w, solver };
 }
 
-/** The T weight vectors v_t (projection of p_t·g_t onto the dual cone = Σ_k v_t[k]·g_k). */
-export function projectionWeights(K: Float64Array, T: number, pref: readonly number[], normEps: number, regEps: number): Float64Array[] {
+/**
+ * The T weight vectors v_t (projection of p_t·g_t onto the dual cone = Σ_k v_t[k]·g_k).
+ * Throws MultilossError('training') naming the task whose QP misses QP_TOLERANCE.
+ */
+export function projectionWeights(K: Float64Array, T: number, pref: readonly number[], normEps: number, regEps: number): { rows: Float64Array[]; solver: SolverReport } {
   let tr = 0;
   for (let t = 0; t < T; t++) tr += K[t * T + t];
   const Q = new Float64Array(T * T);
@@ -49,15 +54,18 @@ export function projectionWeights(K: Float64Array, T: number, pref: readonly num
   // A tiny floor keeps the QP strictly convex when regEps = 0.
   for (let t = 0; t < T; t++) Q[t * T + t] += Math.max(regEps, 1e-13);
   const zero = new Float64Array(T);
-  const out: Float64Array[] = [];
+  const rows: Float64Array[] = [];
+  const reports: SolverReport[] = [];
   for (let t = 0; t < T; t++) {
     if (pref[t] === 0) {
-      out.push(new Float64Array(T));
+      rows.push(new Float64Array(T));
       continue;
     }
     const u = new Float64Array(T);
     u[t] = pref[t];
-    out.push(activeSetQP(Q, T, zero, u, false));
+    const { x, iterations, residual } = activeSetQP(Q, T, zero, u, false);
+    reports.push(converged('upgrad', `the dual-cone projection QP of task ${t}`, { iterations, residual }, QP_TOLERANCE));
+    rows.push(x);
   }
-  return out;
+  return { rows, solver: mergeReports(reports) };
 }

@@ -1,0 +1,451 @@
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { aggregate, computeGram } from '../../../src/balancing/aggregation/index.js';
+import type { AggregateResult, AggregatorName, AggregatorState } from '../../../src/balancing/aggregation/index.js';
+import { nashSolve, NASH_RIDGE } from '../../../src/balancing/aggregation/methods/nash.js';
+import { balanceMatrix } from '../../../src/balancing/aggregation/methods/aligned.js';
+import { columnSums, pcgradRows } from '../../../src/balancing/aggregation/methods/pcgrad.js';
+import { gradvacRows } from '../../../src/balancing/aggregation/methods/gradvac.js';
+import { symEig } from '../../../src/balancing/aggregation/linalg.js';
+import { type Case, caseArbitrary, closeTo, permutation, rng, termSize } from './property-cases.js';
+import { dot, norm } from './helpers.js';
+
+// Property tests for every aggregator (docs/aggregation.md, "Defining
+// properties and invariances"): on ≥ 1,000 drawn gradient matrices per method
+// (random, near-collinear, duplicated, zero and anti-parallel rows; norms from
+// 1e-6 to 1e6; T from 2 to 20; d from 1 to 10⁴) the method's defining property
+// holds to its stated tolerance, and so do its invariances: a row permutation
+// permutes the weights and keeps the direction; a global scaling c scales the
+// direction by c; for the scale-invariant methods (nash, imtl, dbmtl) scaling
+// one row keeps the direction up to a positive factor. Seeds are fixed: a
+// failure prints its counterexample and reproduces.
+
+const RUNS = 1000;
+const EPS = Number.EPSILON;
+
+type Options = Record<string, unknown>;
+
+interface Spec {
+  /** Options for this case (e.g. a fixed order, weights). */
+  options?: (c: Case) => Options;
+  /** A state to start from (gradvac's targets, dbmtl's buffer), for this case. */
+  state?: (c: Case) => AggregatorState | undefined;
+  /** The same options/state for the rows permuted by `perm` (new row k = old row perm[k]). */
+  permuted?: (c: Case, perm: number[], options: Options, state: AggregatorState | undefined) => { options: Options; state: AggregatorState | undefined };
+  /** Throws when the method's defining property does not hold on this case. */
+  defining: (c: Case, r: AggregateResult, options: Options, state: AggregatorState | undefined) => void;
+  /**
+   * The direction the invariances are about (default: the result's). mgda with normalisation: the
+   * combination of the normalised rows, the one the QP determines (see the spec).
+   */
+  invariantDirection?: (rows: readonly Float64Array[], r: AggregateResult, options: Options) => Float64Array;
+  /** Scaling one row by s > 0 keeps the direction up to a positive factor; `rowScaleTolerance` says how well. */
+  rowScaleInvariant?: boolean;
+  rowScaleTolerance?: (c: Case) => number;
+  /** Relative tolerance of the permutation and global-scaling checks (default 1e-8). */
+  invarianceTolerance?: (c: Case) => number;
+  /** d(cG) = c^degree·d(G) for c > 0 (1 unless said otherwise; Nash-MTL's paper scale is 0: ‖d‖ = √T). */
+  degree?: (options: Options) => 0 | 1;
+  /**
+   * Absolute rounding of the weights, per unit of ‖g_t‖ (aligned: B·1 sums entries of size ≤ 1 and may
+   * cancel to ~0, leaving ~T·ε on every term); 0 unless said.
+   */
+  weightRounding?: (c: Case) => number;
+  /** Global scaling: when the method falls back to another rule below some size (upgrad's normEps), what it gives instead. */
+  globalFallback?: (rows: Float64Array[], options: Options) => Float64Array | undefined;
+}
+
+function run(method: AggregatorName, rows: readonly Float64Array[], options: Options, state?: AggregatorState): AggregateResult {
+  return aggregate(method, rows as Float64Array[], options as never, state);
+}
+
+const sumRows = (rows: readonly Float64Array[], w?: ArrayLike<number>): Float64Array => {
+  const out = new Float64Array(rows[0].length);
+  rows.forEach((g, t) => g.forEach((x, k) => (out[k] += (w ? w[t] : 1) * x)));
+  return out;
+};
+
+const weightsOf = (r: AggregateResult): Float64Array => r.weights ?? new Float64Array(0);
+
+function fail(what: string): never {
+  throw new Error(what);
+}
+
+/** The rows divided by their norms (zero rows stay zero). */
+const unitRows = (rows: readonly Float64Array[]): Float64Array[] =>
+  rows.map((g) => {
+    const n = norm(g);
+    return n > 0 ? g.map((x) => x / n) : g.slice();
+  });
+
+// ------------------------------------------------------------------ methods
+
+const SPECS: Record<AggregatorName, Spec> = {
+  sum: {
+    defining: (c, r) => closeTo(r.direction, sumRows(c.rows), 4 * c.T * EPS, termSize(c.rows, new Array(c.T).fill(1)), 'direction = Σ_t g_t'),
+  },
+  mean: {
+    defining: (c, r) => closeTo(r.direction, sumRows(c.rows).map((x) => x / c.T), 4 * c.T * EPS, termSize(c.rows, new Array(c.T).fill(1 / c.T)), 'direction = Σ_t g_t / T'),
+  },
+  static: {
+    options: (c) => {
+      const g = rng(c.seed, 'static');
+      return { weights: Array.from({ length: c.T }, () => g.normal()) };
+    },
+    permuted: (_c, perm, o) => ({ options: { weights: perm.map((k) => (o.weights as number[])[k]) }, state: undefined }),
+    defining: (c, r, o) => {
+      const w = o.weights as number[];
+      closeTo(r.direction, sumRows(c.rows, w), 4 * c.T * EPS, termSize(c.rows, w), 'direction = Σ_t w_t g_t');
+    },
+  },
+  mgda: {
+    options: (c) => ({ normalization: rng(c.seed, 'mgda').next() < 0.5 ? 'none' : 'l2' }),
+    // With 'l2' the weights come from the unit rows and are applied to the raw ones; where the unit rows'
+    // min-norm weights are not unique (0 in their hull in several ways) the raw direction depends on the
+    // tie-break, so the invariances are stated for Σ α_t·g_t/‖g_t‖ (documented).
+    invariantDirection: (rows, r, o) => (o.normalization === 'l2' ? sumRows(unitRows(rows), weightsOf(r)) : r.direction),
+    degree: (o) => (o.normalization === 'l2' ? 0 : 1),
+    defining: (c, r, o) => {
+      // KKT of min_{α∈Δ} ‖Σ α_t h_t‖² on the (normalised) rows h_t: h_tᵀd ≥ ‖d‖² for all t, = on the support.
+      const h = o.normalization === 'l2' ? unitRows(c.rows) : c.rows;
+      const alpha = Array.from(weightsOf(r), (w) => w / c.T);
+      const total = alpha.reduce((s, a) => s + a, 0);
+      if (Math.abs(total - 1) > 1e-12 || alpha.some((a) => a < 0)) fail(`α not in the simplex: Σα = ${total}, min ${Math.min(...alpha)}`);
+      const dAlpha = sumRows(h, alpha);
+      const d2 = dot(dAlpha, dAlpha);
+      const size = termSize(h, alpha);
+      // The QP's relative ridge (1e-12 of each diagonal entry, of the smallest positive one on zero rows).
+      const ridge = 1e-11 * Math.min(...h.map((x) => dot(x, x)).filter((x) => x > 0));
+      for (let t = 0; t < c.T; t++) {
+        const gap = dot(h[t], dAlpha) - d2;
+        const tol = 1e-9 * norm(h[t]) * size + ridge + 1e-300;
+        if (gap < -tol) fail(`task ${t}: h_tᵀd − ‖d‖² = ${gap} < −${tol} (not the min-norm point)`);
+        if (alpha[t] > 1e-6 && gap > tol) fail(`task ${t} in the support (α = ${alpha[t]}) but h_tᵀd − ‖d‖² = ${gap} > ${tol}`);
+      }
+    },
+  },
+  pcgrad: {
+    options: (c) => ({ order: permutation(c.T, c.seed) }),
+    permuted: (_c, perm, o) => ({ options: { order: permuteOrder(o.order as number[], perm) }, state: undefined }),
+    defining: (c, r, o) => {
+      // Every projection removes the conflict exactly: the running gradient ends orthogonal to g_j.
+      const K = computeGram(c.rows);
+      const order = o.order as number[];
+      const orders = Array.from({ length: c.T }, (_, i) => order.filter((j) => j !== i));
+      const W = pcgradRows(K, c.T, orders, (i, j, after) => {
+        const tol = 1e-9 * Math.sqrt(K[j * c.T + j]) * termSize(c.rows, new Array(c.T).fill(1));
+        if (Math.abs(after) > tol) fail(`projection of task ${i} onto ${j} leaves inner product ${after} (tol ${tol})`);
+      });
+      closeTo(weightsOf(r), columnSums(W, c.T), 1e-12, Math.max(1, ...Array.from(W, Math.abs)), 'weights = Σ of the projected rows');
+      if (!Array.from(K).some((x) => x < 0)) closeTo(r.direction, sumRows(c.rows), 1e-12, termSize(c.rows, new Array(c.T).fill(1)), 'no conflict: the sum');
+    },
+  },
+  gradvac: {
+    options: (c) => ({ order: permutation(c.T, c.seed), beta: 0.01 }),
+    state: (c) => {
+      const g = rng(c.seed, 'targets');
+      const targets = Array.from({ length: c.T }, () => Array.from({ length: c.T }, () => 2 * g.next() - 1));
+      return { method: 'gradvac', step: 3, targets };
+    },
+    permuted: (_c, perm, o, s) => {
+      const targets = (s as { targets: number[][] }).targets;
+      return {
+        options: { ...o, order: permuteOrder(o.order as number[], perm) },
+        state: { method: 'gradvac', step: 3, targets: perm.map((a) => perm.map((b) => targets[a][b])) },
+      };
+    },
+    defining: (c, _r, o, s) => {
+      // Every adjustment brings the cosine with g_j exactly to its target (Eq. 2).
+      const K = computeGram(c.rows);
+      const order = o.order as number[];
+      const orders = Array.from({ length: c.T }, (_, i) => order.filter((j) => j !== i));
+      // The adjustment's rounding is amplified by 1/(1 − ρ²) as the running gradient nears ±g_j;
+      // exactly anti-parallel (ρ = −1) there is no plane to rotate in and Eq. 2 gives 0 (documented).
+      // So is a running gradient that has cancelled (its rounding is ε × the terms it is made of).
+      const targets = (s as { targets: number[][] }).targets;
+      const { W } = gradvacRows(K, c.T, targets, 0.01, orders, (i, j, cosAfter, _target, before, cancellation) => {
+        // (its norm comes from the Gram matrix, so the cancellation enters squared)
+        const tol = 1e-9 + (1e3 * EPS * cancellation * cancellation) / Math.max(1e-300, 1 - before * before);
+        const target = Math.min(targets[i][j], 1 - 1e-9);
+        if (Math.abs(cosAfter - target) > tol) fail(`adjusting task ${i} towards ${j} (cosine before ${before}): cosine ${cosAfter}, target ${target}`);
+      });
+      // …and those adjusted rows are what aggregate sums.
+      closeTo(weightsOf(_r), columnSums(W, c.T), 1e-12, Math.max(1, ...Array.from(W, Math.abs)), 'weights = Σ of the adjusted rows');
+    },
+  },
+  cagrad: {
+    options: (c) => ({ c: [0.1, 0.5, 0.9][rng(c.seed, 'c').int(3)] }),
+    defining: (c, r, o) => cagradOptimal(c, r, o.c as number),
+  },
+  imtl: {
+    rowScaleInvariant: true,
+    // K α ∝ n is solved by an eigen-decomposition: one row's scale moves the result by ~ε·cond(C), C the
+    // cosine matrix; past the pseudo-inverse's cut (rank-deficient G) it is not invariant at all (documented).
+    rowScaleTolerance: (c) => 1e-6 + 1e2 * EPS * cosineCondition(c.rows),
+    // Rounding in C⁺1 grows with λ_max / the smallest eigenvalue the pseudo-inverse keeps; past 1e8
+    // (nearly collinear gradients) the equal-projection system is ill-posed and the direction is
+    // rounding-dependent (documented): no invariance to check.
+    invarianceTolerance: (c) => {
+      const cond = cosineCondition(c.rows, true);
+      return cond > 1e8 ? Infinity : 1e-8 + 1e3 * EPS * cond;
+    },
+    defining: (c, r) => imtlEqualProjections(c, r),
+  },
+  nash: {
+    options: () => ({ scale: 'paper' }),
+    rowScaleInvariant: true,
+    degree: () => 0,
+    defining: (c, r) => nashCondition(c, r),
+  },
+  aligned: {
+    weightRounding: (c) => (64 * c.T * EPS) / 1e-8,
+    defining: (c, r) => alignedOrthogonal(c, r),
+  },
+  upgrad: {
+    options: (c) => (rng(c.seed, 'upgrad').next() < 0.5 ? {} : { regEps: 0 }),
+    globalFallback: (rows, o) => {
+      const K = computeGram(rows);
+      let tr = 0;
+      for (let t = 0; t < rows.length; t++) tr += K[t * rows.length + t];
+      // Below normEps (default 1e-12) the Gram matrix counts as zero: the weighted sum (documented).
+      return tr < ((o.normEps as number | undefined) ?? 1e-12) ? sumRows(rows) : undefined;
+    },
+    defining: (c, r, o) => {
+      // In the dual cone up to the ridge: g_tᵀd ≥ −max(regEps, 1e-13)·tr(GGᵀ)·w_t (w_t = Σ_s v_s[t]).
+      const w = weightsOf(r);
+      const size = termSize(c.rows, w);
+      const K = computeGram(c.rows);
+      let tr = 0;
+      for (let t = 0; t < c.T; t++) tr += K[t * c.T + t];
+      if (tr < 1e-12) return; // below normEps: the weighted sum (checked under global scaling)
+      const ridge = Math.max((o.regEps as number | undefined) ?? 1e-4, 1e-13);
+      c.rows.forEach((g, t) => {
+        const ip = dot(g, r.direction);
+        const tol = ridge * tr * Math.abs(w[t]) * (1 + 1e-6) + 1e-9 * norm(g) * size;
+        if (ip < -tol) fail(`task ${t}: g_tᵀd = ${ip} < −${tol} (outside the dual cone by more than the ridge)`);
+      });
+    },
+  },
+  dbmtl: {
+    options: () => ({ eps: 0 }),
+    rowScaleInvariant: true,
+    defining: (c, r) => {
+      // First step: buffer (1 − β)g; every buffered gradient is scaled to the largest buffered norm.
+      const buffer = c.rows.map((g) => g.map((x) => 0.1 * x));
+      const norms = buffer.map(norm);
+      const max = Math.max(...norms);
+      const w = weightsOf(r);
+      norms.forEach((n, t) => {
+        if (n > 0 && Math.abs(w[t] * n - max) > 1e-12 * max) fail(`task ${t}: buffered term norm ${w[t] * n} ≠ max ${max}`);
+      });
+      closeTo(r.direction, sumRows(buffer, w), 4 * c.T * EPS, termSize(buffer, w), 'direction = Σ_t w_t ĝ_t');
+    },
+  },
+};
+
+/**
+ * λ_max/λ_min of the cosine matrix of the nonzero rows (∞ when singular), or with `kept` over the
+ * eigenvalues IMTL's pseudo-inverse keeps (above m·1e-13·λ_max).
+ */
+function cosineCondition(rows: readonly Float64Array[], kept = false): number {
+  const unit = unitRows(rows).filter((u) => norm(u) > 0);
+  const m = unit.length;
+  if (m < 2) return 1;
+  const { values } = symEig(computeGram(unit), m);
+  const max = Math.max(...values);
+  const min = Math.min(...values.filter((v) => !kept || v > m * 1e-13 * max));
+  return min > 0 ? max / min : Infinity;
+}
+
+/** The fixed order `order` for the rows permuted by perm (new row k = old row perm[k]). */
+function permuteOrder(order: number[], perm: number[]): number[] {
+  const inverse = new Array<number>(perm.length);
+  perm.forEach((old, k) => (inverse[old] = k));
+  return order.map((old) => inverse[old]);
+}
+
+/**
+ * CAGrad: the unscaled direction d_u = g0 + λg_w lies in the ball
+ * ‖d − g0‖ ≤ c‖g0‖ and closes the duality gap: min_i g_iᵀd_u equals the dual
+ * value g_wᵀg0 + c‖g0‖‖g_w‖ at the returned w, so d_u is optimal.
+ */
+function cagradOptimal(c: Case, r: AggregateResult, cc: number): void {
+  const T = c.T;
+  const u = Array.from(weightsOf(r), (w) => (w * (1 + cc)) / T);
+  const g0 = sumRows(c.rows).map((x) => x / T);
+  const g0n = norm(g0);
+  const lambda = u.reduce((s, x) => s + x, 0) - 1;
+  const size = Math.max(...c.rows.map(norm));
+  const du = sumRows(c.rows, u);
+  const w = u.map((x) => (x - 1 / T) / lambda);
+  const gw = sumRows(c.rows, w);
+  // ‖g_w‖ comes from the Gram matrix: where g_w cancels, its rounding grows like (Σ_t w_t‖g_t‖ / ‖g_w‖)².
+  const amplification = lambda > 0 && norm(gw) > 0 ? (termSize(c.rows, w) / norm(gw)) ** 2 : 1;
+  const rel = 1e-9 + 1e2 * EPS * amplification;
+  const radius = norm(du.map((x, k) => x - g0[k]));
+  if (radius > cc * g0n * (1 + rel) + 1e-12 * size) fail(`‖d − g0‖ = ${radius} > c‖g0‖ = ${cc * g0n}`);
+  const primal = Math.min(...c.rows.map((g) => dot(g, du)));
+  const tol = (1e-7 + rel) * size * (g0n + termSize(c.rows, u)) + 1e-300;
+  const dual = dot(gw, g0) + cc * g0n * norm(gw);
+  if (lambda > 1e-12 && Math.abs(dual - primal) <= tol) return;
+  // Otherwise it must be the documented fallback d = g0 (the official code's): only where g_w vanishes,
+  // i.e. the hull's min-norm point is ~0.
+  const mgda = aggregate('mgda', c.rows);
+  const minNorm = norm(mgda.direction) / T;
+  const parts = termSize(c.rows, weightsOf(mgda)) / T;
+  if (!(minNorm <= 1e-4 * parts + 1e-5 * g0n)) fail(`duality gap ${dual - primal} (dual ${dual}, primal ${primal}, tol ${tol}) and the hull's min-norm ${minNorm} is not ~0`);
+  if (u.some((x) => Math.abs(x - 1 / T) > 1e-15)) fail(`fallback weights ${u} are not 1/T (d = g0)`);
+}
+
+/** IMTL-G: equal projections d·u_t on every nonzero task, where the system Kα ∝ n is consistent. */
+function imtlEqualProjections(c: Case, r: AggregateResult): void {
+  const w = weightsOf(r);
+  const nonzero = c.rows.map((g, t) => t).filter((t) => norm(c.rows[t]) > 0);
+  const total = w.reduce((s, x) => s + x, 0);
+  if (nonzero.length > 0 && Math.abs(Math.abs(total) - c.T) > 1e-9 * c.T) {
+    // |Σα| = 1 (Σα = −1 where the paper's Σα = 1 would give an ascent direction), or Σ|α| = 1 when Σ vanishes (documented).
+    const abs = w.reduce((s, x) => s + Math.abs(x), 0);
+    if (Math.abs(abs - c.T) > 1e-9 * c.T) fail(`Σ weights = ${total}, Σ|weights| = ${abs}, expected ±T = ${c.T}`);
+  }
+  // Rank-deficient G (d < T, duplicated or opposite rows): solved in the least-squares sense, equal
+  // projections need not exist (documented). Otherwise they hold to ~ε·cond(C).
+  const cond = cosineCondition(c.rows);
+  if (!(cond < 1e10)) return;
+  const proj = nonzero.map((t) => dot(c.rows[t], r.direction) / norm(c.rows[t]));
+  const size = termSize(c.rows, w);
+  const spread = Math.max(...proj) - Math.min(...proj);
+  if (spread > (1e-9 + 1e2 * EPS * cond) * size) fail(`projections d·u_t differ by ${spread} (size ${size}, cond ${cond})`);
+  if (Math.min(...proj) < -1e-9 * size) fail(`negative common projection ${Math.min(...proj)}: an ascent direction`);
+}
+
+/**
+ * Nash-MTL (paper scale): α_t(Kα)_t = 1 on every nonzero task to
+ * max(1e-10, 64·T·ε·κ), κ = max_t α_t(|K|α)_t, for K = GGᵀ, or for
+ * K + NASH_RIDGE·diag(K) when 0 is in the hull of the unit gradients; zero tasks get 0.
+ */
+function nashCondition(c: Case, r: AggregateResult): void {
+  const T = c.T;
+  const K = computeGram(c.rows);
+  const { degenerate } = nashSolve(K, T);
+  const a = weightsOf(r);
+  let residual = 0;
+  let kappa = 0;
+  for (let t = 0; t < T; t++) {
+    if (!(K[t * T + t] > 0)) {
+      if (a[t] !== 0) fail(`zero task ${t} has weight ${a[t]}`);
+      continue;
+    }
+    if (!(a[t] > 0)) fail(`task ${t}: α = ${a[t]} not positive`);
+    let s = degenerate ? NASH_RIDGE * K[t * T + t] * a[t] : 0;
+    let abs = Math.abs(s);
+    for (let j = 0; j < T; j++) {
+      s += K[t * T + j] * a[j];
+      abs += Math.abs(K[t * T + j] * a[j]);
+    }
+    residual = Math.max(residual, Math.abs(a[t] * s - 1));
+    kappa = Math.max(kappa, a[t] * abs);
+  }
+  const tol = Math.max(1e-10, 64 * T * EPS * kappa);
+  if (!(residual <= tol)) fail(`Nash residual ${residual} > ${tol} (κ = ${kappa}, degenerate ${degenerate})`);
+  if (!r.solver || !(r.solver.residual <= tol)) fail(`reported residual ${r.solver?.residual} > ${tol}`);
+}
+
+/**
+ * Aligned-MTL: M = B·GGᵀ·Bᵀ (the Gram matrix of the aligned gradients BG) is
+ * λ·P for a projector P: the aligned gradients are orthogonal with equal
+ * norms. Checked as M² = μM with μ = tr(M²)/tr(M), and weights = B·1.
+ */
+function alignedOrthogonal(c: Case, r: AggregateResult): void {
+  const T = c.T;
+  const K = computeGram(c.rows);
+  const { B } = balanceMatrix(K, T);
+  let maxK = 0;
+  for (let t = 0; t < T; t++) maxK = Math.max(maxK, K[t * T + t]);
+  if (!(maxK > 0)) return;
+  const mul = (X: Float64Array, Y: Float64Array, transposeY = false): Float64Array => {
+    const Z = new Float64Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) for (let k = 0; k < T; k++) Z[i * T + j] += X[i * T + k] * (transposeY ? Y[j * T + k] : Y[k * T + j]);
+    return Z;
+  };
+  const M = mul(mul(B, K), B, true);
+  const M2 = mul(M, M);
+  let trM = 0;
+  let trM2 = 0;
+  for (let t = 0; t < T; t++) {
+    trM += M[t * T + t];
+    trM2 += M2[t * T + t];
+  }
+  const mu = trM2 / trM;
+  closeTo(M2, M.map((x) => mu * x), 1e-6, mu * mu, 'aligned Gram matrix is λ·projector');
+  const w = weightsOf(r);
+  for (let i = 0; i < T; i++) {
+    let s = 0;
+    for (let j = 0; j < T; j++) s += B[i * T + j];
+    if (Math.abs(s - w[i]) > 1e-12 * Math.max(1, Math.abs(s))) fail(`weights ≠ B·1 at ${i}`);
+  }
+}
+
+// --------------------------------------------------------------- invariances
+
+function invariances(method: AggregatorName, spec: Spec, c: Case, base: AggregateResult, options: Options, state: AggregatorState | undefined): void {
+  const g = rng(c.seed, 'invariance');
+  const w = weightsOf(base);
+  const size = termSize(c.rows, w) + (spec.weightRounding?.(c) ?? 0) * termSize(c.rows, new Array(c.T).fill(1));
+  // Direction comparisons are relative to the size of the terms the direction is made of.
+  const tol = spec.invarianceTolerance?.(c) ?? 1e-8;
+
+  if (!Number.isFinite(tol)) return;
+  const direction = (rows: readonly Float64Array[], r: AggregateResult): Float64Array => spec.invariantDirection?.(rows, r, options) ?? r.direction;
+  const d0 = direction(c.rows, base);
+
+  const perm = permutation(c.T, c.seed + 1);
+  const p = spec.permuted ? spec.permuted(c, perm, options, state) : { options, state };
+  const permutedRows = perm.map((k) => c.rows[k]);
+  closeTo(direction(permutedRows, run(method, permutedRows, p.options, p.state)), d0, tol, size, 'row permutation: direction');
+
+  const factor = 10 ** (4 * g.next() - 2);
+  const scaledRows = c.rows.map((row) => row.map((x) => x * factor));
+  const scaled = run(method, scaledRows, options, scaleState(state, factor));
+  const fallback = spec.globalFallback?.(scaledRows, options);
+  if (fallback) closeTo(scaled.direction, fallback, tol, termSize(scaledRows, new Array(c.T).fill(1)), 'global scaling below normEps: the sum');
+  else if (!spec.globalFallback?.(c.rows, options)) {
+    const k = spec.degree?.(options) === 0 ? 1 : factor;
+    closeTo(direction(scaledRows, scaled), d0.map((x) => x * k), tol, size * k, `global scaling by ${factor}: direction`);
+  }
+
+  if (spec.rowScaleInvariant) {
+    const t = g.int(c.T);
+    const s = 10 ** (6 * g.next() - 3);
+    const one = run(method, c.rows.map((row, k) => (k === t ? row.map((x) => x * s) : row)), options, state);
+    const n0 = norm(base.direction);
+    const n1 = norm(one.direction);
+    const rowTol = spec.rowScaleTolerance?.(c) ?? 1e-6;
+    // Only meaningful when the direction is not lost in its own rounding.
+    if (n0 > 1e-6 * size && n1 > 1e-6 * termSize(c.rows, weightsOf(one)) && rowTol < 0.1) {
+      closeTo(one.direction.map((x) => x / n1), base.direction.map((x) => x / n0), rowTol, 1, `row ${t} scaled by ${s}: unit direction`);
+    }
+  }
+}
+
+function scaleState(state: AggregatorState | undefined, factor: number): AggregatorState | undefined {
+  if (state === undefined || state.method !== 'dbmtl' || state.buffer === null) return state;
+  return { ...state, buffer: state.buffer.map((row) => Array.from(row, (x) => x * factor)) };
+}
+
+describe('aggregator properties (fast-check, 1,000 cases per method)', () => {
+  for (const [method, spec] of Object.entries(SPECS) as [AggregatorName, Spec][]) {
+    it(`${method}: defining property and invariances`, () => {
+      fc.assert(
+        fc.property(caseArbitrary, (c) => {
+          const options = spec.options?.(c) ?? {};
+          const state = spec.state?.(c);
+          const r = run(method, c.rows, options, state);
+          for (const x of r.direction) if (!Number.isFinite(x)) fail('non-finite direction');
+          spec.defining(c, r, options, state);
+          invariances(method, spec, c, r, options, state);
+        }),
+        { numRuns: RUNS, seed: 15, includeErrorInReport: true },
+      );
+    });
+  }
+});
