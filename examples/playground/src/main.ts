@@ -4,7 +4,7 @@
  * tfjs happens in the worker (worker.ts); this script builds the
  * configuration, shows what the worker reports, and never blocks on it.
  */
-import { formatNumber, metricLabel } from '../../../src/report/history-charts.js';
+import { formatNumber, metricLabel, SPLIT_RANGE, SPLITS } from '../../../src/report/history-charts.js';
 import type { HeadPrediction } from '../../../src/model/heads/head.js';
 import type { Prediction } from '../../../src/model/multiloss-model.js';
 import type { SplitLog } from '../../../src/training/history.js';
@@ -91,6 +91,8 @@ function clearError(): void {
 }
 
 const charts = new LiveCharts($('chart-groups'), showError);
+// The train / validation key above the charts, in the charts' own colours.
+SPLITS.forEach((split, i) => document.documentElement.style.setProperty(`--${split}`, SPLIT_RANGE[i]));
 const worker = new TrainingWorker(onEvent);
 
 function onEvent(e: FromWorker): void {
