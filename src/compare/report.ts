@@ -8,6 +8,7 @@ import { renderSvg } from '../report/render.js';
 import type { CompareResult, SeedStat } from './compare.js';
 import { SEPARATE } from './compare.js';
 import { isDeltaMMonitor } from './delta-m.js';
+import { DEFAULT_MONITOR, DEFAULT_PATIENCE } from '../training/early-stopping.js';
 
 /** Decimals for a figure of this size: about 4 significant digits (0.9767, 12.35, 312.5, 4512). */
 function decimals(v: number): number {
@@ -83,7 +84,7 @@ export function compareNotes(result: CompareResult): string[] {
           `Early stopping on Δm (patience ${es.patience ?? 10}${es.minDelta ? `, min delta ${es.minDelta} points` : ''}): each joint run stops once the Δm of its epoch's validation metrics against the separate models' mean has not improved for that many epochs${(es.restoreBest ?? true) ? ', and its figures are those of its best epoch (weights restored)' : ''}; each separate model stops on its own head's metric. Epochs per run (separate: summed over its models): ${result.rows.map((r) => `${r.label} ${r.epochs.toFixed(1)}`).join(', ')}.`,
         ]
       : [
-          `Early stopping on ${es.monitor ?? 'validation.loss'} (patience ${es.patience ?? 10}). Epochs per run (separate: summed over its models): ${result.rows.map((r) => `${r.label} ${r.epochs.toFixed(1)}`).join(', ')}.`,
+          `Early stopping on ${es.monitor ?? DEFAULT_MONITOR} (patience ${es.patience ?? DEFAULT_PATIENCE}${(es.restoreBest ?? true) ? ', best epoch restored' : ''}). Epochs per run (separate: summed over its models): ${result.rows.map((r) => `${r.label} ${r.epochs.toFixed(1)}`).join(', ')}.`,
         ];
   return [
     `${metricsDataLine(result)} after ${es ? 'at most ' : ''}${result.epochs} epochs, mean ± std over seeds ${result.seeds.join(', ')}; the same split for every run (seed ${result.split.seed}: ${result.split.train} training, ${result.split.validation} validation rows)${result.metricsData?.data === 'test' ? ', validation driving early stopping' : ''}.`,

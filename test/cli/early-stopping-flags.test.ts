@@ -54,14 +54,16 @@ describe('early stopping flags', () => {
       const json = join(dir, `${name}.json`);
       const r = cli(['compare', '--config', PENGUINS_CONFIG, '--methods', 'equal', '--seeds', '1', '--workers', '0', '--json', json, '--quiet', ...flags]);
       assert.equal(r.status, 0, r.stderr);
-      return JSON.parse(readFileSync(json, 'utf8')) as { earlyStopping?: object; runs: { label: string; epochs: number }[] };
+      return { ...(JSON.parse(readFileSync(json, 'utf8')) as { earlyStopping?: object; runs: { label: string; epochs: number }[] }), stdout: r.stdout };
     };
     const off = run('off', '--no-early-stopping', '--epochs', '3');
     assert.equal(off.earlyStopping, undefined);
     // Separate models: 3 sub-models of 3 epochs each.
     assert.deepEqual(off.runs.map((r) => r.epochs).sort(), [3, 9]);
+    assert.doesNotMatch(off.stdout, /Early stopping/);
     const on = run('on', '--patience', '1', '--epochs', '40');
     assert.deepEqual(on.earlyStopping, { patience: 1, restoreBest: true });
+    assert.match(on.stdout, /Early stopping on validation\.relativeLoss \(patience 1, best epoch restored\)\./);
     const joint = on.runs.find((r) => r.label === 'equal');
     assert.ok(joint && joint.epochs < 40, `the joint run stopped early: ${joint?.epochs}`);
   });

@@ -69,10 +69,16 @@ describe('weather (Seattle and New York, 2012–2015) through the CLI with the d
     held = evaluate(out);
   });
 
-  it('holds out 2015 in a file of its own', () => {
+  it('holds out 2015 in a file of its own; date is a categorical feature whose 1,096 days 2015 never repeats', () => {
     assert.equal(base.trainRows, 2192);
     assert.equal(base.testRows, 730);
     assert.equal(held.rows, 730);
+    const days = (file: string) => new Set(readTableFile(file).rows.map((r) => r[1]));
+    const trainDays = days(TRAIN);
+    assert.equal(trainDays.size, 1096);
+    assert.ok([...days(TEST)].every((d) => !trainDays.has(d)));
+    const info = cli(['info', out, '--json']);
+    assert.deepEqual(JSON.parse(info.stdout).features.find((f: { name: string }) => f.name === 'date'), { name: 'date', type: 'categorical' });
   });
 
   it('beats every head’s trivial baseline on the held-out 2015 rows', () => {

@@ -80,7 +80,8 @@ describe('checkpoints and resume', () => {
   }
 
   it('the last checkpoint is a loadable model that predicts', async () => {
-    const raw = config({ method: 'static' }, { checkpointEvery: 2 });
+    // Early stopping off: its best-epoch checkpoints would also refresh last/.
+    const raw = config({ method: 'static' }, { checkpointEvery: 2, earlyStopping: false });
     const dir = join(tempDir(), 'ck');
     const model = await fitModel(resolveConfig(parseConfig(raw)), { table: penguins() }, { checkpoint: checkpointWriter(dir, raw) });
     const last = await loadModel(join(dir, 'last'));
@@ -108,7 +109,7 @@ describe('checkpoints and resume', () => {
 
   it('a monitor naming no head or metric is a configuration error listing valid monitors', async () => {
     const bad = [
-      ['validation.nohead.accuracy', /no head "nohead"; valid monitors: validation\.loss, validation\.species\.loss, validation\.species\.accuracy/],
+      ['validation.nohead.accuracy', /no head "nohead"; valid monitors: validation\.relativeLoss, validation\.loss, validation\.species\.loss, validation\.species\.accuracy/],
       ['validation.species.r2', /head "species" has no metric "r2"; it has: loss, accuracy, macro_f1, log_loss/],
       ['loss', /expected train\.… or validation\.…/],
     ] as const;
