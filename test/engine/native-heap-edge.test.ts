@@ -37,3 +37,16 @@ test('gemm with 2^31 - 1 empty products returns without allocating per product (
   assert.equal(r.status, 0, r.stderr.slice(-1000));
   assert.match(r.stdout, /^returned$/m);
 });
+
+test('std::bad_alloc inside a binding is a JavaScript error (ERR_MULTILOSS_NATIVE_MEMORY), not an abort (memory capped at 8 GB)', { skip: process.platform !== 'linux' ? 'ulimit -v' : false }, () => {
+  const path = loadAddon().path;
+  assert.ok(loadAddon().addon && path);
+  // 3·2²⁷ products of 1 x 0 by 0 x 1: a 1.5 GB output and 6 GB of per-product offsets.
+  const code = `const a = require(${JSON.stringify(path)}); const batch = 3 * 2 ** 27;
+try { a.gemm(new ArrayBuffer(batch * 4), new Float64Array([batch, 1, 1, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0])); console.log('returned'); }
+catch (e) { console.log(e.code); }`;
+  const r = spawnSync('/bin/sh', ['-c', 'ulimit -v 8000000 && exec "$0" -e "$1"', process.execPath, code], { env, encoding: 'utf8' });
+  assert.equal(r.signal, null, `killed by ${r.signal}\n${r.stderr.slice(-1000)}`);
+  assert.equal(r.status, 0, r.stderr.slice(-1000));
+  assert.match(r.stdout, /^ERR_MULTILOSS_NATIVE_MEMORY$/m);
+});

@@ -13,6 +13,7 @@
  *   MULTILOSS_NATIVE_ISA=scalar|avx2|avx512|neon   use at most this instruction set (scalar caps
  *                                 everywhere; a set of the other architecture is no cap)
  *   MULTILOSS_NATIVE_THREADS=n    threads (default 2, or 1 on a 1-CPU machine)
+ *   MULTILOSS_NATIVE_ADDON=path   load this build of the addon (the sanitizer builds of the tests)
  *   MULTILOSS_DEBUG=1             print which path is active (stderr)
  *
  * Node-only. The core modules that call the addon (./adam.ts, ./gram.ts, ./layer-norms.ts) get it
