@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import type { BalanceSpec } from '../src/balancing/index.js';
 import { initBackend } from '../src/engine/backend.js';
 import { configureNative, createNativeAdam, loadAddon, nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../src/engine/native/index.js';
@@ -261,5 +262,10 @@ export function printNative(r: NativeBenchResult): void {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  printNative(await runNative());
+  // [--rows N] [--epochs N] [--rounds N] [--c1-images N] [--no-one-thread]: a shorter run (a loaded machine).
+  const { values } = parseArgs({
+    options: { rows: { type: 'string' }, epochs: { type: 'string' }, rounds: { type: 'string' }, 'c1-images': { type: 'string' }, 'no-one-thread': { type: 'boolean' } },
+  });
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  printNative(await runNative({ rows: num(values.rows), epochs: num(values.epochs), rounds: num(values.rounds), c1Images: num(values['c1-images']), oneThread: !values['no-one-thread'] }));
 }

@@ -7,18 +7,7 @@
 // the consistent ones tfjs sends. Used by test/engine/native-heap-edge.test.ts,
 // test/engine/native-sanitizers.test.ts and their worker threads.
 import type { NativeAddon } from '../../src/engine/native/addon.js';
-
-/** A small deterministic generator (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Rng } from '../../src/training/rng.js';
 
 const ADAM = new Float64Array([0.9, 0.1, 0.999, 0.001, 0.1, 0.001, 1e-7, -1e-3]);
 
@@ -46,7 +35,8 @@ export interface BindingsRun {
  * is a getter because a WebAssembly.Memory's buffer must be re-read after it grows.
  */
 export function exerciseBindings(addon: NativeAddon, heap: () => ArrayBuffer, seed: number, calls: number): BindingsRun {
-  const rand = mulberry32(seed);
+  const rng = new Rng(seed);
+  const rand = () => rng.next();
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   // Mostly small shapes (edge tiles everywhere), sometimes ones big enough to be split over threads.
   const dim = () => (rand() < 0.15 ? int(100, 260) : int(1, 40));

@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { loadAddon, type NativeAddon } from '../../src/engine/native/addon.js';
-import { exerciseBindings, mulberry32 } from './bindings.js';
+import { Rng } from '../../src/training/rng.js';
+import { exerciseBindings } from './bindings.js';
 
 interface EnvTask {
   seed: number;
@@ -56,7 +57,8 @@ async function main(): Promise<void> {
   }));
   // The first worker is terminated once it has started its calls (it has 4x as many: mid-work).
   workers[0].once('message', () => setTimeout(() => void workers[0].terminate(), 20));
-  const rand = mulberry32(7);
+  const rng = new Rng(7);
+  const rand = () => rng.next();
   const heap = heapOf(memory);
   for (let i = 0; i < calls; i += 10) {
     a.configure(Math.floor(rand() * 3), 1 + Math.floor(rand() * 4));

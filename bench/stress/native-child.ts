@@ -76,23 +76,23 @@ async function train(workload: Workload, rng: Rng, onStep?: () => void): Promise
 }
 
 /**
- * A worker thread that trains `workload` three times over on the native kernels (tsx's hooks
+ * A worker thread that trains `workload` `rounds` times over on the native kernels (tsx's hooks
  * registered first, as src/compare/pool.ts does); it posts 'training' once it has started.
  */
-export function startTrainingWorker(workload: Workload, seed: number): Worker {
+export function startTrainingWorker(workload: Workload, seed: number, rounds = 3): Worker {
   const entry = import.meta.url;
   const tsx = import.meta.resolve('tsx/esm/api');
   const code = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData: { workload, seed }, execArgv: [] });
+  return new Worker(code, { eval: true, workerData: { workload, seed, rounds }, execArgv: [] });
 }
 
 async function workerMain(): Promise<void> {
-  const { workload, seed } = workerData as { workload: Workload; seed: number };
+  const { workload, seed, rounds } = workerData as { workload: Workload; seed: number; rounds: number };
   await initBackend('wasm');
   parentPort?.postMessage('training');
   // Train until terminated or told to stop (the parent decides when it has seen enough).
   const rng = new Rng(seed);
-  for (let round = 0; round < 3; round++) await train(workload, rng);
+  for (let round = 0; round < rounds; round++) await train(workload, rng);
   parentPort?.postMessage('done');
 }
 

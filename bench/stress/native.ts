@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Rng } from '../../src/training/rng.js';
 import { buildSanitizedAddon, sanitizerEnv, sanitizerReport, type Sanitizer } from './sanitizers.js';
 import { EXITS, WORKLOADS, type ExitPath, type Workload } from './native-child.js';
 
@@ -56,18 +57,6 @@ interface Outcome {
   backtrace?: string;
 }
 
-/** A small deterministic generator for the driver's own choices (the child has its seed too). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The (workload, exit path) pairs: `terminate` needs worker threads of our own (`threads`). */
 export function stressPairs(workloads: readonly Workload[], exits: readonly ExitPath[]): [Workload, ExitPath][] {
   return workloads.flatMap((w) => exits.filter((e) => e !== 'terminate' || w === 'threads').map((e): [Workload, ExitPath] => [w, e]));
@@ -86,7 +75,8 @@ function backtraceOf(core: string): Promise<string> {
 
 async function runOne(o: StressOptions, index: number, pair: [Workload, ExitPath], env: NodeJS.ProcessEnv): Promise<Outcome> {
   const seed = o.seed + index;
-  const rand = mulberry32(seed * 2654435761);
+  const rng = new Rng(seed * 7919 + 1);
+  const rand = () => rng.next();
   const [workload, exit] = pair;
   const isa = o.isa ?? ['avx2', 'avx512', 'avx2', 'scalar'][Math.floor(rand() * 4)];
   const threads = 2 + Math.floor(rand() * 3);

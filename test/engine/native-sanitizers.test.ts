@@ -41,7 +41,7 @@ describe('native addon through Node under sanitizers', { skip: process.platform 
     ['tsan', 'ThreadSanitizer'],
     ['asan', 'AddressSanitizer + UndefinedBehaviorSanitizer'],
   ] as const) {
-    test(`${name}: every binding from three environments at once, a worker terminated mid-work: no report`, async () => {
+    test(`${name}: every binding from three environments at once, a worker terminated mid-work: no report`, { timeout: 600_000 }, async () => {
       const r = await runs.get(kind);
       if (typeof r === 'string') assert.fail(r);
       assert.ok(r !== undefined);
