@@ -185,6 +185,21 @@ console.log(JSON.stringify({
   });
 
   test('the public types check under TypeScript 5.x and the newest, skipLibCheck false, with and without @types/node', () => {
+    // The browser entry through the exports map's ./browser subpath: what a page or Web Worker imports.
+    writeFileSync(
+      join(project, 'use-browser.ts'),
+      `import { initBrowserBackend, loadModelFrom, readTableFrom, saveModelTo, trainFromTable, type BrowserBackendInfo, type MultilossModel, type Table } from 'multiloss/browser';
+
+const backend: BrowserBackendInfo = await initBrowserBackend({ backends: ['wasm', 'cpu'], wasmPaths: '/wasm/' });
+const table: Table = await readTableFrom(new Blob(['x,y\\n1,a\\n2,b\\n']), { name: 'rows.csv' });
+const model: MultilossModel = await trainFromTable({ targets: [{ name: 'y', kind: 'classification' }], training: { epochs: 1 } }, { table });
+await saveModelTo(model, 'indexeddb://rows');
+const again: MultilossModel = await loadModelFrom('indexeddb://rows');
+console.log(backend.name, table.columns.length, again.predict([{ x: 1 }]).length);
+// @ts-expect-error the backends are webgl, wasm and cpu
+await initBrowserBackend({ backends: ['tensorflow'] });
+`,
+    );
     writeFileSync(
       join(project, 'use.ts'),
       `import * as tfl from '@tensorflow/tfjs-layers';
@@ -229,7 +244,7 @@ console.log(wrong);
     const seen = new Set<string>();
     /** tsc's errors outside the known tfjs ones (which are recorded in `seen`). */
     const check = (tsc: string, types: string[], skipLibCheck: boolean) => {
-      const config = { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck, types }, files: ['use.ts'] };
+      const config = { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck, types }, files: ['use.ts', 'use-browser.ts'] };
       writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(config));
       const r = run(tsc, ['-p', '.', '--pretty', 'false'], { cwd: project });
       const errors = r.stdout.split('\n').filter((l) => / error TS\d+/.test(l));
