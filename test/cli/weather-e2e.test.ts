@@ -88,7 +88,7 @@ describe('weather (Seattle and New York, 2012–2015) through the CLI with the d
     assert.ok(h.wind.metrics.r2 > 0.05, `wind R² ${h.wind.metrics.r2}`);
     assert.ok(h.wind.metrics.rmse < base.windStd, `wind RMSE ${h.wind.metrics.rmse} vs std ${base.windStd}`);
     // The README's figures.
-    assert.deepEqual([two(h.location.metrics.accuracy), two(h.weather.metrics.accuracy), two(h.wind.metrics.r2)], [0.64, 0.74, 0.12]);
+    assert.deepEqual([two(h.location.metrics.accuracy), two(h.weather.metrics.accuracy), two(h.wind.metrics.r2)], [0.62, 0.74, 0.13]);
     assert.deepEqual([two(base.location), two(base.weather)], [0.5, 0.52]);
   });
 
@@ -118,7 +118,7 @@ describe('weather (Seattle and New York, 2012–2015) through the CLI with the d
     const h = evaluate(old).heads;
     // The network memorises the training days through `date`: wind is then worse than its mean.
     assert.ok(h.wind.metrics.r2 < 0, `wind R² ${h.wind.metrics.r2} without early stopping`);
-    assert.equal(two(h.wind.metrics.r2), -0.24, 'the README’s figure');
+    assert.equal(two(h.wind.metrics.r2), -0.11, 'the README’s figure');
     assert.ok(h.wind.metrics.rmse > base.windStd, `wind RMSE ${h.wind.metrics.rmse} vs std ${base.windStd}`);
   });
 });
