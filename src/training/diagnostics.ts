@@ -222,3 +222,18 @@ export class UpdateAccumulator {
     return out;
   }
 }
+
+/** Each head's update figures averaged over the epochs that record them (NaN epochs skipped); undefined when none does. */
+export function meanUpdate(history: readonly { update?: Record<string, HeadUpdate> }[]): Record<string, HeadUpdate> | undefined {
+  const epochs = history.map((e) => e.update).filter((u): u is Record<string, HeadUpdate> => u !== undefined);
+  if (epochs.length === 0) return undefined;
+  const out: Record<string, HeadUpdate> = {};
+  for (const name of Object.keys(epochs[0])) {
+    const mean = (key: keyof HeadUpdate) => {
+      const values = epochs.map((u) => u[name]?.[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+      return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+    };
+    out[name] = { coefficient: mean('coefficient'), share: mean('share'), cosine: mean('cosine'), relativeDecrease: mean('relativeDecrease') };
+  }
+  return out;
+}
