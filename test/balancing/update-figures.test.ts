@@ -153,6 +153,29 @@ describe('per-head update figures of gradient methods (one head 1000× smaller)'
     }
   }
 
+  it('dbmtl (param): d is not Σₜ cₜgₜ of this step, so gₜ·d is measured on d itself: cosine against the applied step, share undefined', async () => {
+    const { heads, data, validation, net } = setup();
+    const { g } = perHeadGradients(net, heads, data, 'param');
+    const before = Float64Array.from(tf.tidy(() => tf.concat(net.sharedVariables.map((v) => tf.reshape(v, [-1]))).dataSync()));
+    const lr = 0.1;
+    const strategy = new AggregatingBalancer('dbmtl', 'param', heads.map((h) => ({ name: h.name, kind: h.kind, weight: 1 })), {});
+    const trainer = new Trainer(net, heads, strategy, { epochs: 1, batchSize: n, seed: 3, optimizer: { name: 'sgd', learningRate: lr } });
+    await trainer.fit(data, validation);
+    const after = Float64Array.from(tf.tidy(() => tf.concat(net.sharedVariables.map((v) => tf.reshape(v, [-1]))).dataSync()));
+    trainer.dispose();
+    net.dispose();
+    // Plain SGD: the shared parameters moved by −lr·d.
+    const d = before.map((b, j) => (b - after[j]) / lr);
+    const update = trainer.history[0].update;
+    assert.ok(update);
+    heads.forEach((h, t) => {
+      // d from the parameters' float32 change: looser than the 1e-6 above.
+      close(update[h.name].cosine, dot(g[t], d) / (norm(g[t]) * norm(d)), `${h.name} cosine`, 1e-3);
+      assert.ok(Number.isNaN(update[h.name].share), 'share is not defined for DB-MTL');
+      assert.equal(trainer.history[0].train.heads[h.name].weight, 1);
+    });
+  });
+
   it('static: the totals are the static weights times the head losses', async () => {
     const { heads, data, validation, net } = setup();
     const weights = [2, 0.5, 3];
