@@ -205,6 +205,16 @@ describe('training report of a gradient method (pcgrad through the CLI), in head
     for (const l of lines) assert.match(l, /^epoch \d\/4 {2}loss \(sum\) \S+ {2}val \S+ /);
   });
 
+  it('info names the total and shows the last epoch\'s shares of the update, not coefficients', () => {
+    const r = cli(['info', join(dir, 'model')]);
+    assert.equal(r.status, 0, r.stderr);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('balance '));
+    assert.match(line ?? '', /^balance {6}pcgrad \(total: unweighted sum of head losses; last epoch's share of the update: species (\S+), sex (\S+), body_mass_g (\S+)\)$/);
+    const shares = [...(line ?? '').matchAll(/ (\d\.\d{4})(?=[,)])/g)].map((m) => Number(m[1]));
+    assert.equal(shares.length, 3, line);
+    assert.ok(shares.every((x) => x >= 0 && x <= 1) && Math.abs(shares.reduce((a, b) => a + b, 0) - 1) < 1e-3, line);
+  });
+
   it('shows what the updates did to each head, bounded, instead of raw coefficients; every chart is drawn', async () => {
     const profile = mkdtempSync(join(tmpdir(), 'multiloss-chromium-'));
     const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
