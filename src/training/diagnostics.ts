@@ -120,19 +120,19 @@ export interface HeadUpdate {
   coefficient: number;
   /**
    * Mean over steps of ‖cₜgₜ‖ / Σₛ‖cₛgₛ‖: head t's share of the update's parts,
-   * in [0, 1], summing to 1 over the heads. NaN when d is not formed from this
+   * in [0, 1], summing to 1 over the heads. Absent when d is not formed from this
    * step's gradients (DB-MTL's running averages, custom strategies returning a direction).
    */
-  share: number;
-  /** Mean over steps of cos(gₜ, d) = gₜ·d / (‖gₜ‖‖d‖), in [−1, 1]; below 0 the update raised head t's loss to first order. */
-  cosine: number;
+  share?: number;
+  /** Mean over steps of cos(gₜ, d) = gₜ·d / (‖gₜ‖‖d‖), in [−1, 1]; below 0 the update raised head t's loss to first order. Absent when gₜ or d was 0 at every step. */
+  cosine?: number;
   /**
    * Σ_steps gₜ·d / Σ_steps |gₜ·Σₛgₛ|: head t's first-order loss decrease along d relative to
    * the size of the plain sum of gradients' effect on it. Above 0 the update lowers the
    * head's loss, below 0 it raises it; 1 for `sum` (−1 where the sum itself raises it);
-   * 0.5: half the sum's progress on this head. NaN only when gₜ·Σₛgₛ = 0 at every step.
+   * 0.5: half the sum's progress on this head. Absent only when gₜ·Σₛgₛ = 0 at every step.
    */
-  relativeDecrease: number;
+  relativeDecrease?: number;
 }
 
 /**
@@ -147,23 +147,54 @@ export interface UpdateStep {
   measured?: { dots: ArrayLike<number>; normSq: number };
 }
 
+/** UpdateAccumulator's running sums (checkpointed inside an epoch, so a resumed epoch's figures cover all its steps). */
+export interface UpdateSums {
+  steps: number;
+  shareSteps: number;
+  coefficient: number[];
+  share: number[];
+  cosine: number[];
+  cosineSteps: number[];
+  decrease: number[];
+  sumDecrease: number[];
+}
+
 export class UpdateAccumulator {
-  private steps = 0;
+  private steps: number;
   private readonly coefficient: Float64Array;
   private readonly share: Float64Array;
-  private shareSteps = 0;
+  private shareSteps: number;
   private readonly cosine: Float64Array;
   private readonly cosineSteps: Float64Array;
   private readonly decrease: Float64Array;
   private readonly sumDecrease: Float64Array;
-  constructor(private readonly names: readonly string[]) {
+  constructor(
+    private readonly names: readonly string[],
+    from?: UpdateSums,
+  ) {
     const T = names.length;
-    this.coefficient = new Float64Array(T);
-    this.share = new Float64Array(T);
-    this.cosine = new Float64Array(T);
-    this.cosineSteps = new Float64Array(T);
-    this.decrease = new Float64Array(T);
-    this.sumDecrease = new Float64Array(T);
+    const start = (v?: number[]) => (v && v.length === T ? Float64Array.from(v) : new Float64Array(T));
+    this.steps = from?.steps ?? 0;
+    this.shareSteps = from?.shareSteps ?? 0;
+    this.coefficient = start(from?.coefficient);
+    this.share = start(from?.share);
+    this.cosine = start(from?.cosine);
+    this.cosineSteps = start(from?.cosineSteps);
+    this.decrease = start(from?.decrease);
+    this.sumDecrease = start(from?.sumDecrease);
+  }
+
+  sums(): UpdateSums {
+    return {
+      steps: this.steps,
+      shareSteps: this.shareSteps,
+      coefficient: Array.from(this.coefficient),
+      share: Array.from(this.share),
+      cosine: Array.from(this.cosine),
+      cosineSteps: Array.from(this.cosineSteps),
+      decrease: Array.from(this.decrease),
+      sumDecrease: Array.from(this.sumDecrease),
+    };
   }
 
   add(step: UpdateStep): void {
@@ -212,11 +243,12 @@ export class UpdateAccumulator {
   result(): Record<string, HeadUpdate> {
     const out: Record<string, HeadUpdate> = {};
     this.names.forEach((name, t) => {
+      // Undefined figures are left out (not NaN, which JSON would turn into null).
       out[name] = {
         coefficient: this.coefficient[t] / Math.max(1, this.steps),
-        share: this.shareSteps > 0 ? this.share[t] / this.shareSteps : NaN,
-        cosine: this.cosineSteps[t] > 0 ? this.cosine[t] / this.cosineSteps[t] : NaN,
-        relativeDecrease: this.sumDecrease[t] > 0 ? this.decrease[t] / this.sumDecrease[t] : NaN,
+        ...(this.shareSteps > 0 ? { share: this.share[t] / this.shareSteps } : {}),
+        ...(this.cosineSteps[t] > 0 ? { cosine: this.cosine[t] / this.cosineSteps[t] } : {}),
+        ...(this.sumDecrease[t] > 0 ? { relativeDecrease: this.decrease[t] / this.sumDecrease[t] } : {}),
       };
     });
     return out;
@@ -231,9 +263,9 @@ export function meanUpdate(history: readonly { update?: Record<string, HeadUpdat
   for (const name of Object.keys(epochs[0])) {
     const mean = (key: keyof HeadUpdate) => {
       const values = epochs.map((u) => u[name]?.[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-      return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+      return values.length ? { [key]: values.reduce((a, b) => a + b, 0) / values.length } : {};
     };
-    out[name] = { coefficient: mean('coefficient'), share: mean('share'), cosine: mean('cosine'), relativeDecrease: mean('relativeDecrease') };
+    out[name] = { coefficient: NaN, ...mean('coefficient'), ...mean('share'), ...mean('cosine'), ...mean('relativeDecrease') };
   }
   return out;
 }

@@ -8,7 +8,7 @@ import type { StreamingMetric } from '../metrics/metric.js';
 import type { Head } from '../model/heads/head.js';
 import type { LastBlockCapture, TrainableNetwork } from '../model/trainable-network.js';
 import { combineRows, DiagnosticsAccumulator, gramOf, UpdateAccumulator } from './diagnostics.js';
-import type { UpdateStep } from './diagnostics.js';
+import type { UpdateStep, UpdateSums } from './diagnostics.js';
 import { gramOfTensors } from '../engine/native/gram.js';
 import { weightedSum } from '../engine/weighted-sum.js';
 import { tidyValue, untaped } from '../engine/tidy.js';
@@ -330,7 +330,7 @@ export class Trainer {
       const epochBatches = await source.epoch({ epoch: this.epoch, rng: this.rng, batchSize, skip: this.batchInEpoch, order: this.order });
       const acc = new EpochAccumulator(this.heads, wantMetrics, this.strategy.kind === 'gradient' ? 'sum' : 'weighted', this.partial);
       const diagnostics = new DiagnosticsAccumulator(this.heads.map((h) => h.name));
-      const updates = new UpdateAccumulator(this.heads.map((h) => h.name));
+      const updates = new UpdateAccumulator(this.heads.map((h) => h.name), this.partial?.update);
       let lr = lrBase;
       try {
         this.order = epochBatches.order;
@@ -351,7 +351,7 @@ export class Trainer {
             lastYield = performance.now();
           }
           if (interrupt?.interrupted && b + 1 < batches) {
-            this.partial = acc.sums();
+            this.partial = { ...acc.sums(), ...(updates.empty ? {} : { update: updates.sums() }) };
             await this.offerCheckpoint('interrupt', callbacks);
             this.interrupted = true;
             this.recordStop('interrupted', monitor);
@@ -1123,6 +1123,8 @@ export interface EpochSums {
   weightSum: number[];
   appliedSum: number[];
   steps: number;
+  /** Gradient methods: the per-head update figures' sums so far (absent in older checkpoints). */
+  update?: UpdateSums;
 }
 
 /**
