@@ -1147,6 +1147,10 @@ function measureDirection(rows: Float32Array, T: number, dim: number, direction:
 
 /** The same for per-head gradient tensors (perHead[t][i], undefined: zero) and a direction per shared variable. */
 function measureDirectionTensors(perHead: readonly (readonly (tf.Tensor | undefined)[])[], direction: readonly tf.Tensor[]): { dots: Float64Array; normSq: number } {
+  const T = perHead.length;
+  // Native path: d as one more row of the Gram matrix, in one addon call (no kernels, no read-back).
+  const gram = gramOfTensors([...perHead, direction]);
+  if (gram) return { dots: Float64Array.from({ length: T }, (_, t) => gram[t * (T + 1) + T]), normSq: gram[T * (T + 1) + T] };
   const values = tidyValue(() => {
     const sums = perHead.map((row) => tf.addN([tf.scalar(0), ...row.flatMap((g, i) => (g ? [tf.sum(tf.mul(g, direction[i]))] : []))]));
     sums.push(tf.addN([tf.scalar(0), ...direction.map((x) => tf.sum(tf.square(x)))]));
