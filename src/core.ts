@@ -92,7 +92,7 @@ export {
 } from './api/index.js';
 export type { TrainableNetwork, LastBlockCapture } from './model/trainable-network.js';
 export type { EarlyStoppingMonitor, EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainerCheckpoint, CheckpointReason } from './training/trainer.js';
-export type { GradientDiagnostics, SolverDiagnostics } from './training/diagnostics.js';
+export type { GradientDiagnostics, HeadUpdate, SolverDiagnostics } from './training/diagnostics.js';
 export { describeStop, effectiveEarlyStopping, DEFAULT_MONITOR, DEFAULT_PATIENCE, DEFAULT_EPOCHS, DEFAULT_EPOCHS_WITHOUT_STOPPING, type StopReason, type TrainingStop } from './training/early-stopping.js';
 
 // Architectures and image inputs

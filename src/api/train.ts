@@ -6,6 +6,7 @@ import type { Head, HeadPrediction } from '../model/heads/head.js';
 import type { OutputSpec, TrainableNetwork } from '../model/trainable-network.js';
 import { subsetData, type EncodedData } from '../training/data.js';
 import type { BatchLog, EpochLog, History, SplitLog } from '../training/history.js';
+import type { HeadUpdate } from '../training/diagnostics.js';
 import type { OptimizerName, OptimizerSpec } from '../training/optimizers.js';
 import { splitTrainValidation, type Stratum, type TrainValidationSplit } from '../data/split.js';
 import type { ScheduleSpec } from '../training/schedules.js';
@@ -73,8 +74,10 @@ export interface TrainingConfig {
 export interface HeadEpochLog {
   /** Unweighted training loss (weighted mean over the head's labelled rows). */
   loss: number;
-  /** The weight the balancing method applied (mean over the epoch's steps). */
+  /** The head's weight in the total loss (mean over the epoch's steps; 1 for gradient methods, whose total is the unweighted sum). */
   weight: number;
+  /** Gradient methods: what the epoch's updates did to this head (share of the update, cosine, decrease vs the plain sum, raw coefficient). */
+  update?: HeadUpdate;
   /** Training metrics (when `trainMetrics`). */
   metrics: Record<string, number>;
   /** Validation loss and metrics (exact over the whole validation set). */
@@ -434,6 +437,8 @@ export function headEpochLogs(log: EpochLog): Record<string, HeadEpochLog> {
     if (norm !== undefined) entry.gradNorm = norm;
     const cos = log.diagnostics?.cosine[name];
     if (cos) entry.cosine = cos;
+    const update = log.update?.[name];
+    if (update) entry.update = update;
     out[name] = entry;
   }
   return out;

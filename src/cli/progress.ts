@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import { fmt } from './format.js';
 import type { TrainerCallbacks } from '../training/trainer.js';
-import type { EpochLog } from '../training/history.js';
+import type { EpochLog, SplitLog } from '../training/history.js';
 
 function epochLine(log: EpochLog, epochs: number): string {
   const heads = Object.entries(log.train.heads).map(([name, h]) => {
@@ -9,7 +9,12 @@ function epochLine(log: EpochLog, epochs: number): string {
     const metric = v ? Object.entries(v.metrics)[0] : undefined;
     return `${name} ${fmt(h.loss)}${v ? ` (val ${fmt(v.loss)}${metric ? ` ${metric[0]} ${fmt(metric[1])}` : ''})` : ''}`;
   });
-  return `epoch ${log.epoch}/${epochs}  loss ${fmt(log.train.loss)}${log.validation ? `  val ${fmt(log.validation.loss)}` : ''}  ${heads.join('  ')}  ${log.seconds.toFixed(2)}s`;
+  return `epoch ${log.epoch}/${epochs}  ${totalName(log.train)} ${fmt(log.train.loss)}${log.validation ? `  val ${fmt(log.validation.loss)}` : ''}  ${heads.join('  ')}  ${log.seconds.toFixed(2)}s`;
+}
+
+/** What the epoch's total is (SplitLog.total): the unweighted sum of head losses, or weighted by the method. */
+export function totalName(split: SplitLog): string {
+  return split.total === 'sum' ? 'loss (sum)' : split.total === 'weighted' ? 'loss (weighted)' : 'loss';
 }
 
 /**

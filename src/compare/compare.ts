@@ -105,6 +105,8 @@ export interface CompareRow {
   seconds: SeedStat;
   /** Epochs per run (mean; summed over sub-models for separate models). */
   epochs: number;
+  /** Gradient methods: per head, its share of the update, cos(gradient, update) and decrease vs the plain sum, over seeds (see HeadUpdate). */
+  update?: Record<string, { share: SeedStat; cosine: SeedStat; relativeDecrease: SeedStat }>;
 }
 
 export interface CompareResult {
@@ -183,6 +185,18 @@ export function deltaMReference(heads: readonly CompareHead[], runs: readonly Ru
   };
 }
 
+/** Per head, the update figures over seeds of runs that record them (gradient methods). */
+function updateStats(heads: readonly CompareHead[], runs: readonly RunResult[]): Pick<CompareRow, 'update'> {
+  const withUpdate = runs.filter((r) => r.update !== undefined);
+  if (withUpdate.length === 0) return {};
+  const update: NonNullable<CompareRow['update']> = {};
+  for (const h of heads) {
+    const stat = (key: 'share' | 'cosine' | 'relativeDecrease') => seedStat(withUpdate.map((r) => r.update?.[h.name]?.[key] ?? NaN));
+    update[h.name] = { share: stat('share'), cosine: stat('cosine'), relativeDecrease: stat('relativeDecrease') };
+  }
+  return { update };
+}
+
 /** Builds the table from the runs' validation (or test) figures (pure; exported for tests and for re-summarising saved runs). */
 export function summarize(heads: readonly CompareHead[], labels: readonly string[], runs: readonly RunResult[], on: FiguresOf = 'validation'): Pick<CompareResult, 'rows' | 'best'> {
   const byLabel = (label: string) => runsOf(runs, label);
@@ -208,6 +222,7 @@ export function summarize(heads: readonly CompareHead[], labels: readonly string
       parameters: rs[0]?.parameters ?? NaN,
       seconds: seedStat(rs.map((r) => r.seconds)),
       epochs: seedStat(rs.map((r) => r.epochs)).mean,
+      ...updateStats(heads, rs),
     };
   });
   const names = rows.map((r) => r.label);

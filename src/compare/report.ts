@@ -94,6 +94,28 @@ export function compareNotes(result: CompareResult): string[] {
   ];
 }
 
+/**
+ * What each gradient method's updates did to each head, side by side: per head its share of
+ * the update (0 to 1), cos(gradient, update) (−1 to 1) and its first-order decrease relative to
+ * the plain sum of gradients, mean ± std over seeds (docs/balancing.md). Undefined when no
+ * row records them (only loss-based methods and separate models).
+ */
+export function updateTableCells(result: CompareResult): { header: string[]; rows: string[][] } | undefined {
+  const rows = result.rows.filter((r) => r.update !== undefined);
+  if (rows.length === 0) return undefined;
+  const header = ['method', ...result.heads.flatMap((h) => [`${h.name} share`, `${h.name} cos`, `${h.name} vs sum`])];
+  return {
+    header,
+    rows: rows.map((r) => [
+      `joint ${r.label}`,
+      ...result.heads.flatMap((h) => {
+        const u = r.update?.[h.name];
+        return u ? [formatStat(u.share, 2), formatStat(u.cosine, 2), formatStat(u.relativeDecrease, 2)] : ['–', '–', '–'];
+      }),
+    ]),
+  };
+}
+
 const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export interface CompareReportOptions {
@@ -150,6 +172,19 @@ export async function compareReportHtml(result: CompareResult, options: CompareR
     '</tbody>',
     '</table>',
   ].join('\n');
+  const updates = updateTableCells(result);
+  const updateTable = updates
+    ? [
+        '<h2>What each gradient method’s updates did to each head</h2>',
+        '<p class="sub">Mean over each run’s epochs, then mean ± std over seeds. share: the head’s part of the update, ‖cₜgₜ‖ / Σₛ‖cₛgₛ‖ (0 to 1; the heads’ shares sum to 1). cos: cos(gₜ, d) between the head’s gradient and the update (−1 to 1; below 0 the update raised the head’s loss). vs sum: gₜ·d / |gₜ·Σₛgₛ|, the first-order decrease of the head’s loss relative to the plain sum of gradients’ (1: as much). The raw coefficients cₜ are not weights: a head with a tiny gradient gets a huge one.</p>',
+        '<table class="update">',
+        `<thead><tr>${updates.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>`,
+        '<tbody>',
+        ...updates.rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th>${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`),
+        '</tbody>',
+        '</table>',
+      ].join('\n')
+    : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -158,6 +193,7 @@ export async function compareReportHtml(result: CompareResult, options: CompareR
 <style>
 body { font-family: Helvetica, Arial, sans-serif; margin: 24px; color: #222; }
 h1 { font-size: 20px; margin-bottom: 4px; }
+h2 { font-size: 16px; margin: 24px 0 4px; }
 p.sub { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: 16px 0; font-size: 13px; }
 th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
@@ -183,6 +219,7 @@ ${compareNotes(result)
 <div class="charts">
 ${charts.map((svg) => `<div class="chart">${svg}</div>`).join('\n')}
 </div>
+${updateTable}
 </body>
 </html>
 `;

@@ -8,10 +8,11 @@ import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import { isSeparateModels } from '../model/separate-models.js';
 import type { SplitLog } from '../training/history.js';
+import { meanUpdate, type HeadUpdate } from '../training/diagnostics.js';
 import { fitSeparate } from '../training/fit-separate.js';
 import { fitModel } from '../training/fit.js';
 import type { MultiOutputModel } from '../model/multi-output.js';
-import type { Evaluation } from '../model/multiloss-model.js';
+import { MultilossModel, type Evaluation } from '../model/multiloss-model.js';
 import { fitWithDeltaMStopping, isDeltaMMonitor, type DeltaMReference, type DeltaMStopping } from './delta-m.js';
 
 /** What a comparison trains: the separate models, or the joint model under a balancing method. */
@@ -51,6 +52,8 @@ export interface RunResult {
   seconds: number;
   /** A joint run that stopped early on Δm: Δm per epoch, the best epoch (whose weights the figures are of) and its Δm. */
   stopping?: DeltaMStopping;
+  /** Gradient methods: what the updates did to each head, averaged over the run's epochs (see HeadUpdate). */
+  update?: Record<string, HeadUpdate>;
 }
 
 /** A run's error as plain data (to cross the worker boundary). */
@@ -128,7 +131,19 @@ export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => v
     if (!validation) throw new MultilossError('data', `run ${task.label} seed ${task.seed}: no validation figures (the validation split is empty)`);
     const epochs = isSeparateModels(model) ? model.models.reduce((a, m) => a + m.meta.history.length, 0) : info.epochs;
     const test = data.test ? testFigures(model.evaluate(data.test)) : undefined;
-    return { id: task.id, label: task.label, seed: task.seed, validation, ...(test ? { test } : {}), parameters: info.parameters, epochs, seconds, ...(stopping ? { stopping } : {}) };
+    const update = model instanceof MultilossModel ? meanUpdate(model.meta.history) : undefined;
+    return {
+      id: task.id,
+      label: task.label,
+      seed: task.seed,
+      validation,
+      ...(test ? { test } : {}),
+      parameters: info.parameters,
+      epochs,
+      seconds,
+      ...(stopping ? { stopping } : {}),
+      ...(update ? { update } : {}),
+    };
   } finally {
     model.dispose();
   }

@@ -9,6 +9,7 @@ import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import type { EncodedData } from '../training/data.js';
 import type { History, SplitLog } from '../training/history.js';
+import type { HeadUpdate } from '../training/diagnostics.js';
 import type { TrainingStop } from '../training/early-stopping.js';
 import { evaluateEncoded } from '../training/trainer.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
@@ -83,7 +84,10 @@ export interface ModelInfo {
   inputSize: number;
   heads: { name: string; kind: string; column: string; loss: string; units: number; classes?: string[] }[];
   trunk: DenseBlockSpec[];
+  /** `weights`: each head's weight in the total loss (1 for gradient methods, whose total is the unweighted sum). */
   balance: { method: string; weights: number[] };
+  /** Gradient methods: what the last epoch's updates did to each head (see HeadUpdate). */
+  update?: Record<string, HeadUpdate>;
   epochs: number;
   /** How training ended (see `describeStop`); absent for models saved without it. */
   stop?: TrainingStop;
@@ -189,6 +193,7 @@ export class MultilossModel {
   }
 
   info(): ModelInfo {
+    const update = [...this.meta.history].reverse().find((e) => e.update)?.update;
     return {
       approach: 'joint',
       libraryVersion: this.meta.libraryVersion,
@@ -206,6 +211,7 @@ export class MultilossModel {
       })),
       trunk: [...this.meta.config.trunk],
       balance: { method: this.meta.balance.method, weights: this.meta.balance.weights },
+      ...(update ? { update } : {}),
       epochs: this.meta.history.length,
       ...(this.meta.stop ? { stop: this.meta.stop } : {}),
       metrics: this.meta.metrics,

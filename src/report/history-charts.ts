@@ -136,11 +136,15 @@ export function lossFigures(v: HistoryChartInput): Figure[] {
   const total: Row[] = [];
   for (const e of history) for (const [split, log] of splits(e)) if (finite(log.loss)) total.push({ epoch: e.epoch, value: log.loss, split });
   if (total.length) {
+    // Gradient methods weigh gradients, not losses: their total is the plain sum (SplitLog.total).
+    const sum = history.at(-1)?.train.total === 'sum';
     figures.push({
       kind: 'loss-total',
-      title: 'total',
-      subtitle: 'train: the objective minimised (with the balancing method’s own terms, if any); validation: Σ weight × head loss',
-      spec: epochChart({ rows: total, y: yAxis('weighted loss', total.map((r) => r.value as number)), series: SPLIT_COLORS, epochs: n }),
+      title: sum ? 'total: sum of head losses' : 'total',
+      subtitle: sum
+        ? `Σ head loss, unweighted (${v.method} weighs the heads’ gradients, not their losses)`
+        : 'train: the objective minimised (with the balancing method’s own terms, if any); validation: Σ weight × head loss',
+      spec: epochChart({ rows: total, y: yAxis(sum ? 'sum of losses' : 'weighted loss', total.map((r) => r.value as number)), series: SPLIT_COLORS, epochs: n }),
     });
   }
   return figures;
@@ -175,7 +179,48 @@ export function metricGroups(v: HistoryChartInput): FigureGroup[] {
   return groups;
 }
 
-/** The head weights (joint models) and the learning rate. */
+/** Whether the history records what a gradient method's updates did to each head (EpochLog.update). */
+export function hasUpdateFigures(history: readonly EpochLog[]): boolean {
+  return history.some((e) => e.update !== undefined);
+}
+
+/**
+ * Gradient methods: each head's share of the update and the cosine between its gradient
+ * and the update, per epoch (bounded: [0, 1] and [−1, 1]; see docs/balancing.md).
+ */
+function updateFigures(v: HistoryChartInput): Figure[] {
+  const names = v.heads.map((h) => h.name);
+  const share: Row[] = [];
+  const cosine: Row[] = [];
+  for (const e of v.history) {
+    for (const name of names) {
+      const u = e.update?.[name];
+      if (u && finite(u.share)) share.push({ epoch: e.epoch, value: u.share, head: name });
+      if (u && finite(u.cosine)) cosine.push({ epoch: e.epoch, value: u.cosine, head: name });
+    }
+  }
+  const series = { field: 'head', values: names };
+  const figures: Figure[] = [];
+  if (share.length) {
+    figures.push({
+      kind: 'update-share',
+      title: 'Share of the update',
+      subtitle: `${v.method}: ‖cₜgₜ‖ / Σₛ‖cₛgₛ‖, each head's part of the applied update d = Σₜ cₜgₜ (0 to 1, summing to 1), mean per epoch`,
+      spec: epochChart({ rows: share, y: { field: 'value', title: 'share of update', domain: [0, 1] }, series, epochs: v.history.length, ...WIDE }),
+    });
+  }
+  if (cosine.length) {
+    figures.push({
+      kind: 'update-cosine',
+      title: 'Alignment of the update with each head',
+      subtitle: `${v.method}: cos(gₜ, d); below 0 the update raised that head's loss (to first order)`,
+      spec: epochChart({ rows: cosine, y: { field: 'value', title: 'cos(head gradient, update)', domain: [-1, 1] }, series, epochs: v.history.length, ...WIDE }),
+    });
+  }
+  return figures;
+}
+
+/** The head weights (joint models; gradient methods: what the update did to each head) and the learning rate. */
 export function weightFigures(v: HistoryChartInput): Figure[] {
   const history = v.history;
   const names = v.heads.map((h) => h.name);
@@ -183,13 +228,17 @@ export function weightFigures(v: HistoryChartInput): Figure[] {
   for (const e of history) for (const name of names) if (finite(e.train.heads[name]?.weight)) rows.push({ epoch: e.epoch, value: e.train.heads[name].weight, head: name });
   const figures: Figure[] = [];
   // Separate models have one head each: nothing to weigh against.
-  if (rows.length && !v.separate) {
+  if (!v.separate && hasUpdateFigures(history)) {
+    figures.push(...updateFigures(v));
+  } else if (rows.length && !v.separate) {
     const same = rows.every((r) => r.value === rows[0].value);
+    // Log scale when one weight dwarfs the others (e.g. a gradient method's coefficients in files written before the update figures).
+    const y = yAxis('weight', rows.map((r) => r.value as number));
     figures.push({
       kind: 'weights',
       title: 'Head weights',
       subtitle: `${v.method}: mean weight applied per epoch${same && names.length > 1 ? `; every head's weight is ${formatNumber(rows[0].value as number, true)} throughout, so the lines coincide` : ''}`,
-      spec: epochChart({ rows, y: { field: 'value', title: 'weight', zero: true }, series: { field: 'head', values: names }, epochs: history.length, ...WIDE }),
+      spec: epochChart({ rows, y: y.scale === 'log' ? y : { ...y, zero: true }, series: { field: 'head', values: names }, epochs: history.length, ...WIDE }),
     });
   }
   const lr: Row[] = history.filter((e) => finite(e.learningRate)).map((e) => ({ epoch: e.epoch, value: e.learningRate }));

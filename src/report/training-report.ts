@@ -17,7 +17,7 @@ import type { MultilossModel } from '../model/multiloss-model.js';
 import type { EpochLog, HeadLog, SplitLog } from '../training/history.js';
 import { describeStop } from '../training/early-stopping.js';
 import type { Row } from './charts.js';
-import { diagnosticFigures, finite, formatNumber, lossFigures, metricGroups, metricLabel, SPLIT_RANGE, SPLITS, weightFigures, type Figure, type FigureGroup, type HistoryChartInput } from './history-charts.js';
+import { diagnosticFigures, finite, formatNumber, hasUpdateFigures, lossFigures, metricGroups, metricLabel, SPLIT_RANGE, SPLITS, weightFigures, type Figure, type FigureGroup, type HistoryChartInput } from './history-charts.js';
 import { heatmapChart } from './heatmap.js';
 import { prefixIds, renderSvg } from './render.js';
 import { scatterChart } from './scatter.js';
@@ -277,12 +277,16 @@ function summaryHtml(v: View, data: TrainingReportData): string {
   ];
   const factRows = facts.map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('\n');
 
+  // Gradient methods: what the last epoch's updates did to each head, instead of their raw coefficients.
+  const lastUpdate = [...history].reverse().find((e) => e.update)?.update;
   const headRows = v.heads
     .map((h, k) => {
       const classes = h.toJSON().classes;
       const weight = v.weights[k];
       const out = classes?.length ? classes.join(', ') : `${h.units} value${h.units === 1 ? '' : 's'}`;
-      return `<tr><td>${escapeHtml(h.name)}</td><td>${escapeHtml(h.kind)}</td><td>${escapeHtml(h.spec.column)}</td><td>${escapeHtml(h.loss.name)}</td><td>${escapeHtml(out)}</td><td class="num">${escapeHtml(formatNumber(weight, true))}</td></tr>`;
+      const u = lastUpdate?.[h.name];
+      const updateCells = lastUpdate ? [u?.share, u?.cosine, u?.relativeDecrease].map((x) => `<td class="num">${escapeHtml(formatNumber(x ?? NaN))}</td>`).join('') : '';
+      return `<tr><td>${escapeHtml(h.name)}</td><td>${escapeHtml(h.kind)}</td><td>${escapeHtml(h.spec.column)}</td><td>${escapeHtml(h.loss.name)}</td><td>${escapeHtml(out)}</td><td class="num">${escapeHtml(formatNumber(weight, true))}</td>${updateCells}</tr>`;
     })
     .join('\n');
 
@@ -310,7 +314,11 @@ ${factRows}
 </table>
 <h3>Heads</h3>
 <table class="grid">
-<thead><tr><th>head</th><th>kind</th><th>column</th><th>loss</th><th>output</th><th>final weight</th></tr></thead>
+<thead><tr><th>head</th><th>kind</th><th>column</th><th>loss</th><th>output</th>${
+    lastUpdate
+      ? '<th title="the head’s weight in the total loss: gradient methods sum the losses unweighted">weight in total</th><th title="‖cₜgₜ‖ / Σₛ‖cₛgₛ‖, last epoch (0 to 1)">share of update</th><th title="cos(gₜ, d), last epoch (−1 to 1)">cos(gradient, update)</th><th title="gₜ·d / |gₜ·Σₛgₛ|, last epoch: 1 = as much as the plain sum">decrease vs sum</th>'
+      : '<th>final weight</th>'
+  }</tr></thead>
 <tbody>
 ${headRows}
 </tbody>
@@ -398,11 +406,13 @@ export async function buildTrainingReport(model: ReportableModel, data: Training
   });
   sections.push({
     id: 'weights',
-    title: 'Head weights',
+    title: !v.separate && hasUpdateFigures(history) ? 'What the updates did to each head' : 'Head weights',
     intro: [
       v.separate
         ? 'Each separate model has one head, so there are no head weights to balance; the learning rate follows the same schedule in every model.'
-        : `The weight the balancing method (${v.method}) applied to each head's loss, averaged over each epoch's steps, and the learning rate.`,
+        : hasUpdateFigures(history)
+          ? `${v.method} combines the heads' gradients gₜ into one update d = Σₜ cₜgₜ; its raw coefficients cₜ are not weights (a head with a tiny gradient gets a huge one). Shown instead, averaged over each epoch's steps: each head's share of the update and how well the update is aligned with the head's gradient; and the learning rate. docs/balancing.md defines the figures.`
+          : `The weight the balancing method (${v.method}) applied to each head's loss, averaged over each epoch's steps, and the learning rate.`,
     ],
     groups: [{ figures: weightFigures(v) }],
     notes: noHistory,

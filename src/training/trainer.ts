@@ -7,7 +7,8 @@ import { reduceLoss } from '../losses/index.js';
 import type { StreamingMetric } from '../metrics/metric.js';
 import type { Head } from '../model/heads/head.js';
 import type { LastBlockCapture, TrainableNetwork } from '../model/trainable-network.js';
-import { combineRows, DiagnosticsAccumulator, gramOf } from './diagnostics.js';
+import { combineRows, DiagnosticsAccumulator, gramOf, UpdateAccumulator } from './diagnostics.js';
+import type { UpdateStep, UpdateSums } from './diagnostics.js';
 import { gramOfTensors } from '../engine/native/gram.js';
 import { weightedSum } from '../engine/weighted-sum.js';
 import { tidyValue, untaped } from '../engine/tidy.js';
@@ -173,6 +174,8 @@ interface StepResult {
   /** Gram matrix of the per-head gradients on the shared part, when measured. */
   gram?: Float64Array;
   sharedGradNorms?: number[];
+  /** Gradient methods: the step's coefficients (and d's measured dots) for the per-head figures. */
+  update?: UpdateStep;
 }
 
 /**
@@ -325,8 +328,9 @@ export class Trainer {
       }
       if (this.batchInEpoch === 0) await callbacks.onEpochBegin?.({ epoch: this.epoch + 1 }, control);
       const epochBatches = await source.epoch({ epoch: this.epoch, rng: this.rng, batchSize, skip: this.batchInEpoch, order: this.order });
-      const acc = new EpochAccumulator(this.heads, wantMetrics, this.partial);
+      const acc = new EpochAccumulator(this.heads, wantMetrics, this.strategy.kind === 'gradient' ? 'sum' : 'weighted', this.partial);
       const diagnostics = new DiagnosticsAccumulator(this.heads.map((h) => h.name));
+      const updates = new UpdateAccumulator(this.heads.map((h) => h.name), this.partial?.update);
       let lr = lrBase;
       try {
         this.order = epochBatches.order;
@@ -338,7 +342,7 @@ export class Trainer {
           lr = learningRateAt(schedule, lrBase, this.epoch + b / batches, this.options.epochs);
           this.optimizer.setLearningRate(lr);
           callbacks.onBatchBegin?.({ epoch: this.epoch + 1, batch: b + 1, batches }, control);
-          const batchLog = this.trainStep(batch, acc, diagnostics, wantMetrics);
+          const batchLog = this.trainStep(batch, acc, diagnostics, updates, wantMetrics);
           this.batchInEpoch = b + 1;
           callbacks.onBatchEnd?.({ ...batchLog, epoch: this.epoch + 1, batch: b + 1, batches }, control);
           // Give signal handlers and timers a chance to run, without a cost per step.
@@ -347,7 +351,7 @@ export class Trainer {
             lastYield = performance.now();
           }
           if (interrupt?.interrupted && b + 1 < batches) {
-            this.partial = acc.sums();
+            this.partial = { ...acc.sums(), ...(updates.empty ? {} : { update: updates.sums() }) };
             await this.offerCheckpoint('interrupt', callbacks);
             this.interrupted = true;
             this.recordStop('interrupted', monitor);
@@ -373,6 +377,7 @@ export class Trainer {
         train: trainLog,
       };
       if (!diagnostics.empty) log.diagnostics = diagnostics.result();
+      if (!updates.empty) log.update = updates.result();
       if (this.options.onNonFinite === 'skip-batch') log.skippedBatches = acc.skipped;
       if (validationSource && hasValidation) {
         log.validation = await evaluateSource(
@@ -382,6 +387,7 @@ export class Trainer {
           this.heads.map((h) => trainLog.heads[h.name].weight),
           this.options.evaluationBatchSize,
         );
+        log.validation.total = trainLog.total;
       }
       log.seconds = (performance.now() - started) / 1000;
       this.history.push(log);
@@ -487,6 +493,7 @@ export class Trainer {
     data: EncodedData,
     acc: EpochAccumulator,
     diagnostics: DiagnosticsAccumulator,
+    updates: UpdateAccumulator,
     wantMetrics: boolean,
   ): Omit<BatchLog, 'epoch' | 'batch' | 'batches'> {
     const heads = this.heads;
@@ -529,6 +536,7 @@ export class Trainer {
       tf.dispose([batch.x, ...batch.y, ...batch.w]);
     }
     if (result.gram) diagnostics.add(result.gram);
+    if (result.update) updates.add(result.update);
     const solver = this.strategy.kind === 'gradient' ? this.strategy.solverReport?.() : undefined;
     if (solver) diagnostics.addSolver(solver);
     acc.add(n, result.total, result.losses, result.weights, weightsJs, result.outputs, data);
@@ -575,8 +583,8 @@ export class Trainer {
     let kept: tf.Tensor[] = [];
     let lossTensors: tf.Scalar[] = [];
     let weightTensor: tf.Tensor1D | undefined;
-    let aggWeights: Float64Array | undefined;
     let gram: Float64Array | undefined;
+    let update: UpdateStep | undefined;
     // Loss-based strategies: each head's weighted gradient at the trunk output, kept for measurements.
     let repGrads: tf.Tensor[] = [];
 
@@ -601,11 +609,11 @@ export class Trainer {
       const losses = lossTensors.map((t) => t.dataSync()[0]);
       const gramWeights = isGramBalancer(strategy) ? strategy.combineGram(g, T, d, losses, ctx) : undefined;
       if (gramWeights) {
-        aggWeights = gramWeights;
+        update = { gram: g, coefficients: gramWeights };
         return tf.tensor2d(combineRows(rows, T, d, gramWeights), [n, k]);
       }
       const { direction, weights } = strategy.combineGradients(rows, T, d, losses, ctx);
-      aggWeights = weights;
+      update = { gram: g, coefficients: weights, measured: measureDirection(rows, T, d, direction) };
       return tf.tensor2d(direction, [n, k]);
     };
 
@@ -708,10 +716,11 @@ export class Trainer {
       offset += T;
       total = stats[0];
     } else {
-      weights = aggWeights ? Float32Array.from(aggWeights) : new Float32Array(T).fill(1);
-      total = losses.reduce((s, l, t) => s + weights[t] * l, 0);
+      // Gradient methods weigh gradients, not losses: their total is the unweighted sum.
+      weights = new Float32Array(T).fill(1);
+      total = losses.reduce((s, l) => s + l, 0);
     }
-    return { total, losses, weights, outputs: this.splitOutputs(stats, offset, batch.x.shape[0], wantMetrics), gram, sharedGradNorms };
+    return { total, losses, weights, outputs: this.splitOutputs(stats, offset, batch.x.shape[0], wantMetrics), gram, sharedGradNorms, update };
   }
 
   /**
@@ -836,6 +845,7 @@ export class Trainer {
       // ‖gₜ‖² is finite iff every entry of gₜ is (short of float32 overflow); only then look closer.
       for (let t = 0; t < T; t++) if (!Number.isFinite(gram[t * T + t])) this.explainNonFiniteGram(perHead, T, d);
       let direction: tf.Tensor[] | undefined;
+      let measured: UpdateStep['measured'];
       let weights = gramBalancer?.combineGram(gram, T, d, Array.from(losses), ctx);
       // Strategies that keep tensors across steps (DB-MTL's EMA buffers): the direction as tensors.
       const tensorStep = !weights && isTensorBalancer(strategy) ? strategy.combineTensors(perHead, shapes, Array.from(losses), ctx) : undefined;
@@ -843,11 +853,13 @@ export class Trainer {
         weights = tensorStep.weights;
         direction = tensorStep.direction;
         kept.push(...direction);
+        measured = measureDirectionTensors(perHead, direction);
       } else if (!weights) {
         const rows = this.downloadGradientRows(perHead);
         this.checkGradientRows(rows, T, d);
         const combined = strategy.combineGradients(rows, T, d, Array.from(losses), ctx);
         weights = combined.weights;
+        measured = measureDirection(rows, T, d, combined.direction);
         let offset = 0;
         direction = shared.map((v) => {
           const part = tf.tensor(combined.direction.subarray(offset, offset + v.size), v.shape);
@@ -879,12 +891,13 @@ export class Trainer {
           if (direction) tf.dispose(direction);
         });
       }
-      const applied = Float32Array.from(w);
       let offset = T + (nativeGram ? 0 : V * pairs.length);
       return {
-        total: losses.reduce((s, l, t) => s + applied[t] * l, 0),
+        // Gradient methods weigh gradients, not losses: their total is the unweighted sum.
+        total: losses.reduce((s, l) => s + l, 0),
         losses,
-        weights: applied,
+        weights: new Float32Array(T).fill(1),
+        update: { gram, coefficients: w, ...(measured ? { measured } : {}) },
         outputs: wantMetrics
           ? heads.map((h) => {
               const out = stats.slice(offset, offset + n * h.units);
@@ -1110,6 +1123,8 @@ export interface EpochSums {
   weightSum: number[];
   appliedSum: number[];
   steps: number;
+  /** Gradient methods: the per-head update figures' sums so far (absent in older checkpoints). */
+  update?: UpdateSums;
 }
 
 /**
@@ -1117,6 +1132,33 @@ export interface EpochSums {
  * resume inside an epoch, the sums continue; the training metrics cover the
  * batches after the resume (streaming metric states are not checkpointed).
  */
+/** gₜ·d per row t of a row-major T×dim matrix, and ‖d‖², in Float64. */
+function measureDirection(rows: Float32Array, T: number, dim: number, direction: ArrayLike<number>): { dots: Float64Array; normSq: number } {
+  const dots = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    let s = 0;
+    for (let i = 0, o = t * dim; i < dim; i++) s += rows[o + i] * direction[i];
+    dots[t] = s;
+  }
+  let normSq = 0;
+  for (let i = 0; i < dim; i++) normSq += direction[i] * direction[i];
+  return { dots, normSq };
+}
+
+/** The same for per-head gradient tensors (perHead[t][i], undefined: zero) and a direction per shared variable. */
+function measureDirectionTensors(perHead: readonly (readonly (tf.Tensor | undefined)[])[], direction: readonly tf.Tensor[]): { dots: Float64Array; normSq: number } {
+  const T = perHead.length;
+  // Native path: d as one more row of the Gram matrix, in one addon call (no kernels, no read-back).
+  const gram = gramOfTensors([...perHead, direction]);
+  if (gram) return { dots: Float64Array.from({ length: T }, (_, t) => gram[t * (T + 1) + T]), normSq: gram[T * (T + 1) + T] };
+  const values = tidyValue(() => {
+    const sums = perHead.map((row) => tf.addN([tf.scalar(0), ...row.flatMap((g, i) => (g ? [tf.sum(tf.mul(g, direction[i]))] : []))]));
+    sums.push(tf.addN([tf.scalar(0), ...direction.map((x) => tf.sum(tf.square(x)))]));
+    return tf.stack(sums).dataSync() as Float32Array;
+  });
+  return { dots: Float64Array.from(values.subarray(0, perHead.length)), normSq: values[perHead.length] };
+}
+
 class EpochAccumulator {
   private rows = 0;
   private totalSum = 0;
@@ -1129,6 +1171,7 @@ class EpochAccumulator {
   constructor(
     private readonly heads: readonly Head[],
     withMetrics: boolean,
+    private readonly total: 'sum' | 'weighted',
     from?: EpochSums,
   ) {
     this.lossSum = from ? [...from.lossSum] : heads.map(() => 0);
@@ -1195,7 +1238,7 @@ class EpochAccumulator {
         metrics: Object.fromEntries(this.metrics[h].map((m) => [m.name, m.result()])),
       };
     });
-    return { loss: this.totalSum / Math.max(1, this.rows), heads };
+    return { loss: this.totalSum / Math.max(1, this.rows), total: this.total, heads };
   }
 }
 

@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tfd from '@tensorflow/tfjs-data';
-import { describeSharing, registerLoss, trainLayersModel, trainFunctionModel, type ArrayData, type HeadConfig } from '../../src/api/index.js';
+import { describeSharing, registerLoss, trainLayersModel, trainFunctionModel, type ArrayData, type HeadConfig, type HeadEpochLog } from '../../src/api/index.js';
 import { isMultilossError } from '../../src/errors.js';
 import { useDefaultBackend } from '../helpers.js';
 
@@ -141,8 +141,17 @@ describe('library API: bad input is a clear error, before training where possibl
     assert.deepEqual(sharing.sharedLayers, ['trunk', 'pair']);
     assert.match(sharing.repUnavailable ?? '', /2 tensors to the heads \(trunk, pair\)/);
     const pairKernel = m.getLayer('pair').getWeights()[0].dataSync().slice();
-    const result = await trainLayersModel(m, { heads: HEADS, balance: 'mgda', training: { epochs: 2, batchSize: 8, diagnostics: true } }, data());
+    const epochLogs: Record<string, HeadEpochLog>[] = [];
+    const result = await trainLayersModel(m, { heads: HEADS, balance: 'mgda', training: { epochs: 2, batchSize: 8, diagnostics: true }, callbacks: { onEpochEnd: (log) => void epochLogs.push(log.heads) } }, data());
     assert.equal(result.epochs, 2);
+    // Each head's update figures reach the callbacks; its weight is its weight in the (unweighted) total.
+    for (const heads of epochLogs) {
+      for (const h of Object.values(heads)) {
+        assert.equal(h.weight, 1);
+        assert.ok(h.update && (h.update.share ?? NaN) >= 0 && (h.update.share ?? NaN) <= 1, JSON.stringify(h.update));
+      }
+    }
+    assert.equal(epochLogs.length, 2);
     assert.notDeepEqual(m.getLayer('pair').getWeights()[0].dataSync(), pairKernel, 'the pair layer trains');
     m.dispose();
 

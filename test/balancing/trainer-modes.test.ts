@@ -144,9 +144,17 @@ describe('trainer gradient modes', () => {
       assert.ok(tf.memory().numTensors <= tensors, `tensors ${tf.memory().numTensors} vs ${tensors}`);
       assertClose(gram.weights, rows.weights, 1e-4);
       for (let e = 0; e < 3; e++) {
-        for (const [head, w] of Object.entries(rows.history[e].train.heads)) {
-          const got = gram.history[e].train.heads[head].weight;
-          assert.ok(Math.abs(got - w.weight) <= 1e-3 * Math.max(1, Math.abs(w.weight)), `epoch ${e} head ${head} weight ${got} vs ${w.weight}`);
+        // The rows path measures gₜ·d on the direction itself, the Gram path from GGᵀ and the coefficients.
+        const updRows = rows.history[e].update;
+        const updGram = gram.history[e].update;
+        assert.ok(updRows && updGram, 'gradient methods record per-head update figures');
+        for (const [head, u] of Object.entries(updRows)) {
+          for (const key of ['coefficient', 'cosine', 'relativeDecrease'] as const) {
+            const got = updGram[head][key] ?? NaN;
+            const want = u[key] ?? NaN;
+            assert.ok(Math.abs(got - want) <= 1e-3 * Math.max(1, Math.abs(want)), `epoch ${e} head ${head} ${key} ${got} vs ${want}`);
+          }
+          assert.equal(gram.history[e].train.heads[head].weight, 1, 'the total of a gradient method is the unweighted sum');
         }
         const cosGram = gram.history[e].diagnostics?.cosine;
         const cosRows = rows.history[e].diagnostics?.cosine;

@@ -183,7 +183,7 @@ describe('npm run playground, driven in headless chromium', () => {
 
     const charts = await drawnCharts(page);
     const kinds = charts.map((c) => (c.head ? `${c.kind}:${c.head}` : c.kind));
-    for (const k of ['loss:Species', 'loss:Sex', 'loss:Body Mass (g)', 'loss-total', 'metric:Species', 'metric:Sex', 'metric:Body Mass (g)', 'weights', 'learning-rate', 'cosine', 'grad-norm']) {
+    for (const k of ['loss:Species', 'loss:Sex', 'loss:Body Mass (g)', 'loss-total', 'metric:Species', 'metric:Sex', 'metric:Body Mass (g)', 'update-share', 'update-cosine', 'learning-rate', 'cosine', 'grad-norm']) {
       assert.ok(kinds.includes(k), `chart ${k} missing; charts: ${kinds.join(', ')}`);
     }
     for (const c of charts) {

@@ -7,6 +7,8 @@ import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig, type ResolvedConfig } from '../../src/config/resolve.js';
 import { readConfigFile } from '../../src/io/config-file.js';
 import type { MultiOutputModel } from '../../src/model/multi-output.js';
+import { MultilossModel } from '../../src/model/multiloss-model.js';
+import { meanUpdate, type HeadUpdate } from '../../src/training/diagnostics.js';
 import { fitModel } from '../../src/training/fit.js';
 import { fitSeparate } from '../../src/training/fit-separate.js';
 import { cli, penguins, PENGUINS_CONFIG, tempDir, useDefaultBackend } from '../helpers.js';
@@ -38,6 +40,8 @@ describe('compare on penguins: 2 seeds × (separate + 3 methods), on worker thre
   let result: CompareResult;
   /** label → per seed → metric per head, from runs made directly with fitModel / fitSeparate. */
   const direct = new Map<string, number[][]>();
+  /** label → per seed → the run's update figures (gradient methods), from the same direct runs. */
+  const directUpdates = new Map<string, (Record<string, HeadUpdate> | undefined)[]>();
 
   before(async () => {
     await useDefaultBackend();
@@ -55,6 +59,7 @@ describe('compare on penguins: 2 seeds × (separate + 3 methods), on worker thre
         assert.equal(model.info().approach, label === SEPARATE ? 'separate' : 'joint');
         if (label !== SEPARATE) assert.equal(model.info().balance.method, label);
         perSeed.push(metricsOf(model));
+        directUpdates.set(label, [...(directUpdates.get(label) ?? []), model instanceof MultilossModel ? meanUpdate(model.meta.history) : undefined]);
         model.dispose();
       }
       direct.set(label, perSeed);
@@ -107,6 +112,28 @@ describe('compare on penguins: 2 seeds × (separate + 3 methods), on worker thre
       assert.ok(Math.abs(row.deltaM.mean - ofMeans) < 1e-9, `${row.deltaM.mean} vs ${ofMeans}`);
     }
     assert.ok(Math.abs(result.rows[0].deltaM.mean) < 1e-9, 'Δm of the separate models against themselves is 0');
+  });
+
+  it("a gradient method's row carries each head's update figures over seeds, equal to the individual runs'; other rows none", () => {
+    for (const row of result.rows) {
+      const runs = directUpdates.get(row.label) ?? [];
+      if (row.label !== 'pcgrad') {
+        assert.equal(row.update, undefined, row.label);
+        continue;
+      }
+      assert.ok(row.update, 'pcgrad records update figures');
+      let shares = 0;
+      for (const h of HEADS) {
+        const u = row.update[h.name];
+        for (const key of ['share', 'cosine', 'relativeDecrease'] as const) {
+          const values = runs.map((r) => r?.[h.name][key] ?? NaN);
+          values.forEach((v, i) => assert.ok(Math.abs(u[key].values[i] - v) <= 1e-9 * Math.max(1, Math.abs(v)), `${h.name} ${key} seed ${i}: ${u[key].values[i]} vs ${v}`));
+        }
+        assert.ok(u.share.mean >= 0 && u.share.mean <= 1 && u.cosine.mean >= -1 && u.cosine.mean <= 1, `${h.name}: share ${u.share.mean}, cos ${u.cosine.mean}`);
+        shares += u.share.mean;
+      }
+      assert.ok(Math.abs(shares - 1) < 1e-9, `shares sum to ${shares}`);
+    }
   });
 
   it('marks the best of every column', () => {
@@ -169,6 +196,12 @@ describe('compare on penguins: 2 seeds × (separate + 3 methods), on worker thre
     assert.match(html, /^<!doctype html>/);
     assert.equal((html.match(/<svg /g) ?? []).length, 4, 'a bar chart per head and one of Δm');
     assert.ok(html.includes('joint famo') && html.includes('separate models'));
+    // The per-head update figures, side by side for the gradient method only.
+    const update = html.slice(html.indexOf('<table class="update">'));
+    assert.ok(html.includes('<table class="update">'), 'a table of what each gradient method did to each head');
+    assert.match(update, /<th>species share<\/th><th>species cos<\/th><th>species vs sum<\/th><th>sex share<\/th>/);
+    assert.match(update, /<tr><th>joint pcgrad<\/th>(<td>-?\d\.\d\d ± \d\.\d\d<\/td>){9}<\/tr>/);
+    assert.ok(!update.includes('joint famo') && !update.includes('joint equal'), 'loss-based methods have no update figures');
     assert.ok(!/<script|https?:\/\/(?!www\.w3\.org)/.test(html), 'self-contained: no script, no network');
   });
 });

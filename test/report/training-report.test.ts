@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -48,6 +48,44 @@ interface ChartCheck {
   marks: number;
   drawn: number;
   box: { width: number; height: number };
+}
+
+/** Every chart of the page: its size and how much of its data marks is drawn. */
+async function measureCharts(page: Page): Promise<ChartCheck[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('figure.chart')).map((fig) => {
+      const svg = fig.querySelector('svg');
+      const r = svg?.getBoundingClientRect();
+      // Data marks (lines, points, cells, labels), not axes, legends or titles.
+      const marks = svg ? Array.from(svg.querySelectorAll('g.role-mark > *')) : [];
+      const boxes = marks.map((m) => m.getBoundingClientRect()).filter((b) => b.width > 0 || b.height > 0);
+      const left = Math.min(...boxes.map((b) => b.left));
+      const right = Math.max(...boxes.map((b) => b.right));
+      const top = Math.min(...boxes.map((b) => b.top));
+      const bottom = Math.max(...boxes.map((b) => b.bottom));
+      return {
+        id: fig.id,
+        kind: fig.getAttribute('data-chart') ?? '',
+        head: fig.getAttribute('data-head'),
+        svgWidth: r?.width ?? 0,
+        svgHeight: r?.height ?? 0,
+        marks: marks.length,
+        drawn: boxes.length,
+        box: boxes.length ? { width: right - left, height: bottom - top } : { width: 0, height: 0 },
+      };
+    }),
+  );
+}
+
+/** Asserts that every chart is drawn: an svg of a real size with marks spanning more than a dot. */
+function assertDrawn(charts: readonly ChartCheck[]): void {
+  for (const c of charts) {
+    const what = `${c.id} (${c.kind}${c.head ? ` ${c.head}` : ''})`;
+    assert.ok(c.svgWidth > 100 && c.svgHeight > 50, `${what}: svg ${c.svgWidth}×${c.svgHeight}`);
+    assert.ok(c.drawn > 0, `${what}: none of its ${c.marks} marks has a non-empty bounding box`);
+    // Non-empty in both directions (a flat line still has its point markers), and more than a dot.
+    assert.ok(c.box.width > 0 && c.box.height > 0 && Math.max(c.box.width, c.box.height) > 20, `${what}: marks span only ${c.box.width}×${c.box.height} px`);
+  }
 }
 
 describe('training report: penguins trained through the CLI with --report, opened in headless chromium', () => {
@@ -96,29 +134,7 @@ describe('training report: penguins trained through the CLI with --report, opene
       const url = pathToFileURL(report).href;
       await page.goto(url, { waitUntil: 'load' });
 
-      const charts: ChartCheck[] = await page.evaluate(() =>
-        Array.from(document.querySelectorAll('figure.chart')).map((fig) => {
-          const svg = fig.querySelector('svg');
-          const r = svg?.getBoundingClientRect();
-          // Data marks (lines, points, cells, labels), not axes, legends or titles.
-          const marks = svg ? Array.from(svg.querySelectorAll('g.role-mark > *')) : [];
-          const boxes = marks.map((m) => m.getBoundingClientRect()).filter((b) => b.width > 0 || b.height > 0);
-          const left = Math.min(...boxes.map((b) => b.left));
-          const right = Math.max(...boxes.map((b) => b.right));
-          const top = Math.min(...boxes.map((b) => b.top));
-          const bottom = Math.max(...boxes.map((b) => b.bottom));
-          return {
-            id: fig.id,
-            kind: fig.getAttribute('data-chart') ?? '',
-            head: fig.getAttribute('data-head'),
-            svgWidth: r?.width ?? 0,
-            svgHeight: r?.height ?? 0,
-            marks: marks.length,
-            drawn: boxes.length,
-            box: boxes.length ? { width: right - left, height: bottom - top } : { width: 0, height: 0 },
-          };
-        }),
-      );
+      const charts = await measureCharts(page);
       const kinds = charts.map((c) => (c.head ? `${c.kind}:${c.head}` : c.kind));
       const expected = [
         'loss:species',
@@ -138,13 +154,7 @@ describe('training report: penguins trained through the CLI with --report, opene
       ];
       for (const k of expected) assert.ok(kinds.includes(k), `chart ${k} missing; charts: ${kinds.join(', ')}`);
       assert.equal(kinds.filter((k) => k.startsWith('metric:')).length, 9, 'three metrics per head');
-      for (const c of charts) {
-        const what = `${c.id} (${c.kind}${c.head ? ` ${c.head}` : ''})`;
-        assert.ok(c.svgWidth > 100 && c.svgHeight > 50, `${what}: svg ${c.svgWidth}×${c.svgHeight}`);
-        assert.ok(c.drawn > 0, `${what}: none of its ${c.marks} marks has a non-empty bounding box`);
-        // Non-empty in both directions (a flat line still has its point markers), and more than a dot.
-        assert.ok(c.box.width > 0 && c.box.height > 0 && Math.max(c.box.width, c.box.height) > 20, `${what}: marks span only ${c.box.width}×${c.box.height} px`);
-      }
+      assertDrawn(charts);
       // A confusion matrix has K² cells with K² counts printed in them.
       const cells = await page.evaluate(() => {
         const fig = document.querySelector('figure[data-chart="confusion"][data-head="species"]');
@@ -175,6 +185,70 @@ describe('training report: penguins trained through the CLI with --report, opene
     assert.match(r.stderr, /^multiloss: report .*no-such-dir.*report\.html: directory .*no-such-dir does not exist\n$/);
     assert.ok(!existsSync(out), 'no model written');
     assert.ok(Date.now() - started < 60_000);
+  });
+});
+
+describe('training report of a gradient method (pcgrad through the CLI), in headless chromium', () => {
+  const dir = tempDir('multiloss-report-grad-');
+  const report = join(dir, 'report.html');
+  let stderr: string;
+
+  before(() => {
+    const r = cli(['train', '--config', shortPenguinsConfig(dir, 4), '--balance', 'pcgrad', '--out', join(dir, 'model'), '--report', report]);
+    assert.equal(r.status, 0, r.stderr);
+    stderr = r.stderr;
+  });
+
+  it('the log names the total: the unweighted sum of the head losses', () => {
+    const lines = stderr.split('\n').filter((l) => l.startsWith('epoch '));
+    assert.equal(lines.length, 4, stderr);
+    for (const l of lines) assert.match(l, /^epoch \d\/4 {2}loss \(sum\) \S+ {2}val \S+ /);
+  });
+
+  it('info names the total and shows the last epoch\'s shares of the update, not coefficients', () => {
+    const r = cli(['info', join(dir, 'model')]);
+    assert.equal(r.status, 0, r.stderr);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('balance '));
+    assert.match(line ?? '', /^balance {6}pcgrad \(total: unweighted sum of head losses; last epoch's share of the update: species (\S+), sex (\S+), body_mass_g (\S+)\)$/);
+    const shares = [...(line ?? '').matchAll(/ (\d\.\d{4})(?=[,)])/g)].map((m) => Number(m[1]));
+    assert.equal(shares.length, 3, line);
+    assert.ok(shares.every((x) => x >= 0 && x <= 1) && Math.abs(shares.reduce((a, b) => a + b, 0) - 1) < 1e-3, line);
+  });
+
+  it('shows what the updates did to each head, bounded, instead of raw coefficients; every chart is drawn', async () => {
+    const profile = mkdtempSync(join(tmpdir(), 'multiloss-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      await page.goto(pathToFileURL(report).href, { waitUntil: 'load' });
+      const charts = await measureCharts(page);
+      const kinds = charts.map((c) => c.kind);
+      for (const k of ['loss-total', 'update-share', 'update-cosine', 'learning-rate', 'cosine']) assert.ok(kinds.includes(k), `chart ${k} missing; charts: ${kinds.join(', ')}`);
+      assert.ok(!kinds.includes('weights'), 'no chart of raw coefficients as weights');
+      assertDrawn(charts);
+      // The heads table: weight in the total (1), share in [0, 1], cosine in [−1, 1].
+      const table = await page.evaluate(() => {
+        const grid = Array.from(document.querySelectorAll('#summary table.grid')).find((t) => t.querySelector('th')?.textContent === 'head');
+        const head = Array.from(grid?.querySelectorAll('thead th') ?? []).map((th) => th.textContent ?? '');
+        const rows = Array.from(grid?.querySelectorAll('tbody tr') ?? []).map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? ''));
+        return { head, rows };
+      });
+      assert.deepEqual(table.head.slice(5), ['weight in total', 'share of update', 'cos(gradient, update)', 'decrease vs sum']);
+      assert.equal(table.rows.length, 3);
+      let shares = 0;
+      for (const row of table.rows) {
+        const [weight, share, cosine, decrease] = row.slice(5).map(Number);
+        assert.equal(weight, 1, row.join(' | '));
+        assert.ok(share >= 0 && share <= 1 && cosine >= -1 && cosine <= 1 && Number.isFinite(decrease), row.join(' | '));
+        shares += share;
+      }
+      assert.ok(Math.abs(shares - 1) < 0.01, `shares sum to ${shares}`);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
   });
 });
 

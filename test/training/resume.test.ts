@@ -72,6 +72,11 @@ describe('checkpoints and resume', () => {
           model.meta.history.map((e) => e.validation?.loss),
           straight.meta.history.map((e) => e.validation?.loss),
         );
+        // Gradient methods: the interrupted epoch's update figures cover all its steps, as in the straight run.
+        assert.deepEqual(
+          model.meta.history.map((e) => e.update),
+          straight.meta.history.map((e) => e.update),
+        );
         straight.dispose();
         model.dispose();
         assert.ok(tf.memory().numTensors <= tensors + 40, 'no growing leak');

@@ -4,7 +4,7 @@
  * report's) are rendered to inline SVG at most one redraw at a time; logs that
  * arrive during a redraw are drawn by the next one.
  */
-import { diagnosticFigures, lossFigures, metricGroups, weightFigures, type Figure, type FigureGroup, type HistoryChartInput, type HistoryHead } from '../../../src/report/history-charts.js';
+import { diagnosticFigures, hasUpdateFigures, lossFigures, metricGroups, weightFigures, type Figure, type FigureGroup, type HistoryChartInput, type HistoryHead } from '../../../src/report/history-charts.js';
 import { prefixIds, renderSvg } from '../../../src/report/render.js';
 import type { EpochLog } from '../../../src/training/history.js';
 
@@ -61,7 +61,12 @@ export class LiveCharts {
     return [
       { id: 'losses', heading: 'Loss per head', figures: lossFigures(this.input) },
       ...metrics.map((g, i) => ({ id: `metrics-${i}`, heading: g.heading ?? '', figures: g.figures })),
-      { id: 'weights', heading: 'Head weights and learning rate', figures: weightFigures(this.input) },
+      {
+        id: 'weights',
+        // Gradient methods: what the updates did to each head (their raw coefficients are not weights).
+        heading: hasUpdateFigures(this.input.history) ? 'What the updates did to each head, and learning rate' : 'Head weights and learning rate',
+        figures: weightFigures(this.input),
+      },
       { id: 'gradients', heading: 'Gradients between heads (shared part)', figures: diagnosticFigures(this.input) },
     ].filter((g) => g.figures.length > 0);
   }

@@ -30,7 +30,11 @@ export async function runInfo(posModel: string | undefined, flags: InfoFlags): P
       `parameters   ${info.parameters}`,
       `features     ${info.features.length} columns → ${info.inputSize} inputs: ${info.features.map((f) => `${f.name} (${f.type})`).join(', ')}`,
       `trunk        ${info.trunk.map(describeBlock).join(' → ') || '(none)'}`,
-      `balance      ${info.balance.method} (weights ${info.balance.weights.map((w) => fmt(w)).join(', ')})`,
+      info.update
+        ? `balance      ${info.balance.method} (total: unweighted sum of head losses; last epoch's share of the update: ${Object.entries(info.update)
+            .map(([name, u]) => `${name} ${fmt(u.share)}`)
+            .join(', ')})`
+        : `balance      ${info.balance.method} (weights ${info.balance.weights.map((w) => fmt(w)).join(', ')})`,
       `epochs       ${info.epochs}`,
       ...stopLines(info),
       '',
