@@ -316,6 +316,8 @@ export async function trainFitted(
     network.dispose();
     throw e;
   }
+  // The final figures add up their total as the epochs' logs do.
+  for (const split of [metrics.train, metrics.validation]) if (split) split.total = trainer.totalKind;
   return new MultilossModel(network, heads, preprocessor, meta(trainer.history, weights, state, metrics, trainer.stop));
 }
 

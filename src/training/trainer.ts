@@ -234,6 +234,11 @@ export class Trainer {
     return this.heads.map((h) => last?.train.heads[h.name].weight ?? 1);
   }
 
+  /** What the totals of this run's logs add up (a gradient method's head weights are 1: the plain sum). */
+  get totalKind(): 'sum' | 'weighted' {
+    return this.strategy.kind === 'gradient' ? 'sum' : 'weighted';
+  }
+
   /** Completed epochs so far. */
   get epochsDone(): number {
     return this.epoch;
@@ -328,7 +333,7 @@ export class Trainer {
       }
       if (this.batchInEpoch === 0) await callbacks.onEpochBegin?.({ epoch: this.epoch + 1 }, control);
       const epochBatches = await source.epoch({ epoch: this.epoch, rng: this.rng, batchSize, skip: this.batchInEpoch, order: this.order });
-      const acc = new EpochAccumulator(this.heads, wantMetrics, this.strategy.kind === 'gradient' ? 'sum' : 'weighted', this.partial);
+      const acc = new EpochAccumulator(this.heads, wantMetrics, this.totalKind, this.partial);
       const diagnostics = new DiagnosticsAccumulator(this.heads.map((h) => h.name));
       const updates = new UpdateAccumulator(this.heads.map((h) => h.name), this.partial?.update);
       let lr = lrBase;
