@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { cli, PENGUINS, ROOT, tempDir } from '../helpers.js';
+import { servePlayground } from '../../examples/playground/serve.js';
 import { CHROMIUM, openPage, type BrowserSession } from './harness.js';
 
 const TARGETS: [string, string][] = [
@@ -301,6 +302,20 @@ function get(url: string, path: string): Promise<{ status: number; type: string;
 }
 
 describe('npm run playground -- --out', () => {
+  it('serves on http://127.0.0.1:8080/ without --port, as the README says', async () => {
+    const dir = tempDir('multiloss-playground-port-');
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>playground</title>');
+    const running = await servePlayground(dir);
+    try {
+      assert.equal(running.url, 'http://127.0.0.1:8080/');
+      const page = await get(running.url, '/');
+      assert.equal(page.status, 200);
+      assert.match(page.body.toString('utf8'), /<title>playground<\/title>/);
+    } finally {
+      await running.close();
+    }
+  });
+
   it('refuses to build into a folder that holds something else', () => {
     const dir = tempDir('multiloss-playground-out-');
     writeFileSync(join(dir, 'keep.txt'), 'mine');
