@@ -5,7 +5,7 @@ import { MultilossError } from '../errors.js';
 import type { Head, HeadPrediction } from '../model/heads/head.js';
 import type { OutputSpec, TrainableNetwork } from '../model/trainable-network.js';
 import { subsetData, type EncodedData } from '../training/data.js';
-import type { BatchLog, EpochLog, History, SplitLog } from '../training/history.js';
+import { labelTotals, type BatchLog, type EpochLog, type History, type SplitLog } from '../training/history.js';
 import type { HeadUpdate } from '../training/diagnostics.js';
 import type { OptimizerName, OptimizerSpec } from '../training/optimizers.js';
 import { splitTrainValidation, type Stratum, type TrainValidationSplit } from '../data/split.js';
@@ -753,6 +753,7 @@ async function run(prepared: Prepared, options: TrainOptions, data: DataSource):
   const stopping = trainer.earlyStoppingState;
   const stopped = history.length < epochs && !trainer.interrupted;
   const stop = trainer.stop as TrainingStop;
+  const totalKind = trainer.totalKind;
   trainer.dispose();
   disposeStrategy();
   const evalBatch = trainer0.evaluationBatchSize;
@@ -760,6 +761,7 @@ async function run(prepared: Prepared, options: TrainOptions, data: DataSource):
     train: await evaluateSource(network, heads, data_.trainEvaluation, weights, evalBatch),
     validation: validation && rowsOf(validation) > 0 ? await evaluateSource(network, heads, validation, weights, evalBatch) : undefined,
   };
+  labelTotals([metrics.train, metrics.validation], totalKind);
   const named = Object.fromEntries(heads.map((h, i) => [h.name, weights[i]]));
   return {
     history,

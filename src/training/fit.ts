@@ -17,6 +17,7 @@ import { evaluateSource, Trainer, type CheckpointReason, type EarlyStoppingMonit
 import type * as tf from '@tensorflow/tfjs-core';
 import type { BalancingStrategy } from '../balancing/strategy.js';
 import type { TrainingStop } from './early-stopping.js';
+import { labelTotals } from './history.js';
 
 export interface FitInput {
   /** The training table (a validation split is taken from it unless `validation` is given). */
@@ -316,8 +317,7 @@ export async function trainFitted(
     network.dispose();
     throw e;
   }
-  // The final figures add up their total as the epochs' logs do.
-  for (const split of [metrics.train, metrics.validation]) if (split) split.total = trainer.totalKind;
+  labelTotals([metrics.train, metrics.validation], trainer.totalKind);
   return new MultilossModel(network, heads, preprocessor, meta(trainer.history, weights, state, metrics, trainer.stop));
 }
 

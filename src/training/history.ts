@@ -27,6 +27,11 @@ export interface SplitLog {
   heads: Record<string, HeadLog>;
 }
 
+/** Final figures say what their total adds up, as the epochs' logs do (`Trainer.totalKind`). */
+export function labelTotals(splits: readonly (SplitLog | undefined)[], total: 'sum' | 'weighted'): void {
+  for (const split of splits) if (split) split.total = total;
+}
+
 export interface EpochLog {
   /** 1-based epoch number. */
   epoch: number;

@@ -180,6 +180,9 @@ describe('callbacks and streaming sources (library API)', () => {
       r1.history.map((e) => e.validation),
     );
     assert.deepEqual(r2.metrics.validation, r1.metrics.validation);
+    // The final figures name their total as the epochs' logs do (static: the weighted total).
+    assert.equal(r1.metrics.validation?.total, 'weighted');
+    assert.equal(r1.metrics.validation?.total, r1.history.at(-1)?.validation?.total);
     // Counted once up front, then once per epoch and for the final metrics.
     assert.equal(ds.iterators, 4);
     m1.dispose();
