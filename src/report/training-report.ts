@@ -10,7 +10,7 @@
  */
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Table } from '../data/table.js';
-import { describeBlock } from '../model/network.js';
+import { describeBlock } from '../model/blocks.js';
 import { MultilossError } from '../errors.js';
 import type { Head } from '../model/heads/index.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
