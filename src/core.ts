@@ -78,6 +78,7 @@ export {
   type ResumeFrom,
   type HeadConfig,
   type HeadKindDefinition,
+  type ValidationFigure,
   type MetricInput,
   type ArrayData,
   type DataSource,

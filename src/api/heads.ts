@@ -6,6 +6,7 @@ import { createMetric } from '../metrics/index.js';
 import type { StreamingMetric } from '../metrics/metric.js';
 import { BinaryHead, ClassificationHead, CountHead, MultilabelHead, RegressionHead, registerHeadFactory, columnIndex, describeRow, sampleWeights } from '../model/heads/index.js';
 import type { EncodedTargets, Head, HeadActivation, HeadJSON, HeadKind, HeadPrediction, HeadSpec } from '../model/heads/head.js';
+import type { ValidationFigure } from '../model/heads/factory.js';
 import { resolveClassWeights } from '../model/heads/classes.js';
 import type { LabelInput, LabelReader, RawData } from './data.js';
 import { flattenNumeric } from './data.js';
@@ -73,6 +74,12 @@ export interface HeadKindDefinition {
   decode?(output: Float32Array, row: number, units: number): unknown;
   /** Metrics every head of this kind gets: registered metric names, or a factory of fresh instances. */
   metrics?: readonly string[] | (() => StreamingMetric[]);
+  /**
+   * The figure the training report draws for this kind's heads on labelled rows, e.g.
+   * `{ type: 'scatter', metrics: ['points_error'] }` (predicted against actual, one unit; the
+   * named metrics written beside it). Default: none (the report says so).
+   */
+  validationFigure?: ValidationFigure;
 }
 
 /** Every built-in loss: a registered head kind may use any of them. */
@@ -98,6 +105,7 @@ export function registerHeadKind(definition: HeadKindDefinition): void {
     losses: typeof definition.loss === 'string' ? [definition.loss] : [],
     fit: (spec) => new DefinedHead(definition, spec, definition.units ?? 1),
     fromJSON: (json: HeadJSON) => new DefinedHead(definition, json.spec, definition.units ?? 1),
+    validationFigure: definition.validationFigure,
   });
 }
 

@@ -83,6 +83,7 @@ export type {
 } from './train.js';
 export { registerHeadKind, headKindDefinition } from './heads.js';
 export type { HeadConfig, HeadKindDefinition, MetricInput } from './heads.js';
+export type { ValidationFigure } from '../model/heads/factory.js';
 export type { ArrayData, DataSource, DatasetLike, LabelInput, MaskInput, NumericInput, WeightInput } from './data.js';
 export { LayersModelNetwork } from './layers-network.js';
 export type { LayersModelNetworkOptions, SharingDescription } from './layers-network.js';
