@@ -23,7 +23,7 @@ test('the rule fails on an upward import, a cycle, an unplaced module and a stal
   try {
     const files: Record<string, string> = {
       // The repository's rule, with a PENDING entry for an edge that does not exist.
-      '.dependency-cruiser.mjs': `export { default } from ${JSON.stringify(pathToFileURL(join(ROOT, '.dependency-cruiser.mjs')).href)};\nexport const PENDING = [{ from: 'src/model/gone.ts', to: 'src/training/gone.ts' }];\n`,
+      '.dependency-cruiser.mjs': `export { default } from ${JSON.stringify(pathToFileURL(join(ROOT, '.dependency-cruiser.mjs')).href)};\nexport const PENDING = [{ from: 'src/model/gone.ts', to: ['src/training/gone.ts'] }];\n`,
       'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true } }),
       'package.json': '{ "type": "module" }',
       'src/util/rng.ts': 'export const seed = 1;\n',
