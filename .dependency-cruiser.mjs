@@ -1,7 +1,7 @@
 // Layer rule (docs/architecture.md, "Layers"): a module may import only from its own layer or
 // a lower one, and no module may take part in an import cycle. Type-only imports count.
-// `npm run lint` runs it (depcruise); test/architecture/layers.test.ts checks that it passes
-// and that it catches a deliberate violation.
+// `npm run lint` checks it (scripts/check-layers.mjs runs dependency-cruiser with it);
+// test/architecture/layers.test.ts checks that src/ passes and that it catches a deliberate violation.
 
 /**
  * Lowest first. Each entry: a layer's name, the paths (regular expressions on paths under src/)
