@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { AGGREGATORS, aggregate } from '../src/balancing/aggregation/index.js';
 import type { AggregatorName, AggregatorOptions, AggregatorState } from '../src/balancing/aggregation/index.js';
-import { Rng } from '../src/training/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);

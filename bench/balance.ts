@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { GRADIENT_METHODS, LOSS_BALANCER_NAMES, VALID_MODES, type BalanceSpec } from '../src/balancing/index.js';
 import { initBackend } from '../src/engine/backend.js';
 import { nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../src/engine/native/index.js';
-import { Rng } from '../src/training/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { multilossStepTimes, w1Data } from './w1.js';
 
 export type BalancePath = 'native' | 'wasm';

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../src/engine/native/index.js';
-import { Rng } from '../src/training/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { bundleForBrowser, loadModule, openPage, ROOT, startServer, WASM_DIR, webglPackageInstalled } from '../test/browser/harness.js';
 import type { BrowserW1Args } from './browser-page.js';
 import { multilossRate, w1Data } from './w1.js';

@@ -9,9 +9,10 @@ import { parseArgs } from 'node:util';
 import { createStrategy } from '../src/balancing/index.js';
 import { initBackend } from '../src/engine/backend.js';
 import { ClassificationHead, type Head } from '../src/model/heads/index.js';
-import { MultiHeadNetwork, type DenseBlockSpec } from '../src/model/network.js';
+import { MultiHeadNetwork } from '../src/model/network.js';
+import type { DenseBlockSpec } from '../src/model/blocks.js';
 import type { EncodedData } from '../src/training/data.js';
-import { Rng } from '../src/training/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { Trainer } from '../src/training/trainer.js';
 
 export const C1_TRUNK: DenseBlockSpec[] = [

@@ -15,7 +15,7 @@ import { resolveConfig } from '../src/config/resolve.js';
 import { buildMultiMnist } from '../src/data/images/multimnist.js';
 import { evaluateImages, fitImageModel } from '../src/data/images/fit.js';
 import type { ImageSet } from '../src/data/images/dataset.js';
-import { loadMnistDigits } from '../src/data/images/node.js';
+import { loadMnistDigits } from '../src/io/image-files.js';
 import { initBackend } from '../src/engine/backend.js';
 import { multiMnistConfig } from '../examples/multimnist/lenet.js';
 

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import type { BalanceSpec } from '../src/balancing/index.js';
 import { initBackend } from '../src/engine/backend.js';
 import { configureNative, createNativeAdam, loadAddon, nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../src/engine/native/index.js';
-import { Rng } from '../src/training/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { multilossRate, w1Data } from './w1.js';
 
 export interface NativeBenchOptions {

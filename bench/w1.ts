@@ -8,7 +8,7 @@ import { createStrategy, type BalanceSpec } from '../src/balancing/index.js';
 import { BinaryHead, ClassificationHead, RegressionHead, type Head } from '../src/model/heads/index.js';
 import { MultiHeadNetwork } from '../src/model/network.js';
 import type { EncodedData } from '../src/training/data.js';
-import { Rng } from '../src/training/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { Trainer, type TrainerCallbacks } from '../src/training/trainer.js';
 
 export interface W1Options {

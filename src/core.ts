@@ -17,7 +17,8 @@ export { resolveConfig, DEFAULTS, type ResolvedConfig } from './config/resolve.j
 
 // Model and heads
 export * from './model/heads/index.js';
-export { MultiHeadNetwork, activateOutput, layerSafeName, TRUNK_ACTIVATIONS, type DenseBlockSpec, type OutputSpec, type TrunkActivation } from './model/network.js';
+export { MultiHeadNetwork, activateOutput, layerSafeName, type OutputSpec } from './model/network.js';
+export { TRUNK_ACTIVATIONS, type DenseBlockSpec, type TrunkActivation } from './model/blocks.js';
 export {
   MultilossModel,
   WEIGHTS_FILE,
@@ -46,7 +47,7 @@ export type { BatchLog, EpochLog, HeadLog, History, SplitLog } from './training/
 export type { EncodedData } from './training/data.js';
 export { createOptimizer, OPTIMIZERS, type OptimizerName, type OptimizerSpec, type TrainingOptimizer } from './training/optimizers.js';
 export { learningRateAt, type ScheduleSpec } from './training/schedules.js';
-export { Rng } from './training/rng.js';
+export { Rng } from './util/rng.js';
 
 // Separate models (docs/compare.md)
 export { type MultiOutputModel, type Approach, APPROACHES } from './model/multi-output.js';
@@ -77,6 +78,7 @@ export {
   type ResumeFrom,
   type HeadConfig,
   type HeadKindDefinition,
+  type ValidationFigure,
   type MetricInput,
   type ArrayData,
   type DataSource,

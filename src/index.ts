@@ -57,4 +57,4 @@ export {
 export { formatCompareTable, compareReportHtml, compareNotes, metricsDataLine } from './compare/report.js';
 
 // Image files
-export { readIdxFile, readIdxImages, readImageFolder, loadMnistDigits, type ImageFolderOptions } from './data/images/node.js';
+export { readIdxFile, readIdxImages, readImageFolder, loadMnistDigits, type ImageFolderOptions } from './io/image-files.js';

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseJson } from '../src/data/index.js';
 import type { Table } from '../src/data/table.js';
 import { initBackend } from '../src/engine/backend.js';
-import type { Rng } from '../src/training/rng.js';
+import type { Rng } from '../src/util/rng.js';
 import assert from 'node:assert/strict';
 import type * as tf from '@tensorflow/tfjs-core';
 

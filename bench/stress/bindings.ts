@@ -7,7 +7,7 @@
 // the consistent ones tfjs sends. Used by test/engine/native-heap-edge.test.ts,
 // test/engine/native-sanitizers.test.ts and their worker threads.
 import type { NativeAddon } from '../../src/engine/native/addon.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 const ADAM = new Float64Array([0.9, 0.1, 0.999, 0.001, 0.1, 0.001, 1e-7, -1e-3]);
 

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { loadAddon, type NativeAddon } from '../../src/engine/native/addon.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { exerciseBindings } from './bindings.js';
 
 interface EnvTask {
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   if (values.train) {
     const { initBackend } = await import('../../src/engine/backend.js');
     const { multilossRate, w1Data } = await import('../w1.js');
-    const { Rng } = await import('../../src/training/rng.js');
+    const { Rng } = await import('../../src/util/rng.js');
     const info = await initBackend('wasm');
     if (!info.native.active) throw new Error(`native kernels inactive: ${info.native.reason ?? 'unknown'}`);
     await multilossRate(w1Data(256, new Rng(3)), 0, 128, true, { method: 'pcgrad', mode: 'param' });

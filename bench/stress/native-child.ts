@@ -18,7 +18,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { BalanceSpec } from '../../src/balancing/index.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { configureNative } from '../../src/engine/native/index.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { balanceSpecs } from '../balance.js';
 import { runC1 } from '../c1.js';
 import { c1Rate } from '../native.js';

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { buildSanitizedAddon, sanitizerEnv, sanitizerReport, type Sanitizer } from './sanitizers.js';
 import { EXITS, WORKLOADS, type ExitPath, type Workload } from './native-child.js';
 

@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { buildMultiMnist } from '../../src/data/images/multimnist.js';
 import { evaluateImages, fitImageModel } from '../../src/data/images/fit.js';
-import { loadMnistDigits } from '../../src/data/images/node.js';
+import { loadMnistDigits } from '../../src/io/image-files.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { saveModel } from '../../src/io/model-dir.js';
 import { multiMnistConfig } from './lenet.js';

@@ -51,9 +51,11 @@ export interface DatasetLike<T> {
  * Dataset of batches (or examples), or an (async) iterable of batches.
  *
  * Arrays are held in memory and shuffled every epoch (`training.seed`). A
- * Dataset or iterable is streamed: a first pass fits the heads (only the
- * labels are kept), then every epoch reads it again and its rows go to the
- * trainer as they arrive, in the source's order (never reshuffled: shuffle
+ * Dataset or iterable is streamed: a first pass gathers what the heads are
+ * fitted on (counts and sums; with `validationSplit`, every row's labels, to
+ * pick the same stratified rows as for arrays; never the features), then every
+ * epoch reads it again and its rows go to the trainer as they arrive, in the
+ * source's order (never reshuffled: shuffle
  * with `dataset.shuffle()`), cut into batches of `training.batchSize`
  * whatever the size of the elements. The same rows in the same order as
  * arrays with `training.shuffle: false` give identical weights.

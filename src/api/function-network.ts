@@ -4,7 +4,7 @@ import { MultilossError } from '../errors.js';
 import { activateOutput } from '../model/network.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from '../model/trainable-network.js';
 import { replayGradNorms } from '../model/replay-grad-norms.js';
-import { Rng } from '../training/rng.js';
+import { Rng } from '../util/rng.js';
 
 /** What a forward function learns about the pass it runs in. */
 export interface ForwardContext {

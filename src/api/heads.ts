@@ -6,6 +6,7 @@ import { createMetric } from '../metrics/index.js';
 import type { StreamingMetric } from '../metrics/metric.js';
 import { BinaryHead, ClassificationHead, CountHead, MultilabelHead, RegressionHead, registerHeadFactory, columnIndex, describeRow, sampleWeights } from '../model/heads/index.js';
 import type { EncodedTargets, Head, HeadActivation, HeadJSON, HeadKind, HeadPrediction, HeadSpec } from '../model/heads/head.js';
+import type { ValidationFigure } from '../model/heads/factory.js';
 import { resolveClassWeights } from '../model/heads/classes.js';
 import type { LabelInput, LabelReader, RawData } from './data.js';
 import { flattenNumeric } from './data.js';
@@ -73,6 +74,12 @@ export interface HeadKindDefinition {
   decode?(output: Float32Array, row: number, units: number): unknown;
   /** Metrics every head of this kind gets: registered metric names, or a factory of fresh instances. */
   metrics?: readonly string[] | (() => StreamingMetric[]);
+  /**
+   * The figure the training report draws for this kind's heads on labelled rows, e.g.
+   * `{ type: 'scatter', metrics: ['points_error'] }` (predicted against actual, one unit; the
+   * named metrics written beside it). Default: none (the report says so).
+   */
+  validationFigure?: ValidationFigure;
 }
 
 /** Every built-in loss: a registered head kind may use any of them. */
@@ -98,6 +105,7 @@ export function registerHeadKind(definition: HeadKindDefinition): void {
     losses: typeof definition.loss === 'string' ? [definition.loss] : [],
     fit: (spec) => new DefinedHead(definition, spec, definition.units ?? 1),
     fromJSON: (json: HeadJSON) => new DefinedHead(definition, json.spec, definition.units ?? 1),
+    validationFigure: definition.validationFigure,
   });
 }
 
@@ -403,11 +411,85 @@ export interface BuiltHead {
   encode(raw: RawData['labels'][number]): EncodedTargets;
 }
 
+/** One output's labels as read from the data (n × units values, mask, sample weight). */
+type HeadLabels = RawData['labels'][number];
+
+/**
+ * What a head is fitted on, gathered from its training labels chunk by chunk so that a stream
+ * never has to hold them: the labelled rows' count and sum, Σ(v − mean)² (a second pass, only
+ * for a regression head standardized without a given std) and the class counts. Rows are
+ * added in the data's order, so the figures are the same as over the labels in one array.
+ */
+export class LabelStatistics {
+  count = 0;
+  sum = 0;
+  squares = 0;
+  readonly classCounts: number[];
+  constructor(private readonly plan: HeadPlan) {
+    this.classCounts = (plan.classes ?? []).map(() => 0);
+  }
+
+  /** The statistics of labels held in memory (both passes). */
+  static of(plan: HeadPlan, labels: HeadLabels): LabelStatistics {
+    const stats = new LabelStatistics(plan);
+    stats.add(labels);
+    if (stats.needsSquares) stats.addSquares(labels);
+    return stats;
+  }
+
+  /** Whether the head standardizes its labels (regression with `standardize`, or `mean`/`std` given). */
+  get standardizes(): boolean {
+    const c = this.plan.config;
+    return this.plan.kind === 'regression' && (c.standardize ?? (c.mean !== undefined || c.std !== undefined));
+  }
+
+  /** Whether building the head needs `addSquares` after `add` (its std is fitted). */
+  get needsSquares(): boolean {
+    return this.standardizes && this.plan.config.std === undefined;
+  }
+
+  get mean(): number {
+    return this.count > 0 ? this.sum / this.count : 0;
+  }
+
+  /** First pass: rows `rows` of `labels` (all when absent). */
+  add(labels: HeadLabels, rows?: readonly number[]): void {
+    const u = this.plan.units;
+    const binary = this.plan.kind === 'binary';
+    const counted = this.classCounts.length > 0;
+    const n = rows ? rows.length : labels.mask.length;
+    for (let j = 0; j < n; j++) {
+      const i = rows ? rows[j] : j;
+      if (!labels.mask[i]) continue;
+      this.count++;
+      if (u === 1) this.sum += labels.values[i];
+      if (!counted) continue;
+      if (binary) this.classCounts[labels.values[i] ? 1 : 0]++;
+      else {
+        let best = 0;
+        for (let k = 1; k < u; k++) if (labels.values[i * u + k] > labels.values[i * u + best]) best = k;
+        this.classCounts[best]++;
+      }
+    }
+  }
+
+  /** Second pass (after every `add`): Σ(v − mean)² over the same rows. */
+  addSquares(labels: HeadLabels, rows?: readonly number[]): void {
+    const mean = this.mean;
+    const n = rows ? rows.length : labels.mask.length;
+    for (let j = 0; j < n; j++) {
+      const i = rows ? rows[j] : j;
+      if (labels.mask[i]) this.squares += (labels.values[i] - mean) ** 2;
+    }
+  }
+}
+
 /**
  * Builds the head of a plan, fitting what the training labels decide
  * (regression mean/std, 'balanced' class weights).
  */
-export function buildHead(plan: HeadPlan, train: RawData['labels'][number]): BuiltHead {
+export function buildHead(plan: HeadPlan, train: HeadLabels | LabelStatistics): BuiltHead {
+  const stats = train instanceof LabelStatistics ? train : LabelStatistics.of(plan, train);
   const { name, config: c, kind } = plan;
   const where = `head "${name}"`;
   const lossName = typeof c.loss === 'string' ? c.loss : undefined;
@@ -424,21 +506,7 @@ export function buildHead(plan: HeadPlan, train: RawData['labels'][number]): Bui
     classes: plan.classes,
   };
   if (c.weight !== undefined && !(Number.isFinite(c.weight) && c.weight >= 0)) throw new MultilossError('config', `${where}: weight must be a finite number ≥ 0, got ${c.weight}`);
-  const n = train.mask.length;
   const u = plan.units;
-  const classCounts = () => {
-    const counts = (plan.classes ?? []).map(() => 0);
-    for (let i = 0; i < n; i++) {
-      if (!train.mask[i]) continue;
-      if (kind === 'binary') counts[train.values[i] ? 1 : 0]++;
-      else {
-        let best = 0;
-        for (let k = 1; k < u; k++) if (train.values[i * u + k] > train.values[i * u + best]) best = k;
-        counts[best]++;
-      }
-    }
-    return counts;
-  };
   let head: Head;
   let y: ((values: Float32Array) => Float32Array) | undefined;
   let classWeight: ((values: Float32Array, i: number) => number) | undefined;
@@ -446,7 +514,7 @@ export function buildHead(plan: HeadPlan, train: RawData['labels'][number]): Bui
     case 'classification':
     case 'binary': {
       const classes = plan.classes as string[];
-      const cw = resolveClassWeights(spec, classes, classCounts());
+      const cw = resolveClassWeights(spec, classes, stats.classCounts);
       head = kind === 'classification' ? new ClassificationHead(spec, classes, cw) : new BinaryHead(spec, [classes[0], classes[1]], cw);
       if (cw) {
         const w = classes.map((cl) => cw[cl]);
@@ -469,18 +537,9 @@ export function buildHead(plan: HeadPlan, train: RawData['labels'][number]): Bui
       if (c.classWeights !== undefined) throw new MultilossError('config', `${where}: classWeights is for classification and binary heads`);
       let mean = 0;
       let std = 1;
-      if (c.standardize ?? (c.mean !== undefined || c.std !== undefined)) {
-        let count = 0;
-        let sum = 0;
-        for (let i = 0; i < n; i++) {
-          if (!train.mask[i]) continue;
-          count++;
-          sum += train.values[i];
-        }
-        const fitted = count > 0 ? sum / count : 0;
-        let ss = 0;
-        for (let i = 0; i < n; i++) if (train.mask[i]) ss += (train.values[i] - fitted) ** 2;
-        const fittedStd = count > 0 ? Math.sqrt(ss / count) : 1;
+      if (stats.standardizes) {
+        const fitted = stats.mean;
+        const fittedStd = stats.count > 0 ? Math.sqrt(stats.squares / stats.count) : 1;
         mean = c.mean ?? fitted;
         std = c.std ?? (fittedStd > 0 && Number.isFinite(fittedStd) ? fittedStd : 1);
       } else if (c.mean !== undefined || c.std !== undefined) {

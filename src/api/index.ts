@@ -83,6 +83,7 @@ export type {
 } from './train.js';
 export { registerHeadKind, headKindDefinition } from './heads.js';
 export type { HeadConfig, HeadKindDefinition, MetricInput } from './heads.js';
+export type { ValidationFigure } from '../model/heads/factory.js';
 export type { ArrayData, DataSource, DatasetLike, LabelInput, MaskInput, NumericInput, WeightInput } from './data.js';
 export { LayersModelNetwork } from './layers-network.js';
 export type { LayersModelNetworkOptions, SharingDescription } from './layers-network.js';
@@ -105,6 +106,6 @@ export type { BatchLog, EpochLog, HeadLog, History, SplitLog } from '../training
 export type { GradientDiagnostics, SolverDiagnostics } from '../training/diagnostics.js';
 export { describeStop, effectiveEarlyStopping, DEFAULT_MONITOR, DEFAULT_PATIENCE, DEFAULT_EPOCHS, DEFAULT_EPOCHS_WITHOUT_STOPPING, type StopReason, type TrainingStop } from '../training/early-stopping.js';
 export type { EarlyStoppingMonitor, EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainingControl, CheckpointReason, TrainerCheckpoint, EpochSums, TrainerOptions } from '../training/trainer.js';
-export type { Rng } from '../training/rng.js';
+export type { Rng } from '../util/rng.js';
 export { OPTIMIZERS, type OptimizerName, type OptimizerSpec } from '../training/optimizers.js';
 export type { ScheduleSpec } from '../training/schedules.js';

@@ -5,7 +5,7 @@ import type { HeadActivation } from '../model/heads/head.js';
 import { activateOutput } from '../model/network.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from '../model/trainable-network.js';
 import { replayGradNorms } from '../model/replay-grad-norms.js';
-import { Rng } from '../training/rng.js';
+import { Rng } from '../util/rng.js';
 import { analyseGraph, type GraphAnalysis, type GraphNode } from './graph.js';
 
 type Layer = tfl.layers.Layer;

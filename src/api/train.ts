@@ -11,7 +11,7 @@ import type { OptimizerName, OptimizerSpec } from '../training/optimizers.js';
 import { splitTrainValidation, type Stratum, type TrainValidationSplit } from '../data/split.js';
 import type { ScheduleSpec } from '../training/schedules.js';
 import { defaultEpochs, effectiveEarlyStopping, type TrainingStop } from '../training/early-stopping.js';
-import { MemoryBatchSource, Rebatcher, type BatchSource, type EvaluationSource } from '../training/batch-source.js';
+import { MemoryBatchSource, type EvaluationSource } from '../training/batch-source.js';
 import {
   evaluateEncoded,
   evaluateSource,
@@ -27,7 +27,8 @@ import {
 } from '../training/trainer.js';
 import { ElementStream, isStreamSource, readSource, type ArrayData, type DataSource, type DatasetLike, type LabelReader, type RawData } from './data.js';
 import { FunctionNetwork, type FunctionModel } from './function-network.js';
-import { buildHead, labelReader, planHead, type BuiltHead, type HeadConfig, type HeadPlan } from './heads.js';
+import { buildHead, labelReader, planHead, type HeadConfig, type HeadPlan } from './heads.js';
+import { classPicker, encode, encodedRows, firstRows, streamBatchSource, streamedData, subsetRaw, validationOf, type PreparedData } from './stream-data.js';
 import { LayersModelNetwork, type SharingDescription } from './layers-network.js';
 
 /** Training settings; every field has the CLI's default. */
@@ -382,32 +383,6 @@ export async function trainFunctionModel(model: FunctionModel, options: TrainOpt
   );
 }
 
-function encode(raw: RawData, built: readonly BuiltHead[]): EncodedData {
-  const inputSize = raw.rowShape.reduce((a, b) => a * b, 1);
-  return {
-    n: raw.n,
-    inputSize,
-    inputShape: raw.rowShape.length > 1 ? raw.rowShape : undefined,
-    x: raw.x,
-    targets: built.map((b, h) => b.encode(raw.labels[h])),
-  };
-}
-
-function subsetRaw(raw: RawData, idx: number[], units: readonly number[]): RawData {
-  const rowSize = raw.rowShape.reduce((a, b) => a * b, 1);
-  const pick = (src: Float32Array, w: number) => {
-    const out = new Float32Array(idx.length * w);
-    idx.forEach((r, i) => out.set(src.subarray(r * w, (r + 1) * w), i * w));
-    return out;
-  };
-  return {
-    n: idx.length,
-    rowShape: raw.rowShape,
-    x: pick(raw.x, rowSize),
-    labels: raw.labels.map((l, h) => ({ values: pick(l.values, units[h]), mask: pick(l.mask, 1), sampleWeight: pick(l.sampleWeight, 1) })),
-  };
-}
-
 /**
  * One inference pass and every head's per-sample loss on the first rows, so
  * that a wrong output shape or a custom loss that returns the wrong shape or
@@ -444,20 +419,6 @@ export function headEpochLogs(log: EpochLog): Record<string, HeadEpochLog> {
   return out;
 }
 
-/** The data a run trains on, in memory or streamed. */
-interface PreparedData {
-  heads: Head[];
-  built: BuiltHead[];
-  trainData: EncodedData | BatchSource;
-  validation?: EncodedData | EvaluationSource;
-  /** The training rows again, for the final metrics. */
-  trainEvaluation: EncodedData | EvaluationSource;
-  /** The first training rows (up to 8), for the preflight pass. */
-  sample: EncodedData;
-  /** The validation split's rows (indices of the data's rows), when split. */
-  validationRows?: number[];
-}
-
 /**
  * The validation split of every front door (data/split.ts) on labels read
  * from the data: a row's stratum is the class (the largest entry of the
@@ -486,63 +447,6 @@ function rowsOf(data: EncodedData | EvaluationSource): number {
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-
-/**
- * Encoded rows of a stream in its order, in batches of exactly `batchSize`
- * rows (the last shorter). `select`: only the rows whose class is `want`,
- * after skipping `skip` of them; the stream must give `rows` rows in all.
- */
-async function* encodedRows(
-  stream: ElementStream,
-  built: readonly BuiltHead[],
-  units: readonly number[],
-  batchSize: number,
-  select?: { classes: Uint8Array; want: number; skip?: number },
-): AsyncGenerator<EncodedData> {
-  const rebatch = new Rebatcher(batchSize, units);
-  let offset = 0;
-  let skip = select?.skip ?? 0;
-  for await (const part of stream.parts()) {
-    let idx: number[] | undefined;
-    if (select) {
-      if (offset + part.n > select.classes.length) {
-        throw new MultilossError('data', `training data: the source gave more than the ${select.classes.length} rows of its first pass; it must give the same rows every epoch`);
-      }
-      idx = [];
-      for (let i = 0; i < part.n; i++) {
-        if (select.classes[offset + i] !== select.want) continue;
-        if (skip > 0) skip--;
-        else idx.push(i);
-      }
-    }
-    offset += part.n;
-    if (idx && idx.length === 0) continue;
-    const rows = idx && idx.length < part.n ? subsetRaw(part, idx, units) : part;
-    yield* rebatch.add(encode(rows, built));
-  }
-  if (select && offset !== select.classes.length) {
-    throw new MultilossError('data', `training data: the source gave ${offset} rows, ${select.classes.length} in its first pass; it must give the same rows every epoch`);
-  }
-  const last = rebatch.flush();
-  if (last) yield last;
-}
-
-/** Validation data given apart: arrays in memory, a Dataset or iterable streamed (counted once now). */
-async function validationOf(
-  source: DataSource | undefined,
-  readers: readonly LabelReader[],
-  inputShape: readonly (number | null)[] | undefined,
-  built: readonly BuiltHead[],
-): Promise<EncodedData | EvaluationSource | undefined> {
-  if (source === undefined) return undefined;
-  if (!isStreamSource(source)) return encode(await readSource(source, readers, inputShape, 'validation data'), built);
-  const stream = new ElementStream(source, readers, inputShape, 'validation data');
-  let rows = 0;
-  for await (const part of stream.parts()) rows += part.n;
-  if (rows === 0) throw new MultilossError('data', 'validation data: the source yielded no rows');
-  const units = readers.map((r) => r.units);
-  return { rows, batches: (size) => encodedRows(stream, built, units, size) };
-}
 
 /** Arrays: read whole, split, heads fitted on the training labels, encoded in memory. */
 async function wholeData(
@@ -586,11 +490,12 @@ async function wholeData(
 }
 
 /**
- * A Dataset or iterable: pass 1 keeps only the labels (to fit the heads, take
- * the validation split — the same rows as for arrays — and drop unlabelled
- * rows); every epoch then streams the source again, in its order.
+ * A Dataset or iterable with a validation split: pass 1 keeps only the labels (to fit the
+ * heads, take the validation split — the same rows as for arrays — and drop unlabelled
+ * rows); every epoch then streams the source again, in its order. Without a split,
+ * stream-data.ts's `streamedData` keeps nothing per row.
  */
-async function streamedData(
+async function splitStreamedData(
   data: DatasetLike<unknown> | AsyncIterable<ArrayData> | Iterable<ArrayData>,
   options: TrainOptions,
   plans: readonly HeadPlan[],
@@ -648,24 +553,9 @@ async function streamedData(
     if (!trainLabels[h].mask.some((m) => m > 0)) throw new MultilossError('data', `training data: output "${p.name}" has no label in any row`);
   });
   const trainRows = trainIdx.length;
-  const rowsOfClass = (want: number, batchSize: number, skip = 0) => encodedRows(stream, built, units, batchSize, { classes, want, skip });
-  const trainData: BatchSource = {
-    kind: 'stream',
-    rows: trainRows,
-    async epoch(request) {
-      const batches = rowsOfClass(0, request.batchSize, request.skip * request.batchSize);
-      return {
-        next: async () => {
-          const r = await batches.next();
-          return r.done ? null : r.value;
-        },
-        close: () => void batches.return(undefined),
-      };
-    },
-  };
-  const first = rowsOfClass(0, 8);
-  const sample = (await first.next()).value as EncodedData;
-  await first.return(undefined);
+  const rowsOfClass = (want: number, batchSize: number, skip = 0) => encodedRows(stream, built, units, batchSize, classPicker(classes, want, skip));
+  const trainData = streamBatchSource(trainRows, (batchSize, skip) => rowsOfClass(0, batchSize, skip));
+  const sample = await firstRows(rowsOfClass(0, 8));
   return {
     heads,
     built,
@@ -703,9 +593,11 @@ async function run(prepared: Prepared, options: TrainOptions, data: DataSource):
   const units = plans.map((p) => p.units);
   let data_: PreparedData;
   try {
-    data_ = isStreamSource(data)
-      ? await streamedData(data, options, plans, readers, prepared.inputShape, trainer0.seed)
-      : await wholeData(data, options, plans, readers, prepared.inputShape, trainer0.seed);
+    data_ = !isStreamSource(data)
+      ? await wholeData(data, options, plans, readers, prepared.inputShape, trainer0.seed)
+      : options.validationSplit
+        ? await splitStreamedData(data, options, plans, readers, prepared.inputShape, trainer0.seed)
+        : await streamedData(data, options.validationData, plans, readers, prepared.inputShape);
   } catch (e) {
     disposeStrategy();
     throw e;

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../training/rng.js';
+import type { Rng } from '../util/rng.js';
 import type { SolverReport } from './aggregation/types.js';
 
 /** Where the trainer is when it asks a strategy for weights. */

@@ -3,7 +3,7 @@ import type { ArchitectureSpec } from '../model/architectures/registry.js';
 import type { FeatureSpec } from '../data/preprocess.js';
 import { MultilossError } from '../errors.js';
 import type { HeadSpec } from '../model/heads/head.js';
-import type { DenseBlockSpec } from '../model/network.js';
+import { resolveBlock, type DenseBlockSpec } from '../model/blocks.js';
 import type { OptimizerSpec } from '../training/optimizers.js';
 import type { ScheduleSpec } from '../training/schedules.js';
 import type { TrainerOptions } from '../training/trainer.js';
@@ -37,19 +37,6 @@ export const DEFAULTS = {
   validationSplit: 0.2,
   trunk: [64, 32],
 } as const;
-
-type BlockInput = NonNullable<NonNullable<Config['model']>['trunk']>[number];
-
-/** A trunk block with its defaults: a bare number is a relu dense block; a conv block's `filters` become its `units`. */
-export function resolveBlock(b: BlockInput, where: string): DenseBlockSpec {
-  if (typeof b === 'number') return { units: b, activation: 'relu' };
-  if (b.type !== 'conv') return { activation: 'relu', ...b };
-  const { filters, units, ...rest } = b;
-  if (filters !== undefined && units !== undefined && filters !== units) throw new MultilossError('config', `${where}: filters and units are the same option; give one`);
-  const n = filters ?? units;
-  if (n === undefined) throw new MultilossError('config', `${where}.filters: a conv block needs its number of filters`);
-  return { activation: 'relu', ...rest, units: n };
-}
 
 export function resolveConfig(config: Config): ResolvedConfig {
   const heads: HeadSpec[] = config.targets.map((t) => {

@@ -3,7 +3,7 @@ import { MultilossError } from '../errors.js';
 import { HEAD_KINDS } from '../model/heads/head.js';
 import { registeredHeadKinds } from '../model/heads/index.js';
 import { registeredLosses } from '../losses/index.js';
-import { TRUNK_ACTIVATIONS } from '../model/network.js';
+import { DenseBlockSchema } from '../model/blocks.js';
 import { OPTIMIZERS } from '../training/optimizers.js';
 
 const finiteNonNegative = z.number().finite().min(0);
@@ -45,37 +45,6 @@ export const TargetSchema = z
 const FeatureSchema = z.union([
   z.string().min(1),
   z.strictObject({ name: z.string().min(1), type: z.enum(['numeric', 'categorical', 'boolean']).optional() }),
-]);
-
-const pairOf = (min: number) => z.union([z.number().int().min(min), z.tuple([z.number().int().min(min), z.number().int().min(min)])]);
-const PoolSchema = z.union([
-  z.enum(['max', 'avg']),
-  z.strictObject({ type: z.enum(['max', 'avg']), size: pairOf(1).optional(), stride: pairOf(1).optional(), padding: z.enum(['same', 'valid']).optional() }),
-]);
-
-/** A trunk block: a number of units, a dense block, or a conv block (image inputs; `filters` is an alias of `units`). */
-export const DenseBlockSchema = z.union([
-  z.number().int().min(1),
-  z.strictObject({
-    type: z.literal('dense').optional(),
-    units: z.number().int().min(1),
-    activation: z.enum(TRUNK_ACTIVATIONS).optional(),
-    dropout: z.number().min(0).lt(1).optional(),
-    batchNorm: z.boolean().optional(),
-  }),
-  z.strictObject({
-    type: z.literal('conv'),
-    units: z.number().int().min(1).optional(),
-    filters: z.number().int().min(1).optional(),
-    kernel: pairOf(1).optional(),
-    stride: pairOf(1).optional(),
-    padding: z.enum(['same', 'valid']).optional(),
-    activation: z.enum(TRUNK_ACTIVATIONS).optional(),
-    dropout: z.number().min(0).lt(1).optional(),
-    batchNorm: z.boolean().optional(),
-    pool: PoolSchema.optional(),
-    globalPool: z.enum(['avg', 'max']).optional(),
-  }),
 ]);
 
 const OptimizerSchema = z.union([

@@ -14,7 +14,7 @@ import type { TrainingStop } from '../training/early-stopping.js';
 import { evaluateEncoded } from '../training/trainer.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
 import { headFromJSON, type Head, type HeadJSON, type HeadPrediction } from './heads/index.js';
-import type { DenseBlockSpec } from './network.js';
+import type { DenseBlockSpec } from './blocks.js';
 import { architectureFactory, type ArchitectureSpec } from './architectures/index.js';
 import type { TrainableNetwork } from './trainable-network.js';
 

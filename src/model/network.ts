@@ -3,7 +3,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tfLayers from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../errors.js';
 import { layerGradNormsAvailable, layerGradNormsSquared } from '../engine/native/layer-norms.js';
-import { Rng } from '../training/rng.js';
+import { Rng } from '../util/rng.js';
+import type { DenseBlockSpec } from './blocks.js';
 import type { HeadActivation } from './heads/head.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from './trainable-network.js';
 import { replayGradNorms } from './replay-grad-norms.js';
@@ -12,62 +13,6 @@ import { layerSafeName, loadedInputShape, shapeBatch, Stack, unitVariables } fro
 
 export type { LastBlockCapture, OutputSpec } from './trainable-network.js';
 export { layerSafeName } from './architectures/stack.js';
-
-export const TRUNK_ACTIVATIONS = ['relu', 'relu6', 'elu', 'selu', 'gelu', 'swish', 'mish', 'tanh', 'sigmoid', 'softplus', 'linear'] as const;
-export type TrunkActivation = (typeof TRUNK_ACTIVATIONS)[number];
-
-/** Pooling inside a conv block: window `size` (default 2), stride (default: the window), padding (default 'valid'). */
-export interface PoolSpec {
-  type: 'max' | 'avg';
-  size?: number | [number, number];
-  stride?: number | [number, number];
-  padding?: 'same' | 'valid';
-}
-
-/**
- * One block of a trunk (or of an architecture's experts, columns or towers).
- *
- * - dense (default): dense → [batch norm] → activation → [dropout]; after conv
- *   blocks its input is flattened first.
- * - conv, on H×W×C input: conv2d (`units` filters, `kernel`, `stride`,
- *   `padding`) → [batch norm] → activation → [max/avg pooling or global
- *   pooling] → [dropout]. A trunk that ends in conv blocks is flattened at the
- *   end (unless the last one has `globalPool`).
- */
-export interface DenseBlockSpec {
-  type?: 'dense' | 'conv';
-  /** Dense: output units. Conv: filters (output channels). */
-  units: number;
-  activation?: TrunkActivation;
-  dropout?: number;
-  batchNorm?: boolean;
-  /** Conv: kernel size (default 3) or [height, width]. */
-  kernel?: number | [number, number];
-  /** Conv: stride (default 1) or [height, width]. */
-  stride?: number | [number, number];
-  /** Conv: 'same' (default) or 'valid'. */
-  padding?: 'same' | 'valid';
-  /** Conv: pooling after the activation: 'max' / 'avg' (2×2, stride 2) or a full PoolSpec. */
-  pool?: 'max' | 'avg' | PoolSpec;
-  /** Conv: global average / max pooling after the activation (H×W×C → C). */
-  globalPool?: 'avg' | 'max';
-}
-export type TrunkLayerSpec = DenseBlockSpec;
-
-/**
- * One trunk block in words, for `info` and reports: "64 relu, dropout 0.1"
- * for a dense block, "conv 16 3×3 relu, max pool 2×2" for a conv block.
- */
-export function describeBlock(b: DenseBlockSpec): string {
-  const pair = (v: number | [number, number]) => (typeof v === 'number' ? `${v}×${v}` : `${v[0]}×${v[1]}`);
-  const extras = [...(b.batchNorm ? ['batch norm'] : []), ...(b.dropout ? [`dropout ${b.dropout}`] : [])];
-  if (b.type !== 'conv') return [`${b.units} ${b.activation ?? 'relu'}`, ...extras].join(', ');
-  const stride = b.stride !== undefined && pair(b.stride) !== '1×1' ? ` stride ${pair(b.stride)}` : '';
-  const padding = b.padding === 'valid' ? ' valid' : '';
-  const pool = b.pool === undefined ? [] : typeof b.pool === 'string' ? [`${b.pool} pool 2×2`] : [`${b.pool.type} pool ${pair(b.pool.size ?? 2)}${b.pool.stride !== undefined ? ` stride ${pair(b.pool.stride)}` : ''}`];
-  const global = b.globalPool ? [`global ${b.globalPool} pool`] : [];
-  return [`conv ${b.units} ${pair(b.kernel ?? 3)}${stride}${padding} ${b.activation ?? 'relu'}`, ...extras, ...pool, ...global].join(', ');
-}
 
 function unique(names: string[]): void {
   const seen = new Set<string>();

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Rng } from '../training/rng.js';
+import type { Rng } from '../util/rng.js';
 import type { HeadActivation } from './heads/head.js';
 
 /** What a network needs to know about each head to build its output layer. */

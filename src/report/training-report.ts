@@ -10,9 +10,9 @@
  */
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Table } from '../data/table.js';
-import { describeBlock } from '../model/network.js';
+import { describeBlock } from '../model/blocks.js';
 import { MultilossError } from '../errors.js';
-import type { Head } from '../model/heads/index.js';
+import { headFactory, type Head } from '../model/heads/index.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import type { EpochLog, HeadLog, SplitLog } from '../training/history.js';
 import { describeStop } from '../training/early-stopping.js';
@@ -149,12 +149,6 @@ function viewOf(model: ReportableModel): View {
   };
 }
 
-function argmax(a: Float32Array, offset: number, k: number): number {
-  let best = 0;
-  for (let c = 1; c < k; c++) if (a[offset + c] > a[offset + best]) best = c;
-  return best;
-}
-
 /** Confusion matrices and predicted-vs-actual plots on a labelled table. */
 function validationFigures(v: View, table: Table): { figures: Figure[]; notes: string[] } {
   const figures: Figure[] = [];
@@ -165,6 +159,19 @@ function validationFigures(v: View, table: Table): { figures: Figure[]; notes: s
     notes.push(...n);
   }
   return { figures, notes };
+}
+
+/** The head's metrics named by its kind's figure, over the labelled rows, as "RMSE 1.2 · R² 0.9". */
+function figureStats(h: Head, names: readonly string[], yMetric: Float32Array, predicted: Float32Array, mask: Float32Array): string {
+  const metrics = h.createMetrics();
+  return names
+    .flatMap((name) => {
+      const metric = metrics.find((m) => m.name === name);
+      if (!metric) return [];
+      metric.update(yMetric, predicted, mask);
+      return [`${metricLabel(name)} ${formatNumber(metric.result())}`];
+    })
+    .join(' · ');
 }
 
 function modelValidationFigures(model: MultilossModel, table: Table): { figures: Figure[]; notes: string[] } {
@@ -180,25 +187,23 @@ function modelValidationFigures(model: MultilossModel, table: Table): { figures:
       notes.push(`${h.name}: no labelled rows in the validation data.`);
       return;
     }
-    if (h.kind === 'classification' || h.kind === 'binary') {
-      const classes = h.toJSON().classes ?? [];
+    // The kind's definition says which figure its heads get (built-in and registered kinds alike).
+    const figure = headFactory(h.kind, `head "${h.name}"`).validationFigure;
+    const predicted = h.toMetricSpace(outputs[k]);
+    const stats = figure ? figureStats(h, figure.metrics, yMetric, predicted, mask) : '';
+    const statsText = stats ? ` · ${stats}` : '';
+    const classes = h.toJSON().classes ?? [];
+    if (figure?.type === 'confusion' && classes.length > 0) {
       const K = classes.length;
       const counts = new Array<number>(K * K).fill(0);
-      const threshold = h.spec.threshold ?? 0.5;
-      let correct = 0;
-      for (const i of labelled) {
-        const actual = h.kind === 'binary' ? (yMetric[i] > 0.5 ? 1 : 0) : argmax(yMetric, i * K, K);
-        const predicted = h.kind === 'binary' ? (outputs[k][i] >= threshold ? 1 : 0) : argmax(outputs[k], i * K, K);
-        counts[actual * K + predicted]++;
-        if (actual === predicted) correct++;
-      }
+      for (const i of labelled) counts[figure.classOf(yMetric, i, h, 'actual') * K + figure.classOf(predicted, i, h, 'predicted')]++;
       const rows: Row[] = [];
       for (let a = 0; a < K; a++) for (let p = 0; p < K; p++) rows.push({ actual: classes[a], predicted: classes[p], count: counts[a * K + p] });
       figures.push({
         kind: 'confusion',
         head: h.name,
         title: `${h.name}: confusion matrix`,
-        subtitle: `${labelled.length} labelled rows · accuracy ${formatNumber(correct / labelled.length)}`,
+        subtitle: `${labelled.length} labelled rows${statsText}`,
         spec: heatmapChart({
           data: rows,
           x: { field: 'predicted', values: classes },
@@ -208,34 +213,19 @@ function modelValidationFigures(model: MultilossModel, table: Table): { figures:
           cellSize: K > 8 ? 28 : 52,
         }),
       });
-    } else if (h.kind === 'regression' || h.kind === 'count') {
-      const predicted = h.toMetricSpace(outputs[k]);
+    } else if (figure?.type === 'scatter' && h.units === 1) {
       const step = Math.max(1, labelled.length / MAX_SCATTER_POINTS);
       const rows: Row[] = [];
       for (let j = 0; j < labelled.length; j += step) {
         const i = labelled[Math.floor(j)];
         if (finite(yMetric[i]) && finite(predicted[i])) rows.push({ actual: yMetric[i], predicted: predicted[i] });
       }
-      let sse = 0;
-      let sae = 0;
-      let mean = 0;
-      for (const i of labelled) mean += yMetric[i] / labelled.length;
-      let sst = 0;
-      for (const i of labelled) {
-        sse += (predicted[i] - yMetric[i]) ** 2;
-        sae += Math.abs(predicted[i] - yMetric[i]);
-        sst += (yMetric[i] - mean) ** 2;
-      }
-      const stats =
-        h.kind === 'regression'
-          ? `RMSE ${formatNumber(Math.sqrt(sse / labelled.length))} · R² ${formatNumber(sst > 0 ? 1 - sse / sst : NaN)}`
-          : `MAE ${formatNumber(sae / labelled.length)}`;
       const shown = rows.length < labelled.length ? ` (${rows.length} shown)` : '';
       figures.push({
         kind: 'scatter',
         head: h.name,
         title: `${h.name}: predicted vs actual`,
-        subtitle: `${labelled.length} labelled rows${shown} · ${stats}`,
+        subtitle: `${labelled.length} labelled rows${shown}${statsText}`,
         spec: scatterChart({
           data: rows,
           x: { field: 'actual', title: `actual ${h.spec.column}` },

@@ -15,7 +15,7 @@
  * Browser-safe (no Node imports).
  */
 import { subsetData, type EncodedData } from './data.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 
 /** One epoch's batches, from the resume position on. */
 export interface EpochBatches {

@@ -12,7 +12,7 @@ import { FORMAT_VERSION, VERSION } from '../version.js';
 import type { EncodedData } from './data.js';
 import type { BatchSource, EvaluationSource } from './batch-source.js';
 import type { TrainableNetwork } from '../model/trainable-network.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import { evaluateSource, Trainer, type CheckpointReason, type EarlyStoppingMonitor, type InterruptFlag, type NamedTensor, type TrainerCallbacks, type TrainerState } from './trainer.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { BalancingStrategy } from '../balancing/strategy.js';

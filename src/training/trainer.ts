@@ -15,9 +15,9 @@ import { tidyValue, untaped } from '../engine/tidy.js';
 import { inputShapeOf, type EncodedData } from './data.js';
 import { memoryEvaluationSource, MemoryBatchSource, sliceEncoded, type BatchSource, type EvaluationSource } from './batch-source.js';
 import type { BatchLog, EpochLog, HeadLog, History, SplitLog } from './history.js';
-import { DEFAULT_MONITOR, DEFAULT_PATIENCE, type StopReason, type TrainingStop } from './early-stopping.js';
+import { DEFAULT_MONITOR, DEFAULT_PATIENCE, type EarlyStoppingSpec, type StopReason, type TrainingStop } from './early-stopping.js';
 import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import { learningRateAt, type ScheduleSpec } from './schedules.js';
 
 export interface TrainerOptions {
@@ -70,25 +70,7 @@ class NonFiniteStep extends Error {
   }
 }
 
-/**
- * Early stopping. `monitor` names a figure of the epoch log:
- * `validation.relativeLoss` (default: the mean over heads of each head's loss
- * relative to its first epoch's), `validation.loss` (the weighted total),
- * `validation.<head>.loss`, or `validation.<head>.<metric>` (e.g.
- * `validation.species.accuracy`); `train.` likewise. Without validation data,
- * `train.` figures are the only choice (and `train.loss` the default).
- */
-export interface EarlyStoppingSpec {
-  monitor?: string;
-  /** Epochs without improvement before stopping (default 10). */
-  patience?: number;
-  /** Smallest change that counts as an improvement (default 0). */
-  minDelta?: number;
-  /** 'min' or 'max'; default: 'min' for losses, the metric's own direction otherwise. */
-  mode?: 'min' | 'max';
-  /** Put back the weights of the best epoch when training ends (default true). */
-  restoreBest?: boolean;
-}
+export type { EarlyStoppingSpec } from './early-stopping.js';
 
 /** A named tensor, as tfjs optimizers save and restore their slots. */
 export interface NamedTensor {

@@ -5,7 +5,7 @@ import { resolveConfig, type ResolvedConfig } from '../../src/config/resolve.js'
 import { FeaturePreprocessor } from '../../src/data/preprocess.js';
 import type { Table } from '../../src/data/table.js';
 import { splitInput } from '../../src/training/fit.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { registerLoss } from '../../src/losses/index.js';
 import { registerMetric, type StreamingMetric } from '../../src/metrics/index.js';
 import { penguins } from '../helpers.js';

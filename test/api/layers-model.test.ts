@@ -8,7 +8,7 @@ import type { BinaryHead } from '../../src/model/heads/binary.js';
 import type { RegressionHead } from '../../src/model/heads/regression.js';
 import { fitModel } from '../../src/training/fit.js';
 import { MultiHeadNetwork } from '../../src/model/network.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { useDefaultBackend } from '../helpers.js';
 import { handBuiltModel, MedianAbsoluteError, penguinArrays, penguinConfig, registerCustomParts, TRAINING, weightValues, type PenguinArrays } from './fixtures.js';
 

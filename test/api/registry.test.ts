@@ -177,7 +177,7 @@ training: { epochs: 1, batchSize: 32, seed: 3 }
       const load = (lossOptions: string, kind?: string) => {
         const path = join(dir, 'run.yaml');
         writeFileSync(path, yaml(lossOptions, kind));
-        return resolveConfig(parseConfig(readConfigFile(path)));
+        return resolveConfig(parseConfig(readConfigFile(path), path));
       };
       const config = load('{ delta: 0.25, note: "any JSON goes to a registered loss" }');
       assert.equal(config.heads[1].kind, 'fraction');
@@ -193,7 +193,15 @@ training: { epochs: 1, batchSize: 32, seed: 3 }
       model.dispose();
 
       // Bad input: an unknown kind lists the registered ones; options a loss does not take are named.
-      assert.throws(() => load('{ delta: 1 }', 'fractoin'), (e: unknown) => e instanceof MultilossError && /unknown head kind "fractoin"; valid kinds: .*fraction/.test(e.message));
+      // One line naming the file and the option, listing the built-in kinds and the registered ones.
+      assert.throws(
+        () => load('{ delta: 1 }', 'fractoin'),
+        (e: unknown) =>
+          e instanceof MultilossError &&
+          !e.message.includes('\n') &&
+          e.message.startsWith(`${join(dir, 'run.yaml')}: targets[1].kind: unknown head kind "fractoin"; valid kinds: classification, binary, multilabel, regression, count, `) &&
+          e.message.split('valid kinds: ')[1].split(', ').includes('fraction'),
+      );
       await assert.rejects(fitModel(load('{ delta: -1 }'), { table: scaled }), (e: unknown) => e instanceof MultilossError && /head "mass": lossOptions for loss "config_huber": delta must be a positive number/.test(e.message));
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { loadModel, saveModel } from '../../src/io/model-dir.js';
 import { architectureFactory, architectureKinds, CrossStitchNetwork, ExtractionNetwork } from '../../src/model/architectures/index.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import type { OutputSpec } from '../../src/model/trainable-network.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { fitModel } from '../../src/training/fit.js';
 import { penguins, tempDir, useDefaultBackend } from '../helpers.js';
 

@@ -14,7 +14,7 @@ import { AggregatingBalancer, isTensorBalancer, type TensorBalancer } from '../.
 import { initBackend } from '../../src/engine/backend.js';
 import { loadAddon, nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../../src/engine/native/index.js';
 import { MultiHeadNetwork } from '../../src/model/network.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { Trainer } from '../../src/training/trainer.js';
 
 const HEADS = [1, 2, 3].map((i) => ({ name: `h${i}`, kind: 'regression', weight: 1 }));

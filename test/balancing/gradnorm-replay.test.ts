@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { FunctionNetwork } from '../../src/api/function-network.js';
 import { LayersModelNetwork } from '../../src/api/layers-network.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from '../../src/model/trainable-network.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { useDefaultBackend } from '../helpers.js';
 
 const outputs: OutputSpec[] = [

@@ -7,7 +7,7 @@ import { rowsToTable } from '../../src/data/json.js';
 import { fitHead, type Head } from '../../src/model/heads/index.js';
 import { MultiHeadNetwork } from '../../src/model/network.js';
 import type { EncodedData } from '../../src/training/data.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { headLosses, Trainer } from '../../src/training/trainer.js';
 import { useDefaultBackend } from '../helpers.js';
 

@@ -8,7 +8,7 @@ import { fitHead, type Head } from '../../src/model/heads/index.js';
 import { MultiHeadNetwork } from '../../src/model/network.js';
 import type { EncodedData } from '../../src/training/data.js';
 import type { EpochLog } from '../../src/training/history.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { tidyValue } from '../../src/engine/tidy.js';
 import { headLosses, Trainer } from '../../src/training/trainer.js';
 import { useDefaultBackend } from '../helpers.js';

@@ -63,7 +63,7 @@ describe('browser bundle', () => {
   it('src/browser.ts bundles for the browser without any Node built-in or Node-only source', async () => {
     const nodeOnly = await nodeOnlySources();
     // The list is the Node-only modules the issue names: if it shrank to nothing the check below would prove nothing.
-    for (const f of ['src/engine/native/addon.ts', 'src/engine/backend.ts', 'src/io/files.ts', 'src/io/stream-table.ts', 'src/compare/pool.ts', 'src/data/images/node.ts']) {
+    for (const f of ['src/engine/native/addon.ts', 'src/engine/backend.ts', 'src/io/files.ts', 'src/io/stream-table.ts', 'src/compare/pool.ts', 'src/io/image-files.ts']) {
       assert.ok(nodeOnly.has(f), `${f} is recognised as Node-only`);
     }
     let meta: esbuild.Metafile;

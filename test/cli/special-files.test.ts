@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync 
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readIdxFile } from '../../src/data/images/node.js';
+import { readIdxFile } from '../../src/io/image-files.js';
 import { isMultilossError } from '../../src/errors.js';
 import { readConfigFile } from '../../src/io/config-file.js';
 import { openTableStream } from '../../src/io/stream-table.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveBlock } from '../../src/config/resolve.js';
-import { describeBlock } from '../../src/model/network.js';
+import { describeBlock, resolveBlock } from '../../src/model/blocks.js';
 
 describe('trunk blocks in words (info and reports)', () => {
   it('dense blocks: units, activation, batch norm, dropout', () => {

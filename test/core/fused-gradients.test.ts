@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { binaryCrossentropy, categoricalCrossentropy, meanSquaredError, reduceLoss } from '../../src/losses/index.js';
 import type { LossFunction } from '../../src/losses/loss.js';
 import { fusedDense, type FusedDenseActivation } from '../../src/model/architectures/stack.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { StaticBalancer } from '../../src/balancing/strategies/static.js';
 import { weightedTotal } from '../../src/balancing/strategies/weighted-total.js';
 import { useDefaultBackend } from '../helpers.js';

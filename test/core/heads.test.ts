@@ -5,7 +5,7 @@ import { fitHead } from '../../src/model/heads/index.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { fitModel } from '../../src/training/fit.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { useDefaultBackend } from '../helpers.js';
 import type { BinaryPrediction, MultilabelPrediction } from '../../src/model/heads/head.js';
 

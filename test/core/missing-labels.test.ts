@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { rowsToTable } from '../../src/data/json.js';
 import { fitHead, type Head } from '../../src/model/heads/index.js';
 import { MultiHeadNetwork } from '../../src/model/network.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { headLosses, type TensorBatch } from '../../src/training/trainer.js';
 import { useDefaultBackend } from '../helpers.js';
 

@@ -14,7 +14,7 @@ import { createNativeAdam, loadAddon, NativeAdamOptimizer, weightedSumOfTensors 
 import { MultiHeadNetwork } from '../../src/model/network.js';
 import { createStrategy } from '../../src/balancing/index.js';
 import { Trainer } from '../../src/training/trainer.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { w1Data, w1Heads } from '../../bench/w1.js';
 import { assertBitsEqual, sparseValues } from '../helpers.js';
 

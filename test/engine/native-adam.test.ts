@@ -22,7 +22,7 @@ import {
   unregisterNativeKernels,
 } from '../../src/engine/native/index.js';
 import { createOptimizer } from '../../src/training/optimizers.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { assertBitsEqual, sparseValues } from '../helpers.js';
 
 const REQUIRED = process.arch === 'x64';

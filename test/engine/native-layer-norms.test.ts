@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { configureNative, loadAddon, nativeKernelsActive, registerNativeKernels, type NativeIsa } from '../../src/engine/native/index.js';
 import { layerGradNormsAvailable, layerGradNormsSquared } from '../../src/engine/native/layer-norms.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 const REQUIRED = process.arch === 'x64';
 const TOL = 1e-4;

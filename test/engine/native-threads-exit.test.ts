@@ -15,7 +15,7 @@ import { multilossRate, w1Data } from '../../bench/w1.js';
 import { startTrainingWorker } from '../../bench/stress/native-child.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { configureNative, nativeStatus } from '../../src/engine/native/index.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 const CHILD = fileURLToPath(new URL('../../bench/stress/native-child.ts', import.meta.url));
 

@@ -18,7 +18,7 @@ import { initBackend } from '../../src/engine/backend.js';
 import { loadAddon, nativeAdamActive, nativeKernelsRegistered, registerNativeKernels, unregisterNativeKernels } from '../../src/engine/native/index.js';
 import type { WasmBackend } from '../../src/engine/wasm-kernels/internals.js';
 import { MultiHeadNetwork } from '../../src/model/network.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { Trainer } from '../../src/training/trainer.js';
 
 const REQUIRED = process.arch === 'x64';

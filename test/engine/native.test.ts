@@ -26,7 +26,7 @@ import {
 } from '../../src/engine/native/index.js';
 import { fallbackCounts } from '../../src/engine/native/kernels.js';
 import type { WasmBackend } from '../../src/engine/wasm-kernels/internals.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 const TOL = 1e-4;
 type Shape4 = [number, number, number, number];

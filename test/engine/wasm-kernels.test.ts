@@ -18,7 +18,7 @@ import {
 } from '../../src/engine/wasm-kernels/index.js';
 import { conv2DBackpropInputWasm } from '../../src/engine/wasm-kernels/conv2d-backprop-input.js';
 import type { WasmBackend } from '../../src/engine/wasm-kernels/internals.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 type Activation = 'linear' | 'relu' | 'relu6' | 'leakyrelu' | 'elu' | 'sigmoid' | 'prelu';
 

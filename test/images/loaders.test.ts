@@ -7,7 +7,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { isMultilossError } from '../../src/errors.js';
 import { encodeIdx, parseIdx } from '../../src/data/images/idx.js';
-import { readIdxFile, readIdxImages, readImageFolder } from '../../src/data/images/node.js';
+import { readIdxFile, readIdxImages, readImageFolder } from '../../src/io/image-files.js';
 import { tempDir } from '../helpers.js';
 
 const dataError = (re: RegExp) => (e: unknown) => isMultilossError(e) && e.kind === 'data' && re.test(e.message) && !e.message.includes('\n');

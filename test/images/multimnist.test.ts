@@ -10,7 +10,7 @@ import { isMultilossError } from '../../src/errors.js';
 import { subsetImages, type ImageSet } from '../../src/data/images/dataset.js';
 import { evaluateImages, fitImageModel, predictImageOutputs, predictImages } from '../../src/data/images/fit.js';
 import { buildMultiMnist, CANVAS, composeCanvas, DIGIT, resizeBilinear, type MultiMnist } from '../../src/data/images/multimnist.js';
-import { loadMnistDigits } from '../../src/data/images/node.js';
+import { loadMnistDigits } from '../../src/io/image-files.js';
 import { loadModel, saveModel } from '../../src/io/model-dir.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import { multiMnistConfig } from '../../examples/multimnist/lenet.js';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMetrics, type MetricKind, BinaryAccuracy, MultilabelMacroF1 } from '../../src/metrics/index.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { close, feedInBatches } from './helpers.js';
 
 const KINDS: Record<MetricKind, { names: string[]; units: number }> = {

@@ -23,7 +23,7 @@ import { openTableStream } from '../../src/io/stream-table.js';
 import { readTableFile } from '../../src/io/table-file.js';
 import { fitModel } from '../../src/training/fit.js';
 import { fitModelStream } from '../../src/training/fit-stream.js';
-import { Rng } from '../../src/training/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { tempDir, useDefaultBackend } from '../helpers.js';
 
 const N = 157;

@@ -1,4 +1,4 @@
-import { Rng } from '../../training/rng.js';
+import { Rng } from '../../util/rng.js';
 
 /**
  * The order in which task i visits the other tasks, for every i. With a fixed

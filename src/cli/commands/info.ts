@@ -3,7 +3,7 @@ import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
 import { loadAnyModel } from '../../io/separate-dir.js';
 import { fmt, metricsTable, stopLines, table } from '../format.js';
-import { describeBlock } from '../../model/network.js';
+import { describeBlock } from '../../model/blocks.js';
 
 import type { Backend } from './shared.js';
 

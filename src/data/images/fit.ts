@@ -19,7 +19,7 @@ import { cellLabel, fitHead, type Head, type HeadPrediction } from '../../model/
 import { MultilossModel, type Prediction } from '../../model/multiloss-model.js';
 import type { EncodedData } from '../../training/data.js';
 import { tableStrata, type FitOptions } from '../../training/fit.js';
-import { Rng } from '../../training/rng.js';
+import { Rng } from '../../util/rng.js';
 import { evaluateEncoded, Trainer, type TrainerCallbacks } from '../../training/trainer.js';
 import type { SplitLog } from '../../training/history.js';
 import { FORMAT_VERSION, VERSION } from '../../version.js';

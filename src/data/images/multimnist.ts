@@ -7,7 +7,7 @@
  * digits come in as arrays (./node.ts loads them from the `mnist` package).
  */
 import { MultilossError } from '../../errors.js';
-import { Rng } from '../../training/rng.js';
+import { Rng } from '../../util/rng.js';
 import type { Cell } from '../table.js';
 import type { ImageSet } from './dataset.js';
 

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../../errors.js';
-import { Rng } from '../../training/rng.js';
+import { Rng } from '../../util/rng.js';
 import { activateOutput } from '../network.js';
 import type { LastBlockCapture, OutputSpec, TrainableNetwork } from '../trainable-network.js';
 import { replayGradNorms } from '../replay-grad-norms.js';

@@ -21,8 +21,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../../errors.js';
-import type { Rng } from '../../training/rng.js';
-import type { DenseBlockSpec } from '../network.js';
+import type { Rng } from '../../util/rng.js';
+import type { DenseBlockSpec } from '../blocks.js';
 import type { OutputSpec } from '../trainable-network.js';
 import { ComposedNetwork, uniqueHeadNames } from './base.js';
 import { HeadPart } from './head-part.js';

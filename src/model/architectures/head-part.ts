@@ -7,8 +7,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../../errors.js';
-import { Rng } from '../../training/rng.js';
-import type { DenseBlockSpec } from '../network.js';
+import { Rng } from '../../util/rng.js';
+import type { DenseBlockSpec } from '../blocks.js';
 import type { OutputSpec } from '../trainable-network.js';
 import { applyDense, denseOps, glorot, isImageLayer, layerVariables, modelLayer, Stack, layerSafeName, type DenseOps } from './stack.js';
 

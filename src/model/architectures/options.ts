@@ -2,10 +2,8 @@
  * Parsing and checking of `architecture:` options. Errors name the option
  * (`architecture.<key>`) and what was expected, in one line.
  */
-import { DenseBlockSchema } from '../../config/schema.js';
-import { resolveBlock } from '../../config/resolve.js';
+import { DenseBlockSchema, resolveBlock, type DenseBlockSpec } from '../blocks.js';
 import { MultilossError } from '../../errors.js';
-import type { DenseBlockSpec } from '../network.js';
 import type { OutputSpec } from '../trainable-network.js';
 import type { ArchitectureSpec } from './registry.js';
 import { isImageLayer } from './stack.js';

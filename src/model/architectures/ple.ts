@@ -23,8 +23,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../../errors.js';
-import { Rng } from '../../training/rng.js';
-import type { DenseBlockSpec } from '../network.js';
+import { Rng } from '../../util/rng.js';
+import type { DenseBlockSpec } from '../blocks.js';
 import type { OutputSpec } from '../trainable-network.js';
 import { ComposedNetwork, expandSymbolic, flatRows, Gate, mix, mixSymbolic, splitColumns, uniqueHeadNames } from './base.js';
 import { HeadPart } from './head-part.js';

@@ -1,7 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../../errors.js';
-import type { Rng } from '../../training/rng.js';
-import type { DenseBlockSpec } from '../network.js';
+import type { Rng } from '../../util/rng.js';
+import type { DenseBlockSpec } from '../blocks.js';
 import type { OutputSpec, TrainableNetwork } from '../trainable-network.js';
 
 /**

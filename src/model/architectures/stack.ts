@@ -14,8 +14,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../../errors.js';
-import type { Rng } from '../../training/rng.js';
-import type { DenseBlockSpec, PoolSpec } from '../network.js';
+import type { Rng } from '../../util/rng.js';
+import type { DenseBlockSpec, PoolSpec } from '../blocks.js';
 
 export type Activation = (x: tf.Tensor) => tf.Tensor;
 

@@ -117,4 +117,6 @@ export const binaryFactory: HeadFactory = {
     if (!c || c.length !== 2) throw new MultilossError('model', `head "${json.spec.name}": multiloss.json must list 2 classes`);
     return new BinaryHead(json.spec, [c[0], c[1]], json.classWeights);
   },
+  // Targets are 0/1; outputs are the positive class's probability, cut at the head's threshold.
+  validationFigure: { type: 'confusion', metrics: ['accuracy'], classOf: (values, row, head, side) => ((side === 'actual' ? values[row] > 0.5 : values[row] >= (head.spec.threshold ?? 0.5)) ? 1 : 0) },
 };

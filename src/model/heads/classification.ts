@@ -5,6 +5,7 @@ import { createMetrics } from '../../metrics/index.js';
 import { parseNumber } from '../../data/infer.js';
 import { discoverClasses, resolveClassWeights, unknownClassError } from './classes.js';
 import type { HeadFactory } from './factory.js';
+import { argmaxRow } from '../../metrics/shape.js';
 import {
   cellLabel,
   columnIndex,
@@ -106,4 +107,5 @@ export const classificationFactory: HeadFactory = {
     if (!json.classes) throw new MultilossError('model', `head "${json.spec.name}": classes missing in multiloss.json`);
     return new ClassificationHead(json.spec, json.classes, json.classWeights);
   },
+  validationFigure: { type: 'confusion', metrics: ['accuracy'], classOf: (values, row, head) => argmaxRow(values, row, head.units) },
 };

@@ -58,4 +58,5 @@ export const countFactory: HeadFactory = {
   fromJSON(json: HeadJSON) {
     return new CountHead(json.spec);
   },
+  validationFigure: { type: 'scatter', metrics: ['mae'] },
 };

@@ -9,7 +9,7 @@ import { multilabelFactory } from './multilabel.js';
 import { regressionFactory } from './regression.js';
 
 export * from './head.js';
-export type { HeadFactory } from './factory.js';
+export type { HeadFactory, ValidationFigure } from './factory.js';
 export { BinaryHead } from './binary.js';
 export { ClassificationHead } from './classification.js';
 export { CountHead } from './count.js';

@@ -82,4 +82,5 @@ export const regressionFactory: HeadFactory = {
     }
     return new RegressionHead(json.spec, json.mean, json.std);
   },
+  validationFigure: { type: 'scatter', metrics: ['rmse', 'r2'] },
 };

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AGGREGATORS, aggregate, initialAggregatorState, validateAggregatorOptions } from '../../../src/balancing/aggregation/index.js';
 import type { AggregatorName, AggregatorOptions, AggregatorState } from '../../../src/balancing/aggregation/index.js';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 import { assertAllClose, assertFiniteArray, comb, randn, scenarios } from './helpers.js';
 
 function opts(m: AggregatorName, T: number): AggregatorOptions | undefined {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregate } from '../../../src/balancing/aggregation/index.js';
 import type { DbmtlState } from '../../../src/balancing/aggregation/index.js';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 import { assertAllClose, assertClose, norm, randn, scenarios } from './helpers.js';
 
 describe('dbmtl', () => {

@@ -4,7 +4,7 @@ import { aggregate } from '../../../src/balancing/aggregation/index.js';
 import type { GradvacState } from '../../../src/balancing/aggregation/index.js';
 import { gradvacRows } from '../../../src/balancing/aggregation/methods/gradvac.js';
 import { taskOrders } from '../../../src/balancing/aggregation/orders.js';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 import { assertAllClose, assertClose, dot, gramOf, norm, randn, scenarios } from './helpers.js';
 
 describe('gradvac', () => {

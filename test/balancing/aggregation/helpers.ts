@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 import { computeGram } from '../../../src/balancing/aggregation/index.js';
 
 export type Rows = number[][];

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregate } from '../../../src/balancing/aggregation/index.js';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 import { assertAllClose, assertClose, comb, dot, gramOf, norm, randn, scenarios } from './helpers.js';
 import type { Rows } from './helpers.js';
 

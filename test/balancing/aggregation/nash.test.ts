@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregate } from '../../../src/balancing/aggregation/index.js';
 import { nashSolve } from '../../../src/balancing/aggregation/methods/nash.js';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 import { MultilossError } from '../../../src/errors.js';
 import { assertClose, assertFiniteArray, dot, gramOf, norm, randn, scenarios } from './helpers.js';
 

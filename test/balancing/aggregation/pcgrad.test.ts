@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { aggregate } from '../../../src/balancing/aggregation/index.js';
 import { pcgradRows } from '../../../src/balancing/aggregation/methods/pcgrad.js';
 import { taskOrders } from '../../../src/balancing/aggregation/orders.js';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 import { assertAllClose, comb, dot, gramOf, randn, scenarios } from './helpers.js';
 
 describe('pcgrad', () => {

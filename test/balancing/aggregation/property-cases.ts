@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 import { norm } from './helpers.js';
 
 /** Families of gradient matrices the property tests draw from. */

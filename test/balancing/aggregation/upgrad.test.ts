@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregate } from '../../../src/balancing/aggregation/index.js';
 import { projectionWeights } from '../../../src/balancing/aggregation/methods/upgrad.js';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 import { assertAllClose, dot, gramOf, norm, randn, scenarios } from './helpers.js';
 
 describe('upgrad', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { EqualBalancer, LOSS_BALANCER_NAMES, LOSS_BALANCER_OPTIONS, LOSS_BALANCERS, type LossBalancerName } from '../../../src/balancing/strategies/index.js';
 import type { LossBalancer } from '../../../src/balancing/strategy.js';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 import { close, combineValues, ctx, heads, quadratics, throwsConfig, param, trainerStep, useCpu } from './helpers.js';
 
 before(useCpu);

@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { MultilossError } from '../../../src/errors.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../../../src/balancing/strategy.js';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 
 export async function useCpu(): Promise<void> {
   await tf.setBackend('cpu');

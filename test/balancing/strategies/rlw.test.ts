@@ -1,7 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RlwBalancer } from '../../../src/balancing/strategies/index.js';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/util/rng.js';
 import { close, combineValues, ctx, heads, throwsConfig, useCpu } from './helpers.js';
 
 before(useCpu);

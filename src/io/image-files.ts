@@ -9,13 +9,13 @@ import { extname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { MultilossError } from '../../errors.js';
-import { statChecked } from '../../io/files.js';
-import { parseCsv } from '../csv.js';
-import type { Cell } from '../table.js';
-import { checkImageSet, type ImageSet } from './dataset.js';
-import { idxToImageSet, parseIdx, type IdxArray, type IdxImageOptions } from './idx.js';
-import type { Digits } from './multimnist.js';
+import { MultilossError } from '../errors.js';
+import { statChecked } from './files.js';
+import { parseCsv } from '../data/csv.js';
+import type { Cell } from '../data/table.js';
+import { checkImageSet, type ImageSet } from '../data/images/dataset.js';
+import { idxToImageSet, parseIdx, type IdxArray, type IdxImageOptions } from '../data/images/idx.js';
+import type { Digits } from '../data/images/multimnist.js';
 
 function readBytes(path: string, what: string): Buffer {
   // A device, pipe, socket or directory is refused before reading (it could be read without end);
