@@ -1,3 +1,4 @@
+import { PLAIN_LOSS_BALANCE } from '../balancing/strategies/equal.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { selectRows } from '../data/split.js';
 import type { Table } from '../data/table.js';
@@ -91,8 +92,8 @@ export function subModelConfig(
     // The split is taken once, for every sub-model alike (fitSeparate passes the validation table).
     validation: { ...config.validation, split: 0 },
     training: { ...config.training, earlyStopping: subEarlyStopping(config.training.earlyStopping, head, config.heads, deltaMBaseline) },
-    // One loss: nothing to balance. `equal` trains on the head's plain loss.
-    balance: { method: 'equal' },
+    // One loss: nothing to balance; train on the head's plain loss.
+    balance: { ...PLAIN_LOSS_BALANCE },
   };
 }
 

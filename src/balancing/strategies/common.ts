@@ -64,25 +64,30 @@ export class StrategyOptions {
   }
 
   /**
-   * One finite number per head: a single number for every head, or an object
-   * naming heads (heads not named get `def`).
+   * One finite number per head: a single number for every head (unless
+   * `byNameOnly`), or an object naming heads (heads not named get their entry
+   * of `def`, or `def` itself); each ≥ `min` when given.
    */
-  perHead(name: string, heads: readonly string[], def: number): number[] {
+  perHead(name: string, heads: readonly string[], def: number | readonly number[], opts: { min?: number; byNameOnly?: boolean } = {}): number[] {
     const v = this.raw[name];
-    if (v === undefined) return heads.map(() => def);
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) this.fail(name, 'a finite number or an object of finite numbers by head name', v);
+    const fallback = (h: number) => (typeof def === 'number' ? def : def[h]);
+    if (v === undefined) return heads.map((_, h) => fallback(h));
+    const number = opts.min === undefined ? 'finite numbers' : `finite numbers ≥ ${opts.min}`;
+    const expected = `${opts.byNameOnly ? 'an object' : `a ${number.slice(0, -1)} or an object`} of ${number} by head name`;
+    const valid = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && (opts.min === undefined || x >= opts.min);
+    if (typeof v === 'number' && !opts.byNameOnly) {
+      if (!valid(v)) this.fail(name, expected, v);
       return heads.map(() => v);
     }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(name, 'a finite number or an object of finite numbers by head name', v);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(name, expected, v);
     const byName = v as Record<string, unknown>;
     for (const [head, x] of Object.entries(byName)) {
       if (!heads.includes(head)) {
         throw new MultilossError('config', `balance.${name} names head "${head}", which does not exist; heads are: ${heads.join(', ')}`);
       }
-      if (typeof x !== 'number' || !Number.isFinite(x)) this.fail(`${name}.${head}`, 'a finite number', x);
+      if (!valid(x)) this.fail(`${name}.${head}`, `a ${number.slice(0, -1)}`, x);
     }
-    return heads.map((h) => (byName[h] === undefined ? def : (byName[h] as number)));
+    return heads.map((h, i) => (byName[h] === undefined ? fallback(i) : (byName[h] as number)));
   }
 }
 

@@ -8,6 +8,9 @@ export type EqualOptions = Record<string, never>;
 
 export const EQUAL_OPTIONS: readonly string[] = [];
 
+/** The `balance:` block that trains on the plain sum of the losses (a single head's own loss). */
+export const PLAIN_LOSS_BALANCE: { readonly method: string } = Object.freeze({ method: 'equal' });
+
 /**
  * Equal weighting: total = Σₜ Lₜ, every weight 1 (the heads' configured
  * static weights are ignored; use `static` for those). The reference point of

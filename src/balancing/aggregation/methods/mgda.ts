@@ -17,6 +17,7 @@ const NORMALIZATIONS: readonly MgdaNormalization[] = ['none', 'l2', 'loss', 'los
  */
 export const mgdaAggregator: Aggregator<'mgda'> = {
   name: 'mgda',
+  needs: { losses: true },
   resolve(options) {
     const r = new OptionReader('mgda', options);
     const normalization = r.oneOf('normalization', 'none', NORMALIZATIONS);
