@@ -53,12 +53,8 @@ function lookup(method: unknown): Aggregator<AggregatorName> {
 export function validateAggregatorOptions<M extends AggregatorName>(method: M, options: unknown): ResolvedOptions<M>;
 export function validateAggregatorOptions(method: string, options: unknown): ResolvedOptions;
 export function validateAggregatorOptions(method: string, options: unknown): ResolvedOptions {
-  const agg = lookup(method);
-  if (options === undefined || options === null) return agg.resolve({});
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw new MultilossError('config', `aggregator '${method}': options must be an object (got ${Array.isArray(options) ? 'an array' : typeof options})`);
-  }
-  return agg.resolve(options as Record<string, unknown>);
+  // The method's OptionReader refuses options that are not an object.
+  return lookup(method).resolve((options ?? {}) as Record<string, unknown>);
 }
 
 /** A fresh state for `method` (what `aggregate` uses when none is given). */

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { requireHeads, StrategyOptions } from './common.js';
+import { requireHeads } from './common.js';
+import { OptionReader } from '../options.js';
 
 /** `equal` takes no options. */
 export type EqualOptions = Record<string, never>;
@@ -23,7 +24,7 @@ export class EqualBalancer implements LossBalancer {
   private readonly T: number;
 
   constructor(heads: readonly BalancedHead[], options: EqualOptions = {}) {
-    new StrategyOptions('equal', options, EQUAL_OPTIONS);
+    new OptionReader('equal', options, EQUAL_OPTIONS);
     requireHeads('equal', heads.length);
     this.T = heads.length;
   }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer } from '../strategy.js';
-import { StrategyOptions } from './common.js';
+import { OptionReader } from '../options.js';
 
 export const STATIC_OPTIONS = ['weights'] as const;
 
@@ -18,7 +18,7 @@ export class StaticBalancer implements LossBalancer {
   private readonly tensor: tf.Tensor1D;
 
   constructor(heads: readonly BalancedHead[], options: StaticOptions = {}) {
-    const o = new StrategyOptions('static', options, STATIC_OPTIONS);
+    const o = new OptionReader('static', options, STATIC_OPTIONS);
     this.weights = o.perHead(
       'weights',
       heads.map((h) => h.name),

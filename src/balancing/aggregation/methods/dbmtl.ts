@@ -1,6 +1,6 @@
 import { MultilossError } from '../../../errors.js';
 import type { Aggregator, DbmtlState } from '../types.js';
-import { OptionReader } from '../options.js';
+import { OptionReader } from '../../options.js';
 import { checkBaseState, checkTable } from '../state.js';
 import { assertFinite, combine } from '../matrix.js';
 

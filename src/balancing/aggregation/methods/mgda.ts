@@ -1,6 +1,6 @@
 import { MultilossError } from '../../../errors.js';
 import type { Aggregator, MgdaNormalization } from '../types.js';
-import { OptionReader, checkTaskLength } from '../options.js';
+import { OptionReader, checkTaskLength } from '../../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 import { minNormSimplex } from '../simplex.js';
 import { converged } from '../solver.js';

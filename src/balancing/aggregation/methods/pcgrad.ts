@@ -1,5 +1,5 @@
 import type { Aggregator } from '../types.js';
-import { OptionReader, checkTaskLength } from '../options.js';
+import { OptionReader, checkTaskLength } from '../../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 import { taskOrders } from '../orders.js';
 
