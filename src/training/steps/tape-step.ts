@@ -95,6 +95,16 @@ export function tapeStep(env: StepEnv, strategy: BalancingStrategy, { batch, ste
     );
   };
 
+  // What the step kept beyond its tidy scope, freed once it is over (or has failed).
+  const release = () =>
+    tf.dispose([
+      ...kept,
+      ...lossTensors,
+      ...repGrads,
+      ...(weightTensor ? [weightTensor] : []),
+      ...(capture?.input ? [capture.input] : []),
+      ...(capture?.pre ? [capture.pre] : []),
+    ]);
   let packed: tf.Tensor;
   try {
     packed = tf.tidy(() => {
@@ -125,32 +135,21 @@ export function tapeStep(env: StepEnv, strategy: BalancingStrategy, { batch, ste
       return tf.concat([tf.reshape(value, [1]), ...lossTensors.map((t) => tf.reshape(t, [1])), ...(weightTensor ? [weightTensor] : []), ...kept]);
     });
   } catch (e) {
-    tf.dispose([
-      ...kept,
-      ...lossTensors,
-      ...repGrads,
-      ...(weightTensor ? [weightTensor] : []),
-      ...(capture?.input ? [capture.input] : []),
-      ...(capture?.pre ? [capture.pre] : []),
-    ]);
+    release();
     throw e;
   }
   const stats = packed.dataSync() as Float32Array;
   let sharedGradNorms: number[] | undefined;
-  if (repGrads.length === T) {
-    const measured = measureRepGradients(env, ctx, repGrads, stats.subarray(1 + T, 1 + 2 * T), capture, wantNorms);
-    gram = measured.gram;
-    sharedGradNorms = measured.norms;
+  try {
+    if (repGrads.length === T) {
+      const measured = measureRepGradients(env, ctx, repGrads, stats.subarray(1 + T, 1 + 2 * T), capture, wantNorms);
+      gram = measured.gram;
+      sharedGradNorms = measured.norms;
+    }
+  } finally {
+    packed.dispose();
+    release();
   }
-  tf.dispose([
-    packed,
-    ...kept,
-    ...lossTensors,
-    ...repGrads,
-    ...(weightTensor ? [weightTensor] : []),
-    ...(capture?.input ? [capture.input] : []),
-    ...(capture?.pre ? [capture.pre] : []),
-  ]);
 
   const losses = stats.slice(1, 1 + T);
   let offset = 1 + T;
