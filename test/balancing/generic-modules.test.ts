@@ -68,3 +68,17 @@ describe('generic modules name no balancing method', () => {
     );
   });
 });
+
+describe('training computes no comparison figure', () => {
+  it('no module under src/training imports src/compare (a comparison passes its Δm monitor as an object)', () => {
+    const found = tsFiles(join(ROOT, 'src/training')).flatMap((file) => {
+      const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+      return source.statements
+        .filter((s): s is ts.ImportDeclaration | ts.ExportDeclaration => ts.isImportDeclaration(s) || ts.isExportDeclaration(s))
+        .map((s) => (s.moduleSpecifier && ts.isStringLiteral(s.moduleSpecifier) ? s.moduleSpecifier.text : ''))
+        .filter((spec) => /(^|\/)compare\//.test(spec))
+        .map((spec) => `${relative(ROOT, file)}: ${spec}`);
+    });
+    assert.deepEqual(found, []);
+  });
+});
