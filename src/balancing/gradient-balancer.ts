@@ -1,38 +1,12 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../errors.js';
 import { aggregate, initialAggregatorState, validateAggregatorOptions } from './aggregation/index.js';
-import { aggregateGram, needsRows } from './aggregation/aggregate.js';
-import type { AggregatorName, AggregatorOptions, AggregatorState, DbmtlState, SolverReport } from './aggregation/index.js';
-import { DbmtlTensorBuffers } from './dbmtl-tensors.js';
+import { aggregateGram, aggregatorNeeds } from './aggregation/aggregate.js';
+import type { AggregatorName, AggregatorNeeds, AggregatorOptions, AggregatorState, SolverReport } from './aggregation/index.js';
+import { gradientMethodTraining, VALID_MODES, type GradientMethod, type GradientMethodTraining, type GradientMode, type TensorCombiner } from './gradient-methods.js';
 import type { BalancedHead, GradientBalancer, StepContext } from './strategy.js';
 
-/** The gradient-based methods the trainer offers (the aggregators minus sum/mean/static). */
-export const GRADIENT_METHODS = ['mgda', 'pcgrad', 'gradvac', 'cagrad', 'imtl', 'nash', 'aligned', 'upgrad', 'dbmtl'] as const;
-export type GradientMethod = (typeof GRADIENT_METHODS)[number];
-
-export type GradientMode = 'param' | 'rep';
-
-/**
- * Which modes each method is valid in. 'rep' aggregates gradients w.r.t. the
- * trunk output, whose rows are this batch's samples: fine for methods that
- * look at one step's gradients, meaningless for DB-MTL, whose state is a
- * running average of gradient vectors across steps (another batch, other rows).
- */
-export const VALID_MODES: Record<GradientMethod, readonly GradientMode[]> = {
-  mgda: ['param', 'rep'],
-  pcgrad: ['param', 'rep'],
-  gradvac: ['param', 'rep'],
-  cagrad: ['param', 'rep'],
-  imtl: ['param', 'rep'],
-  nash: ['param', 'rep'],
-  aligned: ['param', 'rep'],
-  upgrad: ['param', 'rep'],
-  dbmtl: ['param'],
-};
-
-export function isGradientMethod(name: string): name is GradientMethod {
-  return (GRADIENT_METHODS as readonly string[]).includes(name);
-}
+export { GRADIENT_METHODS, VALID_MODES, isGradientMethod, type GradientMethod, type GradientMode } from './gradient-methods.js';
 
 /**
  * A gradient strategy that can work from the Gram matrix GGᵀ of the per-head
@@ -79,11 +53,14 @@ export function isTensorBalancer(s: GradientBalancer): s is TensorBalancer {
  */
 export class AggregatingBalancer implements TensorBalancer {
   readonly kind = 'gradient' as const;
-  /** The JSON state; for DB-MTL in param mode, stale while `tensors` holds the buffers. */
+  /** The JSON state; stale while `tensors` holds the method's state as tensors. */
   private state: AggregatorState;
-  /** DB-MTL's EMA buffers as tensors once the trainer's tensor path has run (see `combineTensors`). */
-  private tensors?: DbmtlTensorBuffers;
+  /** The method's state as tensors once the trainer's tensor path has run (see `combineTensors`). */
+  private tensors?: TensorCombiner;
   private readonly options: AggregatorOptions;
+  /** What the method declares: its needs from each step, and about training with it. */
+  private readonly needs: AggregatorNeeds;
+  private readonly training: GradientMethodTraining;
   /** The last combine call's solver report (undefined when the method runs no solver). */
   private solver?: SolverReport;
   constructor(
@@ -95,19 +72,22 @@ export class AggregatingBalancer implements TensorBalancer {
     if (!VALID_MODES[name].includes(mode)) {
       throw new MultilossError('config', `balance.mode: method "${name}" is not valid in mode "${mode}"; valid: ${VALID_MODES[name].join(', ')}`);
     }
-    if (name === 'mgda' && options.ub === true && mode !== 'rep') {
-      throw new MultilossError('config', 'balance: MGDA-UB (ub: true) works on the shared representation; set mode: rep');
-    }
+    this.training = gradientMethodTraining(name);
+    this.needs = aggregatorNeeds(name);
     const { losses: _ignored, ...rest } = options;
     if (_ignored !== undefined) throw new MultilossError('config', 'balance.losses is filled in by the trainer at every step; remove it');
-    // MGDA's loss normalisations need this step's losses, which the trainer fills in at every step.
-    validateAggregatorOptions(name, name === 'mgda' ? { ...rest, losses: new Array<number>(heads.length).fill(1) } : rest);
-    if (name === 'pcgrad' && Array.isArray(rest.order)) {
-      throw new MultilossError('config', 'balance.order: a fixed PCGrad order is for the standalone aggregate(); training draws a new order per step from the seed');
-    }
+    // A method that reads this step's losses (MGDA's loss normalisations) gets them at every step.
+    validateAggregatorOptions(name, this.needs.losses ? { ...rest, losses: new Array<number>(heads.length).fill(1) } : rest);
+    this.training.checkOptions?.(rest, mode);
     this.options = rest as AggregatorOptions;
     this.state = initialAggregatorState(name);
     if (heads.length < 1) throw new MultilossError('config', 'balance: no heads');
+  }
+
+  /** The mode of `method` when `balance.mode` is not set. */
+  static defaultMode(method: GradientMethod, options: Record<string, unknown>): GradientMode {
+    const training = gradientMethodTraining(method);
+    return training.defaultMode?.(options) ?? training.modes[0];
   }
 
   combineGradients(grads: Float32Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): { direction: Float32Array; weights: Float64Array } {
@@ -118,9 +98,9 @@ export class AggregatingBalancer implements TensorBalancer {
     return { direction: Float32Array.from(result.direction), weights: result.weights ?? new Float64Array(tasks).fill(1) };
   }
 
-  /** The weights from GGᵀ alone (same result and state as `combineGradients`); undefined for DB-MTL, which needs the rows. */
+  /** The weights from GGᵀ alone (same result and state as `combineGradients`); undefined for a method that needs the rows. */
   combineGram(gram: Float64Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): Float64Array | undefined {
-    if (needsRows(this.name)) return undefined;
+    if (this.needs.rows) return undefined;
     const result = aggregateGram(this.name as AggregatorName, gram, tasks, dim, this.stepOptions(losses, ctx), this.state);
     this.state = result.state;
     this.solver = result.solver;
@@ -132,8 +112,9 @@ export class AggregatingBalancer implements TensorBalancer {
   }
 
   /**
-   * DB-MTL on tensors (see DbmtlTensorBuffers): the same weights, direction and state as
-   * `combineGradients` on the same gradients, to float32 rounding. Undefined for other methods.
+   * The method on tensors, when it declares a tensor path (DB-MTL, see DbmtlTensorBuffers): the
+   * same weights, direction and state as `combineGradients` on the same gradients, to float32
+   * rounding. Undefined otherwise, and in 'rep' mode.
    */
   combineTensors(
     perHead: readonly (readonly (tf.Tensor | undefined)[])[],
@@ -141,17 +122,17 @@ export class AggregatingBalancer implements TensorBalancer {
     _losses: readonly number[],
     _ctx: StepContext,
   ): { weights: Float64Array; direction: tf.Tensor[] } | undefined {
-    if (this.name !== 'dbmtl' || this.mode !== 'param') return undefined;
+    if (!this.training.tensors || this.mode !== 'param') return undefined;
     this.solver = undefined;
     if (this.tensors === undefined) {
-      const options = validateAggregatorOptions('dbmtl', this.options);
-      this.tensors = new DbmtlTensorBuffers(options, this.state as DbmtlState, shapes, perHead.length);
-      this.state = { method: 'dbmtl', step: this.tensors.step, buffer: null };
+      this.tensors = this.training.tensors(this.options, this.state, shapes, perHead.length);
+      // The JSON state is stale from here until releaseTensors: drop its (possibly large) buffers.
+      this.state = initialAggregatorState(this.name);
     }
     return this.tensors.combine(perHead, shapes);
   }
 
-  /** Moves DB-MTL's tensor buffers into the JSON state and frees them (no-op otherwise). */
+  /** Moves the method's tensors into the JSON state and frees them (no-op without). */
   releaseTensors(): void {
     if (this.tensors === undefined) return;
     this.state = this.tensors.toState();
@@ -161,8 +142,8 @@ export class AggregatingBalancer implements TensorBalancer {
 
   private stepOptions(losses: readonly number[], ctx: StepContext): AggregatorOptions {
     const options: Record<string, unknown> = { ...this.options };
-    if (this.name === 'mgda') options.losses = [...losses];
-    if (this.name === 'pcgrad') options.seed = ctx.rng.seed();
+    if (this.needs.losses) options.losses = [...losses];
+    if (this.needs.stepSeed) options.seed = ctx.rng.seed();
     return options as AggregatorOptions;
   }
 

@@ -1,12 +1,12 @@
 import { MultilossError } from '../errors.js';
-import { AggregatingBalancer, GRADIENT_METHODS, isGradientMethod, VALID_MODES, type GradientMode } from './gradient-balancer.js';
-import { LOSS_BALANCER_NAMES, LOSS_BALANCERS, type LossBalancerName } from './strategies/index.js';
-import { StaticBalancer } from './strategies/static.js';
+import { AggregatingBalancer, GRADIENT_METHODS, isGradientMethod, type GradientMode } from './gradient-balancer.js';
+import { LOSS_METHODS } from './strategies/index.js';
 import type { BalancedHead, BalancingStrategy } from './strategy.js';
 
 export * from './strategy.js';
 export * from './strategies/index.js';
 export { AggregatingBalancer, GRADIENT_METHODS, VALID_MODES, isGradientMethod, type GradientMethod, type GradientMode } from './gradient-balancer.js';
+export { GRADIENT_METHOD_TRAINING, type GradientMethodTraining, type TensorCombiner } from './gradient-methods.js';
 export {
   aggregate,
   AGGREGATORS,
@@ -33,27 +33,20 @@ export interface BalanceSpec {
 }
 
 /** Every method name `balance.method` accepts. */
-export const BALANCING_METHODS: readonly string[] = ['static', ...LOSS_BALANCER_NAMES, ...GRADIENT_METHODS];
+export const BALANCING_METHODS: readonly string[] = [...Object.keys(LOSS_METHODS), ...GRADIENT_METHODS];
 
 export function createStrategy(spec: BalanceSpec, heads: readonly BalancedHead[]): BalancingStrategy {
   const { method, mode, ...options } = spec;
-  if (method === 'static') {
-    const { weights, ...rest } = options;
-    const unknown = Object.keys(rest);
-    if (unknown.length) throw new MultilossError('config', `balance.${unknown[0]}: not an option of method "static" (it takes: weights)`);
-    if (mode !== undefined) throw new MultilossError('config', 'balance.mode applies to gradient-based methods only');
-    return new StaticBalancer(heads, { weights: weights as Record<string, number> | undefined });
-  }
-  if ((LOSS_BALANCER_NAMES as readonly string[]).includes(method)) {
+  const loss = Object.prototype.hasOwnProperty.call(LOSS_METHODS, method) ? LOSS_METHODS[method] : undefined;
+  if (loss) {
     if (mode !== undefined) throw new MultilossError('config', `balance.mode applies to gradient-based methods only; "${method}" is loss-based`);
-    return LOSS_BALANCERS[method as LossBalancerName](heads, options);
+    return loss(heads, options);
   }
   if (isGradientMethod(method)) {
     if (mode !== undefined && mode !== 'param' && mode !== 'rep') {
       throw new MultilossError('config', `balance.mode: expected "param" or "rep", got ${JSON.stringify(mode)}`);
     }
-    const resolvedMode: GradientMode = mode ?? (method === 'mgda' && options.ub === true ? 'rep' : VALID_MODES[method][0]);
-    return new AggregatingBalancer(method, resolvedMode, heads, options);
+    return new AggregatingBalancer(method, mode ?? AggregatingBalancer.defaultMode(method, options), heads, options);
   }
   const custom = CUSTOM_METHODS.get(method);
   if (custom) return checkStrategy(method, custom(heads, mode === undefined ? options : { ...options, mode }));

@@ -1,6 +1,8 @@
-// The Δm monitor's name and its error, apart from delta-m.ts so that the trainer
-// can refuse it without importing the comparison (which imports the trainer).
+// The Δm monitor's name and its error. Training cannot compute Δm (it needs the
+// separate models as a reference): a comparison supplies it as a monitor object
+// (delta-m.ts), and registering the name here makes every other run refuse it.
 import { MultilossError } from '../errors.js';
+import { registerCallerMonitor } from '../training/early-stopping.js';
 
 /** The early-stopping monitor of Δm (`deltaM` is accepted as a short form). */
 export const DELTA_M_MONITOR = 'validation.deltaM';
@@ -18,3 +20,5 @@ export function deltaMNeedsBaseline(monitor: string): MultilossError {
   );
 }
 
+
+registerCallerMonitor({ matches: isDeltaMMonitor, unavailable: deltaMNeedsBaseline });

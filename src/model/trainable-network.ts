@@ -10,7 +10,7 @@ export interface OutputSpec {
   activation: HeadActivation;
 }
 
-/** Filled by `forwardTrunk` for a later replay of the last shared block (GradNorm). */
+/** Filled by `forwardTrunk` for a later replay of the last shared block (a strategy's `requires.sharedGradNorms`). */
 export interface LastBlockCapture {
   input?: tf.Tensor2D;
   /**
@@ -38,7 +38,7 @@ export interface TrainableNetwork {
   /** Trainable variables used by one head only, per head. */
   readonly headVariables: tf.Variable[][];
   readonly trainableVariables: tf.Variable[];
-  /** The last shared layer's trainable variables (GradNorm's W). */
+  /** The last shared layer's trainable variables (W of `requires.sharedGradNorms`). */
   readonly lastSharedVariables: tf.Variable[];
   /** Shared representation (n × k). Dropout masks come from `rng` when training. */
   forwardTrunk(x: tf.Tensor, training: boolean, rng?: Rng, capture?: LastBlockCapture): tf.Tensor2D;
@@ -51,7 +51,7 @@ export interface TrainableNetwork {
   predict(x: tf.Tensor): tf.Tensor2D[];
   /** ‖∇ Lₜ‖ over `lastSharedVariables`, from each head's gradient w.r.t. the representation (one n×k per head). */
   lastBlockGradNorms(capture: LastBlockCapture, grads: readonly tf.Tensor2D[]): number[];
-  /** Copies of non-trainable state a training forward pass updates (batch-norm statistics). */
+  /** Copies of non-trainable state a training forward pass updates (batch-norm statistics), kept across a replay such as `requires.lossesAfterStep`'s. */
   saveBatchNormState(): tf.Tensor[];
   restoreBatchNormState(saved: tf.Tensor[]): void;
   countParams(): number;

@@ -269,3 +269,16 @@ export function meanUpdate(history: readonly { update?: Record<string, HeadUpdat
   }
   return out;
 }
+
+/** gₜ·d per row t of a row-major T×dim matrix, and ‖d‖², in Float64. */
+export function measureDirection(rows: Float32Array, T: number, dim: number, direction: ArrayLike<number>): { dots: Float64Array; normSq: number } {
+  const dots = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    let s = 0;
+    for (let i = 0, o = t * dim; i < dim; i++) s += rows[o + i] * direction[i];
+    dots[t] = s;
+  }
+  let normSq = 0;
+  for (let i = 0; i < dim; i++) normSq += direction[i] * direction[i];
+  return { dots, normSq };
+}

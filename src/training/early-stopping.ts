@@ -1,5 +1,10 @@
-// Early stopping's defaults and the record of why a run ended; the stopping
-// rule itself runs in the trainer (trainer.ts).
+// Early stopping: its configuration and defaults, the monitors it can watch,
+// the stopping rule the trainer runs after every epoch, and the record of why a
+// run ended.
+import * as tf from '@tensorflow/tfjs-core';
+import { MultilossError } from '../errors.js';
+import type { Head } from '../model/heads/head.js';
+import type { EpochLog, History, SplitLog } from './history.js';
 
 /**
  * Early stopping. `monitor` names a figure of the epoch log:
@@ -20,6 +25,7 @@ export interface EarlyStoppingSpec {
   /** Put back the weights of the best epoch when training ends (default true). */
   restoreBest?: boolean;
 }
+
 
 /**
  * The default monitor: the mean over heads of each head's validation loss
@@ -99,4 +105,195 @@ export function describeStop(stop: TrainingStop): string {
 
 function formatValue(v: number | undefined): string {
   return v === undefined ? '?' : Number(v.toPrecision(4)).toString();
+}
+
+/** What early stopping watches: one figure per epoch log, and which way is better. */
+export interface EarlyStoppingMonitor {
+  mode: 'min' | 'max';
+  /** The figure's name, for logs and the saved stop record (e.g. `validation.relativeLoss`). */
+  name?: string;
+  /** The figure of `log`, the newest epoch; `history` holds every epoch so far, `log` last. */
+  read(log: EpochLog, history: History): number;
+}
+
+/**
+ * Σₜ Lₜ(e) / Lₜ(1) / T over the heads whose first-epoch loss is finite and
+ * positive (the weighted total when there is none): scale-free, and blind to
+ * the balancing weights.
+ */
+function relativeLoss(split: SplitLog | undefined, first: SplitLog | undefined): number {
+  if (!split) return NaN;
+  let sum = 0;
+  let count = 0;
+  for (const [name, head] of Object.entries(split.heads)) {
+    const ref = first?.heads[name]?.loss;
+    if (ref === undefined || !Number.isFinite(ref) || ref <= 0) continue;
+    sum += head.loss / ref;
+    count++;
+  }
+  return count ? sum / count : split.loss;
+}
+
+/** Parses an early-stopping monitor against the heads and their metrics; errors name what exists. */
+export function resolveMonitor(spec: EarlyStoppingSpec, heads: readonly Head[], hasValidation: boolean): EarlyStoppingMonitor {
+  const text = spec.monitor ?? (hasValidation ? DEFAULT_MONITOR : 'train.loss');
+  // A figure only a caller can compute (a comparison's Δm) comes as `TrainerOptions.monitor`, never from here.
+  const supplied = callerMonitor(text);
+  if (supplied) throw supplied.unavailable(text);
+  const parts = text.split('.');
+  const split = parts[0];
+  const valid = () => {
+    const names = [`${hasValidation ? 'validation' : 'train'}.relativeLoss`, `${hasValidation ? 'validation' : 'train'}.loss`];
+    for (const h of heads) {
+      names.push(`validation.${h.name}.loss`);
+      for (const m of h.createMetrics()) names.push(`validation.${h.name}.${m.name}`);
+    }
+    return names.slice(0, 40).join(', ');
+  };
+  if ((split !== 'train' && split !== 'validation') || parts.length < 2) {
+    throw new MultilossError('config', `training.earlyStopping.monitor "${text}": expected train.… or validation.…, e.g. ${valid()}`);
+  }
+  if (split === 'validation' && !hasValidation) {
+    throw new MultilossError(
+      'config',
+      `training.earlyStopping.monitor "${text}": there is no validation data (set validation.split or validation.data), or monitor train.loss`,
+    );
+  }
+  const pick = (log: EpochLog | undefined) => (split === 'train' ? log?.train : log?.validation);
+  if (parts.length === 2 && parts[1] === 'loss') {
+    return { mode: spec.mode ?? 'min', name: text, read: (log) => pick(log)?.loss ?? NaN };
+  }
+  if (parts.length === 2 && parts[1] === 'relativeLoss') {
+    return { mode: spec.mode ?? 'min', name: text, read: (log, history) => relativeLoss(pick(log), pick(history[0])) };
+  }
+  // Head names may contain dots: the head is everything between the split and the last part.
+  const figure = parts[parts.length - 1];
+  const headName = parts.slice(1, -1).join('.');
+  const head = heads.find((h) => h.name === headName);
+  if (!head) throw new MultilossError('config', `training.earlyStopping.monitor "${text}": no head "${headName}"; valid monitors: ${valid()}`);
+  if (figure === 'loss') return { mode: spec.mode ?? 'min', name: text, read: (log) => pick(log)?.heads[head.name]?.loss ?? NaN };
+  const metric = head.createMetrics().find((m) => m.name === figure);
+  if (!metric) {
+    throw new MultilossError(
+      'config',
+      `training.earlyStopping.monitor "${text}": head "${headName}" has no metric "${figure}"; it has: loss, ${head
+        .createMetrics()
+        .map((m) => m.name)
+        .join(', ')}`,
+    );
+  }
+  return { mode: spec.mode ?? (metric.higherIsBetter ? 'max' : 'min'), name: text, read: (log) => pick(log)?.heads[head.name]?.metrics[figure] ?? NaN };
+}
+
+/**
+ * A monitor whose figure only a caller can compute (a comparison's Δm needs
+ * the separate models as its reference): a configuration may name it, and the
+ * caller that can compute it passes it as an object (`TrainerOptions.monitor`).
+ * Everywhere else the name is refused with the monitor's own message.
+ * The module that computes the figure registers it.
+ */
+export interface CallerMonitor {
+  /** Whether `monitor` (an `earlyStopping.monitor`) names this figure. */
+  matches(monitor: string): boolean;
+  /** The one-line error for a run that cannot compute it. */
+  unavailable(monitor: string): MultilossError;
+}
+
+const CALLER_MONITORS: CallerMonitor[] = [];
+
+/** Registers a monitor that callers supply (see CallerMonitor); registering the same object again is a no-op. */
+export function registerCallerMonitor(monitor: CallerMonitor): void {
+  if (!CALLER_MONITORS.includes(monitor)) CALLER_MONITORS.push(monitor);
+}
+
+/** The registered caller-supplied monitor that `monitor` names, if any. */
+export function callerMonitor(monitor: string | undefined): CallerMonitor | undefined {
+  return monitor === undefined ? undefined : CALLER_MONITORS.find((m) => m.matches(monitor));
+}
+
+/** Where early stopping stands: the best figure so far, its epoch, and epochs since. */
+export interface EarlyStoppingState {
+  best: number;
+  bestEpoch: number;
+  wait: number;
+}
+
+/**
+ * The stopping rule, run by the trainer after every epoch's log (after
+ * validation, before `onEpochEnd`): reads the monitor, keeps the best epoch's
+ * weights when `restoreBest`, and says when patience is exhausted. Its state
+ * and best weights are part of a checkpoint.
+ */
+export class EarlyStopping {
+  state?: EarlyStoppingState;
+  private best?: tf.Tensor[];
+
+  constructor(private readonly spec: EarlyStoppingSpec | undefined) {}
+
+  /** Whether the best epoch's weights are put back when training ends. */
+  get restoresBest(): boolean {
+    return this.spec?.restoreBest ?? true;
+  }
+
+  get patience(): number {
+    return this.spec?.patience ?? DEFAULT_PATIENCE;
+  }
+
+  /** The best epoch's weights kept so far (undefined when none). */
+  get bestWeights(): tf.Tensor[] | undefined {
+    return this.best;
+  }
+
+  /** Keeps copies of `weights` as the best epoch's (a restored checkpoint's, or the current epoch's). */
+  keepBest(weights: readonly tf.Tensor[]): void {
+    tf.dispose(this.best ?? []);
+    this.best = weights.map((w) => tf.keep(tf.clone(w)));
+  }
+
+  /**
+   * The newest epoch `log` (last of `history`) under `monitor`: whether it
+   * improved on the best (by more than minDelta), and whether `patience`
+   * epochs have now passed without an improvement. `weights` gives the
+   * network's current weights, read only when they are kept.
+   */
+  epochEnd(monitor: EarlyStoppingMonitor, log: EpochLog, history: History, weights: () => tf.Tensor[]): { improved: boolean; exhausted: boolean } {
+    const value = monitor.read(log, history);
+    const s = this.state ?? { best: monitor.mode === 'min' ? Infinity : -Infinity, bestEpoch: 0, wait: 0 };
+    const delta = this.spec?.minDelta ?? 0;
+    const improved = Number.isFinite(value) && (monitor.mode === 'min' ? value < s.best - delta : value > s.best + delta);
+    if (improved) {
+      s.best = value;
+      s.bestEpoch = log.epoch;
+      s.wait = 0;
+      if (this.restoresBest) this.keepBest(weights());
+    } else {
+      s.wait++;
+    }
+    this.state = s;
+    return { improved, exhausted: s.wait >= this.patience };
+  }
+
+  /** How a run that watched `monitor` (undefined: no early stopping) ended. */
+  record(reason: StopReason, monitor: EarlyStoppingMonitor | undefined, epochs: number, maxEpochs: number): TrainingStop {
+    const s = this.state;
+    return {
+      reason,
+      epochs,
+      maxEpochs,
+      ...(monitor
+        ? {
+            monitor: monitor.name ?? this.spec?.monitor ?? 'custom',
+            patience: this.patience,
+            ...(s && s.bestEpoch > 0 ? { bestEpoch: s.bestEpoch, best: s.best } : {}),
+          }
+        : {}),
+      // An interrupted run keeps its current weights (the checkpoint resumes from them).
+      restoredBest: reason !== 'interrupted' && this.restoresBest && this.best !== undefined,
+    };
+  }
+
+  dispose(): void {
+    tf.dispose(this.best ?? []);
+    this.best = undefined;
+  }
 }

@@ -1,8 +1,9 @@
+import { PLAIN_LOSS_BALANCE } from '../balancing/strategies/equal.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { selectRows } from '../data/split.js';
 import type { Table } from '../data/table.js';
-import { deltaMNeedsBaseline, isDeltaMMonitor } from '../compare/delta-m.js';
 import { MultilossError } from '../errors.js';
+import { callerMonitor } from './early-stopping.js';
 import { createMetrics } from '../metrics/index.js';
 import { cellLabel, columnIndex, type HeadSpec } from '../model/heads/index.js';
 import type { MultiOutputModel } from '../model/multi-output.js';
@@ -63,8 +64,10 @@ function subEarlyStopping(
   deltaMBaseline: boolean,
 ): EarlyStoppingSpec | undefined {
   if (!spec?.monitor) return spec;
-  if (isDeltaMMonitor(spec.monitor)) {
-    if (!deltaMBaseline) throw deltaMNeedsBaseline(spec.monitor);
+  // A monitor only a comparison computes (Δm): as its reference, a sub-model stops on its head's first metric.
+  const supplied = callerMonitor(spec.monitor);
+  if (supplied) {
+    if (!deltaMBaseline) throw supplied.unavailable(spec.monitor);
     const { mode: _mode, ...rest } = spec;
     return { ...rest, monitor: `validation.${head.name}.${createMetrics(head.kind, { threshold: head.threshold })[0].name}` };
   }
@@ -91,8 +94,8 @@ export function subModelConfig(
     // The split is taken once, for every sub-model alike (fitSeparate passes the validation table).
     validation: { ...config.validation, split: 0 },
     training: { ...config.training, earlyStopping: subEarlyStopping(config.training.earlyStopping, head, config.heads, deltaMBaseline) },
-    // One loss: nothing to balance. `equal` trains on the head's plain loss.
-    balance: { method: 'equal' },
+    // One loss: nothing to balance; train on the head's plain loss.
+    balance: { ...PLAIN_LOSS_BALANCE },
   };
 }
 
@@ -212,7 +215,8 @@ export async function fitSeparate(config: ResolvedConfig, input: FitInput, optio
 /** Trains with the configuration's approach: `fitSeparate` for `separate`, `fitModel` otherwise. A Δm monitor is an error (a single run has no baseline). */
 export async function fitByApproach(config: ResolvedConfig, input: FitInput, options: SeparateFitOptions = {}): Promise<MultiOutputModel> {
   const monitor = config.training.earlyStopping?.monitor;
-  if (monitor !== undefined && isDeltaMMonitor(monitor) && !options.deltaMBaseline) throw deltaMNeedsBaseline(monitor);
+  const supplied = callerMonitor(monitor);
+  if (monitor !== undefined && supplied && !options.deltaMBaseline) throw supplied.unavailable(monitor);
   if (config.approach === 'separate') return fitSeparate(config, input, options);
   if (options.checkpoint || options.resume) throw new MultilossError('config', 'fitByApproach: checkpoints and resume of a joint model go through fitModel');
   return fitModel(config, input, { callbacks: options.callbacks, warn: options.warn, interrupt: options.interrupt });

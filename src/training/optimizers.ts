@@ -19,6 +19,12 @@ export interface OptimizerSpec {
   weightDecay?: number;
 }
 
+/** One saved piece of optimizer state, as tfjs optimizers save and restore their slots. */
+export interface OptimizerSlot {
+  name: string;
+  tensor: tf.Tensor;
+}
+
 /** An optimizer whose learning rate can change between steps (for schedules). */
 export interface TrainingOptimizer {
   readonly optimizer: tf.Optimizer;
@@ -30,8 +36,26 @@ export interface TrainingOptimizer {
    * and calls `apply`.
    */
   applyWeighted(entries: readonly WeightedGradient[]): boolean;
+  /**
+   * The optimizer's state for a checkpoint: its slots (Adam's moments, the
+   * iteration count) in its own order, plus the running values it keeps that
+   * a restore could not recompute exactly. Valid until `releaseSlots`.
+   */
+  getSlots(): Promise<OptimizerSlot[]>;
+  /** Frees what `getSlots` created (the slot variables themselves stay live). */
+  releaseSlots(slots: readonly OptimizerSlot[]): void;
+  /** Puts back the state `getSlots` returned (e.g. read from a checkpoint). */
+  setSlots(slots: readonly OptimizerSlot[]): Promise<void>;
   dispose(): void;
 }
+
+/** Optimizer state saved beside tfjs's own slots (see `getSlots`). */
+const EXACT_SLOT_PREFIX = 'multiloss.exact/';
+/**
+ * tfjs recomputes Adam's β₁ᵗ, β₂ᵗ as powers on restore, which differ in the last bit
+ * from the running products it keeps while training: these are saved and put back as they are.
+ */
+const EXACT_SLOTS = ['accBeta1', 'accBeta2'];
 
 // Adam reads `learningRate` on every step; SGD and momentum cache it in a
 // scalar that only their `setLearningRate` refreshes.
@@ -79,6 +103,26 @@ export function createOptimizer(spec: OptimizerSpec): TrainingOptimizer {
     },
     applyWeighted(entries) {
       return decay === 0 && optimizer instanceof NativeAdamOptimizer && optimizer.applyWeightedGradients(entries);
+    },
+    async getSlots() {
+      const slots: OptimizerSlot[] = await optimizer.getWeights();
+      const fields = optimizer as unknown as Partial<Record<string, tf.Variable>>;
+      for (const name of EXACT_SLOTS) {
+        const v = fields[name];
+        if (v instanceof tf.Variable) slots.push({ name: EXACT_SLOT_PREFIX + name, tensor: v });
+      }
+      return slots;
+    },
+    releaseSlots(slots) {
+      // getWeights returns the live slot variables plus a fresh iteration scalar: free only the latter.
+      for (const w of slots) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
+    },
+    async setSlots(saved) {
+      const exact = saved.filter((w) => w.name.startsWith(EXACT_SLOT_PREFIX));
+      const slots = saved.filter((w) => !w.name.startsWith(EXACT_SLOT_PREFIX));
+      if (slots.length) await optimizer.setWeights(slots);
+      const fields = optimizer as unknown as Partial<Record<string, tf.Variable>>;
+      for (const w of exact) fields[w.name.slice(EXACT_SLOT_PREFIX.length)]?.assign(w.tensor);
     },
     dispose() {
       optimizer.dispose();

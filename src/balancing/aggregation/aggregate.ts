@@ -1,7 +1,7 @@
 /** The registry of methods and the `aggregate` entry point (re-exported by index.ts). */
 import { MultilossError } from '../../errors.js';
 import { allFinite, assertFinite, combine, makeContext, toRows } from './matrix.js';
-import type { AggregateResult, Aggregator, AggregatorName, AggregatorOptionsMap, AggregatorState, GradContext, Matrix, ResolvedOptions, SolverReport } from './types.js';
+import type { AggregateResult, Aggregator, AggregatorName, AggregatorNeeds, AggregatorOptionsMap, AggregatorState, GradContext, Matrix, ResolvedOptions, SolverReport } from './types.js';
 import { sumAggregator } from './methods/sum.js';
 import { meanAggregator } from './methods/mean.js';
 import { staticAggregator } from './methods/static.js';
@@ -53,12 +53,8 @@ function lookup(method: unknown): Aggregator<AggregatorName> {
 export function validateAggregatorOptions<M extends AggregatorName>(method: M, options: unknown): ResolvedOptions<M>;
 export function validateAggregatorOptions(method: string, options: unknown): ResolvedOptions;
 export function validateAggregatorOptions(method: string, options: unknown): ResolvedOptions {
-  const agg = lookup(method);
-  if (options === undefined || options === null) return agg.resolve({});
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw new MultilossError('config', `aggregator '${method}': options must be an object (got ${Array.isArray(options) ? 'an array' : typeof options})`);
-  }
-  return agg.resolve(options as Record<string, unknown>);
+  // The method's OptionReader refuses options that are not an object.
+  return lookup(method).resolve((options ?? {}) as Record<string, unknown>);
 }
 
 /** A fresh state for `method` (what `aggregate` uses when none is given). */
@@ -92,9 +88,14 @@ export function aggregate<M extends AggregatorName>(
   return out.solver ? { direction, weights: out.weights, state: out.state, solver: out.solver } : { direction, weights: out.weights, state: out.state };
 }
 
-/** Methods that need the gradient rows themselves, not only GGᵀ (dbmtl buffers the rows across steps). */
+/** What `method` needs from a training loop (its declaration; see AggregatorNeeds). */
+export function aggregatorNeeds(method: AggregatorName): AggregatorNeeds {
+  return lookup(method).needs ?? {};
+}
+
+/** Methods that need the gradient rows themselves, not only GGᵀ. */
 export function needsRows(method: AggregatorName): boolean {
-  return method === 'dbmtl';
+  return aggregatorNeeds(method).rows === true;
 }
 
 /**

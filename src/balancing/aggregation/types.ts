@@ -260,9 +260,24 @@ export interface MethodOutput<S> {
   solver?: SolverReport;
 }
 
+/**
+ * What a method needs from a training loop besides the Gram matrix GGᵀ and its
+ * own options; the loop reads this declaration instead of the method's name.
+ */
+export interface AggregatorNeeds {
+  /** The gradient rows themselves, not only GGᵀ (dbmtl buffers them across steps). */
+  rows?: boolean;
+  /** This step's losses, passed as option `losses` (mgda's loss normalisations). */
+  losses?: boolean;
+  /** A fresh seed per step, passed as option `seed` (pcgrad's random orders). */
+  stepSeed?: boolean;
+}
+
 /** One aggregation method: what each module under methods/ exports. */
 export interface Aggregator<M extends AggregatorName> {
   readonly name: M;
+  /** What the method needs from a training loop (nothing beyond GGᵀ when unset). */
+  readonly needs?: AggregatorNeeds;
   /** Checks the caller's options and fills the defaults; throws MultilossError('config'). */
   resolve(options: Record<string, unknown>): ResolvedOptions<M>;
   /** Fresh state. */

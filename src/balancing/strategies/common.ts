@@ -3,88 +3,10 @@ import { untaped } from '../../engine/tidy.js';
 import { MultilossError } from '../../errors.js';
 
 /**
- * Shared pieces of the loss-based strategies: option checking with one-line
- * messages, a plain-JS Adam for the few numbers a strategy learns itself,
+ * Shared pieces of the loss-based strategies (options are read by the one
+ * OptionReader of balancing/options.ts): a plain-JS Adam for the few numbers a strategy learns itself,
  * a stop-gradient for use inside the tape, and state validation.
  */
-
-function show(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
-  try {
-    const s = JSON.stringify(v);
-    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-  } catch {
-    return String(v);
-  }
-}
-
-/** Reads a strategy's options; every message names `balance.<option>` and its valid range. */
-export class StrategyOptions {
-  private readonly raw: Record<string, unknown>;
-
-  constructor(
-    readonly method: string,
-    raw: unknown,
-    readonly valid: readonly string[],
-  ) {
-    if (raw === undefined || raw === null) raw = {};
-    if (typeof raw !== 'object' || Array.isArray(raw)) {
-      throw new MultilossError('config', `balance options for method "${method}" must be an object, got ${show(raw)}`);
-    }
-    this.raw = raw as Record<string, unknown>;
-    for (const [key, value] of Object.entries(this.raw)) {
-      if (value === undefined) continue;
-      if (!valid.includes(key)) {
-        const list = valid.length ? `valid options: ${valid.join(', ')}` : 'it takes no options';
-        throw new MultilossError('config', `balance.${key} is not an option of balance.method "${method}"; ${list}`);
-      }
-    }
-  }
-
-  fail(name: string, expected: string, got: unknown): never {
-    throw new MultilossError('config', `balance.${name} (method "${this.method}") must be ${expected}, got ${show(got)}`);
-  }
-
-  /** A finite number in the range; `exclusiveMin` makes the lower end open. */
-  number(name: string, def: number, min: number, max = Infinity, exclusiveMin = false): number {
-    const v = this.raw[name];
-    if (v === undefined) return def;
-    const lo = exclusiveMin ? `> ${min}` : `≥ ${min}`;
-    const range = max === Infinity ? `a finite number ${lo}` : `a finite number ${lo} and ≤ ${max}`;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (exclusiveMin && v === min)) this.fail(name, range, v);
-    return v;
-  }
-
-  oneOf<V extends string>(name: string, def: V, values: readonly V[]): V {
-    const v = this.raw[name];
-    if (v === undefined) return def;
-    if (!values.includes(v as V)) this.fail(name, `one of ${values.map((x) => JSON.stringify(x)).join(', ')}`, v);
-    return v as V;
-  }
-
-  /**
-   * One finite number per head: a single number for every head, or an object
-   * naming heads (heads not named get `def`).
-   */
-  perHead(name: string, heads: readonly string[], def: number): number[] {
-    const v = this.raw[name];
-    if (v === undefined) return heads.map(() => def);
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) this.fail(name, 'a finite number or an object of finite numbers by head name', v);
-      return heads.map(() => v);
-    }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(name, 'a finite number or an object of finite numbers by head name', v);
-    const byName = v as Record<string, unknown>;
-    for (const [head, x] of Object.entries(byName)) {
-      if (!heads.includes(head)) {
-        throw new MultilossError('config', `balance.${name} names head "${head}", which does not exist; heads are: ${heads.join(', ')}`);
-      }
-      if (typeof x !== 'number' || !Number.isFinite(x)) this.fail(`${name}.${head}`, 'a finite number', x);
-    }
-    return heads.map((h) => (byName[h] === undefined ? def : (byName[h] as number)));
-  }
-}
 
 /** Throws unless there is at least one head. */
 export function requireHeads(method: string, count: number): void {

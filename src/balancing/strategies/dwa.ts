@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { badState, requireHeads, softmax, stateNumbers, StrategyOptions } from './common.js';
+import { badState, requireHeads, softmax, stateNumbers } from './common.js';
+import { OptionReader } from '../options.js';
 
 export interface DwaOptions {
   /** Softmax temperature τ (> 0, default 2 as in the paper); larger is closer to equal weights. */
@@ -34,8 +35,8 @@ export class DwaBalancer implements LossBalancer {
   private weights: number[];
 
   constructor(heads: readonly BalancedHead[], options: DwaOptions = {}) {
-    const o = new StrategyOptions('dwa', options, DWA_OPTIONS);
-    this.temperature = o.number('temperature', 2, 0, Infinity, true);
+    const o = new OptionReader('dwa', options, DWA_OPTIONS);
+    this.temperature = o.number('temperature', 2, 0, Infinity, { minOpen: true });
     requireHeads('dwa', heads.length);
     this.T = heads.length;
     this.weights = new Array<number>(this.T).fill(1);

@@ -1,12 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { requireHeads, StrategyOptions } from './common.js';
+import { requireHeads } from './common.js';
+import { OptionReader } from '../options.js';
 
 /** `equal` takes no options. */
 export type EqualOptions = Record<string, never>;
 
 export const EQUAL_OPTIONS: readonly string[] = [];
+
+/** The `balance:` block that trains on the plain sum of the losses (a single head's own loss). */
+export const PLAIN_LOSS_BALANCE: { readonly method: string } = Object.freeze({ method: 'equal' });
 
 /**
  * Equal weighting: total = Σₜ Lₜ, every weight 1 (the heads' configured
@@ -20,7 +24,7 @@ export class EqualBalancer implements LossBalancer {
   private readonly T: number;
 
   constructor(heads: readonly BalancedHead[], options: EqualOptions = {}) {
-    new StrategyOptions('equal', options, EQUAL_OPTIONS);
+    new OptionReader('equal', options, EQUAL_OPTIONS);
     requireHeads('equal', heads.length);
     this.T = heads.length;
   }

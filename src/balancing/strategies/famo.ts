@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
 import { MultilossError } from '../../errors.js';
 import type { BalancedHead, BalancerRequirements, LossBalancer, StepContext, StepFeedback } from '../strategy.js';
-import { adamStep, copyAdam, detached, initialAdam, requireHeads, softmax, stateAdam, stateNumbers, StrategyOptions, type AdamState } from './common.js';
+import { adamStep, copyAdam, detached, initialAdam, requireHeads, softmax, stateAdam, stateNumbers, type AdamState } from './common.js';
+import { OptionReader } from '../options.js';
 
 export interface FamoOptions {
   /** Learning rate of the logits' Adam (> 0, default 0.025, as the paper). */
@@ -64,15 +65,15 @@ export class FamoBalancer implements LossBalancer {
   private adam: AdamState;
 
   constructor(heads: readonly BalancedHead[], options: FamoOptions = {}) {
-    const o = new StrategyOptions('famo', options, FAMO_OPTIONS);
-    this.lr = o.number('lr', 0.025, 0, Infinity, true);
+    const o = new OptionReader('famo', options, FAMO_OPTIONS);
+    this.lr = o.number('lr', 0.025, 0, Infinity, { minOpen: true });
     this.weightDecay = o.number('weightDecay', 1e-3, 0);
     this.minLosses = o.perHead(
       'minLosses',
       heads.map((h) => h.name),
       0,
     );
-    this.eps = o.number('eps', 1e-8, 0, 1, true);
+    this.eps = o.number('eps', 1e-8, 0, 1, { minOpen: true });
     requireHeads('famo', heads.length);
     this.T = heads.length;
     this.logits = new Array<number>(this.T).fill(0);

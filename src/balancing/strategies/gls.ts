@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { requireHeads, StrategyOptions } from './common.js';
+import { requireHeads } from './common.js';
+import { OptionReader } from '../options.js';
 
 export interface GlsOptions {
   /** Added to every loss before the logarithm (> 0, default 1e-8), so a zero loss does not zero the product. */
@@ -40,8 +41,8 @@ export class GlsBalancer implements LossBalancer {
   private readonly T: number;
 
   constructor(heads: readonly BalancedHead[], options: GlsOptions = {}) {
-    const o = new StrategyOptions('gls', options, GLS_OPTIONS);
-    this.eps = o.number('eps', 1e-8, 0, 1, true);
+    const o = new OptionReader('gls', options, GLS_OPTIONS);
+    this.eps = o.number('eps', 1e-8, 0, 1, { minOpen: true });
     this.scale = o.oneOf('scale', 'paper', ['paper', 'sum'] as const);
     requireHeads('gls', heads.length);
     this.T = heads.length;

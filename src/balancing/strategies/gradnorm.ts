@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
 import { MultilossError } from '../../errors.js';
 import type { BalancedHead, BalancerRequirements, LossBalancer, StepContext, StepFeedback } from '../strategy.js';
-import { adamStep, copyAdam, initialAdam, requireHeads, stateAdam, stateNumbers, StrategyOptions, type AdamState } from './common.js';
+import { adamStep, copyAdam, initialAdam, requireHeads, stateAdam, stateNumbers, type AdamState } from './common.js';
+import { OptionReader } from '../options.js';
 
 export interface GradNormOptions {
   /** Restoring-force strength α (≥ 0, default 1.5); 0 pulls every head's gradient norm to the same size. */
@@ -61,9 +62,9 @@ export class GradNormBalancer implements LossBalancer {
   private adam: AdamState;
 
   constructor(heads: readonly BalancedHead[], options: GradNormOptions = {}) {
-    const o = new StrategyOptions('gradnorm', options, GRADNORM_OPTIONS);
+    const o = new OptionReader('gradnorm', options, GRADNORM_OPTIONS);
     this.alpha = o.number('alpha', 1.5, 0);
-    this.lr = o.number('lr', 0.025, 0, Infinity, true);
+    this.lr = o.number('lr', 0.025, 0, Infinity, { minOpen: true });
     this.optimizer = o.oneOf('optimizer', 'adam', ['adam', 'sgd'] as const);
     requireHeads('gradnorm', heads.length);
     this.T = heads.length;

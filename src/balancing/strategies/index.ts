@@ -6,9 +6,10 @@ import { GLS_OPTIONS, GlsBalancer, type GlsOptions } from './gls.js';
 import { GRADNORM_OPTIONS, GradNormBalancer, type GradNormOptions } from './gradnorm.js';
 import { RLW_OPTIONS, RlwBalancer, type RlwOptions } from './rlw.js';
 import { UNCERTAINTY_OPTIONS, UncertaintyBalancer, type UncertaintyOptions } from './uncertainty.js';
+import { StaticBalancer, type StaticOptions } from './static.js';
 
-export { StaticBalancer, type StaticOptions } from './static.js';
-export { EqualBalancer, EQUAL_OPTIONS, type EqualOptions } from './equal.js';
+export { StaticBalancer, STATIC_OPTIONS, type StaticOptions } from './static.js';
+export { EqualBalancer, EQUAL_OPTIONS, PLAIN_LOSS_BALANCE, type EqualOptions } from './equal.js';
 export { UncertaintyBalancer, UNCERTAINTY_OPTIONS, type UncertaintyOptions } from './uncertainty.js';
 export { DwaBalancer, DWA_OPTIONS, type DwaOptions } from './dwa.js';
 export { GlsBalancer, GLS_OPTIONS, type GlsOptions } from './gls.js';
@@ -57,3 +58,12 @@ export const LOSS_BALANCER_OPTIONS: Record<LossBalancerName, readonly string[]> 
 };
 
 export const LOSS_BALANCER_NAMES = Object.keys(LOSS_BALANCERS) as LossBalancerName[];
+
+/**
+ * Every loss-based method `balance.method` accepts: `static` (fixed weights,
+ * the default) and the learned/adaptive balancers.
+ */
+export const LOSS_METHODS: Record<string, (heads: readonly BalancedHead[], options: Record<string, unknown>) => LossBalancer> = {
+  static: (heads, options) => new StaticBalancer(heads, options as StaticOptions),
+  ...LOSS_BALANCERS,
+};

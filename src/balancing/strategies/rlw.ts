@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { requireHeads, softmax, StrategyOptions } from './common.js';
+import { requireHeads, softmax } from './common.js';
+import { OptionReader } from '../options.js';
 
 /** `rlw` takes no options. */
 export type RlwOptions = Record<string, never>;
@@ -29,7 +30,7 @@ export class RlwBalancer implements LossBalancer {
   private readonly T: number;
 
   constructor(heads: readonly BalancedHead[], options: RlwOptions = {}) {
-    new StrategyOptions('rlw', options, RLW_OPTIONS);
+    new OptionReader('rlw', options, RLW_OPTIONS);
     requireHeads('rlw', heads.length);
     this.T = heads.length;
   }

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
-import { MultilossError } from '../../errors.js';
 import type { BalancedHead, LossBalancer } from '../strategy.js';
+import { OptionReader } from '../options.js';
+
+export const STATIC_OPTIONS = ['weights'] as const;
 
 export interface StaticOptions {
   /** Per-head weights by head name; heads not named keep their configured weight. */
@@ -16,14 +18,13 @@ export class StaticBalancer implements LossBalancer {
   private readonly tensor: tf.Tensor1D;
 
   constructor(heads: readonly BalancedHead[], options: StaticOptions = {}) {
-    const names = heads.map((h) => h.name);
-    for (const [name, w] of Object.entries(options.weights ?? {})) {
-      if (!names.includes(name)) {
-        throw new MultilossError('config', `balance.weights names head "${name}", which does not exist; heads are: ${names.join(', ')}`);
-      }
-      if (!Number.isFinite(w) || w < 0) throw new MultilossError('config', `balance.weights.${name} must be a finite number ≥ 0, got ${w}`);
-    }
-    this.weights = heads.map((h) => options.weights?.[h.name] ?? h.weight);
+    const o = new OptionReader('static', options, STATIC_OPTIONS);
+    this.weights = o.perHead(
+      'weights',
+      heads.map((h) => h.name),
+      heads.map((h) => h.weight),
+      { min: 0, byNameOnly: true },
+    );
     this.tensor = tf.keep(tf.tensor1d(this.weights));
   }
 

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { untaped } from '../../engine/tidy.js';
 import { MultilossError } from '../../errors.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { requireHeads, stateNumbers, StrategyOptions } from './common.js';
+import { requireHeads, stateNumbers } from './common.js';
+import { OptionReader } from '../options.js';
 
 export interface UncertaintyOptions {
   /** Initial log-variance sₜ of every head (default 0: weights 0.5 for regression/count heads, 1 for the others). */
@@ -45,7 +46,7 @@ export class UncertaintyBalancer implements LossBalancer {
   private readonly T: number;
 
   constructor(heads: readonly BalancedHead[], options: UncertaintyOptions = {}) {
-    const o = new StrategyOptions('uncertainty', options, UNCERTAINTY_OPTIONS);
+    const o = new OptionReader('uncertainty', options, UNCERTAINTY_OPTIONS);
     const init = o.number('initialLogVariance', 0, -20, 20);
     requireHeads('uncertainty', heads.length);
     this.T = heads.length;

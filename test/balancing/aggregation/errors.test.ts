@@ -25,37 +25,37 @@ describe('aggregate: bad input', () => {
   });
 
   it('options out of range name the option and the range', () => {
-    throwsConfig(() => aggregate('cagrad', G, { c: -0.1 }), /'cagrad'/, /option 'c'/, /\[0, ∞\)/, /got -0.1/);
-    throwsConfig(() => aggregate('cagrad', G, { rescale: 3 as never }), /option 'rescale'/, /one of 0, 1, 2/);
-    throwsConfig(() => aggregate('gradvac', G, { beta: 1.5 }), /option 'beta'/, /\[0, 1\]/);
-    throwsConfig(() => aggregate('dbmtl', G, { beta: 1 }), /option 'beta'/, /\[0, 1\)/);
-    throwsConfig(() => aggregate('dbmtl', G, { betaSigma: -1 }), /option 'betaSigma'/);
-    throwsConfig(() => aggregate('nash', G, { maxIter: 0 }), /option 'maxIter'/, /integer in \[1, 10000\]/);
-    throwsConfig(() => aggregate('nash', G, { scale: 'unit' as never }), /option 'scale'/, /"sum", "paper", "official"/);
-    throwsConfig(() => aggregate('mgda', G, { normalization: 'l1' as never }), /option 'normalization'/, /"none", "l2", "loss", "loss\+"/);
-    throwsConfig(() => aggregate('mgda', G, { normalization: 'loss' }), /option 'losses'/, /'loss'/);
-    throwsConfig(() => aggregate('mgda', G, { normalization: 'loss', losses: [1, -1] }), /option 'losses'/, /non-negative/);
-    throwsConfig(() => aggregate('upgrad', G, { regEps: Number.NaN }), /option 'regEps'/, /finite number/);
-    throwsConfig(() => aggregate('upgrad', G, { pref: [1, -1] }), /option 'pref'/, /≥ 0/);
-    throwsConfig(() => aggregate('pcgrad', G, { seed: 1.5 }), /option 'seed'/, /integer/);
-    throwsConfig(() => aggregate('pcgrad', G, { order: [0, 0] }), /option 'order'/, /permutation/);
-    throwsConfig(() => aggregate('aligned', G, { rankTol: 2 }), /option 'rankTol'/, /\[0, 1\]/);
-    throwsConfig(() => aggregate('static', G, {} as never), /option 'weights'/);
-    throwsConfig(() => aggregate('static', G, { weights: [1, Infinity] }), /option 'weights'/, /finite/);
+    throwsConfig(() => aggregate('cagrad', G, { c: -0.1 }), /"cagrad"/, /balance\.c\b/, /\[0, ∞\)/, /got -0.1/);
+    throwsConfig(() => aggregate('cagrad', G, { rescale: 3 as never }), /balance\.rescale\b/, /one of 0, 1, 2/);
+    throwsConfig(() => aggregate('gradvac', G, { beta: 1.5 }), /balance\.beta\b/, /\[0, 1\]/);
+    throwsConfig(() => aggregate('dbmtl', G, { beta: 1 }), /balance\.beta\b/, /\[0, 1\)/);
+    throwsConfig(() => aggregate('dbmtl', G, { betaSigma: -1 }), /balance\.betaSigma\b/);
+    throwsConfig(() => aggregate('nash', G, { maxIter: 0 }), /balance\.maxIter\b/, /integer in \[1, 10000\]/);
+    throwsConfig(() => aggregate('nash', G, { scale: 'unit' as never }), /balance\.scale\b/, /"sum", "paper", "official"/);
+    throwsConfig(() => aggregate('mgda', G, { normalization: 'l1' as never }), /balance\.normalization\b/, /"none", "l2", "loss", "loss\+"/);
+    throwsConfig(() => aggregate('mgda', G, { normalization: 'loss' }), /balance\.losses\b/, /'loss'/);
+    throwsConfig(() => aggregate('mgda', G, { normalization: 'loss', losses: [1, -1] }), /balance\.losses\b/, /non-negative/);
+    throwsConfig(() => aggregate('upgrad', G, { regEps: Number.NaN }), /balance\.regEps\b/, /finite number/);
+    throwsConfig(() => aggregate('upgrad', G, { pref: [1, -1] }), /balance\.pref\b/, /≥ 0/);
+    throwsConfig(() => aggregate('pcgrad', G, { seed: 1.5 }), /balance\.seed\b/, /integer/);
+    throwsConfig(() => aggregate('pcgrad', G, { order: [0, 0] }), /balance\.order\b/, /permutation/);
+    throwsConfig(() => aggregate('aligned', G, { rankTol: 2 }), /balance\.rankTol\b/, /\[0, 1\]/);
+    throwsConfig(() => aggregate('static', G, {} as never), /balance\.weights\b/);
+    throwsConfig(() => aggregate('static', G, { weights: [1, Infinity] }), /balance\.weights\b/, /finite/);
   });
 
   it('unknown options are rejected with the valid ones', () => {
-    throwsConfig(() => aggregate('cagrad', G, { alpha: 0.5 } as never), /unknown option 'alpha'/, /valid options: c, rescale/);
-    throwsConfig(() => aggregate('sum', G, { c: 1 } as never), /unknown option 'c'/, /takes no options/);
-    throwsConfig(() => validateAggregatorOptions('nash', 'fast'), /options must be an object/);
+    throwsConfig(() => aggregate('cagrad', G, { alpha: 0.5 } as never), /balance\.alpha is not an option/, /valid options: c, rescale/);
+    throwsConfig(() => aggregate('sum', G, { c: 1 } as never), /balance\.c is not an option/, /takes no options/);
+    throwsConfig(() => validateAggregatorOptions('nash', 'fast'), /balance options for method "nash" must be an object/);
   });
 
   it('per-task vectors must have T entries', () => {
     const G3 = [[1, 0], [0, 1], [1, 1]];
-    throwsConfig(() => aggregate('static', G3, { weights: [1, 1] }), /option 'weights' has 2 entries/, /3 task rows/);
-    throwsConfig(() => aggregate('mgda', G3, { normalization: 'loss', losses: [1, 2] }), /option 'losses' has 2 entries/);
-    throwsConfig(() => aggregate('pcgrad', G3, { order: [1, 0] }), /option 'order' has 2 entries/);
-    throwsConfig(() => aggregate('upgrad', G3, { pref: [1, 1, 1, 1] }), /option 'pref' has 4 entries/);
+    throwsConfig(() => aggregate('static', G3, { weights: [1, 1] }), /balance\.weights\b.* has 2 entries/, /3 task rows/);
+    throwsConfig(() => aggregate('mgda', G3, { normalization: 'loss', losses: [1, 2] }), /balance\.losses\b.* has 2 entries/);
+    throwsConfig(() => aggregate('pcgrad', G3, { order: [1, 0] }), /balance\.order\b.* has 2 entries/);
+    throwsConfig(() => aggregate('upgrad', G3, { pref: [1, 1, 1, 1] }), /balance\.pref\b.* has 4 entries/);
   });
 
   it('shape errors: rows of different lengths, empty matrix, bad flat buffer', () => {

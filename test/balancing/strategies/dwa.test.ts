@@ -68,7 +68,7 @@ describe('dwa', () => {
   });
 
   it('validates its options', () => {
-    throwsConfig(() => new DwaBalancer(H, { temperature: 0 }), /balance\.temperature/, /> 0/, /got 0/);
+    throwsConfig(() => new DwaBalancer(H, { temperature: 0 }), /balance\.temperature \(method "dwa"\) must be a finite number in \(0, ∞\)/, /got 0/);
     throwsConfig(() => new DwaBalancer(H, { temperature: 'hot' as never }), /balance\.temperature/, /got "hot"/);
     throwsConfig(() => new DwaBalancer(H, { tau: 2 } as never), /balance\.tau is not an option of balance\.method "dwa"; valid options: temperature/);
   });

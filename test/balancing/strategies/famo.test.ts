@@ -168,8 +168,8 @@ describe('famo', () => {
 
   it('validates its options', () => {
     const h = heads(['regression', 'binary']);
-    throwsConfig(() => new FamoBalancer(h, { lr: 0 }), /balance\.lr/, /> 0/, /got 0/);
-    throwsConfig(() => new FamoBalancer(h, { weightDecay: -1 }), /balance\.weightDecay/, /≥ 0/);
+    throwsConfig(() => new FamoBalancer(h, { lr: 0 }), /balance\.lr \(method "famo"\) must be a finite number in \(0, ∞\)/, /got 0/);
+    throwsConfig(() => new FamoBalancer(h, { weightDecay: -1 }), /balance\.weightDecay/, /in \[0, ∞\)/);
     throwsConfig(() => new FamoBalancer(h, { eps: Number.NaN }), /balance\.eps/);
     throwsConfig(() => new FamoBalancer(h, { minLosses: { nope: 1 } }), /balance\.minLosses names head "nope"/, /h0, h1/);
     throwsConfig(() => new FamoBalancer(h, { minLosses: { h0: Infinity } }), /balance\.minLosses\.h0/);

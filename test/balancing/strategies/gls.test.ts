@@ -53,7 +53,7 @@ describe('gls', () => {
   });
 
   it('validates its options', () => {
-    throwsConfig(() => new GlsBalancer(H, { eps: 0 }), /balance\.eps/, /> 0/);
+    throwsConfig(() => new GlsBalancer(H, { eps: 0 }), /balance\.eps/, /in \(0, 1\]/);
     throwsConfig(() => new GlsBalancer(H, { scale: 'mean' as never }), /balance\.scale/, /"paper", "sum"/);
     throwsConfig(() => new GlsBalancer(H, { weights: {} } as never), /balance\.weights is not an option of balance\.method "gls"; valid options: eps, scale/);
   });

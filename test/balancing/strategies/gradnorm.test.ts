@@ -94,8 +94,8 @@ describe('gradnorm', () => {
   });
 
   it('validates its options', () => {
-    throwsConfig(() => new GradNormBalancer(H, { alpha: -0.5 }), /balance\.alpha/, /≥ 0/, /got -0.5/);
-    throwsConfig(() => new GradNormBalancer(H, { lr: -1 }), /balance\.lr/, /> 0/);
+    throwsConfig(() => new GradNormBalancer(H, { alpha: -0.5 }), /balance\.alpha/, /in \[0, ∞\)/, /got -0.5/);
+    throwsConfig(() => new GradNormBalancer(H, { lr: -1 }), /balance\.lr/, /in \(0, ∞\)/);
     throwsConfig(() => new GradNormBalancer(H, { optimizer: 'rmsprop' as never }), /balance\.optimizer/, /"adam", "sgd"/);
     throwsConfig(() => new GradNormBalancer(H, { beta: 1 } as never), /balance\.beta is not an option/, /alpha, lr, optimizer/);
   });

@@ -1,5 +1,5 @@
 import type { Aggregator } from '../types.js';
-import { OptionReader } from '../options.js';
+import { OptionReader } from '../../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 import type { SolverReport } from '../types.js';
 import { EIG_TOLERANCE, symEig } from '../linalg.js';

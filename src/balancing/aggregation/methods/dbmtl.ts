@@ -1,6 +1,6 @@
 import { MultilossError } from '../../../errors.js';
 import type { Aggregator, DbmtlState } from '../types.js';
-import { OptionReader } from '../options.js';
+import { OptionReader } from '../../options.js';
 import { checkBaseState, checkTable } from '../state.js';
 import { assertFinite, combine } from '../matrix.js';
 
@@ -16,6 +16,7 @@ import { assertFinite, combine } from '../matrix.js';
  */
 export const dbmtlAggregator: Aggregator<'dbmtl'> = {
   name: 'dbmtl',
+  needs: { rows: true },
   resolve(options) {
     const r = new OptionReader('dbmtl', options);
     const beta = r.number('beta', 0.9, 0, 1, { maxOpen: true });

@@ -1,6 +1,6 @@
 import { MultilossError } from '../../../errors.js';
 import type { Aggregator, GradvacState } from '../types.js';
-import { OptionReader, checkTaskLength } from '../options.js';
+import { OptionReader, checkTaskLength } from '../../options.js';
 import { checkBaseState, checkTable } from '../state.js';
 import { taskOrders } from '../orders.js';
 import { columnSums } from './pcgrad.js';

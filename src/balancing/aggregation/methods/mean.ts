@@ -1,5 +1,5 @@
 import type { Aggregator } from '../types.js';
-import { OptionReader } from '../options.js';
+import { OptionReader } from '../../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 
 /** (1/T) Σ_t g_t. The one method deliberately off the sum scale (by 1/T). */

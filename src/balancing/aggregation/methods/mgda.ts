@@ -1,6 +1,6 @@
 import { MultilossError } from '../../../errors.js';
 import type { Aggregator, MgdaNormalization } from '../types.js';
-import { OptionReader, checkTaskLength } from '../options.js';
+import { OptionReader, checkTaskLength } from '../../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 import { minNormSimplex } from '../simplex.js';
 import { converged } from '../solver.js';
@@ -17,6 +17,7 @@ const NORMALIZATIONS: readonly MgdaNormalization[] = ['none', 'l2', 'loss', 'los
  */
 export const mgdaAggregator: Aggregator<'mgda'> = {
   name: 'mgda',
+  needs: { losses: true },
   resolve(options) {
     const r = new OptionReader('mgda', options);
     const normalization = r.oneOf('normalization', 'none', NORMALIZATIONS);

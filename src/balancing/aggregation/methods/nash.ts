@@ -1,5 +1,5 @@
 import type { Aggregator, NashScale, SolverReport } from '../types.js';
-import { OptionReader } from '../options.js';
+import { OptionReader } from '../../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 import { cholesky, cholSolve, matVec } from '../linalg.js';
 import { minNormSimplex } from '../simplex.js';

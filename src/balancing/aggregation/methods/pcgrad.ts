@@ -1,5 +1,5 @@
 import type { Aggregator } from '../types.js';
-import { OptionReader, checkTaskLength } from '../options.js';
+import { OptionReader, checkTaskLength } from '../../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 import { taskOrders } from '../orders.js';
 
@@ -16,6 +16,7 @@ export type ProjectionTrace = (i: number, j: number, dotAfter: number) => void;
  */
 export const pcgradAggregator: Aggregator<'pcgrad'> = {
   name: 'pcgrad',
+  needs: { stepSeed: true },
   resolve(options) {
     const r = new OptionReader('pcgrad', options);
     const seed = r.integer('seed', 0, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);

@@ -1,5 +1,5 @@
 import type { Aggregator } from '../types.js';
-import { OptionReader, checkTaskLength } from '../options.js';
+import { OptionReader, checkTaskLength } from '../../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 
 /** Σ_t w_t g_t with the caller's fixed weights, not rescaled (weights summing to T keep the sum scale). */

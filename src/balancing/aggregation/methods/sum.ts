@@ -1,5 +1,5 @@
 import type { Aggregator } from '../types.js';
-import { OptionReader } from '../options.js';
+import { OptionReader } from '../../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 
 /** Σ_t g_t: what plain summed-loss training does. The reference scale. */

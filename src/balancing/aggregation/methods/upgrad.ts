@@ -1,5 +1,5 @@
 import type { Aggregator } from '../types.js';
-import { OptionReader, checkTaskLength } from '../options.js';
+import { OptionReader, checkTaskLength } from '../../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
 import type { SolverReport } from '../types.js';
 import { activeSetQP, QP_TOLERANCE } from '../linalg.js';

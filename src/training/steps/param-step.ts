@@ -1,0 +1,208 @@
+// The step in 'param' mode: exact per-head gradients w.r.t. the shared
+// parameters from one forward pass, combined by a gradient-based strategy.
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradientBalancer, StepContext } from '../../balancing/strategy.js';
+import { isGramBalancer, isTensorBalancer } from '../../balancing/gradient-balancer.js';
+import { gramOfTensors } from '../../engine/native/gram.js';
+import { tidyValue, untaped } from '../../engine/tidy.js';
+import { weightedSum } from '../../engine/weighted-sum.js';
+import { MultilossError } from '../../errors.js';
+import { reduceLoss } from '../../losses/index.js';
+import { clip, clips } from '../clipping.js';
+import { measureDirection, type UpdateStep } from '../diagnostics.js';
+import { checkGradientRows, checkLosses } from '../non-finite.js';
+import { Rng } from '../../util/rng.js';
+import { splitOutputs, type StepEnv, type StepInput, type StepResult } from './step.js';
+
+/**
+ * Exact per-head gradients w.r.t. the shared parameters from ONE forward
+ * pass: the forward runs inside a gradient scope (`withTape`), so its tape
+ * (and dropout masks, batch-norm updates) serves one backward pass per head.
+ * Strategies that work from GGᵀ (`isGramBalancer`) keep the T per-head
+ * gradients as tensors: the Gram matrix (which is also the finiteness check
+ * and the diagnostics), and the direction Σₜ wₜgₜ are tensor ops, and only T
+ * losses and T×T numbers are read back. Strategies that keep tensors across
+ * steps (`isTensorBalancer`: DB-MTL's EMA buffers) get the per-head tensors
+ * and return the direction as tensors. Other strategies (custom ones)
+ * receive the T×d rows. A shared variable a head does not reach has a
+ * zero gradient for that head.
+ */
+export function paramStep(env: StepEnv, strategy: GradientBalancer, { batch, stepSeed, ctx, wantMetrics }: StepInput): StepResult {
+  const heads = env.heads;
+  const T = heads.length;
+  const n = batch.x.shape[0];
+  const shared = env.network.sharedVariables;
+  const headVars = env.network.headVariables;
+  const d = shared.reduce((s, v) => s + v.size, 0);
+  const V = shared.length;
+  const shapes = shared.map((v) => v.shape);
+  // perHead[t][i]: head t's gradient w.r.t. shared[i] (undefined: the head does not reach it).
+  const perHead: (tf.Tensor | undefined)[][] = [];
+  const headGrads: tf.NamedTensorMap = {};
+  const kept: tf.Tensor[] = [];
+  const keep = <X extends tf.Tensor>(x: X): X => {
+    kept.push(tf.keep(x));
+    return x;
+  };
+  let lossVec: tf.Tensor | undefined;
+  let outputs: tf.Tensor[] = [];
+  try {
+    withTape(() => {
+      const rep = env.network.forwardTrunk(batch.x, true, new Rng(stepSeed));
+      const raw = heads.map((_, t) => env.network.forwardHead(t, rep, batch.x));
+      const losses = raw.map((r, t) => reduceLoss(heads[t].loss.perSample(batch.y[t], r), batch.w[t]));
+      lossVec = keep(tf.stack(losses));
+      if (wantMetrics) outputs = env.network.activate(raw).map((o) => keep(tf.reshape(o, [-1])));
+      for (let t = 0; t < T; t++) {
+        // Untaped: recorded onto the scope's tape, this backward pass would lengthen what the next head's filters.
+        const { grads } = untaped(() => tf.variableGrads(() => losses[t], [...shared, ...headVars[t]]));
+        for (const v of headVars[t]) headGrads[v.name] = keep(grads[v.name] ?? tf.zerosLike(v));
+        perHead[t] = shared.map((v) => (grads[v.name] ? keep(grads[v.name]) : undefined));
+      }
+    });
+    const gramBalancer = isGramBalancer(strategy) ? strategy : undefined;
+    // One read-back: the losses, the Gram matrix's upper triangle per shared variable (elementwise
+    // products and sums: far faster than a T×size by size×T matmul), the outputs.
+    const pairs: [number, number][] = [];
+    for (let a = 0; a < T; a++) for (let b = a; b < T; b++) pairs.push([a, b]);
+    // Native path (Node, wasm backend): all pair dots of all shared variables in one addon call.
+    const nativeGram = gramOfTensors(perHead);
+    const stats = tidyValue(() => {
+      const dots: tf.Tensor[] = [];
+      for (let i = 0; i < V && !nativeGram; i++) {
+        for (const [a, b] of pairs) {
+          const ga = perHead[a][i];
+          const gb = perHead[b][i];
+          dots.push(ga && gb ? tf.sum(a === b ? tf.square(ga) : tf.mul(ga, gb)) : tf.scalar(0));
+        }
+      }
+      return tf.concat([lossVec as tf.Tensor, ...(nativeGram ? [] : [tf.stack(dots)]), ...outputs]).dataSync() as Float32Array;
+    });
+    const losses = stats.slice(0, T);
+    checkLosses(heads, losses);
+    const gram = nativeGram ?? new Float64Array(T * T);
+    for (let i = 0; i < V && !nativeGram; i++) {
+      pairs.forEach(([a, b], p) => {
+        const v = stats[T + i * pairs.length + p];
+        gram[a * T + b] += v;
+        if (a !== b) gram[b * T + a] += v;
+      });
+    }
+    // ‖gₜ‖² is finite iff every entry of gₜ is (short of float32 overflow); only then look closer.
+    for (let t = 0; t < T; t++) if (!Number.isFinite(gram[t * T + t])) explainNonFiniteGram(env, ctx, perHead, T, d);
+    let direction: tf.Tensor[] | undefined;
+    let measured: UpdateStep['measured'];
+    let weights = gramBalancer?.combineGram(gram, T, d, Array.from(losses), ctx);
+    // Strategies that keep tensors across steps (DB-MTL's EMA buffers): the direction as tensors.
+    const tensorStep = !weights && isTensorBalancer(strategy) ? strategy.combineTensors(perHead, shapes, Array.from(losses), ctx) : undefined;
+    if (tensorStep) {
+      weights = tensorStep.weights;
+      direction = tensorStep.direction;
+      kept.push(...direction);
+      measured = measureDirectionTensors(perHead, direction);
+    } else if (!weights) {
+      const rows = downloadGradientRows(env, perHead);
+      checkGradientRows(heads, rows, T, d);
+      const combined = strategy.combineGradients(rows, T, d, Array.from(losses), ctx);
+      weights = combined.weights;
+      measured = measureDirection(rows, T, d, combined.direction);
+      let offset = 0;
+      direction = shared.map((v) => {
+        const part = tf.tensor(combined.direction.subarray(offset, offset + v.size), v.shape);
+        offset += v.size;
+        return part;
+      });
+    }
+    const w = weights;
+    // Native Adam without clipping: Σₜ wₜgₜ is formed inside the optimizer's step, never written out.
+    const fused =
+      !direction &&
+      !clips(env.options) &&
+      env.optimizer.applyWeighted([
+        ...Object.keys(headGrads).map((name) => ({ name, terms: [headGrads[name]], weights: [1] })),
+        ...shared.map((v, i) => ({ name: v.name, terms: perHead.map((row) => row[i]), weights: w })),
+      ]);
+    if (!fused) {
+      tf.tidy(() => {
+        const grads: tf.NamedTensorMap = { ...headGrads };
+        shared.forEach((v, i) => {
+          if (direction) {
+            grads[v.name] = direction[i];
+            return;
+          }
+          // Σₜ wₜgₜ; heads with weight 0 or no gradient here contribute nothing.
+          grads[v.name] = weightedSum(perHead.map((row) => row[i]), w, v.shape);
+        });
+        env.optimizer.apply(clip(grads, env.options), [...shared, ...headVars.flat()]);
+        if (direction) tf.dispose(direction);
+      });
+    }
+    const offset = T + (nativeGram ? 0 : V * pairs.length);
+    return {
+      // Gradient methods weigh gradients, not losses: their total is the unweighted sum.
+      total: losses.reduce((s, l) => s + l, 0),
+      losses,
+      weights: new Float32Array(T).fill(1),
+      update: { gram, coefficients: w, ...(measured ? { measured } : {}) },
+      outputs: splitOutputs(heads, stats, offset, n, wantMetrics),
+      gram,
+    };
+  } finally {
+    tf.dispose(kept);
+  }
+}
+
+/**
+ * Runs `fn` inside a gradient scope: while it runs, tfjs records one tape
+ * and keeps the tensors saved for the backward pass, so several
+ * `tf.variableGrads` calls inside `fn` can each backpropagate through the
+ * same forward pass (tfjs frees a tape after its first backward pass only
+ * at the outermost gradient level). The scope itself differentiates a
+ * dummy 0·z. Tensors `fn` creates are released unless kept.
+ */
+function withTape(fn: () => void): void {
+  tf.tidy(() => {
+    tf.grad((z: tf.Tensor) => {
+      fn();
+      return tf.mul(z, 0);
+    })(tf.scalar(0));
+  });
+}
+
+/**
+ * Called when a diagonal entry of the per-head Gram matrix is not finite:
+ * throws NonFiniteStep for the first head with a NaN or infinite gradient
+ * entry, or (finite entries whose squares overflow float32) a training error.
+ */
+function explainNonFiniteGram(env: StepEnv, ctx: StepContext, perHead: (tf.Tensor | undefined)[][], T: number, d: number): never {
+  checkGradientRows(env.heads, downloadGradientRows(env, perHead), T, d);
+  throw new MultilossError(
+    'training',
+    `the heads' gradients overflow (squared norms beyond float32) at epoch ${ctx.epoch + 1}, step ${ctx.step + 1}; lower the learning rate or set training.clipNorm`,
+  );
+}
+
+/** The per-head gradients on the shared variables as a row-major T×d matrix (a missing gradient is zero). */
+function downloadGradientRows(env: StepEnv, perHead: (tf.Tensor | undefined)[][]): Float32Array {
+  const shared = env.network.sharedVariables;
+  return tidyValue(
+    () =>
+      tf
+        .concat(perHead.flatMap((row) => shared.map((v, i) => (row[i] ? tf.reshape(row[i] as tf.Tensor, [-1]) : tf.zeros([v.size])))))
+        .dataSync() as Float32Array,
+  );
+}
+
+/** The same for per-head gradient tensors (perHead[t][i], undefined: zero) and a direction per shared variable. */
+function measureDirectionTensors(perHead: readonly (readonly (tf.Tensor | undefined)[])[], direction: readonly tf.Tensor[]): { dots: Float64Array; normSq: number } {
+  const T = perHead.length;
+  // Native path: d as one more row of the Gram matrix, in one addon call (no kernels, no read-back).
+  const gram = gramOfTensors([...perHead, direction]);
+  if (gram) return { dots: Float64Array.from({ length: T }, (_, t) => gram[t * (T + 1) + T]), normSq: gram[T * (T + 1) + T] };
+  const values = tidyValue(() => {
+    const sums = perHead.map((row) => tf.addN([tf.scalar(0), ...row.flatMap((g, i) => (g ? [tf.sum(tf.mul(g, direction[i]))] : []))]));
+    sums.push(tf.addN([tf.scalar(0), ...direction.map((x) => tf.sum(tf.square(x)))]));
+    return tf.stack(sums).dataSync() as Float32Array;
+  });
+  return { dots: Float64Array.from(values.subarray(0, perHead.length)), normSq: values[perHead.length] };
+}
