@@ -1,6 +1,35 @@
 // Early stopping's defaults and the record of why a run ended; the stopping
 // rule itself runs in the trainer (trainer.ts).
-import type { EarlyStoppingSpec } from './trainer.js';
+import type { EpochLog, History } from './history.js';
+
+/**
+ * Early stopping. `monitor` names a figure of the epoch log:
+ * `validation.relativeLoss` (default: the mean over heads of each head's loss
+ * relative to its first epoch's), `validation.loss` (the weighted total),
+ * `validation.<head>.loss`, or `validation.<head>.<metric>` (e.g.
+ * `validation.species.accuracy`); `train.` likewise. Without validation data,
+ * `train.` figures are the only choice (and `train.loss` the default).
+ */
+export interface EarlyStoppingSpec {
+  monitor?: string;
+  /** Epochs without improvement before stopping (default 10). */
+  patience?: number;
+  /** Smallest change that counts as an improvement (default 0). */
+  minDelta?: number;
+  /** 'min' or 'max'; default: 'min' for losses, the metric's own direction otherwise. */
+  mode?: 'min' | 'max';
+  /** Put back the weights of the best epoch when training ends (default true). */
+  restoreBest?: boolean;
+}
+
+/** What early stopping watches: one figure per epoch log, and which way is better. */
+export interface EarlyStoppingMonitor {
+  mode: 'min' | 'max';
+  /** The figure's name, for logs and the saved stop record (e.g. `validation.relativeLoss`). */
+  name?: string;
+  /** The figure of `log`, the newest epoch; `history` holds every epoch so far, `log` last. */
+  read(log: EpochLog, history: History): number;
+}
 
 /**
  * The default monitor: the mean over heads of each head's validation loss

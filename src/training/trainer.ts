@@ -8,56 +8,19 @@ import type { StreamingMetric } from '../metrics/metric.js';
 import type { Head } from '../model/heads/head.js';
 import type { LastBlockCapture, TrainableNetwork } from '../model/trainable-network.js';
 import { combineRows, DiagnosticsAccumulator, gramOf, UpdateAccumulator } from './diagnostics.js';
-import type { UpdateStep, UpdateSums } from './diagnostics.js';
+import type { UpdateStep } from './diagnostics.js';
 import { gramOfTensors } from '../engine/native/gram.js';
 import { weightedSum } from '../engine/weighted-sum.js';
 import { tidyValue, untaped } from '../engine/tidy.js';
 import { inputShapeOf, type EncodedData } from './data.js';
 import { memoryEvaluationSource, MemoryBatchSource, sliceEncoded, type BatchSource, type EvaluationSource } from './batch-source.js';
-import type { BatchLog, EpochLog, HeadLog, History, SplitLog } from './history.js';
-import { DEFAULT_MONITOR, DEFAULT_PATIENCE, type StopReason, type TrainingStop } from './early-stopping.js';
-import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
+import { headEpochLogs, type BatchLog, type EpochLog, type HeadLog, type History, type SplitLog } from './history.js';
+import type { TrainerOptions } from './options.js';
+import type { CheckpointReason, EpochSums, InterruptFlag, NamedTensor, TrainerState, TrainingCallbacks, TrainingControl } from './types.js';
+import { DEFAULT_MONITOR, DEFAULT_PATIENCE, type EarlyStoppingMonitor, type EarlyStoppingSpec, type StopReason, type TrainingStop } from './early-stopping.js';
+import { createOptimizer, type TrainingOptimizer } from './optimizers.js';
 import { Rng } from './rng.js';
-import { learningRateAt, type ScheduleSpec } from './schedules.js';
-
-export interface TrainerOptions {
-  epochs: number;
-  batchSize: number;
-  seed: number;
-  optimizer: OptimizerSpec;
-  schedule?: ScheduleSpec;
-  /** Rescale the gradient when its global L2 norm exceeds this. */
-  clipNorm?: number;
-  /** Clip every gradient element to ±clipValue. */
-  clipValue?: number;
-  /** Compute training metrics from each batch's predictions (default true). */
-  trainMetrics?: boolean;
-  /**
-   * Record per-head gradient norms and pairwise cosines on the shared
-   * representation for loss-based methods too (gradient-based methods always
-   * record them, on the part they aggregate). Costs one split of the backward
-   * pass at the trunk output.
-   */
-  diagnostics?: boolean;
-  /** Batch size for validation and evaluation passes (default 1024). */
-  evaluationBatchSize?: number;
-  /** Stop when a monitored figure stops improving (and optionally restore the best weights). */
-  earlyStopping?: EarlyStoppingSpec;
-  /**
-   * A figure to watch computed by the caller (e.g. Δm against a comparison's
-   * reference) instead of the one `earlyStopping.monitor` names; patience,
-   * minDelta and restoreBest still come from `earlyStopping`.
-   */
-  monitor?: EarlyStoppingMonitor;
-  /** Offer a checkpoint (`onCheckpoint`) every this many epochs (and at the best epoch). */
-  checkpointEvery?: number;
-  /**
-   * A NaN or infinity in a head's loss or gradient: 'error' (default) stops
-   * with an error naming the head, epoch and step; 'skip-batch' drops that
-   * step's update and counts it in the epoch's `skippedBatches`.
-   */
-  onNonFinite?: 'error' | 'skip-batch';
-}
+import { learningRateAt } from './schedules.js';
 
 /** A non-finite loss or gradient found during a step (before its update when skipping). */
 class NonFiniteStep extends Error {
@@ -68,100 +31,6 @@ class NonFiniteStep extends Error {
   ) {
     super(`head "${head}": ${what} became ${value}`);
   }
-}
-
-/**
- * Early stopping. `monitor` names a figure of the epoch log:
- * `validation.relativeLoss` (default: the mean over heads of each head's loss
- * relative to its first epoch's), `validation.loss` (the weighted total),
- * `validation.<head>.loss`, or `validation.<head>.<metric>` (e.g.
- * `validation.species.accuracy`); `train.` likewise. Without validation data,
- * `train.` figures are the only choice (and `train.loss` the default).
- */
-export interface EarlyStoppingSpec {
-  monitor?: string;
-  /** Epochs without improvement before stopping (default 10). */
-  patience?: number;
-  /** Smallest change that counts as an improvement (default 0). */
-  minDelta?: number;
-  /** 'min' or 'max'; default: 'min' for losses, the metric's own direction otherwise. */
-  mode?: 'min' | 'max';
-  /** Put back the weights of the best epoch when training ends (default true). */
-  restoreBest?: boolean;
-}
-
-/** A named tensor, as tfjs optimizers save and restore their slots. */
-export interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
-}
-
-/** Why a checkpoint is offered. */
-export type CheckpointReason = 'every' | 'best' | 'interrupt';
-
-/** Everything besides the network weights that a resumed run needs to continue exactly. */
-export interface TrainerState {
-  version: 1;
-  /** Completed epochs. */
-  epoch: number;
-  /** Completed steps in the whole run. */
-  step: number;
-  /** Completed batches of the current epoch (0 at an epoch boundary). */
-  batch: number;
-  /** The current epoch's row order, when stopped inside an epoch. */
-  order?: number[];
-  /**
-   * Set when the run reads a streaming source (a file with --stream, a
-   * dataset): rows per epoch. A resume inside an epoch skips the batches done.
-   */
-  stream?: { rows: number };
-  /** Sums of the current epoch's training figures so far, when stopped inside an epoch. */
-  partial?: EpochSums;
-  rng: object;
-  strategy: Record<string, unknown>;
-  history: History;
-  earlyStopping?: { best: number; bestEpoch: number; wait: number };
-}
-
-export interface TrainerCheckpoint {
-  reason: CheckpointReason;
-  state: TrainerState;
-  /** The optimizer's slots (Adam moments, iteration count), in the optimizer's own order. */
-  optimizer: NamedTensor[];
-}
-
-/** Set `interrupted` (e.g. from a signal handler) to stop after the current step with a checkpoint. */
-export interface InterruptFlag {
-  interrupted: boolean;
-}
-
-/** Lets a callback end training after the current epoch. */
-export interface TrainingControl {
-  stop(): void;
-  readonly stopped: boolean;
-}
-
-/**
- * Called by `Trainer.fit` at these moments: `onTrainBegin` once before the
- * first step (also when resuming); `onEpochBegin` before an epoch's first
- * batch (not when resuming inside an epoch); `onBatchBegin` / `onBatchEnd`
- * around every step; `onEpochEnd` after the epoch's validation; `onTrainEnd`
- * once after the last epoch (not when an interrupt ends the run).
- * `control.stop()` ends training after the current epoch.
- */
-export interface TrainerCallbacks {
-  onTrainBegin?(info: { epochs: number; batchesPerEpoch: number }): void;
-  onEpochBegin?(info: { epoch: number }, control: TrainingControl): void | Promise<void>;
-  onBatchBegin?(info: { epoch: number; batch: number; batches: number }, control: TrainingControl): void;
-  onBatchEnd?(log: BatchLog, control: TrainingControl): void;
-  onEpochEnd?(log: EpochLog, control: TrainingControl): void | Promise<void>;
-  onTrainEnd?(info: { history: History; epochs: number; stopped: boolean }): void | Promise<void>;
-  /**
-   * A checkpoint: the network's current weights plus `checkpoint`. Awaited
-   * before training goes on; the tensors in `checkpoint.optimizer` are only
-   * valid during the call.
-   */
-  onCheckpoint?(checkpoint: TrainerCheckpoint): Promise<void>;
 }
 
 /** What one optimizer step produced, in plain numbers. */
@@ -294,7 +163,7 @@ export class Trainer {
   async fit(
     train: EncodedData | BatchSource,
     validation?: EncodedData | EvaluationSource,
-    callbacks: TrainerCallbacks = {},
+    callbacks: TrainingCallbacks = {},
     interrupt?: InterruptFlag,
   ): Promise<History> {
     const units = this.heads.map((h) => h.units);
@@ -322,7 +191,7 @@ export class Trainer {
         return stopped;
       },
     };
-    callbacks.onTrainBegin?.({ epochs: this.options.epochs, batchesPerEpoch: batches });
+    callbacks.onTrainBegin?.({ epochs: this.options.epochs, batchesPerEpoch: batches, heads: this.heads.map((h) => h.name) });
     let lastYield = performance.now();
     while (this.epoch < this.options.epochs && !stopped) {
       const started = performance.now();
@@ -423,7 +292,7 @@ export class Trainer {
           reason = 'patience';
         }
       }
-      await callbacks.onEpochEnd?.(log, control);
+      await callbacks.onEpochEnd?.({ ...log, heads: headEpochLogs(log) }, control);
       const every = this.options.checkpointEvery;
       if (improved) await this.offerCheckpoint('best', callbacks);
       if (every && this.epoch % every === 0 && this.epoch < this.options.epochs && !stopped) await this.offerCheckpoint('every', callbacks);
@@ -478,7 +347,7 @@ export class Trainer {
     return this.stopping;
   }
 
-  private async offerCheckpoint(reason: CheckpointReason, callbacks: TrainerCallbacks): Promise<void> {
+  private async offerCheckpoint(reason: CheckpointReason, callbacks: TrainingCallbacks): Promise<void> {
     if (!callbacks.onCheckpoint) return;
     const optimizer: NamedTensor[] = await this.optimizer.optimizer.getWeights();
     const adam = this.optimizer.optimizer as unknown as Partial<Record<string, tf.Variable>>;
@@ -487,7 +356,7 @@ export class Trainer {
       if (v instanceof tf.Variable) optimizer.push({ name: EXACT_SLOT_PREFIX + name, tensor: v });
     }
     try {
-      await callbacks.onCheckpoint({ reason, state: this.getState(), optimizer });
+      await callbacks.onCheckpoint({ reason, state: this.getState(), optimizer, weights: this.network.model.getWeights() });
     } finally {
       // getWeights returns the live slot variables plus a fresh iteration scalar: free only the latter.
       for (const w of optimizer) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
@@ -1018,15 +887,6 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
-/** What early stopping watches: one figure per epoch log, and which way is better. */
-export interface EarlyStoppingMonitor {
-  mode: 'min' | 'max';
-  /** The figure's name, for logs and the saved stop record (e.g. `validation.relativeLoss`). */
-  name?: string;
-  /** The figure of `log`, the newest epoch; `history` holds every epoch so far, `log` last. */
-  read(log: EpochLog, history: History): number;
-}
-
 /**
  * Σₜ Lₜ(e) / Lₜ(1) / T over the heads whose first-epoch loss is finite and
  * positive (the weighted total when there is none): scale-free, and blind to
@@ -1120,18 +980,6 @@ export function headLosses(
 }
 
 /** Sums one epoch's batch results into per-head means and metrics. */
-/** The running sums of an epoch's training figures (checkpointed inside an epoch). */
-export interface EpochSums {
-  rows: number;
-  totalSum: number;
-  lossSum: number[];
-  weightSum: number[];
-  appliedSum: number[];
-  steps: number;
-  /** Gradient methods: the per-head update figures' sums so far (absent in older checkpoints). */
-  update?: UpdateSums;
-}
-
 /**
  * Sums one epoch's batch results into per-head means and metrics. After a
  * resume inside an epoch, the sums continue; the training metrics cover the

@@ -16,7 +16,7 @@ import { trainLayersModel, type ArrayData, type TrainOptions } from '../../src/a
 import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { ImageSet } from '../../src/data/images/dataset.js';
-import { fitImageModel } from '../../src/data/images/fit.js';
+import { fitImageModel } from '../../src/training/fit-images.js';
 import { validationShare } from '../../src/data/split.js';
 import type { Cell } from '../../src/data/table.js';
 import { openTableStream } from '../../src/io/stream-table.js';
