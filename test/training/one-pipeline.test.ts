@@ -10,7 +10,6 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { trainLayersModel } from '../../src/api/index.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -24,6 +23,7 @@ import { fitModelStream } from '../../src/training/fit-stream.js';
 import { Rng } from '../../src/training/rng.js';
 import type { TrainingCallbacks, TrainingCheckpoint } from '../../src/training/types.js';
 import { tempDir, useDefaultBackend } from '../helpers.js';
+import { tinyModel } from './tiny-layers-model.js';
 
 const N = 96;
 const HEADS = ['value', 'cls'];
@@ -77,14 +77,6 @@ function recorder(): { seen: Seen; callbacks: TrainingCallbacks; checkpoint: (ck
     onCheckpoint: checkpoint,
   };
   return { seen, callbacks, checkpoint };
-}
-
-function tinyModel(): tfl.LayersModel {
-  const input = tfl.input({ shape: [2] });
-  const trunk = tfl.layers.dense({ units: 4, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tfl.SymbolicTensor;
-  const value = tfl.layers.dense({ units: 1, name: 'value', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }).apply(trunk) as tfl.SymbolicTensor;
-  const cls = tfl.layers.dense({ units: 3, activation: 'softmax', name: 'cls', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }).apply(trunk) as tfl.SymbolicTensor;
-  return tfl.model({ inputs: input, outputs: [value, cls] });
 }
 
 describe('one training pipeline for every front door', () => {
