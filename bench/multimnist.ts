@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config/schema.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { buildMultiMnist } from '../src/data/images/multimnist.js';
-import { evaluateImages, fitImageModel } from '../src/data/images/fit.js';
+import { evaluateImages, fitImageModel } from '../src/training/fit-images.js';
 import type { ImageSet } from '../src/data/images/dataset.js';
 import { loadMnistDigits } from '../src/io/image-files.js';
 import { initBackend } from '../src/engine/backend.js';

@@ -9,7 +9,8 @@ import { BinaryHead, ClassificationHead, RegressionHead, type Head } from '../sr
 import { MultiHeadNetwork } from '../src/model/network.js';
 import type { EncodedData } from '../src/training/data.js';
 import { Rng } from '../src/util/rng.js';
-import { Trainer, type TrainerCallbacks } from '../src/training/trainer.js';
+import { Trainer } from '../src/training/trainer.js';
+import type { TrainingCallbacks } from '../src/training/types.js';
 
 export interface W1Options {
   rows?: number;
@@ -59,7 +60,7 @@ export function w1Data(n: number, rng: Rng, binary = false): EncodedData {
 }
 
 /** Trains W1 (one warm-up epoch + `epochs`) with the multiloss loop under `callbacks`, then frees it. */
-async function fitW1(train: EncodedData, epochs: number, batchSize: number, trainMetrics: boolean, balance: BalanceSpec, callbacks: TrainerCallbacks): Promise<void> {
+async function fitW1(train: EncodedData, epochs: number, batchSize: number, trainMetrics: boolean, balance: BalanceSpec, callbacks: TrainingCallbacks): Promise<void> {
   const heads = w1Heads(train.targets.length === 3);
   const network = MultiHeadNetwork.create(784, [{ units: 256, activation: 'relu' }, { units: 256, activation: 'relu' }], heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })), new Rng(1));
   const strategy = createStrategy(balance, heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })));

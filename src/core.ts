@@ -42,7 +42,8 @@ export * from './balancing/index.js';
 // Training
 export { fitModel, type FitInput, type FitOptions } from './training/fit.js';
 export { trainFromTable } from './training/train-from-table.js';
-export { Trainer, evaluateEncoded, headLosses, type TensorBatch, type TrainerCallbacks, type TrainerOptions, type TrainingControl } from './training/trainer.js';
+export { Trainer, evaluateEncoded, headLosses, type TensorBatch } from './training/trainer.js';
+export { runTraining, type TrainingRun, type TrainingOutcome, type RunData, type FinalMetrics } from './training/run.js';
 export type { BatchLog, EpochLog, HeadLog, History, SplitLog } from './training/history.js';
 export type { EncodedData } from './training/data.js';
 export { createOptimizer, OPTIMIZERS, type OptimizerName, type OptimizerSpec, type TrainingOptimizer } from './training/optimizers.js';
@@ -61,7 +62,7 @@ export {
   trainLayersModel,
   trainFunctionModel,
   describeSharing,
-  trainerOptions,
+  resolveTrainingOptions,
   headEpochLogs,
   registerHeadKind,
   headKindDefinition,
@@ -70,12 +71,21 @@ export {
   type TrainOptions,
   type TrainLayersModelOptions,
   type TrainingConfig,
+  type TrainerOptions,
   type TrainingCallbacks,
   type TrainingCheckpoint,
   type TrainingEpochLog,
   type HeadEpochLog,
   type TrainingResult,
-  type ResumeFrom,
+  type ResumePoint,
+  type InterruptFlag,
+  type NamedTensor,
+  type TrainerState,
+  type TrainingControl,
+  type CheckpointReason,
+  type EpochSums,
+  type EarlyStoppingMonitor,
+  type EarlyStoppingSpec,
   type HeadConfig,
   type HeadKindDefinition,
   type ValidationFigure,
@@ -93,10 +103,11 @@ export {
   type FunctionModel,
 } from './api/index.js';
 export type { TrainableNetwork, LastBlockCapture } from './model/trainable-network.js';
-export type { EarlyStoppingMonitor, EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainerCheckpoint, CheckpointReason } from './training/trainer.js';
 export type { GradientDiagnostics, HeadUpdate, SolverDiagnostics } from './training/diagnostics.js';
 export { describeStop, effectiveEarlyStopping, DEFAULT_MONITOR, DEFAULT_PATIENCE, DEFAULT_EPOCHS, DEFAULT_EPOCHS_WITHOUT_STOPPING, type StopReason, type TrainingStop } from './training/early-stopping.js';
 
 // Architectures and image inputs
 export * from './model/architectures/index.js';
 export * from './data/images/index.js';
+export { fitImageModel, evaluateImages, type ImageFitOptions } from './training/fit-images.js';
+export { predictImages, predictImageOutputs, checkImageShape, modelInputShape } from './model/images.js';

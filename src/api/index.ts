@@ -69,18 +69,11 @@
  *
  * @module
  */
-export { trainLayersModel, trainFunctionModel, describeSharing, trainerOptions, headEpochLogs } from './train.js';
-export type {
-  TrainOptions,
-  TrainLayersModelOptions,
-  TrainingConfig,
-  TrainingCallbacks,
-  TrainingCheckpoint,
-  TrainingEpochLog,
-  HeadEpochLog,
-  TrainingResult,
-  ResumeFrom,
-} from './train.js';
+export { trainLayersModel, trainFunctionModel, describeSharing } from './train.js';
+export type { TrainOptions, TrainLayersModelOptions, TrainingResult } from './train.js';
+export { resolveTrainingOptions, type TrainingConfig, type TrainerOptions } from '../training/options.js';
+export type { TrainingCallbacks, TrainingCheckpoint, ResumePoint, InterruptFlag, NamedTensor, TrainerState, TrainingControl, CheckpointReason, EpochSums } from '../training/types.js';
+export { headEpochLogs, type TrainingEpochLog, type HeadEpochLog } from '../training/history.js';
 export { registerHeadKind, headKindDefinition } from './heads.js';
 export type { HeadConfig, HeadKindDefinition, MetricInput } from './heads.js';
 export type { ValidationFigure } from '../model/heads/factory.js';
@@ -104,8 +97,18 @@ export type { Table, Cell } from '../data/table.js';
 export type { TrainableNetwork, OutputSpec, LastBlockCapture } from '../model/trainable-network.js';
 export type { BatchLog, EpochLog, HeadLog, History, SplitLog } from '../training/history.js';
 export type { GradientDiagnostics, SolverDiagnostics } from '../training/diagnostics.js';
-export { describeStop, effectiveEarlyStopping, DEFAULT_MONITOR, DEFAULT_PATIENCE, DEFAULT_EPOCHS, DEFAULT_EPOCHS_WITHOUT_STOPPING, type StopReason, type TrainingStop } from '../training/early-stopping.js';
-export type { EarlyStoppingMonitor, EarlyStoppingSpec, InterruptFlag, NamedTensor, TrainerState, TrainingControl, CheckpointReason, TrainerCheckpoint, EpochSums, TrainerOptions } from '../training/trainer.js';
+export {
+  describeStop,
+  effectiveEarlyStopping,
+  DEFAULT_MONITOR,
+  DEFAULT_PATIENCE,
+  DEFAULT_EPOCHS,
+  DEFAULT_EPOCHS_WITHOUT_STOPPING,
+  type StopReason,
+  type TrainingStop,
+  type EarlyStoppingMonitor,
+  type EarlyStoppingSpec,
+} from '../training/early-stopping.js';
 export type { Rng } from '../util/rng.js';
 export { OPTIMIZERS, type OptimizerName, type OptimizerSpec } from '../training/optimizers.js';
 export type { ScheduleSpec } from '../training/schedules.js';

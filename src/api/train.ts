@@ -1,135 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { createStrategy, type BalanceSpec, type BalancingStrategy } from '../balancing/index.js';
+import type { BalanceSpec, BalancingStrategy } from '../balancing/index.js';
 import { MultilossError } from '../errors.js';
 import type { Head, HeadPrediction } from '../model/heads/head.js';
 import type { OutputSpec, TrainableNetwork } from '../model/trainable-network.js';
 import { subsetData, type EncodedData } from '../training/data.js';
-import { labelTotals, type BatchLog, type EpochLog, type History, type SplitLog } from '../training/history.js';
-import type { HeadUpdate } from '../training/diagnostics.js';
-import type { OptimizerName, OptimizerSpec } from '../training/optimizers.js';
+import type { History, SplitLog } from '../training/history.js';
 import { splitTrainValidation, type Stratum, type TrainValidationSplit } from '../data/split.js';
-import type { ScheduleSpec } from '../training/schedules.js';
-import { defaultEpochs, effectiveEarlyStopping, type TrainingStop } from '../training/early-stopping.js';
-import { MemoryBatchSource, type EvaluationSource } from '../training/batch-source.js';
-import {
-  evaluateEncoded,
-  evaluateSource,
-  Trainer,
-  type EarlyStoppingSpec,
-  type InterruptFlag,
-  type NamedTensor,
-  type TrainerCallbacks,
-  type TrainerCheckpoint,
-  type TrainerOptions,
-  type TrainerState,
-  type TrainingControl,
-} from '../training/trainer.js';
+import type { TrainingStop } from '../training/early-stopping.js';
+import { MemoryBatchSource } from '../training/batch-source.js';
+import { resolveTrainingOptions, type TrainerOptions, type TrainingConfig } from '../training/options.js';
+import { runTraining } from '../training/run.js';
+import { evaluateEncoded, evaluateSource } from '../training/trainer.js';
+import type { InterruptFlag, ResumePoint, TrainingCallbacks } from '../training/types.js';
 import { ElementStream, isStreamSource, readSource, type ArrayData, type DataSource, type DatasetLike, type LabelReader, type RawData } from './data.js';
 import { FunctionNetwork, type FunctionModel } from './function-network.js';
 import { buildHead, labelReader, planHead, type HeadConfig, type HeadPlan } from './heads.js';
 import { classPicker, encode, encodedRows, firstRows, streamBatchSource, streamedData, subsetRaw, validationOf, type PreparedData } from './stream-data.js';
 import { LayersModelNetwork, type SharingDescription } from './layers-network.js';
-
-/** Training settings; every field has the CLI's default. */
-export interface TrainingConfig {
-  /** Default 200 with early stopping (the default when there is validation data), else 50. */
-  epochs?: number;
-  /** Default 32. */
-  batchSize?: number;
-  /** Default 1e-3. */
-  learningRate?: number;
-  /** 'adam' (default), 'adamw', 'sgd', or an object with the optimizer's options (its learningRate is used when `learningRate` is not given). */
-  optimizer?: OptimizerName | (Omit<OptimizerSpec, 'learningRate'> & { learningRate?: number });
-  /** 'constant' (default), 'cosine', or a schedule object. */
-  schedule?: 'constant' | 'cosine' | ScheduleSpec;
-  clipNorm?: number;
-  clipValue?: number;
-  /** Seeds shuffling, dropout masks and the validation split. Default 42. */
-  seed?: number;
-  /**
-   * Arrays: draw a new row order every epoch (default true); false keeps the
-   * given order (as a Dataset or iterable always is: they are never reshuffled).
-   */
-  shuffle?: boolean;
-  /** Compute training metrics from each batch's predictions (default true). */
-  trainMetrics?: boolean;
-  /** Record per-head gradient norms and cosines for loss-based methods too (default false). */
-  diagnostics?: boolean;
-  /** Batch size of validation and evaluation passes (default 1024). */
-  evaluationBatchSize?: number;
-  /**
-   * Default: on when there is validation data (`validationSplit` > 0 or
-   * `validationData`): monitor `validation.relativeLoss`, patience 10, best
-   * weights restored. `false` turns it off; `true` turns it on with the
-   * defaults (on `train.loss` without validation data).
-   */
-  earlyStopping?: EarlyStoppingSpec | boolean;
-  /** Offer a checkpoint (`callbacks.onCheckpoint`) every this many epochs (and at each new best epoch). */
-  checkpointEvery?: number;
-  /** 'error' (default) or 'skip-batch' for a non-finite loss or gradient. */
-  onNonFinite?: 'error' | 'skip-batch';
-}
-
-/** One head's figures for an epoch, gathered in one place. */
-export interface HeadEpochLog {
-  /** Unweighted training loss (weighted mean over the head's labelled rows). */
-  loss: number;
-  /** The head's weight in the total loss (mean over the epoch's steps; 1 for gradient methods, whose total is the unweighted sum). */
-  weight: number;
-  /** Gradient methods: what the epoch's updates did to this head (share of the update, cosine, decrease vs the plain sum, raw coefficient). */
-  update?: HeadUpdate;
-  /** Training metrics (when `trainMetrics`). */
-  metrics: Record<string, number>;
-  /** Validation loss and metrics (exact over the whole validation set). */
-  validation?: { loss: number; metrics: Record<string, number> };
-  /** Mean ‖gradient‖ on the shared part, when measured (gradient methods, or `diagnostics: true`). */
-  gradNorm?: number;
-  /** Mean cosine between this head's gradient and each other head's, when measured. */
-  cosine?: Record<string, number>;
-}
-
-/** An epoch's log: the trainer's EpochLog plus every head's figures side by side. */
-export interface TrainingEpochLog extends EpochLog {
-  heads: Record<string, HeadEpochLog>;
-}
-
-/** A checkpoint offered to `onCheckpoint`: the trainer's state plus the model weights. */
-export interface TrainingCheckpoint extends TrainerCheckpoint {
-  /** The network's weights now (`model.getWeights()` order); valid during the call only. */
-  weights: tf.Tensor[];
-}
-
-/**
- * Callbacks with typed logs, called by the trainer itself: `onTrainBegin`
- * once before the first step (also when resuming); `onEpochBegin` before an
- * epoch's first batch is read (awaited); `onBatchBegin` right before each
- * step and `onBatchEnd` right after it; `onEpochEnd` after the epoch's
- * validation; `onTrainEnd` once training has ended (not after an interrupt),
- * before the final metrics are computed. `control.stop()` ends training
- * after the current epoch.
- */
-export interface TrainingCallbacks {
-  onTrainBegin?(info: { epochs: number; batchesPerEpoch: number; heads: string[] }): void;
-  onEpochBegin?(info: { epoch: number }, control: TrainingControl): void | Promise<void>;
-  onBatchBegin?(info: { epoch: number; batch: number; batches: number }, control: TrainingControl): void;
-  /** Per-batch: total and every head's unweighted loss. */
-  onBatchEnd?(log: BatchLog, control: TrainingControl): void;
-  onEpochEnd?(log: TrainingEpochLog, control: TrainingControl): void | Promise<void>;
-  onTrainEnd?(info: { history: History; epochs: number; stopped: boolean }): void | Promise<void>;
-  /** Awaited before training goes on (save `weights` and `state` to resume later). */
-  onCheckpoint?(checkpoint: TrainingCheckpoint): Promise<void>;
-}
-
-/** Where a resumed run continues from (what `onCheckpoint` received). */
-export interface ResumeFrom {
-  state: TrainerState;
-  optimizer: NamedTensor[];
-  /** Weights to put back first (`model.getWeights()` order); omit when the model already holds them. */
-  weights?: tf.Tensor[];
-  /** The best epoch's weights, when early stopping restores them. */
-  bestWeights?: tf.Tensor[];
-}
 
 /** Options shared by every entry point. */
 export interface TrainOptions {
@@ -149,7 +37,7 @@ export interface TrainOptions {
   /** Stratify `validationSplit` on the first classification head (default true, as `validation.stratify`). */
   stratifySplit?: boolean;
   callbacks?: TrainingCallbacks;
-  resume?: ResumeFrom;
+  resume?: ResumePoint;
   /** Set `interrupted` to stop after the current step with an 'interrupt' checkpoint. */
   interrupt?: InterruptFlag;
 }
@@ -201,37 +89,6 @@ export interface TrainingResult {
   predictDecoded(xs: tf.Tensor): Record<string, HeadPrediction>[];
   /** Loss and metrics of the current weights on labelled data. */
   evaluate(data: DataSource): Promise<SplitLog>;
-}
-
-const DEFAULTS = { batchSize: 32, learningRate: 1e-3, seed: 42 } as const;
-
-/**
- * TrainingConfig → the trainer's options (the same defaults as a config
- * file): early stopping on when `hasValidation` (a validation split or
- * validation data) unless `earlyStopping: false`, and the epoch cap that goes with it.
- */
-export function trainerOptions(t: TrainingConfig = {}, hasValidation = false): TrainerOptions {
-  const earlyStopping = effectiveEarlyStopping(t.earlyStopping, hasValidation);
-  const opt = t.optimizer ?? 'adam';
-  const lr = t.learningRate ?? (typeof opt === 'object' ? opt.learningRate : undefined) ?? DEFAULTS.learningRate;
-  const optimizer: OptimizerSpec = typeof opt === 'string' ? { name: opt, learningRate: lr } : { ...opt, learningRate: lr };
-  const sched = t.schedule ?? 'constant';
-  const schedule: ScheduleSpec = typeof sched === 'string' ? { kind: sched } : sched;
-  return {
-    epochs: t.epochs ?? defaultEpochs(earlyStopping),
-    batchSize: t.batchSize ?? DEFAULTS.batchSize,
-    seed: t.seed ?? DEFAULTS.seed,
-    optimizer,
-    schedule,
-    clipNorm: t.clipNorm,
-    clipValue: t.clipValue,
-    trainMetrics: t.trainMetrics ?? true,
-    diagnostics: t.diagnostics ?? false,
-    evaluationBatchSize: t.evaluationBatchSize,
-    earlyStopping,
-    checkpointEvery: t.checkpointEvery,
-    onNonFinite: t.onNonFinite ?? 'error',
-  };
 }
 
 function balanceSpec(b: TrainOptions['balance']): BalanceSpec {
@@ -401,24 +258,6 @@ function preflight(network: TrainableNetwork, heads: readonly Head[], data: Enco
   });
 }
 
-/** Every head's figures side by side (training, validation, gradient diagnostics). */
-export function headEpochLogs(log: EpochLog): Record<string, HeadEpochLog> {
-  const out: Record<string, HeadEpochLog> = {};
-  for (const [name, h] of Object.entries(log.train.heads)) {
-    const v = log.validation?.heads[name];
-    const entry: HeadEpochLog = { loss: h.loss, weight: h.weight, metrics: h.metrics };
-    if (v) entry.validation = { loss: v.loss, metrics: v.metrics };
-    const norm = log.diagnostics?.gradNorm[name];
-    if (norm !== undefined) entry.gradNorm = norm;
-    const cos = log.diagnostics?.cosine[name];
-    if (cos) entry.cosine = cos;
-    const update = log.update?.[name];
-    if (update) entry.update = update;
-    out[name] = entry;
-  }
-  return out;
-}
-
 /**
  * The validation split of every front door (data/split.ts) on labels read
  * from the data: a row's stratum is the class (the largest entry of the
@@ -440,10 +279,6 @@ function splitRows(labels: RawData['labels'], plans: readonly HeadPlan[], n: num
   const split = splitTrainValidation(n, options.validationSplit ?? 0, seed, strata);
   if (split.train.length === 0 && split.validation.length > 0) throw new MultilossError('config', `validationSplit ${options.validationSplit} leaves no training rows`);
   return split;
-}
-
-function rowsOf(data: EncodedData | EvaluationSource): number {
-  return 'batches' in data ? data.rows : data.n;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -569,104 +404,52 @@ async function splitStreamedData(
 
 async function run(prepared: Prepared, options: TrainOptions, data: DataSource): Promise<TrainingResult> {
   const { plans, network } = prepared;
-  const trainer0 = trainerOptions(options.training, (options.validationSplit ?? 0) > 0 || options.validationData !== undefined);
-  const strategy = createStrategy(
-    balanceSpec(options.balance),
-    plans.map((p) => ({ name: p.name, kind: p.kind, weight: p.config.weight ?? 1 })),
-  );
-  const disposeStrategy = () => {
-    if (strategy.kind === 'loss') strategy.dispose?.();
-  };
-  try {
-    prepared.checkStrategy(strategy, trainer0);
-    const split = options.validationSplit;
-    if (split !== undefined && (!(split >= 0 && split < 1) || options.validationData !== undefined)) {
-      throw new MultilossError('config', options.validationData !== undefined ? 'give validationData or validationSplit, not both' : `validationSplit must be in [0, 1), got ${split}`);
-    }
-  } catch (e) {
-    disposeStrategy();
-    throw e;
-  }
-
+  const trainer0 = resolveTrainingOptions(options.training, (options.validationSplit ?? 0) > 0 || options.validationData !== undefined);
   // Data: arrays are read whole; a Dataset or iterable is streamed (see `DataSource`).
   const readers = plans.map((p) => labelReader(p));
   const units = plans.map((p) => p.units);
-  let data_: PreparedData;
-  try {
-    data_ = !isStreamSource(data)
-      ? await wholeData(data, options, plans, readers, prepared.inputShape, trainer0.seed)
-      : options.validationSplit
-        ? await splitStreamedData(data, options, plans, readers, prepared.inputShape, trainer0.seed)
-        : await streamedData(data, options.validationData, plans, readers, prepared.inputShape);
-  } catch (e) {
-    disposeStrategy();
-    throw e;
-  }
-  const { heads, built, trainData, validation, sample } = data_;
-
-  let trainer: Trainer;
-  try {
-    preflight(network, heads, sample);
-    trainer = new Trainer(network, heads, strategy, trainer0);
-  } catch (e) {
-    disposeStrategy();
-    throw e;
-  }
-  const cb = options.callbacks ?? {};
-  const epochs = trainer0.epochs;
-  const callbacks: TrainerCallbacks = {
-    onTrainBegin: (info) => cb.onTrainBegin?.({ ...info, heads: heads.map((h) => h.name) }),
-    onEpochBegin: cb.onEpochBegin?.bind(cb),
-    onBatchBegin: cb.onBatchBegin?.bind(cb),
-    onBatchEnd: cb.onBatchEnd?.bind(cb),
-    onEpochEnd: async (log, control) => {
-      await cb.onEpochEnd?.({ ...log, heads: headEpochLogs(log) }, control);
+  let data_: PreparedData | undefined;
+  const outcome = await runTraining({
+    network,
+    ownsNetwork: false,
+    balance: balanceSpec(options.balance),
+    balanced: plans.map((p) => ({ name: p.name, kind: p.kind, weight: p.config.weight ?? 1 })),
+    options: trainer0,
+    check: (strategy) => {
+      prepared.checkStrategy(strategy, trainer0);
+      const split = options.validationSplit;
+      if (split !== undefined && (!(split >= 0 && split < 1) || options.validationData !== undefined)) {
+        throw new MultilossError('config', options.validationData !== undefined ? 'give validationData or validationSplit, not both' : `validationSplit must be in [0, 1), got ${split}`);
+      }
     },
-    onTrainEnd: cb.onTrainEnd?.bind(cb),
-  };
-  if (cb.onCheckpoint) {
-    const write = cb.onCheckpoint;
-    callbacks.onCheckpoint = (ck) => write({ ...ck, weights: network.model.getWeights() });
-  }
-  try {
-    if (options.resume) {
-      if (options.resume.weights) network.model.setWeights(options.resume.weights);
-      await trainer.restore(options.resume.state, options.resume.optimizer, options.resume.bestWeights);
-    }
-    await trainer.fit(trainData, validation, callbacks, options.interrupt);
-  } catch (e) {
-    trainer.dispose();
-    disposeStrategy();
-    throw e;
-  }
-  const history = trainer.history;
-  const weights = trainer.currentWeights();
-  const state = strategy.getState();
-  const stopping = trainer.earlyStoppingState;
-  const stopped = history.length < epochs && !trainer.interrupted;
-  const stop = trainer.stop as TrainingStop;
-  const totalKind = trainer.totalKind;
-  trainer.dispose();
-  disposeStrategy();
+    data: async () => {
+      data_ = !isStreamSource(data)
+        ? await wholeData(data, options, plans, readers, prepared.inputShape, trainer0.seed)
+        : options.validationSplit
+          ? await splitStreamedData(data, options, plans, readers, prepared.inputShape, trainer0.seed)
+          : await streamedData(data, options.validationData, plans, readers, prepared.inputShape);
+      preflight(network, data_.heads, data_.sample);
+      return { heads: data_.heads, train: data_.trainData, validation: data_.validation, trainEvaluation: data_.trainEvaluation };
+    },
+    callbacks: options.callbacks,
+    interrupt: options.interrupt,
+    resume: options.resume,
+  });
+  const { heads, built, validationRows } = data_ as PreparedData;
+  const { history, weights } = outcome;
   const evalBatch = trainer0.evaluationBatchSize;
-  const metrics = {
-    train: await evaluateSource(network, heads, data_.trainEvaluation, weights, evalBatch),
-    validation: validation && rowsOf(validation) > 0 ? await evaluateSource(network, heads, validation, weights, evalBatch) : undefined,
-  };
-  labelTotals([metrics.train, metrics.validation], totalKind);
-  const named = Object.fromEntries(heads.map((h, i) => [h.name, weights[i]]));
   return {
     history,
     heads,
     network,
     epochs: history.length,
-    stopped,
-    bestEpoch: stopping?.bestEpoch || undefined,
-    validationRows: data_.validationRows,
-    stop,
-    weights: named,
-    balancing: { method: strategy.name, state },
-    metrics,
+    stopped: outcome.stopped,
+    bestEpoch: outcome.bestEpoch,
+    validationRows,
+    stop: outcome.stop,
+    weights: Object.fromEntries(heads.map((h, i) => [h.name, weights[i]])),
+    balancing: outcome.balance,
+    metrics: { train: outcome.metrics.train as SplitLog, validation: outcome.metrics.validation },
     predict(xs: tf.Tensor): Record<string, tf.Tensor2D> {
       const out = network.predict(xs);
       return Object.fromEntries(heads.map((h, i) => [h.name, out[i]]));

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { fmt } from './format.js';
-import type { TrainerCallbacks } from '../training/trainer.js';
+import type { TrainingCallbacks } from '../training/types.js';
 import type { EpochLog, SplitLog } from '../training/history.js';
 
 function epochLine(log: EpochLog, epochs: number): string {
@@ -21,7 +21,7 @@ export function totalName(split: SplitLog): string {
  * Training progress on stderr: a live bar (epoch, batch, per-head loss) on a
  * terminal, one plain line per epoch otherwise (logs, CI).
  */
-export function progressCallbacks(stream: NodeJS.WriteStream, quiet: boolean): { callbacks: TrainerCallbacks; done(): void } {
+export function progressCallbacks(stream: NodeJS.WriteStream, quiet: boolean): { callbacks: TrainingCallbacks; done(): void } {
   if (quiet) return { callbacks: {}, done: () => undefined };
   let epochs = 0;
   if (!stream.isTTY) {

@@ -12,7 +12,7 @@ import { MultilossError } from '../errors.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import { fitModel, type FitInput, type FitOptions } from '../training/fit.js';
 import type { SplitLog } from '../training/history.js';
-import type { EarlyStoppingMonitor, EarlyStoppingSpec } from '../training/trainer.js';
+import type { EarlyStoppingMonitor, EarlyStoppingSpec } from '../training/early-stopping.js';
 
 import { DELTA_M_MONITOR, isDeltaMMonitor } from './delta-m-monitor.js';
 export { DELTA_M_MONITOR, isDeltaMMonitor, deltaMNeedsBaseline } from './delta-m-monitor.js';

@@ -4,10 +4,8 @@ import type { FeatureSpec } from '../data/preprocess.js';
 import { MultilossError } from '../errors.js';
 import type { HeadSpec } from '../model/heads/head.js';
 import { resolveBlock, type DenseBlockSpec } from '../model/blocks.js';
-import type { OptimizerSpec } from '../training/optimizers.js';
-import type { ScheduleSpec } from '../training/schedules.js';
-import type { TrainerOptions } from '../training/trainer.js';
-import { DEFAULT_EPOCHS, DEFAULT_EPOCHS_WITHOUT_STOPPING, defaultEpochs, effectiveEarlyStopping } from '../training/early-stopping.js';
+import { resolveTrainingOptions, TRAINING_DEFAULTS, type TrainerOptions } from '../training/options.js';
+import { DEFAULT_EPOCHS, DEFAULT_EPOCHS_WITHOUT_STOPPING } from '../training/early-stopping.js';
 import type { Config } from './schema.js';
 
 /** A configuration with every default filled in: what a training run actually used. */
@@ -31,9 +29,7 @@ export const DEFAULTS = {
   /** With early stopping (the default when there is validation data); DEFAULTS.epochsWithoutStopping otherwise. */
   epochs: DEFAULT_EPOCHS,
   epochsWithoutStopping: DEFAULT_EPOCHS_WITHOUT_STOPPING,
-  batchSize: 32,
-  learningRate: 1e-3,
-  seed: 42,
+  ...TRAINING_DEFAULTS,
   validationSplit: 0.2,
   trunk: [64, 32],
 } as const;
@@ -48,15 +44,8 @@ export function resolveConfig(config: Config): ResolvedConfig {
     if (seen.has(h.name)) throw new MultilossError('config', `targets: two heads are named "${h.name}"; give one a different "name"`);
     seen.add(h.name);
   }
-  const t = config.training ?? {};
-  const opt = t.optimizer ?? 'adam';
-  const optimizer: OptimizerSpec = typeof opt === 'string' ? { name: opt, learningRate: t.learningRate ?? DEFAULTS.learningRate } : { ...opt, learningRate: t.learningRate ?? DEFAULTS.learningRate };
-  const sched = t.schedule ?? 'constant';
-  const schedule: ScheduleSpec = typeof sched === 'string' ? { kind: sched } : sched;
   const trunk: DenseBlockSpec[] = (config.model?.trunk ?? [...DEFAULTS.trunk]).map((b, i) => resolveBlock(b, `model.trunk[${i}]`));
   const validation = { split: config.validation?.split ?? (config.validation?.data ? 0 : DEFAULTS.validationSplit), stratify: config.validation?.stratify ?? true };
-  // The monitor stays unset unless given: the trainer picks the default for the data it has (validation or training figures).
-  const earlyStopping = effectiveEarlyStopping(t.earlyStopping, validation.split > 0 || config.validation?.data !== undefined);
   return {
     missingValues: config.missingValues,
     features: config.features?.map((f) => (typeof f === 'string' ? { name: f } : f)),
@@ -65,20 +54,9 @@ export function resolveConfig(config: Config): ResolvedConfig {
     validation,
     trunk,
     architecture: (config.architecture as ArchitectureSpec | undefined) ?? { kind: 'shared' },
-    training: {
-      epochs: t.epochs ?? defaultEpochs(earlyStopping),
-      batchSize: t.batchSize ?? DEFAULTS.batchSize,
-      seed: t.seed ?? DEFAULTS.seed,
-      optimizer,
-      schedule,
-      clipNorm: t.clipNorm,
-      clipValue: t.clipValue,
-      trainMetrics: t.trainMetrics ?? true,
-      diagnostics: t.diagnostics ?? false,
-      ...(earlyStopping ? { earlyStopping } : {}),
-      checkpointEvery: t.checkpointEvery,
-      onNonFinite: t.onNonFinite ?? 'error',
-    },
+    // Early stopping is on by default when there is validation data; its monitor stays unset unless given
+    // (the trainer picks the default for the data it has: validation or training figures).
+    training: resolveTrainingOptions(config.training, validation.split > 0 || config.validation?.data !== undefined),
     balance: config.balance ?? { method: 'static' },
     stream: config.stream === true ? {} : config.stream ? { ...config.stream } : undefined,
   };

@@ -3,6 +3,11 @@ import type { Cell, Table } from './table.js';
 /** Strings treated as "missing" by default (compared after trimming). */
 export const DEFAULT_MISSING: readonly string[] = ['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '?'];
 
+/** Every cell value read as missing: the defaults plus a configuration's own `missingValues`. */
+export function missingTokens(extra: readonly string[] = []): string[] {
+  return [...DEFAULT_MISSING, ...extra];
+}
+
 /**
  * Returns a new table (same columns, source and lines) in which every string
  * cell equal, after trimming, to one of `tokens` is null. Numbers and booleans

@@ -4,9 +4,8 @@ import { join, resolve } from 'node:path';
 import * as z from 'zod';
 import { MultilossError } from '../errors.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
-import type { ModelCheckpoint, ResumePoint } from '../training/fit.js';
 import type { SeparateCheckpoint, SeparateResumePoint } from '../training/fit-separate.js';
-import type { NamedTensor, TrainerState } from '../training/trainer.js';
+import type { NamedTensor, ResumePoint, TrainerState, TrainingCheckpoint } from '../training/types.js';
 import { ioMessage, readFileChecked, readTextChecked, writeFileAtomic } from './files.js';
 import { loadModel, MAX_JSON_BYTES, MAX_WEIGHT_BYTES, recoverInterruptedSave, saveModel } from './model-dir.js';
 import { subModelDir } from './separate-dir.js';
@@ -49,15 +48,18 @@ async function encodeOptimizer(optimizer: NamedTensor[]): Promise<{ data: Uint8A
 }
 
 /** Returns a writer for `fitModel`'s `checkpoint` option that keeps `dir/last` and `dir/best`. */
-export function checkpointWriter(dir: string, config: Record<string, unknown>): (checkpoint: ModelCheckpoint) => Promise<void> {
+export function checkpointWriter(dir: string, config: Record<string, unknown>): (checkpoint: TrainingCheckpoint<MultilossModel>) => Promise<void> {
   const root = resolve(dir);
   return async (ck) => {
+    // Runs from a configuration attach the loadable model (TrainingCheckpoint.model).
+    const model = ck.model;
+    if (!model) throw new MultilossError('config', 'checkpointWriter: the checkpoint carries no model (fitModel, fitModelStream and fitSeparate attach one)');
     const { data, specs } = await encodeOptimizer(ck.optimizer);
     const trainer: TrainerFile = { format: CHECKPOINT_FORMAT, version: 1, reason: ck.reason, savedAt: new Date().toISOString(), config, state: ck.state };
     const files = { [TRAINER_FILE]: JSON.stringify(trainer), [OPTIMIZER_FILE]: data, [OPTIMIZER_SPECS_FILE]: specs };
     // The best epoch is also the newest state at that moment: both are kept current.
-    if (ck.reason === 'best') await saveModel(ck.model, join(root, 'best'), files);
-    await saveModel(ck.model, join(root, 'last'), files);
+    if (ck.reason === 'best') await saveModel(model, join(root, 'best'), files);
+    await saveModel(model, join(root, 'last'), files);
   };
 }
 
@@ -108,7 +110,11 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
 
 /** Frees the tensors a loaded checkpoint holds. */
 export function disposeCheckpoint(ck: LoadedCheckpoint): void {
-  tf.dispose([...ck.resume.weights, ...ck.resume.optimizer.map((o) => o.tensor), ...(ck.resume.bestWeights ?? [])]);
+  disposeResumePoint(ck.resume);
+}
+
+function disposeResumePoint(r: ResumePoint): void {
+  tf.dispose([...(r.weights ?? []), ...r.optimizer.map((o) => o.tensor), ...(r.bestWeights ?? [])]);
 }
 
 /**
@@ -145,7 +151,7 @@ const separateFileSchema = z.looseObject({
 export function separateCheckpointWriter(dir: string, config: Record<string, unknown>, heads: readonly string[]): (checkpoint: SeparateCheckpoint) => Promise<void> {
   const root = resolve(dir);
   const models = heads.map((head, k) => ({ head, dir: subModelDir(k, head) }));
-  const writers = new Map<number, (ck: ModelCheckpoint) => Promise<void>>();
+  const writers = new Map<number, (ck: TrainingCheckpoint<MultilossModel>) => Promise<void>>();
   let described = false;
   const describe = () => {
     if (described) return;
@@ -252,6 +258,6 @@ export function resumeNote(ck: AnyCheckpoint): string {
 export function disposeAnyCheckpoint(ck: AnyCheckpoint, models = false): void {
   if (ck.kind === 'joint') return disposeCheckpoint(ck);
   const r = ck.resume.current;
-  if (r) tf.dispose([...r.weights, ...r.optimizer.map((o) => o.tensor), ...(r.bestWeights ?? [])]);
+  if (r) disposeResumePoint(r);
   if (models) for (const m of ck.resume.done) m.dispose();
 }

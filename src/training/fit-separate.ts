@@ -9,13 +9,14 @@ import { cellLabel, columnIndex, type HeadSpec } from '../model/heads/index.js';
 import type { MultiOutputModel } from '../model/multi-output.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import { SeparateModels } from '../model/separate-models.js';
-import { defaultFeatures, fitModel, splitInput, type FitInput, type FitOptions, type ModelCheckpoint, type ResumePoint } from './fit.js';
-import type { EarlyStoppingSpec, TrainerCallbacks } from './trainer.js';
+import { defaultFeatures, fitModel, splitInput, type FitInput, type FitOptions } from './fit.js';
+import type { EarlyStoppingSpec } from './early-stopping.js';
+import type { ResumePoint, TrainingCallbacks, TrainingCheckpoint } from './types.js';
 
 /** What separate models hand to their checkpoint writer. */
 export type SeparateCheckpoint =
   /** A checkpoint of the sub-model in training (every N epochs, best epoch, interrupt), as `fitModel` offers it. */
-  | { kind: 'checkpoint'; index: number; count: number; head: string; checkpoint: ModelCheckpoint }
+  | { kind: 'checkpoint'; index: number; count: number; head: string; checkpoint: TrainingCheckpoint<MultilossModel> }
   /** A finished sub-model: a resumed run takes it over instead of training it again. */
   | { kind: 'model'; index: number; count: number; head: string; model: MultilossModel };
 
@@ -174,7 +175,7 @@ export async function fitSeparate(config: ResolvedConfig, input: FitInput, optio
       if (val?.rows.length === 0) val = undefined;
       const resume = k === done.length ? options.resume?.current : undefined;
       let epoch = resume?.state.epoch ?? 0;
-      const callbacks: TrainerCallbacks = {
+      const callbacks: TrainingCallbacks<MultilossModel> = {
         ...options.callbacks,
         onEpochEnd: (log, control) => {
           epoch = log.epoch;

@@ -24,7 +24,7 @@
  * the file's length. Browser-safe: the caller supplies the chunk readers.
  */
 import type { ResolvedConfig } from '../config/resolve.js';
-import { DEFAULT_MISSING, normalizeMissing } from '../data/missing.js';
+import { normalizeMissing } from '../data/missing.js';
 import { parseNumber } from '../data/infer.js';
 import { StreamingPreprocessorFit } from '../data/preprocess-stream.js';
 import type { FeaturePreprocessor } from '../data/preprocess.js';
@@ -37,7 +37,7 @@ import { readNumericTarget } from '../model/heads/numeric-target.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import { Rebatcher, ShuffleBuffer, sliceEncoded, type BatchSource, type EpochBatches, type EpochRequest, type EvaluationSource } from './batch-source.js';
 import type { EncodedData } from './data.js';
-import { tableStrata, trainFitted, type FitOptions } from './fit.js';
+import { missingValuesOf, tableStrata, trainFitted, type FitOptions } from './fit.js';
 import { EvaluationAccumulator, evaluateSource } from './trainer.js';
 import type { TrainableNetwork } from '../model/trainable-network.js';
 
@@ -258,7 +258,7 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
   for (const h of config.heads) {
     if (!(HEAD_KINDS as readonly string[]).includes(h.kind)) throw new MultilossError('config', `head "${h.name}": kind "${h.kind}" is a registered kind; --stream supports the built-in kinds (${HEAD_KINDS.join(', ')})`);
   }
-  const missing = config.missingValues ? [...DEFAULT_MISSING, ...config.missingValues] : [...DEFAULT_MISSING];
+  const missing = missingValuesOf(config);
   const labelColumns = [...new Set(config.heads.flatMap((h) => [h.column, ...(h.sampleWeight ? [h.sampleWeight] : [])]))];
   const plan: Plan = { config, missing, labelColumns, split: input.validation ? 0 : config.validation.split, seed: config.training.seed };
   const source = input.train.source;

@@ -1,8 +1,7 @@
-import { createStrategy } from '../balancing/index.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { DEFAULT_MISSING, normalizeMissing } from '../data/missing.js';
+import { missingTokens, normalizeMissing } from '../data/missing.js';
 import { FeaturePreprocessor, type FeatureSpec } from '../data/preprocess.js';
-import { selectRows, splitTrainValidation, type Stratum } from '../data/split.js';
+import { selectRows, splitTrainValidation, type Stratum, type TrainValidationSplit } from '../data/split.js';
 import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import { cellLabel, columnIndex, fitHead, type Head } from '../model/heads/index.js';
@@ -11,13 +10,10 @@ import { architectureFactory } from '../model/architectures/index.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
 import type { EncodedData } from './data.js';
 import type { BatchSource, EvaluationSource } from './batch-source.js';
-import type { TrainableNetwork } from '../model/trainable-network.js';
+import type { EarlyStoppingMonitor } from './early-stopping.js';
 import { Rng } from '../util/rng.js';
-import { evaluateSource, Trainer, type CheckpointReason, type EarlyStoppingMonitor, type InterruptFlag, type NamedTensor, type TrainerCallbacks, type TrainerState } from './trainer.js';
-import type * as tf from '@tensorflow/tfjs-core';
-import type { BalancingStrategy } from '../balancing/strategy.js';
-import type { TrainingStop } from './early-stopping.js';
-import { labelTotals } from './history.js';
+import { runTraining, type TrainingRun } from './run.js';
+import type { InterruptFlag, ResumePoint, TrainingCallbacks, TrainingCheckpoint } from './types.js';
 
 export interface FitInput {
   /** The training table (a validation split is taken from it unless `validation` is given). */
@@ -25,32 +21,12 @@ export interface FitInput {
   validation?: Table;
 }
 
-/** A checkpoint as the storage layer sees it: a loadable model of the current weights plus the trainer's state. */
-export interface ModelCheckpoint {
-  reason: CheckpointReason;
-  model: MultilossModel;
-  state: TrainerState;
-  optimizer: NamedTensor[];
-}
-
-/** What a resumed run continues from (read back from a checkpoint). */
-export interface ResumePoint {
-  /** The checkpointed network weights, in `model.getWeights()` order. */
-  weights: tf.Tensor[];
-  state: TrainerState;
-  optimizer: NamedTensor[];
-  /** The best epoch's weights, when early stopping restores them. */
-  bestWeights?: tf.Tensor[];
-  /** The checkpoint's feature preprocessing: must equal the one fitted now (same data, same config). */
-  preprocessing: unknown;
-}
-
 export interface FitOptions {
-  callbacks?: TrainerCallbacks;
+  callbacks?: TrainingCallbacks<MultilossModel>;
   /** Non-fatal notices (rows dropped, …). */
   warn?: (message: string) => void;
-  /** Receives checkpoints (every N epochs, best epoch, interrupt); awaited. */
-  checkpoint?: (checkpoint: ModelCheckpoint) => Promise<void>;
+  /** Receives checkpoints (every N epochs, best epoch, interrupt), each with its loadable `model`; awaited. */
+  checkpoint?: (checkpoint: TrainingCheckpoint<MultilossModel>) => Promise<void>;
   resume?: ResumePoint;
   /** Set `interrupted` to stop after the current step with a checkpoint; fitModel then throws an 'interrupted' error. */
   interrupt?: InterruptFlag;
@@ -116,8 +92,19 @@ export function defaultFeatures(table: Table, config: ResolvedConfig): FeatureSp
 }
 
 /** Every cell value read as missing under this configuration. */
-function missingValuesOf(config: ResolvedConfig): string[] {
-  return config.missingValues ? [...DEFAULT_MISSING, ...config.missingValues] : [...DEFAULT_MISSING];
+export function missingValuesOf(config: ResolvedConfig): string[] {
+  return missingTokens(config.missingValues);
+}
+
+/**
+ * The seeded validation split of a table's rows (missing values normalised),
+ * stratified as `tableStrata` says: the rule of every front door
+ * (data/split.ts). `unit` names the rows in the error (rows, images).
+ */
+export function validationSplitOf(config: ResolvedConfig, table: Table, unit = 'rows'): TrainValidationSplit {
+  const split = splitTrainValidation(table.rows.length, config.validation.split, config.training.seed, tableStrata(table, config));
+  if (split.train.length === 0) throw new MultilossError('config', `validation.split ${config.validation.split} leaves no training ${unit}`);
+  return split;
 }
 
 /**
@@ -157,8 +144,7 @@ export function splitInput(config: ResolvedConfig, input: FitInput, warn: (messa
     return { missing, all, train: all, validation: labelledRows(config, input.validation, warn) };
   }
   if (config.validation.split > 0) {
-    const split = splitTrainValidation(normalized.rows.length, config.validation.split, config.training.seed, tableStrata(normalized, config));
-    if (split.train.length === 0) throw new MultilossError('config', `validation.split ${config.validation.split} leaves no training rows`);
+    const split = validationSplitOf(config, normalized);
     return { missing, all, train: selectRows(normalized, split.train), validation: selectRows(normalized, split.validation), validationRows: split.validation };
   }
   return { missing, all, train: all };
@@ -213,11 +199,16 @@ export interface FittedEncoders {
   heads: Head[];
   /** Every cell value read as missing. */
   missing: string[];
+  /** The network's input shape: [features] by default, H×W×C for images. */
+  inputShape?: number[];
 }
 
 /**
- * Builds the network and the strategy and runs the trainer on encoded rows in
- * memory or a streaming source (shared by `fitModel` and `fitModelStream`).
+ * Builds the network and trains it through `runTraining` on encoded rows in
+ * memory or a streaming source: the one path of every front door that
+ * returns a MultilossModel (`fitModel`, `fitModelStream`, `fitImageModel`,
+ * and through them `fitSeparate`, `trainFromConfig`, the CLI), and the one
+ * place their model's metadata is written.
  */
 export async function trainFitted(
   config: ResolvedConfig,
@@ -229,38 +220,24 @@ export async function trainFitted(
    * The final training and validation metrics when `trainData` is a stream
    * (the rows read once more, in order; both splits in one pass when they share a file).
    */
-  finalMetrics?: (network: TrainableNetwork, heads: readonly Head[], weights: readonly number[]) => Promise<MultilossModel['meta']['metrics']>,
+  finalMetrics?: TrainingRun['finalMetrics'],
 ): Promise<MultilossModel> {
   const { preprocessor, heads, missing } = encoders;
-  const seed = config.training.seed;
-  const rng = new Rng(seed);
   const architecture = architectureFactory(config.architecture.kind);
   architecture.validate(config.architecture, config.trunk);
   const network = architecture.create(
     config.architecture,
     config.trunk,
-    [preprocessor.outputSize],
+    encoders.inputShape ?? [preprocessor.outputSize],
     heads.map((h) => ({ name: h.name, units: h.units, activation: h.activation })),
-    rng,
+    new Rng(config.training.seed),
   );
-  let strategy;
-  let trainer;
-  try {
-    strategy = createStrategy(
-      config.balance,
-      heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })),
-    );
-    trainer = new Trainer(network, heads, strategy, options.monitor ? { ...config.training, monitor: options.monitor } : config.training);
-  } catch (e) {
-    network.dispose();
-    throw e;
-  }
   const meta = (
     history: MultilossModel['meta']['history'],
     weights: number[],
-    state: Record<string, unknown>,
+    balance: { method: string; state: Record<string, unknown> },
     metrics: MultilossModel['meta']['metrics'],
-    stop?: TrainingStop,
+    stop?: MultilossModel['meta']['stop'],
   ): MultilossModel['meta'] => ({
     format: 'multiloss',
     formatVersion: FORMAT_VERSION,
@@ -268,59 +245,31 @@ export async function trainFitted(
     createdAt: new Date().toISOString(),
     missingValues: missing,
     config,
-    balance: { method: (strategy as BalancingStrategy).name, state, weights },
+    balance: { ...balance, weights },
     metrics,
     history,
     ...(stop ? { stop } : {}),
   });
-  const callbacks: TrainerCallbacks = { ...options.callbacks };
-  const write = options.checkpoint;
-  if (write) {
-    callbacks.onCheckpoint = async (ck) => {
-      const t = trainer as Trainer;
-      const snapshot = new MultilossModel(network, heads, preprocessor, meta(ck.state.history, t.currentWeights(), ck.state.strategy, {}));
-      await write({ reason: ck.reason, model: snapshot, state: ck.state, optimizer: ck.optimizer });
-    };
-  }
-  let state: Record<string, unknown>;
-  try {
-    if (options.resume) {
-      const r = options.resume;
-      if (JSON.stringify(r.preprocessing) !== JSON.stringify(preprocessor.toJSON())) {
+  const resume = options.resume;
+  const outcome = await runTraining({
+    network,
+    ownsNetwork: true,
+    balance: config.balance,
+    balanced: heads.map((h) => ({ name: h.name, kind: h.kind, weight: h.spec.weight ?? 1 })),
+    options: options.monitor ? { ...config.training, monitor: options.monitor } : config.training,
+    check: () => {
+      if (resume && !resume.weights) throw new MultilossError('config', 'resume: the checkpoint holds no network weights');
+      if (resume && JSON.stringify(resume.preprocessing) !== JSON.stringify(preprocessor.toJSON())) {
         throw new MultilossError('config', 'resume: the data or feature configuration differs from the checkpoint\'s (the fitted preprocessing does not match); resume with the same data and configuration');
       }
-      network.model.setWeights(r.weights);
-      await trainer.restore(r.state, r.optimizer, r.bestWeights);
-    }
-    await trainer.fit(trainData, validationData, callbacks, options.interrupt);
-    state = strategy.getState();
-    if (trainer.interrupted) {
-      throw new MultilossError('interrupted', `training interrupted after epoch ${trainer.epochsDone} (a checkpoint was written)`);
-    }
-  } catch (e) {
-    network.dispose();
-    throw e;
-  } finally {
-    trainer.dispose();
-    if (strategy.kind === 'loss') strategy.dispose?.();
-  }
-  const weights = trainer.currentWeights();
-  let metrics: MultilossModel['meta']['metrics'];
-  try {
-    metrics = finalMetrics
-      ? await finalMetrics(network, heads, weights)
-      : {
-          train: isInMemory(trainData) ? await evaluateSource(network, heads, trainData, weights) : undefined,
-          validation: validationData ? await evaluateSource(network, heads, validationData, weights) : undefined,
-        };
-  } catch (e) {
-    network.dispose();
-    throw e;
-  }
-  labelTotals([metrics.train, metrics.validation], trainer.totalKind);
-  return new MultilossModel(network, heads, preprocessor, meta(trainer.history, weights, state, metrics, trainer.stop));
-}
-
-function isInMemory(data: EncodedData | BatchSource): data is EncodedData {
-  return typeof (data as BatchSource).epoch !== 'function';
+    },
+    data: () => ({ heads, train: trainData, validation: validationData }),
+    callbacks: options.checkpoint ? { ...options.callbacks, onCheckpoint: options.checkpoint } : options.callbacks,
+    interrupt: options.interrupt,
+    interruptIsError: true,
+    resume,
+    checkpointModel: (ck, weights, method) => new MultilossModel(network, heads, preprocessor, meta(ck.state.history, weights, { method, state: ck.state.strategy }, {})),
+    finalMetrics,
+  });
+  return new MultilossModel(network, heads, preprocessor, meta(outcome.history, outcome.weights, outcome.balance, outcome.metrics, outcome.stop));
 }

@@ -57,3 +57,44 @@ export interface BatchLog {
 }
 
 export type History = EpochLog[];
+
+/** One head's figures for an epoch, gathered in one place. */
+export interface HeadEpochLog {
+  /** Unweighted training loss (weighted mean over the head's labelled rows). */
+  loss: number;
+  /** The head's weight in the total loss (mean over the epoch's steps; 1 for gradient methods, whose total is the unweighted sum). */
+  weight: number;
+  /** Gradient methods: what the epoch's updates did to this head (share of the update, cosine, decrease vs the plain sum, raw coefficient). */
+  update?: HeadUpdate;
+  /** Training metrics (when `trainMetrics`). */
+  metrics: Record<string, number>;
+  /** Validation loss and metrics (exact over the whole validation set). */
+  validation?: { loss: number; metrics: Record<string, number> };
+  /** Mean ‖gradient‖ on the shared part, when measured (gradient methods, or `diagnostics: true`). */
+  gradNorm?: number;
+  /** Mean cosine between this head's gradient and each other head's, when measured. */
+  cosine?: Record<string, number>;
+}
+
+/** An epoch's log as `onEpochEnd` receives it: the EpochLog plus every head's figures side by side. */
+export interface TrainingEpochLog extends EpochLog {
+  heads: Record<string, HeadEpochLog>;
+}
+
+/** Every head's figures side by side (training, validation, gradient diagnostics). */
+export function headEpochLogs(log: EpochLog): Record<string, HeadEpochLog> {
+  const out: Record<string, HeadEpochLog> = {};
+  for (const [name, h] of Object.entries(log.train.heads)) {
+    const v = log.validation?.heads[name];
+    const entry: HeadEpochLog = { loss: h.loss, weight: h.weight, metrics: h.metrics };
+    if (v) entry.validation = { loss: v.loss, metrics: v.metrics };
+    const norm = log.diagnostics?.gradNorm[name];
+    if (norm !== undefined) entry.gradNorm = norm;
+    const cos = log.diagnostics?.cosine[name];
+    if (cos) entry.cosine = cos;
+    const update = log.update?.[name];
+    if (update) entry.update = update;
+    out[name] = entry;
+  }
+  return out;
+}

@@ -6,13 +6,15 @@ import type { Head } from '../model/heads/head.js';
 import type { TrainableNetwork } from '../model/trainable-network.js';
 import type { EncodedData } from './data.js';
 import { memoryEvaluationSource, MemoryBatchSource, type BatchSource, type EvaluationSource } from './batch-source.js';
-import type { BatchLog, EpochLog, History } from './history.js';
-import { EarlyStopping, resolveMonitor, type EarlyStoppingMonitor, type EarlyStoppingSpec, type StopReason, type TrainingStop } from './early-stopping.js';
+import { headEpochLogs, type BatchLog, type History } from './history.js';
+import { EarlyStopping, resolveMonitor, type EarlyStoppingMonitor, type StopReason, type TrainingStop } from './early-stopping.js';
 import { EpochRecorder, type EpochSums } from './epoch-accounting.js';
 import { evaluateSource, isEvaluationSource } from './evaluation.js';
-import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
+import { createOptimizer, type TrainingOptimizer } from './optimizers.js';
+import type { TrainerOptions } from './options.js';
+import type { CheckpointReason, InterruptFlag, NamedTensor, TrainerState, TrainingCallbacks, TrainingControl } from './types.js';
 import { Rng } from '../util/rng.js';
-import { learningRateAt, type ScheduleSpec } from './schedules.js';
+import { learningRateAt } from './schedules.js';
 import { runStep } from './steps/run-step.js';
 import type { StepEnv } from './steps/step.js';
 
@@ -21,119 +23,6 @@ export { resolveMonitor, type EarlyStoppingMonitor, type EarlyStoppingSpec } fro
 export type { EpochSums } from './epoch-accounting.js';
 export { EvaluationAccumulator, evaluateEncoded, evaluateSource } from './evaluation.js';
 export { headLosses, type TensorBatch } from './steps/step.js';
-
-export interface TrainerOptions {
-  epochs: number;
-  batchSize: number;
-  seed: number;
-  optimizer: OptimizerSpec;
-  schedule?: ScheduleSpec;
-  /** Rescale the gradient when its global L2 norm exceeds this. */
-  clipNorm?: number;
-  /** Clip every gradient element to ±clipValue. */
-  clipValue?: number;
-  /** Compute training metrics from each batch's predictions (default true). */
-  trainMetrics?: boolean;
-  /**
-   * Record per-head gradient norms and pairwise cosines on the shared
-   * representation for loss-based methods too (gradient-based methods always
-   * record them, on the part they aggregate). Costs one split of the backward
-   * pass at the trunk output.
-   */
-  diagnostics?: boolean;
-  /** Batch size for validation and evaluation passes (default 1024). */
-  evaluationBatchSize?: number;
-  /** Stop when a monitored figure stops improving (and optionally restore the best weights). */
-  earlyStopping?: EarlyStoppingSpec;
-  /**
-   * A figure to watch computed by the caller (e.g. Δm against a comparison's
-   * reference) instead of the one `earlyStopping.monitor` names; patience,
-   * minDelta and restoreBest still come from `earlyStopping`.
-   */
-  monitor?: EarlyStoppingMonitor;
-  /** Offer a checkpoint (`onCheckpoint`) every this many epochs (and at the best epoch). */
-  checkpointEvery?: number;
-  /**
-   * A NaN or infinity in a head's loss or gradient: 'error' (default) stops
-   * with an error naming the head, epoch and step; 'skip-batch' drops that
-   * step's update and counts it in the epoch's `skippedBatches`.
-   */
-  onNonFinite?: 'error' | 'skip-batch';
-}
-
-/** A named tensor, as tfjs optimizers save and restore their slots. */
-export interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
-}
-
-/** Why a checkpoint is offered. */
-export type CheckpointReason = 'every' | 'best' | 'interrupt';
-
-/** Everything besides the network weights that a resumed run needs to continue exactly. */
-export interface TrainerState {
-  version: 1;
-  /** Completed epochs. */
-  epoch: number;
-  /** Completed steps in the whole run. */
-  step: number;
-  /** Completed batches of the current epoch (0 at an epoch boundary). */
-  batch: number;
-  /** The current epoch's row order, when stopped inside an epoch. */
-  order?: number[];
-  /**
-   * Set when the run reads a streaming source (a file with --stream, a
-   * dataset): rows per epoch. A resume inside an epoch skips the batches done.
-   */
-  stream?: { rows: number };
-  /** Sums of the current epoch's training figures so far, when stopped inside an epoch. */
-  partial?: EpochSums;
-  rng: object;
-  strategy: Record<string, unknown>;
-  history: History;
-  earlyStopping?: { best: number; bestEpoch: number; wait: number };
-}
-
-export interface TrainerCheckpoint {
-  reason: CheckpointReason;
-  state: TrainerState;
-  /** The optimizer's slots (Adam moments, iteration count), in the optimizer's own order. */
-  optimizer: NamedTensor[];
-}
-
-/** Set `interrupted` (e.g. from a signal handler) to stop after the current step with a checkpoint. */
-export interface InterruptFlag {
-  interrupted: boolean;
-}
-
-/** Lets a callback end training after the current epoch. */
-export interface TrainingControl {
-  stop(): void;
-  readonly stopped: boolean;
-}
-
-/**
- * Called by `Trainer.fit` at these moments: `onTrainBegin` once before the
- * first step (also when resuming); `onEpochBegin` before an epoch's first
- * batch (not when resuming inside an epoch); `onBatchBegin` / `onBatchEnd`
- * around every step; `onEpochEnd` after the epoch's validation; `onTrainEnd`
- * once after the last epoch (not when an interrupt ends the run).
- * `control.stop()` ends training after the current epoch.
- */
-export interface TrainerCallbacks {
-  onTrainBegin?(info: { epochs: number; batchesPerEpoch: number }): void;
-  onEpochBegin?(info: { epoch: number }, control: TrainingControl): void | Promise<void>;
-  onBatchBegin?(info: { epoch: number; batch: number; batches: number }, control: TrainingControl): void;
-  onBatchEnd?(log: BatchLog, control: TrainingControl): void;
-  onEpochEnd?(log: EpochLog, control: TrainingControl): void | Promise<void>;
-  onTrainEnd?(info: { history: History; epochs: number; stopped: boolean }): void | Promise<void>;
-  /**
-   * A checkpoint: the network's current weights plus `checkpoint`. Awaited
-   * before training goes on; the tensors in `checkpoint.optimizer` are only
-   * valid during the call.
-   */
-  onCheckpoint?(checkpoint: TrainerCheckpoint): Promise<void>;
-}
 
 /**
  * The training loop: seeded mini-batches, per-head masked losses combined by a
@@ -247,7 +136,7 @@ export class Trainer {
   async fit(
     train: EncodedData | BatchSource,
     validation?: EncodedData | EvaluationSource,
-    callbacks: TrainerCallbacks = {},
+    callbacks: TrainingCallbacks = {},
     interrupt?: InterruptFlag,
   ): Promise<History> {
     const units = this.heads.map((h) => h.units);
@@ -276,7 +165,7 @@ export class Trainer {
         return stopped;
       },
     };
-    callbacks.onTrainBegin?.({ epochs: this.options.epochs, batchesPerEpoch: batches });
+    callbacks.onTrainBegin?.({ epochs: this.options.epochs, batchesPerEpoch: batches, heads: this.heads.map((h) => h.name) });
     let lastYield = performance.now();
     while (this.epoch < this.options.epochs && !stopped) {
       const started = performance.now();
@@ -350,7 +239,7 @@ export class Trainer {
           reason = 'patience';
         }
       }
-      await callbacks.onEpochEnd?.(log, control);
+      await callbacks.onEpochEnd?.({ ...log, heads: headEpochLogs(log) }, control);
       const every = this.options.checkpointEvery;
       if (improved) await this.offerCheckpoint('best', callbacks);
       if (every && this.epoch % every === 0 && this.epoch < this.options.epochs && !stopped) await this.offerCheckpoint('every', callbacks);
@@ -389,11 +278,11 @@ export class Trainer {
     return this.stopping.state;
   }
 
-  private async offerCheckpoint(reason: CheckpointReason, callbacks: TrainerCallbacks): Promise<void> {
+  private async offerCheckpoint(reason: CheckpointReason, callbacks: TrainingCallbacks): Promise<void> {
     if (!callbacks.onCheckpoint) return;
     const optimizer: NamedTensor[] = await this.optimizer.getSlots();
     try {
-      await callbacks.onCheckpoint({ reason, state: this.getState(), optimizer });
+      await callbacks.onCheckpoint({ reason, state: this.getState(), optimizer, weights: this.network.model.getWeights() });
     } finally {
       this.optimizer.releaseSlots(optimizer);
     }

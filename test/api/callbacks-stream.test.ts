@@ -9,7 +9,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { trainLayersModel, type ArrayData, type DatasetLike, type HeadConfig, type TrainingCallbacks } from '../../src/api/index.js';
-import type { TrainerState } from '../../src/training/trainer.js';
+import type { TrainerState } from '../../src/training/types.js';
 import { useDefaultBackend } from '../helpers.js';
 import { weightValues } from './fixtures.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { trainerOptions } from '../../src/api/train.js';
+import { resolveTrainingOptions } from '../../src/training/options.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { normalizeMissing } from '../../src/data/missing.js';
@@ -46,12 +46,12 @@ describe('early stopping defaults', () => {
   });
 
   it('the library API has the same defaults, keyed on its validationSplit / validationData', () => {
-    assert.deepEqual(trainerOptions({}, true).earlyStopping, { patience: 10, restoreBest: true });
-    assert.equal(trainerOptions({}, true).epochs, 200);
-    assert.equal(trainerOptions({}, false).earlyStopping, undefined);
-    assert.equal(trainerOptions({}, false).epochs, 50);
-    assert.equal(trainerOptions({ earlyStopping: false }, true).earlyStopping, undefined);
-    assert.equal(trainerOptions({ earlyStopping: false }, true).epochs, 50);
+    assert.deepEqual(resolveTrainingOptions({}, true).earlyStopping, { patience: 10, restoreBest: true });
+    assert.equal(resolveTrainingOptions({}, true).epochs, 200);
+    assert.equal(resolveTrainingOptions({}, false).earlyStopping, undefined);
+    assert.equal(resolveTrainingOptions({}, false).epochs, 50);
+    assert.equal(resolveTrainingOptions({ earlyStopping: false }, true).earlyStopping, undefined);
+    assert.equal(resolveTrainingOptions({ earlyStopping: false }, true).epochs, 50);
   });
 });
 

@@ -11,12 +11,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { trainLayersModel, type ArrayData, type TrainOptions } from '../../src/api/index.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { ImageSet } from '../../src/data/images/dataset.js';
-import { fitImageModel } from '../../src/data/images/fit.js';
+import { fitImageModel } from '../../src/training/fit-images.js';
 import { validationShare } from '../../src/data/split.js';
 import type { Cell } from '../../src/data/table.js';
 import { openTableStream } from '../../src/io/stream-table.js';
@@ -25,6 +24,7 @@ import { fitModel } from '../../src/training/fit.js';
 import { fitModelStream } from '../../src/training/fit-stream.js';
 import { Rng } from '../../src/util/rng.js';
 import { tempDir, useDefaultBackend } from '../helpers.js';
+import { tinyModel } from './tiny-layers-model.js';
 
 const N = 157;
 const CLASSES = ['a', 'b', 'c'];
@@ -57,14 +57,6 @@ function config(seed: number, split: number, stratify = true) {
       training: { epochs: 1, batchSize: 16, seed },
     }),
   );
-}
-
-function tinyModel(): tfl.LayersModel {
-  const input = tfl.input({ shape: [2] });
-  const trunk = tfl.layers.dense({ units: 4, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tfl.SymbolicTensor;
-  const value = tfl.layers.dense({ units: 1, name: 'value', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }).apply(trunk) as tfl.SymbolicTensor;
-  const cls = tfl.layers.dense({ units: 3, activation: 'softmax', name: 'cls', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }).apply(trunk) as tfl.SymbolicTensor;
-  return tfl.model({ inputs: input, outputs: [value, cls] });
 }
 
 describe('one validation split for every front door', () => {

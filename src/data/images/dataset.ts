@@ -4,6 +4,7 @@
  */
 import { MultilossError } from '../../errors.js';
 import type { Cell, Table } from '../table.js';
+import { FeaturePreprocessor } from '../preprocess.js';
 
 export interface ImageSet {
   /** Number of images. */
@@ -48,4 +49,10 @@ export function subsetImages(set: ImageSet, idx: readonly number[]): ImageSet {
   const labels: Record<string, Cell[]> = {};
   for (const [name, col] of Object.entries(set.labels)) labels[name] = idx.map((i) => col[i]);
   return { n: idx.length, shape: [...set.shape], x, labels, source: set.source };
+}
+
+/** The identity preprocessing on flat pixel rows (what multiloss.json records for an image model). */
+export function pixelPreprocessor(shape: readonly number[]): FeaturePreprocessor {
+  const features = Array.from({ length: imageSize(shape) }, (_, i) => ({ name: `pixel_${i}`, type: 'numeric' as const, mean: 0, std: 1, missingIndicator: false }));
+  return FeaturePreprocessor.fromJSON({ version: 1, features });
 }
