@@ -9,7 +9,7 @@
 export * from './core.js';
 
 // Node: files, model directories, backend
-export { readTableFile } from './io/table-file.js';
+export { readTableFile, readDataFile } from './io/table-file.js';
 export { readConfigFile } from './io/config-file.js';
 export { saveModel, loadModel, MODEL_FILE, META_FILE } from './io/model-dir.js';
 export { writeFileAtomic } from './io/files.js';

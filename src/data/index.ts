@@ -67,3 +67,8 @@ export function readTableText(text: string, source: string, format?: TableFormat
   if (text.trim() === '') throw new MultilossError('data', `${source}: the file is empty`);
   return readTable(text, source, format, csvOptions);
 }
+
+export { readParquet, ParquetSource, PARQUET_CODECS, type AsyncBuffer } from './parquet.js';
+export { readArrow } from './arrow.js';
+export { readBinaryTable, binaryFormatOf, type BinaryFormat, type DataFormat } from './binary.js';
+export { tableFromColumns, type ColumnValues, type NumericColumnValues, type CategoricalColumnValues, type BooleanColumnValues, type ColumnSelection, type ColumnsSource } from './columns.js';

@@ -5,7 +5,7 @@ import { MultilossError } from '../errors.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import { fitModel, type FitOptions } from '../training/fit.js';
 import { readConfigFile } from './config-file.js';
-import { readTableFile } from './table-file.js';
+import { readDataFile } from './table-file.js';
 import { openTableStream } from './stream-table.js';
 import { fitModelStream } from '../training/fit-stream.js';
 
@@ -31,8 +31,8 @@ export async function trainFromConfig(
   }
   if (!table) {
     if (!parsed.data) throw new MultilossError('config', 'no training data: give "data" in the configuration or pass a table');
-    table = readTableFile(parsed.data, parsed.format);
+    table = await readDataFile(parsed.data, parsed.format);
   }
-  const validation = data.validation ?? (parsed.validation?.data ? readTableFile(parsed.validation.data, parsed.format) : undefined);
+  const validation = data.validation ?? (parsed.validation?.data ? await readDataFile(parsed.validation.data, parsed.format) : undefined);
   return fitModel(resolveConfig(parsed), { table, validation }, options);
 }

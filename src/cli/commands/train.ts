@@ -8,8 +8,8 @@ import { readConfigFile } from '../../io/config-file.js';
 import { saveAnyModel } from '../../io/separate-dir.js';
 import { checkpointWriter, disposeAnyCheckpoint, readAnyCheckpoint, resumeNote, separateCheckpointWriter, type AnyCheckpoint } from '../../io/checkpoints.js';
 import { deltaMNeedsBaseline, isDeltaMMonitor } from '../../compare/delta-m.js';
-import { readTableFile } from '../../io/table-file.js';
-import type { TableFormat } from '../../data/index.js';
+import { readDataFile } from '../../io/table-file.js';
+import type { DataFormat } from '../../data/binary.js';
 import type { Table } from '../../data/table.js';
 import { checkReportPath, writeTrainingReport } from '../../io/report-file.js';
 import { asReportable } from '../../report/training-report.js';
@@ -182,8 +182,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     const out = config.out ?? resolve('multiloss-model');
     raw.out = out;
     const stream = streamingRun(flags, config.stream !== undefined && config.stream !== false, checkpoint, resolved.approach);
-    const table = stream ? undefined : readTableFile(config.data as string, config.format);
-    const validation = !stream && config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
+    const table = stream ? undefined : await readDataFile(config.data as string, config.format);
+    const validation = !stream && config.validation?.data ? await readDataFile(config.validation.data, config.format) : undefined;
     const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
     // Checkpoints exist to resume. A run that asked for none (checkpointEvery, --checkpoint-dir,
     // --resume) still writes them (early stopping's best epochs; an interrupt must be resumable)
@@ -302,6 +302,6 @@ function streamingRun(flags: TrainFlags, configured: boolean, checkpoint: AnyChe
 }
 
 /** A data file read in chunks, from the start each time it is opened. */
-function streamedTable(path: string, format: TableFormat | undefined): StreamedTable {
+function streamedTable(path: string, format: DataFormat | undefined): StreamedTable {
   return { source: path, open: () => openTableStream(path, { format }) };
 }
