@@ -25,10 +25,10 @@ export function binaryFormatOf(source: string, format?: DataFormat): BinaryForma
   return undefined;
 }
 
-/** An ArrayBuffer holding exactly `bytes` (no copy when the view is the whole buffer). */
+/** An ArrayBuffer holding exactly `bytes`: the view's own buffer when it is the whole of it, else a copy (a Node Buffer may be a view into a shared pool). */
 function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
-  return bytes.slice().buffer;
+  return new Uint8Array(bytes).buffer;
 }
 
 /** Reads the bytes of a Parquet or Arrow IPC file into a table; `source` names it in messages. */

@@ -75,7 +75,7 @@ describe('browser bundle', () => {
     assertBrowserSafe(meta, nodeOnly, (f) => f);
     const inputs = inputsOf(meta);
     // The core that can use the native addon in Node is in the bundle, without the addon loader.
-    for (const f of ['src/engine/native/state.ts', 'src/engine/native/adam.ts', 'src/training/trainer.ts', 'src/model/network.ts', 'src/balancing/dbmtl-tensors.ts', 'src/data/csv.ts']) {
+    for (const f of ['src/engine/native/state.ts', 'src/engine/native/adam.ts', 'src/training/trainer.ts', 'src/model/network.ts', 'src/balancing/dbmtl-tensors.ts', 'src/data/csv.ts', 'src/data/parquet.ts', 'src/data/arrow.ts']) {
       assert.ok(inputs.includes(f), `${f} is bundled`);
     }
   });
