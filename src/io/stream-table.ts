@@ -46,6 +46,8 @@ export interface StreamTableOptions {
   maxLineLength?: number;
   /** Bytes per read (tests use tiny chunks to exercise chunk boundaries). */
   chunkSize?: number;
+  /** Parquet and Arrow: read only these columns (each must exist). */
+  columns?: readonly string[];
 }
 
 /** A reader handing out a data file as consecutive tables of at most `batchSize` rows. */
@@ -475,7 +477,7 @@ export async function openTableStream(path: string, options: StreamTableOptions 
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_ROWS));
   const chunkSize = options.chunkSize ?? 64 * 1024;
   const binary = binaryFormatOf(path, options.format);
-  if (binary !== undefined) return openBinaryTableStream(path, binary, batchSize);
+  if (binary !== undefined) return openBinaryTableStream(path, binary, batchSize, { columns: options.columns });
   const fmt = formatOf(path, options.format);
   if (size === 0 && fmt !== 'other') throw new MultilossError('data', `${path}: the file is empty`);
   if (fmt === 'csv' || fmt === 'tsv') {

@@ -2,6 +2,7 @@ import { binaryFormatOf, readBinaryTable, type DataFormat } from '../data/binary
 import type { ColumnSelection } from '../data/columns.js';
 import { readTableText, type TableFormat } from '../data/index.js';
 import type { Table } from '../data/table.js';
+import type { ResolvedConfig } from '../config/resolve.js';
 import { MultilossError } from '../errors.js';
 import { readFileChecked, readTextChecked } from './files.js';
 
@@ -25,4 +26,14 @@ export async function readDataFile(path: string, format?: DataFormat, selection:
   const binary = binaryFormatOf(path, format);
   if (binary === undefined) return readTableFile(path, format as TableFormat | undefined);
   return readBinaryTable(readFileChecked(path, 'data file'), path, binary, selection);
+}
+
+/**
+ * The columns a configuration uses when it lists its features (the features, the targets'
+ * columns and their sample-weight columns): what a Parquet or Arrow read needs, so that other
+ * columns, of whatever type, are never read. Undefined when every column is a feature.
+ */
+export function configuredColumns(config: ResolvedConfig): string[] | undefined {
+  if (!config.features) return undefined;
+  return [...new Set([...config.features.map((f) => f.name), ...config.heads.flatMap((h) => (h.sampleWeight ? [h.column, h.sampleWeight] : [h.column]))])];
 }
