@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseNumber } from '../../src/data/infer.js';
+import { tableFromColumns } from '../../src/data/columns.js';
 import { ParquetSource, readParquet, type AsyncBuffer } from '../../src/data/parquet.js';
 import type { Cell, Table } from '../../src/data/table.js';
 import { openTableStream } from '../../src/io/stream-table.js';
@@ -78,6 +79,14 @@ describe('Parquet input (files written by DuckDB)', () => {
     ]);
   });
 
+  it('a struct or a map column is refused, naming the file and the column', async () => {
+    const struct = await duckdbParquet("SELECT 1 AS a, {'k': 1} AS point", join(dir, 'struct.parquet'));
+    await assert.rejects(readDataFile(struct), { message: `${struct}: column "point" is a struct (nested) column; multiloss reads flat columns of numbers, strings, booleans, dates and timestamps` });
+    const map = await duckdbParquet("SELECT 1 AS a, MAP {'k': 1} AS m", join(dir, 'map.parquet'));
+    await assert.rejects(readDataFile(map), { message: /map\.parquet: column "m" is a map \(nested\) column/ });
+    assert.deepEqual((await readDataFile(map, undefined, { columns: ['a'] })).rows, [[1]]);
+  });
+
   it('columns: reads only those asked for, in the file order', async () => {
     const t = await readParquet(bufferOf(penguinsFile), 'p.parquet', { columns: ['Sex', 'Species'] });
     assert.deepEqual(t.columns, ['Species', 'Sex']);
@@ -101,6 +110,9 @@ describe('Parquet input (files written by DuckDB)', () => {
       assert.ok(span > 0 && span < bytes.byteLength / 4, `row group ${g}: read ${span} of ${bytes.byteLength} bytes`);
     }
     assert.equal(groups.length, 10);
+    // A range inside a row group: hyparquet decodes the whole group, only the rows asked for are kept.
+    const inside = await source.readColumns(5000, 5010);
+    assert.deepEqual(tableFromColumns(inside, { source: 'w.parquet', rows: 10 }).rows, whole.rows.slice(5000, 5010));
     const reader = await openTableStream(streamed, { batchSize: 1000 });
     const rows: Cell[][] = [];
     const numbers: number[] = [];
