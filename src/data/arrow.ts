@@ -5,7 +5,8 @@
  */
 import { DataType, RecordBatchReader, type Field, type RecordBatch, type Schema } from 'apache-arrow';
 import { MultilossError } from '../errors.js';
-import { columnBuilder, describeError, type ValueKind } from './column-builder.js';
+import { jsonErrorDetail } from './json.js';
+import { columnBuilder, type ValueKind } from './column-builder.js';
 import { selectFields, tableFromColumns, unsupportedColumn, type ColumnSelection, type ColumnValues } from './columns.js';
 import type { Table } from './table.js';
 
@@ -61,7 +62,7 @@ export function arrowEmptyColumns(plan: ArrowPlan, source: string): ColumnValues
 /** The MultilossError for what apache-arrow threw on bad bytes. */
 export function arrowError(e: unknown, source: string): MultilossError {
   if (e instanceof MultilossError) return e;
-  return new MultilossError('data', `${source}: not a readable Arrow IPC file or stream (truncated or damaged?): ${describeError(e)}`);
+  return new MultilossError('data', `${source}: not a readable Arrow IPC file or stream (truncated or damaged?): ${jsonErrorDetail(e)}`);
 }
 
 /** Concatenates columns of consecutive batches. */

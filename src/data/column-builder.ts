@@ -17,11 +17,6 @@ export interface ColumnBuilder {
   done(): ColumnValues;
 }
 
-/** An error's message on one line. */
-export function describeError(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
-}
-
 /** A date or timestamp (a Date, or milliseconds since the epoch) as ISO text; `day` keeps only the date. */
 function isoText(value: unknown, day: boolean): string | null {
   const ms = value instanceof Date ? value.getTime() : typeof value === 'bigint' ? Number(value) : typeof value === 'number' ? value : NaN;

@@ -7,7 +7,8 @@
 import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaElement, type SchemaTree } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { MultilossError } from '../errors.js';
-import { columnBuilder, describeError, type ColumnBuilder, type ValueKind } from './column-builder.js';
+import { jsonErrorDetail } from './json.js';
+import { columnBuilder, type ColumnBuilder, type ValueKind } from './column-builder.js';
 import { selectFields, tableFromColumns, unsupportedColumn, type ColumnSelection, type ColumnValues } from './columns.js';
 import type { Table } from './table.js';
 
@@ -63,7 +64,7 @@ export async function readParquetMetadata(file: AsyncBuffer, source: string): Pr
   try {
     return await parquetMetadataAsync(file);
   } catch (e) {
-    throw new MultilossError('data', `${source}: not a readable Parquet file (truncated or damaged?): ${describeError(e)}`);
+    throw new MultilossError('data', `${source}: not a readable Parquet file (truncated or damaged?): ${jsonErrorDetail(e)}`);
   }
 }
 
@@ -164,7 +165,7 @@ export class ParquetSource {
         },
       });
     } catch (e) {
-      throw new MultilossError('data', `${this.source}: cannot read the Parquet data of rows ${start + 1}–${end}: ${describeError(e)}`);
+      throw new MultilossError('data', `${this.source}: cannot read the Parquet data of rows ${start + 1}–${end}: ${jsonErrorDetail(e)}`);
     }
     if (failure) throw failure;
     return this.plan.map((p) => (builders.get(p.name) as ColumnBuilder).done());

@@ -9,7 +9,7 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileWriter, ParquetWriter, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
 import { showValue } from '../data/rowref.js';
-import { describeError } from '../data/column-builder.js';
+import { jsonErrorDetail } from '../data/json.js';
 import { MultilossError } from '../errors.js';
 import { fsyncDir, ioMessage, temporarySibling } from './files.js';
 
@@ -71,7 +71,7 @@ export class ParquetFileWriter {
       action();
     } catch (e) {
       this.abort();
-      throw e instanceof MultilossError ? e : new MultilossError('io', `cannot write ${this.path}: ${describeError(e)}`);
+      throw e instanceof MultilossError ? e : new MultilossError('io', `cannot write ${this.path}: ${jsonErrorDetail(e)}`);
     }
   }
 

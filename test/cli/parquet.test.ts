@@ -64,6 +64,11 @@ describe('Parquet through the CLI (files written by DuckDB)', () => {
     assert.deepEqual(back.rows, csv.rows.map((row) => row.map((v) => (v === null ? null : parseNumber(v) ?? v))));
     assert.equal(typeof back.rows[0][back.columns.indexOf('species:p:Adelie')], 'number');
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporary file left');
+    // --format parquet: any file name; never stdout.
+    const named = join(dir, 'preds.out');
+    assert.equal(cli(['predict', model, parquet, '--out', named, '--format', 'parquet']).status, 0);
+    assert.equal((await readDataFile(named, 'parquet')).rows.length, 344);
+    assertRefused(cli(['predict', model, parquet, '--format', 'parquet']), /--format parquet needs --out FILE/);
   });
 
   it('compare on the Parquet copy gives the runs the JSON gives', () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Bool, DateDay, Dictionary, Float64, Int32, Int64, List, Field, Table as ArrowTable, tableToIPC, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
+import { Bool, DateDay, Decimal, Dictionary, makeData, makeVector, Float64, Int32, Int64, List, Field, Table as ArrowTable, tableToIPC, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
 import { readArrow } from '../../src/data/arrow.js';
 import type { Cell, Table } from '../../src/data/table.js';
 import { openTableStream } from '../../src/io/stream-table.js';
@@ -71,17 +71,20 @@ describe('Arrow IPC input', () => {
     });
   }
 
-  it('booleans, dates, nulls and NaN follow the schema and the missing-value rules', () => {
+  it('booleans, dates, decimals, nulls and NaN follow the schema and the missing-value rules', () => {
+    // 128-bit decimals of scale 2 (little-endian words, two's complement): 12345 → 123.45, -5 → -0.05, 0 → 0.
+    const words = new Uint32Array([12345, 0, 0, 0, 0xfffffffb, 0xffffffff, 0xffffffff, 0xffffffff, 0, 0, 0, 0]);
     const t = new ArrowTable({
+      dec: makeVector(makeData({ type: new Decimal(2, 10, 128), length: 3, nullCount: 0, data: words })),
       b: vectorFromArray([true, null, false], new Bool()),
       d: vectorFromArray([new Date('2020-01-02'), null, new Date('1969-12-31')], new DateDay()),
       x: vectorFromArray([1.5, NaN, null], new Float64()),
       s: vectorFromArray(['a', '', null], new Utf8()),
     });
     assert.deepEqual(readArrow(tableToIPC(t, 'stream'), 't.arrows').rows, [
-      [true, '2020-01-02', 1.5, 'a'],
-      [null, null, null, ''],
-      [false, '1969-12-31', null, null],
+      [123.45, true, '2020-01-02', 1.5, 'a'],
+      [-0.05, null, null, null, ''],
+      [0, false, '1969-12-31', null, null],
     ]);
   });
 
