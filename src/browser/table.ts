@@ -5,7 +5,7 @@
  * decodes a file (UTF-8, a BOM kept for the parser to strip, invalid bytes replaced), then read by
  * the same code; Parquet and Arrow IPC bytes go to the same column readers.
  */
-import { binaryFormatOf, readBinaryTable, type DataFormat } from '../data/binary.js';
+import { binaryFormatOf, type DataFormat } from '../data/formats.js';
 import { readTableText, type TableFormat } from '../data/index.js';
 import type { CsvOptions } from '../data/csv.js';
 import type { Table } from '../data/table.js';
@@ -61,6 +61,8 @@ export async function readTableFrom(source: File | Blob | ArrayBuffer | Uint8Arr
   const binary = binaryFormatOf(where, options.format);
   if (binary !== undefined) {
     if (typeof source === 'string') throw new MultilossError('usage', `readTableFrom: ${where} is ${binary === 'parquet' ? 'Parquet' : 'Arrow IPC'}, binary data: give a File, Blob, ArrayBuffer or Uint8Array, not a string`);
+    // Imported on demand: a code-splitting bundler keeps the Parquet and Arrow readers out of the main chunk.
+    const { readBinaryTable } = await import('../data/binary.js');
     return readBinaryTable(await bytesOf(source, where), where, binary, { columns: options.columns });
   }
   const text = typeof source === 'string' ? source : new TextDecoder('utf-8', { ignoreBOM: true }).decode(await bytesOf(source, where));

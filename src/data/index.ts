@@ -68,7 +68,5 @@ export function readTableText(text: string, source: string, format?: TableFormat
   return readTable(text, source, format, csvOptions);
 }
 
-export { readParquet, ParquetSource, PARQUET_CODECS, type AsyncBuffer } from './parquet.js';
-export { readArrow } from './arrow.js';
-export { readBinaryTable, binaryFormatOf, type BinaryFormat, type DataFormat } from './binary.js';
+export { binaryFormatOf, type BinaryFormat, type DataFormat } from './formats.js';
 export { tableFromColumns, type ColumnValues, type NumericColumnValues, type CategoricalColumnValues, type BooleanColumnValues, type ColumnSelection, type ColumnsSource } from './columns.js';

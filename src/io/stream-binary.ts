@@ -7,7 +7,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
 import { arrowBatchColumns, arrowEmptyColumns, arrowError, planArrowColumns, type ArrowPlan } from '../data/arrow.js';
-import type { BinaryFormat } from '../data/binary.js';
+import type { BinaryFormat } from '../data/formats.js';
 import { sliceColumns, tableFromColumns, type ColumnSelection, type ColumnValues } from '../data/columns.js';
 import { ParquetSource, type AsyncBuffer } from '../data/parquet.js';
 import type { Table } from '../data/table.js';

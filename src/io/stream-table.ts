@@ -23,7 +23,7 @@ import {
   type CsvDelimiter,
   type CsvOptions,
 } from '../data/csv.js';
-import { binaryFormatOf, type DataFormat } from '../data/binary.js';
+import { binaryFormatOf, type DataFormat } from '../data/formats.js';
 import type { TableFormat } from '../data/index.js';
 import { jsonErrorDetail, objectsToTable } from '../data/json.js';
 import type { Cell, Table } from '../data/table.js';

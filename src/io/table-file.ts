@@ -1,4 +1,5 @@
-import { binaryFormatOf, readBinaryTable, type DataFormat } from '../data/binary.js';
+import { readBinaryTable } from '../data/binary.js';
+import { binaryFormatOf, type DataFormat } from '../data/formats.js';
 import type { ColumnSelection } from '../data/columns.js';
 import { readTableText, type TableFormat } from '../data/index.js';
 import type { Table } from '../data/table.js';

@@ -9,7 +9,7 @@ import { saveAnyModel } from '../../io/separate-dir.js';
 import { checkpointWriter, disposeAnyCheckpoint, readAnyCheckpoint, resumeNote, separateCheckpointWriter, type AnyCheckpoint } from '../../io/checkpoints.js';
 import { deltaMNeedsBaseline, isDeltaMMonitor } from '../../compare/delta-m.js';
 import { configuredColumns, readDataFile } from '../../io/table-file.js';
-import type { DataFormat } from '../../data/binary.js';
+import type { DataFormat } from '../../data/formats.js';
 import type { Table } from '../../data/table.js';
 import { checkReportPath, writeTrainingReport } from '../../io/report-file.js';
 import { asReportable } from '../../report/training-report.js';
