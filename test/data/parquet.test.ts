@@ -14,6 +14,7 @@ import type { Cell, Table } from '../../src/data/table.js';
 import { openTableStream } from '../../src/io/stream-table.js';
 import { readDataFile, readTableFile } from '../../src/io/table-file.js';
 import { penguins, tempDir } from '../helpers.js';
+import { throwsMultiloss } from './helpers.js';
 import { duckdbParquet, penguinsParquet, WEATHER_TRAIN, weatherParquet } from './duckdb.js';
 
 function bufferOf(path: string): ArrayBuffer {
@@ -43,6 +44,8 @@ describe('Parquet input (files written by DuckDB)', () => {
     assert.equal(parquet.rows.length, 344);
     assert.deepEqual(parquet.rows, json.rows);
     assert.equal(parquet.source, penguinsFile);
+    // The synchronous text reader points to the one that reads Parquet.
+    throwsMultiloss(() => readTableFile(penguinsFile), 'usage', `${penguinsFile}: a Parquet file is read by readDataFile (asynchronous), not readTableFile`);
   });
 
   it('weather 2012–2014: the same table as its CSV (DATE as its ISO text, DOUBLE as numbers), over several row groups', async () => {
