@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { parseNumber } from '../../src/data/infer.js';
+import { inferColumnTypes, parseNumber } from '../../src/data/infer.js';
 import { tableFromColumns } from '../../src/data/columns.js';
 import { ParquetSource, readParquet, type AsyncBuffer } from '../../src/data/parquet.js';
 import type { Cell, Table } from '../../src/data/table.js';
@@ -88,6 +88,13 @@ describe('Parquet input (files written by DuckDB)', () => {
     const map = await duckdbParquet("SELECT 1 AS a, MAP {'k': 1} AS m", join(dir, 'map.parquet'));
     await assert.rejects(readDataFile(map), { message: /map\.parquet: column "m" is a map \(nested\) column/ });
     assert.deepEqual((await readDataFile(map, undefined, { columns: ['a'] })).rows, [[1]]);
+  });
+
+  it('a text column is then typed as a CSV\'s text is: numeric when every value is a number', async () => {
+    const file = await duckdbParquet("SELECT * FROM (VALUES ('1', '02134', 'x'), ('2.5', NULL, 'y')) t(digits, zip, word)", join(dir, 'text.parquet'));
+    const t = await readDataFile(file);
+    assert.deepEqual(t.rows, [['1', '02134', 'x'], ['2.5', null, 'y']]);
+    assert.deepEqual(inferColumnTypes(t), { digits: 'numeric', zip: 'numeric', word: 'categorical' });
   });
 
   it('columns: reads only those asked for, in the file order', async () => {
