@@ -9,7 +9,11 @@
 export * from './core.js';
 
 // Node: files, model directories, backend
-export { readTableFile } from './io/table-file.js';
+export { readTableFile, readDataFile } from './io/table-file.js';
+// The binary readers (Node entry; the browser's readTableFrom loads them on demand).
+export { readParquet, ParquetSource, PARQUET_CODECS, type AsyncBuffer } from './data/parquet.js';
+export { readArrow } from './data/arrow.js';
+export { readBinaryTable } from './data/binary.js';
 export { readConfigFile } from './io/config-file.js';
 export { saveModel, loadModel, MODEL_FILE, META_FILE } from './io/model-dir.js';
 export { writeFileAtomic } from './io/files.js';

@@ -68,9 +68,9 @@ const ScheduleSchema = z.union([
 ]);
 
 export const ConfigSchema = z.strictObject({
-  /** Training data file (CSV, JSON or JSON-lines), relative to the config file. */
+  /** Training data file (CSV, JSON, JSON lines, Parquet or Arrow IPC), relative to the config file. */
   data: z.string().min(1).optional(),
-  format: z.enum(['csv', 'json', 'jsonl']).optional(),
+  format: z.enum(['csv', 'json', 'jsonl', 'parquet', 'arrow']).optional(),
   /** Read the data in chunks, never whole: one pass to fit the preprocessing, one per epoch to train (`train --stream`). */
   // `true`, or options: { shuffleBuffer: rows in the seeded shuffle buffer (default 16,384; 1 = file order) }.
   stream: z.union([z.boolean(), z.strictObject({ shuffleBuffer: z.number().int().min(1).max(100_000_000).optional() })]).optional(),

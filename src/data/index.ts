@@ -67,3 +67,6 @@ export function readTableText(text: string, source: string, format?: TableFormat
   if (text.trim() === '') throw new MultilossError('data', `${source}: the file is empty`);
   return readTable(text, source, format, csvOptions);
 }
+
+export { binaryFormatOf, type BinaryFormat, type DataFormat } from './formats.js';
+export { tableFromColumns, type ColumnValues, type NumericColumnValues, type CategoricalColumnValues, type BooleanColumnValues, type ColumnSelection, type ColumnsSource } from './columns.js';

@@ -23,11 +23,13 @@ import {
   type CsvDelimiter,
   type CsvOptions,
 } from '../data/csv.js';
+import { binaryFormatOf, type DataFormat } from '../data/formats.js';
 import type { TableFormat } from '../data/index.js';
 import { jsonErrorDetail, objectsToTable } from '../data/json.js';
 import type { Cell, Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import { statChecked } from './files.js';
+import { openBinaryTableStream } from './stream-binary.js';
 import { readTableFile } from './table-file.js';
 
 export const DEFAULT_BATCH_ROWS = 4096;
@@ -35,8 +37,8 @@ export const DEFAULT_BATCH_ROWS = 4096;
 export const DEFAULT_MAX_JSON_LINE = 64 * 1024 * 1024;
 
 export interface StreamTableOptions {
-  /** csv, json or jsonl; from the extension when absent (as `readTable`). */
-  format?: TableFormat;
+  /** csv, json, jsonl, parquet or arrow; from the extension when absent (as `readDataFile`). */
+  format?: DataFormat;
   /** Rows per batch (default 4096). */
   batchSize?: number;
   csv?: CsvOptions;
@@ -44,6 +46,8 @@ export interface StreamTableOptions {
   maxLineLength?: number;
   /** Bytes per read (tests use tiny chunks to exercise chunk boundaries). */
   chunkSize?: number;
+  /** Parquet and Arrow: read only these columns (each must exist). */
+  columns?: readonly string[];
 }
 
 /** A reader handing out a data file as consecutive tables of at most `batchSize` rows. */
@@ -72,7 +76,7 @@ const WHITESPACE_ONLY = /^\s*$/;
 
 type Format = 'csv' | 'tsv' | 'jsonl' | 'json' | 'other';
 
-function formatOf(path: string, format?: TableFormat): Format {
+function formatOf(path: string, format?: DataFormat): Format {
   if (format === 'csv') return 'csv';
   if (format === 'json') return 'json';
   if (format === 'jsonl') return 'jsonl';
@@ -472,6 +476,8 @@ export async function openTableStream(path: string, options: StreamTableOptions 
   const size = statChecked(path, 'data file');
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_ROWS));
   const chunkSize = options.chunkSize ?? 64 * 1024;
+  const binary = binaryFormatOf(path, options.format);
+  if (binary !== undefined) return openBinaryTableStream(path, binary, batchSize, { columns: options.columns });
   const fmt = formatOf(path, options.format);
   if (size === 0 && fmt !== 'other') throw new MultilossError('data', `${path}: the file is empty`);
   if (fmt === 'csv' || fmt === 'tsv') {
@@ -493,5 +499,5 @@ export async function openTableStream(path: string, options: StreamTableOptions 
     }
     source.close();
   }
-  return new WholeTableReader(() => readTableFile(path, options.format), batchSize);
+  return new WholeTableReader(() => readTableFile(path, options.format as TableFormat | undefined), batchSize);
 }

@@ -5,7 +5,7 @@ import { MultilossError } from '../errors.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import { fitModel, type FitOptions } from '../training/fit.js';
 import { readConfigFile } from './config-file.js';
-import { readTableFile } from './table-file.js';
+import { configuredColumns, readDataFile } from './table-file.js';
 import { openTableStream } from './stream-table.js';
 import { fitModelStream } from '../training/fit-stream.js';
 
@@ -21,18 +21,20 @@ export async function trainFromConfig(
 ): Promise<MultilossModel> {
   const raw = typeof config === 'string' ? readConfigFile(config) : config;
   const parsed = parseConfig(raw, typeof config === 'string' ? config : 'configuration');
+  const resolved = resolveConfig(parsed);
+  const columns = configuredColumns(resolved);
   let table = data.table;
   if (!table && parsed.stream) {
     // stream: true — read in chunks, never whole (see training/fit-stream.ts).
     if (!parsed.data) throw new MultilossError('config', 'no training data: give "data" in the configuration or pass a table');
     const format = parsed.format;
-    const streamed = (path: string) => ({ source: path, open: () => openTableStream(path, { format }) });
-    return fitModelStream(resolveConfig(parsed), { train: streamed(parsed.data), validation: parsed.validation?.data ? streamed(parsed.validation.data) : undefined }, options);
+    const streamed = (path: string) => ({ source: path, open: () => openTableStream(path, { format, columns }) });
+    return fitModelStream(resolved, { train: streamed(parsed.data), validation: parsed.validation?.data ? streamed(parsed.validation.data) : undefined }, options);
   }
   if (!table) {
     if (!parsed.data) throw new MultilossError('config', 'no training data: give "data" in the configuration or pass a table');
-    table = readTableFile(parsed.data, parsed.format);
+    table = await readDataFile(parsed.data, parsed.format, { columns });
   }
-  const validation = data.validation ?? (parsed.validation?.data ? readTableFile(parsed.validation.data, parsed.format) : undefined);
-  return fitModel(resolveConfig(parsed), { table, validation }, options);
+  const validation = data.validation ?? (parsed.validation?.data ? await readDataFile(parsed.validation.data, parsed.format, { columns }) : undefined);
+  return fitModel(resolved, { table, validation }, options);
 }

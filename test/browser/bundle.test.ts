@@ -75,9 +75,22 @@ describe('browser bundle', () => {
     assertBrowserSafe(meta, nodeOnly, (f) => f);
     const inputs = inputsOf(meta);
     // The core that can use the native addon in Node is in the bundle, without the addon loader.
-    for (const f of ['src/engine/native/state.ts', 'src/engine/native/adam.ts', 'src/training/trainer.ts', 'src/model/network.ts', 'src/balancing/dbmtl-tensors.ts', 'src/data/csv.ts']) {
+    for (const f of ['src/engine/native/state.ts', 'src/engine/native/adam.ts', 'src/training/trainer.ts', 'src/model/network.ts', 'src/balancing/dbmtl-tensors.ts', 'src/data/csv.ts', 'src/data/parquet.ts', 'src/data/arrow.ts']) {
       assert.ok(inputs.includes(f), `${f} is bundled`);
     }
+  });
+
+  it('a code-splitting bundle keeps the Parquet and Arrow readers out of the entry chunk (readTableFrom loads them on demand)', async () => {
+    const r = await esbuild.build({ entryPoints: { entry: join(ROOT, 'src/browser.ts') }, bundle: true, write: false, splitting: true, platform: 'browser', format: 'esm', metafile: true, logLevel: 'silent', outdir: 'out', external: ['@tensorflow/*'] });
+    const outputs = Object.values(r.metafile.outputs).filter((o) => o.entryPoint !== undefined || Object.keys(o.inputs).length > 0);
+    const entry = outputs.find((o) => o.entryPoint?.endsWith('src/browser.ts'));
+    assert.ok(entry, 'the entry chunk');
+    const inEntry = Object.keys(entry.inputs).map((f) => relative(ROOT, join(process.cwd(), f)));
+    assert.ok(inEntry.includes('src/browser/table.ts') && inEntry.includes('src/data/csv.ts'), 'readTableFrom and the CSV reader are in the entry chunk');
+    const heavy = inEntry.filter((f) => /node_modules\/(hyparquet|hyparquet-compressors|apache-arrow)\/|src\/data\/(parquet|arrow)\.ts$/.test(f));
+    assert.deepEqual(heavy, [], 'no Parquet / Arrow reader in the entry chunk');
+    const lazy = Object.values(r.metafile.outputs).find((o) => Object.keys(o.inputs).some((f) => f.endsWith('src/data/binary.ts')));
+    assert.ok(lazy && Object.keys(lazy.inputs).some((f) => f.includes('node_modules/hyparquet/')), 'the readers are a chunk of their own');
   });
 
   it('the compiled package bundles for the browser through its exports map ("browser" condition and ./browser)', async () => {

@@ -122,6 +122,32 @@ const scenarios = {
     return failure(() => ml.readTableFrom(new File([args.text], args.name), { format: args.format }));
   },
 
+  /** Fetches `url` from the test server and reads it as a File named `name` (Parquet, Arrow: binary bytes), or the one-line error. */
+  async readFetched(args: { url: string; name: string }): Promise<unknown> {
+    return failure(async () => {
+      const blob = await (await fetch(args.url)).blob();
+      return ml.readTableFrom(new File([blob], args.name));
+    });
+  },
+
+  /**
+   * Fetches `url`, reads it from an ArrayBuffer (the format given) and trains the configuration on
+   * it, then on `rows`: the weights of both models (under wasm), or the one-line error.
+   */
+  async trainFetched(args: { url: string; format: 'parquet' | 'arrow'; rows: Record<string, unknown>[]; config: Record<string, unknown>; wasmPaths: string }): Promise<unknown> {
+    return failure(async () => {
+      await ml.initBrowserBackend({ backends: ['wasm'], wasmPaths: args.wasmPaths });
+      const weightsOf = async (table: ml.Table) => {
+        const model = await ml.trainFromTable(args.config, { table });
+        const weights = model.network.model.getWeights().map((w) => Array.from(w.dataSync()));
+        model.dispose();
+        return weights;
+      };
+      const fromFile = await weightsOf(await ml.readTableFrom(await (await fetch(args.url)).arrayBuffer(), { format: args.format }));
+      return { fromFile, fromRows: await weightsOf(ml.rowsToTable(args.rows, 'rows')) };
+    });
+  },
+
   /** Reads a table from a Blob, or the one-line error. */
   async readBlob(args: { text: string; format?: ml.TableFormat; name?: string }): Promise<unknown> {
     return failure(() => ml.readTableFrom(new Blob([args.text]), { format: args.format, name: args.name }));

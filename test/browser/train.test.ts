@@ -116,7 +116,7 @@ describe('browser entry in Chromium', () => {
     const blob = (await page.run('readBlob', { text: 'a;b\n1;2\n', format: 'csv' })) as { columns: string[] };
     assert.deepEqual(blob.columns, ['a', 'b']);
     assert.deepEqual(await page.run('readBlob', { text: 'a,b\n1,2\n' }), {
-      error: 'readTableFrom: give options.name (a file name with its extension) or options.format (csv, json or jsonl) for a Blob',
+      error: 'readTableFrom: give options.name (a file name with its extension) or options.format (csv, json, jsonl, parquet or arrow) for a Blob',
       kind: 'usage',
     });
     assert.deepEqual(page.problems, []);

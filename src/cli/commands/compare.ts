@@ -8,7 +8,7 @@ import { parseConfig } from '../../config/schema.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { MultilossError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/files.js';
-import { readTableFile } from '../../io/table-file.js';
+import { configuredColumns, readDataFile } from '../../io/table-file.js';
 import { VERSION } from '../../version.js';
 
 import { log, type Backend } from './shared.js';
@@ -136,9 +136,10 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const config = parseConfig(raw, flags.config ?? 'command line');
   if (config.approach !== undefined && !flags.quiet) log(`note: compare trains both approaches; approach: ${config.approach} in the configuration is not used`);
   const resolved = resolveConfig(config);
-  const table = readTableFile(config.data as string, config.format);
-  const validation = config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
-  const test = flags.testData !== undefined ? readTableFile(flags.testData, config.format) : undefined;
+  const selection = { columns: configuredColumns(resolved) };
+  const table = await readDataFile(config.data as string, config.format, selection);
+  const validation = config.validation?.data ? await readDataFile(config.validation.data, config.format, selection) : undefined;
+  const test = flags.testData !== undefined ? await readDataFile(flags.testData, config.format, selection) : undefined;
   // Checks the split, the test data and the monitor before the first line of output: bad input stays one line.
   compareSplit(resolved, { table, validation, test });
   const seeds = flags.seeds ?? DEFAULT_COMPARE_SEEDS;

@@ -1,6 +1,6 @@
 import { initBackend } from '../../engine/backend.js';
 import { loadAnyModel } from '../../io/separate-dir.js';
-import { readTableFile } from '../../io/table-file.js';
+import { readDataFile } from '../../io/table-file.js';
 import { fmt, metricsTable } from '../format.js';
 
 import { modelAndData, type ModelDataFlags } from './shared.js';
@@ -11,7 +11,7 @@ export interface EvaluateFlags extends ModelDataFlags {
 
 export async function runEvaluate(posModel: string | undefined, posData: string | undefined, flags: EvaluateFlags): Promise<void> {
   const { model: dir, data } = modelAndData(posModel, posData, flags, true);
-  const input = readTableFile(data as string);
+  const input = await readDataFile(data as string);
   await initBackend(flags.backend);
   const model = await loadAnyModel(dir);
   const result = model.evaluate(input);

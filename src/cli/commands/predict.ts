@@ -2,6 +2,7 @@ import { extname } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
 import { AtomicFileWriter } from '../../io/files.js';
+import { ParquetFileWriter, type OutputCell } from '../../io/parquet-output.js';
 import { loadAnyModel } from '../../io/separate-dir.js';
 import { openTableStream, type TableBatchReader } from '../../io/stream-table.js';
 import type { Table } from '../../data/table.js';
@@ -13,13 +14,15 @@ import { modelAndData, type ModelDataFlags } from './shared.js';
 
 export interface PredictFlags extends ModelDataFlags {
   out?: string;
-  format?: 'csv' | 'jsonl';
+  format?: 'csv' | 'jsonl' | 'parquet';
   keep?: string;
 }
 
 /** Where predictions go: an atomically renamed file, or stdout (with back-pressure; a closed pipe ends the run quietly). */
 interface Sink {
   write(text: string): Promise<void>;
+  /** Parquet output: a batch of rows (header = `columns`). */
+  writeRows?(rows: OutputCell[][]): void;
   /** The reader went away (EPIPE): stop, it is not an error. */
   readonly closed: boolean;
   commit(): void;
@@ -31,6 +34,17 @@ function fileSink(path: string): Sink {
   return {
     closed: false,
     write: async (text) => file.write(text),
+    commit: () => file.commit(),
+    abort: () => file.abort(),
+  };
+}
+
+function parquetSink(path: string, columns: readonly string[]): Sink {
+  const file = new ParquetFileWriter(path, columns);
+  return {
+    closed: false,
+    write: () => Promise.reject(new Error('a Parquet file takes rows, not text')),
+    writeRows: (rows) => file.write(rows),
     commit: () => file.commit(),
     abort: () => file.abort(),
   };
@@ -90,6 +104,13 @@ function withColumns(table: Table, columns: readonly string[]): Table {
   return { ...table, columns: [...table.columns, ...extra], rows: table.rows.map((r) => [...r, ...extra.map(() => null)]) };
 }
 
+/** The output format an --out file's extension asks for: .parquet/.pq → Parquet, .jsonl/.ndjson/.json → JSON lines, else CSV. */
+function outputFormatOf(out: string | undefined): 'csv' | 'jsonl' | 'parquet' {
+  const ext = out ? extname(out).toLowerCase() : '';
+  if (ext === '.parquet' || ext === '.pq') return 'parquet';
+  return ['.jsonl', '.ndjson', '.json'].includes(ext) ? 'jsonl' : 'csv';
+}
+
 /**
  * Streams the data file through the model: reads, predicts and writes a batch
  * of rows at a time, so memory stays flat however long the file is. With
@@ -125,8 +146,9 @@ export async function runPredict(posModel: string | undefined, posData: string |
     model = await loadAnyModel(dir);
     const heads = model.heads;
     const needed = [...model.info().features.map((f) => f.name), ...keep];
-    const format = flags.format ?? (flags.out && ['.jsonl', '.ndjson', '.json'].includes(extname(flags.out).toLowerCase()) ? 'jsonl' : 'csv');
-    sink = flags.out ? fileSink(flags.out) : stdoutSink();
+    const format = flags.format ?? outputFormatOf(flags.out);
+    if (format === 'parquet' && !flags.out) throw new MultilossError('usage', '--format parquet needs --out FILE (Parquet is not written to stdout)');
+    sink = format === 'parquet' ? parquetSink(flags.out as string, [...keep, ...predictionColumns(heads)]) : flags.out ? fileSink(flags.out) : stdoutSink();
     let written = 0;
     let first = true;
     while (batch !== null && !sink.closed) {
@@ -137,6 +159,7 @@ export async function runPredict(posModel: string | undefined, posData: string |
       const predictions = model.predict(table);
       const keepIdx = keep.map((k) => table.columns.indexOf(k));
       const out: string[] = [];
+      const rows: OutputCell[][] = [];
       if (first && format === 'csv') out.push([...keep, ...predictionColumns(heads)].map(csvField).join(','));
       first = false;
       for (let i = 0; i < predictions.length; i++) {
@@ -145,7 +168,9 @@ export async function runPredict(posModel: string | undefined, posData: string |
         if (bad !== undefined) {
           throw new MultilossError('model', `${data}: ${table.lines ? `line ${table.lines[i]}` : `row ${written + i + 1}`}: head "${bad}" gave a non-finite prediction (an overflow: extreme input values or a damaged model)`);
         }
-        if (format === 'jsonl') {
+        if (format === 'parquet') {
+          rows.push([...keepIdx.map((j) => table.rows[i][j]), ...predictionCells(p, heads)]);
+        } else if (format === 'jsonl') {
           const kept: Record<string, unknown> = {};
           keep.forEach((k, j) => (kept[k] = table.rows[i][keepIdx[j]]));
           out.push(JSON.stringify({ ...kept, ...p }));
@@ -154,6 +179,7 @@ export async function runPredict(posModel: string | undefined, posData: string |
         }
       }
       if (out.length) await sink.write(`${out.join('\n')}\n`);
+      if (rows.length) sink.writeRows?.(rows);
       written += predictions.length;
       batch = await reader.next();
     }

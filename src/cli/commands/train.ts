@@ -8,8 +8,8 @@ import { readConfigFile } from '../../io/config-file.js';
 import { saveAnyModel } from '../../io/separate-dir.js';
 import { checkpointWriter, disposeAnyCheckpoint, readAnyCheckpoint, resumeNote, separateCheckpointWriter, type AnyCheckpoint } from '../../io/checkpoints.js';
 import { deltaMNeedsBaseline, isDeltaMMonitor } from '../../compare/delta-m.js';
-import { readTableFile } from '../../io/table-file.js';
-import type { TableFormat } from '../../data/index.js';
+import { configuredColumns, readDataFile } from '../../io/table-file.js';
+import type { DataFormat } from '../../data/formats.js';
 import type { Table } from '../../data/table.js';
 import { checkReportPath, writeTrainingReport } from '../../io/report-file.js';
 import { asReportable } from '../../report/training-report.js';
@@ -182,8 +182,9 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     const out = config.out ?? resolve('multiloss-model');
     raw.out = out;
     const stream = streamingRun(flags, config.stream !== undefined && config.stream !== false, checkpoint, resolved.approach);
-    const table = stream ? undefined : readTableFile(config.data as string, config.format);
-    const validation = !stream && config.validation?.data ? readTableFile(config.validation.data, config.format) : undefined;
+    const columns = configuredColumns(resolved);
+    const table = stream ? undefined : await readDataFile(config.data as string, config.format, { columns });
+    const validation = !stream && config.validation?.data ? await readDataFile(config.validation.data, config.format, { columns }) : undefined;
     const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
     // Checkpoints exist to resume. A run that asked for none (checkpointEvery, --checkpoint-dir,
     // --resume) still writes them (early stopping's best epochs; an interrupt must be resumable)
@@ -226,7 +227,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
           : stream
             ? await fitModelStream(
                 resolved,
-                { train: streamedTable(config.data as string, config.format), validation: config.validation?.data ? streamedTable(config.validation.data, config.format) : undefined },
+                { train: streamedTable(config.data as string, config.format, columns), validation: config.validation?.data ? streamedTable(config.validation.data, config.format, columns) : undefined },
                 {
                   callbacks: progress.callbacks,
                   warn: (m) => log(`warning: ${m}`),
@@ -302,6 +303,6 @@ function streamingRun(flags: TrainFlags, configured: boolean, checkpoint: AnyChe
 }
 
 /** A data file read in chunks, from the start each time it is opened. */
-function streamedTable(path: string, format: TableFormat | undefined): StreamedTable {
-  return { source: path, open: () => openTableStream(path, { format }) };
+function streamedTable(path: string, format: DataFormat | undefined, columns: string[] | undefined): StreamedTable {
+  return { source: path, open: () => openTableStream(path, { format, columns }) };
 }

@@ -1,0 +1,91 @@
+/**
+ * Per-column values as the binary readers (Parquet, Arrow IPC) produce them, and the one place
+ * where they become a {@link Table}. The readers never build rows: they hand over columns, typed
+ * by the file's schema, to {@link tableFromColumns}.
+ */
+import { MultilossError } from '../errors.js';
+import type { Cell, Table } from './table.js';
+
+/** A numeric column: values as float64, `missing[i] = 1` where row i has no value (its `values[i]` is then 0). */
+export interface NumericColumnValues {
+  name: string;
+  type: 'numeric';
+  values: Float64Array;
+  missing: Uint8Array;
+}
+
+/** A categorical column (strings, dictionary entries, dates as ISO text): null where missing. */
+export interface CategoricalColumnValues {
+  name: string;
+  type: 'categorical';
+  values: (string | null)[];
+}
+
+/** A boolean column: null where missing. */
+export interface BooleanColumnValues {
+  name: string;
+  type: 'boolean';
+  values: (boolean | null)[];
+}
+
+export type ColumnValues = NumericColumnValues | CategoricalColumnValues | BooleanColumnValues;
+
+/** Which columns of a Parquet or Arrow file to read. */
+export interface ColumnSelection {
+  /** Read only these columns (in the file's order); each must exist. Default: every column, each of a supported type. */
+  columns?: readonly string[];
+}
+
+/** The fields of a file's schema that `selection` asks for, in the file's order; an error naming a column the file lacks. */
+export function selectFields<F>(fields: readonly F[], nameOf: (f: F) => string, source: string, selection: ColumnSelection): F[] {
+  const wanted = selection.columns;
+  if (!wanted) return [...fields];
+  const names = fields.map(nameOf);
+  for (const c of wanted) {
+    if (!names.includes(c)) throw new MultilossError('data', `${source}: no column "${c}"; available columns: ${names.map((n) => `"${n}"`).join(', ') || '(none)'}`);
+  }
+  return fields.filter((f) => wanted.includes(nameOf(f)));
+}
+
+/** The error for a column whose type cannot be read (`what`: "a list (nested) column"). */
+export function unsupportedColumn(source: string, name: string, what: string): MultilossError {
+  return new MultilossError('data', `${source}: column "${name}" is ${what}; multiloss reads flat columns of numbers, strings, booleans, dates and timestamps`);
+}
+
+/** Where a table of columns came from: the file (for messages), its row count, and the 1-based file row of its first row (a batch's offset). */
+export interface ColumnsSource {
+  source: string;
+  rows: number;
+  /** 1-based row of the file that the first value of each column is; default 1. Other than 1, rows are numbered in `rowNumbers`. */
+  firstRow?: number;
+}
+
+/** Rows [start, end) of each column (numeric ones as views, no copy). */
+export function sliceColumns(columns: readonly ColumnValues[], start: number, end: number): ColumnValues[] {
+  return columns.map((c): ColumnValues => {
+    if (c.type === 'numeric') return { ...c, values: c.values.subarray(start, end), missing: c.missing.subarray(start, end) };
+    if (c.type === 'boolean') return { ...c, values: c.values.slice(start, end) };
+    return { ...c, values: c.values.slice(start, end) };
+  });
+}
+
+/**
+ * Builds the table of `columns` (each `from.rows` long). The one adapter between the column
+ * readers and the in-memory table: today's row-major table is built here and only here.
+ */
+export function tableFromColumns(columns: readonly ColumnValues[], from: ColumnsSource): Table {
+  const n = from.rows;
+  const rows: Cell[][] = new Array<Cell[]>(n);
+  for (let i = 0; i < n; i++) rows[i] = new Array<Cell>(columns.length);
+  columns.forEach((c, j) => {
+    if (c.type === 'numeric') {
+      for (let i = 0; i < n; i++) rows[i][j] = c.missing[i] ? null : c.values[i];
+    } else {
+      for (let i = 0; i < n; i++) rows[i][j] = c.values[i];
+    }
+  });
+  const table: Table = { columns: columns.map((c) => c.name), rows, source: from.source };
+  const first = from.firstRow ?? 1;
+  if (first !== 1) table.rowNumbers = Array.from({ length: n }, (_, i) => first + i);
+  return table;
+}

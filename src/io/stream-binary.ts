@@ -1,0 +1,191 @@
+/**
+ * Incremental reading of the binary formats, for `--stream` and `predict`: a Parquet file one row
+ * group at a time (read through random access, so memory holds one row group, not the file), an
+ * Arrow IPC file or stream one record batch at a time. Batches are tables of at most `batchSize`
+ * rows built by the same column readers and adapter as a whole-file read.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
+import { arrowBatchColumns, arrowEmptyColumns, arrowError, planArrowColumns, type ArrowPlan } from '../data/arrow.js';
+import type { BinaryFormat } from '../data/formats.js';
+import { sliceColumns, tableFromColumns, type ColumnSelection, type ColumnValues } from '../data/columns.js';
+import { ParquetSource, type AsyncBuffer } from '../data/parquet.js';
+import type { Table } from '../data/table.js';
+import { MultilossError } from '../errors.js';
+import { ioMessage } from './files.js';
+import type { TableBatchReader } from './stream-table.js';
+
+/** A file read by random access (hyparquet reads the footer, then each row group's column chunks). */
+async function fileBuffer(handle: FileHandle, path: string): Promise<AsyncBuffer> {
+  const { size } = await handle.stat();
+  return {
+    byteLength: size,
+    async slice(start: number, end = size): Promise<ArrayBuffer> {
+      const bytes = new Uint8Array(Math.max(0, end - start));
+      try {
+        let at = 0;
+        while (at < bytes.length) {
+          const { bytesRead } = await handle.read(bytes, at, bytes.length - at, start + at);
+          if (bytesRead === 0) break;
+          at += bytesRead;
+        }
+      } catch (e) {
+        throw new MultilossError('io', `data file ${path}: ${ioMessage(e)}`);
+      }
+      return bytes.buffer;
+    },
+  };
+}
+
+/** Hands out consecutive column sets (a row group, a record batch) as tables of at most `batchSize` rows. */
+abstract class ColumnBatchReader implements TableBatchReader {
+  readonly columnsKnown = true;
+  private pending: ColumnValues[] | undefined;
+  private pendingAt = 0;
+  private pendingRows = 0;
+  private count = 0;
+  private emittedAny = false;
+  private finished = false;
+
+  constructor(
+    protected readonly path: string,
+    private readonly batchSize: number,
+  ) {}
+
+  abstract get columns(): readonly string[];
+  /** The next set of columns and its row count, or null at the end. */
+  protected abstract nextColumns(): Promise<{ columns: ColumnValues[]; rows: number } | null>;
+  /** Columns of no rows (a file without any), so that its columns are seen. */
+  protected abstract emptyColumns(): ColumnValues[];
+  protected abstract release(): void;
+
+  get rows(): number {
+    return this.count;
+  }
+
+  async next(): Promise<Table | null> {
+    if (this.finished) return null;
+    try {
+      while (this.pending === undefined || this.pendingAt >= this.pendingRows) {
+        const got = await this.nextColumns();
+        if (got === null) {
+          this.close();
+          if (this.emittedAny) return null;
+          this.emittedAny = true;
+          return tableFromColumns(this.emptyColumns(), { source: this.path, rows: 0 });
+        }
+        this.pending = got.columns;
+        this.pendingRows = got.rows;
+        this.pendingAt = 0;
+      }
+      const start = this.pendingAt;
+      const end = Math.min(this.pendingRows, start + this.batchSize);
+      this.pendingAt = end;
+      const table = tableFromColumns(sliceColumns(this.pending, start, end), { source: this.path, rows: end - start, firstRow: this.count + 1 });
+      this.count += end - start;
+      this.emittedAny = true;
+      return table;
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  close(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.pending = undefined;
+    this.release();
+  }
+}
+
+class ParquetBatchReader extends ColumnBatchReader {
+  private group = 0;
+  constructor(
+    path: string,
+    batchSize: number,
+    private readonly handle: FileHandle,
+    private readonly parquet: ParquetSource,
+  ) {
+    super(path, batchSize);
+  }
+  get columns(): readonly string[] {
+    return this.parquet.columns;
+  }
+  protected async nextColumns(): Promise<{ columns: ColumnValues[]; rows: number } | null> {
+    const range = this.parquet.rowGroups[this.group++];
+    if (range === undefined) return null;
+    return { columns: await this.parquet.readColumns(range[0], range[1]), rows: range[1] - range[0] };
+  }
+  protected emptyColumns(): ColumnValues[] {
+    return this.parquet.emptyColumns();
+  }
+  protected release(): void {
+    void this.handle.close().catch(() => undefined);
+  }
+}
+
+class ArrowBatchReader extends ColumnBatchReader {
+  private readonly batches: AsyncIterator<RecordBatch>;
+  constructor(
+    path: string,
+    batchSize: number,
+    private readonly handle: FileHandle,
+    private readonly plan: ArrowPlan,
+    reader: AsyncIterable<RecordBatch>,
+  ) {
+    super(path, batchSize);
+    this.batches = reader[Symbol.asyncIterator]();
+  }
+  get columns(): readonly string[] {
+    return this.plan.map((p) => p.field.name);
+  }
+  protected async nextColumns(): Promise<{ columns: ColumnValues[]; rows: number } | null> {
+    let r: IteratorResult<RecordBatch>;
+    try {
+      r = await this.batches.next();
+    } catch (e) {
+      throw arrowError(e, this.path);
+    }
+    if (r.done) return null;
+    return { columns: arrowBatchColumns(r.value, this.plan, this.path, this.rows + 1), rows: r.value.numRows };
+  }
+  protected emptyColumns(): ColumnValues[] {
+    return arrowEmptyColumns(this.plan, this.path);
+  }
+  protected release(): void {
+    void this.handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Opens a Parquet or Arrow IPC file for reading in batches: the footer / schema is read and
+ * checked now (missing or unsupported columns, codecs, a truncated file are reported here).
+ */
+export async function openBinaryTableStream(path: string, format: BinaryFormat, batchSize: number, selection: ColumnSelection = {}): Promise<TableBatchReader> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    throw new MultilossError('io', `data file ${path}: ${ioMessage(e)}`);
+  }
+  try {
+    if (format === 'parquet') {
+      const parquet = await ParquetSource.open(await fileBuffer(handle, path), path, selection);
+      return new ParquetBatchReader(path, batchSize, handle, parquet);
+    }
+    let reader: RecordBatchReader;
+    let plan: ArrowPlan;
+    try {
+      reader = await RecordBatchReader.from(handle);
+      await reader.open();
+      plan = planArrowColumns(reader.schema, path, selection);
+    } catch (e) {
+      throw arrowError(e, path);
+    }
+    return new ArrowBatchReader(path, batchSize, handle, plan, reader);
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    throw e;
+  }
+}
