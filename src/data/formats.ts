@@ -3,8 +3,9 @@
  * extension or an explicit format. Light on purpose (no reader imported): the entries import it
  * statically, the readers themselves (./binary.ts) only where they are used.
  */
-import type { TableFormat } from './index.js';
 
+/** The text formats, read by data/csv.ts and data/json.ts. */
+export type TableFormat = 'csv' | 'json' | 'jsonl';
 export type BinaryFormat = 'parquet' | 'arrow';
 /** Every data format: the text ones (csv, json, jsonl) and the binary ones (parquet, arrow). */
 export type DataFormat = TableFormat | BinaryFormat;

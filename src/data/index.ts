@@ -25,7 +25,8 @@ export type {
 export { splitTrainValidation, selectRows, splitHash, ValidationSelector, validationShare, countStrata } from './split.js';
 export type { TrainValidationSplit, Stratum, SplitRule } from './split.js';
 
-export type TableFormat = 'csv' | 'json' | 'jsonl';
+export type { TableFormat } from './formats.js';
+import type { TableFormat } from './formats.js';
 
 /**
  * Parses `text` as `format`, or by the extension of `source` when no format

