@@ -8,6 +8,7 @@
 import { parse } from 'csv-parse/browser/esm/sync';
 import { MultilossError } from '../errors.js';
 import type { Cell, Table } from './table.js';
+import { TableBuilder } from './table-build.js';
 
 export type CsvDelimiter = ',' | ';' | '\t';
 
@@ -199,17 +200,23 @@ export function parseCsv(text: string, source: string, options: CsvOptions = {})
   const maxColumns = options.maxColumns ?? DEFAULT_MAX_COLUMNS;
   const delimiter = options.delimiter ?? detectDelimiter(body);
 
-  const records: string[][] = [];
-  const startLines: number[] = [];
+  // Records go straight into column builders; the first record is the header. A bad record is
+  // reported after the whole text parsed, so that a parse error anywhere still wins (as it did
+  // when records were collected first).
   const tracker = new CsvLineTracker();
+  let builder: TableBuilder | undefined;
+  let deferred: unknown;
   try {
     parse(body, {
       ...csvParseOptions(delimiter, maxRecordLength),
       on_record: (record: string[], info) => {
         const start = tracker.record(record, info);
-        if (start !== null) {
-          records.push(record);
-          startLines.push(start);
+        if (start === null || deferred !== undefined) return null;
+        try {
+          if (!builder) builder = new TableBuilder(csvHeader(record, start, source, delimiter, maxColumns), true);
+          else builder.push(csvRow(record, builder.columns.length, start, source, delimiter), start);
+        } catch (e) {
+          deferred = e;
         }
         return null;
       },
@@ -217,16 +224,9 @@ export function parseCsv(text: string, source: string, options: CsvOptions = {})
   } catch (e) {
     throw csvParseError(e, source, tracker, maxRecordLength) ?? e;
   }
-
-  if (records.length === 0) {
+  if (deferred !== undefined) throw deferred;
+  if (!builder) {
     throw new MultilossError('data', `${source}: the file is empty (a header row is required)`);
   }
-  const header = csvHeader(records[0], startLines[0], source, delimiter, maxColumns);
-  const rows: Cell[][] = [];
-  const lines: number[] = [];
-  for (let r = 1; r < records.length; r++) {
-    rows.push(csvRow(records[r], header.length, startLines[r], source, delimiter));
-    lines.push(startLines[r]);
-  }
-  return { columns: header, rows, source, lines };
+  return builder.finish(source);
 }

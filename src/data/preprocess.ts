@@ -4,7 +4,8 @@
  */
 import * as z from 'zod';
 import { MultilossError } from '../errors.js';
-import { columnValues, inferColumnType, parseBoolean, parseNumber } from './infer.js';
+import { DictionaryColumn, mapCells, numberAt, NumberColumn, type Column } from './column.js';
+import { inferColumnType, parseBoolean, parseNumber, tableColumn } from './infer.js';
 import { rowRef, showValue } from './rowref.js';
 import type { Cell, ColumnType, Table } from './table.js';
 
@@ -135,29 +136,48 @@ function scaledMeanStd(xs: readonly number[], c: number): { mean: number; std: n
   return { mean: m * c, std: Math.sqrt(ss / xs.length) * c };
 }
 
+/** Whether row i of `column` is missing (null or blank): read per dictionary entry where the column has one. */
+function missingOf(column: Column): (i: number) => boolean {
+  if (column instanceof NumberColumn) {
+    return column.others.size === 0 ? (i) => column.missing[i] === 1 : (i) => isMissing(column.get(i));
+  }
+  return mapCells(column, isMissing);
+}
+
+/** The type of the present cells of `column` (rows `present`), as {@link inferColumnType} gives it. */
+function inferPresent(column: Column, present: readonly number[]): ColumnType {
+  // Only the distinct values decide the type: a column of stored numbers is numeric.
+  if (column instanceof NumberColumn && column.others.size === 0) return 'numeric';
+  if (column instanceof DictionaryColumn) {
+    const used = new Set<number>();
+    for (const i of present) used.add(column.codes[i]);
+    return inferColumnType([...used].map((c) => column.dictionary[c]));
+  }
+  return inferColumnType(present.map((i) => column.get(i)));
+}
+
 function fitFeature(table: Table, spec: FeatureSpec): FeatureJSON {
-  const values = columnValues(table, spec.name);
-  const present: { cell: Cell; row: number }[] = [];
-  values.forEach((cell, row) => {
-    if (!isMissing(cell)) present.push({ cell, row });
-  });
+  const column = tableColumn(table, spec.name);
+  const missingAt = missingOf(column);
+  const present: number[] = [];
+  for (let row = 0; row < column.length; row++) if (!missingAt(row)) present.push(row);
   if (present.length === 0) {
     throw new MultilossError(
       'data',
-      `${table.source}: feature column "${spec.name}" has no values in the training rows (all ${values.length} missing)`,
+      `${table.source}: feature column "${spec.name}" has no values in the training rows (all ${column.length} missing)`,
     );
   }
-  const hasMissing = present.length < values.length;
-  const type = spec.type ?? inferColumnType(present.map((p) => p.cell));
+  const hasMissing = present.length < column.length;
+  const type = spec.type ?? inferPresent(column, present);
   switch (type) {
     case 'numeric': {
       const xs: number[] = [];
-      for (const { cell, row } of present) {
-        const x = parseNumber(cell);
+      for (const row of present) {
+        const x = numberAt(column, row);
         if (x === null) {
           throw new MultilossError(
             'data',
-            `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(cell)} is not a number (the feature is numeric)`,
+            `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(column.get(row))} is not a number (the feature is numeric)`,
           );
         }
         xs.push(x);
@@ -181,11 +201,12 @@ function fitFeature(table: Table, spec: FeatureSpec): FeatureJSON {
       return { name: spec.name, type, mean, std: std > 0 && Number.isFinite(std) ? std : 1, missingIndicator: hasMissing };
     }
     case 'boolean': {
-      for (const { cell, row } of present) {
-        if (booleanValue(cell) === null) {
+      const valueAt = mapCells(column, booleanValue);
+      for (const row of present) {
+        if (valueAt(row) === null) {
           throw new MultilossError(
             'data',
-            `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(cell)} is not a boolean (expected true/false or 1/0)`,
+            `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(column.get(row))} is not a boolean (expected true/false or 1/0)`,
           );
         }
       }
@@ -193,7 +214,8 @@ function fitFeature(table: Table, spec: FeatureSpec): FeatureJSON {
     }
     case 'categorical': {
       const set = new Set<string>();
-      for (const { cell } of present) set.add(categoryOf(cell));
+      const categoryAt = mapCells(column, (cell) => (isMissing(cell) ? '' : categoryOf(cell)));
+      for (const row of present) set.add(categoryAt(row));
       return { name: spec.name, type, categories: [...set].sort(compareCodeUnits) };
     }
   }
@@ -264,7 +286,7 @@ export class FeaturePreprocessor {
 
   /** Row-major n × outputSize matrix. Unseen or missing categories go to the unknown bucket. */
   transform(table: Table): Float32Array {
-    const n = table.rows.length;
+    const n = table.length;
     const out = new Float32Array(n * this.outputSize);
     const missingCols = this.fitted.filter((f) => !table.columns.includes(f.name)).map((f) => `"${f.name}"`);
     if (missingCols.length > 0) {
@@ -275,21 +297,22 @@ export class FeaturePreprocessor {
     }
     let offset = 0;
     for (const f of this.fitted) {
-      const j = table.columns.indexOf(f.name);
+      const column = table.data[table.columns.indexOf(f.name)];
+      const missingAt = missingOf(column);
       const width = outputWidth(f);
       const stride = this.outputSize;
       switch (f.type) {
         case 'numeric': {
           for (let i = 0; i < n; i++) {
-            const cell = table.rows[i][j] ?? null;
             const at = i * stride + offset;
-            if (isMissing(cell)) {
+            if (missingAt(i)) {
               out[at] = 0;
               if (f.missingIndicator) out[at + 1] = 1;
               continue;
             }
-            const x = parseNumber(cell);
+            const x = numberAt(column, i);
             if (x === null) {
+              const cell = column.get(i);
               throw new MultilossError(
                 'data',
                 `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is not a number (the feature is numeric)`,
@@ -297,6 +320,7 @@ export class FeaturePreprocessor {
             }
             out[at] = (x - f.mean) / f.std;
             if (!Number.isFinite(out[at])) {
+              const cell = column.get(i);
               // Beyond float32 (±3.4e38) once standardized: the network would see an infinity.
               throw new MultilossError(
                 'data',
@@ -307,16 +331,17 @@ export class FeaturePreprocessor {
           break;
         }
         case 'boolean': {
+          const valueAt = mapCells(column, booleanValue);
           for (let i = 0; i < n; i++) {
-            const cell = table.rows[i][j] ?? null;
             const at = i * stride + offset;
-            if (isMissing(cell)) {
+            if (missingAt(i)) {
               out[at] = 0.5;
               if (f.missingIndicator) out[at + 1] = 1;
               continue;
             }
-            const b = booleanValue(cell);
+            const b = valueAt(i);
             if (b === null) {
+              const cell = column.get(i);
               throw new MultilossError(
                 'data',
                 `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is not a boolean (expected true/false or 1/0)`,
@@ -329,9 +354,9 @@ export class FeaturePreprocessor {
         case 'categorical': {
           const index = new Map(f.categories.map((c, k) => [c, k]));
           const unknown = f.categories.length;
+          const slotAt = mapCells(column, (cell) => (isMissing(cell) ? unknown : (index.get(categoryOf(cell)) ?? unknown)));
           for (let i = 0; i < n; i++) {
-            const cell = table.rows[i][j] ?? null;
-            const k = isMissing(cell) ? unknown : (index.get(categoryOf(cell)) ?? unknown);
+            const k = slotAt(i);
             out[i * stride + offset + k] = 1;
           }
           break;

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { selectRows } from '../data/split.js';
 import type { Table } from '../data/table.js';
+import { mapCells } from '../data/column.js';
 import { deltaMNeedsBaseline, isDeltaMMonitor } from '../compare/delta-m.js';
 import { MultilossError } from '../errors.js';
 import { createMetrics } from '../metrics/index.js';
@@ -100,10 +101,9 @@ export function subModelConfig(
 function labelledRows(table: Table, head: HeadSpec): Table {
   const c = columnIndex(table, head.column, `target (head "${head.name}")`);
   const keep: number[] = [];
-  table.rows.forEach((r, i) => {
-    if (cellLabel(r[c]) !== null) keep.push(i);
-  });
-  return keep.length === table.rows.length ? table : selectRows(table, keep);
+  const labelAt = mapCells(table.data[c], cellLabel);
+  for (let i = 0; i < table.length; i++) if (labelAt(i) !== null) keep.push(i);
+  return keep.length === table.length ? table : selectRows(table, keep);
 }
 
 /**
@@ -165,10 +165,10 @@ export async function fitSeparate(config: ResolvedConfig, input: FitInput, optio
       // Rows without this target's label train nothing in its model (as masked rows in a joint model): leave them out.
       const trainRows = labelledRows(train, head);
       let val = validation && labelledRows(validation, head);
-      if (validation && validation.rows.length && val?.rows.length === 0) {
+      if (validation && validation.length && val?.length === 0) {
         warn(`head "${head.name}": no labelled validation row; its model trains without validation`);
       }
-      if (val?.rows.length === 0) val = undefined;
+      if (val?.length === 0) val = undefined;
       const resume = k === done.length ? options.resume?.current : undefined;
       let epoch = resume?.state.epoch ?? 0;
       const callbacks: TrainerCallbacks = {

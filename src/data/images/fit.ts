@@ -25,8 +25,10 @@ import type { SplitLog } from '../../training/history.js';
 import { FORMAT_VERSION, VERSION } from '../../version.js';
 import { DEFAULT_MISSING, normalizeMissing } from '../missing.js';
 import { FeaturePreprocessor } from '../preprocess.js';
-import { splitTrainValidation } from '../split.js';
+import { selectRows, splitTrainValidation } from '../split.js';
 import type { Table } from '../table.js';
+import { mapCells } from '../column.js';
+import { concatTables } from '../table-build.js';
 import { checkImageSet, imageSize, labelTable, subsetImages, type ImageSet } from './dataset.js';
 
 export interface ImageFitOptions {
@@ -66,17 +68,17 @@ function imageLabels(set: ImageSet, config: ResolvedConfig): Table {
 function labelledImages(set: ImageSet, config: ResolvedConfig, warn: (m: string) => void): LabelledImages {
   const table = imageLabels(set, config);
   const cols = config.heads.map((h) => columnOf(table, h.column, h.name));
+  const has = cols.map((c) => mapCells(table.data[c], (cell) => cellLabel(cell) !== null));
+  const rows = Array.from({ length: table.length }, (_, i) => i);
   config.heads.forEach((h, k) => {
-    if (!table.rows.some((r) => cellLabel(r[cols[k]]) !== null)) throw new MultilossError('data', `${set.source}: label column "${h.column}" (head "${h.name}") has no value for any image`);
+    if (!rows.some(has[k])) throw new MultilossError('data', `${set.source}: label column "${h.column}" (head "${h.name}") has no value for any image`);
   });
   const keep: number[] = [];
-  table.rows.forEach((r, i) => {
-    if (cols.some((c) => cellLabel(r[c]) !== null)) keep.push(i);
-  });
+  for (const i of rows) if (has.some((h) => h(i))) keep.push(i);
   if (keep.length === set.n) return { set, table };
   warn(`${set.source}: dropped ${set.n - keep.length} image(s) without any label`);
   const sub = subsetImages(set, keep);
-  return { set: sub, table: { ...table, rows: keep.map((i) => table.rows[i]) } };
+  return { set: sub, table: selectRows(table, keep) };
 }
 
 /** The image shape a model takes ([H, W, C]; [k] for a tabular model). */
@@ -113,12 +115,12 @@ export async function fitImageModel(config: ResolvedConfig, images: ImageSet, op
     const table = imageLabels(images, config);
     const split = splitTrainValidation(images.n, config.validation.split, config.training.seed, tableStrata(table, config));
     if (split.train.length === 0) throw new MultilossError('config', `validation.split ${config.validation.split} leaves no training images`);
-    const part = (idx: number[]): LabelledImages => ({ set: subsetImages(images, idx), table: { ...table, rows: idx.map((i) => table.rows[i]) } });
+    const part = (idx: number[]): LabelledImages => ({ set: subsetImages(images, idx), table: selectRows(table, idx) });
     train = part(split.train);
     validation = part(split.validation);
     options.onSplit?.(split.validation);
   }
-  const labelled: Table = validation ? { ...all.table, rows: [...all.table.rows, ...validation.table.rows] } : all.table;
+  const labelled: Table = validation ? concatTables([all.table, validation.table], all.table.source) : all.table;
   const heads: Head[] = config.heads.map((spec) => fitHead(spec, train.table, labelled));
   const shape = [...images.shape];
   const encode = (p: { set: ImageSet; table: Table }): EncodedData => ({
