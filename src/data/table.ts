@@ -17,8 +17,8 @@ export interface Table {
   /** Number of rows. */
   length: number;
   source: string;
-  lines?: ArrayLike<number>;
-  rowNumbers?: ArrayLike<number>;
+  lines?: Uint32Array | readonly number[];
+  rowNumbers?: Uint32Array | readonly number[];
 }
 
 /** A table given as rows of cells (what library callers may pass; see `tableFromRows`). */
