@@ -5,7 +5,7 @@
  * ({@link tableFromRows}, for library callers who hold rows).
  */
 import { MultilossError } from '../errors.js';
-import { ColumnBuilder, NumberColumn, type Column } from './column.js';
+import { ColumnBuilder, DictionaryColumn, NumberColumn, type Column } from './column.js';
 import type { Cell, RowTable, Table } from './table.js';
 
 /** Grows a Uint32Array of line numbers as rows arrive. */
@@ -158,4 +158,19 @@ export function concatTables(tables: readonly Table[], source: string): Table {
     return b.finish();
   });
   return { columns: [...columns], data, length: tables.reduce((n, t) => n + t.length, 0), source };
+}
+
+/**
+ * A table that crossed a structured clone (postMessage, workerData): typed arrays and maps
+ * survive, the column classes do not; this puts them back. Tables that kept them pass through.
+ */
+export function reviveTable(table: Table): Table {
+  const data = table.data.map((c): Column => {
+    if (c instanceof NumberColumn || c instanceof DictionaryColumn) return c;
+    const plain = c as unknown as Partial<NumberColumn & DictionaryColumn>;
+    if (plain.codes && plain.dictionary) return new DictionaryColumn(plain.codes, plain.dictionary);
+    if (plain.values && plain.missing) return new NumberColumn(plain.values, plain.missing, plain.text ?? true, plain.others);
+    throw new MultilossError('data', `${table.source}: a column of unknown kind`);
+  });
+  return { ...table, data };
 }

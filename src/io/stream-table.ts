@@ -20,6 +20,7 @@ import {
   DEFAULT_MAX_COLUMNS,
   DEFAULT_MAX_RECORD_LENGTH,
   detectDelimiter,
+  hasFirstRecordEnd,
   type CsvDelimiter,
   type CsvOptions,
 } from '../data/csv.js';
@@ -154,18 +155,6 @@ class ChunkSource {
     this.done = true;
     this.stream.destroy();
   }
-}
-
-/** Text up to the end of the first record (a newline outside double quotes), as `detectDelimiter` reads it. */
-function hasFirstRecordEnd(text: string, limit: number): boolean {
-  if (text.length > limit) return true;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && (ch === '\n' || ch === '\r')) return true;
-  }
-  return false;
 }
 
 interface ParsedRecord {

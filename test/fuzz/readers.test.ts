@@ -8,13 +8,14 @@
  */
 import { tableRows } from '../../src/data/table-build.js';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as fc from 'fast-check';
-import { parseCsv, parseJson, readTable, rowsToTable, type Cell, type Table } from '../../src/data/index.js';
+import { parseCsv, parseJson, readTable, readTableText, rowsToTable, type Cell, type Table } from '../../src/data/index.js';
 import { openTableStream } from '../../src/io/stream-table.js';
 import { readTableFile } from '../../src/io/table-file.js';
+import { readCsvFile } from '../../src/io/csv-file.js';
 import { tempDir } from '../helpers.js';
 import { applyEdits, editArb, outcome, outcomeAsync, runs, SEED, summary, type Outcome } from './helpers.js';
 
@@ -264,6 +265,34 @@ describe('fuzz: CSV / JSON readers', { timeout: 120_000 }, () => {
         },
       ),
       { numRuns: runs(1000), seed: SEED + 5 },
+    );
+  });
+
+  it('readTableFile (CSV read in chunks into columns) gives the table or the error of parseCsv on the whole text', () => {
+    const dir = tempDir('multiloss-fuzz-csvfile-');
+    let n = 0;
+    const textArb = fc.oneof(
+      fc.string({ unit: csvChar, maxLength: 80 }),
+      fc.tuple(csvCaseArb, fc.array(editArb(csvChar), { maxLength: 2 })).map(([c, e]) => applyEdits(renderCsv(c).text, e)),
+    );
+    fc.assert(
+      fc.property(textArb, fc.constantFrom('csv', 'tsv'), fc.integer({ min: 1, max: 48 }), (text, ext, chunkBytes) => {
+        count('csv file vs text');
+        const path = join(dir, `f${n++ % 50}.${ext}`);
+        writeFileSync(path, text);
+        const options = ext === 'tsv' ? { delimiter: '\t' as const } : {};
+        const fromText = outcome(() => readTableText(readFileSync(path, 'utf8'), path), 'readTableText');
+        const fromFile = outcome(() => readCsvFile(path, options, chunkBytes), 'readCsvFile');
+        if (!fromText.ok || !fromFile.ok) {
+          assert.equal(fromFile.ok ? 'table' : fromFile.error.message, fromText.ok ? 'table' : fromText.error.message);
+          return;
+        }
+        assert.deepEqual(fromFile.value.columns, fromText.value.columns);
+        assert.deepEqual(tableRows(fromFile.value), tableRows(fromText.value));
+        assert.deepEqual([...(fromFile.value.lines ?? [])], [...(fromText.value.lines ?? [])]);
+        if (chunkBytes === 48) assert.deepEqual(readTableFile(path), fromFile.value);
+      }),
+      { numRuns: runs(2500), seed: SEED + 7 },
     );
   });
 
