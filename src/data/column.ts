@@ -62,21 +62,8 @@ export class NumberColumn implements Column {
     return this.text ? String(this.values[i]) : this.values[i];
   }
 
-  select(indices: ArrayLike<number>): NumberColumn {
-    const n = indices.length;
-    const values = new Float64Array(n);
-    const missing = new Uint8Array(n);
-    const others = new Map<number, Cell>();
-    for (let k = 0; k < n; k++) {
-      const i = indices[k];
-      values[k] = this.values[i];
-      missing[k] = this.missing[i];
-      if (this.others.size > 0) {
-        const other = this.others.get(i);
-        if (other !== undefined) others.set(k, other);
-      }
-    }
-    return new NumberColumn(values, missing, this.text, others);
+  select(indices: ArrayLike<number>): Column {
+    return new SelectedColumn(this, Uint32Array.from(indices));
   }
 
   withMissing(tokens: ReadonlySet<string>): NumberColumn {
@@ -118,10 +105,8 @@ export class DictionaryColumn implements Column {
     return c < 0 ? null : this.dictionary[c];
   }
 
-  select(indices: ArrayLike<number>): DictionaryColumn {
-    const codes = new Int32Array(indices.length);
-    for (let k = 0; k < indices.length; k++) codes[k] = this.codes[indices[k]];
-    return new DictionaryColumn(codes, this.dictionary);
+  select(indices: ArrayLike<number>): Column {
+    return new SelectedColumn(this, Uint32Array.from(indices));
   }
 
   withMissing(tokens: ReadonlySet<string>): DictionaryColumn {
@@ -129,6 +114,35 @@ export class DictionaryColumn implements Column {
     if (!gone.includes(true)) return this;
     const codes = this.codes.map((c) => (c >= 0 && gone[c] ? -1 : c));
     return new DictionaryColumn(codes, this.dictionary);
+  }
+}
+
+/**
+ * Some rows of a stored column, by index, without copying the cells (a split's
+ * training and validation rows cost 4 bytes a row, not a second table).
+ */
+export class SelectedColumn implements Column {
+  constructor(
+    readonly base: NumberColumn | DictionaryColumn,
+    /** Row i of this column is row `rows[i]` of `base`. */
+    readonly rows: Uint32Array,
+  ) {}
+
+  get length(): number {
+    return this.rows.length;
+  }
+
+  get(i: number): Cell {
+    return this.base.get(this.rows[i]);
+  }
+
+  select(indices: ArrayLike<number>): Column {
+    return new SelectedColumn(this.base, Uint32Array.from(indices, (i) => this.rows[i]));
+  }
+
+  withMissing(tokens: ReadonlySet<string>): Column {
+    const base = this.base.withMissing(tokens);
+    return base === this.base ? this : new SelectedColumn(base, this.rows);
   }
 }
 
@@ -249,6 +263,7 @@ export function columnOf(cells: Iterable<Cell>): Column {
  * {@link NumberColumn} (null when missing), parsed cells otherwise.
  */
 export function numberAt(column: Column, i: number): number | null {
+  if (column instanceof SelectedColumn) return numberAt(column.base, column.rows[i]);
   if (column instanceof NumberColumn) {
     if (column.others.size > 0) {
       const other = column.others.get(i);
@@ -264,6 +279,11 @@ export function numberAt(column: Column, i: number): number | null {
  * {@link DictionaryColumn} and per row otherwise: `f(column.get(i))` for row i.
  */
 export function mapCells<T>(column: Column, f: (cell: Cell) => T): (i: number) => T {
+  if (column instanceof SelectedColumn) {
+    const inner = mapCells(column.base, f);
+    const rows = column.rows;
+    return (i) => inner(rows[i]);
+  }
   if (column instanceof DictionaryColumn) {
     const byCode = column.dictionary.map(f);
     const ofNull = f(null);

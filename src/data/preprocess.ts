@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { MultilossError } from '../errors.js';
-import { DictionaryColumn, mapCells, numberAt, NumberColumn, type Column } from './column.js';
+import { DictionaryColumn, mapCells, numberAt, NumberColumn, SelectedColumn, type Column } from './column.js';
 import { inferColumnType, parseBoolean, parseNumber, tableColumn } from './infer.js';
 import { rowRef, showValue } from './rowref.js';
 import type { Cell, ColumnType, Table } from './table.js';
@@ -128,82 +128,94 @@ function availableColumns(table: Table): string {
  * Mean and population std of values so large that the plain sums overflow
  * (|x| near 1e308): computed on x / c, with c the largest |x|, then scaled back.
  */
-function scaledMeanStd(xs: readonly number[], c: number): { mean: number; std: number } {
+function scaledMeanStd(each: (f: (x: number) => void) => void, count: number, c: number): { mean: number; std: number } {
   let m = 0;
-  for (const x of xs) m += x / c / xs.length;
+  each((x) => (m += x / c / count));
   let ss = 0;
-  for (const x of xs) ss += (x / c - m) * (x / c - m);
-  return { mean: m * c, std: Math.sqrt(ss / xs.length) * c };
+  each((x) => (ss += (x / c - m) * (x / c - m)));
+  return { mean: m * c, std: Math.sqrt(ss / count) * c };
 }
 
 /** Whether row i of `column` is missing (null or blank): read per dictionary entry where the column has one. */
 function missingOf(column: Column): (i: number) => boolean {
+  if (column instanceof SelectedColumn) {
+    const inner = missingOf(column.base);
+    const rows = column.rows;
+    return (i) => inner(rows[i]);
+  }
   if (column instanceof NumberColumn) {
     return column.others.size === 0 ? (i) => column.missing[i] === 1 : (i) => isMissing(column.get(i));
   }
   return mapCells(column, isMissing);
 }
 
-/** The type of the present cells of `column` (rows `present`), as {@link inferColumnType} gives it. */
-function inferPresent(column: Column, present: readonly number[]): ColumnType {
-  // Only the distinct values decide the type: a column of stored numbers is numeric.
-  if (column instanceof NumberColumn && column.others.size === 0) return 'numeric';
-  if (column instanceof DictionaryColumn) {
+/** The type of the present cells of `column`, as {@link inferColumnType} gives it (only the distinct values decide it). */
+function inferPresent(column: Column, missingAt: (i: number) => boolean): ColumnType {
+  const base = column instanceof SelectedColumn ? column.base : column;
+  if (base instanceof NumberColumn && base.others.size === 0) return 'numeric';
+  if (base instanceof DictionaryColumn) {
+    const codeAt = column instanceof SelectedColumn ? (i: number) => base.codes[column.rows[i]] : (i: number) => base.codes[i];
     const used = new Set<number>();
-    for (const i of present) used.add(column.codes[i]);
-    return inferColumnType([...used].map((c) => column.dictionary[c]));
+    for (let i = 0; i < column.length; i++) if (!missingAt(i)) used.add(codeAt(i));
+    return inferColumnType([...used].map((c) => base.dictionary[c]));
   }
-  return inferColumnType(present.map((i) => column.get(i)));
+  const cells: Cell[] = [];
+  for (let i = 0; i < column.length; i++) if (!missingAt(i)) cells.push(column.get(i));
+  return inferColumnType(cells);
 }
 
 function fitFeature(table: Table, spec: FeatureSpec): FeatureJSON {
   const column = tableColumn(table, spec.name);
+  const n = column.length;
   const missingAt = missingOf(column);
-  const present: number[] = [];
-  for (let row = 0; row < column.length; row++) if (!missingAt(row)) present.push(row);
-  if (present.length === 0) {
+  let present = 0;
+  for (let row = 0; row < n; row++) if (!missingAt(row)) present++;
+  if (present === 0) {
     throw new MultilossError(
       'data',
-      `${table.source}: feature column "${spec.name}" has no values in the training rows (all ${column.length} missing)`,
+      `${table.source}: feature column "${spec.name}" has no values in the training rows (all ${n} missing)`,
     );
   }
-  const hasMissing = present.length < column.length;
-  const type = spec.type ?? inferPresent(column, present);
+  const hasMissing = present < n;
+  const type = spec.type ?? inferPresent(column, missingAt);
   switch (type) {
     case 'numeric': {
-      const xs: number[] = [];
-      for (const row of present) {
-        const x = numberAt(column, row);
-        if (x === null) {
-          throw new MultilossError(
-            'data',
-            `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(column.get(row))} is not a number (the feature is numeric)`,
-          );
+      // The present values in row order, read twice (sums, then squares) rather than copied.
+      const each = (f: (x: number) => void): void => {
+        for (let row = 0; row < n; row++) {
+          if (missingAt(row)) continue;
+          const x = numberAt(column, row);
+          if (x === null) {
+            throw new MultilossError(
+              'data',
+              `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(column.get(row))} is not a number (the feature is numeric)`,
+            );
+          }
+          f(x);
         }
-        xs.push(x);
-      }
+      };
       let min = Infinity;
       let max = -Infinity;
       let sum = 0;
-      for (const x of xs) {
+      each((x) => {
         if (x < min) min = x;
         if (x > max) max = x;
         sum += x;
-      }
+      });
       if (min === max) {
         return { name: spec.name, type, mean: min, std: 1, missingIndicator: hasMissing };
       }
-      let mean = sum / xs.length;
+      let mean = sum / present;
       let ss = 0;
-      for (const x of xs) ss += (x - mean) * (x - mean);
-      let std = Math.sqrt(ss / xs.length);
-      if (!Number.isFinite(mean) || !Number.isFinite(std)) ({ mean, std } = scaledMeanStd(xs, Math.max(-min, max)));
+      each((x) => (ss += (x - mean) * (x - mean)));
+      let std = Math.sqrt(ss / present);
+      if (!Number.isFinite(mean) || !Number.isFinite(std)) ({ mean, std } = scaledMeanStd(each, present, Math.max(-min, max)));
       return { name: spec.name, type, mean, std: std > 0 && Number.isFinite(std) ? std : 1, missingIndicator: hasMissing };
     }
     case 'boolean': {
       const valueAt = mapCells(column, booleanValue);
-      for (const row of present) {
-        if (valueAt(row) === null) {
+      for (let row = 0; row < n; row++) {
+        if (!missingAt(row) && valueAt(row) === null) {
           throw new MultilossError(
             'data',
             `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(column.get(row))} is not a boolean (expected true/false or 1/0)`,
@@ -215,7 +227,7 @@ function fitFeature(table: Table, spec: FeatureSpec): FeatureJSON {
     case 'categorical': {
       const set = new Set<string>();
       const categoryAt = mapCells(column, (cell) => (isMissing(cell) ? '' : categoryOf(cell)));
-      for (const row of present) set.add(categoryAt(row));
+      for (let row = 0; row < n; row++) if (!missingAt(row)) set.add(categoryAt(row));
       return { name: spec.name, type, categories: [...set].sort(compareCodeUnits) };
     }
   }

@@ -5,7 +5,7 @@
  * ({@link tableFromRows}, for library callers who hold rows).
  */
 import { MultilossError } from '../errors.js';
-import { ColumnBuilder, DictionaryColumn, NumberColumn, type Column } from './column.js';
+import { ColumnBuilder, DictionaryColumn, NumberColumn, SelectedColumn, type Column } from './column.js';
 import type { Cell, RowTable, Table } from './table.js';
 
 /** Grows a Uint32Array of line numbers as rows arrive. */
@@ -165,12 +165,14 @@ export function concatTables(tables: readonly Table[], source: string): Table {
  * survive, the column classes do not; this puts them back. Tables that kept them pass through.
  */
 export function reviveTable(table: Table): Table {
-  const data = table.data.map((c): Column => {
-    if (c instanceof NumberColumn || c instanceof DictionaryColumn) return c;
-    const plain = c as unknown as Partial<NumberColumn & DictionaryColumn>;
-    if (plain.codes && plain.dictionary) return new DictionaryColumn(plain.codes, plain.dictionary);
-    if (plain.values && plain.missing) return new NumberColumn(plain.values, plain.missing, plain.text ?? true, plain.others);
-    throw new MultilossError('data', `${table.source}: a column of unknown kind`);
-  });
-  return { ...table, data };
+  return { ...table, data: table.data.map((c) => reviveColumn(c, table.source)) };
+}
+
+function reviveColumn(c: Column, source: string): Column {
+  if (c instanceof NumberColumn || c instanceof DictionaryColumn || c instanceof SelectedColumn) return c;
+  const plain = c as unknown as Partial<NumberColumn & DictionaryColumn & SelectedColumn>;
+  if (plain.base && plain.rows) return new SelectedColumn(reviveColumn(plain.base, source) as NumberColumn | DictionaryColumn, plain.rows);
+  if (plain.codes && plain.dictionary) return new DictionaryColumn(plain.codes, plain.dictionary);
+  if (plain.values && plain.missing) return new NumberColumn(plain.values, plain.missing, plain.text ?? true, plain.others);
+  throw new MultilossError('data', `${source}: a column of unknown kind`);
 }
