@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { runColumnStore } from './column-store.js';
 import { maxRssRunner, type MaxRssRun } from './max-rss.js';
 import { writeTableConfig, writeTableCsv } from './synthetic-table.js';
 
@@ -40,6 +41,8 @@ function checked(r: MaxRssRun, what: string): MaxRssRun {
 }
 
 export async function runTableMemory(sizes: readonly number[]): Promise<void> {
+  runColumnStore();
+  console.log('');
   const dir = mkdtempSync(join(tmpdir(), 'multiloss-bench-table-'));
   try {
     const cli = maxRssRunner(dir);
