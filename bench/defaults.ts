@@ -3,6 +3,7 @@
 // baseline, per head, on rows that neither training nor early stopping saw: weather 2015
 // (examples/weather.yaml trains on 2012–2014) and a seeded 20% of penguins held out before training;
 // and the default monitor (validation.relativeLoss) against the weighted total under three methods.
+import { tableRows } from '../src/data/table-build.js';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../src/config/schema.js';
 import { resolveConfig } from '../src/config/resolve.js';
@@ -36,7 +37,7 @@ interface Case {
 type Scores = Record<string, number[]>;
 
 function column(table: Table, name: string): Cell[] {
-  return table.rows.map((r) => r[table.columns.indexOf(name)]).filter((v) => v !== null);
+  return tableRows(table).map((r) => r[table.columns.indexOf(name)]).filter((v) => v !== null);
 }
 
 /** The trivial baseline on `test`: the training majority class, or the training mean. */
@@ -110,8 +111,8 @@ function monitors(): Case {
 
 function penguins(): Case {
   const all = normalizeMissing(readTableFile(join(ROOT, 'data', 'penguins.json')), ['.']);
-  const species = all.rows.map((r) => r[all.columns.indexOf('Species')] as string);
-  const split = splitTrainValidation(all.rows.length, 0.2, 2024, species);
+  const species = tableRows(all).map((r) => r[all.columns.indexOf('Species')] as string);
+  const split = splitTrainValidation(all.length, 0.2, 2024, species);
   const example = readConfigFile(join(ROOT, 'examples', 'penguins.yaml'));
   const { data: _data, out: _out, ...tuned } = example;
   const plain = { missingValues: ['.'], features: example.features, targets: example.targets };

@@ -5,6 +5,7 @@
 //   aggregate     time of aggregate() alone per method, 2 ≤ T ≤ 10, d = 10⁵
 //   browser       browser entry bundle size; W1 in headless Chromium per backend vs Node (wasm)
 //   defaults      training defaults vs old defaults vs tuned vs trivial baselines on held-out rows (weather, penguins)
+//   table-memory  peak RSS and rows/s of train (1 epoch) in memory and --stream on a 1M / 10M-row table, beside pandas [ROWS ...]
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
 
@@ -48,7 +49,13 @@ switch (which) {
     await runDefaults();
     break;
   }
+  case 'table-memory': {
+    const { runTableMemory } = await import('./table-memory.js');
+    const sizes = process.argv.slice(3).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+    await runTableMemory(sizes.length ? sizes : [1_000_000, 10_000_000]);
+    break;
+  }
   default:
-    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults`);
+    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, table-memory`);
     process.exit(2);
 }

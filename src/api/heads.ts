@@ -146,14 +146,14 @@ class DefinedHead implements Head {
 
   /** Config files: one number per row, or a JSON array of `units` numbers. */
   encode(table: Table): EncodedTargets {
-    const n = table.rows.length;
+    const n = table.length;
     const u = this.units;
     const idx = columnIndex(table, this.spec.column, `target (head "${this.name}")`);
     const values = new Float32Array(n * u);
     const mask = new Float32Array(n);
     const weight = sampleWeights(table, this.spec, parseNumber);
     for (let i = 0; i < n; i++) {
-      const row = parseCellRow(table.rows[i][idx], u);
+      const row = parseCellRow(table.data[idx].get(i), u);
       if (row === null) {
         weight[i] = 0;
         continue;

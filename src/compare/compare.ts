@@ -284,7 +284,7 @@ export function compareSplit(config: ResolvedConfig, input: CompareInput, warn?:
   const joint: ResolvedConfig = { ...config, approach: 'joint' };
   const split = splitInput(joint, input, warn);
   const { train, validation } = split;
-  if (!validation || validation.rows.length === 0) {
+  if (!validation || validation.length === 0) {
     throw new MultilossError('config', 'compare needs validation data: set validation.split > 0 (or --validation-split) or validation.data');
   }
   const stopping = config.training.earlyStopping;
@@ -297,7 +297,7 @@ export function compareSplit(config: ResolvedConfig, input: CompareInput, warn?:
     );
   }
   if (!input.test) return { train, validation };
-  if (input.test.rows.length === 0) throw new MultilossError('data', `${input.test.source}: no data rows (only a header)`);
+  if (input.test.length === 0) throw new MultilossError('data', `${input.test.source}: no data rows (only a header)`);
   const test = labelledRows(joint, input.test, warn);
   // Encoded once as every run will encode it: a missing feature, a bad value or a class the heads do not know fails here.
   const { preprocessor, heads } = fitEncoders(joint, split);
@@ -392,7 +392,7 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
   const on: FiguresOf = data.test ? 'test' : 'validation';
   const { rows, best } = summarize(heads, labels, runs, on);
   const shown = data.test ?? data.validation;
-  const metricsData: MetricsData = { data: on, source: shown.source, split: !input.validation, rows: shown.rows.length };
+  const metricsData: MetricsData = { data: on, source: shown.source, split: !input.validation, rows: shown.length };
   return {
     heads,
     seeds,
@@ -400,7 +400,7 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
     rows,
     best,
     runs,
-    split: { train: data.train.rows.length, validation: data.validation.rows.length, seed: base.training.seed },
+    split: { train: data.train.length, validation: data.validation.length, seed: base.training.seed },
     metricsData,
     epochs: base.training.epochs,
     ...(earlyStopping ? { earlyStopping } : {}),

@@ -5,12 +5,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
+import { reviveTable } from '../data/table-build.js';
 import { executeRun, toRunError, warmUp, type RunData, type RunTask } from './run.js';
 import type { FromWorker, ToWorker } from './pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('compare/worker.ts runs in a worker thread only');
-const { backend, data } = workerData as { backend?: BackendChoice; data: RunData };
+const { backend, data: cloned } = workerData as { backend?: BackendChoice; data: RunData };
+// Tables arrive structured-cloned: their columns lost their classes.
+const data: RunData = { train: reviveTable(cloned.train), validation: reviveTable(cloned.validation), ...(cloned.test ? { test: reviveTable(cloned.test) } : {}) };
 const post = (m: FromWorker) => port.postMessage(m);
 let warmed = false;
 

@@ -1,7 +1,7 @@
 /**
  * Arrow IPC reading with apache-arrow: the file format (.arrow, .feather v2) and the stream
  * format, told apart by the library from the bytes. Each record batch's columns, typed by the
- * schema, go to {@link tableFromColumns}. Browser-safe (bytes in).
+ * schema, go to {@link tableFromColumnValues}. Browser-safe (bytes in).
  *
  * apache-arrow is an optional peer dependency (it would bring @types/node into every user's
  * project): it is loaded on the first Arrow file (arrow-columns.ts's loadArrow), and this
@@ -9,7 +9,7 @@
  */
 import { MultilossError } from '../errors.js';
 import { arrowBatchColumns, arrowEmptyColumns, arrowError, loadArrow, planArrowColumns } from './arrow-columns.js';
-import { tableFromColumns, type ColumnSelection, type ColumnValues } from './columns.js';
+import { tableFromColumnValues, type ColumnSelection, type ColumnValues } from './columns.js';
 import type { Table } from './table.js';
 
 /** Concatenates columns of consecutive batches. */
@@ -47,7 +47,7 @@ export async function readArrow(bytes: Uint8Array, source: string, options: Colu
       rows += batch.numRows;
     }
     if (parts.length === 0) parts.push(arrowEmptyColumns(plan, source));
-    return tableFromColumns(concatColumns(parts, rows), { source, rows });
+    return tableFromColumnValues(concatColumns(parts, rows), { source, rows });
   } catch (e) {
     throw arrowError(e, source);
   }

@@ -1,10 +1,11 @@
 /**
  * Per-column values as the binary readers (Parquet, Arrow IPC) produce them, and the one place
  * where they become a {@link Table}. The readers never build rows: they hand over columns, typed
- * by the file's schema, to {@link tableFromColumns}.
+ * by the file's schema, to {@link tableFromColumnValues}.
  */
 import { MultilossError } from '../errors.js';
-import type { Cell, Table } from './table.js';
+import type { Table } from './table.js';
+import { tableFromColumns } from './table-build.js';
 
 /** A numeric column: values as float64, `missing[i] = 1` where row i has no value (its `values[i]` is then 0). */
 export interface NumericColumnValues {
@@ -70,22 +71,16 @@ export function sliceColumns(columns: readonly ColumnValues[], start: number, en
 }
 
 /**
- * Builds the table of `columns` (each `from.rows` long). The one adapter between the column
- * readers and the in-memory table: today's row-major table is built here and only here.
+ * Builds the table of `columns` (each `from.rows` long): the one adapter between the column
+ * readers (Parquet, Arrow) and the columnar table (table-build.ts's `tableFromColumns`).
+ * Numeric values stay typed arrays with their missing mask; no row is built.
  */
-export function tableFromColumns(columns: readonly ColumnValues[], from: ColumnsSource): Table {
-  const n = from.rows;
-  const rows: Cell[][] = new Array<Cell[]>(n);
-  for (let i = 0; i < n; i++) rows[i] = new Array<Cell>(columns.length);
-  columns.forEach((c, j) => {
-    if (c.type === 'numeric') {
-      for (let i = 0; i < n; i++) rows[i][j] = c.missing[i] ? null : c.values[i];
-    } else {
-      for (let i = 0; i < n; i++) rows[i][j] = c.values[i];
-    }
-  });
-  const table: Table = { columns: columns.map((c) => c.name), rows, source: from.source };
+export function tableFromColumnValues(columns: readonly ColumnValues[], from: ColumnsSource): Table {
+  const table = tableFromColumns(
+    from.source,
+    columns.map((c) => (c.type === 'numeric' ? { name: c.name, values: c.values, missing: c.missing } : { name: c.name, values: c.values })),
+  );
   const first = from.firstRow ?? 1;
-  if (first !== 1) table.rowNumbers = Array.from({ length: n }, (_, i) => first + i);
+  if (first !== 1) table.rowNumbers = Uint32Array.from({ length: from.rows }, (_, i) => first + i);
   return table;
 }

@@ -8,6 +8,7 @@
 import { parse } from 'csv-parse/browser/esm/sync';
 import { MultilossError } from '../errors.js';
 import type { Cell, Table } from './table.js';
+import { TableBuilder } from './table-build.js';
 
 export type CsvDelimiter = ',' | ';' | '\t';
 
@@ -199,34 +200,62 @@ export function parseCsv(text: string, source: string, options: CsvOptions = {})
   const maxColumns = options.maxColumns ?? DEFAULT_MAX_COLUMNS;
   const delimiter = options.delimiter ?? detectDelimiter(body);
 
-  const records: string[][] = [];
-  const startLines: number[] = [];
-  const tracker = new CsvLineTracker();
+  const assembler = new CsvTableAssembler(source, delimiter, maxColumns);
   try {
-    parse(body, {
-      ...csvParseOptions(delimiter, maxRecordLength),
-      on_record: (record: string[], info) => {
-        const start = tracker.record(record, info);
-        if (start !== null) {
-          records.push(record);
-          startLines.push(start);
-        }
-        return null;
-      },
-    });
+    parse(body, { ...csvParseOptions(delimiter, maxRecordLength), on_record: assembler.onRecord });
   } catch (e) {
-    throw csvParseError(e, source, tracker, maxRecordLength) ?? e;
+    throw csvParseError(e, source, assembler.tracker, maxRecordLength) ?? e;
   }
+  return assembler.finish();
+}
 
-  if (records.length === 0) {
-    throw new MultilossError('data', `${source}: the file is empty (a header row is required)`);
+/**
+ * Puts csv-parse's records straight into column builders: the first record is
+ * the header, every later one a row. A bad record (wrong field count, bad
+ * header) is reported by {@link finish}, after the whole text parsed, so that a
+ * parse error anywhere still wins (as it did when records were collected
+ * first). Used by `parseCsv` and by the Node file reader (`io/csv-file.ts`).
+ */
+export class CsvTableAssembler {
+  readonly tracker = new CsvLineTracker();
+  private builder: TableBuilder | undefined;
+  private deferred: unknown;
+
+  constructor(
+    private readonly source: string,
+    private readonly delimiter: CsvDelimiter,
+    private readonly maxColumns: number,
+  ) {}
+
+  /** csv-parse's `on_record`: takes the record, returns null (csv-parse keeps nothing). */
+  readonly onRecord = (record: string[], info: { lines: number; empty_lines: number }): null => {
+    const start = this.tracker.record(record, info);
+    if (start === null || this.deferred !== undefined) return null;
+    try {
+      if (!this.builder) this.builder = new TableBuilder(csvHeader(record, start, this.source, this.delimiter, this.maxColumns), true);
+      else this.builder.push(csvRow(record, this.builder.columns.length, start, this.source, this.delimiter), start);
+    } catch (e) {
+      this.deferred = e;
+    }
+    return null;
+  };
+
+  /** The table, or the first bad record's error; a text without a record is "empty". */
+  finish(): Table {
+    if (this.deferred !== undefined) throw this.deferred;
+    if (!this.builder) throw new MultilossError('data', `${this.source}: the file is empty (a header row is required)`);
+    return this.builder.finish(this.source);
   }
-  const header = csvHeader(records[0], startLines[0], source, delimiter, maxColumns);
-  const rows: Cell[][] = [];
-  const lines: number[] = [];
-  for (let r = 1; r < records.length; r++) {
-    rows.push(csvRow(records[r], header.length, startLines[r], source, delimiter));
-    lines.push(startLines[r]);
+}
+
+/** Whether `text` reaches the end of the first record (a newline outside double quotes), or is longer than `limit`: enough for {@link detectDelimiter}. */
+export function hasFirstRecordEnd(text: string, limit: number): boolean {
+  if (text.length > limit) return true;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && (ch === '\n' || ch === '\r')) return true;
   }
-  return { columns: header, rows, source, lines };
+  return false;
 }

@@ -7,12 +7,15 @@ import { parseCsv, type CsvOptions } from './csv.js';
 import { parseJson } from './json.js';
 import type { Table } from './table.js';
 
-export type { Cell, ColumnType, Table } from './table.js';
+export type { Cell, ColumnType, RowTable, Table } from './table.js';
+export { tableFromColumns, tableFromRows, tableRows, asTable, TableBuilder } from './table-build.js';
+export type { ColumnInput, NumericValues } from './table-build.js';
+export { NumberColumn, DictionaryColumn, ColumnBuilder, columnOf, type Column } from './column.js';
 export { parseCsv, detectDelimiter, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_RECORD_LENGTH } from './csv.js';
 export type { CsvDelimiter, CsvOptions } from './csv.js';
 export { parseJson, rowsToTable, MULTILABEL_SEPARATOR } from './json.js';
 export { normalizeMissing, DEFAULT_MISSING } from './missing.js';
-export { parseNumber, parseBoolean, inferColumnType, inferColumnTypes, columnValues } from './infer.js';
+export { parseNumber, parseBoolean, inferColumnType, inferColumnTypes, columnValues, tableColumn } from './infer.js';
 export { FeaturePreprocessor, MISSING_SUFFIX, UNKNOWN_CATEGORY } from './preprocess.js';
 export type {
   FeatureSpec,
@@ -70,4 +73,4 @@ export function readTableText(text: string, source: string, format?: TableFormat
 }
 
 export { binaryFormatOf, type BinaryFormat, type DataFormat } from './formats.js';
-export { tableFromColumns, type ColumnValues, type NumericColumnValues, type CategoricalColumnValues, type BooleanColumnValues, type ColumnSelection, type ColumnsSource } from './columns.js';
+export { tableFromColumnValues, type ColumnValues, type NumericColumnValues, type CategoricalColumnValues, type BooleanColumnValues, type ColumnSelection, type ColumnsSource } from './columns.js';

@@ -2,6 +2,7 @@
  * Column typing: decide whether a column is numeric, boolean or categorical.
  */
 import { MultilossError } from '../errors.js';
+import type { Column } from './column.js';
 import type { Cell, ColumnType, Table } from './table.js';
 
 // Plain decimal notation with optional sign, fraction and exponent:
@@ -46,11 +47,14 @@ export function parseBoolean(cell: Cell): boolean | null {
  * value is reported as 'categorical' (callers decide whether that is an error).
  * Run {@link normalizeMissing} first so tokens like "NA" count as missing.
  */
-export function inferColumnType(values: readonly Cell[]): ColumnType {
+export function inferColumnType(values: readonly Cell[] | Column): ColumnType {
   let numeric = true;
   let boolean = true;
   let any = false;
-  for (const v of values) {
+  const column = 'get' in values ? values : undefined;
+  const n = values.length;
+  for (let i = 0; i < n; i++) {
+    const v = column ? column.get(i) : (values as readonly Cell[])[i];
     if (v === null) continue;
     any = true;
     if (numeric && parseNumber(v) === null) numeric = false;
@@ -61,8 +65,8 @@ export function inferColumnType(values: readonly Cell[]): ColumnType {
   return numeric ? 'numeric' : boolean ? 'boolean' : 'categorical';
 }
 
-/** The cells of one column; error (listing the available columns) when it is absent. */
-export function columnValues(table: Table, name: string): Cell[] {
+/** The column named `name`; error (listing the available columns) when it is absent. */
+export function tableColumn(table: Table, name: string): Column {
   const j = table.columns.indexOf(name);
   if (j === -1) {
     throw new MultilossError(
@@ -70,12 +74,18 @@ export function columnValues(table: Table, name: string): Cell[] {
       `${table.source}: no column "${name}"; available columns: ${table.columns.map((c) => `"${c}"`).join(', ') || '(none)'}`,
     );
   }
-  return table.rows.map((row) => row[j] ?? null);
+  return table.data[j];
+}
+
+/** The cells of one column (a copy: for small tables; the training path reads {@link tableColumn}). */
+export function columnValues(table: Table, name: string): Cell[] {
+  const column = tableColumn(table, name);
+  return Array.from({ length: column.length }, (_, i) => column.get(i));
 }
 
 /** Infers the type of every column. */
 export function inferColumnTypes(table: Table): Record<string, ColumnType> {
   const out: Record<string, ColumnType> = {};
-  for (const name of table.columns) out[name] = inferColumnType(columnValues(table, name));
+  for (const name of table.columns) out[name] = inferColumnType(tableColumn(table, name));
   return out;
 }

@@ -3,6 +3,7 @@
  */
 import { MultilossError } from '../errors.js';
 import type { Cell, Table } from './table.js';
+import { TableBuilder } from './table-build.js';
 
 /**
  * Separator used when an array of primitives is flattened into one cell
@@ -78,17 +79,17 @@ export function objectsToTable(objects: readonly unknown[], source: string, line
       }
     }
   }
-  const rows: Cell[][] = objects.map((o, i) => {
-    const obj = o as Record<string, unknown>;
-    const row: Cell[] = new Array<Cell>(columns.length).fill(null);
+  const builder = new TableBuilder(columns, !!lineOf);
+  const row: Cell[] = new Array<Cell>(columns.length);
+  for (let i = 0; i < objects.length; i++) {
+    const obj = objects[i] as Record<string, unknown>;
+    row.fill(null);
     for (const key of Object.keys(obj)) {
       row[index.get(key) as number] = toCell(obj[key], source, where(i), key);
     }
-    return row;
-  });
-  const table: Table = { columns, rows, source };
-  if (lineOf) table.lines = objects.map((_, i) => lineOf(i));
-  return table;
+    builder.push(row, lineOf?.(i));
+  }
+  return builder.finish(source);
 }
 
 /** 1-based line and column of a character offset. */

@@ -1,4 +1,4 @@
-import type { Cell, Table } from './table.js';
+import type { Table } from './table.js';
 
 /** Strings treated as "missing" by default (compared after trimming). */
 export const DEFAULT_MISSING: readonly string[] = ['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '?'];
@@ -15,10 +15,7 @@ export function missingTokens(extra: readonly string[] = []): string[] {
  */
 export function normalizeMissing(table: Table, tokens: readonly string[] = DEFAULT_MISSING): Table {
   const set = new Set(tokens.map((t) => t.trim()));
-  const rows: Cell[][] = table.rows.map((row) =>
-    row.map((cell) => (typeof cell === 'string' && set.has(cell.trim()) ? null : cell)),
-  );
-  const out: Table = { columns: [...table.columns], rows, source: table.source };
-  if (table.lines) out.lines = [...table.lines];
+  const out: Table = { columns: [...table.columns], data: table.data.map((c) => c.withMissing(set)), length: table.length, source: table.source };
+  if (table.lines) out.lines = table.lines;
   return out;
 }

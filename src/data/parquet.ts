@@ -1,6 +1,6 @@
 /**
  * Parquet reading with hyparquet (pure JS; hyparquet-compressors adds the codecs): a file's
- * columns, typed by its schema, handed to {@link tableFromColumns}. Browser-safe: the caller
+ * columns, typed by its schema, handed to {@link tableFromColumnValues}. Browser-safe: the caller
  * gives the bytes (an ArrayBuffer) or a random-access {@link AsyncBuffer} (Node's streaming reader
  * reads one row group at a time through one).
  */
@@ -9,7 +9,7 @@ import { compressors } from 'hyparquet-compressors';
 import { MultilossError } from '../errors.js';
 import { jsonErrorDetail } from './json.js';
 import { columnBuilder, type ColumnBuilder, type ValueKind } from './column-builder.js';
-import { selectFields, tableFromColumns, unsupportedColumn, type ColumnSelection, type ColumnValues } from './columns.js';
+import { selectFields, tableFromColumnValues, unsupportedColumn, type ColumnSelection, type ColumnValues } from './columns.js';
 import type { Table } from './table.js';
 
 export type { AsyncBuffer } from 'hyparquet';
@@ -176,5 +176,5 @@ export class ParquetSource {
 export async function readParquet(file: ArrayBuffer | AsyncBuffer, source: string, options: ColumnSelection = {}): Promise<Table> {
   const parquet = await ParquetSource.open(file, source, options);
   const rows = parquet.rowCount;
-  return tableFromColumns(await parquet.readColumns(0, rows), { source, rows });
+  return tableFromColumnValues(await parquet.readColumns(0, rows), { source, rows });
 }

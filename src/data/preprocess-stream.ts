@@ -179,12 +179,11 @@ export class StreamingPreprocessorFit {
       if (f) tracked.push({ j, f });
     });
     const seen = new Set(tracked.map((t) => t.f));
-    for (let i = 0; i < table.rows.length; i++) {
-      const row = table.rows[i];
-      for (const { j, f } of tracked) f.add(row[j] ?? null, table, i);
+    for (let i = 0; i < table.length; i++) {
+      for (const { j, f } of tracked) f.add(table.data[j].get(i), table, i);
     }
-    for (const f of this.columns.values()) if (!seen.has(f)) f.addMissing(table.rows.length);
-    this.rows += table.rows.length;
+    for (const f of this.columns.values()) if (!seen.has(f)) f.addMissing(table.length);
+    this.rows += table.length;
   }
 
   /** The fitted preprocessing; `columns` are the file's columns (for the error naming an absent feature). */

@@ -4,7 +4,8 @@
  */
 import * as z from 'zod';
 import { MultilossError } from '../errors.js';
-import { columnValues, inferColumnType, parseBoolean, parseNumber } from './infer.js';
+import { DictionaryColumn, mapCells, numberAt, NumberColumn, SelectedColumn, type Column } from './column.js';
+import { inferColumnType, parseBoolean, parseNumber, tableColumn } from './infer.js';
 import { rowRef, showValue } from './rowref.js';
 import type { Cell, ColumnType, Table } from './table.js';
 
@@ -127,65 +128,97 @@ function availableColumns(table: Table): string {
  * Mean and population std of values so large that the plain sums overflow
  * (|x| near 1e308): computed on x / c, with c the largest |x|, then scaled back.
  */
-function scaledMeanStd(xs: readonly number[], c: number): { mean: number; std: number } {
+function scaledMeanStd(each: (f: (x: number) => void) => void, count: number, c: number): { mean: number; std: number } {
   let m = 0;
-  for (const x of xs) m += x / c / xs.length;
+  each((x) => (m += x / c / count));
   let ss = 0;
-  for (const x of xs) ss += (x / c - m) * (x / c - m);
-  return { mean: m * c, std: Math.sqrt(ss / xs.length) * c };
+  each((x) => (ss += (x / c - m) * (x / c - m)));
+  return { mean: m * c, std: Math.sqrt(ss / count) * c };
+}
+
+/** Whether row i of `column` is missing (null or blank): read per dictionary entry where the column has one. */
+function missingOf(column: Column): (i: number) => boolean {
+  if (column instanceof SelectedColumn) {
+    const inner = missingOf(column.base);
+    const rows = column.rows;
+    return (i) => inner(rows[i]);
+  }
+  if (column instanceof NumberColumn) {
+    return column.others.size === 0 ? (i) => column.missing[i] === 1 : (i) => isMissing(column.get(i));
+  }
+  return mapCells(column, isMissing);
+}
+
+/** The type of the present cells of `column`, as {@link inferColumnType} gives it (only the distinct values decide it). */
+function inferPresent(column: Column, missingAt: (i: number) => boolean): ColumnType {
+  const base = column instanceof SelectedColumn ? column.base : column;
+  if (base instanceof NumberColumn && base.others.size === 0) return 'numeric';
+  if (base instanceof DictionaryColumn) {
+    const codeAt = column instanceof SelectedColumn ? (i: number) => base.codes[column.rows[i]] : (i: number) => base.codes[i];
+    const used = new Set<number>();
+    for (let i = 0; i < column.length; i++) if (!missingAt(i)) used.add(codeAt(i));
+    return inferColumnType([...used].map((c) => base.dictionary[c]));
+  }
+  const cells: Cell[] = [];
+  for (let i = 0; i < column.length; i++) if (!missingAt(i)) cells.push(column.get(i));
+  return inferColumnType(cells);
 }
 
 function fitFeature(table: Table, spec: FeatureSpec): FeatureJSON {
-  const values = columnValues(table, spec.name);
-  const present: { cell: Cell; row: number }[] = [];
-  values.forEach((cell, row) => {
-    if (!isMissing(cell)) present.push({ cell, row });
-  });
-  if (present.length === 0) {
+  const column = tableColumn(table, spec.name);
+  const n = column.length;
+  const missingAt = missingOf(column);
+  let present = 0;
+  for (let row = 0; row < n; row++) if (!missingAt(row)) present++;
+  if (present === 0) {
     throw new MultilossError(
       'data',
-      `${table.source}: feature column "${spec.name}" has no values in the training rows (all ${values.length} missing)`,
+      `${table.source}: feature column "${spec.name}" has no values in the training rows (all ${n} missing)`,
     );
   }
-  const hasMissing = present.length < values.length;
-  const type = spec.type ?? inferColumnType(present.map((p) => p.cell));
+  const hasMissing = present < n;
+  const type = spec.type ?? inferPresent(column, missingAt);
   switch (type) {
     case 'numeric': {
-      const xs: number[] = [];
-      for (const { cell, row } of present) {
-        const x = parseNumber(cell);
-        if (x === null) {
-          throw new MultilossError(
-            'data',
-            `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(cell)} is not a number (the feature is numeric)`,
-          );
+      // The present values in row order, read twice (sums, then squares) rather than copied.
+      const each = (f: (x: number) => void): void => {
+        for (let row = 0; row < n; row++) {
+          if (missingAt(row)) continue;
+          const x = numberAt(column, row);
+          if (x === null) {
+            throw new MultilossError(
+              'data',
+              `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(column.get(row))} is not a number (the feature is numeric)`,
+            );
+          }
+          f(x);
         }
-        xs.push(x);
-      }
+      };
       let min = Infinity;
       let max = -Infinity;
       let sum = 0;
-      for (const x of xs) {
+      each((x) => {
         if (x < min) min = x;
         if (x > max) max = x;
         sum += x;
-      }
+      });
       if (min === max) {
         return { name: spec.name, type, mean: min, std: 1, missingIndicator: hasMissing };
       }
-      let mean = sum / xs.length;
+      let mean = sum / present;
       let ss = 0;
-      for (const x of xs) ss += (x - mean) * (x - mean);
-      let std = Math.sqrt(ss / xs.length);
-      if (!Number.isFinite(mean) || !Number.isFinite(std)) ({ mean, std } = scaledMeanStd(xs, Math.max(-min, max)));
+      each((x) => (ss += (x - mean) * (x - mean)));
+      let std = Math.sqrt(ss / present);
+      if (!Number.isFinite(mean) || !Number.isFinite(std)) ({ mean, std } = scaledMeanStd(each, present, Math.max(-min, max)));
       return { name: spec.name, type, mean, std: std > 0 && Number.isFinite(std) ? std : 1, missingIndicator: hasMissing };
     }
     case 'boolean': {
-      for (const { cell, row } of present) {
-        if (booleanValue(cell) === null) {
+      const valueAt = mapCells(column, booleanValue);
+      for (let row = 0; row < n; row++) {
+        if (!missingAt(row) && valueAt(row) === null) {
           throw new MultilossError(
             'data',
-            `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(cell)} is not a boolean (expected true/false or 1/0)`,
+            `${table.source}: ${rowRef(table, row)}, column "${spec.name}": value ${showValue(column.get(row))} is not a boolean (expected true/false or 1/0)`,
           );
         }
       }
@@ -193,7 +226,8 @@ function fitFeature(table: Table, spec: FeatureSpec): FeatureJSON {
     }
     case 'categorical': {
       const set = new Set<string>();
-      for (const { cell } of present) set.add(categoryOf(cell));
+      const categoryAt = mapCells(column, (cell) => (isMissing(cell) ? '' : categoryOf(cell)));
+      for (let row = 0; row < n; row++) if (!missingAt(row)) set.add(categoryAt(row));
       return { name: spec.name, type, categories: [...set].sort(compareCodeUnits) };
     }
   }
@@ -264,7 +298,7 @@ export class FeaturePreprocessor {
 
   /** Row-major n × outputSize matrix. Unseen or missing categories go to the unknown bucket. */
   transform(table: Table): Float32Array {
-    const n = table.rows.length;
+    const n = table.length;
     const out = new Float32Array(n * this.outputSize);
     const missingCols = this.fitted.filter((f) => !table.columns.includes(f.name)).map((f) => `"${f.name}"`);
     if (missingCols.length > 0) {
@@ -275,21 +309,22 @@ export class FeaturePreprocessor {
     }
     let offset = 0;
     for (const f of this.fitted) {
-      const j = table.columns.indexOf(f.name);
+      const column = table.data[table.columns.indexOf(f.name)];
+      const missingAt = missingOf(column);
       const width = outputWidth(f);
       const stride = this.outputSize;
       switch (f.type) {
         case 'numeric': {
           for (let i = 0; i < n; i++) {
-            const cell = table.rows[i][j] ?? null;
             const at = i * stride + offset;
-            if (isMissing(cell)) {
+            if (missingAt(i)) {
               out[at] = 0;
               if (f.missingIndicator) out[at + 1] = 1;
               continue;
             }
-            const x = parseNumber(cell);
+            const x = numberAt(column, i);
             if (x === null) {
+              const cell = column.get(i);
               throw new MultilossError(
                 'data',
                 `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is not a number (the feature is numeric)`,
@@ -297,6 +332,7 @@ export class FeaturePreprocessor {
             }
             out[at] = (x - f.mean) / f.std;
             if (!Number.isFinite(out[at])) {
+              const cell = column.get(i);
               // Beyond float32 (±3.4e38) once standardized: the network would see an infinity.
               throw new MultilossError(
                 'data',
@@ -307,16 +343,17 @@ export class FeaturePreprocessor {
           break;
         }
         case 'boolean': {
+          const valueAt = mapCells(column, booleanValue);
           for (let i = 0; i < n; i++) {
-            const cell = table.rows[i][j] ?? null;
             const at = i * stride + offset;
-            if (isMissing(cell)) {
+            if (missingAt(i)) {
               out[at] = 0.5;
               if (f.missingIndicator) out[at + 1] = 1;
               continue;
             }
-            const b = booleanValue(cell);
+            const b = valueAt(i);
             if (b === null) {
+              const cell = column.get(i);
               throw new MultilossError(
                 'data',
                 `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is not a boolean (expected true/false or 1/0)`,
@@ -329,9 +366,9 @@ export class FeaturePreprocessor {
         case 'categorical': {
           const index = new Map(f.categories.map((c, k) => [c, k]));
           const unknown = f.categories.length;
+          const slotAt = mapCells(column, (cell) => (isMissing(cell) ? unknown : (index.get(categoryOf(cell)) ?? unknown)));
           for (let i = 0; i < n; i++) {
-            const cell = table.rows[i][j] ?? null;
-            const k = isMissing(cell) ? unknown : (index.get(categoryOf(cell)) ?? unknown);
+            const k = slotAt(i);
             out[i * stride + offset + k] = 1;
           }
           break;

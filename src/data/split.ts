@@ -138,7 +138,7 @@ export function splitTrainValidation(
 
 /** The rows at `indices` (in that order), keeping `lines` and the original row numbers; the source is unchanged. */
 export function selectRows(table: Table, indices: readonly number[]): Table {
-  const n = table.rows.length;
+  const n = table.length;
   for (const i of indices) {
     if (!Number.isInteger(i) || i < 0 || i >= n) {
       throw new RangeError(`selectRows: index ${i} is out of range for ${n} rows of ${table.source}`);
@@ -146,14 +146,15 @@ export function selectRows(table: Table, indices: readonly number[]): Table {
   }
   const out: Table = {
     columns: [...table.columns],
-    rows: indices.map((i) => [...table.rows[i]]),
+    data: table.data.map((c) => c.select(indices)),
+    length: indices.length,
     source: table.source,
   };
   if (table.lines) {
     const lines = table.lines;
-    out.lines = indices.map((i) => lines[i]);
+    out.lines = Uint32Array.from(indices, (i) => lines[i]);
   }
   const numbers = table.rowNumbers;
-  out.rowNumbers = indices.map((i) => (numbers ? numbers[i] : i + 1));
+  out.rowNumbers = Uint32Array.from(indices, (i) => (numbers ? numbers[i] : i + 1));
   return out;
 }

@@ -97,11 +97,12 @@ export function readImageFolder(options: ImageFolderOptions): ImageSet {
   } catch {
     throw new MultilossError('data', `${dir}: no such image folder`);
   }
-  const n = table.rows.length;
+  const n = table.length;
   let shape: [number, number, number] | undefined;
   let x = new Float32Array(0);
-  table.rows.forEach((row, i) => {
-    const name = row[fi];
+  const names = table.data[fi];
+  for (let i = 0; i < n; i++) {
+    const name = names.get(i);
     if (name === null || name === '') throw new MultilossError('data', `${csvPath}: row ${i + 1} has no file name in column "${fileColumn}"`);
     const path = join(dir, String(name));
     const img = decodeImage(path);
@@ -120,11 +121,11 @@ export function readImageFolder(options: ImageFolderOptions): ImageSet {
       if (channels === 1) x[base + p] = 0.299 * r + 0.587 * g + 0.114 * b;
       else x.set([r, g, b], base + 3 * p);
     }
-  });
+  }
   if (!shape) throw new MultilossError('data', `${csvPath}: no image rows (only a header)`);
   const labels: Record<string, Cell[]> = {};
   table.columns.forEach((c, k) => {
-    if (k !== fi) labels[c] = table.rows.map((r) => r[k]);
+    if (k !== fi) labels[c] = Array.from({ length: n }, (_, i) => table.data[k].get(i));
   });
   const set: ImageSet = { n, shape, x, labels, source: csvPath };
   checkImageSet(set);

@@ -8,7 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { RecordBatch, RecordBatchReader } from 'apache-arrow';
 import { arrowBatchColumns, arrowEmptyColumns, arrowError, loadArrow, planArrowColumns, type ArrowModule, type ArrowPlan } from '../data/arrow-columns.js';
 import type { BinaryFormat } from '../data/formats.js';
-import { sliceColumns, tableFromColumns, type ColumnSelection, type ColumnValues } from '../data/columns.js';
+import { sliceColumns, tableFromColumnValues, type ColumnSelection, type ColumnValues } from '../data/columns.js';
 import { ParquetSource, type AsyncBuffer } from '../data/parquet.js';
 import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
@@ -72,7 +72,7 @@ abstract class ColumnBatchReader implements TableBatchReader {
           this.close();
           if (this.emittedAny) return null;
           this.emittedAny = true;
-          return tableFromColumns(this.emptyColumns(), { source: this.path, rows: 0 });
+          return tableFromColumnValues(this.emptyColumns(), { source: this.path, rows: 0 });
         }
         this.pending = got.columns;
         this.pendingRows = got.rows;
@@ -81,7 +81,7 @@ abstract class ColumnBatchReader implements TableBatchReader {
       const start = this.pendingAt;
       const end = Math.min(this.pendingRows, start + this.batchSize);
       this.pendingAt = end;
-      const table = tableFromColumns(sliceColumns(this.pending, start, end), { source: this.path, rows: end - start, firstRow: this.count + 1 });
+      const table = tableFromColumnValues(sliceColumns(this.pending, start, end), { source: this.path, rows: end - start, firstRow: this.count + 1 });
       this.count += end - start;
       this.emittedAny = true;
       return table;

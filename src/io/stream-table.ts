@@ -20,13 +20,15 @@ import {
   DEFAULT_MAX_COLUMNS,
   DEFAULT_MAX_RECORD_LENGTH,
   detectDelimiter,
+  hasFirstRecordEnd,
   type CsvDelimiter,
   type CsvOptions,
 } from '../data/csv.js';
 import { binaryFormatOf, type DataFormat } from '../data/formats.js';
 import type { TableFormat } from '../data/index.js';
 import { jsonErrorDetail, objectsToTable } from '../data/json.js';
-import type { Cell, Table } from '../data/table.js';
+import type { Table } from '../data/table.js';
+import { TableBuilder } from '../data/table-build.js';
 import { MultilossError } from '../errors.js';
 import { statChecked } from './files.js';
 import { openBinaryTableStream } from './stream-binary.js';
@@ -140,18 +142,6 @@ class ChunkSource {
   }
 }
 
-/** Text up to the end of the first record (a newline outside double quotes), as `detectDelimiter` reads it. */
-function hasFirstRecordEnd(text: string, limit: number): boolean {
-  if (text.length > limit) return true;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && (ch === '\n' || ch === '\r')) return true;
-  }
-  return false;
-}
-
 interface ParsedRecord {
   record: string[];
   line: number;
@@ -258,21 +248,19 @@ class CsvBatchReader implements TableBatchReader {
       if (!this.started) await this.start();
       if (!this.header) await this.readHeader();
       const header = this.header as string[];
-      const rows: Cell[][] = [];
-      const lines: number[] = [];
-      while (rows.length < this.batchSize) {
+      const batch = new TableBuilder(header, true);
+      while (batch.length < this.batchSize) {
         const r = await this.record();
         if (r === null) {
           this.close();
           break;
         }
-        rows.push(csvRow(r.record, header.length, r.line, this.path, this.delimiter));
-        lines.push(r.line);
+        batch.push(csvRow(r.record, header.length, r.line, this.path, this.delimiter), r.line);
       }
-      if (rows.length === 0 && this.emittedAny) return null;
+      if (batch.length === 0 && this.emittedAny) return null;
       this.emittedAny = true;
-      this.count += rows.length;
-      return { columns: [...header], rows, source: this.path, lines };
+      this.count += batch.length;
+      return batch.finish(this.path);
     } catch (e) {
       this.close();
       throw e;
@@ -396,7 +384,7 @@ class JsonLinesBatchReader implements TableBatchReader {
           this.seenOrder.push(c);
         }
       }
-      this.count += table.rows.length;
+      this.count += table.length;
       return table;
     } catch (e) {
       this.close();
@@ -431,14 +419,15 @@ class WholeTableReader implements TableBatchReader {
     if (this.done) return null;
     this.table ??= this.read();
     const t = this.table;
-    if (this.at >= t.rows.length && this.emittedAny) {
+    if (this.at >= t.length && this.emittedAny) {
       this.close();
       return null;
     }
-    const end = Math.min(t.rows.length, this.at + this.batchSize);
-    const batch: Table = { columns: [...t.columns], rows: t.rows.slice(this.at, end), source: t.source };
-    if (t.lines) batch.lines = t.lines.slice(this.at, end);
-    else batch.rowNumbers = Array.from({ length: end - this.at }, (_, i) => this.at + i + 1);
+    const end = Math.min(t.length, this.at + this.batchSize);
+    const range = Uint32Array.from({ length: end - this.at }, (_, i) => this.at + i);
+    const batch: Table = { columns: [...t.columns], data: t.data.map((c) => c.select(range)), length: range.length, source: t.source };
+    if (t.lines) batch.lines = Uint32Array.from(range, (i) => (t.lines as ArrayLike<number>)[i]);
+    else batch.rowNumbers = range.map((i) => i + 1);
     this.at = end;
     this.emittedAny = true;
     return batch;

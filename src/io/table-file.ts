@@ -5,16 +5,27 @@ import { readTableText, type TableFormat } from '../data/index.js';
 import type { Table } from '../data/table.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { MultilossError } from '../errors.js';
+import { readCsvFile } from './csv-file.js';
 import { readFileChecked, readTextChecked } from './files.js';
 
+/** Whether `path` is read as CSV (the rules of `readTable`): a tab-separated one gives its delimiter. */
+function csvOf(path: string, format?: TableFormat): { delimiter?: '\t' } | undefined {
+  if (format !== undefined) return format === 'csv' ? {} : undefined;
+  const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase();
+  return ext === 'csv' || ext === 'txt' ? {} : ext === 'tsv' ? { delimiter: '\t' } : undefined;
+}
+
 /**
- * Reads a CSV / TSV / JSON / JSON-lines file into a table; the format comes from the extension unless given.
+ * Reads a CSV / TSV / JSON / JSON-lines file into a table; the format comes from the extension
+ * unless given. CSV is read in chunks straight into columns (`csv-file.ts`); JSON is parsed whole.
  * Parquet and Arrow files are read by {@link readDataFile} (Parquet decoding is asynchronous).
  */
 export function readTableFile(path: string, format?: TableFormat): Table {
   if (binaryFormatOf(path, format) !== undefined) {
     throw new MultilossError('usage', `${path}: a ${binaryFormatOf(path, format) === 'parquet' ? 'Parquet' : 'Arrow'} file is read by readDataFile (asynchronous), not readTableFile`);
   }
+  const csv = csvOf(path, format);
+  if (csv) return readCsvFile(path, csv);
   return readTableText(readTextChecked(path, 'data file'), path, format);
 }
 

@@ -5,7 +5,8 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { normalizeMissing } from '../data/missing.js';
 import { FeaturePreprocessor, type PreprocessorJSON } from '../data/preprocess.js';
 import { rowsToTable } from '../data/json.js';
-import type { Table } from '../data/table.js';
+import type { RowTable, Table } from '../data/table.js';
+import { asTable } from '../data/table-build.js';
 import { MultilossError } from '../errors.js';
 import type { EncodedData } from '../training/data.js';
 import type { History, SplitLog } from '../training/history.js';
@@ -125,16 +126,16 @@ export class MultilossModel {
   ) {}
 
   /** Turns rows (objects or a parsed table) into the network's input matrix. */
-  encodeFeatures(input: Table | readonly Record<string, unknown>[]): { table: Table; x: Float32Array } {
-    const raw = Array.isArray(input) ? rowsToTable(input as Record<string, unknown>[]) : (input as Table);
+  encodeFeatures(input: Table | RowTable | readonly Record<string, unknown>[]): { table: Table; x: Float32Array } {
+    const raw = Array.isArray(input) ? rowsToTable(input as Record<string, unknown>[]) : asTable(input as Table | RowTable);
     const table = normalizeMissing(raw, this.meta.missingValues);
     return { table, x: this.preprocessor.transform(table) };
   }
 
   /** The saved network's raw outputs (probabilities, standardized values, log-rates), one n×units array per head. */
-  predictOutputs(input: Table | readonly Record<string, unknown>[], batchSize = 1024): Float32Array[] {
+  predictOutputs(input: Table | RowTable | readonly Record<string, unknown>[], batchSize = 1024): Float32Array[] {
     const { table, x } = this.encodeFeatures(input);
-    return this.outputsFor(x, table.rows.length, batchSize);
+    return this.outputsFor(x, table.length, batchSize);
   }
 
   private outputsFor(x: Float32Array, n: number, batchSize: number): Float32Array[] {
@@ -157,7 +158,7 @@ export class MultilossModel {
   }
 
   /** Decoded predictions for every head, one object per row. */
-  predict(input: Table | readonly Record<string, unknown>[]): Prediction[] {
+  predict(input: Table | RowTable | readonly Record<string, unknown>[]): Prediction[] {
     const outputs = this.predictOutputs(input);
     const n = outputs.length ? outputs[0].length / this.heads[0].units : 0;
     const rows: Prediction[] = [];
@@ -177,14 +178,14 @@ export class MultilossModel {
   }
 
   /** Encodes features and every head's targets of a labelled table. */
-  encode(input: Table): EncodedData {
+  encode(input: Table | RowTable): EncodedData {
     const { table, x } = this.encodeFeatures(input);
-    return { n: table.rows.length, inputSize: this.preprocessor.outputSize, x, targets: this.heads.map((h) => h.encode(table)) };
+    return { n: table.length, inputSize: this.preprocessor.outputSize, x, targets: this.heads.map((h) => h.encode(table)) };
   }
 
   /** Per-head losses and metrics on labelled data (rows missing a head's label are skipped for that head). */
-  evaluate(input: Table | readonly Record<string, unknown>[]): Evaluation {
-    const table = Array.isArray(input) ? rowsToTable(input as Record<string, unknown>[]) : (input as Table);
+  evaluate(input: Table | RowTable | readonly Record<string, unknown>[]): Evaluation {
+    const table = Array.isArray(input) ? rowsToTable(input as Record<string, unknown>[]) : asTable(input as Table | RowTable);
     const data = this.encode(table);
     const split = evaluateEncoded(this.network, this.heads, data, this.meta.balance.weights);
     const labelled: Record<string, number> = {};

@@ -262,7 +262,7 @@ function summaryHtml(v: View, data: TrainingReportData): string {
     ['features', `${features.length}: ${features.slice(0, 12).join(', ')}${features.length > 12 ? ', …' : ''} (${preprocessor.outputSize} inputs)`],
     ['training', `${history.length} of ${cfg.training.epochs} epochs · batch ${cfg.training.batchSize} · ${opt.name}, learning rate ${formatNumber(opt.learningRate, true)}, ${cfg.training.schedule?.kind ?? 'constant'} schedule · seed ${cfg.training.seed} · ${seconds.toFixed(1)} s`],
     ...v.stops.map((s): [string, string] => ['stopped', s]),
-    ['validation', data.validation ? `${data.validation.rows.length} rows, from ${data.validation.source}` : history.some((e) => e.validation) ? 'in the history (no rows given to this report)' : 'none'],
+    ['validation', data.validation ? `${data.validation.length} rows, from ${data.validation.source}` : history.some((e) => e.validation) ? 'in the history (no rows given to this report)' : 'none'],
     ['created', `${v.createdAt} · multiloss ${v.libraryVersion}`],
   ];
   const factRows = facts.map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('\n');
@@ -422,7 +422,7 @@ export async function buildTrainingReport(model: ReportableModel, data: Training
     sections.push({
       id: 'predictions',
       title: 'Predictions on the validation data',
-      intro: [`${data.validation.rows.length} validation rows (${data.validation.source}): confusion matrices of the classification and binary heads (rows: actual class; columns: predicted) and predicted against actual values of the regression and count heads (dashed: perfect prediction).`],
+      intro: [`${data.validation.length} validation rows (${data.validation.source}): confusion matrices of the classification and binary heads (rows: actual class; columns: predicted) and predicted against actual values of the regression and count heads (dashed: perfect prediction).`],
       groups: [{ figures: vf.figures }],
       notes: vf.notes,
     });

@@ -14,7 +14,10 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { checkImageSet, imageSize, labelTable, pixelPreprocessor, subsetImages, type ImageSet } from '../data/images/dataset.js';
 import { normalizeMissing } from '../data/missing.js';
+import { selectRows } from '../data/split.js';
 import type { Table } from '../data/table.js';
+import { mapCells } from '../data/column.js';
+import { concatTables } from '../data/table-build.js';
 import { MultilossError } from '../errors.js';
 import { cellLabel, fitHead, type Head } from '../model/heads/index.js';
 import { checkImageShape } from '../model/images.js';
@@ -56,17 +59,17 @@ function imageLabels(set: ImageSet, config: ResolvedConfig): Table {
 function labelledImages(set: ImageSet, config: ResolvedConfig, warn: (m: string) => void): LabelledImages {
   const table = imageLabels(set, config);
   const cols = config.heads.map((h) => columnOf(table, h.column, h.name));
+  const has = cols.map((c) => mapCells(table.data[c], (cell) => cellLabel(cell) !== null));
+  const rows = Array.from({ length: table.length }, (_, i) => i);
   config.heads.forEach((h, k) => {
-    if (!table.rows.some((r) => cellLabel(r[cols[k]]) !== null)) throw new MultilossError('data', `${set.source}: label column "${h.column}" (head "${h.name}") has no value for any image`);
+    if (!rows.some(has[k])) throw new MultilossError('data', `${set.source}: label column "${h.column}" (head "${h.name}") has no value for any image`);
   });
   const keep: number[] = [];
-  table.rows.forEach((r, i) => {
-    if (cols.some((c) => cellLabel(r[c]) !== null)) keep.push(i);
-  });
+  for (const i of rows) if (has.some((h) => h(i))) keep.push(i);
   if (keep.length === set.n) return { set, table };
   warn(`${set.source}: dropped ${set.n - keep.length} image(s) without any label`);
   const sub = subsetImages(set, keep);
-  return { set: sub, table: { ...table, rows: keep.map((i) => table.rows[i]) } };
+  return { set: sub, table: selectRows(table, keep) };
 }
 
 /** Trains a model on images (see the module comment). */
@@ -88,12 +91,12 @@ export async function fitImageModel(config: ResolvedConfig, images: ImageSet, op
     // The split of every front door (data/split.ts), on the images' indices before unlabelled ones are dropped.
     const table = imageLabels(images, config);
     const split = validationSplitOf(config, table, 'images');
-    const part = (idx: number[]): LabelledImages => ({ set: subsetImages(images, idx), table: { ...table, rows: idx.map((i) => table.rows[i]) } });
+    const part = (idx: number[]): LabelledImages => ({ set: subsetImages(images, idx), table: selectRows(table, idx) });
     train = part(split.train);
     validation = part(split.validation);
     options.onSplit?.(split.validation);
   }
-  const labelled: Table = validation ? { ...all.table, rows: [...all.table.rows, ...validation.table.rows] } : all.table;
+  const labelled: Table = validation ? concatTables([all.table, validation.table], all.table.source) : all.table;
   const heads: Head[] = config.heads.map((spec) => fitHead(spec, train.table, labelled));
   const shape = [...images.shape];
   const encode = (p: { set: ImageSet; table: Table }): EncodedData => ({

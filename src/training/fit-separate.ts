@@ -2,6 +2,7 @@ import { PLAIN_LOSS_BALANCE } from '../balancing/strategies/equal.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { selectRows } from '../data/split.js';
 import type { Table } from '../data/table.js';
+import { mapCells } from '../data/column.js';
 import { MultilossError } from '../errors.js';
 import { callerMonitor } from './early-stopping.js';
 import { createMetrics } from '../metrics/index.js';
@@ -104,10 +105,9 @@ export function subModelConfig(
 function labelledRows(table: Table, head: HeadSpec): Table {
   const c = columnIndex(table, head.column, `target (head "${head.name}")`);
   const keep: number[] = [];
-  table.rows.forEach((r, i) => {
-    if (cellLabel(r[c]) !== null) keep.push(i);
-  });
-  return keep.length === table.rows.length ? table : selectRows(table, keep);
+  const labelAt = mapCells(table.data[c], cellLabel);
+  for (let i = 0; i < table.length; i++) if (labelAt(i) !== null) keep.push(i);
+  return keep.length === table.length ? table : selectRows(table, keep);
 }
 
 /**
@@ -169,10 +169,10 @@ export async function fitSeparate(config: ResolvedConfig, input: FitInput, optio
       // Rows without this target's label train nothing in its model (as masked rows in a joint model): leave them out.
       const trainRows = labelledRows(train, head);
       let val = validation && labelledRows(validation, head);
-      if (validation && validation.rows.length && val?.rows.length === 0) {
+      if (validation && validation.length && val?.length === 0) {
         warn(`head "${head.name}": no labelled validation row; its model trains without validation`);
       }
-      if (val?.rows.length === 0) val = undefined;
+      if (val?.length === 0) val = undefined;
       const resume = k === done.length ? options.resume?.current : undefined;
       let epoch = resume?.state.epoch ?? 0;
       const callbacks: TrainingCallbacks<MultilossModel> = {

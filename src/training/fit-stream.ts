@@ -30,6 +30,8 @@ import { StreamingPreprocessorFit } from '../data/preprocess-stream.js';
 import type { FeaturePreprocessor } from '../data/preprocess.js';
 import { countStrata, selectRows, ValidationSelector, type Stratum } from '../data/split.js';
 import type { Cell, Table } from '../data/table.js';
+import { columnOf, mapCells } from '../data/column.js';
+import { withMissingColumns } from '../data/table-build.js';
 import { MultilossError } from '../errors.js';
 import { HEAD_KINDS, cellLabel, columnIndex, fitHead, headFromJSON, sampleWeights, type Head, type HeadSpec } from '../model/heads/index.js';
 import { resolveClassWeights } from '../model/heads/classes.js';
@@ -76,8 +78,7 @@ export const DEFAULT_SHUFFLE_BUFFER = 16_384;
 function withColumns(table: Table, needed: readonly string[]): Table {
   const extra = needed.filter((c) => !table.columns.includes(c));
   if (extra.length === 0) return table;
-  const out: Table = { ...table, columns: [...table.columns, ...extra], rows: table.rows.map((r) => [...r, ...extra.map((): Cell => null)]) };
-  return out;
+  return withMissingColumns(table, extra);
 }
 
 /** Where each row of a chunk goes. */
@@ -121,7 +122,7 @@ async function* chunksOf(input: StreamedTable, plan: Plan, validationFile: boole
         else if (validationFile || selector?.isValidation(offset + i, stratum)) out.validation.push(i);
         else out.train.push(i);
       });
-      offset += table.rows.length;
+      offset += table.length;
       yield out;
     }
   } finally {
@@ -156,8 +157,9 @@ function addHeadRows(stats: HeadStats, table: Table, rows: readonly number[], is
   if (spec.sampleWeight) sampleWeights(part, spec, parseNumber); // checks the weights now
   const col = columnIndex(part, spec.column, `target (head "${spec.name}")`);
   if (LABEL_KINDS.has(spec.kind)) {
-    for (const row of part.rows) {
-      const l = cellLabel(row[col]);
+    const labelAt = mapCells(part.data[col], cellLabel);
+    for (let i = 0; i < part.length; i++) {
+      const l = labelAt(i);
       if (l === null) continue;
       stats.labels.add(l);
       stats.labelledAll++;
@@ -177,7 +179,7 @@ function addHeadRows(stats: HeadStats, table: Table, rows: readonly number[], is
     stats.labelledAll++;
     if (!isTrain) continue;
     stats.labelledTrain++;
-    stats.sample ??= part.rows[i][col];
+    stats.sample ??= part.data[col].get(i);
     const x = values[i];
     stats.sum += x;
     const d = x - stats.mean;
@@ -189,7 +191,7 @@ function addHeadRows(stats: HeadStats, table: Table, rows: readonly number[], is
 /** The head fitted from pass 1's figures: the same as `fitHead` on the whole table. */
 function headFromStats(stats: HeadStats, source: string): Head {
   const spec = stats.spec;
-  const table = (cells: Cell[]): Table => ({ columns: [spec.column], rows: cells.map((c) => [c]), source });
+  const table = (cells: Cell[]): Table => ({ columns: [spec.column], data: [columnOf(cells)], length: cells.length, source });
   if (LABEL_KINDS.has(spec.kind)) {
     // One row per distinct label: the class list is what matters; counts are put back below.
     const distinct = table([...stats.labels]);
@@ -212,9 +214,9 @@ function headFromStats(stats: HeadStats, source: string): Head {
 
 /** Encodes some rows of a chunk. */
 function encodeRows(table: Table, rows: readonly number[], preprocessor: FeaturePreprocessor, heads: readonly Head[]): EncodedData {
-  const part = rows.length === table.rows.length ? table : selectRows(table, rows);
+  const part = rows.length === table.length ? table : selectRows(table, rows);
   return {
-    n: part.rows.length,
+    n: part.length,
     inputSize: preprocessor.outputSize,
     x: preprocessor.transform(part),
     targets: heads.map((h) => h.encode(part)),
@@ -284,8 +286,8 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
     let droppedHere = 0;
     for await (const chunk of chunksOf(table, plan, validationFile, () => labelColumns)) {
       interrupted();
-      any ||= chunk.table.rows.length > 0;
-      rows += validationFile ? 0 : chunk.table.rows.length;
+      any ||= chunk.table.length > 0;
+      rows += validationFile ? 0 : chunk.table.length;
       droppedHere += chunk.dropped;
       if (!validationFile) {
         for (const c of chunk.table.columns) if (!columns.includes(c)) columns.push(c);

@@ -2,7 +2,9 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { missingTokens, normalizeMissing } from '../data/missing.js';
 import { FeaturePreprocessor, type FeatureSpec } from '../data/preprocess.js';
 import { selectRows, splitTrainValidation, type Stratum, type TrainValidationSplit } from '../data/split.js';
-import type { Table } from '../data/table.js';
+import type { RowTable, Table } from '../data/table.js';
+import { mapCells } from '../data/column.js';
+import { asTable, concatTables } from '../data/table-build.js';
 import { MultilossError } from '../errors.js';
 import { cellLabel, columnIndex, fitHead, type Head } from '../model/heads/index.js';
 import { MultilossModel } from '../model/multiloss-model.js';
@@ -16,9 +18,9 @@ import { runTraining, type TrainingRun } from './run.js';
 import type { InterruptFlag, ResumePoint, TrainingCallbacks, TrainingCheckpoint } from './types.js';
 
 export interface FitInput {
-  /** The training table (a validation split is taken from it unless `validation` is given). */
-  table: Table;
-  validation?: Table;
+  /** The training table (a validation split is taken from it unless `validation` is given); columnar, or rows of cells. */
+  table: Table | RowTable;
+  validation?: Table | RowTable;
 }
 
 export interface FitOptions {
@@ -54,33 +56,36 @@ export function tableStrata(table: Table, config: ResolvedConfig): (Stratum | un
   const idx = targetColumns(table, config);
   const strataHead = config.validation.stratify ? config.heads.find((h) => h.kind === 'classification') : undefined;
   const at = strataHead ? table.columns.indexOf(strataHead.column) : -1;
-  return table.rows.map((r) => (idx.some((c) => cellLabel(r[c]) !== null) ? (at < 0 ? '' : cellLabel(r[at])) : undefined));
+  const labelled = labelledAt(table, idx);
+  const stratumAt = at < 0 ? () => '' : mapCells(table.data[at], cellLabel);
+  return Array.from({ length: table.length }, (_, i) => (labelled(i) ? stratumAt(i) : undefined));
+}
+
+/** Whether row i has a label in any of the columns `idx`. */
+function labelledAt(table: Table, idx: readonly number[]): (i: number) => boolean {
+  const has = idx.map((c) => mapCells(table.data[c], (cell) => cellLabel(cell) !== null));
+  return (i) => has.some((h) => h(i));
 }
 
 /** Drops rows in which every target is missing; errors for a head with no label at all. */
 function dropUnlabelled(table: Table, config: ResolvedConfig, warn: (m: string) => void): Table {
   const idx = targetColumns(table, config);
   config.heads.forEach((h, k) => {
-    if (!table.rows.some((r) => cellLabel(r[idx[k]]) !== null)) {
+    const has = labelledAt(table, [idx[k]]);
+    let any = false;
+    for (let i = 0; i < table.length && !any; i++) any = has(i);
+    if (!any) {
       throw new MultilossError('data', `${table.source}: target column "${h.column}" (head "${h.name}") has no value in any row`);
     }
   });
   const keep: number[] = [];
-  table.rows.forEach((r, i) => {
-    if (idx.some((c) => cellLabel(r[c]) !== null)) keep.push(i);
-  });
-  if (keep.length < table.rows.length) {
-    warn(`${table.source}: dropped ${table.rows.length - keep.length} row(s) in which every target is missing`);
+  const labelled = labelledAt(table, idx);
+  for (let i = 0; i < table.length; i++) if (labelled(i)) keep.push(i);
+  if (keep.length < table.length) {
+    warn(`${table.source}: dropped ${table.length - keep.length} row(s) in which every target is missing`);
     return selectRows(table, keep);
   }
   return table;
-}
-
-/** The rows of `table` with their cells in the order of `columns` (absent columns are missing). */
-function rowsInColumnOrder(table: Table, columns: readonly string[]): Table['rows'] {
-  if (table.columns.length === columns.length && table.columns.every((c, j) => c === columns[j])) return table.rows;
-  const at = columns.map((c) => table.columns.indexOf(c));
-  return table.rows.map((r) => at.map((j) => (j < 0 ? null : (r[j] ?? null))));
 }
 
 /** Every column that is neither a target nor a sample weight. */
@@ -102,7 +107,7 @@ export function missingValuesOf(config: ResolvedConfig): string[] {
  * (data/split.ts). `unit` names the rows in the error (rows, images).
  */
 export function validationSplitOf(config: ResolvedConfig, table: Table, unit = 'rows'): TrainValidationSplit {
-  const split = splitTrainValidation(table.rows.length, config.validation.split, config.training.seed, tableStrata(table, config));
+  const split = splitTrainValidation(table.length, config.validation.split, config.training.seed, tableStrata(table, config));
   if (split.train.length === 0) throw new MultilossError('config', `validation.split ${config.validation.split} leaves no training ${unit}`);
   return split;
 }
@@ -136,12 +141,13 @@ export interface InputSplit {
  */
 export function splitInput(config: ResolvedConfig, input: FitInput, warn: (message: string) => void = () => undefined): InputSplit {
   const missing = missingValuesOf(config);
-  if (input.table.rows.length === 0) throw new MultilossError('data', `${input.table.source}: no data rows (only a header)`);
-  const normalized = normalizeMissing(input.table, missing);
+  const table = asTable(input.table);
+  if (table.length === 0) throw new MultilossError('data', `${table.source}: no data rows (only a header)`);
+  const normalized = normalizeMissing(table, missing);
   const all = dropUnlabelled(normalized, config, warn);
 
   if (input.validation) {
-    return { missing, all, train: all, validation: labelledRows(config, input.validation, warn) };
+    return { missing, all, train: all, validation: labelledRows(config, asTable(input.validation), warn) };
   }
   if (config.validation.split > 0) {
     const split = validationSplitOf(config, normalized);
@@ -164,13 +170,13 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
 
   const { preprocessor, heads } = fitEncoders(config, split);
   const encode = (table: Table): EncodedData => ({
-    n: table.rows.length,
+    n: table.length,
     inputSize: preprocessor.outputSize,
     x: preprocessor.transform(table),
     targets: heads.map((h) => h.encode(table)),
   });
   const trainData = encode(train);
-  const validationData = validation && validation.rows.length ? encode(validation) : undefined;
+  const validationData = validation && validation.length ? encode(validation) : undefined;
   return trainFitted(config, { preprocessor, heads, missing }, trainData, validationData, options);
 }
 
@@ -188,7 +194,7 @@ export function fitEncoders(config: ResolvedConfig, split: InputSplit): FittedEn
   }
   const preprocessor = FeaturePreprocessor.fit(train, features);
   // Class lists come from every labelled row; a validation file may order its columns differently.
-  const labelled = validation ? { ...all, rows: [...all.rows, ...rowsInColumnOrder(validation, all.columns)] } : all;
+  const labelled = validation ? concatTables([all, validation], all.source) : all;
   const heads: Head[] = config.heads.map((spec) => fitHead(spec, train, labelled));
   return { preprocessor, heads, missing };
 }

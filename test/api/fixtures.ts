@@ -1,3 +1,4 @@
+import { tableRows } from '../../src/data/table-build.js';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { parseConfig } from '../../src/config/schema.js';
@@ -107,14 +108,14 @@ export function penguinArrays(config: ResolvedConfig): { train: PenguinArrays; v
   const pre = FeaturePreprocessor.fit(train, FEATURES.map((name) => ({ name })));
   const arrays = (t: Table): PenguinArrays => {
     const col = (name: string) => t.columns.indexOf(name);
-    const str = (name: string) => t.rows.map((r) => (r[col(name)] === null ? null : String(r[col(name)])));
+    const str = (name: string) => tableRows(t).map((r) => (r[col(name)] === null ? null : String(r[col(name)])));
     return {
       x: pre.transform(t),
-      n: t.rows.length,
+      n: t.length,
       inputSize: pre.outputSize,
       species: str('Species'),
       sex: str('Sex'),
-      mass: t.rows.map((r) => (r[col('Body Mass (g)')] === null ? null : Number(r[col('Body Mass (g)')]))),
+      mass: tableRows(t).map((r) => (r[col('Body Mass (g)')] === null ? null : Number(r[col('Body Mass (g)')]))),
     };
   };
   return { train: arrays(train), validation: arrays(validation), tables: { train, validation } };

@@ -1,3 +1,4 @@
+import { tableRows } from '../../src/data/table-build.js';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
@@ -139,7 +140,7 @@ describe('custom parts registered by name: library heads and config-built models
     const custom = penguinConfig({ method: 'inverse_loss', beta: 0.5 }, { epochs: 1 });
     custom.heads = [custom.heads[0], { name: 'flipper', column: 'Flipper Length (mm)', kind: 'fraction' as never }];
     custom.features = custom.features?.filter((f) => f.name !== 'Flipper Length (mm)');
-    const table = { ...tables.train, rows: tables.train.rows.map((r) => r.map((c, i) => (i === tables.train.columns.indexOf('Flipper Length (mm)') && typeof c === 'number' ? (c - 170) / 70 : c))) };
+    const table = { ...tables.train, rows: tableRows(tables.train).map((r) => r.map((c, i) => (i === tables.train.columns.indexOf('Flipper Length (mm)') && typeof c === 'number' ? (c - 170) / 70 : c))) };
     const m = await fitModel(custom, { table });
     assert.equal(m.heads[1].kind, 'fraction');
     assert.ok(Number.isFinite(m.meta.history[0].train.heads.flipper.metrics.points_error));
@@ -184,7 +185,7 @@ training: { epochs: 1, batchSize: 32, seed: 3 }
       const table = readTableFile(resolve('data/penguins.json'));
       const col = table.columns.indexOf('Flipper Length (mm)');
       // The fraction head wants values in [0, 1].
-      const scaled = { ...table, rows: table.rows.map((r) => r.map((c, i) => (i === col && typeof c === 'number' ? (c - 170) / 70 : c))) };
+      const scaled = { ...table, rows: tableRows(table).map((r) => r.map((c, i) => (i === col && typeof c === 'number' ? (c - 170) / 70 : c))) };
       const model = await fitModel(config, { table: scaled });
       assert.equal(model.heads[1].kind, 'fraction');
       assert.equal(model.heads[2].loss.name, 'config_huber');

@@ -112,7 +112,7 @@ describe('architectures', () => {
 
       it('the saved network loads with plain tfjs and gives the same raw outputs', async () => {
         const { x } = model.encodeFeatures(rows);
-        const plain = await plainOutputs(dir, x, rows.rows.length, model.preprocessor.outputSize);
+        const plain = await plainOutputs(dir, x, rows.length, model.preprocessor.outputSize);
         const ours = model.predictOutputs(rows);
         plain.forEach((v, i) => {
           assert.equal(v.length, ours[i].length);

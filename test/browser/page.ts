@@ -35,6 +35,11 @@ function outputsOf(model: ml.MultilossModel): OutputsResult {
   return { outputs: model.predictOutputs(predictRows).map((o) => Array.from(o)), predictions: model.predict(predictRows) };
 }
 
+/** A table as plain data (columns, rows of cells, lines), what crosses to Node and compares there. */
+function plainTable(t: ml.Table): { columns: string[]; rows: ml.Cell[][]; lines?: number[]; source: string } {
+  return { columns: t.columns, rows: ml.tableRows(t), ...(t.lines ? { lines: Array.from(t.lines) } : {}), source: t.source };
+}
+
 async function failure<T>(run: () => Promise<T>): Promise<T | { error: string; kind?: string }> {
   try {
     return await run();
@@ -119,7 +124,7 @@ const scenarios = {
 
   /** Reads a table from a File named `name` holding `text`, or the one-line error. */
   async readFile(args: { text: string; name: string; format?: ml.TableFormat }): Promise<unknown> {
-    return failure(() => ml.readTableFrom(new File([args.text], args.name), { format: args.format }));
+    return failure(async () => plainTable(await ml.readTableFrom(new File([args.text], args.name), { format: args.format })));
   },
 
   /** Fetches `url` from the test server and reads it as a File named `name` (Parquet, Arrow: binary bytes), or the one-line error. */
@@ -150,7 +155,7 @@ const scenarios = {
 
   /** Reads a table from a Blob, or the one-line error. */
   async readBlob(args: { text: string; format?: ml.TableFormat; name?: string }): Promise<unknown> {
-    return failure(() => ml.readTableFrom(new Blob([args.text]), { format: args.format, name: args.name }));
+    return failure(async () => plainTable(await ml.readTableFrom(new Blob([args.text]), { format: args.format, name: args.name })));
   },
 };
 

@@ -21,7 +21,7 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
     const artifacts = await ml.toTfjsArtifacts(model);
     model.dispose();
     const transfer = artifacts.weightData instanceof ArrayBuffer ? [artifacts.weightData] : [];
-    self.postMessage({ backend: backend.name, rows: table.rows.length, outputs, artifacts }, { transfer });
+    self.postMessage({ backend: backend.name, rows: table.length, outputs, artifacts }, { transfer });
   } catch (e) {
     self.postMessage({ error: e instanceof Error ? e.message : String(e) });
   }

@@ -4,6 +4,7 @@
  * --stream), evaluate gives the same figures, `predict --out x.parquet` writes what the CSV
  * output holds; bad Parquet input is refused in one line (exit 2) with nothing written.
  */
+import { tableRows } from '../../src/data/table-build.js';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,13 +62,13 @@ describe('Parquet through the CLI (files written by DuckDB)', () => {
     const back = await readDataFile(parquetOut);
     assert.deepEqual(back.columns, csv.columns);
     // Labels are text; probabilities, the regression and the kept body mass are DOUBLE columns.
-    assert.deepEqual(back.rows, csv.rows.map((row) => row.map((v) => (v === null ? null : parseNumber(v) ?? v))));
-    assert.equal(typeof back.rows[0][back.columns.indexOf('species:p:Adelie')], 'number');
+    assert.deepEqual(tableRows(back), tableRows(csv).map((row) => row.map((v) => (v === null ? null : parseNumber(v) ?? v))));
+    assert.equal(typeof tableRows(back)[0][back.columns.indexOf('species:p:Adelie')], 'number');
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporary file left');
     // --format parquet: any file name; never stdout.
     const named = join(dir, 'preds.out');
     assert.equal(cli(['predict', model, parquet, '--out', named, '--format', 'parquet']).status, 0);
-    assert.equal((await readDataFile(named, 'parquet')).rows.length, 344);
+    assert.equal(tableRows(await readDataFile(named, 'parquet')).length, 344);
     assertRefused(cli(['predict', model, parquet, '--format', 'parquet']), /--format parquet needs --out FILE/);
   });
 
@@ -146,7 +147,7 @@ describe('Parquet through the CLI (files written by DuckDB)', () => {
       // hyparquet-writer labels the pages of one column LZO (their bytes pass through unchanged): only the codec is wrong.
       const table = penguins();
       const columnData = table.columns.map((name, j) => {
-        const data = table.rows.map((r) => r[j]);
+        const data = tableRows(table).map((r) => r[j]);
         const numeric = data.every((v) => v === null || typeof v === 'number');
         return { name, data, type: numeric ? ('DOUBLE' as const) : ('STRING' as const), ...(name === 'Island' ? { codec: 'LZO' as const } : {}) };
       });

@@ -1,3 +1,4 @@
+import { tableRows } from '../../src/data/table-build.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ interface Evaluation {
 function baselines() {
   const train = readTableFile(TRAIN);
   const test = readTableFile(TEST);
-  const column = (t: typeof test, name: string) => t.rows.map((r) => r[t.columns.indexOf(name)]);
+  const column = (t: typeof test, name: string) => tableRows(t).map((r) => r[t.columns.indexOf(name)]);
   const topShare = (values: unknown[]) => {
     const counts = new Map<unknown, number>();
     for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
@@ -33,8 +34,8 @@ function baselines() {
   const mean = wind.reduce((a, b) => a + b, 0) / wind.length;
   const std = Math.sqrt(wind.reduce((a, b) => a + (b - mean) ** 2, 0) / wind.length);
   return {
-    trainRows: train.rows.length,
-    testRows: test.rows.length,
+    trainRows: train.length,
+    testRows: test.length,
     // The share of the test's own most frequent class: at least the training majority's accuracy.
     location: topShare(column(test, 'location')),
     weather: topShare(column(test, 'weather')),
@@ -73,7 +74,7 @@ describe('weather (Seattle and New York, 2012–2015) through the CLI with the d
     assert.equal(base.trainRows, 2192);
     assert.equal(base.testRows, 730);
     assert.equal(held.rows, 730);
-    const days = (file: string) => new Set(readTableFile(file).rows.map((r) => r[1]));
+    const days = (file: string) => new Set(tableRows(readTableFile(file)).map((r) => r[1]));
     const trainDays = days(TRAIN);
     assert.equal(trainDays.size, 1096);
     assert.ok([...days(TEST)].every((d) => !trainDays.has(d)));

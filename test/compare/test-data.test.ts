@@ -58,7 +58,7 @@ describe('compare with test data', () => {
     assert.deepEqual(figures(other), figures({ ...other, ...summarize(other.heads, ['separate', ...METHODS], other.runs, 'test') }));
     assert.notDeepEqual(figures(other), figures({ ...other, ...summarize(other.heads, ['separate', ...METHODS], other.runs, 'validation') }));
     assert.deepEqual(figures(onValidation), figures({ ...other, ...summarize(other.heads, ['separate', ...METHODS], other.runs, 'validation') }));
-    assert.equal(other.metricsData?.rows, split.train.rows.length);
+    assert.equal(other.metricsData?.rows, split.train.length);
     assert.match(compareNotes(other)[0], /^Metrics on test data train-rows\.csv \(258 rows\) after at most 3 epochs, .*validation driving early stopping\.$/);
     const html = await compareReportHtml(other);
     assert.ok(html.includes('<p class="sub">Metrics on test data train-rows.csv (258 rows)</p>'));

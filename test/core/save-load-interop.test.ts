@@ -44,7 +44,7 @@ describe('save, load, predict', () => {
     );
     assert.deepEqual(plain.outputNames, ['species', 'sex', 'body_mass_g']);
     const { x } = model.encodeFeatures(rows);
-    const outs = plain.predict(tf.tensor2d(x, [rows.rows.length, model.preprocessor.outputSize])) as tf.Tensor[];
+    const outs = plain.predict(tf.tensor2d(x, [rows.length, model.preprocessor.outputSize])) as tf.Tensor[];
     const ours = model.predictOutputs(rows);
     outs.forEach((t, i) => {
       const v = t.dataSync();

@@ -1,3 +1,4 @@
+import { tableRows } from '../../src/data/table-build.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCsv, detectDelimiter } from '../../src/data/csv.js';
@@ -15,37 +16,37 @@ describe('parseCsv', () => {
     ].join('\n');
     const t = parseCsv(text, 'people.csv');
     assert.deepEqual(t.columns, ['id', 'name', 'comment']);
-    assert.deepEqual(t.rows, [
+    assert.deepEqual(tableRows(t), [
       ['1', 'Smith, John', 'line one\nline two'],
       ['2', 'plain', 'she said "hi"'],
       ['3', null, 'x'],
     ]);
-    assert.deepEqual(t.lines, [2, 4, 5]);
+    assert.deepEqual([...(t.lines ?? [])], [2, 4, 5]);
     assert.equal(t.source, 'people.csv');
   });
 
   it('strips a BOM and keeps cell strings untrimmed', () => {
     const t = parseCsv('\ufeffa,b\n 1 ,x\n', 'bom.csv');
     assert.deepEqual(t.columns, ['a', 'b']);
-    assert.deepEqual(t.rows, [[' 1 ', 'x']]);
+    assert.deepEqual(tableRows(t), [[' 1 ', 'x']]);
   });
 
   it('handles CRLF, LF, CR and mixed newlines, including CRLF inside quotes', () => {
     const crlf = parseCsv('a,b\r\n1,2\r\n3,4\r\n', 'crlf.csv');
-    assert.deepEqual(crlf.rows, [['1', '2'], ['3', '4']]);
-    assert.deepEqual(crlf.lines, [2, 3]);
+    assert.deepEqual(tableRows(crlf), [['1', '2'], ['3', '4']]);
+    assert.deepEqual([...(crlf.lines ?? [])], [2, 3]);
     const mixed = parseCsv('a,b\n\n1,2\r\n\r\n\r\n"x\r\ny",3\r4,5\n\n', 'mixed.csv');
-    assert.deepEqual(mixed.rows, [['1', '2'], ['x\r\ny', '3'], ['4', '5']]);
+    assert.deepEqual(tableRows(mixed), [['1', '2'], ['x\r\ny', '3'], ['4', '5']]);
     // line 1 header, 2 blank, 3 "1,2", 4-5 blank, 6-7 quoted CRLF record, 8 "4,5"
-    assert.deepEqual(mixed.lines, [3, 6, 8]);
+    assert.deepEqual([...(mixed.lines ?? [])], [3, 6, 8]);
   });
 
   it('auto-detects ";" and tab delimiters from the header line', () => {
     const semi = parseCsv('a;b;c\n1,5;2;"x;y"\n', 'semi.csv');
     assert.deepEqual(semi.columns, ['a', 'b', 'c']);
-    assert.deepEqual(semi.rows, [['1,5', '2', 'x;y']]);
+    assert.deepEqual(tableRows(semi), [['1,5', '2', 'x;y']]);
     const tab = parseCsv('a\tb\n"x\ty"\t2\n', 'tab.tsv');
-    assert.deepEqual(tab.rows, [['x\ty', '2']]);
+    assert.deepEqual(tableRows(tab), [['x\ty', '2']]);
     assert.equal(detectDelimiter('"a,b";c;d\n1,2,3'), ';');
     assert.equal(detectDelimiter('single\n1'), ',');
   });
@@ -77,15 +78,15 @@ describe('parseCsv', () => {
   it('returns zero rows for a header-only file and errors on an empty one', () => {
     const t = parseCsv('a,b\r\n', 'h.csv');
     assert.deepEqual(t.columns, ['a', 'b']);
-    assert.deepEqual(t.rows, []);
+    assert.deepEqual(tableRows(t), []);
     throwsMultiloss(() => parseCsv('', 'empty.csv'), 'data', /^empty\.csv: the file is empty/);
     throwsMultiloss(() => parseCsv('\ufeff\n\n  \n', 'blank.csv'), 'data', /^blank\.csv: the file is empty/);
   });
 
   it('skips blank and whitespace-only lines', () => {
     const t = parseCsv('a,b\n1,2\n   \n\n3,4\n', 'b.csv');
-    assert.deepEqual(t.rows, [['1', '2'], ['3', '4']]);
-    assert.deepEqual(t.lines, [2, 5]);
+    assert.deepEqual(tableRows(t), [['1', '2'], ['3', '4']]);
+    assert.deepEqual([...(t.lines ?? [])], [2, 5]);
   });
 
   it('guards against absurd records and column counts', () => {

@@ -3,12 +3,13 @@
  * bundled JSON / CSV they were copied from, under every codec DuckDB writes; column types come
  * from the schema; streaming reads one row group at a time.
  */
+import { tableRows } from '../../src/data/table-build.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { inferColumnTypes, parseNumber } from '../../src/data/infer.js';
-import { tableFromColumns } from '../../src/data/columns.js';
+import { tableFromColumnValues } from '../../src/data/columns.js';
 import { ParquetSource, readParquet, type AsyncBuffer } from '../../src/data/parquet.js';
 import type { Cell, Table } from '../../src/data/table.js';
 import { openTableStream } from '../../src/io/stream-table.js';
@@ -25,7 +26,7 @@ function bufferOf(path: string): ArrayBuffer {
 /** A CSV table's cells as the Parquet copy holds them: numbers in `numeric` columns, the text otherwise. */
 function typedLike(csv: Table, numeric: readonly string[]): Cell[][] {
   const at = numeric.map((c) => csv.columns.indexOf(c));
-  return csv.rows.map((r) => r.map((v, j) => (at.includes(j) && v !== null ? parseNumber(v) : v)));
+  return tableRows(csv).map((r) => r.map((v, j) => (at.includes(j) && v !== null ? parseNumber(v) : v)));
 }
 
 describe('Parquet input (files written by DuckDB)', () => {
@@ -41,8 +42,8 @@ describe('Parquet input (files written by DuckDB)', () => {
     const json = penguins();
     const parquet = await readDataFile(penguinsFile);
     assert.deepEqual(parquet.columns, json.columns);
-    assert.equal(parquet.rows.length, 344);
-    assert.deepEqual(parquet.rows, json.rows);
+    assert.equal(tableRows(parquet).length, 344);
+    assert.deepEqual(tableRows(parquet), tableRows(json));
     assert.equal(parquet.source, penguinsFile);
     // The synchronous text reader points to the one that reads Parquet.
     throwsMultiloss(() => readTableFile(penguinsFile), 'usage', `${penguinsFile}: a Parquet file is read by readDataFile (asynchronous), not readTableFile`);
@@ -54,13 +55,13 @@ describe('Parquet input (files written by DuckDB)', () => {
     const source = await ParquetSource.open(bufferOf(weatherFile), weatherFile);
     assert.ok(source.rowGroups.length >= 2, `DuckDB wrote ${source.rowGroups.length} row groups (at least 2048 rows each)`);
     assert.deepEqual(parquet.columns, csv.columns);
-    assert.deepEqual(parquet.rows, typedLike(csv, ['precipitation', 'temp_max', 'temp_min', 'wind']));
+    assert.deepEqual(tableRows(parquet), typedLike(csv, ['precipitation', 'temp_max', 'temp_min', 'wind']));
   });
 
   for (const codec of ['uncompressed', 'snappy', 'gzip', 'zstd', 'brotli', 'lz4']) {
     it(`reads DuckDB's ${codec} compression`, async () => {
       const file = await duckdbParquet(`SELECT * FROM read_parquet('${penguinsFile}')`, join(dir, `penguins-${codec}.parquet`), `COMPRESSION ${codec}`);
-      assert.deepEqual((await readDataFile(file)).rows, penguins().rows);
+      assert.deepEqual(tableRows(await readDataFile(file)), tableRows(penguins()));
     });
   }
 
@@ -75,7 +76,7 @@ describe('Parquet input (files written by DuckDB)', () => {
     );
     const t = await readDataFile(file);
     assert.deepEqual(t.columns, ['i8', 'i64', 'dec', 'bigdec', 'f32', 's', 'e', 'b', 'd', 'ts', 'dbl']);
-    assert.deepEqual(t.rows, [
+    assert.deepEqual(tableRows(t), [
       [1, 2, 1.25, 12345678901.5, 0.5, 'x', 'a', true, '2020-01-02', '2020-01-02T03:04:05.000Z', 1],
       [null, -7, -0.5, null, null, null, 'b', false, null, null, null],
       [-3, null, null, -1.5, 2, '', null, null, '1969-12-31', '1960-06-01T00:00:00.000Z', 2.5],
@@ -87,20 +88,20 @@ describe('Parquet input (files written by DuckDB)', () => {
     await assert.rejects(readDataFile(struct), { message: `${struct}: column "point" is a struct (nested) column; multiloss reads flat columns of numbers, strings, booleans, dates and timestamps` });
     const map = await duckdbParquet("SELECT 1 AS a, MAP {'k': 1} AS m", join(dir, 'map.parquet'));
     await assert.rejects(readDataFile(map), { message: /map\.parquet: column "m" is a map \(nested\) column/ });
-    assert.deepEqual((await readDataFile(map, undefined, { columns: ['a'] })).rows, [[1]]);
+    assert.deepEqual(tableRows(await readDataFile(map, undefined, { columns: ['a'] })), [[1]]);
   });
 
   it('a text column is then typed as a CSV\'s text is: numeric when every value is a number', async () => {
     const file = await duckdbParquet("SELECT * FROM (VALUES ('1', '02134', 'x'), ('2.5', NULL, 'y')) t(digits, zip, word)", join(dir, 'text.parquet'));
     const t = await readDataFile(file);
-    assert.deepEqual(t.rows, [['1', '02134', 'x'], ['2.5', null, 'y']]);
+    assert.deepEqual(tableRows(t), [['1', '02134', 'x'], ['2.5', null, 'y']]);
     assert.deepEqual(inferColumnTypes(t), { digits: 'numeric', zip: 'numeric', word: 'categorical' });
   });
 
   it('columns: reads only those asked for, in the file order', async () => {
     const t = await readParquet(bufferOf(penguinsFile), 'p.parquet', { columns: ['Sex', 'Species'] });
     assert.deepEqual(t.columns, ['Species', 'Sex']);
-    assert.deepEqual(t.rows[0], ['Adelie', 'MALE']);
+    assert.deepEqual(tableRows(t)[0], ['Adelie', 'MALE']);
   });
 
   it('--stream reads one row group at a time: each read stays inside its row group, batches number the file rows', async () => {
@@ -122,17 +123,17 @@ describe('Parquet input (files written by DuckDB)', () => {
     assert.equal(groups.length, 10);
     // A range inside a row group: hyparquet decodes the whole group, only the rows asked for are kept.
     const inside = await source.readColumns(5000, 5010);
-    assert.deepEqual(tableFromColumns(inside, { source: 'w.parquet', rows: 10 }).rows, whole.rows.slice(5000, 5010));
+    assert.deepEqual(tableRows(tableFromColumnValues(inside, { source: 'w.parquet', rows: 10 })), tableRows(whole).slice(5000, 5010));
     const reader = await openTableStream(streamed, { batchSize: 1000 });
     const rows: Cell[][] = [];
     const numbers: number[] = [];
     for (let b = await reader.next(); b !== null; b = await reader.next()) {
-      assert.ok(b.rows.length <= 1000);
-      rows.push(...b.rows);
-      numbers.push(...(b.rowNumbers ?? b.rows.map((_, i) => i + 1)));
+      assert.ok(tableRows(b).length <= 1000);
+      rows.push(...tableRows(b));
+      numbers.push(...(b.rowNumbers ?? tableRows(b).map((_, i) => i + 1)));
     }
-    assert.deepEqual(rows, whole.rows);
-    assert.deepEqual(numbers, whole.rows.map((_, i) => i + 1));
+    assert.deepEqual(rows, tableRows(whole));
+    assert.deepEqual(numbers, tableRows(whole).map((_, i) => i + 1));
     assert.equal(reader.rows, 20000);
   });
 });

@@ -106,7 +106,7 @@ const nonFiniteRows: string[] = [];
 function checkPredictions(model: MultilossModel, what: string): void {
   const p = outcome(() => model.predict(input), `${what}: predict`);
   if (!p.ok) return;
-  assert.equal(p.value.length, input.rows.length);
+  assert.equal(p.value.length, input.length);
   for (const row of p.value) {
     if (allFinite(row)) continue;
     assert.notEqual(nonFiniteHead(row, model.heads), undefined, `${what}: the CLI guard misses a non-finite prediction: ${JSON.stringify(row)}`);

@@ -5,6 +5,7 @@
  * state, end in a finite input matrix or a MultilossError — never another
  * exception and never a NaN or infinity handed to the network.
  */
+import { tableFromRows, tableRows } from '../../src/data/table-build.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as fc from 'fast-check';
@@ -36,12 +37,14 @@ const columnArb = (n: number): fc.Arbitrary<Cell[]> =>
   );
 
 const tableArb: fc.Arbitrary<Table> = fc.integer({ min: 0, max: 9 }).chain((n) =>
-  fc.tuple(fc.subarray(COLUMNS, { minLength: 1 }), fc.array(columnArb(n), { minLength: 4, maxLength: 4 })).map(([columns, cols]) => ({
-    columns,
-    rows: Array.from({ length: n }, (_, i) => columns.map((_, j) => cols[j][i])),
-    source: 't.csv',
-    lines: Array.from({ length: n }, (_, i) => i + 2),
-  })),
+  fc.tuple(fc.subarray(COLUMNS, { minLength: 1 }), fc.array(columnArb(n), { minLength: 4, maxLength: 4 })).map(([columns, cols]) =>
+    tableFromRows({
+      columns,
+      rows: Array.from({ length: n }, (_, i) => columns.map((_, j) => cols[j][i])),
+      source: 't.csv',
+      lines: Array.from({ length: n }, (_, i) => i + 2),
+    }),
+  ),
 );
 
 const specsArb: fc.Arbitrary<FeatureSpec[]> = fc.array(
@@ -97,9 +100,9 @@ describe('fuzz: preprocessing', { timeout: 120_000 }, () => {
         if (!fitted.ok) return;
         const p = fitted.value;
         const x = outcome(() => p.transform(t), 'transform(train)');
-        if (x.ok) checkMatrix(x.value, t.rows.length, p.outputSize);
+        if (x.ok) checkMatrix(x.value, t.length, p.outputSize);
         const y = outcome(() => p.transform(normalize ? normalizeMissing(other, DEFAULT_MISSING) : other), 'transform(other)');
-        if (y.ok) checkMatrix(y.value, other.rows.length, p.outputSize);
+        if (y.ok) checkMatrix(y.value, other.length, p.outputSize);
         const again = FeaturePreprocessor.fromJSON(JSON.parse(JSON.stringify(p.toJSON())));
         const x2 = outcome(() => again.transform(t), 'transform(train) after JSON');
         assert.equal(x2.ok, x.ok);
@@ -111,7 +114,7 @@ describe('fuzz: preprocessing', { timeout: 120_000 }, () => {
 
   it('fromJSON on mutated saved state, then transform: a finite matrix or a MultilossError', () => {
     const base = FeaturePreprocessor.fit(
-      { columns: ['a', 'b', 'c'], rows: [[1, 'x', true], [3, 'y', null], [null, 'x', false]], source: 'base' },
+      tableFromRows({ columns: ['a', 'b', 'c'], rows: [[1, 'x', true], [3, 'y', null], [null, 'x', false]], source: 'base' }),
       [{ name: 'a' }, { name: 'b' }, { name: 'c' }],
     ).toJSON();
     fc.assert(
@@ -128,9 +131,9 @@ describe('fuzz: preprocessing', { timeout: 120_000 }, () => {
             assert.equal(p.error.kind, 'model');
             return;
           }
-          const t: Table = { ...table, columns: ['a', 'b', 'c'], rows: table.rows.map((r) => [r[0] ?? null, r[1] ?? null, r[2] ?? null]) };
+          const t: Table = tableFromRows({ ...table, columns: ['a', 'b', 'c'], rows: tableRows(table).map((r) => [r[0] ?? null, r[1] ?? null, r[2] ?? null]), lines: table.lines && Array.from(table.lines) });
           const x = outcome(() => p.value.transform(t), 'transform');
-          if (x.ok) checkMatrix(x.value, t.rows.length, p.value.outputSize);
+          if (x.ok) checkMatrix(x.value, t.length, p.value.outputSize);
         },
       ),
       { numRuns: runs(10_000), seed: SEED + 11 },

@@ -6,14 +6,16 @@
  * numbers); the streaming reader agrees with the whole-file reader at any
  * chunk and batch size.
  */
+import { tableRows } from '../../src/data/table-build.js';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as fc from 'fast-check';
-import { parseCsv, parseJson, readTable, rowsToTable, type Cell, type Table } from '../../src/data/index.js';
+import { parseCsv, parseJson, readTable, readTableText, rowsToTable, type Cell, type Table } from '../../src/data/index.js';
 import { openTableStream } from '../../src/io/stream-table.js';
 import { readTableFile } from '../../src/io/table-file.js';
+import { readCsvFile } from '../../src/io/csv-file.js';
 import { tempDir } from '../helpers.js';
 import { applyEdits, editArb, outcome, outcomeAsync, runs, SEED, summary, type Outcome } from './helpers.js';
 
@@ -29,14 +31,14 @@ const jsonChar = fc.constantFrom(...JSON_CHARS);
 /** Table invariants every successful read keeps. */
 function checkTable(t: Table, text: string): void {
   assert.equal(new Set(t.columns).size, t.columns.length, 'column names are unique');
-  for (const row of t.rows) {
+  for (const row of tableRows(t)) {
     assert.equal(row.length, t.columns.length, 'every row has one cell per column');
     for (const c of row) assert.ok(c === null || typeof c === 'string' || typeof c === 'boolean' || (typeof c === 'number' && Number.isFinite(c)), `cell ${String(c)}`);
   }
   if (t.lines) {
-    assert.equal(t.lines.length, t.rows.length);
+    assert.equal(t.lines.length, t.length);
     const maxLine = text.split(/\r\n|\n|\r/).length;
-    t.lines.forEach((l, i) => {
+    Array.from(t.lines).forEach((l, i) => {
       assert.ok(Number.isInteger(l) && l >= 1 && l <= maxLine, `line ${l} of ${maxLine}`);
       if (i > 0) assert.ok(l > t.lines![i - 1], 'line numbers increase');
     });
@@ -166,8 +168,8 @@ function renderJson(c: JsonCase): { text: string; columns: string[]; rows: Cell[
 
 const tablesEqual = (a: Table, b: { columns: string[]; rows: Cell[][]; lines?: number[] }) => {
   assert.deepEqual(a.columns, b.columns);
-  assert.deepEqual(a.rows, b.rows);
-  if (b.lines) assert.deepEqual(a.lines, b.lines);
+  assert.deepEqual(tableRows(a), b.rows);
+  if (b.lines) assert.deepEqual([...(a.lines ?? [])], b.lines);
 };
 
 describe('fuzz: CSV / JSON readers', { timeout: 120_000 }, () => {
@@ -266,6 +268,34 @@ describe('fuzz: CSV / JSON readers', { timeout: 120_000 }, () => {
     );
   });
 
+  it('readTableFile (CSV read in chunks into columns) gives the table or the error of parseCsv on the whole text', () => {
+    const dir = tempDir('multiloss-fuzz-csvfile-');
+    let n = 0;
+    const textArb = fc.oneof(
+      fc.string({ unit: csvChar, maxLength: 80 }),
+      fc.tuple(csvCaseArb, fc.array(editArb(csvChar), { maxLength: 2 })).map(([c, e]) => applyEdits(renderCsv(c).text, e)),
+    );
+    fc.assert(
+      fc.property(textArb, fc.constantFrom('csv', 'tsv'), fc.integer({ min: 1, max: 48 }), (text, ext, chunkBytes) => {
+        count('csv file vs text');
+        const path = join(dir, `f${n++ % 50}.${ext}`);
+        writeFileSync(path, text);
+        const options = ext === 'tsv' ? { delimiter: '\t' as const } : {};
+        const fromText = outcome(() => readTableText(readFileSync(path, 'utf8'), path), 'readTableText');
+        const fromFile = outcome(() => readCsvFile(path, options, chunkBytes), 'readCsvFile');
+        if (!fromText.ok || !fromFile.ok) {
+          assert.equal(fromFile.ok ? 'table' : fromFile.error.message, fromText.ok ? 'table' : fromText.error.message);
+          return;
+        }
+        assert.deepEqual(fromFile.value.columns, fromText.value.columns);
+        assert.deepEqual(tableRows(fromFile.value), tableRows(fromText.value));
+        assert.deepEqual([...(fromFile.value.lines ?? [])], [...(fromText.value.lines ?? [])]);
+        if (chunkBytes === 48) assert.deepEqual(readTableFile(path), fromFile.value);
+      }),
+      { numRuns: runs(2500), seed: SEED + 7 },
+    );
+  });
+
   it('openTableStream agrees with the whole-file reader at any chunk and batch size', async () => {
     const dir = tempDir('multiloss-fuzz-stream-');
     let n = 0;
@@ -287,7 +317,7 @@ describe('fuzz: CSV / JSON readers', { timeout: 120_000 }, () => {
           const reader = await openTableStream(path, { chunkSize, batchSize });
           const batches: Table[] = [];
           for (let b = await reader.next(); b; b = await reader.next()) {
-            assert.ok(b.rows.length <= batchSize);
+            assert.ok(b.length <= batchSize);
             batches.push(b);
           }
           return batches;
@@ -295,9 +325,9 @@ describe('fuzz: CSV / JSON readers', { timeout: 120_000 }, () => {
         assert.equal(streamed.ok, whole.ok, `whole: ${whole.ok ? 'table' : whole.error.message}; streamed: ${streamed.ok ? 'table' : streamed.error.message}`);
         if (whole.ok && streamed.ok) {
           const w = whole.value;
-          const rows = streamed.value.flatMap((b) => b.rows.map((r) => Object.fromEntries(b.columns.map((c, j) => [c, r[j]]).filter(([, v]) => v !== null))));
-          assert.deepEqual(rows, w.rows.map((r) => Object.fromEntries(w.columns.map((c, j) => [c, r[j]]).filter(([, v]) => v !== null))));
-          if (w.lines) assert.deepEqual(streamed.value.flatMap((b) => b.lines ?? []), w.lines);
+          const rows = streamed.value.flatMap((b) => tableRows(b).map((r) => Object.fromEntries(b.columns.map((c, j) => [c, r[j]]).filter(([, v]) => v !== null))));
+          assert.deepEqual(rows, tableRows(w).map((r) => Object.fromEntries(w.columns.map((c, j) => [c, r[j]]).filter(([, v]) => v !== null))));
+          if (w.lines) assert.deepEqual(streamed.value.flatMap((b) => Array.from(b.lines ?? [])), Array.from(w.lines));
           if (ext === 'csv' || ext === 'tsv') for (const b of streamed.value) assert.deepEqual(b.columns, w.columns);
         } else if (!whole.ok && !streamed.ok) {
           errors++;

@@ -1,6 +1,7 @@
 // The report's validation figures come from each head kind's definition (validationFigure) and
 // its figures' numbers from the head's metrics (src/metrics/): built-in kinds as before, a
 // registered kind with a figure gets it, one without gets the note.
+import { tableRows } from '../../src/data/table-build.js';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { registerHeadKind } from '../../src/api/index.js';
@@ -45,7 +46,7 @@ describe('report figures through head kinds', () => {
     const base = penguins();
     const col = base.columns.indexOf('Flipper Length (mm)');
     // The registered kinds read fractions in [0, 1].
-    const table = { ...base, columns: [...base.columns, 'flipper share'], rows: base.rows.map((r) => [...r, typeof r[col] === 'number' ? ((r[col] as number) - 170) / 70 : null]) };
+    const table = { columns: [...base.columns, 'flipper share'], source: base.source, rows: tableRows(base).map((r) => [...r, typeof r[col] === 'number' ? ((r[col] as number) - 170) / 70 : null]) };
     const { validation } = splitInput(config, { table });
     assert.ok(validation);
     const model = await fitModel(config, { table });

@@ -5,6 +5,7 @@
  * interrupted inside an epoch resumes to the weights of an uninterrupted
  * streaming run. Real files, read in small chunks to cross chunk boundaries.
  */
+import { tableRows } from '../../src/data/table-build.js';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,7 +46,7 @@ function config(training: Record<string, unknown> = {}, validation: Record<strin
 function penguinsCsv(path: string): Table {
   const t = penguins();
   const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v));
-  writeFileSync(path, `${t.columns.join(',')}\n${t.rows.map((r) => r.map(cell).join(',')).join('\n')}\n`);
+  writeFileSync(path, `${t.columns.join(',')}\n${tableRows(t).map((r) => r.map(cell).join(',')).join('\n')}\n`);
   return t;
 }
 
@@ -111,7 +112,7 @@ describe('streaming training', () => {
     assert.deepEqual(v, a.meta.history.at(-1)?.validation, 'the final pass (training and validation rows in one read) sees the epochs\' validation rows');
     assert.ok(v.heads.species.metrics.accuracy > 0.8, `species accuracy ${v.heads.species.metrics.accuracy}`);
     assert.ok(v.heads.mass.metrics.r2 > 0.3, `mass R² ${v.heads.mass.metrics.r2}`);
-    const predictions = a.predict(table.rows.slice(0, 5).map((r) => Object.fromEntries(table.columns.map((c, j) => [c, r[j]]))));
+    const predictions = a.predict(tableRows(table).slice(0, 5).map((r) => Object.fromEntries(table.columns.map((c, j) => [c, r[j]]))));
     assert.equal(predictions.length, 5);
     for (const p of predictions) assert.ok(Number.isFinite(p.mass as number));
     a.dispose();
@@ -157,9 +158,9 @@ describe('streaming training', () => {
     const jsonl = join(dir, 'penguins.jsonl');
     const validationCsv = join(dir, 'validation.csv');
     const beak = table.columns.indexOf('Beak Length (mm)');
-    const objects = table.rows.slice(0, 300).map((r, i) => Object.fromEntries(table.columns.map((c, j) => [c, r[j]]).filter(([, v], j) => v !== null && !(i < 60 && j === beak))));
+    const objects = tableRows(table).slice(0, 300).map((r, i) => Object.fromEntries(table.columns.map((c, j) => [c, r[j]]).filter(([, v], j) => v !== null && !(i < 60 && j === beak))));
     writeFileSync(jsonl, `${objects.map((o) => JSON.stringify(o)).join('\n')}\n`);
-    writeFileSync(validationCsv, `${table.columns.join(',')}\n${table.rows.slice(300).map((r) => r.map((c) => (c === null ? '' : String(c))).join(',')).join('\n')}\n`);
+    writeFileSync(validationCsv, `${table.columns.join(',')}\n${tableRows(table).slice(300).map((r) => r.map((c) => (c === null ? '' : String(c))).join(',')).join('\n')}\n`);
     const raw = { ...config({ epochs: 1 }, { data: validationCsv }), features: FEATURES };
     const resolved = resolveConfig(parseConfig(raw));
     const whole = await fitModel(resolved, { table: readTableFile(jsonl), validation: readTableFile(validationCsv) });
@@ -223,7 +224,7 @@ describe('streaming training', () => {
     const bad = join(dir, 'bad.csv');
     const lines = [`${table.columns.join(',')}`];
     const massAt = table.columns.indexOf('Body Mass (g)');
-    table.rows.forEach((r, i) => lines.push(r.map((c, j) => (i === 300 && j === massAt ? 'heavy' : c === null ? '' : String(c))).join(',')));
+    tableRows(table).forEach((r, i) => lines.push(r.map((c, j) => (i === 300 && j === massAt ? 'heavy' : c === null ? '' : String(c))).join(',')));
     writeFileSync(bad, `${lines.join('\n')}\n`);
     const before = tf.memory().numTensors;
     await assert.rejects(fitModelStream(resolveConfig(parseConfig(config())), { train: streamed(bad) }), (e: Error) => {

@@ -66,7 +66,7 @@ function summarize(t: Table): TableSummary {
   const types = inferColumnTypes(t);
   return {
     source: t.source,
-    rows: t.rows.length,
+    rows: t.length,
     columns: t.columns.map((name) => {
       const values = columnValues(t, name);
       const distinct = new Set<string>();

@@ -146,7 +146,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const runs = seeds * (methods.length + 1);
   if (!flags.quiet) {
     log(
-      `multiloss compare: separate models and the joint model under ${methods.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''} each (${runs} runs); ${table.rows.length} rows from ${config.data}${test ? `; metrics on test data ${flags.testData} (${test.rows.length} rows)` : ''}`,
+      `multiloss compare: separate models and the joint model under ${methods.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''} each (${runs} runs); ${table.length} rows from ${config.data}${test ? `; metrics on test data ${flags.testData} (${test.length} rows)` : ''}`,
     );
     const es = resolved.training.earlyStopping;
     if (es && isDeltaMMonitor(es.monitor)) {

@@ -6,6 +6,8 @@ import { ParquetFileWriter, type OutputCell } from '../../io/parquet-output.js';
 import { loadAnyModel } from '../../io/separate-dir.js';
 import { openTableStream, type TableBatchReader } from '../../io/stream-table.js';
 import type { Table } from '../../data/table.js';
+import { columnOf } from '../../data/column.js';
+import { withMissingColumns } from '../../data/table-build.js';
 import type { Head } from '../../model/heads/index.js';
 import type { Prediction } from '../../model/multiloss-model.js';
 import { csvField, predictionCells, predictionColumns } from '../format.js';
@@ -101,7 +103,7 @@ export function nonFiniteHead(p: Prediction, heads: readonly Head[]): string | u
 function withColumns(table: Table, columns: readonly string[]): Table {
   const extra = columns.filter((c) => !table.columns.includes(c));
   if (extra.length === 0) return table;
-  return { ...table, columns: [...table.columns, ...extra], rows: table.rows.map((r) => [...r, ...extra.map(() => null)]) };
+  return withMissingColumns(table, extra);
 }
 
 /** The output format an --out file's extension asks for: .parquet/.pq → Parquet, .jsonl/.ndjson/.json → JSON lines, else CSV. */
@@ -169,13 +171,13 @@ export async function runPredict(posModel: string | undefined, posData: string |
           throw new MultilossError('model', `${data}: ${table.lines ? `line ${table.lines[i]}` : `row ${written + i + 1}`}: head "${bad}" gave a non-finite prediction (an overflow: extreme input values or a damaged model)`);
         }
         if (format === 'parquet') {
-          rows.push([...keepIdx.map((j) => table.rows[i][j]), ...predictionCells(p, heads)]);
+          rows.push([...keepIdx.map((j) => table.data[j].get(i)), ...predictionCells(p, heads)]);
         } else if (format === 'jsonl') {
           const kept: Record<string, unknown> = {};
-          keep.forEach((k, j) => (kept[k] = table.rows[i][keepIdx[j]]));
+          keep.forEach((k, j) => (kept[k] = table.data[keepIdx[j]].get(i)));
           out.push(JSON.stringify({ ...kept, ...p }));
         } else {
-          out.push([...keepIdx.map((j) => table.rows[i][j]), ...predictionCells(p, heads)].map(csvField).join(','));
+          out.push([...keepIdx.map((j) => table.data[j].get(i)), ...predictionCells(p, heads)].map(csvField).join(','));
         }
       }
       if (out.length) await sink.write(`${out.join('\n')}\n`);
@@ -185,7 +187,7 @@ export async function runPredict(posModel: string | undefined, posData: string |
     }
     if (!reader.columnsKnown && !sink.closed) {
       // JSON lines: a feature or --keep column that no row had is an error, as for a whole-file read.
-      model.predict({ columns: [...reader.columns], rows: [], source: data });
+      model.predict({ columns: [...reader.columns], data: reader.columns.map(() => columnOf([])), length: 0, source: data });
       for (const k of keep) if (!reader.columns.includes(k)) throw keepError(k, reader.columns);
     }
     sink.commit();

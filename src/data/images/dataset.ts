@@ -5,6 +5,7 @@
 import { MultilossError } from '../../errors.js';
 import type { Cell, Table } from '../table.js';
 import { FeaturePreprocessor } from '../preprocess.js';
+import { tableFromColumns } from '../table-build.js';
 
 export interface ImageSet {
   /** Number of images. */
@@ -37,8 +38,7 @@ export function checkImageSet(set: ImageSet): void {
 /** The label columns as a table (one row per image), what the heads are fitted and encoded on. */
 export function labelTable(set: ImageSet): Table {
   const columns = Object.keys(set.labels);
-  const rows: Cell[][] = Array.from({ length: set.n }, (_, i) => columns.map((c) => set.labels[c][i]));
-  return { columns, rows, source: set.source };
+  return tableFromColumns(set.source, columns.map((name) => ({ name, values: set.labels[name] })));
 }
 
 /** Images `idx` (in that order) with their labels. */

@@ -1,5 +1,6 @@
 import { MultilossError } from '../../errors.js';
 import type { Table } from '../../data/table.js';
+import { mapCells } from '../../data/column.js';
 import { parseNumber } from '../../data/infer.js';
 import { createLoss } from '../../losses/index.js';
 import { createMetrics } from '../../metrics/index.js';
@@ -42,13 +43,14 @@ export class BinaryHead implements Head {
   }
 
   encode(table: Table): EncodedTargets {
-    const n = table.rows.length;
+    const n = table.length;
     const idx = columnIndex(table, this.spec.column, `target (head "${this.name}")`);
     const y = new Float32Array(n);
     const mask = new Float32Array(n);
     const weight = sampleWeights(table, this.spec, parseNumber);
+    const labelAt = mapCells(table.data[idx], cellLabel);
     for (let i = 0; i < n; i++) {
-      const label = cellLabel(table.rows[i][idx]);
+      const label = labelAt(i);
       if (label === null) {
         weight[i] = 0;
         continue;
@@ -106,8 +108,9 @@ export const binaryFactory: HeadFactory = {
     const ordered = orderClasses(spec, classes);
     const idx = columnIndex(train, spec.column, `target (head "${spec.name}")`);
     const counts = [0, 0];
-    for (const row of train.rows) {
-      const l = cellLabel(row[idx]);
+    const labelAt = mapCells(train.data[idx], cellLabel);
+    for (let i = 0; i < train.length; i++) {
+      const l = labelAt(i);
       if (l !== null) counts[ordered.indexOf(l)]++;
     }
     return new BinaryHead(spec, ordered, resolveClassWeights(spec, ordered, counts));

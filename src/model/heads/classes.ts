@@ -1,5 +1,6 @@
 import { MultilossError } from '../../errors.js';
 import type { Table } from '../../data/table.js';
+import { mapCells } from '../../data/column.js';
 import { cellLabel, columnIndex, type HeadSpec } from './head.js';
 
 /** The class list of a head: the configured one, or the sorted distinct labels seen in `table`. */
@@ -15,8 +16,9 @@ export function discoverClasses(spec: HeadSpec, table: Table, split?: (label: st
   }
   const idx = columnIndex(table, spec.column, `target (head "${spec.name}")`);
   const found = new Set<string>();
-  for (const row of table.rows) {
-    const label = cellLabel(row[idx]);
+  const labelAt = mapCells(table.data[idx], cellLabel);
+  for (let i = 0; i < table.length; i++) {
+    const label = labelAt(i);
     if (label === null) continue;
     for (const l of split ? split(label) : [label]) found.add(l);
   }

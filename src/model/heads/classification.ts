@@ -1,5 +1,6 @@
 import { MultilossError } from '../../errors.js';
 import type { Table } from '../../data/table.js';
+import { mapCells } from '../../data/column.js';
 import { createLoss } from '../../losses/index.js';
 import { createMetrics } from '../../metrics/index.js';
 import { parseNumber } from '../../data/infer.js';
@@ -42,15 +43,16 @@ export class ClassificationHead implements Head {
   }
 
   encode(table: Table): EncodedTargets {
-    const n = table.rows.length;
+    const n = table.length;
     const k = this.units;
     const idx = columnIndex(table, this.spec.column, `target (head "${this.name}")`);
     const index = new Map(this.classes.map((c, i) => [c, i]));
     const y = new Float32Array(n * k);
     const mask = new Float32Array(n);
     const weight = sampleWeights(table, this.spec, parseNumber);
+    const labelAt = mapCells(table.data[idx], cellLabel);
     for (let i = 0; i < n; i++) {
-      const label = cellLabel(table.rows[i][idx]);
+      const label = labelAt(i);
       if (label === null) {
         weight[i] = 0;
         continue;
@@ -96,8 +98,9 @@ export const classificationFactory: HeadFactory = {
     const classes = discoverClasses(spec, all);
     const idx = columnIndex(train, spec.column, `target (head "${spec.name}")`);
     const counts = classes.map(() => 0);
-    for (const row of train.rows) {
-      const l = cellLabel(row[idx]);
+    const labelAt = mapCells(train.data[idx], cellLabel);
+    for (let i = 0; i < train.length; i++) {
+      const l = labelAt(i);
       const k = l === null ? -1 : classes.indexOf(l);
       if (k >= 0) counts[k]++;
     }

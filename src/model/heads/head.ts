@@ -118,12 +118,12 @@ export function cellLabel(cell: Cell): string | null {
  * A missing, negative or non-finite weight is an error naming the row.
  */
 export function sampleWeights(table: Table, spec: HeadSpec, parse: (c: Cell) => number | null): Float32Array {
-  const n = table.rows.length;
+  const n = table.length;
   const out = new Float32Array(n).fill(1);
   if (!spec.sampleWeight) return out;
   const idx = columnIndex(table, spec.sampleWeight, `sample-weight (head "${spec.name}")`);
   for (let i = 0; i < n; i++) {
-    const cell = table.rows[i][idx];
+    const cell = table.data[idx].get(i);
     const w = parse(cell);
     if (w === null || w < 0) {
       throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.sampleWeight}": sample weight ${JSON.stringify(cell)} must be a finite number ≥ 0`);

@@ -43,7 +43,7 @@ export class MultilabelHead implements Head {
   }
 
   encode(table: Table): EncodedTargets {
-    const n = table.rows.length;
+    const n = table.length;
     const k = this.units;
     const idx = columnIndex(table, this.spec.column, `target (head "${this.name}")`);
     const index = new Map(this.classes.map((c, i) => [c, i]));
@@ -51,7 +51,7 @@ export class MultilabelHead implements Head {
     const mask = new Float32Array(n);
     const weight = sampleWeights(table, this.spec, parseNumber);
     for (let i = 0; i < n; i++) {
-      const cell = cellLabel(table.rows[i][idx]);
+      const cell = cellLabel(table.data[idx].get(i));
       if (cell === null) {
         weight[i] = 0;
         continue;

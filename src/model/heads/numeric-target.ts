@@ -1,5 +1,6 @@
 import { MultilossError } from '../../errors.js';
-import type { Table } from '../../data/table.js';
+import type { Cell, Table } from '../../data/table.js';
+import { numberAt } from '../../data/column.js';
 import { BEYOND_FLOAT32, beyondFloat32, parseNumber } from '../../data/infer.js';
 import { columnIndex, describeRow, sampleWeights, type HeadSpec } from './head.js';
 
@@ -12,24 +13,27 @@ export function readNumericTarget(
   spec: HeadSpec,
   check?: (v: number) => string | null,
 ): { values: Float32Array; mask: Float32Array; weight: Float32Array } {
-  const n = table.rows.length;
+  const n = table.length;
   const idx = columnIndex(table, spec.column, `target (head "${spec.name}")`);
   const values = new Float32Array(n);
   const mask = new Float32Array(n);
   const weight = sampleWeights(table, spec, parseNumber);
+  const column = table.data[idx];
   for (let i = 0; i < n; i++) {
-    const cell = table.rows[i][idx];
-    if (cell === null || (typeof cell === 'string' && cell.trim() === '') || (typeof cell === 'number' && Number.isNaN(cell))) {
-      weight[i] = 0;
-      continue;
-    }
-    const v = parseNumber(cell);
+    // The stored number when there is one (what parseNumber gives for its cell); the cell only for the rest.
+    const v = numberAt(column, i);
+    const cell = (): Cell => column.get(i);
     if (v === null) {
-      throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.column}": ${JSON.stringify(cell)} is not a number (head "${spec.name}" is ${spec.kind})`);
+      const c = cell();
+      if (c === null || (typeof c === 'string' && c.trim() === '') || (typeof c === 'number' && Number.isNaN(c))) {
+        weight[i] = 0;
+        continue;
+      }
+      throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.column}": ${JSON.stringify(cell())} is not a number (head "${spec.name}" is ${spec.kind})`);
     }
     // Targets are trained as float32: a value beyond its range would become an infinite loss, not an error.
     if (beyondFloat32(v)) {
-      throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.column}": ${JSON.stringify(cell)} ${BEYOND_FLOAT32} (head "${spec.name}")`);
+      throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.column}": ${JSON.stringify(cell())} ${BEYOND_FLOAT32} (head "${spec.name}")`);
     }
     const problem = check?.(v);
     if (problem) throw new MultilossError('data', `${describeRow(table, i)}, column "${spec.column}": ${problem}`);

@@ -1,0 +1,82 @@
+// Memory of a large table (issue 22): peak RSS and rows/s of `multiloss train` for one epoch
+// (load + preprocessing + the epoch + final metrics), in memory and with --stream, on the
+// generated table of bench/synthetic-table.ts, beside pandas' read_csv of the same file.
+//
+//   npm run bench -- table-memory [ROWS ...]     default 1000000 10000000
+//
+// Each run is a separate process reporting its peak RSS (bench/max-rss.ts). "baseline" is the
+// peak RSS of a process that loaded the library and the backend, no data (bench/baseline-rss.ts);
+// "above baseline" is what the data costs. pandas: Debian's python3-pandas (/usr/bin/python3).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runColumnStore } from './column-store.js';
+import { maxRssRunner, type MaxRssRun } from './max-rss.js';
+import { writeTableConfig, writeTableCsv } from './synthetic-table.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+
+interface PandasFigures {
+  baseline_mb: number;
+  peak_mb: number;
+  deep_mb: number;
+  seconds: number;
+  pandas: string;
+}
+
+function pandas(file: string): PandasFigures | undefined {
+  const r = spawnSync(PYTHON, [join(ROOT, 'bench', 'pandas_memory.py'), file], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.log(`pandas: not measured (${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`);
+    return undefined;
+  }
+  return JSON.parse(r.stdout) as PandasFigures;
+}
+
+function checked(r: MaxRssRun, what: string): MaxRssRun {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr}`);
+  return r;
+}
+
+export async function runTableMemory(sizes: readonly number[]): Promise<void> {
+  runColumnStore();
+  console.log('');
+  const dir = mkdtempSync(join(tmpdir(), 'multiloss-bench-table-'));
+  try {
+    const cli = maxRssRunner(dir);
+    const baseline = checked(await maxRssRunner(dir, join(ROOT, 'bench', 'baseline-rss.ts'))([]), 'baseline').maxRssMb;
+    console.log(`multiloss train, 1 epoch, batch 256, 10% validation, trunk 32-16, 3 heads; node ${process.version}; baseline (library + backend, no data) ${baseline.toFixed(0)} MB`);
+    for (const rows of sizes) {
+      const data = join(dir, `table-${rows}.csv`);
+      writeTableCsv(data, rows);
+      const csvMb = statSync(data).size / 2 ** 20;
+      const config = join(dir, 'config.json');
+      writeTableConfig(config, data, join(dir, 'model'));
+      const memory = checked(await cli(['train', '--config', config, '--quiet']), 'train');
+      const stream = checked(await cli(['train', '--config', config, '--quiet', '--stream']), 'train --stream');
+      const pd = pandas(data);
+      console.log(`\n${rows} rows, CSV ${csvMb.toFixed(0)} MB${pd ? `; pandas ${pd.pandas}: read_csv peak RSS ${pd.peak_mb.toFixed(0)} MB (${(pd.peak_mb - pd.baseline_mb).toFixed(0)} MB above its interpreter + pandas ${pd.baseline_mb.toFixed(0)} MB), memory_usage(deep=True) ${pd.deep_mb.toFixed(0)} MB, read_csv ${pd.seconds.toFixed(1)} s` : ''}`);
+      console.log('mode        seconds   rows/s    peak RSS MB   above baseline MB   ×CSV   ×pandas peak');
+      for (const [mode, r] of [['in memory', memory], ['--stream', stream]] as const) {
+        const above = r.maxRssMb - baseline;
+        console.log(
+          [
+            mode.padEnd(10),
+            r.seconds.toFixed(1).padStart(8),
+            String(Math.round(rows / r.seconds)).padStart(8),
+            r.maxRssMb.toFixed(0).padStart(14),
+            above.toFixed(0).padStart(19),
+            (above / csvMb).toFixed(2).padStart(6),
+            pd ? (r.maxRssMb / pd.peak_mb).toFixed(2).padStart(14) : '',
+          ].join(' '),
+        );
+      }
+      console.log(`streaming time / in-memory time: ${(stream.seconds / memory.seconds).toFixed(2)}`);
+      rmSync(data);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
