@@ -20,8 +20,7 @@
  * which the missing-value and type rules need. So training keeps plain typed
  * arrays; Arrow stays an interchange format (its columns map onto these).
  */
-import { parseNumber } from './infer.js';
-import type { Cell } from './table.js';
+import { parseNumber, type Cell } from './cell.js';
 
 /** One column of a table: `length` cells, read by index. */
 export interface Column {

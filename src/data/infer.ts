@@ -4,25 +4,10 @@
 import { MultilossError } from '../errors.js';
 import type { Column } from './column.js';
 import type { Cell, ColumnType, Table } from './table.js';
+import { parseNumber } from './cell.js';
 
-// Plain decimal notation with optional sign, fraction and exponent:
-// "1", "-0", ".5", "5.", "1e3", "+2.5E-3". No hex, no separators, no "Infinity".
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+export { parseNumber };
 
-/**
- * The finite number a cell holds, or null. Numbers must be finite; strings are
- * trimmed and must be plain decimal notation (`1e3`, `-0`, `.5`) whose value is
- * finite (`1e309` overflows → null). Thousands separators (`1,000`), hex,
- * `NaN`/`Infinity`, empty strings and booleans → null.
- */
-export function parseNumber(cell: Cell): number | null {
-  if (typeof cell === 'number') return Number.isFinite(cell) ? cell : null;
-  if (typeof cell !== 'string') return null;
-  const s = cell.trim();
-  if (!DECIMAL.test(s)) return null;
-  const n = Number(s);
-  return Number.isFinite(n) ? n : null;
-}
 
 /** What a value that `beyondFloat32` is called in messages. */
 export const BEYOND_FLOAT32 = 'is beyond the float32 range (±3.4e38) that training uses';

@@ -1,7 +1,7 @@
 import type { Column } from './column.js';
 
-/** A cell as read from CSV/JSON: missing values are `null` after parsing. */
-export type Cell = string | number | boolean | null;
+export type { Cell } from './cell.js';
+import type { Cell } from './cell.js';
 
 /**
  * Column-major table: `data[j]` holds the cells of `columns[j]`, each column in
