@@ -32,6 +32,8 @@ export const TOY_METHODS: readonly { method: AggregatorName; label: string }[] =
   { method: 'aligned', label: 'Aligned-MTL' },
   { method: 'upgrad', label: 'UPGrad' },
   { method: 'dbmtl', label: 'DB-MTL' },
+  { method: 'dualproj', label: 'DualProj' },
+  { method: 'config', label: 'ConFIG' },
 ];
 
 /** Adam steps per run: the Nash-MTL toy script's budget, as the tests use. */

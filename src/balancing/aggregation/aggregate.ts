@@ -14,6 +14,8 @@ import { nashAggregator } from './methods/nash.js';
 import { alignedAggregator } from './methods/aligned.js';
 import { upgradAggregator } from './methods/upgrad.js';
 import { dbmtlAggregator } from './methods/dbmtl.js';
+import { dualprojAggregator } from './methods/dualproj.js';
+import { configAggregator } from './methods/config.js';
 
 const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   sum: sumAggregator,
@@ -28,6 +30,8 @@ const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   aligned: alignedAggregator,
   upgrad: upgradAggregator,
   dbmtl: dbmtlAggregator,
+  dualproj: dualprojAggregator,
+  config: configAggregator,
 };
 
 /** Every method name, in a stable order. */

@@ -15,7 +15,9 @@ export type AggregatorName =
   | 'nash'
   | 'aligned'
   | 'upgrad'
-  | 'dbmtl';
+  | 'dbmtl'
+  | 'dualproj'
+  | 'config';
 
 /**
  * A T×d matrix of per-task gradients: either one row per task (plain arrays or
@@ -33,6 +35,7 @@ export type Matrix =
 export type SumOptions = Record<string, never>;
 export type MeanOptions = Record<string, never>;
 export type ImtlOptions = Record<string, never>;
+export type ConfigOptions = Record<string, never>;
 
 export interface StaticOptions {
   /** One finite weight per task; the direction is Σ_t weights[t]·g_t (not rescaled). */
@@ -137,6 +140,9 @@ export interface DbmtlOptions {
   eps?: number;
 }
 
+/** DualProj: the same options as UPGrad; `pref` weights the combination that is projected. */
+export type DualprojOptions = UpgradOptions;
+
 export interface AggregatorOptionsMap {
   sum: SumOptions;
   mean: MeanOptions;
@@ -150,6 +156,8 @@ export interface AggregatorOptionsMap {
   aligned: AlignedOptions;
   upgrad: UpgradOptions;
   dbmtl: DbmtlOptions;
+  dualproj: DualprojOptions;
+  config: ConfigOptions;
 }
 
 /** Options of one method, or (for a method known only at run time) of any. */
@@ -168,6 +176,8 @@ export interface ResolvedOptionsMap {
   aligned: Required<AlignedOptions>;
   upgrad: { pref?: number[]; normEps: number; regEps: number };
   dbmtl: Required<DbmtlOptions>;
+  dualproj: { pref?: number[]; normEps: number; regEps: number };
+  config: ConfigOptions;
 }
 
 export type ResolvedOptions<M extends AggregatorName = AggregatorName> = ResolvedOptionsMap[M];
@@ -209,6 +219,8 @@ export interface AggregatorStateMap {
   aligned: BaseState<'aligned'>;
   upgrad: BaseState<'upgrad'>;
   dbmtl: DbmtlState;
+  dualproj: BaseState<'dualproj'>;
+  config: BaseState<'config'>;
 }
 
 /** JSON-serialisable state of one method (plain numbers and arrays only). */

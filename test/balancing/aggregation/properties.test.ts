@@ -226,6 +226,53 @@ const SPECS: Record<AggregatorName, Spec> = {
       });
     },
   },
+  dualproj: {
+    options: (c) => (rng(c.seed, 'dualproj').next() < 0.5 ? {} : { regEps: 0 }),
+    globalFallback: (rows, o) => (trace(computeGram(rows), rows.length) < ((o.normEps as number | undefined) ?? 1e-12) ? sumRows(rows) : undefined),
+    defining: (c, r, o) => {
+      // KKT of min vᵀQv s.t. v ≥ 1 (Q = GGᵀ/tr + ridge·I): v ≥ 1; Qv ≥ 0, i.e. g_tᵀd ≥ −ridge·tr·v_t (in the
+      // dual cone up to the ridge); and Qv = 0 wherever v_t > 1 (the constraint is active only where it binds).
+      const v = weightsOf(r);
+      const K = computeGram(c.rows);
+      const tr = trace(K, c.T);
+      if (tr < 1e-12) return; // below normEps: the sum (checked under global scaling)
+      const ridge = Math.max((o.regEps as number | undefined) ?? 1e-4, 1e-13);
+      const size = termSize(c.rows, v);
+      c.rows.forEach((g, t) => {
+        if (v[t] < 1 - 1e-9) fail(`v_${t} = ${v[t]} < 1: the projected combination is not Σ v_t g_t with v ≥ 1`);
+        const slack = dot(g, r.direction) + ridge * tr * v[t];
+        const tol = 1e-9 * norm(g) * size + 1e-9 * ridge * tr * Math.abs(v[t]);
+        if (slack < -tol) fail(`task ${t}: g_tᵀd + ridge·tr·v_t = ${slack} < −${tol} (outside the dual cone)`);
+        if (v[t] > 1 + 1e-6 && slack > 1e-6 * norm(g) * size + tol) fail(`task ${t}: v_t = ${v[t]} > 1 but its constraint is slack by ${slack}`);
+      });
+      if (!Array.from(K).some((x) => x < 0)) closeTo(r.direction, sumRows(c.rows), 1e-12, termSize(c.rows, new Array(c.T).fill(1)), 'no conflict: the sum');
+    },
+  },
+  config: {
+    rowScaleInvariant: true,
+    rowScaleTolerance: (c) => 1e-6 + 1e2 * EPS * cosineCondition(c.rows),
+    invarianceTolerance: (c) => {
+      const cond = cosineCondition(c.rows, true);
+      return cond > 1e8 ? Infinity : 1e-8 + 1e3 * EPS * cond;
+    },
+    defining: (c, r) => {
+      // Equal, non-negative projections onto every unit task gradient, and ‖d‖ = Σ_t g_tᵀd̂.
+      const n = norm(r.direction);
+      if (n === 0) return;
+      const cond = cosineCondition(c.rows);
+      const w = weightsOf(r);
+      const size = termSize(c.rows, w);
+      const unit = r.direction.map((x) => x / n);
+      const length = c.rows.reduce((s, g) => s + dot(g, unit), 0);
+      const lengthTol = (1e-9 + 1e2 * EPS * (cond < 1e10 ? cond : 1)) * Math.max(size, termSize(c.rows, new Array(c.T).fill(1)));
+      if (Math.abs(n - length) > lengthTol) fail(`‖d‖ = ${n} but Σ_t g_tᵀd̂ = ${length}`);
+      if (!(cond < 1e10)) return; // rank-deficient: least-squares, as IMTL-G (documented)
+      const proj = c.rows.filter((g) => norm(g) > 0).map((g) => dot(g, r.direction) / norm(g));
+      const spread = Math.max(...proj) - Math.min(...proj);
+      if (spread > (1e-9 + 1e2 * EPS * cond) * size) fail(`projections d·u_t differ by ${spread} (size ${size}, cond ${cond})`);
+      if (Math.min(...proj) < -1e-9 * size) fail(`negative common projection ${Math.min(...proj)}: conflicts with a task`);
+    },
+  },
   dbmtl: {
     options: () => ({ eps: 0 }),
     rowScaleInvariant: true,
@@ -242,6 +289,12 @@ const SPECS: Record<AggregatorName, Spec> = {
     },
   },
 };
+
+function trace(K: Float64Array, T: number): number {
+  let tr = 0;
+  for (let t = 0; t < T; t++) tr += K[t * T + t];
+  return tr;
+}
 
 /**
  * λ_max/λ_min of the cosine matrix of the nonzero rows (∞ when singular), or with `kept` over the
