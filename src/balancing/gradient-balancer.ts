@@ -7,7 +7,7 @@ import { DbmtlTensorBuffers } from './dbmtl-tensors.js';
 import type { BalancedHead, GradientBalancer, StepContext } from './strategy.js';
 
 /** The gradient-based methods the trainer offers (the aggregators minus sum/mean/static). */
-export const GRADIENT_METHODS = ['mgda', 'pcgrad', 'gradvac', 'cagrad', 'imtl', 'nash', 'aligned', 'upgrad', 'dbmtl', 'dualproj', 'config'] as const;
+export const GRADIENT_METHODS = ['mgda', 'pcgrad', 'gradvac', 'cagrad', 'imtl', 'nash', 'aligned', 'upgrad', 'dbmtl', 'dualproj', 'config', 'fairgrad'] as const;
 export type GradientMethod = (typeof GRADIENT_METHODS)[number];
 
 export type GradientMode = 'param' | 'rep';
@@ -30,6 +30,7 @@ export const VALID_MODES: Record<GradientMethod, readonly GradientMode[]> = {
   dbmtl: ['param'],
   dualproj: ['param', 'rep'],
   config: ['param', 'rep'],
+  fairgrad: ['param', 'rep'],
 };
 
 export function isGradientMethod(name: string): name is GradientMethod {

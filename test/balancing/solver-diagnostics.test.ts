@@ -6,7 +6,7 @@ import { MultilossError } from '../../src/errors.js';
 import { PENGUINS_CONFIG, useDefaultBackend } from '../helpers.js';
 
 // Each method's solver tolerance (docs/aggregation.md): the residual the history may show.
-const TOLERANCE: Record<string, number> = { nash: 1e-10, mgda: 1e-9, cagrad: 1e-9, upgrad: 1e-9, imtl: 1e-14, aligned: 1e-14, dualproj: 1e-9, config: 1e-14 };
+const TOLERANCE: Record<string, number> = { nash: 1e-10, mgda: 1e-9, cagrad: 1e-9, upgrad: 1e-9, imtl: 1e-14, aligned: 1e-14, dualproj: 1e-9, config: 1e-14, fairgrad: 1e-10 };
 
 async function history(balance: Record<string, unknown>) {
   const config = readConfigFile(PENGUINS_CONFIG);
@@ -30,6 +30,7 @@ describe('solver figures in the per-epoch diagnostics (penguins)', () => {
     ['aligned', 'param'],
     ['dualproj', 'param'],
     ['config', 'rep'],
+    ['fairgrad', 'rep'],
   ] as const) {
     it(`${method} (${mode}): every epoch records its solver's iterations and residual over all steps`, async () => {
       const epochs = await history({ method, mode });

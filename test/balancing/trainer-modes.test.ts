@@ -137,6 +137,7 @@ describe('trainer gradient modes', () => {
     ['cagrad', 'rep', {}],
     ['dualproj', 'param', {}],
     ['config', 'rep', {}],
+    ['fairgrad', 'param', { alpha: 2 }],
   ] as const) {
     it(`${method} (${mode}): the Gram-matrix path trains exactly like aggregate() on the downloaded rows`, async () => {
       const balancer = (heads: Head[]) => new AggregatingBalancer(method, mode, heads.map((h) => ({ name: h.name, kind: h.kind, weight: 1 })), { ...options });

@@ -99,7 +99,7 @@ async function oneStep(method: AggregatorName, mode: 'param' | 'rep') {
 describe('per-head update figures of gradient methods (one head 1000× smaller)', () => {
   before(useDefaultBackend);
 
-  for (const method of ['pcgrad', 'mgda', 'nash', 'upgrad', 'dualproj', 'config'] as const) {
+  for (const method of ['pcgrad', 'mgda', 'nash', 'upgrad', 'dualproj', 'config', 'fairgrad'] as const) {
     for (const mode of ['param', 'rep'] as const) {
       it(`${method} (${mode}): coefficient, share, cosine and relative decrease match their definitions; the totals are unweighted sums`, async () => {
         const { heads, g, losses, log } = await oneStep(method, mode);
@@ -148,6 +148,11 @@ describe('per-head update figures of gradient methods (one head 1000× smaller)'
         if (method === 'dualproj') {
           const tr = g.reduce((s, gt) => s + dot(gt, gt), 0);
           g.forEach((gt, t) => assert.ok(dot(gt, d) >= -1e-4 * tr * c[t] * 1.01 - 1e-6 * norm(gt) * norm(d), `${names[t]}: gₜ·d = ${dot(gt, d)}`));
+        }
+        // FairGrad (default α = 1, sum scale): cₜ·(gₜ·d) is the same for every head (GGᵀw ∝ w^(−1/α)).
+        if (method === 'fairgrad') {
+          const products = g.map((gt, t) => c[t] * dot(gt, d));
+          for (const p of products) close(p, products[0], 'cₜ·gₜ·d equal', 1e-4);
         }
         if (method === 'config') {
           const proj = g.map((gt) => dot(gt, d) / norm(gt));

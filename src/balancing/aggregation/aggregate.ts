@@ -16,6 +16,7 @@ import { upgradAggregator } from './methods/upgrad.js';
 import { dbmtlAggregator } from './methods/dbmtl.js';
 import { dualprojAggregator } from './methods/dualproj.js';
 import { configAggregator } from './methods/config.js';
+import { fairgradAggregator } from './methods/fairgrad.js';
 
 const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   sum: sumAggregator,
@@ -32,6 +33,7 @@ const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   dbmtl: dbmtlAggregator,
   dualproj: dualprojAggregator,
   config: configAggregator,
+  fairgrad: fairgradAggregator,
 };
 
 /** Every method name, in a stable order. */

@@ -17,7 +17,8 @@ export type AggregatorName =
   | 'upgrad'
   | 'dbmtl'
   | 'dualproj'
-  | 'config';
+  | 'config'
+  | 'fairgrad';
 
 /**
  * A T×d matrix of per-task gradients: either one row per task (plain arrays or
@@ -143,6 +144,19 @@ export interface DbmtlOptions {
 /** DualProj: the same options as UPGrad; `pref` weights the combination that is projected. */
 export type DualprojOptions = UpgradOptions;
 
+export type FairgradScale = 'sum' | 'paper';
+
+export interface FairgradOptions {
+  /** The fairness exponent α ∈ (0, 10] (default 1, LibMTL's default: Nash-MTL's proportional fairness). */
+  alpha?: number;
+  /** Newton iterations at most (default 100). */
+  maxIter?: number;
+  /** The residual max_t |w_t^(1/α)(GGᵀw)_t − 1| to reach (default 1e-10, or its rounding floor). */
+  tol?: number;
+  /** 'sum' (default): w rescaled to Σw = T; 'paper': w itself. */
+  scale?: FairgradScale;
+}
+
 export interface AggregatorOptionsMap {
   sum: SumOptions;
   mean: MeanOptions;
@@ -158,6 +172,7 @@ export interface AggregatorOptionsMap {
   dbmtl: DbmtlOptions;
   dualproj: DualprojOptions;
   config: ConfigOptions;
+  fairgrad: FairgradOptions;
 }
 
 /** Options of one method, or (for a method known only at run time) of any. */
@@ -178,6 +193,7 @@ export interface ResolvedOptionsMap {
   dbmtl: Required<DbmtlOptions>;
   dualproj: { pref?: number[]; normEps: number; regEps: number };
   config: ConfigOptions;
+  fairgrad: Required<FairgradOptions>;
 }
 
 export type ResolvedOptions<M extends AggregatorName = AggregatorName> = ResolvedOptionsMap[M];
@@ -221,6 +237,7 @@ export interface AggregatorStateMap {
   dbmtl: DbmtlState;
   dualproj: BaseState<'dualproj'>;
   config: BaseState<'config'>;
+  fairgrad: BaseState<'fairgrad'>;
 }
 
 /** JSON-serialisable state of one method (plain numbers and arrays only). */

@@ -13,7 +13,7 @@ function opts(m: AggregatorName, T: number): AggregatorOptions | undefined {
 
 describe('aggregate: every method', () => {
   it('lists the methods', () => {
-    assert.deepEqual([...AGGREGATORS].sort(), ['aligned', 'cagrad', 'config', 'dbmtl', 'dualproj', 'gradvac', 'imtl', 'mean', 'mgda', 'nash', 'pcgrad', 'static', 'sum', 'upgrad']);
+    assert.deepEqual([...AGGREGATORS].sort(), ['aligned', 'cagrad', 'config', 'dbmtl', 'dualproj', 'fairgrad', 'gradvac', 'imtl', 'mean', 'mgda', 'nash', 'pcgrad', 'static', 'sum', 'upgrad']);
   });
 
   for (const T of [2, 3, 5]) {

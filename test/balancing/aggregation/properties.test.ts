@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { aggregate, computeGram } from '../../../src/balancing/aggregation/index.js';
 import type { AggregateResult, AggregatorName, AggregatorState } from '../../../src/balancing/aggregation/index.js';
 import { nashSolve, NASH_RIDGE } from '../../../src/balancing/aggregation/methods/nash.js';
+import { fairgradSolve } from '../../../src/balancing/aggregation/methods/fairgrad.js';
 import { balanceMatrix } from '../../../src/balancing/aggregation/methods/aligned.js';
 import { columnSums, pcgradRows } from '../../../src/balancing/aggregation/methods/pcgrad.js';
 import { gradvacRows } from '../../../src/balancing/aggregation/methods/gradvac.js';
@@ -45,7 +46,7 @@ interface Spec {
   /** Relative tolerance of the permutation and global-scaling checks (default 1e-8). */
   invarianceTolerance?: (c: Case) => number;
   /** d(cG) = c^degree·d(G) for c > 0 (1 unless said otherwise; Nash-MTL's paper scale is 0: ‖d‖ = √T). */
-  degree?: (options: Options) => 0 | 1;
+  degree?: (options: Options) => number;
   /**
    * Absolute rounding of the weights, per unit of ‖g_t‖ (aligned: B·1 sums entries of size ≤ 1 and may
    * cancel to ~0, leaving ~T·ε on every term); 0 unless said.
@@ -273,6 +274,12 @@ const SPECS: Record<AggregatorName, Spec> = {
       if (Math.min(...proj) < -1e-9 * size) fail(`negative common projection ${Math.min(...proj)}: conflicts with a task`);
     },
   },
+  fairgrad: {
+    options: (c) => ({ alpha: [0.5, 1, 2, 5][rng(c.seed, 'fairgrad').int(4)], scale: 'paper' }),
+    // Paper scale: G → cG gives w → c^(−2α/(α+1))·w, so d → c^((1−α)/(1+α))·d.
+    degree: (o) => (1 - (o.alpha as number)) / (1 + (o.alpha as number)),
+    defining: (c, r, o) => fairCondition(c, r, o.alpha as number),
+  },
   dbmtl: {
     options: () => ({ eps: 0 }),
     rowScaleInvariant: true,
@@ -404,6 +411,39 @@ function nashCondition(c: Case, r: AggregateResult): void {
 }
 
 /**
+ * FairGrad (paper scale): w_t > 0 and w_t^(1/α)(GGᵀw)_t = 1 on every nonzero task to max(1e-10,
+ * 64·T·ε·κ), κ = max_t w_t^(1/α)(|K|w)_t, for K = GGᵀ, or for K + NASH_RIDGE·diag(K) when 0 is in the
+ * hull of the unit gradients; zero tasks get 0. (Nash-MTL's condition for α = 1.)
+ */
+function fairCondition(c: Case, r: AggregateResult, alpha: number): void {
+  const T = c.T;
+  const K = computeGram(c.rows);
+  const { degenerate } = fairgradSolve(K, T, alpha);
+  const w = weightsOf(r);
+  let residual = 0;
+  let kappa = 0;
+  for (let t = 0; t < T; t++) {
+    if (!(K[t * T + t] > 0)) {
+      if (w[t] !== 0) fail(`zero task ${t} has weight ${w[t]}`);
+      continue;
+    }
+    if (!(w[t] > 0)) fail(`task ${t}: w = ${w[t]} not positive`);
+    let s = degenerate ? NASH_RIDGE * K[t * T + t] * w[t] : 0;
+    let abs = Math.abs(s);
+    for (let j = 0; j < T; j++) {
+      s += K[t * T + j] * w[j];
+      abs += Math.abs(K[t * T + j] * w[j]);
+    }
+    const k = Math.pow(w[t], 1 / alpha);
+    residual = Math.max(residual, Math.abs(k * s - 1));
+    kappa = Math.max(kappa, k * abs);
+  }
+  const tol = Math.max(1e-10, 64 * T * EPS * kappa);
+  if (!(residual <= tol)) fail(`α-fair residual ${residual} > ${tol} (α = ${alpha}, κ = ${kappa}, degenerate ${degenerate})`);
+  if (!r.solver || !(r.solver.residual <= tol)) fail(`reported residual ${r.solver?.residual} > ${tol}`);
+}
+
+/**
  * Aligned-MTL: M = B·GGᵀ·Bᵀ (the Gram matrix of the aligned gradients BG) is
  * λ·P for a projector P: the aligned gradients are orthogonal with equal
  * norms. Checked as M² = μM with μ = tr(M²)/tr(M), and weights = B·1.
@@ -462,7 +502,7 @@ function invariances(method: AggregatorName, spec: Spec, c: Case, base: Aggregat
   const fallback = spec.globalFallback?.(scaledRows, options);
   if (fallback) closeTo(scaled.direction, fallback, tol, termSize(scaledRows, new Array(c.T).fill(1)), 'global scaling below normEps: the sum');
   else if (!spec.globalFallback?.(c.rows, options)) {
-    const k = spec.degree?.(options) === 0 ? 1 : factor;
+    const k = Math.pow(factor, spec.degree?.(options) ?? 1);
     closeTo(direction(scaledRows, scaled), d0.map((x) => x * k), tol, size * k, `global scaling by ${factor}: direction`);
   }
 

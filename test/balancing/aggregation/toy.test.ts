@@ -71,6 +71,14 @@ describe('toy problem', () => {
     });
   }
 
+  // FairGrad (α = 2; α = 1 is Nash-MTL) gets there from every start like Nash-MTL.
+  it('fairgrad (α = 2) reaches the Pareto set from all five starts within 35k steps (f1 × 0.1)', () => {
+    for (const s of TOY_STARTS) {
+      const r = runToy('fairgrad', s, { options: { alpha: 2 } });
+      assert.ok(onPareto(r.x), `fairgrad from ${show(s as [number, number])} ended at ${show(r.x)}`);
+    }
+  });
+
   // Within Nash-MTL's budget PCGrad and CAGrad do not reach the Pareto set from
   // every start, as that paper reports (nor do UPGrad, Aligned-MTL and plain
   // summation): they stall in the valley above the x1 axis from (9, 9), and
