@@ -22,7 +22,8 @@ import type { TopLevelSpec } from 'vega-lite';
 
 /**
  * The methods in the figure, with their names in the papers; `sum` is the 'equal' baseline. Default
- * options unless `options` says (FairGrad's default α = 1 is Nash-MTL, so the figure shows α = 2).
+ * options unless `options` says (FairGrad's default α = 1 is Nash-MTL, so the figure shows α = 2;
+ * CR-MOGM needs an inner method).
  */
 export const TOY_METHODS: readonly { method: AggregatorName; label: string; options?: Record<string, unknown> }[] = [
   { method: 'sum', label: 'equal (sum)' },
@@ -38,6 +39,10 @@ export const TOY_METHODS: readonly { method: AggregatorName; label: string; opti
   { method: 'dualproj', label: 'DualProj' },
   { method: 'config', label: 'ConFIG' },
   { method: 'fairgrad', label: 'FairGrad (α = 2)', options: { alpha: 2 } },
+  { method: 'excessmtl', label: 'ExcessMTL' },
+  // The toy's losses go negative, so MoCo tracks the raw gradients (its paper's Algorithm 1), not L·g/‖g‖.
+  { method: 'moco', label: 'MoCo (raw gradients)', options: { normalization: 'none' } },
+  { method: 'crmogm', label: 'CR-MOGM (over MGDA)', options: { inner: 'mgda' } },
 ];
 
 /** Adam steps per run: the Nash-MTL toy script's budget, as the tests use. */

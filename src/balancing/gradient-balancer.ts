@@ -1,13 +1,13 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../errors.js';
 import { aggregate, initialAggregatorState, validateAggregatorOptions } from './aggregation/index.js';
-import { aggregateGram, needsRows } from './aggregation/aggregate.js';
+import { aggregateGram, needsRows, takesLosses } from './aggregation/aggregate.js';
 import type { AggregatorName, AggregatorOptions, AggregatorState, DbmtlState, SolverReport } from './aggregation/index.js';
 import { DbmtlTensorBuffers } from './dbmtl-tensors.js';
 import type { BalancedHead, GradientBalancer, StepContext } from './strategy.js';
 
 /** The gradient-based methods the trainer offers (the aggregators minus sum/mean/static). */
-export const GRADIENT_METHODS = ['mgda', 'pcgrad', 'gradvac', 'cagrad', 'imtl', 'nash', 'aligned', 'upgrad', 'dbmtl', 'dualproj', 'config', 'fairgrad'] as const;
+export const GRADIENT_METHODS = ['mgda', 'pcgrad', 'gradvac', 'cagrad', 'imtl', 'nash', 'aligned', 'upgrad', 'dbmtl', 'dualproj', 'config', 'fairgrad', 'excessmtl', 'moco', 'crmogm'] as const;
 export type GradientMethod = (typeof GRADIENT_METHODS)[number];
 
 export type GradientMode = 'param' | 'rep';
@@ -31,6 +31,10 @@ export const VALID_MODES: Record<GradientMethod, readonly GradientMode[]> = {
   dualproj: ['param', 'rep'],
   config: ['param', 'rep'],
   fairgrad: ['param', 'rep'],
+  excessmtl: ['param'],
+  moco: ['param'],
+  // rep only when its inner method is valid there (checked with the options).
+  crmogm: ['param', 'rep'],
 };
 
 export function isGradientMethod(name: string): name is GradientMethod {
@@ -87,6 +91,8 @@ export class AggregatingBalancer implements TensorBalancer {
   /** DB-MTL's EMA buffers as tensors once the trainer's tensor path has run (see `combineTensors`). */
   private tensors?: DbmtlTensorBuffers;
   private readonly options: AggregatorOptions;
+  /** The method needs the rows, not only GGᵀ (as its definition declares for these options). */
+  private readonly rowsNeeded: boolean;
   /** The last combine call's solver report (undefined when the method runs no solver). */
   private solver?: SolverReport;
   constructor(
@@ -103,8 +109,13 @@ export class AggregatingBalancer implements TensorBalancer {
     }
     const { losses: _ignored, ...rest } = options;
     if (_ignored !== undefined) throw new MultilossError('config', 'balance.losses is filled in by the trainer at every step; remove it');
-    // MGDA's loss normalisations need this step's losses, which the trainer fills in at every step.
-    validateAggregatorOptions(name, name === 'mgda' ? { ...rest, losses: new Array<number>(heads.length).fill(1) } : rest);
+    // Methods that read this step's losses (their definitions say so) get them from the trainer at every step.
+    const checked = validateAggregatorOptions(name, takesLosses(name, rest) ? { ...rest, losses: new Array<number>(heads.length).fill(1) } : rest);
+    this.rowsNeeded = needsRows(name, checked);
+    // Rows kept across steps (EMA buffers, accumulators) are per-parameter; in rep mode a row is a batch's samples.
+    if (this.rowsNeeded && mode === 'rep') {
+      throw new MultilossError('config', `balance.mode: method "${name}" with these options keeps gradient rows across steps and is valid in mode "param" only`);
+    }
     if (name === 'pcgrad' && Array.isArray(rest.order)) {
       throw new MultilossError('config', 'balance.order: a fixed PCGrad order is for the standalone aggregate(); training draws a new order per step from the seed');
     }
@@ -123,7 +134,7 @@ export class AggregatingBalancer implements TensorBalancer {
 
   /** The weights from GGᵀ alone (same result and state as `combineGradients`); undefined for DB-MTL, which needs the rows. */
   combineGram(gram: Float64Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): Float64Array | undefined {
-    if (needsRows(this.name)) return undefined;
+    if (this.rowsNeeded) return undefined;
     const result = aggregateGram(this.name as AggregatorName, gram, tasks, dim, this.stepOptions(losses, ctx), this.state);
     this.state = result.state;
     this.solver = result.solver;
@@ -164,7 +175,7 @@ export class AggregatingBalancer implements TensorBalancer {
 
   private stepOptions(losses: readonly number[], ctx: StepContext): AggregatorOptions {
     const options: Record<string, unknown> = { ...this.options };
-    if (this.name === 'mgda') options.losses = [...losses];
+    if (takesLosses(this.name, this.options as Record<string, unknown>)) options.losses = [...losses];
     if (this.name === 'pcgrad') options.seed = ctx.rng.seed();
     return options as AggregatorOptions;
   }

@@ -17,6 +17,9 @@ import { dbmtlAggregator } from './methods/dbmtl.js';
 import { dualprojAggregator } from './methods/dualproj.js';
 import { configAggregator } from './methods/config.js';
 import { fairgradAggregator } from './methods/fairgrad.js';
+import { excessmtlAggregator } from './methods/excessmtl.js';
+import { mocoAggregator } from './methods/moco.js';
+import { crmogmAggregatorOver } from './methods/crmogm.js';
 
 const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   sum: sumAggregator,
@@ -34,6 +37,9 @@ const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   dualproj: dualprojAggregator,
   config: configAggregator,
   fairgrad: fairgradAggregator,
+  excessmtl: excessmtlAggregator,
+  moco: mocoAggregator,
+  crmogm: crmogmAggregatorOver(() => REGISTRY as unknown as Record<string, Aggregator<AggregatorName>>),
 };
 
 /** Every method name, in a stable order. */
@@ -98,9 +104,19 @@ export function aggregate<M extends AggregatorName>(
   return out.solver ? { direction, weights: out.weights, state: out.state, solver: out.solver } : { direction, weights: out.weights, state: out.state };
 }
 
-/** Methods that need the gradient rows themselves, not only GGᵀ (dbmtl buffers the rows across steps). */
-export function needsRows(method: AggregatorName): boolean {
-  return method === 'dbmtl';
+/**
+ * Whether `method` with these options needs the gradient rows themselves, not only GGᵀ (as its
+ * definition declares: dbmtl, excessmtl and moco keep d-vectors across steps). `options` must be
+ * complete (with `losses` where the method takes them).
+ */
+export function needsRows(method: AggregatorName, options?: unknown): boolean {
+  const agg = lookup(method);
+  return agg.needsRows?.(validateAggregatorOptions(method, options)) ?? false;
+}
+
+/** Whether `method` with these (raw) options reads this step's loss values (option `losses`), as its definition declares. */
+export function takesLosses(method: AggregatorName, options?: Record<string, unknown>): boolean {
+  return lookup(method).takesLosses?.(options ?? {}) ?? false;
 }
 
 /**
@@ -120,8 +136,8 @@ export function aggregateGram<M extends AggregatorName>(
   state?: AggregatorState,
 ): { weights: Float64Array; state: AggregatorState; solver?: SolverReport } {
   const agg = lookup(method);
-  if (needsRows(method)) throw new MultilossError('config', `aggregator '${method}' needs the gradient rows, not only their Gram matrix`);
   const resolved = validateAggregatorOptions(method, options);
+  if (agg.needsRows?.(resolved)) throw new MultilossError('config', `aggregator '${method}' needs the gradient rows, not only their Gram matrix`);
   if (!Number.isInteger(T) || T < 1 || !Number.isInteger(d) || d < 1 || gram.length !== T * T) {
     throw new MultilossError('config', `Gram matrix: expected ${T}×${T} entries for T = ${T} tasks of dimension ${d}, got ${gram.length}`);
   }

@@ -18,7 +18,10 @@ export type AggregatorName =
   | 'dbmtl'
   | 'dualproj'
   | 'config'
-  | 'fairgrad';
+  | 'fairgrad'
+  | 'excessmtl'
+  | 'moco'
+  | 'crmogm';
 
 /**
  * A T×d matrix of per-task gradients: either one row per task (plain arrays or
@@ -157,6 +160,45 @@ export interface FairgradOptions {
   scale?: FairgradScale;
 }
 
+export interface ExcessmtlOptions {
+  /** Step size η ≥ 0 of the exponentiated weight update (default 1e-2, LibMTL's robust_step_size). */
+  stepSize?: number;
+  /** Added under the square root of the AdaGrad accumulators (default 1e-7, as the reference code). */
+  eps?: number;
+}
+
+export type MocoNormalization = 'loss' | 'none';
+
+export interface MocoOptions {
+  /** Tracking rate β ∈ (0, 1] of the gradient estimates (default 0.5). */
+  beta?: number;
+  /** β_k = β/k^betaSigma (default 0.5). */
+  betaSigma?: number;
+  /** Step size γ ≥ 0 of the weight update (default 0.1). */
+  gamma?: number;
+  /** γ_k = γ/k^gammaSigma (default 0.5). */
+  gammaSigma?: number;
+  /** Ridge ρ ≥ 0 of the weight update (default 0). */
+  rho?: number;
+  /** Added to ‖g_t‖ when normalising (default 1e-8). */
+  eps?: number;
+  /** 'loss' (default, the reference implementations): track L_t·g_t/‖g_t‖; 'none': the raw gradients (the paper's Algorithm 1). */
+  normalization?: MocoNormalization;
+  /** This step's loss values, one per task (required by 'loss'; the training loop fills them in). */
+  losses?: number[];
+}
+
+export interface CrmogmOptions {
+  /** The method whose weights are averaged (required): any method whose direction is Σ_t w_t g_t of the rows given. */
+  inner?: Exclude<AggregatorName, 'crmogm' | 'dbmtl' | 'moco'>;
+  /** The inner method's options. */
+  innerOptions?: Record<string, unknown>;
+  /** EMA rate β ∈ [0, 1) of the weights (default 0.9). */
+  beta?: number;
+  /** Passed on to an inner method that takes loss values (mgda). */
+  losses?: number[];
+}
+
 export interface AggregatorOptionsMap {
   sum: SumOptions;
   mean: MeanOptions;
@@ -173,6 +215,9 @@ export interface AggregatorOptionsMap {
   dualproj: DualprojOptions;
   config: ConfigOptions;
   fairgrad: FairgradOptions;
+  excessmtl: ExcessmtlOptions;
+  moco: MocoOptions;
+  crmogm: CrmogmOptions;
 }
 
 /** Options of one method, or (for a method known only at run time) of any. */
@@ -194,6 +239,9 @@ export interface ResolvedOptionsMap {
   dualproj: { pref?: number[]; normEps: number; regEps: number };
   config: ConfigOptions;
   fairgrad: Required<FairgradOptions>;
+  excessmtl: Required<ExcessmtlOptions>;
+  moco: Required<Omit<MocoOptions, 'losses'>> & { losses?: number[] };
+  crmogm: { inner: Exclude<AggregatorName, 'crmogm'>; beta: number; innerOptions: Record<string, unknown> };
 }
 
 export type ResolvedOptions<M extends AggregatorName = AggregatorName> = ResolvedOptionsMap[M];
@@ -221,6 +269,29 @@ export interface DbmtlState extends BaseState<'dbmtl'> {
   buffer: (number[] | Float64Array)[] | null;
 }
 
+export interface ExcessmtlState extends BaseState<'excessmtl'> {
+  /** T×d AdaGrad accumulators Σ_k g_t² (rows as DbmtlState's buffer); null until the first step. */
+  sumSquares: (number[] | Float64Array)[] | null;
+  /** The first step's excess-risk estimates r⁰; null until the first step. */
+  initial: number[] | null;
+  /** The current weights (Σ = T); null until the first step. */
+  weights: number[] | null;
+}
+
+export interface MocoState extends BaseState<'moco'> {
+  /** T×d tracked gradients y_t; null until the first step. */
+  tracked: (number[] | Float64Array)[] | null;
+  /** The weights λ in the simplex; null until the first step. */
+  lambda: number[] | null;
+}
+
+export interface CrmogmState extends BaseState<'crmogm'> {
+  /** The averaged weights λ; null until the first step. */
+  weights: number[] | null;
+  /** The inner method's state; null until the first step. */
+  inner: AggregatorState | null;
+}
+
 export interface AggregatorStateMap {
   sum: BaseState<'sum'>;
   mean: BaseState<'mean'>;
@@ -238,6 +309,9 @@ export interface AggregatorStateMap {
   dualproj: BaseState<'dualproj'>;
   config: BaseState<'config'>;
   fairgrad: BaseState<'fairgrad'>;
+  excessmtl: ExcessmtlState;
+  moco: MocoState;
+  crmogm: CrmogmState;
 }
 
 /** JSON-serialisable state of one method (plain numbers and arrays only). */
@@ -299,4 +373,13 @@ export interface Aggregator<M extends AggregatorName> {
   /** Throws MultilossError('config') when `state` does not fit T tasks and d columns. */
   checkState(state: AggregatorState<M>, T: number, d: number): void;
   run(ctx: GradContext, options: ResolvedOptions<M>, state: AggregatorState<M>): MethodOutput<AggregatorState<M>>;
+  /**
+   * True when the method needs the gradient rows, not only their Gram matrix (it keeps d-vectors in its
+   * state or forms its own direction); the training loop then hands it the rows. Absent: Gram-only.
+   */
+  needsRows?(options: ResolvedOptions<M>): boolean;
+  /** True when the method reads this step's loss values (option `losses`, which the training loop fills in). */
+  takesLosses?(options: Record<string, unknown>): boolean;
+  /** The direction is formed from the method's own buffers, not as Σ_t w_t g_t of the rows given (dbmtl, moco). */
+  readonly directionFromState?: boolean;
 }

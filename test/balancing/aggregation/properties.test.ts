@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { aggregate, computeGram } from '../../../src/balancing/aggregation/index.js';
-import type { AggregateResult, AggregatorName, AggregatorState } from '../../../src/balancing/aggregation/index.js';
+import type { AggregateResult, AggregatorName, AggregatorState, CrmogmState, ExcessmtlState, MocoState } from '../../../src/balancing/aggregation/index.js';
 import { nashSolve, NASH_RIDGE } from '../../../src/balancing/aggregation/methods/nash.js';
 import { fairgradSolve } from '../../../src/balancing/aggregation/methods/fairgrad.js';
 import { balanceMatrix } from '../../../src/balancing/aggregation/methods/aligned.js';
@@ -52,6 +52,8 @@ interface Spec {
    * cancel to ~0, leaving ~T·ε on every term); 0 unless said.
    */
   weightRounding?: (c: Case) => number;
+  /** The size of the terms the direction is made of (default Σ_t|w_t|‖g_t‖; moco: of its tracked rows). */
+  termScale?: (c: Case, r: AggregateResult, options: Options, state: AggregatorState | undefined) => number;
   /** Global scaling: when the method falls back to another rule below some size (upgrad's normEps), what it gives instead. */
   globalFallback?: (rows: Float64Array[], options: Options) => Float64Array | undefined;
 }
@@ -280,6 +282,102 @@ const SPECS: Record<AggregatorName, Spec> = {
     degree: (o) => (1 - (o.alpha as number)) / (1 + (o.alpha as number)),
     defining: (c, r, o) => fairCondition(c, r, o.alpha as number),
   },
+  excessmtl: {
+    options: () => ({ stepSize: 0.5, eps: 0 }),
+    state: (c) => {
+      const g = rng(c.seed, 'excessmtl');
+      const scale = Math.max(...c.rows.map(norm)) ** 2;
+      const weights = Array.from({ length: c.T }, () => 0.2 + g.next());
+      const total = weights.reduce((a, b) => a + b, 0);
+      return {
+        method: 'excessmtl',
+        step: 3,
+        sumSquares: c.rows.map((row) => Array.from(row, () => scale * g.next())),
+        initial: Array.from({ length: c.T }, () => (g.next() < 0.1 ? 0 : Math.sqrt(scale) * (0.1 + g.next()))),
+        weights: weights.map((w) => (w * c.T) / total),
+      } as AggregatorState;
+    },
+    permuted: (_c, perm, o, s) => {
+      const st = s as ExcessmtlState;
+      return { options: o, state: { ...st, sumSquares: perm.map((k) => st.sumSquares![k]), initial: perm.map((k) => st.initial![k]), weights: perm.map((k) => st.weights![k]) } };
+    },
+    defining: (c, r, o, s) => {
+      // r_t = Σ_j g_tj²/√(H_tj + g_tj²); w ∝ w_prev·exp(η·r_t/r⁰_t) (ratio 0 where r⁰_t = 0), Σw = T; d = Σ w_t g_t.
+      const st = s as ExcessmtlState;
+      const eta = o.stepSize as number;
+      const raw = c.rows.map((g, t) => {
+        let risk = 0;
+        g.forEach((x, j) => {
+          const h = Number(st.sumSquares![t][j]) + x * x;
+          if (h > 0) risk += (x * x) / Math.sqrt(h);
+        });
+        const r0 = st.initial![t];
+        return st.weights![t] * Math.exp(eta * (r0 > 0 ? risk / r0 : 0));
+      });
+      const total = raw.reduce((a, b) => a + b, 0);
+      closeTo(weightsOf(r), raw.map((x) => (x * c.T) / total), 1e-12, c.T, 'weights = T·normalised w_prev·exp(η r/r⁰)');
+      closeTo(r.direction, sumRows(c.rows, weightsOf(r)), 4 * c.T * EPS, termSize(c.rows, weightsOf(r)), 'direction = Σ_t w_t g_t');
+    },
+  },
+  moco: {
+    options: (c) => {
+      const g = rng(c.seed, 'moco-losses');
+      return { eps: 0, rho: 0.1, losses: Array.from({ length: c.T }, () => 0.01 + 10 * g.next()) };
+    },
+    state: (c) => {
+      const g = rng(c.seed, 'moco');
+      const lambda = Array.from({ length: c.T }, () => 0.1 + g.next());
+      const total = lambda.reduce((a, b) => a + b, 0);
+      return { method: 'moco', step: 2, tracked: c.rows.map((row) => Array.from(row, () => g.normal())), lambda: lambda.map((x) => x / total) } as AggregatorState;
+    },
+    permuted: (_c, perm, o, s) => {
+      const st = s as MocoState;
+      return {
+        options: { ...o, losses: perm.map((k) => (o.losses as number[])[k]) },
+        state: { ...st, tracked: perm.map((k) => st.tracked![k]), lambda: perm.map((k) => st.lambda![k]) },
+      };
+    },
+    // The gradients are normalised (and scaled by their losses) before they are tracked.
+    degree: () => 0,
+    // The direction is made of the tracked rows, each of norm ≤ ‖y_t‖ + L_t.
+    termScale: (c, r, o, s) => weightsOf(r).reduce((acc, w, t) => acc + Math.abs(w) * (norm(Array.from((s as MocoState).tracked![t], Number)) + (o.losses as number[])[t]), 0),
+    rowScaleInvariant: true,
+    defining: (c, r, o, s) => {
+      // k = 3: y_t ← y_t − β_k(y_t − L_t·g_t/‖g_t‖), λ ← softmax(λ − γ_k(YYᵀ + ρI)λ), d = T·Σ λ_t y_t.
+      const st = s as MocoState;
+      const losses = o.losses as number[];
+      const b = 0.5 / Math.sqrt(3);
+      const gk = 0.1 / Math.sqrt(3);
+      const y = c.rows.map((g, t) => {
+        const n = norm(g);
+        return Float64Array.from(g, (x, j) => Number(st.tracked![t][j]) - b * (Number(st.tracked![t][j]) - (n > 0 ? (losses[t] * x) / n : 0)));
+      });
+      const YY = computeGram(y);
+      const z = st.lambda!.map((l, i) => l - gk * (0.1 * l + st.lambda!.reduce((acc, lj, j) => acc + YY[i * c.T + j] * lj, 0)));
+      const m = Math.max(...z);
+      const e = z.map((x) => Math.exp(x - m));
+      const total = e.reduce((a, x) => a + x, 0);
+      const w = e.map((x) => (c.T * x) / total);
+      closeTo(weightsOf(r), w, 1e-9, c.T, 'weights = T·softmax(λ − γ_k(YYᵀ + ρI)λ)');
+      closeTo(r.direction, sumRows(y, w), 1e-9, termSize(y, w), 'direction = Σ_t w_t y_t');
+    },
+  },
+  crmogm: {
+    options: (c) => ({ inner: rng(c.seed, 'crmogm').next() < 0.5 ? 'mgda' : 'nash', beta: 0.9 }),
+    state: (c) => {
+      const g = rng(c.seed, 'crmogm-state');
+      return { method: 'crmogm', step: 4, weights: Array.from({ length: c.T }, () => 2 * g.next()), inner: null } as AggregatorState;
+    },
+    permuted: (_c, perm, o, s) => ({ options: o, state: { ...(s as CrmogmState), weights: perm.map((k) => (s as CrmogmState).weights![k]) } }),
+    defining: (c, r, o, s) => {
+      // λ = β·λ_prev + (1 − β)·(the inner method's weights on these gradients); d = Σ_t λ_t g_t.
+      const inner = aggregate(o.inner as AggregatorName, c.rows, {} as never);
+      const prev = (s as CrmogmState).weights!;
+      const want = prev.map((p, t) => 0.9 * p + 0.1 * weightsOf(inner)[t]);
+      closeTo(weightsOf(r), want, 1e-12, Math.max(1, ...want.map(Math.abs)), 'λ = β·λ_prev + (1 − β)·ŵ');
+      closeTo(r.direction, sumRows(c.rows, want), 1e-12, termSize(c.rows, want), 'direction = Σ_t λ_t g_t');
+    },
+  },
   dbmtl: {
     options: () => ({ eps: 0 }),
     rowScaleInvariant: true,
@@ -483,7 +581,7 @@ function alignedOrthogonal(c: Case, r: AggregateResult): void {
 function invariances(method: AggregatorName, spec: Spec, c: Case, base: AggregateResult, options: Options, state: AggregatorState | undefined): void {
   const g = rng(c.seed, 'invariance');
   const w = weightsOf(base);
-  const size = termSize(c.rows, w) + (spec.weightRounding?.(c) ?? 0) * termSize(c.rows, new Array(c.T).fill(1));
+  const size = (spec.termScale?.(c, base, options, state) ?? termSize(c.rows, w)) + (spec.weightRounding?.(c) ?? 0) * termSize(c.rows, new Array(c.T).fill(1));
   // Direction comparisons are relative to the size of the terms the direction is made of.
   const tol = spec.invarianceTolerance?.(c) ?? 1e-8;
 
@@ -521,6 +619,10 @@ function invariances(method: AggregatorName, spec: Spec, c: Case, base: Aggregat
 }
 
 function scaleState(state: AggregatorState | undefined, factor: number): AggregatorState | undefined {
+  // ExcessMTL: H → c²H and r⁰ → c·r⁰ keep r/r⁰, so the weights, and d → c·d.
+  if (state?.method === 'excessmtl' && state.sumSquares !== null) {
+    return { ...state, sumSquares: state.sumSquares.map((row) => Array.from(row, (x) => x * factor * factor)), initial: state.initial!.map((x) => x * factor) };
+  }
   if (state === undefined || state.method !== 'dbmtl' || state.buffer === null) return state;
   return { ...state, buffer: state.buffer.map((row) => Array.from(row, (x) => x * factor)) };
 }

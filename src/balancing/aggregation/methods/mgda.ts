@@ -17,6 +17,8 @@ const NORMALIZATIONS: readonly MgdaNormalization[] = ['none', 'l2', 'loss', 'los
  */
 export const mgdaAggregator: Aggregator<'mgda'> = {
   name: 'mgda',
+  // The training loop fills in `losses` at every step (the 'loss' normalisations read them).
+  takesLosses: () => true,
   resolve(options) {
     const r = new OptionReader('mgda', options);
     const normalization = r.oneOf('normalization', 'none', NORMALIZATIONS);
