@@ -14,6 +14,10 @@ const METHODS: Record<string, unknown>[] = [
   { method: 'rlw' },
   { method: 'famo' },
   { method: 'gradnorm' },
+  { method: 'stch' },
+  { method: 'imtl-l' },
+  { method: 'uwso' },
+  { method: 'scale-invariant' },
   ...['mgda', 'pcgrad', 'gradvac', 'cagrad', 'imtl', 'nash', 'aligned', 'upgrad', 'dualproj', 'config', 'fairgrad'].flatMap((method) => [
     { method, mode: 'param' },
     { method, mode: 'rep' },
@@ -82,7 +86,7 @@ describe('balance configuration errors', () => {
     { name: 'b', kind: 'regression', weight: 1 },
   ];
   it('unknown method lists the valid ones', () => {
-    assert.throws(() => createStrategy({ method: 'magic' }, heads), /unknown method "magic"; valid methods: static, equal, uncertainty, dwa, gls, rlw, famo, gradnorm, mgda, pcgrad, gradvac, cagrad, imtl, nash, aligned, upgrad, dbmtl, dualproj, config, fairgrad, excessmtl, moco, crmogm/);
+    assert.throws(() => createStrategy({ method: 'magic' }, heads), /unknown method "magic"; valid methods: static, equal, uncertainty, dwa, gls, rlw, famo, gradnorm, stch, imtl-l, uwso, scale-invariant, mgda, pcgrad, gradvac, cagrad, imtl, nash, aligned, upgrad, dbmtl, dualproj, config, fairgrad, excessmtl, moco, crmogm/);
   });
   it('an option out of range names it and the range', () => {
     assert.throws(() => createStrategy({ method: 'cagrad', c: -1 }, heads), /\bc\b.*-1|c.*range|c must/);
