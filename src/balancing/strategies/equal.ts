@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { requireHeads, StrategyOptions } from './common.js';
+import { requireHeads, StatelessLossBalancer, StrategyOptions } from './common.js';
 
 /** `equal` takes no options. */
 export type EqualOptions = Record<string, never>;
@@ -14,12 +14,12 @@ export const EQUAL_OPTIONS: readonly string[] = [];
  * the scale convention: the other strategies report weights that sum to about
  * T, the number of heads.
  */
-export class EqualBalancer implements LossBalancer {
-  readonly kind = 'loss' as const;
+export class EqualBalancer extends StatelessLossBalancer implements LossBalancer {
   readonly name = 'equal';
   private readonly T: number;
 
   constructor(heads: readonly BalancedHead[], options: EqualOptions = {}) {
+    super();
     new StrategyOptions('equal', options, EQUAL_OPTIONS);
     requireHeads('equal', heads.length);
     this.T = heads.length;
@@ -35,16 +35,4 @@ export class EqualBalancer implements LossBalancer {
     return new Array<number>(this.T).fill(1);
   }
 
-  variables(): tf.Variable[] {
-    return [];
-  }
-  getState(): Record<string, unknown> {
-    return {};
-  }
-  setState(): void {
-    // Nothing learned.
-  }
-  dispose(): void {
-    // Nothing held.
-  }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { detached, requireHeads, StrategyOptions } from './common.js';
+import { detached, requireHeads, StatelessLossBalancer, StrategyOptions } from './common.js';
 
 export interface ScaleInvariantOptions {
   /** Added to each loss inside the logarithm (default 1e-8). */
@@ -19,12 +19,12 @@ export const SCALE_INVARIANT_OPTIONS: readonly string[] = ['eps'];
  * loss-based method, Σₜ wₜLₜ (≈ T here). Options: `eps`
  * (1e-8). State: none. Cost: as `static`.
  */
-export class ScaleInvariantBalancer implements LossBalancer {
-  readonly kind = 'loss' as const;
+export class ScaleInvariantBalancer extends StatelessLossBalancer implements LossBalancer {
   readonly name = 'scale-invariant';
   private readonly eps: number;
 
   constructor(heads: readonly BalancedHead[], options: ScaleInvariantOptions = {}) {
+    super();
     const o = new StrategyOptions('scale-invariant', options, SCALE_INVARIANT_OPTIONS);
     this.eps = o.number('eps', 1e-8, 0, 1);
     requireHeads('scale-invariant', heads.length);
@@ -36,16 +36,4 @@ export class ScaleInvariantBalancer implements LossBalancer {
     return { total: tf.sum(tf.log(shifted)) as tf.Scalar, weights };
   }
 
-  variables(): tf.Variable[] {
-    return [];
-  }
-  getState(): Record<string, unknown> {
-    return {};
-  }
-  setState(): void {
-    // Nothing learned.
-  }
-  dispose(): void {
-    // Nothing held.
-  }
 }

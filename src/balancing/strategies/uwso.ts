@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { detached, requireHeads, StrategyOptions } from './common.js';
+import { detached, requireHeads, StatelessLossBalancer, StrategyOptions } from './common.js';
 
 export interface UwsoOptions {
   /** Softmax temperature τ > 0 (default 1, the authors' default); larger is closer to equal weights. */
@@ -26,14 +26,14 @@ export const UWSO_OPTIONS: readonly string[] = ['temperature', 'eps'];
  * summed-loss scale, like `rlw`. Options: `temperature` τ (> 0, default 1),
  * `eps` (1e-8). State: none. Cost: as `static`.
  */
-export class UwsoBalancer implements LossBalancer {
-  readonly kind = 'loss' as const;
+export class UwsoBalancer extends StatelessLossBalancer implements LossBalancer {
   readonly name = 'uwso';
   readonly temperature: number;
   private readonly eps: number;
   private readonly T: number;
 
   constructor(heads: readonly BalancedHead[], options: UwsoOptions = {}) {
+    super();
     const o = new StrategyOptions('uwso', options, UWSO_OPTIONS);
     this.temperature = o.number('temperature', 1, 0, Infinity, true);
     this.eps = o.number('eps', 1e-8, 0, 1);
@@ -56,16 +56,4 @@ export class UwsoBalancer implements LossBalancer {
     return e.map((x) => (this.T * x) / s);
   }
 
-  variables(): tf.Variable[] {
-    return [];
-  }
-  getState(): Record<string, unknown> {
-    return {};
-  }
-  setState(): void {
-    // Nothing learned.
-  }
-  dispose(): void {
-    // Nothing held.
-  }
 }

@@ -1,7 +1,7 @@
 import type { Aggregator } from '../types.js';
 import { OptionReader, checkTaskLength } from '../options.js';
 import { advance, baseState, checkBaseState } from '../state.js';
-import { dualConeGram, projectOntoDualCone } from './upgrad.js';
+import { dualConeGram, dualConeOptions, projectOntoDualCone } from './upgrad.js';
 
 /**
  * DualProj (the projection step of GEM: Lopez-Paz & Ranzato, "Gradient
@@ -17,14 +17,7 @@ import { dualConeGram, projectOntoDualCone } from './upgrad.js';
  */
 export const dualprojAggregator: Aggregator<'dualproj'> = {
   name: 'dualproj',
-  resolve(options) {
-    const r = new OptionReader('dualproj', options);
-    const pref = r.numbers('pref', 0);
-    const normEps = r.number('normEps', 1e-12, 0, Infinity);
-    const regEps = r.number('regEps', 1e-4, 0, Infinity);
-    r.done();
-    return pref === undefined ? { normEps, regEps } : { pref, normEps, regEps };
-  },
+  resolve: (options) => dualConeOptions(new OptionReader('dualproj', options)),
   init: () => baseState('dualproj'),
   checkState: (s) => checkBaseState('dualproj', s),
   run(ctx, o, state) {

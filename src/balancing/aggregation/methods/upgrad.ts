@@ -16,14 +16,7 @@ import { converged, mergeReports } from '../solver.js';
  */
 export const upgradAggregator: Aggregator<'upgrad'> = {
   name: 'upgrad',
-  resolve(options) {
-    const r = new OptionReader('upgrad', options);
-    const pref = r.numbers('pref', 0);
-    const normEps = r.number('normEps', 1e-12, 0, Infinity);
-    const regEps = r.number('regEps', 1e-4, 0, Infinity);
-    r.done();
-    return pref === undefined ? { normEps, regEps } : { pref, normEps, regEps };
-  },
+  resolve: (options) => dualConeOptions(new OptionReader('upgrad', options)),
   init: () => baseState('upgrad'),
   checkState: (s) => checkBaseState('upgrad', s),
   run(ctx, o, state) {
@@ -33,6 +26,15 @@ export const upgradAggregator: Aggregator<'upgrad'> = {
     return { weights, state: advance(state), solver };
   },
 };
+
+/** The options of the dual-cone projections (UPGrad, DualProj): `pref`, `normEps`, `regEps`. */
+export function dualConeOptions(r: OptionReader): { pref?: number[]; normEps: number; regEps: number } {
+  const pref = r.numbers('pref', 0);
+  const normEps = r.number('normEps', 1e-12, 0, Infinity);
+  const regEps = r.number('regEps', 1e-4, 0, Infinity);
+  r.done();
+  return pref === undefined ? { normEps, regEps } : { pref, normEps, regEps };
+}
 
 /** Σ_t v_t where v_t is the dual-cone projection weight vector of p_t·e_t, with the T QPs' merged report. */
 export function upgradWeights(K: Float64Array, T: number, pref: readonly number[], normEps: number, regEps: number): { weights: Float64Array; solver: SolverReport } {
