@@ -46,13 +46,6 @@ export class OptionReader {
     return v as V;
   }
 
-  /** One of `values`, with no default: missing is an error too. */
-  requiredOneOf<V extends string>(name: string, values: readonly V[]): V {
-    const v = this.get(name);
-    if (!values.includes(v as V)) this.fail(name, `one of ${values.map((x) => JSON.stringify(x)).join(', ')}`, v);
-    return v as V;
-  }
-
   /** A plain object (e.g. another method's options), or undefined. */
   object(name: string): Record<string, unknown> | undefined {
     const v = this.get(name);

@@ -189,7 +189,7 @@ export interface MocoOptions {
 }
 
 export interface CrmogmOptions {
-  /** The method whose weights are averaged (required): any method whose direction is Σ_t w_t g_t of the rows given. */
+  /** The method whose weights are averaged (default 'mgda'): any method whose direction is Σ_t w_t g_t of the rows given. */
   inner?: Exclude<AggregatorName, 'crmogm' | 'dbmtl' | 'moco'>;
   /** The inner method's options. */
   innerOptions?: Record<string, unknown>;

@@ -105,7 +105,8 @@ describe('crmogm', () => {
   });
 
   it('option and state errors', () => {
-    assert.throws(() => aggregate('crmogm', [[1]]), /aggregator 'crmogm': option 'inner' must be one of "sum", .*"fairgrad", "excessmtl" \(got undefined\)/);
+    assertAllClose(aggregate('crmogm', steps[0]).weights ?? [], aggregate('mgda', steps[0]).weights ?? [], 0, 'inner defaults to mgda');
+    assert.throws(() => aggregate('crmogm', [[1]], { inner: 'magic' as never }), /aggregator 'crmogm': option 'inner' must be one of "sum", .*"fairgrad", "excessmtl" \(got "magic"\)/);
     assert.throws(() => aggregate('crmogm', [[1]], { inner: 'dbmtl' as never }), /option 'inner' must be one of/);
     assert.throws(() => aggregate('crmogm', [[1]], { inner: 'crmogm' as never }), /option 'inner' must be one of/);
     assert.throws(() => aggregate('crmogm', [[1]], { inner: 'cagrad', innerOptions: { c: -1 } }), /aggregator 'cagrad': option 'c' must be/);

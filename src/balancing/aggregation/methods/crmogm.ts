@@ -16,7 +16,8 @@ type Registry = () => Readonly<Record<string, Aggregator<AggregatorName>>>;
  *   λ_k = β·λ_{k−1} + (1 − β)·ŵ_k,   direction Σ_t λ_k,t·g_t,
  * ŵ_k the inner method's weights on this step's gradients (λ_1 = ŵ_1). Not
  * for methods whose direction comes from their own buffers (dbmtl, moco), nor
- * for itself. Options: `inner` (method name; required), `innerOptions` (its
+ * for itself. Options: `inner` (method name; default 'mgda', so that
+ * `--balance crmogm` works alone), `innerOptions` (its
  * options), `beta` ∈ [0, 1) (default 0.9); `losses` is passed on to inner
  * methods that take it. State: λ and the inner method's state. Cost: the inner
  * method's plus O(T).
@@ -34,7 +35,7 @@ export function crmogmAggregatorOver(registry: Registry): Aggregator<'crmogm'> {
     takesLosses: (o) => typeof o.inner === 'string' && (lookup(o.inner)?.takesLosses?.((o.innerOptions ?? {}) as never) ?? false),
     resolve(options) {
       const r = new OptionReader('crmogm', options);
-      const name = r.requiredOneOf('inner', innerNames(registry()));
+      const name = r.oneOf('inner', 'mgda', innerNames(registry()));
       const beta = r.number('beta', 0.9, 0, 1, { maxOpen: true });
       const raw = r.object('innerOptions');
       const losses = r.numbers('losses');
