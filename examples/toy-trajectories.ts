@@ -20,8 +20,12 @@ import { gridChart, pathChart, renderSvg } from '../src/report/index.js';
 import type { ChartSpec, Row } from '../src/report/index.js';
 import type { TopLevelSpec } from 'vega-lite';
 
-/** The methods in the figure, with their names in the papers; `sum` is the 'equal' baseline. */
-export const TOY_METHODS: readonly { method: AggregatorName; label: string }[] = [
+/**
+ * The methods in the figure, with their names in the papers; `sum` is the 'equal' baseline. Default
+ * options unless `options` says (FairGrad's default α = 1 is Nash-MTL, so the figure shows α = 2;
+ * CR-MOGM needs an inner method).
+ */
+export const TOY_METHODS: readonly { method: AggregatorName; label: string; options?: Record<string, unknown> }[] = [
   { method: 'sum', label: 'equal (sum)' },
   { method: 'mgda', label: 'MGDA' },
   { method: 'pcgrad', label: 'PCGrad' },
@@ -32,6 +36,13 @@ export const TOY_METHODS: readonly { method: AggregatorName; label: string }[] =
   { method: 'aligned', label: 'Aligned-MTL' },
   { method: 'upgrad', label: 'UPGrad' },
   { method: 'dbmtl', label: 'DB-MTL' },
+  { method: 'dualproj', label: 'DualProj' },
+  { method: 'config', label: 'ConFIG' },
+  { method: 'fairgrad', label: 'FairGrad (α = 2)', options: { alpha: 2 } },
+  { method: 'excessmtl', label: 'ExcessMTL' },
+  // The toy's losses go negative, so MoCo tracks the raw gradients (its paper's Algorithm 1), not L·g/‖g‖.
+  { method: 'moco', label: 'MoCo (raw gradients)', options: { normalization: 'none' } },
+  { method: 'crmogm', label: 'CR-MOGM (over MGDA)', options: { inner: 'mgda' } },
 ];
 
 /** Adam steps per run: the Nash-MTL toy script's budget, as the tests use. */
@@ -87,7 +98,7 @@ function thin(points: [number, number][], gap: number): [number, number][] {
   return out;
 }
 
-/** Runs every method from every start (f1 × 0.1, Adam lr 1e-3, default options) and records thinned trajectories. */
+/** Runs every method from every start (f1 × 0.1, Adam lr 1e-3, the options TOY_METHODS gives) and records thinned trajectories. */
 export function runToyTrajectories(opts: ToyTrajectoryOptions = {}): ToyMethodResult[] {
   const steps = opts.steps ?? TOY_STEPS;
   const record = opts.record ?? 200;
@@ -95,10 +106,11 @@ export function runToyTrajectories(opts: ToyTrajectoryOptions = {}): ToyMethodRe
   const starts = opts.starts ?? TOY_STARTS;
   const methods = opts.methods ?? TOY_METHODS.map((m) => m.method);
   return methods.map((method) => {
-    const label = TOY_METHODS.find((m) => m.method === method)?.label ?? method;
+    const entry = TOY_METHODS.find((m) => m.method === method);
+    const label = entry?.label ?? method;
     const t0 = performance.now();
     const runs = starts.map((start): ToyStartResult => {
-      const r = runToy(method, start, { steps, record });
+      const r = runToy(method, start, { steps, record, options: entry?.options as never });
       return { start, x: r.x, losses: r.losses, reached: onParetoSet(r.x), trajectory: thin(r.trajectory, gap) };
     });
     return { method, label, steps, runs, seconds: (performance.now() - t0) / 1000 };

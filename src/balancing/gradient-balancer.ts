@@ -73,11 +73,15 @@ export class AggregatingBalancer implements TensorBalancer {
       throw new MultilossError('config', `balance.mode: method "${name}" is not valid in mode "${mode}"; valid: ${VALID_MODES[name].join(', ')}`);
     }
     this.training = gradientMethodTraining(name);
-    this.needs = aggregatorNeeds(name);
     const { losses: _ignored, ...rest } = options;
     if (_ignored !== undefined) throw new MultilossError('config', 'balance.losses is filled in by the trainer at every step; remove it');
+    this.needs = aggregatorNeeds(name, rest);
     // A method that reads this step's losses (MGDA's loss normalisations) gets them at every step.
     validateAggregatorOptions(name, this.needs.losses ? { ...rest, losses: new Array<number>(heads.length).fill(1) } : rest);
+    // Rows kept across steps (EMA buffers, accumulators) are per-parameter; in rep mode a row is a batch's samples.
+    if (this.needs.rows && mode === 'rep') {
+      throw new MultilossError('config', `balance.mode: method "${name}" with these options keeps gradient rows across steps and is valid in mode "param" only`);
+    }
     this.training.checkOptions?.(rest, mode);
     this.options = rest as AggregatorOptions;
     this.state = initialAggregatorState(name);

@@ -72,6 +72,14 @@ export const GRADIENT_METHOD_TRAINING = {
     modes: ['param'],
     tensors: (options, state, shapes, tasks) => new DbmtlTensorBuffers(validateAggregatorOptions('dbmtl', options), state as DbmtlState, shapes, tasks),
   },
+  dualproj: { modes: BOTH },
+  config: { modes: BOTH },
+  fairgrad: { modes: BOTH },
+  // ExcessMTL and MoCo keep per-parameter rows across steps: param mode only.
+  excessmtl: { modes: ['param'] },
+  moco: { modes: ['param'] },
+  // In rep mode only over an inner method that keeps no rows (the balancer checks what the options need).
+  crmogm: { modes: BOTH },
 } satisfies Record<string, GradientMethodTraining>;
 
 export type GradientMethod = keyof typeof GRADIENT_METHOD_TRAINING;

@@ -38,6 +38,14 @@ export class OptionReader {
     return this.raw[name];
   }
 
+  /** A plain object (e.g. another method's options), or undefined. */
+  object(name: string): Record<string, unknown> | undefined {
+    const v = this.get(name);
+    if (v === undefined) return undefined;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(name, 'an object', v);
+    return v as Record<string, unknown>;
+  }
+
   /** A finite number in [min, max] (open ends when the flags say so). */
   number(name: string, def: number, min: number, max = Infinity, opts: { minOpen?: boolean; maxOpen?: boolean } = {}): number {
     const v = this.get(name);

@@ -14,12 +14,20 @@ const METHODS: Record<string, unknown>[] = [
   { method: 'rlw' },
   { method: 'famo' },
   { method: 'gradnorm' },
-  ...['mgda', 'pcgrad', 'gradvac', 'cagrad', 'imtl', 'nash', 'aligned', 'upgrad'].flatMap((method) => [
+  { method: 'stch' },
+  { method: 'imtl-l' },
+  { method: 'uwso' },
+  { method: 'scale-invariant' },
+  ...['mgda', 'pcgrad', 'gradvac', 'cagrad', 'imtl', 'nash', 'aligned', 'upgrad', 'dualproj', 'config', 'fairgrad'].flatMap((method) => [
     { method, mode: 'param' },
     { method, mode: 'rep' },
   ]),
   { method: 'mgda', ub: true },
   { method: 'dbmtl', mode: 'param' },
+  { method: 'excessmtl', mode: 'param' },
+  { method: 'moco', mode: 'param' },
+  { method: 'crmogm', inner: 'nash', mode: 'param' },
+  { method: 'crmogm', inner: 'mgda', mode: 'rep' },
 ];
 
 async function speciesAccuracy(balance: Record<string, unknown>, extra: Record<string, unknown> = {}) {
@@ -78,7 +86,7 @@ describe('balance configuration errors', () => {
     { name: 'b', kind: 'regression', weight: 1 },
   ];
   it('unknown method lists the valid ones', () => {
-    assert.throws(() => createStrategy({ method: 'magic' }, heads), /unknown method "magic"; valid methods: static, equal, uncertainty, dwa, gls, rlw, famo, gradnorm, mgda, pcgrad, gradvac, cagrad, imtl, nash, aligned, upgrad, dbmtl/);
+    assert.throws(() => createStrategy({ method: 'magic' }, heads), /unknown method "magic"; valid methods: static, equal, uncertainty, dwa, gls, rlw, famo, gradnorm, stch, imtl-l, uwso, scale-invariant, mgda, pcgrad, gradvac, cagrad, imtl, nash, aligned, upgrad, dbmtl, dualproj, config, fairgrad, excessmtl, moco, crmogm/);
   });
   it('an option out of range names it and the range', () => {
     assert.throws(() => createStrategy({ method: 'cagrad', c: -1 }, heads), /\bc\b.*-1|c.*range|c must/);
@@ -90,5 +98,8 @@ describe('balance configuration errors', () => {
   it('a mode on a loss-based method, and a method invalid in a mode', () => {
     assert.throws(() => createStrategy({ method: 'uncertainty', mode: 'rep' }, heads), /balance\.mode applies to gradient-based methods only/);
     assert.throws(() => createStrategy({ method: 'dbmtl', mode: 'rep' }, heads), /"dbmtl" is not valid in mode "rep"; valid: param/);
+    // CR-MOGM over a method that keeps gradient rows across steps: param only, as that method.
+    assert.throws(() => createStrategy({ method: 'crmogm', inner: 'excessmtl', mode: 'rep' }, heads), /method "crmogm" with these options keeps gradient rows across steps and is valid in mode "param" only/);
+    assert.ok(createStrategy({ method: 'crmogm', inner: 'excessmtl' }, heads));
   });
 });

@@ -135,6 +135,9 @@ describe('trainer gradient modes', () => {
     ['gradvac', 'param', {}],
     ['nash', 'rep', {}],
     ['cagrad', 'rep', {}],
+    ['dualproj', 'param', {}],
+    ['config', 'rep', {}],
+    ['fairgrad', 'param', { alpha: 2 }],
   ] as const) {
     it(`${method} (${mode}): the Gram-matrix path trains exactly like aggregate() on the downloaded rows`, async () => {
       const balancer = (heads: Head[]) => new AggregatingBalancer(method, mode, heads.map((h) => ({ name: h.name, kind: h.kind, weight: 1 })), { ...options });

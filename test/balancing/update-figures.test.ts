@@ -99,7 +99,7 @@ async function oneStep(method: AggregatorName, mode: 'param' | 'rep') {
 describe('per-head update figures of gradient methods (one head 1000× smaller)', () => {
   before(useDefaultBackend);
 
-  for (const method of ['pcgrad', 'mgda', 'nash', 'upgrad'] as const) {
+  for (const method of ['pcgrad', 'mgda', 'nash', 'upgrad', 'dualproj', 'config', 'fairgrad'] as const) {
     for (const mode of ['param', 'rep'] as const) {
       it(`${method} (${mode}): coefficient, share, cosine and relative decrease match their definitions; the totals are unweighted sums`, async () => {
         const { heads, g, losses, log } = await oneStep(method, mode);
@@ -142,6 +142,22 @@ describe('per-head update figures of gradient methods (one head 1000× smaller)'
           assert.equal(log.validation?.heads[h].weight, 1);
         });
         close(shares, 1, 'shares sum');
+        // The defining property on this training step's gradients: DualProj's update conflicts with no head
+        // up to its ridge (gₜ·d ≥ −1e-4·tr(GGᵀ)·cₜ; the tiny head's ‖gₜ‖² is below the ridge, so it may be
+        // slightly negative there), ConFIG's has the same projection d·gₜ/‖gₜ‖ onto every head's gradient.
+        if (method === 'dualproj') {
+          const tr = g.reduce((s, gt) => s + dot(gt, gt), 0);
+          g.forEach((gt, t) => assert.ok(dot(gt, d) >= -1e-4 * tr * c[t] * 1.01 - 1e-6 * norm(gt) * norm(d), `${names[t]}: gₜ·d = ${dot(gt, d)}`));
+        }
+        // FairGrad (default α = 1, sum scale): cₜ·(gₜ·d) is the same for every head (GGᵀw ∝ w^(−1/α)).
+        if (method === 'fairgrad') {
+          const products = g.map((gt, t) => c[t] * dot(gt, d));
+          for (const p of products) close(p, products[0], 'cₜ·gₜ·d equal', 1e-4);
+        }
+        if (method === 'config') {
+          const proj = g.map((gt) => dot(gt, d) / norm(gt));
+          for (const p of proj) close(p, proj[0], 'equal projections', 1e-4);
+        }
         assert.ok(Math.abs(c[TINY]) > 10 * Math.max(Math.abs(c[0]), Math.abs(c[1])) || method !== 'mgda', 'MGDA puts a huge coefficient on the tiny head');
         // Both totals are the unweighted sums of the head losses.
         const validation = log.validation;

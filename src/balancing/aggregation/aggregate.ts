@@ -14,6 +14,12 @@ import { nashAggregator } from './methods/nash.js';
 import { alignedAggregator } from './methods/aligned.js';
 import { upgradAggregator } from './methods/upgrad.js';
 import { dbmtlAggregator } from './methods/dbmtl.js';
+import { dualprojAggregator } from './methods/dualproj.js';
+import { configAggregator } from './methods/config.js';
+import { fairgradAggregator } from './methods/fairgrad.js';
+import { excessmtlAggregator } from './methods/excessmtl.js';
+import { mocoAggregator } from './methods/moco.js';
+import { crmogmAggregatorOver } from './methods/crmogm.js';
 
 const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   sum: sumAggregator,
@@ -28,6 +34,12 @@ const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   aligned: alignedAggregator,
   upgrad: upgradAggregator,
   dbmtl: dbmtlAggregator,
+  dualproj: dualprojAggregator,
+  config: configAggregator,
+  fairgrad: fairgradAggregator,
+  excessmtl: excessmtlAggregator,
+  moco: mocoAggregator,
+  crmogm: crmogmAggregatorOver(() => REGISTRY as unknown as Record<string, Aggregator<AggregatorName>>),
 };
 
 /** Every method name, in a stable order. */
@@ -88,14 +100,15 @@ export function aggregate<M extends AggregatorName>(
   return out.solver ? { direction, weights: out.weights, state: out.state, solver: out.solver } : { direction, weights: out.weights, state: out.state };
 }
 
-/** What `method` needs from a training loop (its declaration; see AggregatorNeeds). */
-export function aggregatorNeeds(method: AggregatorName): AggregatorNeeds {
-  return lookup(method).needs ?? {};
+/** What `method` with these options needs from a training loop (its declaration; see AggregatorNeeds). */
+export function aggregatorNeeds(method: AggregatorName, options: Record<string, unknown> = {}): AggregatorNeeds {
+  const needs = lookup(method).needs;
+  return typeof needs === 'function' ? needs(options) : (needs ?? {});
 }
 
-/** Methods that need the gradient rows themselves, not only GGᵀ. */
-export function needsRows(method: AggregatorName): boolean {
-  return aggregatorNeeds(method).rows === true;
+/** Whether `method` with these options needs the gradient rows themselves, not only GGᵀ. */
+export function needsRows(method: AggregatorName, options: Record<string, unknown> = {}): boolean {
+  return aggregatorNeeds(method, options).rows === true;
 }
 
 /**
@@ -115,8 +128,8 @@ export function aggregateGram<M extends AggregatorName>(
   state?: AggregatorState,
 ): { weights: Float64Array; state: AggregatorState; solver?: SolverReport } {
   const agg = lookup(method);
-  if (needsRows(method)) throw new MultilossError('config', `aggregator '${method}' needs the gradient rows, not only their Gram matrix`);
   const resolved = validateAggregatorOptions(method, options);
+  if (needsRows(method, (options ?? {}) as Record<string, unknown>)) throw new MultilossError('config', `aggregator '${method}' needs the gradient rows, not only their Gram matrix`);
   if (!Number.isInteger(T) || T < 1 || !Number.isInteger(d) || d < 1 || gram.length !== T * T) {
     throw new MultilossError('config', `Gram matrix: expected ${T}×${T} entries for T = ${T} tasks of dimension ${d}, got ${gram.length}`);
   }

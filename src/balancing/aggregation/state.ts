@@ -42,3 +42,28 @@ export function baseState<M extends AggregatorName>(method: M, step = 0): BaseSt
 export function advance<S extends BaseState>(state: S): S {
   return { ...state, step: state.step + 1 };
 }
+
+function rowToJSON(this: Float64Array): number[] {
+  return Array.from(this);
+}
+
+/**
+ * A Float64Array row (3× faster to fill than a plain array at d = 10⁵) that
+ * JSON.stringify writes as a plain array, so the state stays JSON-serialisable.
+ */
+export function jsonRow(d: number): Float64Array {
+  const row = new Float64Array(d);
+  Object.defineProperty(row, 'toJSON', { value: rowToJSON, enumerable: false });
+  return row;
+}
+
+/** Checks a length-n state vector of finite numbers (null allowed when `nullable`). */
+export function checkVector(method: AggregatorName, name: string, v: unknown, n: number, nullable = false): void {
+  if (v === null && nullable) return;
+  const ok = (Array.isArray(v) || v instanceof Float64Array) && (v as ArrayLike<number>).length === n;
+  if (!ok) throw new MultilossError('config', `aggregator '${method}': state.${name} must be ${nullable ? 'null or ' : ''}an array of ${n} numbers (one per task row)`);
+  const a = v as ArrayLike<number>;
+  for (let k = 0; k < n; k++) {
+    if (typeof a[k] !== 'number' || !Number.isFinite(a[k])) throw new MultilossError('config', `aggregator '${method}': state.${name} has a non-finite entry`);
+  }
+}

@@ -15,7 +15,13 @@ export type AggregatorName =
   | 'nash'
   | 'aligned'
   | 'upgrad'
-  | 'dbmtl';
+  | 'dbmtl'
+  | 'dualproj'
+  | 'config'
+  | 'fairgrad'
+  | 'excessmtl'
+  | 'moco'
+  | 'crmogm';
 
 /**
  * A T×d matrix of per-task gradients: either one row per task (plain arrays or
@@ -33,6 +39,7 @@ export type Matrix =
 export type SumOptions = Record<string, never>;
 export type MeanOptions = Record<string, never>;
 export type ImtlOptions = Record<string, never>;
+export type ConfigOptions = Record<string, never>;
 
 export interface StaticOptions {
   /** One finite weight per task; the direction is Σ_t weights[t]·g_t (not rescaled). */
@@ -137,6 +144,61 @@ export interface DbmtlOptions {
   eps?: number;
 }
 
+/** DualProj: the same options as UPGrad; `pref` weights the combination that is projected. */
+export type DualprojOptions = UpgradOptions;
+
+export type FairgradScale = 'sum' | 'paper';
+
+export interface FairgradOptions {
+  /** The fairness exponent α ∈ (0, 10] (default 1, LibMTL's default: Nash-MTL's proportional fairness). */
+  alpha?: number;
+  /** Newton iterations at most (default 100). */
+  maxIter?: number;
+  /** The residual max_t |w_t^(1/α)(GGᵀw)_t − 1| to reach (default 1e-10, or its rounding floor). */
+  tol?: number;
+  /** 'sum' (default): w rescaled to Σw = T; 'paper': w itself. */
+  scale?: FairgradScale;
+}
+
+export interface ExcessmtlOptions {
+  /** Step size η ≥ 0 of the exponentiated weight update (default 1e-2, LibMTL's robust_step_size). */
+  stepSize?: number;
+  /** Added under the square root of the AdaGrad accumulators (default 1e-7, as the reference code). */
+  eps?: number;
+}
+
+export type MocoNormalization = 'loss' | 'none';
+
+export interface MocoOptions {
+  /** Tracking rate β ∈ (0, 1] of the gradient estimates (default 0.5). */
+  beta?: number;
+  /** β_k = β/k^betaSigma (default 0.5). */
+  betaSigma?: number;
+  /** Step size γ ≥ 0 of the weight update (default 0.1). */
+  gamma?: number;
+  /** γ_k = γ/k^gammaSigma (default 0.5). */
+  gammaSigma?: number;
+  /** Ridge ρ ≥ 0 of the weight update (default 0). */
+  rho?: number;
+  /** Added to ‖g_t‖ when normalising (default 1e-8). */
+  eps?: number;
+  /** 'loss' (default, the reference implementations): track L_t·g_t/‖g_t‖; 'none': the raw gradients (the paper's Algorithm 1). */
+  normalization?: MocoNormalization;
+  /** This step's loss values, one per task (required by 'loss'; the training loop fills them in). */
+  losses?: number[];
+}
+
+export interface CrmogmOptions {
+  /** The method whose weights are averaged (default 'mgda'): any method whose direction is Σ_t w_t g_t of the rows given. */
+  inner?: Exclude<AggregatorName, 'crmogm' | 'dbmtl' | 'moco'>;
+  /** The inner method's options. */
+  innerOptions?: Record<string, unknown>;
+  /** EMA rate β ∈ [0, 1) of the weights (default 0.9). */
+  beta?: number;
+  /** Passed on to an inner method that takes loss values (mgda). */
+  losses?: number[];
+}
+
 export interface AggregatorOptionsMap {
   sum: SumOptions;
   mean: MeanOptions;
@@ -150,6 +212,12 @@ export interface AggregatorOptionsMap {
   aligned: AlignedOptions;
   upgrad: UpgradOptions;
   dbmtl: DbmtlOptions;
+  dualproj: DualprojOptions;
+  config: ConfigOptions;
+  fairgrad: FairgradOptions;
+  excessmtl: ExcessmtlOptions;
+  moco: MocoOptions;
+  crmogm: CrmogmOptions;
 }
 
 /** Options of one method, or (for a method known only at run time) of any. */
@@ -168,6 +236,12 @@ export interface ResolvedOptionsMap {
   aligned: Required<AlignedOptions>;
   upgrad: { pref?: number[]; normEps: number; regEps: number };
   dbmtl: Required<DbmtlOptions>;
+  dualproj: { pref?: number[]; normEps: number; regEps: number };
+  config: ConfigOptions;
+  fairgrad: Required<FairgradOptions>;
+  excessmtl: Required<ExcessmtlOptions>;
+  moco: Required<Omit<MocoOptions, 'losses'>> & { losses?: number[] };
+  crmogm: { inner: Exclude<AggregatorName, 'crmogm'>; beta: number; innerOptions: Record<string, unknown> };
 }
 
 export type ResolvedOptions<M extends AggregatorName = AggregatorName> = ResolvedOptionsMap[M];
@@ -195,6 +269,29 @@ export interface DbmtlState extends BaseState<'dbmtl'> {
   buffer: (number[] | Float64Array)[] | null;
 }
 
+export interface ExcessmtlState extends BaseState<'excessmtl'> {
+  /** T×d AdaGrad accumulators Σ_k g_t² (rows as DbmtlState's buffer); null until the first step. */
+  sumSquares: (number[] | Float64Array)[] | null;
+  /** The first step's excess-risk estimates r⁰; null until the first step. */
+  initial: number[] | null;
+  /** The current weights (Σ = T); null until the first step. */
+  weights: number[] | null;
+}
+
+export interface MocoState extends BaseState<'moco'> {
+  /** T×d tracked gradients y_t; null until the first step. */
+  tracked: (number[] | Float64Array)[] | null;
+  /** The weights λ in the simplex; null until the first step. */
+  lambda: number[] | null;
+}
+
+export interface CrmogmState extends BaseState<'crmogm'> {
+  /** The averaged weights λ; null until the first step. */
+  weights: number[] | null;
+  /** The inner method's state; null until the first step. */
+  inner: AggregatorState | null;
+}
+
 export interface AggregatorStateMap {
   sum: BaseState<'sum'>;
   mean: BaseState<'mean'>;
@@ -209,6 +306,12 @@ export interface AggregatorStateMap {
   aligned: BaseState<'aligned'>;
   upgrad: BaseState<'upgrad'>;
   dbmtl: DbmtlState;
+  dualproj: BaseState<'dualproj'>;
+  config: BaseState<'config'>;
+  fairgrad: BaseState<'fairgrad'>;
+  excessmtl: ExcessmtlState;
+  moco: MocoState;
+  crmogm: CrmogmState;
 }
 
 /** JSON-serialisable state of one method (plain numbers and arrays only). */
@@ -276,8 +379,12 @@ export interface AggregatorNeeds {
 /** One aggregation method: what each module under methods/ exports. */
 export interface Aggregator<M extends AggregatorName> {
   readonly name: M;
-  /** What the method needs from a training loop (nothing beyond GGᵀ when unset). */
-  readonly needs?: AggregatorNeeds;
+  /**
+   * What the method needs from a training loop (nothing beyond GGᵀ when unset); a function of the
+   * caller's options (not yet resolved) when they decide it (MoCo's loss normalisation, CR-MOGM's
+   * inner method).
+   */
+  readonly needs?: AggregatorNeeds | ((options: Record<string, unknown>) => AggregatorNeeds);
   /** Checks the caller's options and fills the defaults; throws MultilossError('config'). */
   resolve(options: Record<string, unknown>): ResolvedOptions<M>;
   /** Fresh state. */
@@ -285,4 +392,6 @@ export interface Aggregator<M extends AggregatorName> {
   /** Throws MultilossError('config') when `state` does not fit T tasks and d columns. */
   checkState(state: AggregatorState<M>, T: number, d: number): void;
   run(ctx: GradContext, options: ResolvedOptions<M>, state: AggregatorState<M>): MethodOutput<AggregatorState<M>>;
+  /** The direction is formed from the method's own buffers, not as Σ_t w_t g_t of the rows given (dbmtl, moco). */
+  readonly directionFromState?: boolean;
 }

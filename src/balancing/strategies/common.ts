@@ -116,3 +116,24 @@ export function stateAdam(method: string, state: Record<string, unknown>, key: s
 export function copyAdam(s: AdamState): AdamState {
   return { m: [...s.m], v: [...s.v], t: s.t };
 }
+
+/**
+ * The base of the loss balancers that learn nothing and hold no tensors (their weights come from
+ * this step's losses or the run's random stream): no variables, an empty state, nothing to free.
+ */
+export abstract class StatelessLossBalancer {
+  readonly kind = 'loss' as const;
+
+  variables(): tf.Variable[] {
+    return [];
+  }
+  getState(): Record<string, unknown> {
+    return {};
+  }
+  setState(): void {
+    // Nothing learned.
+  }
+  dispose(): void {
+    // Nothing held.
+  }
+}

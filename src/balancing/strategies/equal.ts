@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { requireHeads } from './common.js';
+import { requireHeads, StatelessLossBalancer } from './common.js';
 import { OptionReader } from '../options.js';
 
 /** `equal` takes no options. */
@@ -18,12 +18,12 @@ export const PLAIN_LOSS_BALANCE: { readonly method: string } = Object.freeze({ m
  * the scale convention: the other strategies report weights that sum to about
  * T, the number of heads.
  */
-export class EqualBalancer implements LossBalancer {
-  readonly kind = 'loss' as const;
+export class EqualBalancer extends StatelessLossBalancer implements LossBalancer {
   readonly name = 'equal';
   private readonly T: number;
 
   constructor(heads: readonly BalancedHead[], options: EqualOptions = {}) {
+    super();
     new OptionReader('equal', options, EQUAL_OPTIONS);
     requireHeads('equal', heads.length);
     this.T = heads.length;
@@ -39,16 +39,4 @@ export class EqualBalancer implements LossBalancer {
     return new Array<number>(this.T).fill(1);
   }
 
-  variables(): tf.Variable[] {
-    return [];
-  }
-  getState(): Record<string, unknown> {
-    return {};
-  }
-  setState(): void {
-    // Nothing learned.
-  }
-  dispose(): void {
-    // Nothing held.
-  }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { requireHeads } from './common.js';
+import { requireHeads, StatelessLossBalancer } from './common.js';
 import { OptionReader } from '../options.js';
 
 export interface GlsOptions {
@@ -33,14 +33,14 @@ export const GLS_OPTIONS: readonly string[] = ['eps', 'scale'];
  * Options: `eps` (> 0, default 1e-8), `scale` ('paper' | 'sum', default 'paper').
  * State: none (`{}`).
  */
-export class GlsBalancer implements LossBalancer {
-  readonly kind = 'loss' as const;
+export class GlsBalancer extends StatelessLossBalancer implements LossBalancer {
   readonly name = 'gls';
   readonly eps: number;
   readonly scale: 'paper' | 'sum';
   private readonly T: number;
 
   constructor(heads: readonly BalancedHead[], options: GlsOptions = {}) {
+    super();
     const o = new OptionReader('gls', options, GLS_OPTIONS);
     this.eps = o.number('eps', 1e-8, 0, 1, { minOpen: true });
     this.scale = o.oneOf('scale', 'paper', ['paper', 'sum'] as const);
@@ -58,16 +58,4 @@ export class GlsBalancer implements LossBalancer {
     return { total, weights };
   }
 
-  variables(): tf.Variable[] {
-    return [];
-  }
-  getState(): Record<string, unknown> {
-    return {};
-  }
-  setState(): void {
-    // Nothing learned.
-  }
-  dispose(): void {
-    // Nothing held.
-  }
 }

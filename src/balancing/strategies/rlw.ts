@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedTotal } from './weighted-total.js';
 import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
-import { requireHeads, softmax } from './common.js';
+import { requireHeads, softmax, StatelessLossBalancer } from './common.js';
 import { OptionReader } from '../options.js';
 
 /** `rlw` takes no options. */
@@ -24,12 +24,12 @@ export const RLW_OPTIONS: readonly string[] = [];
  *
  * Options: none. State: none (`{}`); the randomness lives in the trainer's rng.
  */
-export class RlwBalancer implements LossBalancer {
-  readonly kind = 'loss' as const;
+export class RlwBalancer extends StatelessLossBalancer implements LossBalancer {
   readonly name = 'rlw';
   private readonly T: number;
 
   constructor(heads: readonly BalancedHead[], options: RlwOptions = {}) {
+    super();
     new OptionReader('rlw', options, RLW_OPTIONS);
     requireHeads('rlw', heads.length);
     this.T = heads.length;
@@ -46,16 +46,4 @@ export class RlwBalancer implements LossBalancer {
     return { total: weightedTotal(losses, weights), weights };
   }
 
-  variables(): tf.Variable[] {
-    return [];
-  }
-  getState(): Record<string, unknown> {
-    return {};
-  }
-  setState(): void {
-    // Nothing learned.
-  }
-  dispose(): void {
-    // Nothing held.
-  }
 }

@@ -64,31 +64,8 @@ export class UncertaintyBalancer implements LossBalancer {
     initial.dispose();
   }
 
-  /**
-   * One tape node over (L₁ … L_T, s): total = Σₜ wₜLₜ + ½Σₜ sₜ with wₜ = factorₜ·e^{−sₜ}, and its
-   * backward pass in closed form, ∂/∂Lₜ = dy·wₜ and ∂/∂sₜ = dy·(½ − wₜLₜ), instead of the backward
-   * passes of nine ops. The reported weights are computed off the tape. Inside the gradient
-   * tape: no tf.tidy.
-   */
   combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
-    const T = losses.length;
-    const weightsOf = (s: tf.Tensor) => tf.mul(this.factorTensor, tf.exp(tf.neg(s))) as tf.Tensor1D;
-    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const s = args[T] as tf.Tensor1D;
-      const w = weightsOf(s);
-      const L = tf.stack(args.slice(0, T) as tf.Tensor[]) as tf.Tensor1D;
-      // Saved: tensors made in the forward scope would be freed before the backward pass.
-      (args[T + 1] as tf.GradSaveFunc)([w, L]);
-      return {
-        value: tf.add(tf.sum(tf.mul(w, L)), tf.mul(0.5, tf.sum(s))) as tf.Scalar,
-        gradFunc: (dy: tf.Tensor | tf.Tensor[], [ws, Ls]: tf.Tensor[]) => {
-          const g = dy as tf.Tensor;
-          return [...tf.unstack(tf.mul(g, ws)), tf.mul(g, tf.sub(0.5, tf.mul(ws, Ls)))];
-        },
-      };
-    });
-    const total = op(...losses, this.logVar) as tf.Scalar;
-    return { total, weights: untaped(() => weightsOf(this.logVar)) };
+    return learnedScaleTotal(losses, this.logVar, this.factorTensor, 0.5);
   }
 
   /** The learned log-variances sₜ. */
@@ -120,4 +97,31 @@ export class UncertaintyBalancer implements LossBalancer {
     this.logVar.dispose();
     this.factorTensor.dispose();
   }
+}
+
+/**
+ * Σₜ wₜLₜ + c·Σₜ sₜ with wₜ = factorₜ·e^{−sₜ} (learned sₜ), as one tape node over (L₁ … L_T, s) with
+ * its backward pass in closed form, ∂/∂Lₜ = dy·wₜ and ∂/∂sₜ = dy·(c − wₜLₜ), instead of the backward
+ * passes of nine ops; the reported weights wₜ are computed off the tape. Uncertainty weighting
+ * (c = ½) and IMTL-L (c = 1, sₜ its negated scale) share it. Inside the gradient tape: no tf.tidy.
+ */
+export function learnedScaleTotal(losses: tf.Scalar[], s: tf.Variable, factors: tf.Tensor1D, c: number): { total: tf.Scalar; weights: tf.Tensor1D } {
+  const T = losses.length;
+  const weightsOf = (v: tf.Tensor) => tf.mul(factors, tf.exp(tf.neg(v))) as tf.Tensor1D;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const v = args[T] as tf.Tensor1D;
+    const w = weightsOf(v);
+    const L = tf.stack(args.slice(0, T) as tf.Tensor[]) as tf.Tensor1D;
+    // Saved: tensors made in the forward scope would be freed before the backward pass.
+    (args[T + 1] as tf.GradSaveFunc)([w, L]);
+    return {
+      value: tf.add(tf.sum(tf.mul(w, L)), tf.mul(c, tf.sum(v))) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], [ws, Ls]: tf.Tensor[]) => {
+        const g = dy as tf.Tensor;
+        return [...tf.unstack(tf.mul(g, ws)), tf.mul(g, tf.sub(c, tf.mul(ws, Ls)))];
+      },
+    };
+  });
+  const total = op(...losses, s) as tf.Scalar;
+  return { total, weights: untaped(() => weightsOf(s)) };
 }

@@ -16,7 +16,7 @@ function throwsConfig(fn: () => unknown, ...patterns: RegExp[]): void {
 }
 
 const G = [[1, 2], [3, 4]];
-const opt = (m: AggregatorName): never => (m === 'static' ? { weights: [1, 1] } : undefined) as never;
+const opt = (m: AggregatorName): never => ({ static: { weights: [1, 1] }, moco: { losses: [1, 1] }, crmogm: { inner: 'nash' } } as Record<string, unknown>)[m] as never;
 
 describe('aggregate: bad input', () => {
   it('unknown method lists the valid ones', () => {

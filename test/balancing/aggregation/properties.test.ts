@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { aggregate, computeGram } from '../../../src/balancing/aggregation/index.js';
-import type { AggregateResult, AggregatorName, AggregatorState } from '../../../src/balancing/aggregation/index.js';
+import type { AggregateResult, AggregatorName, AggregatorState, CrmogmState, ExcessmtlState, MocoState } from '../../../src/balancing/aggregation/index.js';
 import { nashSolve, NASH_RIDGE } from '../../../src/balancing/aggregation/methods/nash.js';
+import { fairgradSolve } from '../../../src/balancing/aggregation/methods/fairgrad.js';
 import { balanceMatrix } from '../../../src/balancing/aggregation/methods/aligned.js';
 import { columnSums, pcgradRows } from '../../../src/balancing/aggregation/methods/pcgrad.js';
 import { gradvacRows } from '../../../src/balancing/aggregation/methods/gradvac.js';
@@ -45,12 +46,14 @@ interface Spec {
   /** Relative tolerance of the permutation and global-scaling checks (default 1e-8). */
   invarianceTolerance?: (c: Case) => number;
   /** d(cG) = c^degree·d(G) for c > 0 (1 unless said otherwise; Nash-MTL's paper scale is 0: ‖d‖ = √T). */
-  degree?: (options: Options) => 0 | 1;
+  degree?: (options: Options) => number;
   /**
    * Absolute rounding of the weights, per unit of ‖g_t‖ (aligned: B·1 sums entries of size ≤ 1 and may
    * cancel to ~0, leaving ~T·ε on every term); 0 unless said.
    */
   weightRounding?: (c: Case) => number;
+  /** The size of the terms the direction is made of (default Σ_t|w_t|‖g_t‖; moco: of its tracked rows). */
+  termScale?: (c: Case, r: AggregateResult, options: Options, state: AggregatorState | undefined) => number;
   /** Global scaling: when the method falls back to another rule below some size (upgrad's normEps), what it gives instead. */
   globalFallback?: (rows: Float64Array[], options: Options) => Float64Array | undefined;
 }
@@ -226,6 +229,155 @@ const SPECS: Record<AggregatorName, Spec> = {
       });
     },
   },
+  dualproj: {
+    options: (c) => (rng(c.seed, 'dualproj').next() < 0.5 ? {} : { regEps: 0 }),
+    globalFallback: (rows, o) => (trace(computeGram(rows), rows.length) < ((o.normEps as number | undefined) ?? 1e-12) ? sumRows(rows) : undefined),
+    defining: (c, r, o) => {
+      // KKT of min vᵀQv s.t. v ≥ 1 (Q = GGᵀ/tr + ridge·I): v ≥ 1; Qv ≥ 0, i.e. g_tᵀd ≥ −ridge·tr·v_t (in the
+      // dual cone up to the ridge); and Qv = 0 wherever v_t > 1 (the constraint is active only where it binds).
+      const v = weightsOf(r);
+      const K = computeGram(c.rows);
+      const tr = trace(K, c.T);
+      if (tr < 1e-12) return; // below normEps: the sum (checked under global scaling)
+      const ridge = Math.max((o.regEps as number | undefined) ?? 1e-4, 1e-13);
+      const size = termSize(c.rows, v);
+      c.rows.forEach((g, t) => {
+        if (v[t] < 1 - 1e-9) fail(`v_${t} = ${v[t]} < 1: the projected combination is not Σ v_t g_t with v ≥ 1`);
+        const slack = dot(g, r.direction) + ridge * tr * v[t];
+        const tol = 1e-9 * norm(g) * size + 1e-9 * ridge * tr * Math.abs(v[t]);
+        if (slack < -tol) fail(`task ${t}: g_tᵀd + ridge·tr·v_t = ${slack} < −${tol} (outside the dual cone)`);
+        if (v[t] > 1 + 1e-6 && slack > 1e-6 * norm(g) * size + tol) fail(`task ${t}: v_t = ${v[t]} > 1 but its constraint is slack by ${slack}`);
+      });
+      if (!Array.from(K).some((x) => x < 0)) closeTo(r.direction, sumRows(c.rows), 1e-12, termSize(c.rows, new Array(c.T).fill(1)), 'no conflict: the sum');
+    },
+  },
+  config: {
+    rowScaleInvariant: true,
+    rowScaleTolerance: (c) => 1e-6 + 1e2 * EPS * cosineCondition(c.rows),
+    invarianceTolerance: (c) => {
+      const cond = cosineCondition(c.rows, true);
+      return cond > 1e8 ? Infinity : 1e-8 + 1e3 * EPS * cond;
+    },
+    defining: (c, r) => {
+      // Equal, non-negative projections onto every unit task gradient, and ‖d‖ = Σ_t g_tᵀd̂.
+      const n = norm(r.direction);
+      if (n === 0) return;
+      const cond = cosineCondition(c.rows);
+      const w = weightsOf(r);
+      const size = termSize(c.rows, w);
+      const unit = r.direction.map((x) => x / n);
+      const length = c.rows.reduce((s, g) => s + dot(g, unit), 0);
+      const lengthTol = (1e-9 + 1e2 * EPS * (cond < 1e10 ? cond : 1)) * Math.max(size, termSize(c.rows, new Array(c.T).fill(1)));
+      if (Math.abs(n - length) > lengthTol) fail(`‖d‖ = ${n} but Σ_t g_tᵀd̂ = ${length}`);
+      if (!(cond < 1e10)) return; // rank-deficient: least-squares, as IMTL-G (documented)
+      const proj = c.rows.filter((g) => norm(g) > 0).map((g) => dot(g, r.direction) / norm(g));
+      const spread = Math.max(...proj) - Math.min(...proj);
+      if (spread > (1e-9 + 1e2 * EPS * cond) * size) fail(`projections d·u_t differ by ${spread} (size ${size}, cond ${cond})`);
+      if (Math.min(...proj) < -1e-9 * size) fail(`negative common projection ${Math.min(...proj)}: conflicts with a task`);
+    },
+  },
+  fairgrad: {
+    options: (c) => ({ alpha: [0.5, 1, 2, 5][rng(c.seed, 'fairgrad').int(4)], scale: 'paper' }),
+    // Paper scale: G → cG gives w → c^(−2α/(α+1))·w, so d → c^((1−α)/(1+α))·d.
+    degree: (o) => (1 - (o.alpha as number)) / (1 + (o.alpha as number)),
+    defining: (c, r, o) => fairCondition(c, r, o.alpha as number),
+  },
+  excessmtl: {
+    options: () => ({ stepSize: 0.5, eps: 0 }),
+    state: (c) => {
+      const g = rng(c.seed, 'excessmtl');
+      const scale = Math.max(...c.rows.map(norm)) ** 2;
+      const weights = Array.from({ length: c.T }, () => 0.2 + g.next());
+      const total = weights.reduce((a, b) => a + b, 0);
+      return {
+        method: 'excessmtl',
+        step: 3,
+        sumSquares: c.rows.map((row) => Array.from(row, () => scale * g.next())),
+        initial: Array.from({ length: c.T }, () => (g.next() < 0.1 ? 0 : Math.sqrt(scale) * (0.1 + g.next()))),
+        weights: weights.map((w) => (w * c.T) / total),
+      } as AggregatorState;
+    },
+    permuted: (_c, perm, o, s) => {
+      const st = s as ExcessmtlState;
+      return { options: o, state: { ...st, sumSquares: perm.map((k) => st.sumSquares![k]), initial: perm.map((k) => st.initial![k]), weights: perm.map((k) => st.weights![k]) } };
+    },
+    defining: (c, r, o, s) => {
+      // r_t = Σ_j g_tj²/√(H_tj + g_tj²); w ∝ w_prev·exp(η·r_t/r⁰_t) (ratio 0 where r⁰_t = 0), Σw = T; d = Σ w_t g_t.
+      const st = s as ExcessmtlState;
+      const eta = o.stepSize as number;
+      const raw = c.rows.map((g, t) => {
+        let risk = 0;
+        g.forEach((x, j) => {
+          const h = Number(st.sumSquares![t][j]) + x * x;
+          if (h > 0) risk += (x * x) / Math.sqrt(h);
+        });
+        const r0 = st.initial![t];
+        return st.weights![t] * Math.exp(eta * (r0 > 0 ? risk / r0 : 0));
+      });
+      const total = raw.reduce((a, b) => a + b, 0);
+      closeTo(weightsOf(r), raw.map((x) => (x * c.T) / total), 1e-12, c.T, 'weights = T·normalised w_prev·exp(η r/r⁰)');
+      closeTo(r.direction, sumRows(c.rows, weightsOf(r)), 4 * c.T * EPS, termSize(c.rows, weightsOf(r)), 'direction = Σ_t w_t g_t');
+    },
+  },
+  moco: {
+    options: (c) => {
+      const g = rng(c.seed, 'moco-losses');
+      return { eps: 0, rho: 0.1, losses: Array.from({ length: c.T }, () => 0.01 + 10 * g.next()) };
+    },
+    state: (c) => {
+      const g = rng(c.seed, 'moco');
+      const lambda = Array.from({ length: c.T }, () => 0.1 + g.next());
+      const total = lambda.reduce((a, b) => a + b, 0);
+      return { method: 'moco', step: 2, tracked: c.rows.map((row) => Array.from(row, () => g.normal())), lambda: lambda.map((x) => x / total) } as AggregatorState;
+    },
+    permuted: (_c, perm, o, s) => {
+      const st = s as MocoState;
+      return {
+        options: { ...o, losses: perm.map((k) => (o.losses as number[])[k]) },
+        state: { ...st, tracked: perm.map((k) => st.tracked![k]), lambda: perm.map((k) => st.lambda![k]) },
+      };
+    },
+    // The gradients are normalised (and scaled by their losses) before they are tracked.
+    degree: () => 0,
+    // The direction is made of the tracked rows, each of norm ≤ ‖y_t‖ + L_t.
+    termScale: (c, r, o, s) => weightsOf(r).reduce((acc, w, t) => acc + Math.abs(w) * (norm(Array.from((s as MocoState).tracked![t], Number)) + (o.losses as number[])[t]), 0),
+    rowScaleInvariant: true,
+    defining: (c, r, o, s) => {
+      // k = 3: y_t ← y_t − β_k(y_t − L_t·g_t/‖g_t‖), λ ← softmax(λ − γ_k(YYᵀ + ρI)λ), d = T·Σ λ_t y_t.
+      const st = s as MocoState;
+      const losses = o.losses as number[];
+      const b = 0.5 / Math.sqrt(3);
+      const gk = 0.1 / Math.sqrt(3);
+      const y = c.rows.map((g, t) => {
+        const n = norm(g);
+        return Float64Array.from(g, (x, j) => Number(st.tracked![t][j]) - b * (Number(st.tracked![t][j]) - (n > 0 ? (losses[t] * x) / n : 0)));
+      });
+      const YY = computeGram(y);
+      const z = st.lambda!.map((l, i) => l - gk * (0.1 * l + st.lambda!.reduce((acc, lj, j) => acc + YY[i * c.T + j] * lj, 0)));
+      const m = Math.max(...z);
+      const e = z.map((x) => Math.exp(x - m));
+      const total = e.reduce((a, x) => a + x, 0);
+      const w = e.map((x) => (c.T * x) / total);
+      closeTo(weightsOf(r), w, 1e-9, c.T, 'weights = T·softmax(λ − γ_k(YYᵀ + ρI)λ)');
+      closeTo(r.direction, sumRows(y, w), 1e-9, termSize(y, w), 'direction = Σ_t w_t y_t');
+    },
+  },
+  crmogm: {
+    options: (c) => ({ inner: rng(c.seed, 'crmogm').next() < 0.5 ? 'mgda' : 'nash', beta: 0.9 }),
+    state: (c) => {
+      const g = rng(c.seed, 'crmogm-state');
+      return { method: 'crmogm', step: 4, weights: Array.from({ length: c.T }, () => 2 * g.next()), inner: null } as AggregatorState;
+    },
+    permuted: (_c, perm, o, s) => ({ options: o, state: { ...(s as CrmogmState), weights: perm.map((k) => (s as CrmogmState).weights![k]) } }),
+    defining: (c, r, o, s) => {
+      // λ = β·λ_prev + (1 − β)·(the inner method's weights on these gradients); d = Σ_t λ_t g_t.
+      const inner = aggregate(o.inner as AggregatorName, c.rows, {} as never);
+      const prev = (s as CrmogmState).weights!;
+      const want = prev.map((p, t) => 0.9 * p + 0.1 * weightsOf(inner)[t]);
+      closeTo(weightsOf(r), want, 1e-12, Math.max(1, ...want.map(Math.abs)), 'λ = β·λ_prev + (1 − β)·ŵ');
+      closeTo(r.direction, sumRows(c.rows, want), 1e-12, termSize(c.rows, want), 'direction = Σ_t λ_t g_t');
+    },
+  },
   dbmtl: {
     options: () => ({ eps: 0 }),
     rowScaleInvariant: true,
@@ -242,6 +394,12 @@ const SPECS: Record<AggregatorName, Spec> = {
     },
   },
 };
+
+function trace(K: Float64Array, T: number): number {
+  let tr = 0;
+  for (let t = 0; t < T; t++) tr += K[t * T + t];
+  return tr;
+}
 
 /**
  * λ_max/λ_min of the cosine matrix of the nonzero rows (∞ when singular), or with `kept` over the
@@ -351,6 +509,39 @@ function nashCondition(c: Case, r: AggregateResult): void {
 }
 
 /**
+ * FairGrad (paper scale): w_t > 0 and w_t^(1/α)(GGᵀw)_t = 1 on every nonzero task to max(1e-10,
+ * 64·T·ε·κ), κ = max_t w_t^(1/α)(|K|w)_t, for K = GGᵀ, or for K + NASH_RIDGE·diag(K) when 0 is in the
+ * hull of the unit gradients; zero tasks get 0. (Nash-MTL's condition for α = 1.)
+ */
+function fairCondition(c: Case, r: AggregateResult, alpha: number): void {
+  const T = c.T;
+  const K = computeGram(c.rows);
+  const { degenerate } = fairgradSolve(K, T, alpha);
+  const w = weightsOf(r);
+  let residual = 0;
+  let kappa = 0;
+  for (let t = 0; t < T; t++) {
+    if (!(K[t * T + t] > 0)) {
+      if (w[t] !== 0) fail(`zero task ${t} has weight ${w[t]}`);
+      continue;
+    }
+    if (!(w[t] > 0)) fail(`task ${t}: w = ${w[t]} not positive`);
+    let s = degenerate ? NASH_RIDGE * K[t * T + t] * w[t] : 0;
+    let abs = Math.abs(s);
+    for (let j = 0; j < T; j++) {
+      s += K[t * T + j] * w[j];
+      abs += Math.abs(K[t * T + j] * w[j]);
+    }
+    const k = Math.pow(w[t], 1 / alpha);
+    residual = Math.max(residual, Math.abs(k * s - 1));
+    kappa = Math.max(kappa, k * abs);
+  }
+  const tol = Math.max(1e-10, 64 * T * EPS * kappa);
+  if (!(residual <= tol)) fail(`α-fair residual ${residual} > ${tol} (α = ${alpha}, κ = ${kappa}, degenerate ${degenerate})`);
+  if (!r.solver || !(r.solver.residual <= tol)) fail(`reported residual ${r.solver?.residual} > ${tol}`);
+}
+
+/**
  * Aligned-MTL: M = B·GGᵀ·Bᵀ (the Gram matrix of the aligned gradients BG) is
  * λ·P for a projector P: the aligned gradients are orthogonal with equal
  * norms. Checked as M² = μM with μ = tr(M²)/tr(M), and weights = B·1.
@@ -390,7 +581,7 @@ function alignedOrthogonal(c: Case, r: AggregateResult): void {
 function invariances(method: AggregatorName, spec: Spec, c: Case, base: AggregateResult, options: Options, state: AggregatorState | undefined): void {
   const g = rng(c.seed, 'invariance');
   const w = weightsOf(base);
-  const size = termSize(c.rows, w) + (spec.weightRounding?.(c) ?? 0) * termSize(c.rows, new Array(c.T).fill(1));
+  const size = (spec.termScale?.(c, base, options, state) ?? termSize(c.rows, w)) + (spec.weightRounding?.(c) ?? 0) * termSize(c.rows, new Array(c.T).fill(1));
   // Direction comparisons are relative to the size of the terms the direction is made of.
   const tol = spec.invarianceTolerance?.(c) ?? 1e-8;
 
@@ -409,7 +600,7 @@ function invariances(method: AggregatorName, spec: Spec, c: Case, base: Aggregat
   const fallback = spec.globalFallback?.(scaledRows, options);
   if (fallback) closeTo(scaled.direction, fallback, tol, termSize(scaledRows, new Array(c.T).fill(1)), 'global scaling below normEps: the sum');
   else if (!spec.globalFallback?.(c.rows, options)) {
-    const k = spec.degree?.(options) === 0 ? 1 : factor;
+    const k = Math.pow(factor, spec.degree?.(options) ?? 1);
     closeTo(direction(scaledRows, scaled), d0.map((x) => x * k), tol, size * k, `global scaling by ${factor}: direction`);
   }
 
@@ -428,6 +619,10 @@ function invariances(method: AggregatorName, spec: Spec, c: Case, base: Aggregat
 }
 
 function scaleState(state: AggregatorState | undefined, factor: number): AggregatorState | undefined {
+  // ExcessMTL: H → c²H and r⁰ → c·r⁰ keep r/r⁰, so the weights, and d → c·d.
+  if (state?.method === 'excessmtl' && state.sumSquares !== null) {
+    return { ...state, sumSquares: state.sumSquares.map((row) => Array.from(row, (x) => x * factor * factor)), initial: state.initial!.map((x) => x * factor) };
+  }
   if (state === undefined || state.method !== 'dbmtl' || state.buffer === null) return state;
   return { ...state, buffer: state.buffer.map((row) => Array.from(row, (x) => x * factor)) };
 }

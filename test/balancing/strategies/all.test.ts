@@ -43,11 +43,18 @@ const BAD: Record<LossBalancerName, [Record<string, unknown>, RegExp][]> = {
     [{ lr: 0 }, /balance\.lr/],
     [{ optimizer: 'adamw' }, /balance\.optimizer/],
   ],
+  stch: [
+    [{ mu: 0 }, /balance\.mu/],
+    [{ warmupEpochs: 1.5 }, /balance\.warmupEpochs/],
+  ],
+  'imtl-l': [[{ initialScale: 'big' }, /balance\.initialScale/]],
+  uwso: [[{ temperature: 0 }, /balance\.temperature/]],
+  'scale-invariant': [[{ eps: -1 }, /balance\.eps/]],
 };
 
 describe('loss balancers: shared contract', () => {
   it('LOSS_BALANCERS and LOSS_BALANCER_OPTIONS cover the same methods', () => {
-    assert.deepEqual(LOSS_BALANCER_NAMES, ['equal', 'uncertainty', 'dwa', 'gls', 'rlw', 'famo', 'gradnorm']);
+    assert.deepEqual(LOSS_BALANCER_NAMES, ['equal', 'uncertainty', 'dwa', 'gls', 'rlw', 'famo', 'gradnorm', 'stch', 'imtl-l', 'uwso', 'scale-invariant']);
     assert.deepEqual(Object.keys(LOSS_BALANCER_OPTIONS), LOSS_BALANCER_NAMES);
     for (const name of LOSS_BALANCER_NAMES) {
       const b = make(name);
@@ -63,7 +70,7 @@ describe('loss balancers: shared contract', () => {
     assert.deepEqual(weights, [1, 1, 1]);
   });
 
-  for (const name of ['equal', 'uncertainty', 'dwa', 'gls', 'rlw', 'famo', 'gradnorm'] as const) {
+  for (const name of LOSS_BALANCER_NAMES) {
     describe(name, () => {
       it('trains inside tf.variableGrads like the trainer: finite totals, T weights, finite gradients', () => {
         const b = make(name);
@@ -133,12 +140,13 @@ describe('loss balancers: shared contract', () => {
         throwsConfig(() => LOSS_BALANCERS[name]([], {}), /at least one head/);
       });
 
-      it('a single head gets weight 1 (gls: its loss; uncertainty: its likelihood factor)', () => {
+      it('a single head gets weight 1 (gls: its loss; uncertainty: its likelihood factor; Σ log L, STCH: 1/L)', () => {
         const b = LOSS_BALANCERS[name](heads(['binary']), {});
         const { total, weights } = combineValues(b, [0.8]);
         assert.equal(weights.length, 1);
-        close(weights[0], 1, 1e-6);
-        close(total, 0.8, 1e-6);
+        const logLoss = name === 'scale-invariant' || name === 'stch';
+        close(weights[0], logLoss ? 1 / 0.8 : 1, 1e-6);
+        close(total, name === 'scale-invariant' ? Math.log(0.8) : logLoss ? 1 : 0.8, 1e-6);
         b.dispose?.();
       });
     });

@@ -1,7 +1,7 @@
 import { MultilossError } from '../../../errors.js';
 import type { Aggregator, DbmtlState } from '../types.js';
 import { OptionReader } from '../../options.js';
-import { checkBaseState, checkTable } from '../state.js';
+import { checkBaseState, checkTable, jsonRow } from '../state.js';
 import { assertFinite, combine } from '../matrix.js';
 
 /**
@@ -17,6 +17,7 @@ import { assertFinite, combine } from '../matrix.js';
 export const dbmtlAggregator: Aggregator<'dbmtl'> = {
   name: 'dbmtl',
   needs: { rows: true },
+  directionFromState: true,
   resolve(options) {
     const r = new OptionReader('dbmtl', options);
     const beta = r.number('beta', 0.9, 0, 1, { maxOpen: true });
@@ -81,17 +82,3 @@ export const dbmtlAggregator: Aggregator<'dbmtl'> = {
     return { weights, direction: combine(buffer, weights, d), state: next };
   },
 };
-
-function rowToJSON(this: Float64Array): number[] {
-  return Array.from(this);
-}
-
-/**
- * A Float64Array row (3× faster to fill than a plain array at d = 10⁵) that
- * JSON.stringify writes as a plain array, so the state stays JSON-serialisable.
- */
-function jsonRow(d: number): Float64Array {
-  const row = new Float64Array(d);
-  Object.defineProperty(row, 'toJSON', { value: rowToJSON, enumerable: false });
-  return row;
-}
