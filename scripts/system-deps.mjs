@@ -16,6 +16,7 @@ const SYSTEM_PACKAGES = [
   { pkg: 'g++', command: 'g++', neededBy: 'the native addon and the C++ kernel harness' },
   { pkg: 'make', command: 'make', neededBy: 'the native addon (node-gyp)' },
   { pkg: 'python3', command: 'python3', neededBy: 'the native addon (node-gyp)' },
+  { pkg: 'redis-server', command: 'redis-server', neededBy: 'the distributed sweep tests (compare --queue, multiloss worker)' },
 ];
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
