@@ -5,6 +5,7 @@
 //   aggregate     time of aggregate() alone per method, 2 ≤ T ≤ 10, d = 10⁵
 //   browser       browser entry bundle size; W1 in headless Chromium per backend vs Node (wasm)
 //   defaults      training defaults vs old defaults vs tuned vs trivial baselines on held-out rows (weather, penguins)
+//   queue         a compare sweep on the local pool vs 1, 2, 4 queue worker processes (BullMQ, local redis-server)
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
 
@@ -48,7 +49,12 @@ switch (which) {
     await runDefaults();
     break;
   }
+  case 'queue': {
+    const { runQueueBench } = await import('./queue.js');
+    await runQueueBench();
+    break;
+  }
   default:
-    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults`);
+    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, queue`);
     process.exit(2);
 }

@@ -3,7 +3,7 @@
  * directory, with the append-only file on (so that a restart keeps the
  * queue, as in production), optionally with a password. Stopped by the test.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers.js';
@@ -11,6 +11,8 @@ import { ROOT, tempDir } from '../helpers.js';
 export interface TestRedis {
   port: number;
   url: string;
+  /** With `tls`: the self-signed certificate (PEM file) clients must trust (NODE_EXTRA_CA_CERTS). */
+  ca?: string;
   dir: string;
   /** Stops the server (SIGTERM: it writes its append-only file and exits). */
   stop(): Promise<void>;
@@ -29,13 +31,43 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(options: { password?: string } = {}): Promise<TestRedis> {
+export async function startRedis(options: { password?: string; tls?: boolean } = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = tempDir('multiloss-redis-');
+  const ca = join(dir, 'cert.pem');
+  if (options.tls) {
+    const r = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        ca,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
+    if (r.status !== 0) throw new Error('openssl could not make a test certificate');
+  }
   let child: ChildProcess | undefined;
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--logfile', join(dir, 'redis.log')];
+      const listen = options.tls
+        ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', ca, '--tls-key-file', join(dir, 'key.pem'), '--tls-auth-clients', 'no']
+        : ['--port', String(port)];
+      const args = [...listen, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--logfile', join(dir, 'redis.log')];
       if (options.password) args.push('--requirepass', options.password);
       const c = spawn('redis-server', args, { stdio: 'ignore' });
       child = c;
@@ -65,7 +97,7 @@ export async function startRedis(options: { password?: string } = {}): Promise<T
     });
   await start();
   const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
-  return { port, dir, url: `redis://${auth}127.0.0.1:${port}/0`, stop, start };
+  return { port, dir, url: `${options.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}/0`, ...(options.tls ? { ca } : {}), stop, start };
 }
 
 /** A CLI process running in the background: its output so far, a wait for a line, its exit. */
@@ -77,10 +109,10 @@ export interface Background {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
-export function background(args: string[]): Background {
+export function background(args: string[], env: Record<string, string> = {}): Background {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   });
   let stdout = '';
   let stderr = '';
