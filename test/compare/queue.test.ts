@@ -152,6 +152,24 @@ describe('compare --dry-run: the resolved runs of a grid, with stable ids', () =
     );
   });
 
+  it("the README's example: architectures × learning rates from flags (2 separate + 8 methods × 2 × 2 rows, 3 seeds)", () => {
+    const r = cli([
+      'compare',
+      '--config',
+      PENGUINS_CONFIG,
+      '--architectures',
+      'shared,mmoe',
+      '--learning-rates',
+      '0.01,0.003',
+      '--queue',
+      'redis://:PASSWORD@HOST:6379/0',
+      '--dry-run',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^sweep [0-9a-f]{12}: 102 runs \(34 rows × 3 seeds\)/);
+    assert.match(r.stdout, / joint +upgrad · mmoe · lr 0\.003 +seed 6 +lr 0\.003 +mmoe\n/);
+  });
+
   it('refuses a bad grid in one line naming the key', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'methods: [equal]\nlearningRate: [0.1]\n');
