@@ -156,7 +156,15 @@ const list = (text: string): string[] =>
 function gridOf(flags: CompareFlags): Grid {
   const fromFile = flags.grid !== undefined ? parseGrid(readConfigFile(flags.grid), flags.grid) : {};
   const given: Record<string, unknown> = { ...fromFile };
-  if (flags.methods) given.methods = list(flags.methods);
+  if (flags.methods) {
+    const methods = list(flags.methods);
+    // Errors name the flag: each method known (METHOD or METHOD:MODE), none twice.
+    methods.forEach((m, i) => {
+      if (methods.indexOf(m) !== i) throw new MultilossError('usage', `--methods: "${m}" is given twice`);
+    });
+    checkMethods([...new Set(methods.map((m) => m.split(':')[0]))], '--methods');
+    given.methods = methods;
+  }
   if (flags.seeds !== undefined) given.seeds = flags.seeds;
   if (flags.approaches) given.approaches = list(flags.approaches);
   if (flags.architectures) given.architectures = list(flags.architectures);

@@ -11,6 +11,7 @@
  * worker that dies mid-run loses its lock: after `lockDuration` the job is
  * stalled and another worker trains it again from the start.
  */
+import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../config/resolve.js';
@@ -48,10 +49,21 @@ export interface QueueWorker {
 /** The comparison's split, read and checked once per data and configuration (consecutive runs of a sweep share it). */
 function splitLoader(): (job: RunJob) => Promise<RunData> {
   let cached: { id: string; data: RunData } | undefined;
+  // A file is hashed again only when its size or modification time changed (a large table is not re-read for every run).
+  const hashed = new Map<string, string>();
+  const fingerprintOf = async (path: string) => {
+    const st = statSync(path);
+    const id = `${path}\u0000${st.size}\u0000${st.mtimeMs}`;
+    const known = hashed.get(id);
+    if (known) return known;
+    const fp = await fileFingerprint(path);
+    hashed.set(id, fp);
+    return fp;
+  };
   const read = async (ref: DataRefs['train'], what: string, format: DataRefs['format']) => {
     let actual: string;
     try {
-      actual = await fileFingerprint(ref.location);
+      actual = await fingerprintOf(ref.location);
     } catch (e) {
       throw new Error(`cannot read the ${what} ${ref.location} on ${hostname()}: ${(e as Error).message}`, { cause: e });
     }
@@ -62,9 +74,15 @@ function splitLoader(): (job: RunJob) => Promise<RunData> {
     return readTableFile(ref.location, format);
   };
   return async (job) => {
-    const id = canonicalJson({ data: job.data, config: job.config });
-    if (cached?.id === id) return cached.data;
     const { train, validation, test, format } = job.data;
+    // The files are checked for every run; the split is taken again only for other data or another configuration.
+    if (cached?.id === canonicalJson({ data: job.data, config: job.config })) {
+      for (const ref of [train, validation, test]) {
+        if (ref && (await fingerprintOf(ref.location).catch(() => '')) !== ref.fingerprint) cached = undefined;
+      }
+      if (cached) return cached.data;
+    }
+    const id = canonicalJson({ data: job.data, config: job.config });
     const table = await read(train, 'data file', format);
     const input = {
       table,
