@@ -5,10 +5,10 @@
  * throws, Redis restarted mid-sweep, the coordinator killed and restarted.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PENGUINS_CONFIG, tempDir } from '../helpers.js';
+import { PENGUINS, PENGUINS_CONFIG, tempDir } from '../helpers.js';
 import { background, finishedRuns, startRedis } from './redis-server.js';
 
 const FAST_STALL = ['--lock-duration', '2000', '--stalled-interval', '1000'];
@@ -30,7 +30,7 @@ const sweep = (url: string, epochs: number, extra: string[] = []) => [
 const runsOf = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { runs: { key: string }[] }).runs.map((r) => r.key);
 
 describe('distributed sweep faults', { timeout: 900_000 }, () => {
-  it('a worker killed with SIGKILL mid-run: its run stalls and another worker finishes it, counted once', async () => {
+  it('a worker killed with SIGKILL mid-run: its run stalls and another worker finishes it, counted once; SIGTERM lets a worker finish its run', async () => {
     const redis = await startRedis();
     const dir = tempDir();
     try {
@@ -43,11 +43,20 @@ describe('distributed sweep faults', { timeout: 900_000 }, () => {
       assert.ok(killedRun);
       assert.ok(!finishedRuns(a.out().stderr).includes(killedRun), 'killed before it finished');
       const b = background(['worker', '--queue', redis.url, ...FAST_STALL]);
+      // SIGTERM while B trains: B finishes that run, takes no other, and exits 0.
+      await b.waitFor(/run [0-9a-f]{20} \([^)]*\) started/);
+      const current = /run ([0-9a-f]{20}) \([^)]*\) started/.exec(b.out().stderr)?.[1] as string;
+      b.child.kill('SIGTERM');
+      const bDone = await b.exited;
+      assert.equal(bDone.code, 0, bDone.stderr);
+      assert.deepEqual(finishedRuns(bDone.stderr), [current], 'B finished its current run and started no other');
+      const c = background(['worker', '--queue', redis.url, ...FAST_STALL]);
       const done = await coordinator.exited;
       assert.equal(done.code, 0, done.stderr);
-      b.child.kill('SIGTERM');
-      const bLog = (await b.exited).stderr;
-      assert.ok(finishedRuns(bLog).includes(killedRun), 'the other worker finished the killed run');
+      c.child.kill('SIGTERM');
+      const bLog = bDone.stderr + (await c.exited).stderr;
+      assert.ok(finishedRuns(bLog).includes(killedRun), 'another worker finished the killed run');
+      assert.equal(finishedRuns(bLog).length, 6, 'each run trained to the end once');
       const keys = runsOf(join(dir, 'r.json'));
       assert.equal(keys.length, 6);
       assert.equal(new Set(keys).size, 6, 'each run counted once');
@@ -139,6 +148,51 @@ describe('distributed sweep faults', { timeout: 900_000 }, () => {
       // SIGTERM let the worker finish and stop cleanly.
       assert.match(wLog, /SIGTERM: finishing the current run, then stopping/);
       assert.match(wLog, /stopped/);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('a data file changed after queueing: workers fail its runs with the reason, and --resume refuses', async () => {
+    const redis = await startRedis();
+    const dir = tempDir();
+    const data = join(dir, 'penguins.json');
+    copyFileSync(PENGUINS, data);
+    try {
+      const c = background([
+        'compare',
+        '--config',
+        PENGUINS_CONFIG,
+        '--data',
+        data,
+        '--epochs',
+        '2',
+        '--methods',
+        'equal',
+        '--seeds',
+        '1',
+        '--attempts',
+        '1',
+        '--queue',
+        redis.url,
+      ]);
+      await c.waitFor(/runs queued/);
+      const sweepId = /sweep ([0-9a-f]{12}) on/.exec(c.out().stderr)?.[1];
+      appendFileSync(data, '\n');
+      const w = background(['worker', '--queue', redis.url]);
+      const done = await c.exited;
+      w.child.kill('SIGTERM');
+      await w.exited;
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(
+        done.stdout,
+        /Failed: separate models, seed 4 \(run [0-9a-f]{20}, 1 attempt\): the data file .*penguins\.json on .* is not the sweep's \(fingerprint/,
+      );
+      assert.match(done.stderr, /2 runs failed/);
+      const resumed = background(['compare', '--queue', redis.url, '--resume', sweepId as string]);
+      const r = await resumed.exited;
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^multiloss: --resume [0-9a-f]{12}: .*penguins\.json has changed since the sweep was queued\n$/);
     } finally {
       await redis.stop();
     }
