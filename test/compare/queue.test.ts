@@ -67,6 +67,9 @@ describe('compare --queue: a penguins sweep on two worker processes', { timeout:
     }
     assert.equal(new Set(queued.runs.map((r) => r.machine?.pid)).size, 2, 'both worker processes trained runs');
     assert.match(first.stdout, /joint pcgrad/);
+    // Progress off a terminal: a line per finished run with the runs running and failed, and the time left.
+    assert.match(first.stderr, /\[1\/6\] separate models, seed 4: [\d.]+s; \d+% done after [\dhm]+s, about [\dhm]+s left; \d running, 0 failed\n/);
+    assert.match(first.stderr, /\[6\/6\] .*; \d running, 0 failed\n/);
   });
 
   it('never prints the password (coordinator and workers), and shows the queue without it', () => {
