@@ -6,10 +6,11 @@
 /**
  * Lowest first. Each entry: a layer's name, the paths (regular expressions on paths under src/)
  * that belong to it, and `except`: files under those paths that belong to a higher layer (listed
- * there). Two folders hold two layers each: src/model/ (the network, its heads and
- * architectures; and the trained model, which carries its configuration and training history)
- * and src/training/ (the loop; and the runs that turn a resolved configuration into a trained
- * model).
+ * there). Three folders hold two layers each: src/model/ (the network, its heads and
+ * architectures; and the trained model, which carries its configuration and training history),
+ * src/training/ (the loop; and the runs that turn a resolved configuration into a trained
+ * model) and src/compare/ (comparisons; and the distributed queue, which reads files and saves
+ * models through io).
  */
 const TRAINED_MODEL = ['src/model/multiloss-model\\.ts', 'src/model/images\\.ts', 'src/model/model-io\\.ts', 'src/model/multi-output\\.ts', 'src/model/separate-models\\.ts'];
 const RUNS = ['src/training/run\\.ts', 'src/training/fit\\.ts', 'src/training/fit-images\\.ts', 'src/training/fit-stream\\.ts', 'src/training/fit-separate\\.ts', 'src/training/train-from-table\\.ts'];
@@ -27,8 +28,9 @@ export const LAYERS = [
   { name: 'trained model', paths: TRAINED_MODEL },
   { name: 'runs', paths: RUNS },
   { name: 'report', paths: ['src/report/'] },
-  { name: 'compare', paths: ['src/compare/'] },
+  { name: 'compare', paths: ['src/compare/'], except: ['src/compare/queue/'] },
   { name: 'io', paths: ['src/io/'] },
+  { name: 'queue', paths: ['src/compare/queue/'] },
   { name: 'api', paths: ['src/api/'] },
   { name: 'entries', paths: ['src/core\\.ts', 'src/index\\.ts', 'src/browser\\.ts', 'src/browser/', 'src/cli/'] },
 ];

@@ -16,6 +16,8 @@ const SYSTEM_PACKAGES = [
   { pkg: 'g++', command: 'g++', neededBy: 'the native addon and the C++ kernel harness' },
   { pkg: 'make', command: 'make', neededBy: 'the native addon (node-gyp)' },
   { pkg: 'python3', command: 'python3', neededBy: 'the native addon (node-gyp)' },
+  { pkg: 'redis-server', command: 'redis-server', neededBy: 'the distributed sweep tests (compare --queue, multiloss worker)' },
+  { pkg: 'openssl', command: 'openssl', neededBy: 'the TLS (rediss://) queue test (a self-signed certificate)' },
 ];
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -47,7 +47,20 @@ export {
   type SeedStat,
   type RunKind,
   type RunResult,
+  sweepTasks,
+  sweepIdOf,
+  compareBase,
+  type FailedRun,
+  type RunExecutor,
+  type RunOutcome,
+  type ExecutorStatus,
 } from './compare/compare.js';
+// Sweep grids, run ids and distributed sweeps (docs/compare.md, docs/scale.md); bullmq and ioredis are loaded only when a queue is used.
+export { GridSchema, parseGrid, resolveGrid, variantConfig, type Grid, type GridRow, type ResolvedGrid, type RunVariant } from './compare/grid.js';
+export { runId, sweepId, fileFingerprint, dataFingerprint, canonicalJson } from './compare/run-id.js';
+export { queueExecutor, readSweepRecord, type QueueExecutorOptions } from './compare/queue/coordinator.js';
+export { startQueueWorker, type QueueWorker, type QueueWorkerOptions } from './compare/queue/worker.js';
+export { SWEEP_FORMAT_VERSION, type DataRefs, type FileRef, type RunJob } from './compare/queue/job.js';
 export {
   fitWithDeltaMStopping,
   deltaMReference,

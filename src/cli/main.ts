@@ -9,6 +9,7 @@ import { runEvaluate } from './commands/evaluate.js';
 import { runInfo } from './commands/info.js';
 import { runPredict } from './commands/predict.js';
 import { runTrain } from './commands/train.js';
+import { runWorker } from './commands/worker.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -85,11 +86,31 @@ export function buildProgram(): Command {
     .option('--monitor <name>', 'early stopping of every run: deltaM (Δm against the separate models), validation.loss, validation.<head>.<metric>')
     .option('--patience <n>', `early-stopping patience in epochs (default ${DEFAULT_PATIENCE})`, positiveInt('--patience'))
     .option('--no-early-stopping', 'every run trains every epoch and keeps its last weights')
+    .option('--grid <file>', 'YAML grid: approaches, methods (with options), staticWeights, architectures, learningRates, seeds (see docs/compare.md); flags replace its entries')
+    .option('--approaches <list>', 'comma-separated approaches to train: separate,joint (default both)')
+    .option('--architectures <list>', 'comma-separated architectures of the joint model, e.g. shared,mmoe')
+    .option('--learning-rates <list>', 'comma-separated learning rates, e.g. 0.01,0.003')
+    .option('--dry-run', 'print the resolved runs (id, row, seed) and stop')
+    .option('--queue <url>', 'train on multiloss worker processes through a Redis queue: redis://[:password@]host[:port][/db] or rediss:// (see docs/scale.md)')
+    .option('--resume <sweep>', 'with --queue: pick up a sweep by its id (its configuration, grid and data come from the queue)')
+    .option('--attempts <n>', 'with --queue: attempts per run before it is reported failed (default 3)', positiveInt('--attempts'))
     .option('--json <file>', 'also write the results as JSON')
     .option('--report <file>', 'also write an HTML report (table and charts)')
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
     .option('-q, --quiet', 'no progress output')
     .action(runCompare);
+
+  program
+    .command('worker')
+    .description('train the runs of distributed sweeps (compare --queue) from a Redis queue until stopped (SIGTERM/SIGINT: finish the current run, then stop)')
+    .requiredOption('--queue <url>', 'redis://[:password@]host[:port][/db] or rediss:// (TLS)')
+    .option('--concurrency <n>', 'worker processes on this machine, one run each at a time (default 1)', positiveInt('--concurrency'))
+    .option('--models-dir <dir>', 'save each trained model to DIR/RUN_ID (shared storage)')
+    .addOption(new Option('--lock-duration <ms>', 'milliseconds a run stays locked without renewal: a dead worker\'s run is taken over after this (default 30000)').argParser(positiveInt('--lock-duration')))
+    .addOption(new Option('--stalled-interval <ms>', 'milliseconds between checks for runs of dead workers (default 30000)').argParser(positiveInt('--stalled-interval')))
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
+    .option('-q, --quiet', 'no log output')
+    .action(runWorker);
 
   program
     .command('predict')

@@ -20,8 +20,10 @@ import { resolveMonitor } from '../training/trainer.js';
 import type { EarlyStoppingSpec } from '../training/early-stopping.js';
 import { fitHead } from '../model/heads/index.js';
 import { deltaM, DELTA_M_MONITOR, isDeltaMMonitor, type DeltaMReference } from './delta-m.js';
-import { runPool } from './pool.js';
-import { executeRun, runConfig, warmUp, type RunData, type RunResult, type RunTask } from './run.js';
+import { resolveGrid, variantConfig, type Grid, type ResolvedGrid } from './grid.js';
+import { runPool, type PoolOptions } from './pool.js';
+import { executeRun, warmUp, type RunData, type RunResult, type RunTask } from './run.js';
+import { runId, sweepId } from './run-id.js';
 
 export { runConfig, type RunKind, type RunResult } from './run.js';
 export { deltaM, deltaMOf, DELTA_M_MONITOR, isDeltaMMonitor, fitWithDeltaMStopping, type DeltaMReference, type DeltaMStopping } from './delta-m.js';
@@ -50,11 +52,46 @@ export interface MetricsData {
   rows: number;
 }
 
+/** A run that failed for good (on a queue: after its last attempt); the sweep completes without it. */
+export interface FailedRun {
+  key: string;
+  label: string;
+  seed: number;
+  error: string;
+  attempts: number;
+}
+
+/** What an executor brings back: every finished run, and the runs that failed for good. */
+export interface RunOutcome {
+  results: RunResult[];
+  failed: FailedRun[];
+}
+
+/** Progress an executor reports beyond finished runs (a queue's running and failed runs). */
+export interface ExecutorStatus {
+  running: number;
+  failed: number;
+}
+
+/**
+ * Trains a comparison's runs somewhere: the local worker-thread pool (the
+ * default) or a job queue (`compare --queue`, see queue/coordinator.ts).
+ * `hooks.prepare` says when a task may start (Δm early stopping waits for
+ * the separate models); `hooks.onResult` is told of every finished run, once.
+ */
+export type RunExecutor = (tasks: readonly RunTask[], data: RunData, hooks: PoolOptions & { onStatus?: (status: ExecutorStatus) => void }) => Promise<RunOutcome>;
+
 export interface CompareOptions {
-  /** Balancing methods of the joint model (default DEFAULT_COMPARE_METHODS). */
+  /** Balancing methods of the joint model (default DEFAULT_COMPARE_METHODS); `grid.methods` takes precedence. */
   methods?: readonly string[];
-  /** Seeds per configuration (default 3): the configuration's seed, +1, +2, … The split always uses the configuration's seed. */
+  /** Seeds per configuration (default 3): the configuration's seed, +1, +2, … The split always uses the configuration's seed. `grid.seeds` takes precedence. */
   seeds?: number;
+  /** The sweep's grid: approaches, methods with options, static weights, architectures, learning rates, seeds (see grid.ts). */
+  grid?: Grid;
+  /** Fingerprint of the data (see run-id.ts's dataFingerprint); part of every run's id. Default: the tables' sources. */
+  dataFingerprint?: string;
+  /** Where the runs train (default: the worker-thread pool, or this thread with workers 0). */
+  execute?: RunExecutor;
   /** Worker threads (default: os.availableParallelism()); 0 trains in this thread, one run after another. */
   workers?: number;
   /** Backend each worker initialises (default: initBackend's choice). */
@@ -76,6 +113,9 @@ export interface CompareProgress {
   etaSeconds?: number;
   /** The run that just finished, when this progress report is about one. */
   finished?: RunResult;
+  /** On a queue: runs being trained now, and runs failed for good. */
+  runsRunning?: number;
+  runsFailed?: number;
 }
 
 /** A figure over seeds: mean, sample standard deviation (0 for one seed) and the per-seed values. */
@@ -94,7 +134,7 @@ export interface CompareHead {
 }
 
 export interface CompareRow {
-  /** 'separate' or the balancing method. */
+  /** 'separate' or the balancing method (with a grid: its options, architecture and learning rate when they vary). */
   label: string;
   approach: 'joint' | 'separate';
   /** Per head: the validation metric over seeds. */
@@ -116,6 +156,10 @@ export interface CompareResult {
   methods: string[];
   /** 'separate' first, then the joint model per method, in the order given. */
   rows: CompareRow[];
+  /** The sweep's id: its runs' ids and row labels, hashed (the same sweep has the same id; `compare --resume ID`). */
+  sweep?: string;
+  /** Runs that failed for good (on a queue, after their last attempt); their rows summarise the seeds that finished. */
+  failed?: FailedRun[];
   /** Row labels that are best per column (ties: all of them). */
   best: { heads: Record<string, string[]>; deltaM: string[]; parameters: string[]; seconds: string[] };
   /** Every run, in task order. */
@@ -179,7 +223,9 @@ const runsOf = (runs: readonly RunResult[], label: string) => runs.filter((r) =>
  * monitor measure against).
  */
 export function deltaMReference(heads: readonly CompareHead[], runs: readonly RunResult[], on: FiguresOf = 'validation'): DeltaMReference {
-  const sepRuns = runsOf(runs, SEPARATE);
+  // With a grid over learning rates, the first separate row is the reference.
+  const first = runs.find((r) => r.approach === 'separate');
+  const sepRuns = first ? runsOf(runs, first.label) : [];
   if (sepRuns.length === 0) throw new Error('Δm reference: no runs of the separate models');
   return {
     heads: heads.map((h) => ({ name: h.name, metric: h.metric, higherIsBetter: h.higherIsBetter, value: seedStat(sepRuns.map((r) => metricOf(r, h, on))).mean })),
@@ -201,7 +247,8 @@ function updateStats(heads: readonly CompareHead[], runs: readonly RunResult[]):
 /** Builds the table from the runs' validation (or test) figures (pure; exported for tests and for re-summarising saved runs). */
 export function summarize(heads: readonly CompareHead[], labels: readonly string[], runs: readonly RunResult[], on: FiguresOf = 'validation'): Pick<CompareResult, 'rows' | 'best'> {
   const byLabel = (label: string) => runsOf(runs, label);
-  const reference = deltaMReference(heads, runs, on).heads.map((h) => h.value);
+  // No finished separate run (all failed on a queue): Δm is not defined.
+  const reference = runs.some((r) => r.approach === 'separate') ? deltaMReference(heads, runs, on).heads.map((h) => h.value) : heads.map(() => NaN);
   const directions = heads.map((h) => h.higherIsBetter);
   const rows: CompareRow[] = labels.map((label) => {
     const rs = byLabel(label);
@@ -209,7 +256,7 @@ export function summarize(heads: readonly CompareHead[], labels: readonly string
     for (const h of heads) headStats[h.name] = seedStat(rs.map((r) => metricOf(r, h, on)));
     return {
       label,
-      approach: label === SEPARATE ? 'separate' : 'joint',
+      approach: rs[0]?.approach ?? (label.startsWith(SEPARATE) ? 'separate' : 'joint'),
       heads: headStats,
       deltaM: seedStat(
         rs.map((r) =>
@@ -260,13 +307,47 @@ export function summarize(heads: readonly CompareHead[], labels: readonly string
  * models (the reference of Δm) for every seed, then per seed the joint model
  * under each method.
  */
-export function compareTasks(config: ResolvedConfig, methods: readonly string[], seeds: readonly number[]): RunTask[] {
+export function compareTasks(config: ResolvedConfig, methods: readonly string[], seeds: readonly number[], dataFingerprint = 'data'): RunTask[] {
+  return sweepTasks(config, resolveGrid({ methods: [...methods], seeds: [...seeds] }, config, { methods, seeds: seeds.length }), dataFingerprint).tasks;
+}
+
+/** A sweep's id from its runs: their ids and row labels in order (see run-id.ts). */
+export function sweepIdOf(tasks: readonly RunTask[]): string {
+  return sweepId(
+    tasks.map((t) => t.key),
+    [...new Set(tasks.map((t) => t.label))],
+  );
+}
+
+/**
+ * The runs of a sweep, in the order they are started (separate models for
+ * every seed, then per seed each joint row), each with its id; a run that two
+ * rows describe alike is kept once (`duplicates` names the rows dropped).
+ */
+export function sweepTasks(config: ResolvedConfig, grid: ResolvedGrid, dataFingerprint: string): { tasks: RunTask[]; labels: string[]; duplicates: string[] } {
   const tasks: RunTask[] = [];
-  for (const seed of seeds) tasks.push({ id: tasks.length, label: SEPARATE, seed, config: runConfig(config, { approach: 'separate' }, seed) });
-  for (const seed of seeds) {
-    for (const m of methods) tasks.push({ id: tasks.length, label: m, seed, config: runConfig(config, { approach: 'joint', method: m }, seed) });
+  const labels: string[] = [];
+  const duplicates: string[] = [];
+  const keys = new Set<string>();
+  const rowsOf = (approach: 'separate' | 'joint') => grid.rows.filter((r) => r.variant.approach === approach);
+  const rowKeys = new Map<string, string[]>();
+  for (const approach of ['separate', 'joint'] as const) {
+    for (const seed of grid.seeds) {
+      for (const row of rowsOf(approach)) {
+        const runConfigured = variantConfig(config, row.variant, seed);
+        const key = runId(runConfigured, dataFingerprint);
+        rowKeys.set(row.label, [...(rowKeys.get(row.label) ?? []), key]);
+        if (keys.has(key)) continue;
+        keys.add(key);
+        tasks.push({ id: tasks.length, key, label: row.label, seed, variant: row.variant, config: runConfigured });
+      }
+    }
   }
-  return tasks;
+  for (const row of grid.rows) {
+    if (tasks.some((t) => t.label === row.label)) labels.push(row.label);
+    else duplicates.push(row.label);
+  }
+  return { tasks, labels, duplicates };
 }
 
 /** Whether the joint runs of a comparison with this configuration stop early on Δm (and so wait for the separate models). */
@@ -306,25 +387,38 @@ export function compareSplit(config: ResolvedConfig, input: CompareInput, warn?:
   return { train, validation, test };
 }
 
+/** The configuration every run of a comparison varies (a Δm monitor under its canonical name); also what a queue worker rebuilds from a job. */
+export function compareBase(config: ResolvedConfig): ResolvedConfig {
+  const onDeltaM = stopsOnDeltaM(config);
+  const earlyStopping = onDeltaM ? { ...config.training.earlyStopping, monitor: DELTA_M_MONITOR } : config.training.earlyStopping;
+  if (earlyStopping?.mode === 'min' && onDeltaM)
+    throw new MultilossError('config', `training.earlyStopping.mode "min": Δm is higher-is-better; leave mode unset when monitoring ${DELTA_M_MONITOR}`);
+  return { ...config, approach: 'joint', training: { ...config.training, earlyStopping } };
+}
+
 /** Trains and summarises the comparison (see the module comment). */
 export async function compare(config: ResolvedConfig, input: CompareInput, options: CompareOptions = {}): Promise<CompareResult> {
-  const methods = checkMethods(options.methods ?? DEFAULT_COMPARE_METHODS);
+  const methodNames = options.grid?.methods === undefined ? checkMethods(options.methods ?? DEFAULT_COMPARE_METHODS) : [];
   const seedCount = options.seeds ?? DEFAULT_COMPARE_SEEDS;
   if (!Number.isInteger(seedCount) || seedCount < 1) throw new MultilossError('usage', `seeds: expected a whole number ≥ 1, got ${seedCount}`);
   const workers = options.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 0) throw new MultilossError('usage', `workers: expected a whole number ≥ 0, got ${workers}`);
   const onDeltaM = stopsOnDeltaM(config);
-  const earlyStopping = onDeltaM ? { ...config.training.earlyStopping, monitor: DELTA_M_MONITOR } : config.training.earlyStopping;
-  if (earlyStopping?.mode === 'min' && onDeltaM)
-    throw new MultilossError('config', `training.earlyStopping.mode "min": Δm is higher-is-better; leave mode unset when monitoring ${DELTA_M_MONITOR}`);
-  const base: ResolvedConfig = { ...config, approach: 'joint', training: { ...config.training, earlyStopping } };
+  const base = compareBase(config);
+  const earlyStopping = base.training.earlyStopping;
   const heads = compareHeads(base);
   const data = compareSplit(base, input, options.warn);
-  const seeds = Array.from({ length: seedCount }, (_, i) => base.training.seed + i);
-  const tasks = compareTasks(base, methods, seeds);
+  const grid = resolveGrid(options.grid ?? {}, base, { methods: methodNames, seeds: seedCount });
+  const { seeds } = grid;
+  const fingerprint = options.dataFingerprint ?? [input.table, input.validation, input.test].map((t) => t?.source ?? '').join('|');
+  const sweep = sweepTasks(base, grid, fingerprint);
+  const { tasks } = sweep;
+  if (sweep.duplicates.length > 0) options.warn?.(`rows ${sweep.duplicates.join(', ')} train the same runs as earlier rows; each run is trained once`);
+  const methods = sweep.labels.filter((l) => tasks.find((t) => t.label === l)?.variant.approach === 'joint');
   // With Δm early stopping, the joint runs measure Δm against the separate models' mean
   // metrics: they start once every separate run has finished.
-  const separateIds = new Set(tasks.filter((t) => t.label === SEPARATE).map((t) => t.id));
+  const separateIds = new Set(tasks.filter((t) => t.variant.approach === 'separate').map((t) => t.id));
+  if (onDeltaM && separateIds.size === 0) throw new MultilossError('config', `early stopping on ${DELTA_M_MONITOR} needs the separate models: keep approach separate in the grid`);
   const separateDone: RunResult[] = [];
   let reference: DeltaMReference | undefined;
   const prepare = (t: RunTask): RunTask | undefined => {
@@ -343,6 +437,8 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
   const doneById = new Map<number, number>();
   let epochsDone = 0;
   let runsDone = 0;
+  let running = 0;
+  let failedCount = 0;
   const start = performance.now();
   // The time left is extrapolated from the epochs since the first one (workers start up before it).
   let first: { at: number; done: number } | undefined;
@@ -353,7 +449,7 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
     first ??= { at: now, done: epochsDone };
     const rate = epochsDone > first.done ? (now - first.at) / 1000 / (epochsDone - first.done) : undefined;
     const etaSeconds = epochsDone >= epochsTotal ? 0 : rate === undefined ? undefined : rate * (epochsTotal - epochsDone);
-    options.onProgress({ epochsDone, epochsTotal, runsDone, runsTotal: tasks.length, elapsedSeconds, etaSeconds, finished });
+    options.onProgress({ epochsDone, epochsTotal, runsDone, runsTotal: tasks.length, elapsedSeconds, etaSeconds, finished, ...(options.execute ? { runsRunning: running, runsFailed: failedCount } : {}) });
   };
   const onEpoch = (id: number) => {
     const t = tasks[id];
@@ -374,7 +470,15 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
   };
 
   let runs: RunResult[];
-  if (workers === 0) {
+  let failed: FailedRun[] = [];
+  if (options.execute) {
+    const onStatus = (s: ExecutorStatus) => {
+      running = s.running;
+      failedCount = s.failed;
+      report();
+    };
+    ({ results: runs, failed } = await options.execute(tasks, data, { workers, backend: options.backend, onEpoch, onResult, prepare, onStatus }));
+  } else if (workers === 0) {
     await initBackend(options.backend);
     await warmUp(tasks[0], data);
     runs = [];
@@ -388,7 +492,7 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
   } else {
     runs = await runPool(tasks, data, { workers, backend: options.backend, onEpoch, onResult, prepare });
   }
-  const labels = [SEPARATE, ...methods];
+  const labels = sweep.labels;
   const on: FiguresOf = data.test ? 'test' : 'validation';
   const { rows, best } = summarize(heads, labels, runs, on);
   const shown = data.test ?? data.validation;
@@ -399,6 +503,8 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
     methods,
     rows,
     best,
+    sweep: sweepIdOf(tasks),
+    ...(failed.length > 0 ? { failed } : {}),
     runs,
     split: { train: data.train.length, validation: data.validation.length, seed: base.training.seed },
     metricsData,

@@ -5,7 +5,7 @@
  */
 import { barChart } from '../report/bar-chart.js';
 import { renderSvg } from '../report/render.js';
-import type { CompareResult, SeedStat } from './compare.js';
+import type { CompareResult, CompareRow, SeedStat } from './compare.js';
 import { SEPARATE } from './compare.js';
 import { isDeltaMMonitor } from './delta-m.js';
 import { DEFAULT_MONITOR, DEFAULT_PATIENCE } from '../training/early-stopping.js';
@@ -32,6 +32,17 @@ export interface TableCell {
   best: boolean;
 }
 
+/** A row's name in the table: 'separate models …' or 'joint …'. */
+export function rowName(r: CompareRow): string {
+  return r.approach === 'separate' ? `separate models${r.label.slice(SEPARATE.length)}` : `joint ${r.label}`;
+}
+
+/** ' (1/3 seeds failed)' after a row some of whose runs failed for good. */
+function failedMark(result: CompareResult, label: string): string {
+  const n = result.failed?.filter((f) => f.label === label).length ?? 0;
+  return n === 0 ? '' : ` (${n}/${result.seeds.length} seeds failed)`;
+}
+
 /** The comparison table as cells: header, then one row per configuration; `best` marks the best of a column. */
 export function compareTableCells(result: CompareResult): { header: string[]; rows: TableCell[][] } {
   const header = ['method', ...result.heads.map((h) => `${h.name} ${h.metric} ${h.higherIsBetter ? '↑' : '↓'}`), 'Δm % ↑', 'params ↓', 'time s ↓'];
@@ -43,7 +54,7 @@ export function compareTableCells(result: CompareResult): { header: string[]; ro
       return { text: formatStat(s, digits), best: result.best.heads[h.name].includes(r.label) };
     });
     return [
-      { text: r.label === SEPARATE ? 'separate models' : `joint ${r.label}`, best: false },
+      { text: `${rowName(r)}${failedMark(result, r.label)}`, best: false },
       ...heads,
       { text: formatDelta(r.deltaM), best: result.best.deltaM.includes(r.label) },
       { text: String(r.parameters), best: result.best.parameters.includes(r.label) },
@@ -86,7 +97,9 @@ export function compareNotes(result: CompareResult): string[] {
       : [
           `Early stopping on ${es.monitor ?? DEFAULT_MONITOR} (patience ${es.patience ?? DEFAULT_PATIENCE}${(es.restoreBest ?? true) ? ', best epoch restored' : ''}). Epochs per run (separate: summed over its models): ${result.rows.map((r) => `${r.label} ${r.epochs.toFixed(1)}`).join(', ')}.`,
         ];
+  const failed = (result.failed ?? []).map((f) => `Failed: ${rowName(result.rows.find((r) => r.label === f.label) ?? { label: f.label, approach: 'joint' } as CompareRow)}, seed ${f.seed} (run ${f.key}, ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}): ${f.error}`);
   return [
+    ...failed,
     `${metricsDataLine(result)} after ${es ? 'at most ' : ''}${result.epochs} epochs, mean ± std over seeds ${result.seeds.join(', ')}; the same split for every run (seed ${result.split.seed}: ${result.split.train} training, ${result.split.validation} validation rows)${result.metricsData?.data === 'test' ? ', validation driving early stopping' : ''}.`,
     ...stopping,
     "Δm: mean over heads of the relative change of the head's metric against the separate models, sign-corrected so that higher is better (Δm = (1/T) Σ (−1)^l (M − M_sep) / M_sep × 100%, l = 1 when lower is better); ± is over seeds.",

@@ -14,12 +14,17 @@ import { fitModel } from '../training/fit.js';
 import type { MultiOutputModel } from '../model/multi-output.js';
 import { MultilossModel, type Evaluation } from '../model/multiloss-model.js';
 import { fitWithDeltaMStopping, isDeltaMMonitor, type DeltaMReference, type DeltaMStopping } from './delta-m.js';
+import type { RunVariant } from './grid.js';
 
 /** What a comparison trains: the separate models, or the joint model under a balancing method. */
 export type RunKind = { approach: 'separate' } | { approach: 'joint'; method: string };
 
 export interface RunTask {
   id: number;
+  /** The run's stable id: its resolved configuration and data, hashed (see run-id.ts). */
+  key: string;
+  /** What the run varies of the comparison's base configuration (see grid.ts). */
+  variant: RunVariant;
   /** The row label: 'separate' or the balancing method. */
   label: string;
   seed: number;
@@ -39,7 +44,10 @@ export interface RunData {
 
 export interface RunResult {
   id: number;
+  /** The run's stable id (see RunTask.key). */
+  key: string;
   label: string;
+  approach: 'joint' | 'separate';
   seed: number;
   /** Validation figures at the end of training (per head: loss and every metric). */
   validation: SplitLog;
@@ -54,6 +62,8 @@ export interface RunResult {
   stopping?: DeltaMStopping;
   /** Gradient methods: what the updates did to each head, averaged over the run's epochs (see HeadUpdate). */
   update?: Record<string, HeadUpdate>;
+  /** Where the run was trained, on a queue (`compare --queue`): the worker's host name and process id. */
+  machine?: { host: string; pid: number };
 }
 
 /** A run's error as plain data (to cross the worker boundary). */
@@ -106,9 +116,10 @@ function testFigures(e: Evaluation): SplitLog {
 
 /**
  * Trains one run on the comparison's split and returns its figures. `onEpoch`
- * is told after every epoch (of every sub-model, for separate models).
+ * is told after every epoch (of every sub-model, for separate models);
+ * `onModel` gets the trained model before it is disposed (to save it).
  */
-export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => void): Promise<RunResult> {
+export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => void, onModel?: (model: MultiOutputModel) => Promise<void>): Promise<RunResult> {
   const start = performance.now();
   const input = { table: data.train, validation: data.validation };
   const options = { callbacks: onEpoch ? { onEpochEnd: () => onEpoch() } : {} };
@@ -132,9 +143,12 @@ export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => v
     const epochs = isSeparateModels(model) ? model.models.reduce((a, m) => a + m.meta.history.length, 0) : info.epochs;
     const test = data.test ? testFigures(model.evaluate(data.test)) : undefined;
     const update = model instanceof MultilossModel ? meanUpdate(model.meta.history) : undefined;
+    await onModel?.(model);
     return {
       id: task.id,
+      key: task.key,
       label: task.label,
+      approach: task.config.approach === 'separate' ? 'separate' : 'joint',
       seed: task.seed,
       validation,
       ...(test ? { test } : {}),

@@ -34,7 +34,9 @@ describe('Δm and the summary, on hand-made numbers', () => {
     let id = 0;
     const run = (label: string, seed: number, acc: number, rmse: number, seconds: number, parameters: number): RunResult => ({
       id: id++,
+      key: `run-${id}`,
       label,
+      approach: label === 'separate' ? 'separate' : 'joint',
       seed,
       parameters,
       seconds,

@@ -1,7 +1,25 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { compare, checkMethods, compareSplit, DEFAULT_COMPARE_METHODS, DEFAULT_COMPARE_SEEDS, SEPARATE, type CompareProgress } from '../../compare/compare.js';
+import {
+  compare,
+  compareBase,
+  checkMethods,
+  compareSplit,
+  DEFAULT_COMPARE_METHODS,
+  DEFAULT_COMPARE_SEEDS,
+  SEPARATE,
+  sweepIdOf,
+  sweepTasks,
+  type CompareProgress,
+  type RunExecutor,
+} from '../../compare/compare.js';
+import { parseGrid, resolveGrid, type Grid } from '../../compare/grid.js';
+import { queueExecutor, readSweepRecord } from '../../compare/queue/coordinator.js';
+import { parseQueueUrl } from '../../compare/queue/connection.js';
+import type { DataRefs } from '../../compare/queue/job.js';
+import { dataFingerprint, fileFingerprint } from '../../compare/run-id.js';
+import { readConfigFile } from '../../io/config-file.js';
 import { compareNotes, compareReportHtml, formatCompareTable } from '../../compare/report.js';
 import { DELTA_M_MONITOR, isDeltaMMonitor } from '../../compare/delta-m.js';
 import { parseConfig } from '../../config/schema.js';
@@ -29,6 +47,22 @@ export interface CompareFlags {
   seed?: number;
   methods?: string;
   seeds?: number;
+  /** YAML grid file (approaches, methods with options, staticWeights, architectures, learningRates, seeds); flags replace its entries. */
+  grid?: string;
+  /** Comma-separated approaches (separate,joint). */
+  approaches?: string;
+  /** Comma-separated architecture kinds of the joint model. */
+  architectures?: string;
+  /** Comma-separated learning rates. */
+  learningRates?: string;
+  /** Print the resolved runs (id, row, seed) and stop. */
+  dryRun?: boolean;
+  /** redis:// or rediss:// address: train on `multiloss worker` processes through this queue. */
+  queue?: string;
+  /** With --queue: the id of a sweep to pick up (its configuration, grid and data come from the queue). */
+  resume?: string;
+  /** With --queue: attempts per run before it counts as failed (default 3). */
+  attempts?: number;
   workers?: number;
   /** Early-stopping monitor of every run (`deltaM`: Δm against the separate models); overrides training.earlyStopping.monitor. */
   monitor?: string;
@@ -72,8 +106,9 @@ function progressReporter(quiet: boolean): { onProgress?: (p: CompareProgress) =
         const r = p.finished;
         const what = r.label === SEPARATE ? 'separate models' : `joint ${r.label}`;
         const left = p.runsDone < p.runsTotal ? `, about ${duration(p.etaSeconds ?? NaN)} left` : '';
+        const queued = p.runsRunning !== undefined ? `; ${p.runsRunning} running, ${p.runsFailed ?? 0} failed` : '';
         stream.write(
-          `[${p.runsDone}/${p.runsTotal}] ${what}, seed ${r.seed}: ${r.seconds.toFixed(1)}s; ${Math.round((100 * p.epochsDone) / p.epochsTotal)}% done after ${duration(p.elapsedSeconds)}${left}\n`,
+          `[${p.runsDone}/${p.runsTotal}] ${what}, seed ${r.seed}: ${r.seconds.toFixed(1)}s; ${Math.round((100 * p.epochsDone) / p.epochsTotal)}% done after ${duration(p.elapsedSeconds)}${left}${queued}\n`,
         );
       },
       done: () => undefined,
@@ -111,19 +146,63 @@ function progressReporter(quiet: boolean): { onProgress?: (p: CompareProgress) =
   };
 }
 
+const list = (text: string): string[] =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** The grid of a command line: the --grid file with the flags that replace its entries. */
+function gridOf(flags: CompareFlags): Grid {
+  const fromFile = flags.grid !== undefined ? parseGrid(readConfigFile(flags.grid), flags.grid) : {};
+  const given: Record<string, unknown> = { ...fromFile };
+  if (flags.methods) {
+    const methods = list(flags.methods);
+    // Errors name the flag: each method known (METHOD or METHOD:MODE), none twice.
+    methods.forEach((m, i) => {
+      if (methods.indexOf(m) !== i) throw new MultilossError('usage', `--methods: "${m}" is given twice`);
+    });
+    checkMethods([...new Set(methods.map((m) => m.split(':')[0]))], '--methods');
+    given.methods = methods;
+  }
+  if (flags.seeds !== undefined) given.seeds = flags.seeds;
+  if (flags.approaches) given.approaches = list(flags.approaches);
+  if (flags.architectures) given.architectures = list(flags.architectures);
+  if (flags.learningRates) {
+    given.learningRates = list(flags.learningRates).map((v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new MultilossError('usage', `--learning-rates: "${v}" is not a number > 0`);
+      return n;
+    });
+  }
+  return parseGrid(given, flags.grid ?? 'command line');
+}
+
+/** The files' locations (absolute) and fingerprints: what queue workers read and check. */
+async function dataRefs(data: string, validation: string | undefined, test: string | undefined, format: DataRefs['format']): Promise<DataRefs> {
+  const ref = async (path: string) => ({ location: resolve(path), fingerprint: await fileFingerprint(path) });
+  return {
+    train: await ref(data),
+    ...(validation !== undefined ? { validation: await ref(validation) } : {}),
+    ...(test !== undefined ? { test: await ref(test) } : {}),
+    ...(format ? { format } : {}),
+  };
+}
+
 export async function runCompare(flags: CompareFlags): Promise<void> {
-  const methods = flags.methods
-    ? checkMethods(
-        flags.methods
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-        '--methods',
-      )
-    : [...DEFAULT_COMPARE_METHODS];
+  if (flags.resume !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--resume SWEEP: give the queue the sweep is on (--queue redis://…)');
+  if (flags.attempts !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--attempts: only with --queue');
+  const queue = flags.queue !== undefined ? parseQueueUrl(flags.queue) : undefined;
   checkOutputPath('--report', flags.report);
   checkOutputPath('--json', flags.json);
-  const raw = buildConfig({ ...flags, json: undefined });
+  const record = flags.resume !== undefined && flags.queue !== undefined ? await readSweepRecord(flags.queue, flags.resume) : undefined;
+  if (record) {
+    // The sweep as it was queued: its configuration, grid and data files (checked against their fingerprints).
+    flags = { ...flags, testData: record.data.test?.location };
+  }
+  const grid = record ? record.grid : gridOf(flags);
+  if (grid.methods === undefined) checkMethods(DEFAULT_COMPARE_METHODS);
+  const raw = record ? { ...record.config, data: record.data.train.location } : buildConfig({ ...flags, json: undefined });
   // --patience and --no-early-stopping are merged by buildConfig, as for train.
   if (flags.monitor !== undefined) {
     if (flags.earlyStopping === false) throw new MultilossError('usage', '--monitor with --no-early-stopping: give one of them');
@@ -133,7 +212,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     stopping.monitor = isDeltaMMonitor(flags.monitor) ? DELTA_M_MONITOR : flags.monitor;
     raw.training = { ...training, earlyStopping: stopping };
   }
-  const config = parseConfig(raw, flags.config ?? 'command line');
+  const config = parseConfig(raw, record ? `sweep ${flags.resume}` : (flags.config ?? 'command line'));
   if (config.approach !== undefined && !flags.quiet) log(`note: compare trains both approaches; approach: ${config.approach} in the configuration is not used`);
   const resolved = resolveConfig(config);
   const selection = { columns: configuredColumns(resolved) };
@@ -142,11 +221,45 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const test = flags.testData !== undefined ? await readDataFile(flags.testData, config.format, selection) : undefined;
   // Checks the split, the test data and the monitor before the first line of output: bad input stays one line.
   compareSplit(resolved, { table, validation, test });
-  const seeds = flags.seeds ?? DEFAULT_COMPARE_SEEDS;
-  const runs = seeds * (methods.length + 1);
+  const refs = await dataRefs(config.data as string, config.validation?.data, flags.testData, config.format);
+  if (record) {
+    for (const [what, ref] of [['data', refs.train], ['validation', refs.validation], ['test', refs.test]] as const) {
+      const want = record.data[what === 'data' ? 'train' : what]?.fingerprint;
+      if (ref && ref.fingerprint !== want) throw new MultilossError('data', `--resume ${flags.resume}: ${ref.location} has changed since the sweep was queued`);
+    }
+  }
+  const fingerprint = dataFingerprint({ train: refs.train.fingerprint, validation: refs.validation?.fingerprint, test: refs.test?.fingerprint });
+  const base = compareBase(resolved);
+  const resolvedGrid = resolveGrid(grid, base, { methods: DEFAULT_COMPARE_METHODS, seeds: DEFAULT_COMPARE_SEEDS });
+  const sweep = sweepTasks(base, resolvedGrid, fingerprint);
+  const runs = sweep.tasks.length;
+  const jointRows = sweep.labels.filter((l) => !l.startsWith(SEPARATE));
+  if (flags.dryRun) {
+    const lines = sweep.tasks.map((t) => {
+      const opt = t.config.training.optimizer;
+      return `${t.key}  ${t.variant.approach.padEnd(8)}  ${t.label}  seed ${t.seed}  lr ${opt.learningRate}${t.variant.approach === 'joint' ? `  ${t.config.architecture.kind}` : ''}`;
+    });
+    process.stdout.write(`sweep ${sweepIdOf(sweep.tasks)}: ${runs} runs (${sweep.labels.length} rows × ${resolvedGrid.seeds.length} seeds)\n${lines.join('\n')}\n`);
+    if (sweep.duplicates.length > 0) log(`note: rows ${sweep.duplicates.join(', ')} train the same runs as earlier rows; each run is trained once`);
+    return;
+  }
+  let execute: RunExecutor | undefined;
+  if (flags.queue !== undefined && queue) {
+    execute = queueExecutor({
+      url: flags.queue,
+      config: raw,
+      grid,
+      data: refs,
+      ...(flags.attempts !== undefined ? { attempts: flags.attempts } : {}),
+      warn: (m) => log(`warning: ${m}`),
+      onQueued: (id, reused) => {
+        if (!flags.quiet) log(`sweep ${id} on ${queue.display}: ${runs} runs queued${reused > 0 ? `, ${reused} already finished (reused)` : ''}; waiting for workers (multiloss worker --queue …)`);
+      },
+    });
+  }
   if (!flags.quiet) {
     log(
-      `multiloss compare: separate models and the joint model under ${methods.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''} each (${runs} runs); ${table.length} rows from ${config.data}${test ? `; metrics on test data ${flags.testData} (${test.length} rows)` : ''}`,
+      `multiloss compare: separate models and the joint model under ${jointRows.join(', ')}; ${resolvedGrid.seeds.length} seed${resolvedGrid.seeds.length > 1 ? 's' : ''} each (${runs} runs); ${table.length} rows from ${config.data}${test ? `; metrics on test data ${flags.testData} (${test.length} rows)` : ''}`,
     );
     const es = resolved.training.earlyStopping;
     if (es && isDeltaMMonitor(es.monitor)) {
@@ -161,7 +274,15 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     result = await compare(
       resolved,
       { table, validation, test },
-      { methods, seeds, workers: flags.workers, backend: flags.backend, onProgress: progress.onProgress, warn: (m) => log(`warning: ${m}`) },
+      {
+        grid,
+        dataFingerprint: fingerprint,
+        workers: flags.workers,
+        backend: flags.backend,
+        onProgress: progress.onProgress,
+        warn: (m) => log(`warning: ${m}`),
+        ...(execute ? { execute } : {}),
+      },
     );
   } finally {
     progress.done();
@@ -181,5 +302,6 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     writeFileAtomic(flags.report, html);
     if (!flags.quiet) log(`wrote ${flags.report}`);
   }
-  if (!flags.quiet) log(`compared in ${duration(result.seconds)} on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''}`);
+  const where = queue ? `through ${queue.display}` : `on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''}`;
+  if (!flags.quiet) log(`compared in ${duration(result.seconds)} ${where}${result.failed ? `; ${result.failed.length} run${result.failed.length > 1 ? 's' : ''} failed` : ''} (sweep ${result.sweep})`);
 }

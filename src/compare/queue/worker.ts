@@ -1,0 +1,173 @@
+/**
+ * A queue worker (`multiloss worker --queue …`): takes one run at a time
+ * from the sweep queue, checks the job (its format version, its schema, its
+ * run id against the configuration it describes, the data files'
+ * fingerprints), trains it as the local pool would (executeRun on the same
+ * split) and returns its figures through the queue. Node-only.
+ *
+ * A job that is not of this worker's sweep format, or not a valid job, fails
+ * at once (no retry: another attempt would read the same bytes); a run that
+ * throws while training is retried by BullMQ up to the job's attempts. A
+ * worker that dies mid-run loses its lock: after `lockDuration` the job is
+ * stalled and another worker trains it again from the start.
+ */
+import { statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from '../../config/resolve.js';
+import { parseConfig } from '../../config/schema.js';
+import { initBackend, type BackendChoice } from '../../engine/backend.js';
+import { isMultilossError } from '../../errors.js';
+import { saveAnyModel } from '../../io/separate-dir.js';
+import { readDataFile } from '../../io/table-file.js';
+import { compareBase, compareSplit } from '../compare.js';
+import { variantConfig } from '../grid.js';
+import { dataFingerprint, fileFingerprint, runId, canonicalJson } from '../run-id.js';
+import { executeRun, warmUp, type RunData, type RunResult } from '../run.js';
+import { connect, parseQueueUrl, QUEUE_NAME, QUEUE_PREFIX } from './connection.js';
+import { RunJobSchema, SWEEP_FORMAT_VERSION, type DataRefs, type RunJob } from './job.js';
+import { loadQueueLibraries } from './libraries.js';
+
+export interface QueueWorkerOptions {
+  url: string;
+  backend?: BackendChoice;
+  /** Where each trained model is saved, in a directory named by its run id (shared storage). */
+  modelsDir?: string;
+  /** Milliseconds a job's lock lasts without renewal (BullMQ's lockDuration; default 30000): a dead worker's run is taken over after this. */
+  lockDuration?: number;
+  /** Milliseconds between checks for stalled jobs (default 30000). */
+  stalledInterval?: number;
+  /** Lines for the log (runs started and finished, outages). */
+  log?: (line: string) => void;
+}
+
+export interface QueueWorker {
+  /** Stops taking runs; resolves when the current run has finished (`force`: at once, its job left to stall and be taken over). */
+  close(force?: boolean): Promise<void>;
+}
+
+/** The comparison's split, read and checked once per data and configuration (consecutive runs of a sweep share it). */
+function splitLoader(): (job: RunJob) => Promise<RunData> {
+  let cached: { id: string; data: RunData } | undefined;
+  // A file is hashed again only when its size or modification time changed (a large table is not re-read for every run).
+  const hashed = new Map<string, string>();
+  const fingerprintOf = async (path: string) => {
+    const st = statSync(path);
+    const id = `${path}\u0000${st.size}\u0000${st.mtimeMs}`;
+    const known = hashed.get(id);
+    if (known) return known;
+    const fp = await fileFingerprint(path);
+    hashed.set(id, fp);
+    return fp;
+  };
+  const read = async (ref: DataRefs['train'], what: string, format: DataRefs['format']) => {
+    let actual: string;
+    try {
+      actual = await fingerprintOf(ref.location);
+    } catch (e) {
+      throw new Error(`cannot read the ${what} ${ref.location} on ${hostname()}: ${(e as Error).message}`, { cause: e });
+    }
+    if (actual !== ref.fingerprint)
+      throw new Error(
+        `the ${what} ${ref.location} on ${hostname()} is not the sweep's (fingerprint ${actual.slice(0, 12)}…, expected ${ref.fingerprint.slice(0, 12)}…)`,
+      );
+    return readDataFile(ref.location, format);
+  };
+  return async (job) => {
+    const { train, validation, test, format } = job.data;
+    // The files are checked for every run; the split is taken again only for other data or another configuration.
+    if (cached?.id === canonicalJson({ data: job.data, config: job.config })) {
+      for (const ref of [train, validation, test]) {
+        if (ref && (await fingerprintOf(ref.location).catch(() => '')) !== ref.fingerprint) cached = undefined;
+      }
+      if (cached) return cached.data;
+    }
+    const id = canonicalJson({ data: job.data, config: job.config });
+    const table = await read(train, 'data file', format);
+    const input = {
+      table,
+      ...(validation ? { validation: await read(validation, 'validation file', format) } : {}),
+      ...(test ? { test: await read(test, 'test file', format) } : {}),
+    };
+    const data = compareSplit(resolveConfig(parseConfig(job.config, `job ${job.key} config`)), input);
+    cached = { id, data };
+    return data;
+  };
+}
+
+export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
+  const { bullmq, Redis } = await loadQueueLibraries();
+  const location = parseQueueUrl(options.url);
+  const log = options.log ?? (() => undefined);
+  await initBackend(options.backend);
+  const load = splitLoader();
+  let warmed = false;
+  const machine = { host: hostname(), pid: process.pid };
+
+  const processJob = async (job: import('bullmq').Job): Promise<RunResult> => {
+    const raw = job.data as { version?: unknown };
+    if (raw?.version !== SWEEP_FORMAT_VERSION)
+      throw new bullmq.UnrecoverableError(`sweep format version ${String(raw?.version)}; this worker runs version ${SWEEP_FORMAT_VERSION}`);
+    const parsed = RunJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new bullmq.UnrecoverableError(`not a valid job: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`);
+    }
+    const payload = parsed.data;
+    let config;
+    try {
+      config = variantConfig(compareBase(resolveConfig(parseConfig(payload.config, 'job config'))), payload.variant, payload.seed);
+    } catch (e) {
+      if (isMultilossError(e)) throw new bullmq.UnrecoverableError(e.message);
+      throw e;
+    }
+    const fingerprint = dataFingerprint({
+      train: payload.data.train.fingerprint,
+      validation: payload.data.validation?.fingerprint,
+      test: payload.data.test?.fingerprint,
+    });
+    const key = runId(config, fingerprint);
+    if (key !== payload.key)
+      throw new bullmq.UnrecoverableError(`run ${payload.key} resolves to run ${key} here: coordinator and worker differ (multiloss versions?)`);
+    const data = await load(payload);
+    const task = {
+      id: 0,
+      key,
+      label: payload.label,
+      seed: payload.seed,
+      variant: payload.variant,
+      config,
+      ...(payload.reference ? { reference: payload.reference } : {}),
+    };
+    if (!warmed) {
+      await warmUp(task, data);
+      warmed = true;
+    }
+    log(`run ${key} (${payload.label}, seed ${payload.seed}) started`);
+    const modelsDir = options.modelsDir;
+    const result = await executeRun(task, data, undefined, modelsDir ? (m) => saveAnyModel(m, join(modelsDir, key)) : undefined);
+    log(`run ${key} (${payload.label}, seed ${payload.seed}) finished in ${result.seconds.toFixed(2)}s`);
+    return { ...result, machine };
+  };
+
+  const connection = connect(Redis, location, log);
+  const worker = new bullmq.Worker(QUEUE_NAME, processJob, {
+    connection,
+    prefix: QUEUE_PREFIX,
+    concurrency: 1,
+    ...(options.lockDuration ? { lockDuration: options.lockDuration } : {}),
+    ...(options.stalledInterval ? { stalledInterval: options.stalledInterval } : {}),
+  });
+  worker.on('error', () => undefined); // Outages are reported once by the connection.
+  worker.on('failed', (job, e) => {
+    if (job) log(`run ${(job.data as { key?: string })?.key ?? job.id} failed (attempt ${job.attemptsMade}): ${e.message}`);
+  });
+  await worker.waitUntilReady();
+  log(`worker ${machine.host}:${machine.pid} on ${location.display}`);
+  return {
+    async close(force = false) {
+      await worker.close(force);
+      connection.disconnect();
+    },
+  };
+}
