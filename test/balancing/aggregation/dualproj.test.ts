@@ -36,7 +36,7 @@ describe('dualproj', () => {
   });
 
   it('options: pref length and range are checked', () => {
-    assert.throws(() => aggregate('dualproj', [[1, 0], [0, 1]], { pref: [1] }), /'pref' has 1 entries but the gradient matrix has 2 task rows/);
-    assert.throws(() => aggregate('dualproj', [[1, 0], [0, 1]], { pref: [1, -1] }), /aggregator 'dualproj': option 'pref' must be a non-empty array of finite numbers ≥ 0/);
+    assert.throws(() => aggregate('dualproj', [[1, 0], [0, 1]], { pref: [1] }), /balance\.pref \(method "dualproj"\) has 1 entries but the gradient matrix has 2 task rows/);
+    assert.throws(() => aggregate('dualproj', [[1, 0], [0, 1]], { pref: [1, -1] }), /balance\.pref \(method "dualproj"\) must be a non-empty array of finite numbers ≥ 0/);
   });
 });

@@ -67,8 +67,8 @@ describe('fairgrad', () => {
   });
 
   it('options are checked', () => {
-    assert.throws(() => aggregate('fairgrad', [[1, 0]], { alpha: 0 }), /aggregator 'fairgrad': option 'alpha' must be a finite number in \(0, 10\] \(got 0\)/);
-    assert.throws(() => aggregate('fairgrad', [[1, 0]], { scale: 'official' as never }), /option 'scale' must be one of "sum", "paper"/);
+    assert.throws(() => aggregate('fairgrad', [[1, 0]], { alpha: 0 }), /balance\.alpha \(method "fairgrad"\) must be a finite number in \(0, 10\], got 0/);
+    assert.throws(() => aggregate('fairgrad', [[1, 0]], { scale: 'official' as never }), /balance\.scale \(method "[^"]+"\) must be one of "sum", "paper"/);
     assert.throws(() => aggregate('fairgrad', cases[3], { maxIter: 1, tol: 1e-14 }), /aggregator 'fairgrad': Newton's method on the α-fair condition .* did not converge: residual .* after 1 iterations/);
   });
 });

@@ -42,13 +42,13 @@ describe('excessmtl', () => {
       b = k === 1 ? (JSON.parse(JSON.stringify(rb.state)) as AggregatorState) : rb.state;
     }
     assert.throws(() => aggregate('excessmtl', randn(rng, 2, 5), {}, a), /aggregator 'excessmtl': state.sumSquares has 3 rows but the gradient matrix has 2 task rows/);
-    assert.throws(() => aggregate('excessmtl', [[1]], { stepSize: -1 }), /option 'stepSize' must be a finite number in \[0, ∞\)/);
+    assert.throws(() => aggregate('excessmtl', [[1]], { stepSize: -1 }), /balance\.stepSize \(method "excessmtl"\) must be a finite number in \[0, ∞\)/);
   });
 });
 
 describe('moco', () => {
   it("needs the losses (the training loop passes them), unless normalization is 'none' (raw gradients)", () => {
-    assert.throws(() => aggregate('moco', [[1, 0]]), /aggregator 'moco': option 'losses' must be given/);
+    assert.throws(() => aggregate('moco', [[1, 0]]), /balance\.losses \(method "moco"\) must be given/);
     const r = aggregate('moco', [[3, 4], [0, -2]], { normalization: 'none', betaSigma: 0, beta: 1 });
     // β = 1: y = g; λ = softmax(1/2 − 0.1·GGᵀ·1/2).
     const z = [0.5 - 0.05 * (25 - 8), 0.5 - 0.05 * (-8 + 4)];
@@ -106,10 +106,10 @@ describe('crmogm', () => {
 
   it('option and state errors', () => {
     assertAllClose(aggregate('crmogm', steps[0]).weights ?? [], aggregate('mgda', steps[0]).weights ?? [], 0, 'inner defaults to mgda');
-    assert.throws(() => aggregate('crmogm', [[1]], { inner: 'magic' as never }), /aggregator 'crmogm': option 'inner' must be one of "sum", .*"fairgrad", "excessmtl" \(got "magic"\)/);
-    assert.throws(() => aggregate('crmogm', [[1]], { inner: 'dbmtl' as never }), /option 'inner' must be one of/);
-    assert.throws(() => aggregate('crmogm', [[1]], { inner: 'crmogm' as never }), /option 'inner' must be one of/);
-    assert.throws(() => aggregate('crmogm', [[1]], { inner: 'cagrad', innerOptions: { c: -1 } }), /aggregator 'cagrad': option 'c' must be/);
+    assert.throws(() => aggregate('crmogm', [[1]], { inner: 'magic' as never }), /balance\.inner \(method "crmogm"\) must be one of "sum", .*"fairgrad", "excessmtl", got "magic"/);
+    assert.throws(() => aggregate('crmogm', [[1]], { inner: 'dbmtl' as never }), /balance\.inner \(method "crmogm"\) must be one of/);
+    assert.throws(() => aggregate('crmogm', [[1]], { inner: 'crmogm' as never }), /balance\.inner \(method "crmogm"\) must be one of/);
+    assert.throws(() => aggregate('crmogm', [[1]], { inner: 'cagrad', innerOptions: { c: -1 } }), /balance\.c \(method "cagrad"\) must be/);
     const s = aggregate('crmogm', steps[0], { inner: 'mgda' }).state;
     assert.throws(() => aggregate('crmogm', steps[1], { inner: 'nash' }, s), /state.inner belongs to aggregator 'mgda', not to inner 'nash'/);
   });
