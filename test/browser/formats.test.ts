@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tableToIPC, tableFromJSON } from 'apache-arrow';
 import { readDataFile } from '../../src/io/table-file.js';
+import { tableRows } from '../../src/data/table-build.js';
 import { MultilossError } from '../../src/errors.js';
 import { tempDir } from '../helpers.js';
 import { penguinsParquet } from '../data/duckdb.js';
@@ -37,7 +38,9 @@ describe('Parquet and Arrow in Chromium (browser entry)', () => {
     const path = join(tempDir(), name);
     writeFileSync(path, bytes);
     try {
-      return { ...(await readDataFile(path)), source: name };
+      // As the page hands it over: plain data (columns, rows of cells, lines).
+      const t = await readDataFile(path);
+      return { columns: t.columns, rows: tableRows(t), ...(t.lines ? { lines: Array.from(t.lines) } : {}), source: name };
     } catch (e) {
       assert.ok(e instanceof MultilossError);
       return { error: e.message.replaceAll(path, name), kind: e.kind };

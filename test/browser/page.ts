@@ -131,7 +131,7 @@ const scenarios = {
   async readFetched(args: { url: string; name: string }): Promise<unknown> {
     return failure(async () => {
       const blob = await (await fetch(args.url)).blob();
-      return ml.readTableFrom(new File([blob], args.name));
+      return plainTable(await ml.readTableFrom(new File([blob], args.name)));
     });
   },
 
