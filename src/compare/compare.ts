@@ -21,7 +21,8 @@ import type { EarlyStoppingSpec } from '../training/early-stopping.js';
 import { fitHead } from '../model/heads/index.js';
 import { deltaM, DELTA_M_MONITOR, isDeltaMMonitor, type DeltaMReference } from './delta-m.js';
 import { resolveGrid, variantConfig, type Grid, type ResolvedGrid } from './grid.js';
-import { runPool, type PoolOptions } from './pool.js';
+import { runPool } from './pool.js';
+import type { PoolOptions } from './pool-options.js';
 import { executeRun, warmUp, type RunData, type RunResult, type RunTask } from './run.js';
 import { runId, sweepId } from './run-id.js';
 

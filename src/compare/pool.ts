@@ -10,7 +10,6 @@
  * (`tsx/esm/api`) and then imports ./worker.ts.
  */
 import { Worker } from 'node:worker_threads';
-import type { BackendChoice } from '../engine/backend.js';
 import { fromRunError, type RunData, type RunError, type RunResult, type RunTask } from './run.js';
 
 export type ToWorker = { type: 'run'; task: RunTask } | { type: 'close' };
@@ -21,22 +20,8 @@ export type FromWorker =
   | { type: 'done'; result: RunResult }
   | { type: 'error'; id: number; error: RunError };
 
-export interface PoolOptions {
-  workers: number;
-  backend?: BackendChoice;
-  /** After every epoch of a run. */
-  onEpoch?: (id: number) => void;
-  /** When a run has finished. */
-  onResult?: (result: RunResult) => void;
-  /** When a worker has initialised its backend. */
-  onReady?: (backend: string) => void;
-  /**
-   * The task as it is to be sent, or undefined when it cannot start yet (it
-   * waits for results of earlier tasks; idle workers are given it after the
-   * next result). Tasks start in order.
-   */
-  prepare?: (task: RunTask) => RunTask | undefined;
-}
+export type { PoolOptions } from './pool-options.js';
+import type { PoolOptions } from './pool-options.js';
 
 /** Starts one worker on the compiled or the TypeScript entry (see the module comment). */
 export function startWorker(workerData: unknown): Worker {

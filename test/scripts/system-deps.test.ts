@@ -14,7 +14,7 @@ import { tempDir } from '../helpers.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SCRIPT = join(REPO, 'scripts/system-deps.mjs');
-const COMMANDS = ['chromium', 'aarch64-linux-gnu-g++', 'qemu-aarch64', 'g++', 'make', 'python3', 'apt-get'];
+const COMMANDS = ['chromium', 'aarch64-linux-gnu-g++', 'qemu-aarch64', 'g++', 'make', 'python3', 'redis-server', 'openssl', 'apt-get'];
 const ROOT = process.getuid?.() === 0;
 const NOBODY = 65534;
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
