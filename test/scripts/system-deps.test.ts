@@ -14,7 +14,9 @@ import { tempDir } from '../helpers.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SCRIPT = join(REPO, 'scripts/system-deps.mjs');
-const COMMANDS = ['chromium', 'aarch64-linux-gnu-g++', 'qemu-aarch64', 'g++', 'make', 'python3', 'redis-server', 'openssl', 'apt-get'];
+/** The script's package list (pkg, and the command that proves it is installed), read from its source. */
+const PACKAGES = [...readFileSync(SCRIPT, 'utf8').matchAll(/\{ pkg: '([^']+)', command: '([^']+)'/g)].map((m) => ({ pkg: m[1], command: m[2] }));
+const COMMANDS = [...PACKAGES.map((p) => p.command), 'apt-get'];
 const ROOT = process.getuid?.() === 0;
 const NOBODY = 65534;
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -88,6 +90,13 @@ describe('npm test: the system packages check', () => {
     assert.equal(r.status, 0, r.lines.join('\n'));
     assert.ok(existsSync(join(copy, 'native/build/Release/multiloss_native.node')), r.stdout);
     assert.match(r.stdout, /^multiloss: native kernels built in [\d.]+ s$/m);
+  });
+
+  test('the README names every package the check installs', () => {
+    assert.ok(PACKAGES.length >= 8, 'the package list was not found in the script');
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const paragraph = readme.slice(readme.indexOf('`npm test` starts by checking'), readme.indexOf('## Install'));
+    for (const { pkg } of PACKAGES) assert.ok(paragraph.includes(`\`${pkg}\``), `README does not name ${pkg}`);
   });
 
   test('npm test starts with the check, and .ci/run is exactly the README\'s test command', () => {
