@@ -68,14 +68,15 @@ describe('compare --queue over rediss:// (TLS), with --models-dir', { timeout: 6
         const job = await queue.add('bad', payload, { jobId: `bad-${name}`, attempts: 3 });
         const failed = await new Promise<Job>((resolve) => {
           const poll = async () => {
-            const j = await queue.getJob(job.id as string);
-            const state = j ? await j.getState() : 'missing';
-            if (j && (state === 'failed' || state === 'completed')) resolve(j);
+            // The state first, then the job: a job read before it failed has no failedReason yet.
+            const state = await queue.getJobState(job.id as string);
+            const j = state === 'failed' || state === 'completed' ? await queue.getJob(job.id as string) : undefined;
+            if (j) resolve(j);
             else setTimeout(() => void poll(), 100);
           };
           void poll();
         });
-        assert.match(failed.failedReason, bad.find((b) => b[0] === name)?.[2] as RegExp, name);
+        assert.match(failed.failedReason, bad.find((b) => b[0] === name)?.[2] as RegExp, `${name}: ${await failed.getState()}: ${failed.failedReason}`);
         assert.equal(failed.attemptsMade, 1, `${name}: not retried`);
       }
       assert.doesNotMatch(worker.out().stderr, /\(equal, seed 999\) started/);
