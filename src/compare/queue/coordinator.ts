@@ -116,8 +116,10 @@ export function queueExecutor(options: QueueExecutorOptions): RunExecutor {
         const pending = queued.filter((t) => !results.has(t.id) && !failed.has(t.id));
         const states = await Promise.all(
           pending.map(async (t) => {
-            const j = await bullmq.Job.fromId(queue, jobIdOf(t.key));
-            return { t, j, state: j ? await j.getState() : 'missing' };
+            // The state first, then the job: a job read just before it finished has no result (or failure reason) yet.
+            const state = await queue.getJobState(jobIdOf(t.key));
+            const j = state === 'completed' || state === 'failed' ? await bullmq.Job.fromId(queue, jobIdOf(t.key)) : undefined;
+            return { t, j, state: state === 'unknown' ? 'missing' : state };
           }),
         );
         for (const { t, j, state } of states) {
