@@ -1,6 +1,7 @@
 /** The registry of methods and the `aggregate` entry point (re-exported by index.ts). */
 import { MultilossError } from '../../errors.js';
 import { allFinite, assertFinite, combine, makeContext, toRows } from './matrix.js';
+import { declaredNeeds } from './needs.js';
 import type { AggregateResult, Aggregator, AggregatorName, AggregatorNeeds, AggregatorOptionsMap, AggregatorState, GradContext, Matrix, ResolvedOptions, SolverReport } from './types.js';
 import { sumAggregator } from './methods/sum.js';
 import { meanAggregator } from './methods/mean.js';
@@ -102,8 +103,7 @@ export function aggregate<M extends AggregatorName>(
 
 /** What `method` with these options needs from a training loop (its declaration; see AggregatorNeeds). */
 export function aggregatorNeeds(method: AggregatorName, options: Record<string, unknown> = {}): AggregatorNeeds {
-  const needs = lookup(method).needs;
-  return typeof needs === 'function' ? needs(options) : (needs ?? {});
+  return declaredNeeds(lookup(method) as Aggregator<AggregatorName>, options);
 }
 
 /** Whether `method` with these options needs the gradient rows themselves, not only GGᵀ. */

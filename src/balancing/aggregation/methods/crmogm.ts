@@ -1,7 +1,8 @@
 import { MultilossError } from '../../../errors.js';
-import type { Aggregator, AggregatorName, AggregatorNeeds, AggregatorState, CrmogmState } from '../types.js';
+import type { Aggregator, AggregatorName, AggregatorState, CrmogmState } from '../types.js';
 import { OptionReader, show } from '../../options.js';
 import { checkBaseState, checkVector } from '../state.js';
+import { declaredNeeds } from '../needs.js';
 
 /** The registry of every method (the wrapper is built by aggregate.ts, which owns it). */
 type Registry = () => Readonly<Record<string, Aggregator<AggregatorName>>>;
@@ -35,7 +36,7 @@ export function crmogmAggregatorOver(registry: Registry): Aggregator<'crmogm'> {
     needs: (o) => {
       const inner = lookup(typeof o.inner === 'string' ? o.inner : 'mgda');
       const innerOptions = o.innerOptions !== null && typeof o.innerOptions === 'object' ? (o.innerOptions as Record<string, unknown>) : {};
-      return inner ? needsOf(inner, innerOptions) : {};
+      return inner ? declaredNeeds(inner, innerOptions) : {};
     },
     resolve(options) {
       const r = new OptionReader('crmogm', options);
@@ -45,7 +46,7 @@ export function crmogmAggregatorOver(registry: Registry): Aggregator<'crmogm'> {
       const losses = r.numbers('losses');
       r.done();
       const inner = innerOf(name);
-      const innerRaw = { ...(raw ?? {}), ...(losses !== undefined && needsOf(inner, raw ?? {}).losses ? { losses } : {}) };
+      const innerRaw = { ...(raw ?? {}), ...(losses !== undefined && declaredNeeds(inner, raw ?? {}).losses ? { losses } : {}) };
       const innerOptions = inner.resolve(innerRaw);
       return { inner: name as Exclude<AggregatorName, 'crmogm'>, beta, innerOptions: innerOptions as Record<string, unknown> };
     },
@@ -71,11 +72,6 @@ export function crmogmAggregatorOver(registry: Registry): Aggregator<'crmogm'> {
       return out.solver ? { weights, state: next, solver: out.solver } : { weights, state: next };
     },
   };
-}
-
-/** What `agg` declares it needs with these (raw) options. */
-function needsOf(agg: Aggregator<AggregatorName>, options: Record<string, unknown>): AggregatorNeeds {
-  return typeof agg.needs === 'function' ? agg.needs(options) : (agg.needs ?? {});
 }
 
 /** The methods CR-MOGM can wrap: those whose direction is Σ_t w_t g_t of the rows given, other than itself. */
