@@ -3,7 +3,7 @@ import { MultilossError } from '../errors.js';
 import { aggregate, initialAggregatorState, validateAggregatorOptions } from './aggregation/index.js';
 import { aggregateGram, aggregatorNeeds } from './aggregation/aggregate.js';
 import type { AggregatorName, AggregatorNeeds, AggregatorOptions, AggregatorState, SolverReport } from './aggregation/index.js';
-import { gradientMethodTraining, VALID_MODES, type GradientMethod, type GradientMethodTraining, type GradientMode, type TensorCombiner } from './gradient-methods.js';
+import { gradientMethodTraining, VALID_MODES, type GradientMethod, type GradientMethodTraining, type GradientMode, type LossHalf, type TensorCombiner } from './gradient-methods.js';
 import type { BalancedHead, GradientBalancer, StepContext } from './strategy.js';
 
 export { GRADIENT_METHODS, VALID_MODES, isGradientMethod, type GradientMethod, type GradientMode } from './gradient-methods.js';
@@ -63,6 +63,8 @@ export class AggregatingBalancer implements TensorBalancer {
   private readonly training: GradientMethodTraining;
   /** The last combine call's solver report (undefined when the method runs no solver). */
   private solver?: SolverReport;
+  /** The method's loss half (the full IMTL's loss scales), applied by the trainer inside the tape. */
+  readonly lossTransform?: LossHalf;
   constructor(
     readonly name: GradientMethod,
     readonly mode: GradientMode,
@@ -73,8 +75,11 @@ export class AggregatingBalancer implements TensorBalancer {
       throw new MultilossError('config', `balance.mode: method "${name}" is not valid in mode "${mode}"; valid: ${VALID_MODES[name].join(', ')}`);
     }
     this.training = gradientMethodTraining(name);
-    const { losses: _ignored, ...rest } = options;
+    const { losses: _ignored, ...all } = options;
     if (_ignored !== undefined) throw new MultilossError('config', 'balance.losses is filled in by the trainer at every step; remove it');
+    // The loss half's options go to it; the aggregator sees the rest.
+    const half = this.training.lossHalf;
+    const rest = Object.fromEntries(Object.entries(all).filter(([k]) => !half?.options.includes(k)));
     this.needs = aggregatorNeeds(name, rest);
     // A method that reads this step's losses (MGDA's loss normalisations) gets them at every step.
     validateAggregatorOptions(name, this.needs.losses ? { ...rest, losses: new Array<number>(heads.length).fill(1) } : rest);
@@ -86,6 +91,7 @@ export class AggregatingBalancer implements TensorBalancer {
     this.options = rest as AggregatorOptions;
     this.state = initialAggregatorState(name);
     if (heads.length < 1) throw new MultilossError('config', 'balance: no heads');
+    this.lossTransform = half?.create(heads, Object.fromEntries(Object.entries(all).filter(([k]) => half.options.includes(k))));
   }
 
   /** The mode of `method` when `balance.mode` is not set. */
@@ -123,7 +129,7 @@ export class AggregatingBalancer implements TensorBalancer {
   combineTensors(
     perHead: readonly (readonly (tf.Tensor | undefined)[])[],
     shapes: readonly (readonly number[])[],
-    _losses: readonly number[],
+    losses: readonly number[],
     _ctx: StepContext,
   ): { weights: Float64Array; direction: tf.Tensor[] } | undefined {
     if (!this.training.tensors || this.mode !== 'param') return undefined;
@@ -133,7 +139,7 @@ export class AggregatingBalancer implements TensorBalancer {
       // The JSON state is stale from here until releaseTensors: drop its (possibly large) buffers.
       this.state = initialAggregatorState(this.name);
     }
-    return this.tensors.combine(perHead, shapes);
+    return this.tensors.combine(perHead, shapes, losses);
   }
 
   /** Moves the method's tensors into the JSON state and frees them (no-op without). */
@@ -153,13 +159,18 @@ export class AggregatingBalancer implements TensorBalancer {
 
   getState(): Record<string, unknown> {
     const state = this.tensors ? this.tensors.toState() : this.state;
-    return { aggregator: state as unknown as Record<string, unknown> };
+    return { aggregator: state as unknown as Record<string, unknown>, ...(this.lossTransform ? { loss: this.lossTransform.getState() } : {}) };
   }
 
   setState(state: Record<string, unknown>): void {
+    if (this.lossTransform && state.loss !== undefined) this.lossTransform.setState(state.loss as Record<string, unknown>);
     if (!state.aggregator) return;
     this.tensors?.dispose();
     this.tensors = undefined;
     this.state = state.aggregator as unknown as AggregatorState;
+  }
+
+  dispose(): void {
+    this.lossTransform?.dispose();
   }
 }

@@ -10,16 +10,26 @@ import { MultilossError } from '../errors.js';
 import type { AggregatorOptions, AggregatorState, DbmtlState } from './aggregation/index.js';
 import { validateAggregatorOptions } from './aggregation/index.js';
 import { DbmtlTensorBuffers } from './dbmtl-tensors.js';
+import { OptionReader } from './options.js';
+import { ImtlLBalancer } from './strategies/imtl-l.js';
+import type { BalancedHead, LossTransform } from './strategy.js';
 
 export type GradientMode = 'param' | 'rep';
 
+/** A loss half the balancer owns: transforms the losses in the tape, has a JSON state, frees its variables. */
+export interface LossHalf extends LossTransform {
+  getState(): Record<string, unknown>;
+  setState(state: Record<string, unknown>): void;
+  dispose(): void;
+}
+
 /**
  * A method's per-head gradient state kept as tensors between steps (param
- * mode): `combine` returns the weights and the direction (one new tensor per
- * shared variable, the caller's to dispose); `toState` is the JSON state.
+ * mode): `combine` (given this step's losses) returns the weights and the direction (one new
+ * tensor per shared variable, the caller's to dispose); `toState` is the JSON state.
  */
 export interface TensorCombiner {
-  combine(perHead: readonly (readonly (tf.Tensor | undefined)[])[], shapes: readonly (readonly number[])[]): { weights: Float64Array; direction: tf.Tensor[] };
+  combine(perHead: readonly (readonly (tf.Tensor | undefined)[])[], shapes: readonly (readonly number[])[], losses: readonly number[]): { weights: Float64Array; direction: tf.Tensor[] };
   toState(): AggregatorState;
   dispose(): void;
 }
@@ -37,6 +47,12 @@ export interface GradientMethodTraining {
   defaultMode?(options: Record<string, unknown>): GradientMode | undefined;
   /** Refuses options that make no sense in training (or in `mode`); throws MultilossError('config'). */
   checkOptions?(options: Record<string, unknown>, mode: GradientMode): void;
+  /**
+   * The method's loss half, when it has one (the full IMTL's learned loss scales): the options it
+   * reads (taken out before the aggregator sees the rest) and the transform it builds from them
+   * (undefined: these options turn it off).
+   */
+  lossHalf?: { options: readonly string[]; create(heads: readonly BalancedHead[], options: Record<string, unknown>): LossHalf | undefined };
   /** Param mode: the method on the per-head gradient tensors, continuing from `state`. */
   tensors?(options: AggregatorOptions, state: AggregatorState, shapes: readonly (readonly number[])[], tasks: number): TensorCombiner;
 }
@@ -63,7 +79,21 @@ export const GRADIENT_METHOD_TRAINING = {
   },
   gradvac: { modes: BOTH },
   cagrad: { modes: BOTH },
-  imtl: { modes: BOTH },
+  // The full IMTL (Liu et al., ICLR 2021): IMTL-L's learned loss scales, then IMTL-G on the scaled losses' gradients.
+  imtl: {
+    modes: BOTH,
+    lossHalf: {
+      options: ['lossScales', 'initialScale'],
+      create(heads, options) {
+        const r = new OptionReader('imtl', options, ['lossScales', 'initialScale']);
+        if (!r.boolean('lossScales', true)) {
+          if (options.initialScale !== undefined) r.fail('initialScale', 'left out when lossScales is false (IMTL-G alone has no loss scales)', options.initialScale);
+          return undefined;
+        }
+        return new ImtlLBalancer(heads, options.initialScale === undefined ? {} : { initialScale: options.initialScale as number }, 'imtl');
+      },
+    },
+  },
   nash: { modes: BOTH },
   aligned: { modes: BOTH },
   upgrad: { modes: BOTH },

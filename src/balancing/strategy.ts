@@ -65,6 +65,19 @@ export interface LossBalancer {
 }
 
 /**
+ * A gradient strategy's loss half (IMTL's learned loss scales): each head's
+ * loss is transformed inside the tape before its gradient is taken, so the
+ * rows the strategy combines are the gradients of the transformed losses. Its
+ * variables are trained by the model's optimizer, each head's backward pass
+ * contributing its part of their gradient.
+ */
+export interface LossTransform {
+  /** One transformed loss per head (scalars, same order as the heads). */
+  transform(losses: tf.Scalar[]): tf.Scalar[];
+  variables(): tf.Variable[];
+}
+
+/**
  * A gradient-based strategy: given each head's gradient on the shared part
  * (rows of a T×d matrix), returns the direction to apply there. Head-owned
  * parameters always receive their own head's gradient.
@@ -77,8 +90,12 @@ export interface GradientBalancer {
   combineGradients(grads: Float32Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): { direction: Float32Array; weights: Float64Array };
   /** Iterations and final residual of the solver behind the last combine call, if it ran one (per-epoch diagnostics). */
   solverReport?(): SolverReport | undefined;
+  /** The loss half, when the method has one: the per-head losses are transformed before their gradients are taken. */
+  readonly lossTransform?: LossTransform;
   getState(): Record<string, unknown>;
   setState(state: Record<string, unknown>): void;
+  /** Frees the strategy's own tensors (the loss half's variables). */
+  dispose?(): void;
 }
 
 export type BalancingStrategy = LossBalancer | GradientBalancer;

@@ -91,7 +91,7 @@ export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
   const release = () => {
     trainer?.dispose();
     trainer = undefined;
-    if (strategy?.kind === 'loss') strategy.dispose?.();
+    strategy?.dispose?.();
   };
   try {
     strategy = createStrategy(run.balance, run.balanced);

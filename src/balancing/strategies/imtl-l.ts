@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BalancedHead, LossBalancer, StepContext } from '../strategy.js';
+import type { BalancedHead, LossBalancer, LossTransform, StepContext } from '../strategy.js';
+import { MultilossError } from '../../errors.js';
 import { requireHeads, stateNumbers } from './common.js';
 import { OptionReader } from '../options.js';
 import { learnedScaleTotal } from './uncertainty.js';
@@ -25,8 +26,10 @@ export const IMTL_L_OPTIONS: readonly string[] = ['initialScale'];
  * reported weight of a head is e^{sₜ}. Same tape node as `uncertainty`
  * (learnedScaleTotal, with the variable holding −sₜ). Options: `initialScale`
  * (default 0). State: `{ scales: number[] }` (sₜ). Cost: as `uncertainty`.
+ * As a LossTransform it is the loss half of the full IMTL (the gradient method
+ * `imtl`): each head's loss becomes e^{sₜ}Lₜ − sₜ before its gradient is taken.
  */
-export class ImtlLBalancer implements LossBalancer {
+export class ImtlLBalancer implements LossBalancer, LossTransform {
   readonly kind = 'loss' as const;
   readonly name = 'imtl-l';
   /** −sₜ, so that e^{sₜ}Lₜ − sₜ is the `factor·e^{−v}·L + c·v` form of learnedScaleTotal. */
@@ -34,10 +37,11 @@ export class ImtlLBalancer implements LossBalancer {
   private readonly ones: tf.Tensor1D;
   private readonly T: number;
 
-  constructor(heads: readonly BalancedHead[], options: ImtlLOptions = {}) {
-    const o = new OptionReader('imtl-l', options, IMTL_L_OPTIONS);
+  /** `method`: the name option messages give (the full IMTL reads `initialScale` as its own). */
+  constructor(heads: readonly BalancedHead[], options: ImtlLOptions = {}, method = 'imtl-l') {
+    const o = new OptionReader(method, options, IMTL_L_OPTIONS);
     const init = o.number('initialScale', 0, -20, 20);
-    requireHeads('imtl-l', heads.length);
+    requireHeads(method, heads.length);
     this.T = heads.length;
     this.ones = tf.keep(tf.ones([this.T]) as tf.Tensor1D);
     const initial = tf.fill([this.T], -init) as tf.Tensor1D;
@@ -47,6 +51,13 @@ export class ImtlLBalancer implements LossBalancer {
 
   combine(losses: tf.Scalar[], _ctx?: StepContext): { total: tf.Scalar; weights: tf.Tensor1D } {
     return learnedScaleTotal(losses, this.negScale, this.ones, 1);
+  }
+
+  /** Each head's e^{sₜ}Lₜ − sₜ (its gradient w.r.t. the model is e^{sₜ}·∇Lₜ; w.r.t. sₜ, e^{sₜ}Lₜ − 1). */
+  transform(losses: tf.Scalar[]): tf.Scalar[] {
+    if (losses.length !== this.T) throw new MultilossError('training', `imtl: ${losses.length} losses for ${this.T} heads`);
+    const v = tf.unstack(this.negScale);
+    return losses.map((l, t) => tf.add(tf.mul(tf.exp(tf.neg(v[t])), l), v[t]) as tf.Scalar);
   }
 
   /** The learned scales sₜ. */

@@ -46,17 +46,25 @@ export function paramStep(env: StepEnv, strategy: GradientBalancer, { batch, ste
   };
   let lossVec: tf.Tensor | undefined;
   let outputs: tf.Tensor[] = [];
+  // The strategy's loss half (IMTL's loss scales): its variables get the sum of every head's part.
+  const transform = strategy.lossTransform;
+  const halfVars = transform?.variables() ?? [];
   try {
     withTape(() => {
       const rep = env.network.forwardTrunk(batch.x, true, new Rng(stepSeed));
       const raw = heads.map((_, t) => env.network.forwardHead(t, rep, batch.x));
       const losses = raw.map((r, t) => reduceLoss(heads[t].loss.perSample(batch.y[t], r), batch.w[t]));
       lossVec = keep(tf.stack(losses));
+      const trained = transform ? transform.transform(losses) : losses;
       if (wantMetrics) outputs = env.network.activate(raw).map((o) => keep(tf.reshape(o, [-1])));
       for (let t = 0; t < T; t++) {
         // Untaped: recorded onto the scope's tape, this backward pass would lengthen what the next head's filters.
-        const { grads } = untaped(() => tf.variableGrads(() => losses[t], [...shared, ...headVars[t]]));
+        const { grads } = untaped(() => tf.variableGrads(() => trained[t], [...shared, ...headVars[t], ...halfVars]));
         for (const v of headVars[t]) headGrads[v.name] = keep(grads[v.name] ?? tf.zerosLike(v));
+        for (const v of halfVars) {
+          const g = grads[v.name];
+          if (g) headGrads[v.name] = keep(headGrads[v.name] ? tf.add(headGrads[v.name], g) : g);
+        }
         perHead[t] = shared.map((v) => (grads[v.name] ? keep(grads[v.name]) : undefined));
       }
     });
@@ -133,7 +141,7 @@ export function paramStep(env: StepEnv, strategy: GradientBalancer, { batch, ste
           // Σₜ wₜgₜ; heads with weight 0 or no gradient here contribute nothing.
           grads[v.name] = weightedSum(perHead.map((row) => row[i]), w, v.shape);
         });
-        env.optimizer.apply(clip(grads, env.options), [...shared, ...headVars.flat()]);
+        env.optimizer.apply(clip(grads, env.options), [...shared, ...headVars.flat(), ...halfVars]);
         if (direction) tf.dispose(direction);
       });
     }

@@ -108,7 +108,9 @@ export function tapeStep(env: StepEnv, strategy: BalancingStrategy, { batch, ste
   let packed: tf.Tensor;
   try {
     packed = tf.tidy(() => {
-      const variables = [...env.network.trainableVariables, ...(balancer?.variables() ?? [])];
+      // A gradient method's loss half (IMTL's loss scales) transforms each head's loss before its gradient is taken.
+      const transform = aggregator?.lossTransform;
+      const variables = [...env.network.trainableVariables, ...(balancer?.variables() ?? []), ...(transform?.variables() ?? [])];
       const { value, grads } = tf.variableGrads(() => {
         const rep = env.network.forwardTrunk(batch.x, true, new Rng(stepSeed), capture);
         if (capture?.input) capture.input = tf.keep(capture.input);
@@ -123,7 +125,7 @@ export function tapeStep(env: StepEnv, strategy: BalancingStrategy, { batch, ste
           total = combined.total;
           weightTensor = tf.keep(combined.weights);
         } else {
-          total = tf.addN(losses) as tf.Scalar;
+          total = tf.addN(transform ? transform.transform(losses) : losses) as tf.Scalar;
         }
         const outputs = wantMetrics ? env.network.activate(raw).map((o) => tf.reshape(o, [-1])) : [];
         kept = outputs.map((t) => tf.keep(t));
