@@ -13,12 +13,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../errors.js';
-import { gramOfTensors } from '../engine/native/gram.js';
 import { weightedSum } from '../engine/weighted-sum.js';
 import { checkBaseState } from './aggregation/state.js';
 import type { DbmtlState } from './aggregation/types.js';
-
-type Grad = tf.Tensor | undefined;
+import { gramOfRows, rowsFromTensors, tensorsFromRows, type Grad } from './tensor-rows.js';
 
 export interface DbmtlTensorOptions {
   beta: number;
@@ -42,24 +40,7 @@ export class DbmtlTensorBuffers {
     const T = rows;
     checkBaseState('dbmtl', state);
     this.step = state.step;
-    if (state.buffer !== null) {
-      const d = shapes.reduce((s, shape) => s + sizeOf(shape), 0);
-      if (state.buffer.length !== T) throw new MultilossError('config', `aggregator 'dbmtl': state.buffer has ${state.buffer.length} rows but the model has ${T} heads`);
-      this.buffers = state.buffer.map((row, t) => {
-        if (row.length !== d) throw new MultilossError('config', `aggregator 'dbmtl': state.buffer rows have ${row.length} entries, expected ${d}`);
-        const flat = Float32Array.from(row);
-        for (let j = 0; j < d; j++) {
-          if (!Number.isFinite(flat[j])) throw new MultilossError('config', `aggregator 'dbmtl': state.buffer has a non-finite entry at row ${t}, column ${j}`);
-        }
-        let offset = 0;
-        return shapes.map((shape) => {
-          const size = sizeOf(shape);
-          const part = tf.keep(tf.tensor(flat.subarray(offset, offset + size), shape.slice(), 'float32'));
-          offset += size;
-          return part;
-        });
-      });
-    }
+    if (state.buffer !== null) this.buffers = tensorsFromRows('dbmtl', 'buffer', state.buffer, shapes, T);
   }
 
   /**
@@ -107,10 +88,7 @@ export class DbmtlTensorBuffers {
   toState(): DbmtlState {
     const T = this.rows;
     if (this.buffers === null) return { method: 'dbmtl', step: this.step, buffer: null };
-    const rows = this.buffers.map((row) => {
-      const flat = tf.tidy(() => tf.concat(row.map((x) => tf.reshape(x, [-1]))).dataSync() as Float32Array);
-      return jsonRow(flat);
-    });
+    const rows = rowsFromTensors(this.buffers);
     if (rows.length !== T) throw new MultilossError('training', `aggregator 'dbmtl': ${rows.length} buffered rows for ${T} heads`);
     return { method: 'dbmtl', step: this.step, buffer: rows };
   }
@@ -121,31 +99,14 @@ export class DbmtlTensorBuffers {
   }
 }
 
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((s, n) => s * n, 1);
-}
-
 /** a·g + b·old (old undefined: a·g; both missing: zeros), a new float32 tensor of `shape`. */
 function emaUpdate(g: Grad, old: tf.Tensor | undefined, a: number, b: number, shape: number[]): tf.Tensor {
   return weightedSum([g, old], [a, b], shape);
 }
 
-/** ‖ĝ_t‖² summed over the variables: the Gram diagonal natively (double sums), else tfjs sums. */
+/** ‖ĝ_t‖² summed over the variables (the Gram diagonal). */
 function squaredNorms(buffers: tf.Tensor[][]): Float64Array {
   const T = buffers.length;
-  const gram = gramOfTensors(buffers);
-  if (gram) return Float64Array.from({ length: T }, (_, t) => gram[t * T + t]);
-  const sums = tf.tidy(() => tf.stack(buffers.map((row) => tf.addN(row.map((x) => tf.sum(tf.square(x)))))).dataSync());
-  return Float64Array.from(sums);
-}
-
-function rowToJSON(this: Float64Array): number[] {
-  return Array.from(this);
-}
-
-/** A Float64Array row that JSON.stringify writes as a plain array (as the reference's rows). */
-function jsonRow(values: Float32Array): Float64Array {
-  const row = Float64Array.from(values);
-  Object.defineProperty(row, 'toJSON', { value: rowToJSON, enumerable: false });
-  return row;
+  const gram = gramOfRows(buffers);
+  return Float64Array.from({ length: T }, (_, t) => gram[t * T + t]);
 }

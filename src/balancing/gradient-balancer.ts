@@ -84,7 +84,7 @@ export class AggregatingBalancer implements TensorBalancer {
     // A method that reads this step's losses (MGDA's loss normalisations) gets them at every step.
     validateAggregatorOptions(name, this.needs.losses ? { ...rest, losses: new Array<number>(heads.length).fill(1) } : rest);
     // Rows kept across steps (EMA buffers, accumulators) are per-parameter; in rep mode a row is a batch's samples.
-    if (this.needs.rows && mode === 'rep') {
+    if (this.needs.rowsAcrossSteps && mode === 'rep') {
       throw new MultilossError('config', `balance.mode: method "${name}" with these options keeps gradient rows across steps and is valid in mode "param" only`);
     }
     this.training.checkOptions?.(rest, mode);

@@ -7,9 +7,11 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { MultilossError } from '../errors.js';
-import type { AggregatorOptions, AggregatorState, DbmtlState } from './aggregation/index.js';
+import type { AggregatorOptions, AggregatorState, DbmtlState, ExcessmtlState, MocoState } from './aggregation/index.js';
 import { validateAggregatorOptions } from './aggregation/index.js';
 import { DbmtlTensorBuffers } from './dbmtl-tensors.js';
+import { ExcessmtlTensorState } from './excessmtl-tensors.js';
+import { MocoTensorState } from './moco-tensors.js';
 import { OptionReader } from './options.js';
 import { ImtlLBalancer } from './strategies/imtl-l.js';
 import type { BalancedHead, LossTransform } from './strategy.js';
@@ -105,9 +107,17 @@ export const GRADIENT_METHOD_TRAINING = {
   dualproj: { modes: BOTH },
   config: { modes: BOTH },
   fairgrad: { modes: BOTH },
-  // ExcessMTL and MoCo keep per-parameter rows across steps: param mode only.
-  excessmtl: { modes: ['param'] },
-  moco: { modes: ['param'] },
+  // ExcessMTL and MoCo keep per-parameter rows across steps: param mode only; their rows stay tensors.
+  excessmtl: {
+    modes: ['param'],
+    tensors: (options, state, shapes, tasks) => new ExcessmtlTensorState(validateAggregatorOptions('excessmtl', options), state as ExcessmtlState, shapes, tasks),
+  },
+  moco: {
+    modes: ['param'],
+    // The losses are the step's (passed to combine); a placeholder lets the options resolve.
+    tensors: (options, state, shapes, tasks) =>
+      new MocoTensorState(validateAggregatorOptions('moco', { ...(options as Record<string, unknown>), losses: new Array<number>(tasks).fill(0) }), state as MocoState, shapes, tasks),
+  },
   // In rep mode only over an inner method that keeps no rows (the balancer checks what the options need).
   crmogm: { modes: BOTH },
 } satisfies Record<string, GradientMethodTraining>;

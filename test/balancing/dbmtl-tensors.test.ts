@@ -9,49 +9,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { w1Data, w1Heads } from '../../bench/w1.js';
-import { aggregate, createStrategy, type AggregatorState, type GradientBalancer } from '../../src/balancing/index.js';
+import { aggregate, createStrategy, type AggregatorState } from '../../src/balancing/index.js';
 import { AggregatingBalancer, isTensorBalancer, type TensorBalancer } from '../../src/balancing/gradient-balancer.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadAddon, nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../../src/engine/native/index.js';
 import { MultiHeadNetwork } from '../../src/model/network.js';
 import { Rng } from '../../src/util/rng.js';
 import { Trainer } from '../../src/training/trainer.js';
-
-const HEADS = [1, 2, 3].map((i) => ({ name: `h${i}`, kind: 'regression', weight: 1 }));
-const SHAPES = [[7, 5], [5], [4, 3]];
-const D = SHAPES.reduce((s, shape) => s + shape.reduce((p, n) => p * n, 1), 0);
-const ctx = { epoch: 0, step: 0, rng: new Rng(1) };
-
-/** Head t's gradients, scaled 10^(t−1) apart; head 2 does not reach variable 2 (undefined: zero). */
-function gradients(rng: Rng): { perHead: (tf.Tensor | undefined)[][]; rows: Float32Array } {
-  const rows = new Float32Array(3 * D);
-  const perHead = [0, 1, 2].map((t) => {
-    let offset = t * D;
-    return SHAPES.map((shape, i) => {
-      const size = shape.reduce((p, n) => p * n, 1);
-      if (t === 2 && i === 2) {
-        offset += size;
-        return undefined;
-      }
-      const values = Float32Array.from({ length: size }, () => (rng.next() * 2 - 1) * Math.pow(10, t - 1));
-      rows.set(values, offset);
-      offset += size;
-      return tf.tensor(values, shape);
-    });
-  });
-  return { perHead, rows };
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rel = 1e-5): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 0;
-  for (let j = 0; j < expected.length; j++) scale = Math.max(scale, Math.abs(expected[j]));
-  for (let j = 0; j < expected.length; j++) {
-    assert.ok(Math.abs(actual[j] - expected[j]) <= rel * scale, `${what}[${j}]: ${actual[j]} vs ${expected[j]} (scale ${scale})`);
-  }
-}
-
-const flatten = (xs: tf.Tensor[]): Float32Array => Float32Array.from(xs.flatMap((x) => Array.from(x.dataSync())));
+import { assertClose, ctx, D, flatten, gradients, HEADS, recording, SHAPES } from './tensor-path-helpers.js';
 
 function bufferOf(state: Record<string, unknown>): ArrayLike<number>[] {
   const buffer = (state.aggregator as { buffer: ArrayLike<number>[] | null }).buffer;
@@ -149,36 +114,6 @@ describe('dbmtl on tensors (param mode) vs the standalone aggregator', () => {
     tf.dispose(perHead.flat().filter((x): x is tf.Tensor => x !== undefined));
   });
 });
-
-/**
- * The strategy as the trainer sees it, recording every step's weights: on the tensor path
- * (`combineTensors`) or, as a plain GradientBalancer, on the rows path (T×d rows to `aggregate`).
- */
-function recording(s: TensorBalancer, tensorPath: boolean, weights: number[][]): GradientBalancer {
-  const plain: GradientBalancer = {
-    kind: 'gradient',
-    name: s.name,
-    mode: s.mode,
-    combineGradients: (grads, tasks, dim, losses, c) => {
-      const out = s.combineGradients(grads, tasks, dim, losses, c);
-      weights.push(Array.from(out.weights));
-      return out;
-    },
-    getState: () => s.getState(),
-    setState: (state) => s.setState(state),
-  };
-  if (!tensorPath) return plain;
-  const tensor: TensorBalancer = {
-    ...plain,
-    combineTensors: (perHead, shapes, losses, c) => {
-      const out = s.combineTensors(perHead, shapes, losses, c);
-      if (out) weights.push(Array.from(out.weights));
-      return out;
-    },
-    releaseTensors: () => s.releaseTensors(),
-  };
-  return tensor;
-}
 
 describe('dbmtl training: tensors', () => {
   before(async () => {

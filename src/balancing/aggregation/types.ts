@@ -368,8 +368,13 @@ export interface MethodOutput<S> {
  * own options; the loop reads this declaration instead of the method's name.
  */
 export interface AggregatorNeeds {
-  /** The gradient rows themselves, not only GGᵀ (dbmtl buffers them across steps). */
+  /** The gradient rows themselves, not only GGᵀ (dbmtl buffers them across steps; graddrop masks them). */
   rows?: boolean;
+  /**
+   * The state keeps d-vectors across steps (EMA buffers, accumulators): per-parameter rows, so
+   * 'param' mode only (in 'rep' mode a row is one batch's samples).
+   */
+  rowsAcrossSteps?: boolean;
   /** This step's losses, passed as option `losses` (mgda's loss normalisations). */
   losses?: boolean;
   /** A fresh seed per step, passed as option `seed` (pcgrad's random orders). */
@@ -392,6 +397,6 @@ export interface Aggregator<M extends AggregatorName> {
   /** Throws MultilossError('config') when `state` does not fit T tasks and d columns. */
   checkState(state: AggregatorState<M>, T: number, d: number): void;
   run(ctx: GradContext, options: ResolvedOptions<M>, state: AggregatorState<M>): MethodOutput<AggregatorState<M>>;
-  /** The direction is formed from the method's own buffers, not as Σ_t w_t g_t of the rows given (dbmtl, moco). */
-  readonly directionFromState?: boolean;
+  /** The direction is not Σ_t w_t g_t of the rows given (dbmtl and moco form it from their buffers, graddrop from sign-masked rows). */
+  readonly ownDirection?: boolean;
 }

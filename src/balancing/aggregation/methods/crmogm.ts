@@ -77,6 +77,6 @@ export function crmogmAggregatorOver(registry: Registry): Aggregator<'crmogm'> {
 /** The methods CR-MOGM can wrap: those whose direction is Σ_t w_t g_t of the rows given, other than itself. */
 function innerNames(registry: Readonly<Record<string, Aggregator<AggregatorName>>>): string[] {
   return Object.values(registry)
-    .filter((a) => a.name !== 'crmogm' && !a.directionFromState)
+    .filter((a) => a.name !== 'crmogm' && !a.ownDirection)
     .map((a) => a.name);
 }

@@ -16,8 +16,8 @@ import { assertFinite, combine } from '../matrix.js';
  */
 export const dbmtlAggregator: Aggregator<'dbmtl'> = {
   name: 'dbmtl',
-  needs: { rows: true },
-  directionFromState: true,
+  needs: { rows: true, rowsAcrossSteps: true },
+  ownDirection: true,
   resolve(options) {
     const r = new OptionReader('dbmtl', options);
     const beta = r.number('beta', 0.9, 0, 1, { maxOpen: true });

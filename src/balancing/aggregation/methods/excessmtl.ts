@@ -22,7 +22,7 @@ import { MultilossError } from '../../../errors.js';
  */
 export const excessmtlAggregator: Aggregator<'excessmtl'> = {
   name: 'excessmtl',
-  needs: { rows: true },
+  needs: { rows: true, rowsAcrossSteps: true },
   resolve(options) {
     const r = new OptionReader('excessmtl', options);
     const stepSize = r.number('stepSize', 1e-2, 0, Infinity);
@@ -64,29 +64,35 @@ export const excessmtlAggregator: Aggregator<'excessmtl'> = {
       sumSquares.push(acc);
       risk[t] = r;
     }
-    const weights = new Float64Array(T).fill(1);
-    let initial: number[];
-    if (state.initial === null || state.weights === null) {
-      initial = Array.from(risk);
-    } else {
-      initial = Array.from(state.initial);
-      // w_prev·exp(η·r/r⁰) normalised in the log domain (a large ratio must not overflow before the rescaling).
-      const logs = new Float64Array(T);
-      let max = -Infinity;
-      for (let t = 0; t < T; t++) {
-        const ratio = initial[t] > 0 ? risk[t] / initial[t] : 0;
-        logs[t] = Math.log(state.weights[t]) + o.stepSize * ratio;
-        max = Math.max(max, logs[t]);
-      }
-      if (!Number.isFinite(max)) throw new MultilossError('config', "aggregator 'excessmtl': state.weights must be positive (one per task row)");
-      let total = 0;
-      for (let t = 0; t < T; t++) {
-        weights[t] = Math.exp(logs[t] - max);
-        total += weights[t];
-      }
-      for (let t = 0; t < T; t++) weights[t] *= T / total;
-    }
+    const first = state.initial === null || state.weights === null;
+    const initial = first ? Array.from(risk) : Array.from(state.initial as number[]);
+    const weights = first ? new Float64Array(T).fill(1) : excessWeights(state.weights as number[], initial, risk, o.stepSize);
     const next: ExcessmtlState = { method: 'excessmtl', step: state.step + 1, sumSquares, initial, weights: Array.from(weights) };
     return { weights, state: next };
   },
 };
+
+/**
+ * The next weights w_t ← w_t·exp(η·r_t/r⁰_t), renormalised to Σw = T in the log domain (a large
+ * ratio must not overflow before the rescaling); a task with r⁰_t = 0 has ratio 0. Shared with
+ * the trainer's tensor path (excessmtl-tensors.ts).
+ */
+export function excessWeights(previous: ArrayLike<number>, initial: ArrayLike<number>, risk: ArrayLike<number>, stepSize: number): Float64Array {
+  const T = risk.length;
+  const logs = new Float64Array(T);
+  let max = -Infinity;
+  for (let t = 0; t < T; t++) {
+    const ratio = initial[t] > 0 ? risk[t] / initial[t] : 0;
+    logs[t] = Math.log(previous[t]) + stepSize * ratio;
+    max = Math.max(max, logs[t]);
+  }
+  if (!Number.isFinite(max)) throw new MultilossError('config', "aggregator 'excessmtl': state.weights must be positive (one per task row)");
+  const weights = new Float64Array(T);
+  let total = 0;
+  for (let t = 0; t < T; t++) {
+    weights[t] = Math.exp(logs[t] - max);
+    total += weights[t];
+  }
+  for (let t = 0; t < T; t++) weights[t] *= T / total;
+  return weights;
+}

@@ -29,8 +29,8 @@ const NORMALIZATIONS: readonly MocoNormalization[] = ['loss', 'none'];
 
 export const mocoAggregator: Aggregator<'moco'> = {
   name: 'moco',
-  needs: (o) => ({ rows: true, losses: o.normalization !== 'none' }),
-  directionFromState: true,
+  needs: (o) => ({ rows: true, rowsAcrossSteps: true, losses: o.normalization !== 'none' }),
+  ownDirection: true,
   resolve(options) {
     const r = new OptionReader('moco', options);
     const beta = r.number('beta', 0.5, 0, 1, { minOpen: true });
@@ -56,7 +56,7 @@ export const mocoAggregator: Aggregator<'moco'> = {
     const { T, d, rows } = ctx;
     checkTaskLength('moco', 'losses', o.losses, T);
     const k = state.step + 1;
-    const b = o.beta / Math.pow(k, o.betaSigma);
+    const { b, g: gammaK } = mocoRates(o, k);
     const tracked: Float64Array[] = [];
     for (let t = 0; t < T; t++) {
       const g = rows[t];
@@ -77,31 +77,39 @@ export const mocoAggregator: Aggregator<'moco'> = {
       }
       tracked.push(y);
     }
-    // λ − γ_k(YYᵀ + ρI)λ, then the softmax.
-    const lambda = state.lambda === null ? new Array<number>(T).fill(1 / T) : Array.from(state.lambda);
-    const g = o.gamma / Math.pow(k, o.gammaSigma);
-    const YY = computeGram(tracked);
-    const z = new Float64Array(T);
-    for (let i = 0; i < T; i++) {
-      let s = o.rho * lambda[i];
-      for (let j = 0; j < T; j++) s += YY[i * T + j] * lambda[j];
-      z[i] = lambda[i] - g * s;
-    }
-    let max = -Infinity;
-    for (let i = 0; i < T; i++) max = Math.max(max, z[i]);
-    let total = 0;
-    const next = new Float64Array(T);
-    for (let i = 0; i < T; i++) {
-      next[i] = Math.exp(z[i] - max);
-      total += next[i];
-    }
-    if (!Number.isFinite(max)) throw new MultilossError('training', "aggregator 'moco': the weight update overflows (tracked gradients too large for gamma)");
-    const weights = new Float64Array(T);
-    for (let i = 0; i < T; i++) {
-      next[i] /= total;
-      weights[i] = T * next[i];
-    }
-    const nextState: MocoState = { method: 'moco', step: k, tracked, lambda: Array.from(next) };
+    const lambda = mocoLambda(state.lambda, computeGram(tracked), T, gammaK, o.rho);
+    const weights = Float64Array.from(lambda, (l) => T * l);
+    const nextState: MocoState = { method: 'moco', step: k, tracked, lambda: Array.from(lambda) };
     return { weights, direction: combine(tracked, weights, d), state: nextState };
   },
 };
+
+/** Step k's tracking rate β_k = β/k^βσ and weight step γ_k = γ/k^γσ (shared with the trainer's tensor path). */
+export function mocoRates(o: { beta: number; betaSigma: number; gamma: number; gammaSigma: number }, k: number): { b: number; g: number } {
+  return { b: o.beta / Math.pow(k, o.betaSigma), g: o.gamma / Math.pow(k, o.gammaSigma) };
+}
+
+/**
+ * The next weights softmax(λ − γ_k(YYᵀ + ρI)λ) in the simplex, from the previous λ (null: the
+ * first step, 1/T each) and the Gram matrix YY of the tracked gradients.
+ */
+export function mocoLambda(previous: ArrayLike<number> | null, YY: Float64Array, T: number, g: number, rho: number): Float64Array {
+  const lambda = previous === null ? new Array<number>(T).fill(1 / T) : Array.from(previous);
+  const z = new Float64Array(T);
+  for (let i = 0; i < T; i++) {
+    let s = rho * lambda[i];
+    for (let j = 0; j < T; j++) s += YY[i * T + j] * lambda[j];
+    z[i] = lambda[i] - g * s;
+  }
+  let max = -Infinity;
+  for (let i = 0; i < T; i++) max = Math.max(max, z[i]);
+  if (!Number.isFinite(max)) throw new MultilossError('training', "aggregator 'moco': the weight update overflows (tracked gradients too large for gamma)");
+  let total = 0;
+  const next = new Float64Array(T);
+  for (let i = 0; i < T; i++) {
+    next[i] = Math.exp(z[i] - max);
+    total += next[i];
+  }
+  for (let i = 0; i < T; i++) next[i] /= total;
+  return next;
+}
