@@ -43,6 +43,8 @@ export const TOY_METHODS: readonly { method: AggregatorName; label: string; opti
   // The toy's losses go negative, so MoCo tracks the raw gradients (its paper's Algorithm 1), not L·g/‖g‖.
   { method: 'moco', label: 'MoCo (raw gradients)', options: { normalization: 'none' } },
   { method: 'crmogm', label: 'CR-MOGM (over MGDA)', options: { inner: 'mgda' } },
+  // Training applies GradDrop at the shared representation; the toy has none, so it masks the parameters' gradients (torchjd's aggregator).
+  { method: 'graddrop', label: 'GradDrop (on x)' },
 ];
 
 /** Adam steps per run: the Nash-MTL toy script's budget, as the tests use. */

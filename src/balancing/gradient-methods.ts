@@ -120,6 +120,8 @@ export const GRADIENT_METHOD_TRAINING = {
   },
   // In rep mode only over an inner method that keeps no rows (the balancer checks what the options need).
   crmogm: { modes: BOTH },
+  // GradDrop works at the shared representation (the paper's and LibMTL's): its purity is per activation entry.
+  graddrop: { modes: ['rep'] },
 } satisfies Record<string, GradientMethodTraining>;
 
 export type GradientMethod = keyof typeof GRADIENT_METHOD_TRAINING;

@@ -28,6 +28,8 @@ const METHODS: Record<string, unknown>[] = [
   { method: 'moco', mode: 'param' },
   { method: 'crmogm', inner: 'nash', mode: 'param' },
   { method: 'crmogm', inner: 'mgda', mode: 'rep' },
+  { method: 'graddrop' },
+  { method: 'graddrop', leak: 0.2, mode: 'rep' },
 ];
 
 async function speciesAccuracy(balance: Record<string, unknown>, extra: Record<string, unknown> = {}) {
@@ -86,7 +88,7 @@ describe('balance configuration errors', () => {
     { name: 'b', kind: 'regression', weight: 1 },
   ];
   it('unknown method lists the valid ones', () => {
-    assert.throws(() => createStrategy({ method: 'magic' }, heads), /unknown method "magic"; valid methods: static, equal, uncertainty, dwa, gls, rlw, famo, gradnorm, stch, imtl-l, uwso, scale-invariant, mgda, pcgrad, gradvac, cagrad, imtl, nash, aligned, upgrad, dbmtl, dualproj, config, fairgrad, excessmtl, moco, crmogm/);
+    assert.throws(() => createStrategy({ method: 'magic' }, heads), /unknown method "magic"; valid methods: static, equal, uncertainty, dwa, gls, rlw, famo, gradnorm, stch, imtl-l, uwso, scale-invariant, mgda, pcgrad, gradvac, cagrad, imtl, nash, aligned, upgrad, dbmtl, dualproj, config, fairgrad, excessmtl, moco, crmogm, graddrop/);
   });
   it('an option out of range names it and the range', () => {
     assert.throws(() => createStrategy({ method: 'cagrad', c: -1 }, heads), /\bc\b.*-1|c.*range|c must/);
@@ -101,5 +103,8 @@ describe('balance configuration errors', () => {
     // CR-MOGM over a method that keeps gradient rows across steps: param only, as that method.
     assert.throws(() => createStrategy({ method: 'crmogm', inner: 'excessmtl', mode: 'rep' }, heads), /method "crmogm" with these options keeps gradient rows across steps and is valid in mode "param" only/);
     assert.ok(createStrategy({ method: 'crmogm', inner: 'excessmtl' }, heads));
+    // GradDrop works at the shared representation: rep by default, param refused.
+    assert.equal((createStrategy({ method: 'graddrop' }, heads) as { mode?: string }).mode, 'rep');
+    assert.throws(() => createStrategy({ method: 'graddrop', mode: 'param' }, heads), /"graddrop" is not valid in mode "param"; valid: rep/);
   });
 });

@@ -21,6 +21,7 @@ import { fairgradAggregator } from './methods/fairgrad.js';
 import { excessmtlAggregator } from './methods/excessmtl.js';
 import { mocoAggregator } from './methods/moco.js';
 import { crmogmAggregatorOver } from './methods/crmogm.js';
+import { graddropAggregator } from './methods/graddrop.js';
 
 const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   sum: sumAggregator,
@@ -41,6 +42,7 @@ const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   excessmtl: excessmtlAggregator,
   moco: mocoAggregator,
   crmogm: crmogmAggregatorOver(() => REGISTRY as unknown as Record<string, Aggregator<AggregatorName>>),
+  graddrop: graddropAggregator,
 };
 
 /** Every method name, in a stable order. */

@@ -21,7 +21,8 @@ export type AggregatorName =
   | 'fairgrad'
   | 'excessmtl'
   | 'moco'
-  | 'crmogm';
+  | 'crmogm'
+  | 'graddrop';
 
 /**
  * A T×d matrix of per-task gradients: either one row per task (plain arrays or
@@ -190,13 +191,20 @@ export interface MocoOptions {
 
 export interface CrmogmOptions {
   /** The method whose weights are averaged (default 'mgda'): any method whose direction is Σ_t w_t g_t of the rows given. */
-  inner?: Exclude<AggregatorName, 'crmogm' | 'dbmtl' | 'moco'>;
+  inner?: Exclude<AggregatorName, 'crmogm' | 'dbmtl' | 'moco' | 'graddrop'>;
   /** The inner method's options. */
   innerOptions?: Record<string, unknown>;
   /** EMA rate β ∈ [0, 1) of the weights (default 0.9). */
   beta?: number;
   /** Passed on to an inner method that takes loss values (mgda). */
   losses?: number[];
+}
+
+export interface GraddropOptions {
+  /** How much of each task's dropped entries leaks through, in [0, 1]: one number for every task or one per task (default 0, the paper's). */
+  leak?: number | number[];
+  /** Seed of the sign draws (default 0); the draws of step k come from Rng(`graddrop:${seed}:${k}`). */
+  seed?: number;
 }
 
 export interface AggregatorOptionsMap {
@@ -218,6 +226,7 @@ export interface AggregatorOptionsMap {
   excessmtl: ExcessmtlOptions;
   moco: MocoOptions;
   crmogm: CrmogmOptions;
+  graddrop: GraddropOptions;
 }
 
 /** Options of one method, or (for a method known only at run time) of any. */
@@ -242,6 +251,7 @@ export interface ResolvedOptionsMap {
   excessmtl: Required<ExcessmtlOptions>;
   moco: Required<Omit<MocoOptions, 'losses'>> & { losses?: number[] };
   crmogm: { inner: Exclude<AggregatorName, 'crmogm'>; beta: number; innerOptions: Record<string, unknown> };
+  graddrop: { leak: number | number[]; seed: number };
 }
 
 export type ResolvedOptions<M extends AggregatorName = AggregatorName> = ResolvedOptionsMap[M];
@@ -312,6 +322,8 @@ export interface AggregatorStateMap {
   excessmtl: ExcessmtlState;
   moco: MocoState;
   crmogm: CrmogmState;
+  /** The sign draws of step k come from Rng(`graddrop:${seed}:${k}`), so `step` is the RNG position. */
+  graddrop: BaseState<'graddrop'>;
 }
 
 /** JSON-serialisable state of one method (plain numbers and arrays only). */

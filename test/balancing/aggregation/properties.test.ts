@@ -378,6 +378,37 @@ const SPECS: Record<AggregatorName, Spec> = {
       closeTo(r.direction, sumRows(c.rows, want), 1e-12, termSize(c.rows, want), 'direction = Σ_t λ_t g_t');
     },
   },
+  graddrop: {
+    options: (c) => {
+      const g = rng(c.seed, 'graddrop');
+      const leak = g.next() < 0.3 ? 0 : g.next() < 0.5 ? g.next() : Array.from({ length: c.T }, () => g.next());
+      return { leak, seed: g.int(1000) };
+    },
+    permuted: (_c, perm, o) => ({ options: { ...o, leak: Array.isArray(o.leak) ? perm.map((k) => (o.leak as number[])[k]) : o.leak }, state: undefined }),
+    defining: (c, r, o) => {
+      // Every entry keeps one sign: d_j is Σ_t (ℓ_t + (1 − ℓ_t)[g_tj > 0])·g_tj or the same with
+      // [g_tj < 0]; where every task agrees, that is Σ_t g_tj.
+      const leak = Array.isArray(o.leak) ? (o.leak as number[]) : new Array<number>(c.T).fill(o.leak as number);
+      const size = termSize(c.rows, new Array(c.T).fill(1));
+      for (let j = 0; j < c.d; j++) {
+        let pos = 0;
+        let neg = 0;
+        let anyPositive = false;
+        let anyNegative = false;
+        for (let t = 0; t < c.T; t++) {
+          const x = c.rows[t][j];
+          pos += (leak[t] + (1 - leak[t]) * (x > 0 ? 1 : 0)) * x;
+          neg += (leak[t] + (1 - leak[t]) * (x < 0 ? 1 : 0)) * x;
+          anyPositive ||= x > 0;
+          anyNegative ||= x < 0;
+        }
+        const tol = 4 * c.T * EPS * size + 1e-300;
+        const dj = r.direction[j];
+        if (Math.abs(dj - pos) > tol && Math.abs(dj - neg) > tol) fail(`entry ${j}: ${dj} is neither the positive (${pos}) nor the negative (${neg}) choice`);
+        if (!(anyPositive && anyNegative) && Math.abs(dj - sumRows(c.rows.map((row) => row.subarray(j, j + 1)))[0]) > tol) fail(`entry ${j}: the tasks agree in sign but ${dj} is not their sum`);
+      }
+    },
+  },
   dbmtl: {
     options: () => ({ eps: 0 }),
     rowScaleInvariant: true,
