@@ -49,6 +49,9 @@ const ARCHITECTURES: Record<string, unknown>[] = [
   { kind: 'cgc', sharedExperts: 2, taskExperts: { species: 2 } },
   { kind: 'ple', levels: 2, sharedExperts: 1, taskExperts: 1 },
   { kind: 'cross-stitch', towers: [4] },
+  { kind: 'mtan', towers: { mass: [4] } },
+  { kind: 'dselect-k', experts: 3, k: 2, entropy: 0.01, towers: [4] },
+  { kind: 'dselect-k', experts: 4, k: 1, gate: 'static' },
 ];
 
 /** Variable names without the uniquifying suffix tfjs adds when a name repeats across models. */
@@ -76,11 +79,11 @@ describe('architectures', () => {
   before(useDefaultBackend);
 
   it('registers every kind', () => {
-    assert.deepEqual(architectureKinds().sort(), ['cgc', 'cross-stitch', 'mmoe', 'ple', 'shared']);
+    assert.deepEqual(architectureKinds().sort(), ['cgc', 'cross-stitch', 'dselect-k', 'mmoe', 'mtan', 'ple', 'shared']);
   });
 
   for (const arch of ARCHITECTURES) {
-    describe(String(arch.kind), () => {
+    describe(`${String(arch.kind)}${arch.gate ? ` (${String(arch.gate)} gate)` : ''}`, () => {
       let model: MultilossModel;
       const dir = join(tempDir(), 'm');
       const rows = penguins();
@@ -271,7 +274,7 @@ describe('architectures', () => {
       ['ple levels < 1', { kind: 'ple', levels: 0 }, /^architecture\.levels: expected a whole number ≥ 1, got 0$/],
       ['cross-stitch selfWeight out of range', { kind: 'cross-stitch', selfWeight: 2 }, /^architecture\.selfWeight: expected a number in \[0, 1\], got 2$/],
       ['a conv block in a tower', { kind: 'shared', towers: [{ type: 'conv', filters: 4 }] }, /^architecture\.towers\[0\]: a tower holds dense blocks only/],
-      ['an unknown kind', { kind: 'moe' }, /^architecture\.kind: unknown architecture "moe"; valid kinds: shared, mmoe, cgc, ple, cross-stitch$/],
+      ['an unknown kind', { kind: 'moe' }, /^architecture\.kind: unknown architecture "moe"; valid kinds: shared, mmoe, cgc, ple, cross-stitch, mtan, dselect-k$/],
       ['a conv trunk on tabular input', { kind: 'shared' }, /^model\.trunk\[0\]: a conv block needs image input of shape H×W×C, but its input is flat rows of \d+ \(tabular features\)$/, { model: { trunk: [{ type: 'conv', filters: 4 }] } }],
       ['conv experts on tabular input', { kind: 'mmoe', expertLayers: [{ type: 'conv', filters: 4 }] }, /^architecture\.expertLayers\[0\]: a conv block needs image input/],
     ];

@@ -111,3 +111,30 @@ export function denseTail(blocks: readonly DenseBlockSpec[]): DenseBlockSpec[] {
   });
   return blocks.slice(last + 1);
 }
+
+export function booleanOption(spec: ArchitectureSpec, key: string, fallback: boolean): boolean {
+  const v = spec[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new MultilossError('config', `architecture.${key}: expected true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** One of `choices` (default `fallback`). */
+export function choiceOption<T extends string>(spec: ArchitectureSpec, key: string, choices: readonly T[], fallback: T): T {
+  const v = spec[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
+    throw new MultilossError('config', `architecture.${key}: expected one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
+/** A finite number > 0 or ≥ 0 (default `fallback`). */
+export function signedOption(spec: ArchitectureSpec, key: string, fallback: number, bound: '> 0' | '≥ 0'): number {
+  const v = spec[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (bound === '> 0' && v === 0)) {
+    throw new MultilossError('config', `architecture.${key}: expected a number ${bound}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}

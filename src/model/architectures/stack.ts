@@ -211,6 +211,8 @@ export class Stack {
     readonly units: readonly Unit[],
     readonly inputShape: readonly number[],
     readonly outputShape: readonly number[],
+    /** Each unit's output shape (before the final flatten), in unit order. */
+    readonly unitShapes: readonly (readonly number[])[],
     private readonly endFlatten?: tfl.layers.Layer,
     private readonly dataInput = false,
   ) {}
@@ -226,6 +228,7 @@ export class Stack {
   private static assemble(specs: readonly DenseBlockSpec[], inputShape: readonly number[], o: StackOptions, src: LayerSource): Stack {
     let shape = [...inputShape];
     const units: Unit[] = [];
+    const unitShapes: number[][] = [];
     const p = o.prefix;
     specs.forEach((spec, i) => {
       const where = `${o.where}[${i}]`;
@@ -247,6 +250,7 @@ export class Stack {
         Stack.blockTail(unit, spec, act, src, p, i);
         shape = [spec.units];
         units.push(unit);
+        unitShapes.push(shape);
         return;
       }
       if (type !== 'conv') throw new MultilossError('config', `${where}.type: unknown block type "${String(type)}"; expected dense or conv`);
@@ -289,13 +293,14 @@ export class Stack {
       if (unit.dropout > 0) unit.dropoutLayer = sourceLayer(src, `${p}_dropout_${i}`, () => tfl.layers.dropout({ rate: unit.dropout, name: `${p}_dropout_${i}` }));
       shape = unit.globalPool ? [channels] : [h, w, channels];
       units.push(unit);
+      unitShapes.push(shape);
     });
     let endFlatten: tfl.layers.Layer | undefined;
     if (o.flattenEnd && shape.length > 1) {
       endFlatten = sourceLayer(src, `${p}_flatten`, () => tfl.layers.flatten({ name: `${p}_flatten` }));
       shape = [shape.reduce((a, b) => a * b, 1)];
     }
-    return new Stack(units, inputShape, shape, endFlatten, o.dataInput);
+    return new Stack(units, inputShape, shape, unitShapes, endFlatten, o.dataInput);
   }
 
   private static blockTail(unit: DenseUnit | ConvUnit, s: { batchNorm?: boolean; dropout?: number }, act: string, src: LayerSource, p: string, i: number): void {
