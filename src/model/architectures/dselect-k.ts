@@ -317,20 +317,13 @@ export class DSelectKNetwork extends ComposedNetwork {
     });
   }
 
-  /** Head t's regulariser value for a batch (0 without entropy on a power-of-two number of experts). */
-  gateRegularizer(x: tf.Tensor, head: number): number {
-    return tidyNumber(() => {
+  /** Head t's regulariser for a batch, as a differentiable scalar (0 without entropy on a power-of-two number of experts). */
+  gateRegularizer(x: tf.Tensor, head: number): tf.Scalar {
+    return tf.tidy(() => {
       const flat = flatRows(this.headInput(x));
       return this.gates[head].regularizer(this.gates[head].selectors(flat));
     });
   }
-}
-
-function tidyNumber(f: () => tf.Scalar): number {
-  const s = tf.tidy(f);
-  const v = s.dataSync()[0];
-  s.dispose();
-  return v;
 }
 
 function dselectOptions(spec: ArchitectureSpec, trunk: readonly DenseBlockSpec[], outputs?: readonly OutputSpec[]): DSelectKOptions {
