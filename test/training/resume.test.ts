@@ -84,6 +84,25 @@ describe('checkpoints and resume', () => {
     }
   }
 
+  // Architectures whose heads hold their own batch norm (MTAN's masks) or a gate regulariser (DSelect-k).
+  for (const [architecture, balance] of [
+    [{ kind: 'mtan' }, { method: 'mgda', mode: 'rep' }],
+    [{ kind: 'dselect-k', experts: 3, entropy: 0.01 }, { method: 'pcgrad', mode: 'param' }],
+  ] as const) {
+    it(`${architecture.kind} (${balance.method}, ${balance.mode}): interrupted inside epoch 3 and resumed, ends with the weights of an uninterrupted run`, async () => {
+      const raw = { ...config(balance), architecture };
+      const straight = await fitModel(resolveConfig(parseConfig(raw)), { table: penguins() });
+      const { model } = await interruptedRun(raw, 3, 3);
+      assertSameWeights(weightsOf(model), weightsOf(straight));
+      assert.deepEqual(
+        model.meta.history.map((e) => e.validation?.loss),
+        straight.meta.history.map((e) => e.validation?.loss),
+      );
+      straight.dispose();
+      model.dispose();
+    });
+  }
+
   it('the last checkpoint is a loadable model that predicts', async () => {
     // Early stopping off: its best-epoch checkpoints would also refresh last/.
     const raw = config({ method: 'static' }, { checkpointEvery: 2, earlyStopping: false });
