@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig, type ResolvedConfig } from '../../src/config/resolve.js';
 import { isMultilossError } from '../../src/errors.js';
 import { loadModel, saveModel } from '../../src/io/model-dir.js';
-import { architectureFactory, DSelectKNetwork, MtanNetwork } from '../../src/model/architectures/index.js';
+import { architectureFactory, architectureKinds, DSelectKNetwork, MtanNetwork } from '../../src/model/architectures/index.js';
 import type { OutputSpec, TrainableNetwork } from '../../src/model/trainable-network.js';
 import { fitModel } from '../../src/training/fit.js';
 import { fitImageModel } from '../../src/training/fit-images.js';
@@ -19,7 +19,7 @@ import { buildMultiMnist } from '../../src/data/images/multimnist.js';
 import { loadMnistDigits } from '../../src/io/image-files.js';
 import { predictImageOutputs } from '../../src/model/images.js';
 import { Rng } from '../../src/util/rng.js';
-import { cli, PENGUINS_CONFIG, penguins, tempDir, useDefaultBackend } from '../helpers.js';
+import { assertRefused, cli, PENGUINS_CONFIG, penguins, ROOT, tempDir, useDefaultBackend } from '../helpers.js';
 
 const OUTPUTS: OutputSpec[] = [
   { name: 'species', units: 3, activation: 'softmax' },
@@ -214,7 +214,7 @@ describe('DSelect-k', () => {
     net.dispose();
   });
 
-  it('per-example gates differ between rows; with a power of two experts each row sums to 1', () => {
+  it('per-example gates differ between rows; with a power of two experts each row sums to 1, with 3 experts at most 1', () => {
     const net = architectureFactory('dselect-k').create({ kind: 'dselect-k', experts: 4, k: 2 }, [{ units: 5 }], [4], OUTPUTS, new Rng(6)) as DSelectKNetwork;
     setWeights(net, 'gate_sex_z', [tf.randomNormal([4, 4], 0, 1, 'float32', 3), tf.zeros([4])]);
     const x = tf.randomNormal([6, 4], 0, 1, 'float32', 9);
@@ -224,6 +224,15 @@ describe('DSelect-k', () => {
     assert.ok(rows.some((row) => moved(Float32Array.from(row), Float32Array.from(rows[0]))));
     tf.dispose([x, w]);
     net.dispose();
+    // 3 experts: 2 bits, code 3 selects nothing; the weights on the real experts sum to at most 1.
+    const three = architectureFactory('dselect-k').create({ kind: 'dselect-k', experts: 3, k: 2 }, [{ units: 5 }], [4], OUTPUTS, new Rng(6)) as DSelectKNetwork;
+    setWeights(three, 'gate_sex_z', [tf.randomNormal([4, 4], 0, 1, 'float32', 3), tf.zeros([4])]);
+    const x3 = tf.randomNormal([6, 4], 0, 1, 'float32', 9);
+    const w3 = three.gateWeights(x3, 1);
+    const sums = Array.from(tf.tidy(() => tf.sum(w3, 1)).dataSync());
+    assert.ok(sums.every((v) => v <= 1 + 1e-6) && sums.some((v) => v < 0.99), `row sums ${sums.join(', ')}`);
+    tf.dispose([x3, w3]);
+    three.dispose();
   });
 
   for (const [label, spec] of [
@@ -333,6 +342,16 @@ describe('MTAN and DSelect-k in training', () => {
     }
   });
 
+  it('`train --architecture mtan|dselect-k` trains and saves that architecture; an unknown kind is refused in one line', () => {
+    for (const kind of ['mtan', 'dselect-k']) {
+      const out = join(tempDir(), 'model');
+      const r = cli(['train', '--config', PENGUINS_CONFIG, '--architecture', kind, '--epochs', '2', '--out', out, '--quiet']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(JSON.parse(readFileSync(join(out, 'multiloss.json'), 'utf8')).config.architecture.kind, kind);
+    }
+    assertRefused(cli(['train', '--config', PENGUINS_CONFIG, '--architecture', 'dselect', '--epochs', '1', '--quiet']), /architecture\.kind: unknown architecture "dselect"; valid kinds: .*mtan, dselect-k/);
+  });
+
   describe('bad options: one line naming the option', () => {
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ['dselect-k k > experts', { kind: 'dselect-k', experts: 4, k: 5 }, /^architecture\.k: expected a whole number in \[1, experts = 4\], got 5$/],
@@ -373,5 +392,15 @@ describe('MTAN and DSelect-k: save → load → same predictions, plain tfjs to 
       loaded.dispose();
       model.dispose();
     });
+  }
+});
+
+it("the README's architecture table and docs/architectures.md's tables list every registered kind", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const docs = readFileSync(join(ROOT, 'docs', 'architectures.md'), 'utf8');
+  const readmeKinds = [...readme.matchAll(/^\| `([a-z-]+)`(?:, `([a-z-]+)`)? \|/gm)].flatMap((m) => [m[1], m[2]]).filter((k) => k !== undefined);
+  for (const kind of architectureKinds()) {
+    assert.ok(readmeKinds.includes(kind), `README table row for ${kind}`);
+    assert.equal(docs.match(new RegExp(`^\\| \`${kind}\` `, 'gm'))?.length, 2, `docs/architectures.md: a paper row and a representation row for ${kind}`);
   }
 });
