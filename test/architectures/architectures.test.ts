@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig, type ResolvedConfig } from '../../src/config/resolve.js';
 import { isMultilossError } from '../../src/errors.js';
@@ -13,7 +11,7 @@ import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import type { OutputSpec } from '../../src/model/trainable-network.js';
 import { Rng } from '../../src/util/rng.js';
 import { fitModel } from '../../src/training/fit.js';
-import { penguins, tempDir, useDefaultBackend } from '../helpers.js';
+import { loadPlainLayersModel, penguins, tempDir, useDefaultBackend } from '../helpers.js';
 
 const TARGETS = [
   { name: 'species', column: 'Species', kind: 'classification' },
@@ -58,15 +56,7 @@ const ARCHITECTURES: Record<string, unknown>[] = [
 const names = (vars: tf.Variable[]): string[] => vars.map((v) => v.name.replace(/_\d+$/, ''));
 
 async function plainOutputs(dir: string, x: Float32Array, n: number, d: number): Promise<Float32Array[]> {
-  const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
-  const weights = readFileSync(join(dir, modelJson.weightsManifest[0].paths[0]));
-  const plain = await tfl.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: modelJson.modelTopology,
-      weightSpecs: modelJson.weightsManifest[0].weights,
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-    }),
-  );
+  const plain = await loadPlainLayersModel(dir);
   assert.deepEqual(plain.outputNames, ['species', 'sex', 'mass']);
   const outs = plain.predict(tf.tensor2d(x, [n, d])) as tf.Tensor[];
   const values = outs.map((t) => t.dataSync() as Float32Array);

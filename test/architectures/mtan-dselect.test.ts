@@ -19,7 +19,7 @@ import { buildMultiMnist } from '../../src/data/images/multimnist.js';
 import { loadMnistDigits } from '../../src/io/image-files.js';
 import { predictImageOutputs } from '../../src/model/images.js';
 import { Rng } from '../../src/util/rng.js';
-import { assertRefused, cli, PENGUINS_CONFIG, penguins, ROOT, tempDir, useDefaultBackend } from '../helpers.js';
+import { assertRefused, cli, loadPlainLayersModel, PENGUIN_HEADS, PENGUINS_CONFIG, penguins, ROOT, tempDir, useDefaultBackend } from '../helpers.js';
 
 const OUTPUTS: OutputSpec[] = [
   { name: 'species', units: 3, activation: 'softmax' },
@@ -31,13 +31,7 @@ const names = (vars: tf.Variable[]): string[] => vars.map((v) => v.name.replace(
 function config(architecture: Record<string, unknown>, balance: Record<string, unknown> = { method: 'equal' }, training: Record<string, unknown> = {}): ResolvedConfig {
   return resolveConfig(
     parseConfig({
-      missingValues: ['.'],
-      features: ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)'],
-      targets: [
-        { name: 'species', column: 'Species', kind: 'classification' },
-        { name: 'sex', column: 'Sex', kind: 'binary' },
-        { name: 'mass', column: 'Body Mass (g)', kind: 'regression' },
-      ],
+      ...PENGUIN_HEADS,
       validation: { split: 0.25 },
       model: { trunk: [{ units: 16 }, { units: 8 }] },
       architecture,
@@ -74,12 +68,7 @@ function headsMovedBy(net: TrainableNetwork, vars: tf.Variable[], x: tf.Tensor):
 }
 
 async function plainPredict(dir: string, x: tf.Tensor): Promise<Float32Array[]> {
-  const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
-  const weights = readFileSync(join(dir, modelJson.weightsManifest[0].paths[0]));
-  // No custom layer registered anywhere: tfjs-layers' own classes only.
-  const plain = await tfl.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0].weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }),
-  );
+  const plain = await loadPlainLayersModel(dir);
   const outs = plain.predict(x) as tf.Tensor[];
   const values = outs.map((t) => t.dataSync() as Float32Array);
   tf.dispose(outs);

@@ -8,17 +8,11 @@ import { checkpointWriter, disposeCheckpoint, readCheckpoint } from '../../src/i
 import { loadModel } from '../../src/io/model-dir.js';
 import { fitModel } from '../../src/training/fit.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
-import { penguins, tempDir, useDefaultBackend } from '../helpers.js';
+import { PENGUIN_HEADS, penguins, tempDir, useDefaultBackend } from '../helpers.js';
 
 function config(balance: Record<string, unknown>, training: Record<string, unknown> = {}) {
   return {
-    missingValues: ['.'],
-    features: ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)'],
-    targets: [
-      { name: 'species', column: 'Species', kind: 'classification' },
-      { name: 'sex', column: 'Sex', kind: 'binary' },
-      { name: 'mass', column: 'Body Mass (g)', kind: 'regression' },
-    ],
+    ...PENGUIN_HEADS,
     validation: { split: 0.25 },
     model: { trunk: [{ units: 16, dropout: 0.2 }, { units: 8, batchNorm: true }] },
     training: { epochs: 6, batchSize: 32, seed: 5, learningRate: 0.01, schedule: 'cosine', ...training },
