@@ -7,7 +7,7 @@
 // default mode (param: exact per-head gradients over all shared parameters).
 //
 //   node --import tsx bench/multimnist.ts [--train 8000] [--test 2000] [--epochs 5] [--seeds 3]
-//     [--methods separate,equal,uncertainty,pcgrad,mgda,nash,famo,upgrad] [--architectures shared,mtan,…] [--json out.json]
+//     [--methods separate,equal,uncertainty,pcgrad,mgda,nash,famo,upgrad] [--architectures shared,mtan,mtan:attentionBatchNorm=true,…] [--json out.json]
 // With --architectures, each joint method runs on each architecture (towers [50] as the LeNet heads;
 // experts, columns and attention over the LeNet trunk) and the table adds parameters and seconds
 // per run relative to `shared` in the same run.
@@ -42,6 +42,12 @@ const backend = await initBackend('wasm');
 console.log(`backend: ${backend.name}${backend.simd ? ' (simd)' : ''}${backend.native.active ? `, native kernels (${backend.native.isa})` : ''}; node ${process.version}`);
 const data = buildMultiMnist(loadMnistDigits(), { train: Number(values.train), test: Number(values.test), seed: 0 });
 console.log(`MultiMNIST: ${data.train.n} training images (${data.trainDigits.length} digits), ${data.test.n} test images (${data.testDigits.length} other digits); ${epochs} epochs, batch 128, Adam 1e-3; seeds ${seeds.join(', ')}`);
+
+/** `kind` or `kind:option=value:option=value` (values: numbers, true/false, or text). */
+function architectureSpec(text: string): Record<string, unknown> {
+  const [kind, ...options] = text.split(':');
+  return { kind, ...Object.fromEntries(options.map((o) => o.split('=')).map(([k, v]) => [k, v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v)])) };
+}
 
 let parameters = 0;
 async function accuracy(raw: Record<string, unknown>, train: ImageSet, test: ImageSet): Promise<Record<string, number>> {
@@ -78,7 +84,7 @@ for (const { method, architecture } of runs) {
       row.right.push(r.right);
     } else {
       const raw = multiMnistConfig({ epochs, seed, balance: { method } });
-      const acc = await accuracy(architecture === 'shared' ? raw : { ...raw, architecture: { kind: architecture, towers: [50] } }, data.train, data.test);
+      const acc = await accuracy(architecture === 'shared' ? raw : { ...raw, architecture: { towers: [50], ...architectureSpec(architecture) } }, data.train, data.test);
       row.left.push(acc.left);
       row.right.push(acc.right);
     }

@@ -48,6 +48,7 @@ const ARCHITECTURES: Record<string, unknown>[] = [
   { kind: 'ple', levels: 2, sharedExperts: 1, taskExperts: 1 },
   { kind: 'cross-stitch', towers: [4] },
   { kind: 'mtan', towers: { mass: [4] } },
+  { kind: 'mtan', attentionBatchNorm: true },
   { kind: 'dselect-k', experts: 3, k: 2, entropy: 0.01, towers: [4] },
   { kind: 'dselect-k', experts: 4, k: 1, gate: 'static' },
 ];
@@ -73,7 +74,7 @@ describe('architectures', () => {
   });
 
   for (const arch of ARCHITECTURES) {
-    describe(`${String(arch.kind)}${arch.gate ? ` (${String(arch.gate)} gate)` : ''}`, () => {
+    describe(`${String(arch.kind)}${arch.gate ? ` (${String(arch.gate)} gate)` : ''}${arch.attentionBatchNorm ? ' (batch norm in the masks)' : ''}`, () => {
       let model: MultilossModel;
       const dir = join(tempDir(), 'm');
       const rows = penguins();

@@ -80,7 +80,7 @@ describe('checkpoints and resume', () => {
 
   // Architectures whose heads hold their own batch norm (MTAN's masks) or a gate regulariser (DSelect-k).
   for (const [architecture, balance] of [
-    [{ kind: 'mtan' }, { method: 'mgda', mode: 'rep' }],
+    [{ kind: 'mtan', attentionBatchNorm: true }, { method: 'mgda', mode: 'rep' }],
     [{ kind: 'dselect-k', experts: 3, entropy: 0.01 }, { method: 'pcgrad', mode: 'param' }],
   ] as const) {
     it(`${architecture.kind} (${balance.method}, ${balance.mode}): interrupted inside epoch 3 and resumed, ends with the weights of an uninterrupted run`, async () => {

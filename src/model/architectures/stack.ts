@@ -196,6 +196,8 @@ export interface StackOptions {
   flattenEnd?: boolean;
   /** The stack's input is data (a network input): its first layer computes no gradient w.r.t. it. */
   dataInput?: boolean;
+  /** Momentum of the batch-norm moving statistics (default tfjs's 0.99). */
+  batchNormMomentum?: number;
 }
 
 /**
@@ -247,7 +249,7 @@ export class Stack {
         unit.dense = sourceLayer(src, `${p}_dense_${i}`, (rng) =>
           tfl.layers.dense({ units: spec.units, activation: activationName as 'relu', kernelInitializer: glorot(rng), name: `${p}_dense_${i}` }),
         );
-        Stack.blockTail(unit, spec, act, src, p, i);
+        Stack.blockTail(unit, spec, act, src, p, i, o.batchNormMomentum);
         shape = [spec.units];
         units.push(unit);
         unitShapes.push(shape);
@@ -267,7 +269,7 @@ export class Stack {
         tfl.layers.conv2d({ filters: spec.units, kernelSize: kernel, strides, padding, activation: activationName as 'relu', kernelInitializer: glorot(rng), name: `${p}_conv_${i}` }),
       );
       if (spec.batchNorm) {
-        unit.batchNorm = sourceLayer(src, `${p}_bn_${i}`, () => tfl.layers.batchNormalization({ name: `${p}_bn_${i}` }));
+        unit.batchNorm = sourceLayer(src, `${p}_bn_${i}`, () => tfl.layers.batchNormalization({ momentum: o.batchNormMomentum, name: `${p}_bn_${i}` }));
         unit.activation = sourceLayer(src, `${p}_act_${i}`, () => tfl.layers.activation({ activation: act as 'relu', name: `${p}_act_${i}` }));
       }
       const channels = spec.units;
@@ -303,9 +305,9 @@ export class Stack {
     return new Stack(units, inputShape, shape, unitShapes, endFlatten, o.dataInput);
   }
 
-  private static blockTail(unit: DenseUnit | ConvUnit, s: { batchNorm?: boolean; dropout?: number }, act: string, src: LayerSource, p: string, i: number): void {
+  private static blockTail(unit: DenseUnit | ConvUnit, s: { batchNorm?: boolean; dropout?: number }, act: string, src: LayerSource, p: string, i: number, momentum?: number): void {
     if (s.batchNorm) {
-      unit.batchNorm = sourceLayer(src, `${p}_bn_${i}`, () => tfl.layers.batchNormalization({ name: `${p}_bn_${i}` }));
+      unit.batchNorm = sourceLayer(src, `${p}_bn_${i}`, () => tfl.layers.batchNormalization({ momentum, name: `${p}_bn_${i}` }));
       unit.activation = sourceLayer(src, `${p}_act_${i}`, () => tfl.layers.activation({ activation: act as 'relu', name: `${p}_act_${i}` }));
     }
     if (unit.dropout > 0) unit.dropoutLayer = sourceLayer(src, `${p}_dropout_${i}`, () => tfl.layers.dropout({ rate: unit.dropout, name: `${p}_dropout_${i}` }));
