@@ -50,7 +50,7 @@ const ARCHITECTURES: Record<string, unknown>[] = [
   { kind: 'mtan', towers: { mass: [4] } },
   { kind: 'mtan', attentionBatchNorm: true },
   { kind: 'dselect-k', experts: 3, k: 2, entropy: 0.01, towers: [4] },
-  { kind: 'dselect-k', experts: 4, k: 1, gate: 'static' },
+  { kind: 'dselect-k', experts: 4, k: 1, perExample: false },
 ];
 
 /** Variable names without the uniquifying suffix tfjs adds when a name repeats across models. */
@@ -74,7 +74,7 @@ describe('architectures', () => {
   });
 
   for (const arch of ARCHITECTURES) {
-    describe(`${String(arch.kind)}${arch.gate ? ` (${String(arch.gate)} gate)` : ''}${arch.attentionBatchNorm ? ' (batch norm in the masks)' : ''}`, () => {
+    describe(`${String(arch.kind)}${arch.perExample === false ? ' (static gate)' : ''}${arch.attentionBatchNorm ? ' (batch norm in the masks)' : ''}`, () => {
       let model: MultilossModel;
       const dir = join(tempDir(), 'm');
       const rows = penguins();

@@ -162,7 +162,7 @@ describe('DSelect-k', () => {
 
   it("a selector's bit is the paper's smooth step S(z) (0 below −γ/2, 1 above γ/2, cubic between), in training and in the saved model", () => {
     const gamma = 0.8;
-    const net = architectureFactory('dselect-k').create({ kind: 'dselect-k', experts: 2, k: 1, gamma, gate: 'static' }, [{ units: 3 }], [4], OUTPUTS.slice(0, 1), new Rng(4)) as DSelectKNetwork;
+    const net = architectureFactory('dselect-k').create({ kind: 'dselect-k', experts: 2, k: 1, gamma, perExample: false }, [{ units: 3 }], [4], OUTPUTS.slice(0, 1), new Rng(4)) as DSelectKNetwork;
     const x = tf.randomNormal([2, 4]);
     for (const t of [-0.9, -0.4, -0.25, -0.1, 0, 0.05, 0.3, 0.39, 0.4, 1.5]) {
       setWeights(net, 'gate_species_z', [tf.tensor2d([[t]])]);
@@ -177,7 +177,7 @@ describe('DSelect-k', () => {
   });
 
   it('saturated selectors select exactly k experts (exact zeros elsewhere); the saved model mixes the same way', async () => {
-    const net = architectureFactory('dselect-k').create({ kind: 'dselect-k', experts: 8, k: 2, gate: 'static' }, [{ units: 5 }], [4], OUTPUTS, new Rng(5)) as DSelectKNetwork;
+    const net = architectureFactory('dselect-k').create({ kind: 'dselect-k', experts: 8, k: 2, perExample: false }, [{ units: 5 }], [4], OUTPUTS, new Rng(5)) as DSelectKNetwork;
     // Selector 0 → expert 5 (binary 101), selector 1 → expert 2 (010); z = ±γ saturates the steps.
     setWeights(net, 'gate_species_z', [tf.tensor2d([[1, -1, 1, -1, 1, -1]])]);
     setWeights(net, 'gate_species_w', [tf.tensor2d([[0.4, -0.3]])]);
@@ -298,8 +298,8 @@ describe('MTAN on MultiMNIST (conv trunk)', () => {
 describe('MTAN and DSelect-k in training', () => {
   before(useDefaultBackend);
 
-  for (const arch of [{ kind: 'mtan' }, { kind: 'mtan', attentionBatchNorm: true }, { kind: 'dselect-k', experts: 4, k: 2 }, { kind: 'dselect-k', experts: 3, gate: 'static', entropy: 0.01 }]) {
-    const label = `${arch.kind}${'gate' in arch ? ' (static gate)' : ''}${'attentionBatchNorm' in arch ? ' (batch norm in the masks)' : ''}`;
+  for (const arch of [{ kind: 'mtan' }, { kind: 'mtan', attentionBatchNorm: true }, { kind: 'dselect-k', experts: 4, k: 2 }, { kind: 'dselect-k', experts: 3, perExample: false, entropy: 0.01 }]) {
+    const label = `${arch.kind}${'perExample' in arch ? ' (static gate)' : ''}${'attentionBatchNorm' in arch ? ' (batch norm in the masks)' : ''}`;
 
     it(`${label}: each head's variables move only its own outputs; shared ones move every head's`, () => {
       const net = architectureFactory(arch.kind).create(arch, [{ units: 8 }, { units: 6, batchNorm: true }], [4], [...OUTPUTS, { name: 'mass', units: 1, activation: 'linear' }], new Rng(8));
@@ -351,7 +351,7 @@ describe('MTAN and DSelect-k in training', () => {
       ['dselect-k one expert', { kind: 'dselect-k', experts: 1 }, /^architecture\.experts: expected a whole number ≥ 2, got 1$/],
       ['dselect-k gamma 0', { kind: 'dselect-k', gamma: 0 }, /^architecture\.gamma: expected a number > 0, got 0$/],
       ['dselect-k negative entropy', { kind: 'dselect-k', entropy: -1 }, /^architecture\.entropy: expected a number ≥ 0, got -1$/],
-      ['dselect-k unknown gate', { kind: 'dselect-k', gate: 'dynamic' }, /^architecture\.gate: expected one of example, static, got "dynamic"$/],
+      ['dselect-k perExample not a boolean', { kind: 'dselect-k', perExample: 'static' }, /^architecture\.perExample: expected true or false, got "static"$/],
       ['mtan attentionBatchNorm not a boolean', { kind: 'mtan', attentionBatchNorm: 'yes' }, /^architecture\.attentionBatchNorm: expected true or false, got "yes"$/],
       ['an option mtan does not have', { kind: 'mtan', experts: 2 }, /^architecture\.experts: not an option of architecture "mtan" \(its options: attentionBatchNorm, towers\)$/],
     ];
@@ -368,8 +368,8 @@ describe('MTAN and DSelect-k in training', () => {
 
 describe('MTAN and DSelect-k: save → load → same predictions, plain tfjs to 1e-6', () => {
   before(useDefaultBackend);
-  for (const arch of [{ kind: 'mtan', towers: [4] }, { kind: 'dselect-k', experts: 3, k: 2, entropy: 0.1 }, { kind: 'dselect-k', gate: 'static' }]) {
-    it(`${arch.kind}${'gate' in arch ? ' (static gate)' : ''}`, async () => {
+  for (const arch of [{ kind: 'mtan', towers: [4] }, { kind: 'dselect-k', experts: 3, k: 2, entropy: 0.1 }, { kind: 'dselect-k', perExample: false }]) {
+    it(`${arch.kind}${'perExample' in arch ? ' (static gate)' : ''}`, async () => {
       const model = await fitModel(config(arch, { method: 'uncertainty' }, { epochs: 2 }), { table: penguins() });
       const dir = join(tempDir(), 'm');
       await saveModel(model, dir);

@@ -9,9 +9,9 @@
  * expert e is Πᵦ (S(zᵢᵦ) if bit b of e is 1, else 1 − S(zᵢᵦ)). The head's
  * weight on expert e is Σᵢ softmax(w)ᵢ · selectorᵢ(e): once the z leave
  * [−γ/2, γ/2] the gate selects at most k experts exactly (zero weight on the
- * others, zero gradient to its z). `gate: example` computes z and w from the
- * (flattened) input by dense layers (the paper's per-example gate), `static`
- * learns them as parameters. With n not a power of two the codes ≥ n select
+ * others, zero gradient to its z). `perExample: true` computes z and w from
+ * the (flattened) input by dense layers (the paper's per-example gate),
+ * `perExample: false` learns them as parameters (the paper's static gate). With n not a power of two the codes ≥ n select
  * nothing; as in the paper a penalty Σᵢ 1/Σₑ selectorᵢ(e) keeps the selectors on
  * real experts. `entropy: λ` adds λ · Σᵢ H(selectorᵢ) (the paper's regulariser,
  * pushing each selector to one expert), averaged over the batch.
@@ -39,11 +39,9 @@ import type { DenseBlockSpec } from '../blocks.js';
 import type { OutputSpec } from '../trainable-network.js';
 import { ComposedNetwork, expandSymbolic, flatRows, mix, mixSymbolic, splitColumns, uniqueHeadNames } from './base.js';
 import { HeadPart } from './head-part.js';
-import { blocksOption, checkKeys, choiceOption, intOption, signedOption, towersOption } from './options.js';
+import { blocksOption, booleanOption, checkKeys, intOption, signedOption, towersOption } from './options.js';
 import type { ArchitectureFactory, ArchitectureSpec } from './registry.js';
 import { layerSafeName, layerVariables, loadedInputShape, sourceLayer, Stack, type LayerSource } from './stack.js';
-
-export type DSelectGateKind = 'example' | 'static';
 
 export interface DSelectKOptions {
   experts: number;
@@ -53,7 +51,8 @@ export interface DSelectKOptions {
   gamma: number;
   /** Weight λ of the selectors' entropy (0: none). */
   entropy: number;
-  gate: DSelectGateKind;
+  /** z and w from the input (per-example gate) or learned constants (static gate). */
+  perExample: boolean;
   expertLayers: DenseBlockSpec[];
   towers: DenseBlockSpec[][];
 }
@@ -85,7 +84,7 @@ class DSelectGate {
   static make(src: LayerSource, o: DSelectKOptions, name: string): DSelectGate {
     const m = selectorBits(o.experts);
     const { k, gamma } = o;
-    const isStatic = o.gate === 'static';
+    const isStatic = !o.perExample;
     const uniform = (range: number) => (rng: Rng) => tfl.initializers.randomUniform({ minval: -range, maxval: range, seed: rng.seed() });
     // The paper's initialisation: z in ±γ/100 (every smooth step starts near ½: all experts weigh alike), w in ±0.05.
     const z = sourceLayer(src, `${name}_z`, (rng) => tfl.layers.dense({ units: k * m, useBias: !isStatic, kernelInitializer: uniform(gamma / 100)(rng), biasInitializer: uniform(gamma / 100)(rng), name: `${name}_z` }));
@@ -337,17 +336,17 @@ function dselectOptions(spec: ArchitectureSpec, trunk: readonly DenseBlockSpec[]
     k,
     gamma: signedOption(spec, 'gamma', 1, '> 0'),
     entropy: signedOption(spec, 'entropy', 0, '≥ 0'),
-    gate: choiceOption(spec, 'gate', ['example', 'static'] as const, 'example'),
+    perExample: booleanOption(spec, 'perExample', true),
     expertLayers,
     towers: towersOption(spec, outputs) ?? [],
   };
 }
 
-/** `architecture: { kind: dselect-k, experts: 4, k: 2, gamma: 1, entropy: 0, gate: example | static, expertLayers: [...], towers: [...] }`. */
+/** `architecture: { kind: dselect-k, experts: 4, k: 2, gamma: 1, entropy: 0, perExample: true, expertLayers: [...], towers: [...] }`. */
 export const dselectKArchitecture: ArchitectureFactory = {
   kind: 'dselect-k',
   validate(spec, trunk) {
-    checkKeys(spec, ['experts', 'k', 'gamma', 'entropy', 'gate', 'expertLayers', 'towers']);
+    checkKeys(spec, ['experts', 'k', 'gamma', 'entropy', 'perExample', 'expertLayers', 'towers']);
     dselectOptions(spec, trunk);
   },
   create(spec, trunk, inputShape, outputs, rng) {

@@ -14,7 +14,7 @@ export { cgcArchitecture } from './cgc.js';
 export { pleArchitecture, ExtractionNetwork, type ExtractionOptions } from './ple.js';
 export { crossStitchArchitecture, CrossStitchNetwork, type CrossStitchOptions } from './cross-stitch.js';
 export { mtanArchitecture, MtanNetwork, type MtanOptions } from './mtan.js';
-export { dselectKArchitecture, DSelectKNetwork, selectorBits, type DSelectKOptions, type DSelectGateKind } from './dselect-k.js';
+export { dselectKArchitecture, DSelectKNetwork, selectorBits, type DSelectKOptions } from './dselect-k.js';
 
 // Built-in kinds; one file per kind.
 registerArchitecture(sharedArchitecture);

@@ -119,16 +119,6 @@ export function booleanOption(spec: ArchitectureSpec, key: string, fallback: boo
   return v;
 }
 
-/** One of `choices` (default `fallback`). */
-export function choiceOption<T extends string>(spec: ArchitectureSpec, key: string, choices: readonly T[], fallback: T): T {
-  const v = spec[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
-    throw new MultilossError('config', `architecture.${key}: expected one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
-  }
-  return v as T;
-}
-
 /** A finite number > 0 or ≥ 0 (default `fallback`). */
 export function signedOption(spec: ArchitectureSpec, key: string, fallback: number, bound: '> 0' | '≥ 0'): number {
   const v = spec[key];
