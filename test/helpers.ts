@@ -7,7 +7,8 @@ import type { Table } from '../src/data/table.js';
 import { initBackend } from '../src/engine/backend.js';
 import type { Rng } from '../src/util/rng.js';
 import assert from 'node:assert/strict';
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const PENGUINS = join(ROOT, 'data', 'penguins.json');
@@ -95,4 +96,28 @@ export function assertBitsEqual(a: tf.Tensor, b: tf.Tensor, what: string): void 
   let diff = 0;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) diff++;
   assert.equal(diff, 0, `${what}: ${diff} of ${x.length} values differ`);
+}
+
+/** The penguins columns as three heads (classification, binary, regression): the usual test configuration's data part. */
+export const PENGUIN_HEADS = {
+  missingValues: ['.'],
+  features: ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)'],
+  targets: [
+    { name: 'species', column: 'Species', kind: 'classification' },
+    { name: 'sex', column: 'Sex', kind: 'binary' },
+    { name: 'mass', column: 'Body Mass (g)', kind: 'regression' },
+  ],
+};
+
+/** A saved model directory's model.json and weights loaded by plain tfjs-layers (no custom layer registered). */
+export async function loadPlainLayersModel(dir: string): Promise<tfl.LayersModel> {
+  const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+  const weights = readFileSync(join(dir, modelJson.weightsManifest[0].paths[0]));
+  return tfl.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: modelJson.modelTopology,
+      weightSpecs: modelJson.weightsManifest[0].weights,
+      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+    }),
+  );
 }

@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { isMultilossError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { DEFAULTS } from '../config/resolve.js';
+import { architectureKinds } from '../model/architectures/index.js';
 import { DEFAULT_PATIENCE } from '../training/early-stopping.js';
 import { runCompare } from './commands/compare.js';
 import { runEvaluate } from './commands/evaluate.js';
@@ -52,7 +53,7 @@ export function buildProgram(): Command {
     .option('--patience <n>', `early stopping: epochs without improvement before training stops (default ${DEFAULT_PATIENCE}; early stopping is on by default when there is validation data)`, positiveInt('--patience'))
     .option('--no-early-stopping', `train every epoch (default ${DEFAULTS.epochsWithoutStopping} without early stopping) and keep the last epoch's weights`)
     .option('--balance <method[:mode]>', 'loss balancing method, e.g. uncertainty, famo, pcgrad:rep (see docs/balancing.md)')
-    .option('--architecture <kind>', 'multi-task architecture: shared, mmoe, cgc, ple, cross-stitch (options in the config; see docs/architectures.md)')
+    .option('--architecture <kind>', `multi-task architecture: ${architectureKinds().join(', ')} (options in the config; see docs/architectures.md)`)
     .addOption(new Option('--approach <approach>', 'joint: one network with a head per target; separate: one model per target (see docs/compare.md)').choices(['joint', 'separate']))
     .option('-o, --out <dir>', 'output model directory')
     .option('--checkpoint-every <n>', 'write a checkpoint every n epochs (and at the best epoch with early stopping)', positiveInt('--checkpoint-every'))

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig, type ResolvedConfig } from '../../src/config/resolve.js';
 import { isMultilossError } from '../../src/errors.js';
@@ -13,7 +11,7 @@ import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import type { OutputSpec } from '../../src/model/trainable-network.js';
 import { Rng } from '../../src/util/rng.js';
 import { fitModel } from '../../src/training/fit.js';
-import { penguins, tempDir, useDefaultBackend } from '../helpers.js';
+import { loadPlainLayersModel, penguins, tempDir, useDefaultBackend } from '../helpers.js';
 
 const TARGETS = [
   { name: 'species', column: 'Species', kind: 'classification' },
@@ -49,21 +47,17 @@ const ARCHITECTURES: Record<string, unknown>[] = [
   { kind: 'cgc', sharedExperts: 2, taskExperts: { species: 2 } },
   { kind: 'ple', levels: 2, sharedExperts: 1, taskExperts: 1 },
   { kind: 'cross-stitch', towers: [4] },
+  { kind: 'mtan', towers: { mass: [4] } },
+  { kind: 'mtan', attentionBatchNorm: true },
+  { kind: 'dselect-k', experts: 3, k: 2, entropy: 0.01, towers: [4] },
+  { kind: 'dselect-k', experts: 4, k: 1, perExample: false },
 ];
 
 /** Variable names without the uniquifying suffix tfjs adds when a name repeats across models. */
 const names = (vars: tf.Variable[]): string[] => vars.map((v) => v.name.replace(/_\d+$/, ''));
 
 async function plainOutputs(dir: string, x: Float32Array, n: number, d: number): Promise<Float32Array[]> {
-  const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
-  const weights = readFileSync(join(dir, modelJson.weightsManifest[0].paths[0]));
-  const plain = await tfl.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: modelJson.modelTopology,
-      weightSpecs: modelJson.weightsManifest[0].weights,
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-    }),
-  );
+  const plain = await loadPlainLayersModel(dir);
   assert.deepEqual(plain.outputNames, ['species', 'sex', 'mass']);
   const outs = plain.predict(tf.tensor2d(x, [n, d])) as tf.Tensor[];
   const values = outs.map((t) => t.dataSync() as Float32Array);
@@ -76,11 +70,11 @@ describe('architectures', () => {
   before(useDefaultBackend);
 
   it('registers every kind', () => {
-    assert.deepEqual(architectureKinds().sort(), ['cgc', 'cross-stitch', 'mmoe', 'ple', 'shared']);
+    assert.deepEqual(architectureKinds().sort(), ['cgc', 'cross-stitch', 'dselect-k', 'mmoe', 'mtan', 'ple', 'shared']);
   });
 
   for (const arch of ARCHITECTURES) {
-    describe(String(arch.kind), () => {
+    describe(`${String(arch.kind)}${arch.perExample === false ? ' (static gate)' : ''}${arch.attentionBatchNorm ? ' (batch norm in the masks)' : ''}`, () => {
       let model: MultilossModel;
       const dir = join(tempDir(), 'm');
       const rows = penguins();
@@ -271,7 +265,7 @@ describe('architectures', () => {
       ['ple levels < 1', { kind: 'ple', levels: 0 }, /^architecture\.levels: expected a whole number ≥ 1, got 0$/],
       ['cross-stitch selfWeight out of range', { kind: 'cross-stitch', selfWeight: 2 }, /^architecture\.selfWeight: expected a number in \[0, 1\], got 2$/],
       ['a conv block in a tower', { kind: 'shared', towers: [{ type: 'conv', filters: 4 }] }, /^architecture\.towers\[0\]: a tower holds dense blocks only/],
-      ['an unknown kind', { kind: 'moe' }, /^architecture\.kind: unknown architecture "moe"; valid kinds: shared, mmoe, cgc, ple, cross-stitch$/],
+      ['an unknown kind', { kind: 'moe' }, /^architecture\.kind: unknown architecture "moe"; valid kinds: shared, mmoe, cgc, ple, cross-stitch, mtan, dselect-k$/],
       ['a conv trunk on tabular input', { kind: 'shared' }, /^model\.trunk\[0\]: a conv block needs image input of shape H×W×C, but its input is flat rows of \d+ \(tabular features\)$/, { model: { trunk: [{ type: 'conv', filters: 4 }] } }],
       ['conv experts on tabular input', { kind: 'mmoe', expertLayers: [{ type: 'conv', filters: 4 }] }, /^architecture\.expertLayers\[0\]: a conv block needs image input/],
     ];

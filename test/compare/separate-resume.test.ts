@@ -13,20 +13,14 @@ import {
 } from '../../src/io/checkpoints.js';
 import { fitSeparate, type SeparateCheckpoint } from '../../src/training/fit-separate.js';
 import type { SeparateModels } from '../../src/model/separate-models.js';
-import { penguins, tempDir, useDefaultBackend } from '../helpers.js';
+import { PENGUIN_HEADS, penguins, tempDir, useDefaultBackend } from '../helpers.js';
 
 const HEADS = ['species', 'sex', 'mass'];
 
 function config(training: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     approach: 'separate',
-    missingValues: ['.'],
-    features: ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)'],
-    targets: [
-      { name: 'species', column: 'Species', kind: 'classification' },
-      { name: 'sex', column: 'Sex', kind: 'binary' },
-      { name: 'mass', column: 'Body Mass (g)', kind: 'regression' },
-    ],
+    ...PENGUIN_HEADS,
     validation: { split: 0.25 },
     model: {
       trunk: [

@@ -8,17 +8,11 @@ import { checkpointWriter, disposeCheckpoint, readCheckpoint } from '../../src/i
 import { loadModel } from '../../src/io/model-dir.js';
 import { fitModel } from '../../src/training/fit.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
-import { penguins, tempDir, useDefaultBackend } from '../helpers.js';
+import { PENGUIN_HEADS, penguins, tempDir, useDefaultBackend } from '../helpers.js';
 
 function config(balance: Record<string, unknown>, training: Record<string, unknown> = {}) {
   return {
-    missingValues: ['.'],
-    features: ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)'],
-    targets: [
-      { name: 'species', column: 'Species', kind: 'classification' },
-      { name: 'sex', column: 'Sex', kind: 'binary' },
-      { name: 'mass', column: 'Body Mass (g)', kind: 'regression' },
-    ],
+    ...PENGUIN_HEADS,
     validation: { split: 0.25 },
     model: { trunk: [{ units: 16, dropout: 0.2 }, { units: 8, batchNorm: true }] },
     training: { epochs: 6, batchSize: 32, seed: 5, learningRate: 0.01, schedule: 'cosine', ...training },
@@ -82,6 +76,25 @@ describe('checkpoints and resume', () => {
         assert.ok(tf.memory().numTensors <= tensors + 40, 'no growing leak');
       });
     }
+  }
+
+  // Architectures whose heads hold their own batch norm (MTAN's masks) or a gate regulariser (DSelect-k).
+  for (const [architecture, balance] of [
+    [{ kind: 'mtan', attentionBatchNorm: true }, { method: 'mgda', mode: 'rep' }],
+    [{ kind: 'dselect-k', experts: 3, entropy: 0.01 }, { method: 'pcgrad', mode: 'param' }],
+  ] as const) {
+    it(`${architecture.kind} (${balance.method}, ${balance.mode}): interrupted inside epoch 3 and resumed, ends with the weights of an uninterrupted run`, async () => {
+      const raw = { ...config(balance), architecture };
+      const straight = await fitModel(resolveConfig(parseConfig(raw)), { table: penguins() });
+      const { model } = await interruptedRun(raw, 3, 3);
+      assertSameWeights(weightsOf(model), weightsOf(straight));
+      assert.deepEqual(
+        model.meta.history.map((e) => e.validation?.loss),
+        straight.meta.history.map((e) => e.validation?.loss),
+      );
+      straight.dispose();
+      model.dispose();
+    });
   }
 
   it('the last checkpoint is a loadable model that predicts', async () => {

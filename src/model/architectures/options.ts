@@ -111,3 +111,20 @@ export function denseTail(blocks: readonly DenseBlockSpec[]): DenseBlockSpec[] {
   });
   return blocks.slice(last + 1);
 }
+
+export function booleanOption(spec: ArchitectureSpec, key: string, fallback: boolean): boolean {
+  const v = spec[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new MultilossError('config', `architecture.${key}: expected true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A finite number > 0 or ≥ 0 (default `fallback`). */
+export function signedOption(spec: ArchitectureSpec, key: string, fallback: number, bound: '> 0' | '≥ 0'): number {
+  const v = spec[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (bound === '> 0' && v === 0)) {
+    throw new MultilossError('config', `architecture.${key}: expected a number ${bound}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}

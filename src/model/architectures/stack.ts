@@ -196,6 +196,8 @@ export interface StackOptions {
   flattenEnd?: boolean;
   /** The stack's input is data (a network input): its first layer computes no gradient w.r.t. it. */
   dataInput?: boolean;
+  /** Momentum of the batch-norm moving statistics (default tfjs's 0.99). */
+  batchNormMomentum?: number;
 }
 
 /**
@@ -211,6 +213,8 @@ export class Stack {
     readonly units: readonly Unit[],
     readonly inputShape: readonly number[],
     readonly outputShape: readonly number[],
+    /** Each unit's output shape (before the final flatten), in unit order. */
+    readonly unitShapes: readonly (readonly number[])[],
     private readonly endFlatten?: tfl.layers.Layer,
     private readonly dataInput = false,
   ) {}
@@ -226,6 +230,7 @@ export class Stack {
   private static assemble(specs: readonly DenseBlockSpec[], inputShape: readonly number[], o: StackOptions, src: LayerSource): Stack {
     let shape = [...inputShape];
     const units: Unit[] = [];
+    const unitShapes: number[][] = [];
     const p = o.prefix;
     specs.forEach((spec, i) => {
       const where = `${o.where}[${i}]`;
@@ -244,9 +249,10 @@ export class Stack {
         unit.dense = sourceLayer(src, `${p}_dense_${i}`, (rng) =>
           tfl.layers.dense({ units: spec.units, activation: activationName as 'relu', kernelInitializer: glorot(rng), name: `${p}_dense_${i}` }),
         );
-        Stack.blockTail(unit, spec, act, src, p, i);
+        Stack.blockTail(unit, spec, act, src, p, i, o.batchNormMomentum);
         shape = [spec.units];
         units.push(unit);
+        unitShapes.push(shape);
         return;
       }
       if (type !== 'conv') throw new MultilossError('config', `${where}.type: unknown block type "${String(type)}"; expected dense or conv`);
@@ -263,7 +269,7 @@ export class Stack {
         tfl.layers.conv2d({ filters: spec.units, kernelSize: kernel, strides, padding, activation: activationName as 'relu', kernelInitializer: glorot(rng), name: `${p}_conv_${i}` }),
       );
       if (spec.batchNorm) {
-        unit.batchNorm = sourceLayer(src, `${p}_bn_${i}`, () => tfl.layers.batchNormalization({ name: `${p}_bn_${i}` }));
+        unit.batchNorm = sourceLayer(src, `${p}_bn_${i}`, () => tfl.layers.batchNormalization({ momentum: o.batchNormMomentum, name: `${p}_bn_${i}` }));
         unit.activation = sourceLayer(src, `${p}_act_${i}`, () => tfl.layers.activation({ activation: act as 'relu', name: `${p}_act_${i}` }));
       }
       const channels = spec.units;
@@ -289,18 +295,19 @@ export class Stack {
       if (unit.dropout > 0) unit.dropoutLayer = sourceLayer(src, `${p}_dropout_${i}`, () => tfl.layers.dropout({ rate: unit.dropout, name: `${p}_dropout_${i}` }));
       shape = unit.globalPool ? [channels] : [h, w, channels];
       units.push(unit);
+      unitShapes.push(shape);
     });
     let endFlatten: tfl.layers.Layer | undefined;
     if (o.flattenEnd && shape.length > 1) {
       endFlatten = sourceLayer(src, `${p}_flatten`, () => tfl.layers.flatten({ name: `${p}_flatten` }));
       shape = [shape.reduce((a, b) => a * b, 1)];
     }
-    return new Stack(units, inputShape, shape, endFlatten, o.dataInput);
+    return new Stack(units, inputShape, shape, unitShapes, endFlatten, o.dataInput);
   }
 
-  private static blockTail(unit: DenseUnit | ConvUnit, s: { batchNorm?: boolean; dropout?: number }, act: string, src: LayerSource, p: string, i: number): void {
+  private static blockTail(unit: DenseUnit | ConvUnit, s: { batchNorm?: boolean; dropout?: number }, act: string, src: LayerSource, p: string, i: number, momentum?: number): void {
     if (s.batchNorm) {
-      unit.batchNorm = sourceLayer(src, `${p}_bn_${i}`, () => tfl.layers.batchNormalization({ name: `${p}_bn_${i}` }));
+      unit.batchNorm = sourceLayer(src, `${p}_bn_${i}`, () => tfl.layers.batchNormalization({ momentum, name: `${p}_bn_${i}` }));
       unit.activation = sourceLayer(src, `${p}_act_${i}`, () => tfl.layers.activation({ activation: act as 'relu', name: `${p}_act_${i}` }));
     }
     if (unit.dropout > 0) unit.dropoutLayer = sourceLayer(src, `${p}_dropout_${i}`, () => tfl.layers.dropout({ rate: unit.dropout, name: `${p}_dropout_${i}` }));
