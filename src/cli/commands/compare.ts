@@ -17,6 +17,7 @@ import {
 import { parseGrid, resolveGrid, type Grid } from '../../compare/grid.js';
 import { queueExecutor, readSweepRecord } from '../../compare/queue/coordinator.js';
 import { parseQueueUrl } from '../../compare/queue/connection.js';
+import { loadQueueLibraries } from '../../compare/queue/libraries.js';
 import type { DataRefs } from '../../compare/queue/job.js';
 import { dataFingerprint, fileFingerprint } from '../../compare/run-id.js';
 import { readConfigFile } from '../../io/config-file.js';
@@ -193,6 +194,8 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   if (flags.resume !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--resume SWEEP: give the queue the sweep is on (--queue redis://…)');
   if (flags.attempts !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--attempts: only with --queue');
   const queue = flags.queue !== undefined ? parseQueueUrl(flags.queue) : undefined;
+  // Missing optional packages are named before any data is read.
+  if (queue && !flags.dryRun) await loadQueueLibraries();
   checkOutputPath('--report', flags.report);
   checkOutputPath('--json', flags.json);
   const record = flags.resume !== undefined && flags.queue !== undefined ? await readSweepRecord(flags.queue, flags.resume) : undefined;

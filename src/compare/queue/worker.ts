@@ -10,11 +10,20 @@
  * throws while training is retried by BullMQ up to the job's attempts. A
  * worker that dies mid-run loses its lock: after `lockDuration` the job is
  * stalled and another worker trains it again from the start.
+ *
+ * Short runs keep the next job in reserve: while a run shorter than
+ * `prefetchBelow` seconds trains, the worker already holds the next job, so
+ * that the Redis round trip (storing a result, taking the next job) and the
+ * wake-ups it needs happen during training rather than between runs. The
+ * reserved job waits its turn (one run trains at a time); a worker that is
+ * stopped hands it back to the queue untouched. Longer runs are taken one at
+ * a time: there the round trip is a negligible share, and a reserved job
+ * could sit behind a long run while another worker is idle.
  */
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../../config/resolve.js';
+import { resolveConfig, type ResolvedConfig } from '../../config/resolve.js';
 import { parseConfig } from '../../config/schema.js';
 import { initBackend, type BackendChoice } from '../../engine/backend.js';
 import { isMultilossError } from '../../errors.js';
@@ -37,9 +46,14 @@ export interface QueueWorkerOptions {
   lockDuration?: number;
   /** Milliseconds between checks for stalled jobs (default 30000). */
   stalledInterval?: number;
+  /** Seconds: while runs are shorter, the next job is held in reserve (see the module comment; default 5, 0 never). */
+  prefetchBelow?: number;
   /** Lines for the log (runs started and finished, outages). */
   log?: (line: string) => void;
 }
+
+/** Runs shorter than this (seconds) keep the next job in reserve by default. */
+export const DEFAULT_PREFETCH_BELOW_SECONDS = 5;
 
 export interface QueueWorker {
   /** Stops taking runs; resolves when the current run has finished (`force`: at once, its job left to stall and be taken over). */
@@ -104,6 +118,33 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   let warmed = false;
   const machine = { host: hostname(), pid: process.pid };
 
+  // The comparison's configuration, checked and resolved once per sweep (consecutive jobs share it).
+  let base: { text: string; config: ResolvedConfig } | undefined;
+  const baseOf = (config: RunJob['config']): ResolvedConfig => {
+    const text = canonicalJson(config);
+    if (base?.text !== text) base = { text, config: compareBase(resolveConfig(parseConfig(config, 'job config'))) };
+    return base.config;
+  };
+  const prefetchBelow = options.prefetchBelow ?? DEFAULT_PREFETCH_BELOW_SECONDS;
+  let closing = false;
+  // One run trains at a time; a job taken in reserve waits here for its turn.
+  let turn: Promise<unknown> = Promise.resolve();
+  const inTurn = (job: import('bullmq').Job, token: string | undefined): Promise<RunResult> => {
+    const mine = turn.then(async () => {
+      if (closing && token !== undefined) {
+        // Stopping: a job taken in reserve goes back to the queue as it was (no attempt counted).
+        await job.moveToWait(token);
+        log(`run ${(job.data as { key?: string })?.key ?? job.id} handed back to the queue (stopping)`);
+        throw new bullmq.WaitingError();
+      }
+      const result = await processJob(job);
+      worker.concurrency = result.seconds < prefetchBelow ? 2 : 1;
+      return result;
+    });
+    turn = mine.catch(() => undefined);
+    return mine;
+  };
+
   const processJob = async (job: import('bullmq').Job): Promise<RunResult> => {
     const raw = job.data as { version?: unknown };
     if (raw?.version !== SWEEP_FORMAT_VERSION)
@@ -116,7 +157,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     const payload = parsed.data;
     let config;
     try {
-      config = variantConfig(compareBase(resolveConfig(parseConfig(payload.config, 'job config'))), payload.variant, payload.seed);
+      config = variantConfig(baseOf(payload.config), payload.variant, payload.seed);
     } catch (e) {
       if (isMultilossError(e)) throw new bullmq.UnrecoverableError(e.message);
       throw e;
@@ -151,7 +192,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   };
 
   const connection = connect(Redis, location, log);
-  const worker = new bullmq.Worker(QUEUE_NAME, processJob, {
+  const worker = new bullmq.Worker(QUEUE_NAME, inTurn, {
     connection,
     prefix: QUEUE_PREFIX,
     concurrency: 1,
@@ -166,6 +207,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   log(`worker ${machine.host}:${machine.pid} on ${location.display}`);
   return {
     async close(force = false) {
+      closing = true;
       await worker.close(force);
       connection.disconnect();
     },
