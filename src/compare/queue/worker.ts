@@ -28,6 +28,7 @@ import { parseConfig } from '../../config/schema.js';
 import { initBackend, type BackendChoice } from '../../engine/backend.js';
 import { isMultilossError } from '../../errors.js';
 import { saveAnyModel } from '../../io/separate-dir.js';
+import { displayUrl, downloadDataFile, isDataUrl } from '../../io/data-url.js';
 import { readDataFile } from '../../io/table-file.js';
 import { compareBase, compareSplit } from '../compare.js';
 import { variantConfig } from '../grid.js';
@@ -46,6 +47,8 @@ export interface QueueWorkerOptions {
   lockDuration?: number;
   /** Milliseconds between checks for stalled jobs (default 30000). */
   stalledInterval?: number;
+  /** Where data files given as http(s) URLs are cached, by fingerprint (default: multiloss-data-cache in the temporary directory). */
+  dataCache?: string;
   /** Seconds: while runs are shorter, the next job is held in reserve (see the module comment; default 5, 0 never). */
   prefetchBelow?: number;
   /** Lines for the log (runs started and finished, outages). */
@@ -61,7 +64,7 @@ export interface QueueWorker {
 }
 
 /** The comparison's split, read and checked once per data and configuration (consecutive runs of a sweep share it). */
-function splitLoader(): (job: RunJob) => Promise<RunData> {
+function splitLoader(cacheDir: string | undefined): (job: RunJob) => Promise<RunData> {
   let cached: { id: string; data: RunData } | undefined;
   // A file is hashed again only when its size or modification time changed (a large table is not re-read for every run).
   const hashed = new Map<string, string>();
@@ -75,6 +78,13 @@ function splitLoader(): (job: RunJob) => Promise<RunData> {
     return fp;
   };
   const read = async (ref: DataRefs['train'], what: string, format: DataRefs['format']) => {
+    // A URL: downloaded once into the cache by fingerprint (checked there), then read from the copy.
+    if (isDataUrl(ref.location)) {
+      const copy = await downloadDataFile(ref.location, { fingerprint: ref.fingerprint, what, ...(cacheDir ? { cacheDir } : {}) });
+      const table = await readDataFile(copy.path, format);
+      table.source = displayUrl(ref.location);
+      return table;
+    }
     let actual: string;
     try {
       actual = await fingerprintOf(ref.location);
@@ -92,7 +102,8 @@ function splitLoader(): (job: RunJob) => Promise<RunData> {
     // The files are checked for every run; the split is taken again only for other data or another configuration.
     if (cached?.id === canonicalJson({ data: job.data, config: job.config })) {
       for (const ref of [train, validation, test]) {
-        if (ref && (await fingerprintOf(ref.location).catch(() => '')) !== ref.fingerprint) cached = undefined;
+        // (A URL's copy is named by its fingerprint: it cannot change.)
+        if (ref && !isDataUrl(ref.location) && (await fingerprintOf(ref.location).catch(() => '')) !== ref.fingerprint) cached = undefined;
       }
       if (cached) return cached.data;
     }
@@ -114,7 +125,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const location = parseQueueUrl(options.url);
   const log = options.log ?? (() => undefined);
   await initBackend(options.backend);
-  const load = splitLoader();
+  const load = splitLoader(options.dataCache);
   let warmed = false;
   const machine = { host: hostname(), pid: process.pid };
 
@@ -185,6 +196,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       warmed = true;
     }
     log(`run ${key} (${payload.label}, seed ${payload.seed}) started`);
+    // Tells the coordinator this attempt trains now (not held in reserve); not awaited: off the path between runs.
+    job.updateProgress({ training: job.attemptsStarted }).catch(() => undefined);
     const modelsDir = options.modelsDir;
     const result = await executeRun(task, data, undefined, modelsDir ? (m) => saveAnyModel(m, join(modelsDir, key)) : undefined);
     log(`run ${key} (${payload.label}, seed ${payload.seed}) finished in ${result.seconds.toFixed(2)}s`);
