@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PENGUINS, tempDir } from '../helpers.js';
+import { PENGUINS, PENGUINS_CONFIG, tempDir } from '../helpers.js';
 import { background, startRedis } from './redis-server.js';
 
 const USER = 'reader';
@@ -137,7 +137,7 @@ describe('compare --queue with data at an http(s) URL', { timeout: 600_000 }, ()
     }
   });
 
-  it('https with a self-signed certificate: trusted through NODE_EXTRA_CA_CERTS; refused in one line without it', async () => {
+  it('https with a self-signed certificate: trusted through NODE_EXTRA_CA_CERTS (the URL in a configuration); refused in one line without it', async () => {
     const dir = tempDir();
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
@@ -153,13 +153,17 @@ describe('compare --queue with data at an http(s) URL', { timeout: 600_000 }, ()
       assert.match(refused.stderr, /^multiloss: cannot download the data file https:\/\/\*\*\*@127\.0\.0\.1:\d+\/penguins\.json\?\*\*\* on .*: .*self[- ]signed certificate.*\n$/);
       const trust = { NODE_EXTRA_CA_CERTS: cert, TMPDIR: tempDir() };
       const w = background(['worker', '--queue', redis.url], trust);
-      const c = background(sweep(redis.url, https.url('/penguins.json')), trust);
+      // The URL as a configuration's data: (kept as it is, not taken as a path relative to the file).
+      const configFile = join(dir, 'sweep.yaml');
+      writeFileSync(configFile, readFileSync(PENGUINS_CONFIG, 'utf8').replace(/^data: .*$/m, `data: ${https.url('/penguins.json')}`));
+      const c = background(['compare', '--config', configFile, '--epochs', '1', '--methods', 'equal', '--seeds', '1', '--queue', redis.url], trust);
       const done = await c.exited;
       w.child.kill('SIGTERM');
       await w.exited;
       assert.equal(done.code, 0, done.stderr);
       assert.doesNotMatch(done.stdout, /Failed/);
       assert.match(done.stdout, /joint equal/);
+      assert.match(done.stderr, /343 rows from https:\/\/\*\*\*@127\.0\.0\.1:\d+\/penguins\.json\?\*\*\*/);
     } finally {
       await https.close();
       await redis.stop();
