@@ -1,12 +1,21 @@
-// npm run bench -- queue: a sweep on the local worker-thread pool vs on a BullMQ queue with 1, 2
-// and 4 `multiloss worker` processes against one local redis-server (fresh for every setting, so
-// nothing is reused). Wall time of the coordinator (`multiloss compare`, from start to table),
-// runs per minute, and the queue's overhead per run, from the jobs' own timestamps with one
-// worker process: from the first job's end to the last job's end, the time not spent training
-// (taking the job, checking it and its data, the figures after training, storing the result),
-// per job. The wall times are also affected by whatever else the machine runs.
+// npm run bench -- queue [short]: a sweep on the local worker-thread pool vs on a BullMQ queue with
+// 1, 2 and 4 `multiloss worker` processes against one local redis-server (fresh for every setting,
+// so nothing is reused). Wall time of the coordinator (`multiloss compare`, from start to table),
+// runs per minute, and the queue's overhead per job.
+//
+// Overhead per job, from the jobs' own timestamps with one worker process: the time from the first
+// job's end to the last job's end, less the training time (RunResult.seconds) of the jobs finished
+// in between, divided by their number. It is the worker's time between trainings: storing a
+// result, taking the next job, checking it and its data, building the run's figures after training.
+// The first job is left out (it also warms up and reads the data).
+//
+// `short` runs only the sweep of many short runs (1 epoch) with one worker, with the next job held
+// in reserve (the default) and taken one at a time (--prefetch-below 0): the setting least
+// sensitive to the machine's load. The wall times are also affected by whatever else the machine
+// runs; the load average is printed.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../test/helpers.js';
 import { background, startRedis, type Background } from '../test/compare/redis-server.js';
@@ -55,11 +64,11 @@ async function overheadPerJob(url: string): Promise<number> {
   }
 }
 
-async function onQueue(sweep: Sweep, workers: number): Promise<{ seconds: number; runSeconds: number; overheadMs: number }> {
+async function onQueue(sweep: Sweep, workers: number, workerArgs: string[] = []): Promise<{ seconds: number; runSeconds: number; overheadMs: number }> {
   const redis = await startRedis();
   const procs: Background[] = [];
   try {
-    for (let i = 0; i < workers; i++) procs.push(background(['worker', '--queue', redis.url]));
+    for (let i = 0; i < workers; i++) procs.push(background(['worker', '--queue', redis.url, ...workerArgs]));
     await Promise.all(procs.map((p) => p.waitFor(/ on redis:\/\//)));
     const r = await timed([...sweep.args, '--queue', redis.url]);
     return { ...r, overheadMs: await overheadPerJob(redis.url) };
@@ -70,7 +79,35 @@ async function onQueue(sweep: Sweep, workers: number): Promise<{ seconds: number
   }
 }
 
-export async function runQueueBench(): Promise<void> {
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(', ');
+
+/** Many short runs on one worker: the next job held in reserve (default) vs one at a time. */
+async function shortRuns(say: (line: string) => void): Promise<void> {
+  const sweep: Sweep = {
+    name: 'short runs (penguins, 1 epoch; separate + equal × 40 seeds)',
+    args: ['compare', '--config', 'examples/penguins.yaml', '--epochs', '1', '--no-early-stopping', '--methods', 'equal', '--seeds', '40'],
+    runs: 80,
+  };
+  say(`\n${sweep.name}: ${sweep.runs} runs, 1 worker process; load average ${load()}`);
+  say('setting                                   overhead ms/job   mean run s   % of a 1 s run');
+  for (const [what, args] of [
+    ['next job in reserve (default)', []],
+    ['one job at a time (--prefetch-below 0)', ['--prefetch-below', '0']],
+    ['next job in reserve (default), again', []],
+    ['one job at a time, again', ['--prefetch-below', '0']],
+  ] as const) {
+    const r = await onQueue(sweep, 1, [...args]);
+    say(`${what.padEnd(42)}${r.overheadMs.toFixed(1).padStart(15)}   ${(r.runSeconds / sweep.runs).toFixed(3).padStart(10)}   ${(r.overheadMs / 10).toFixed(2).padStart(14)}`);
+  }
+  say(`load average after: ${load()}`);
+}
+
+export async function runQueueBench(only?: string): Promise<void> {
+  await shortRuns((l) => console.log(l));
+  if (only === 'short') return;
   const dir = tempDir('multiloss-bench-');
   const synthetic = join(dir, 'synthetic.csv');
   writePenguinCsv(synthetic, 5_000, true);
@@ -109,7 +146,7 @@ export async function runQueueBench(): Promise<void> {
     lines.push(l);
   };
   for (const sweep of sweeps) {
-    say(`\n${sweep.name}: ${sweep.runs} runs`);
+    say(`\n${sweep.name}: ${sweep.runs} runs; load average ${load()}`);
     say('setting                        wall s   runs/min   Σ run s');
     const row = (what: string, r: { seconds: number; runSeconds: number }) =>
       say(

@@ -6,7 +6,7 @@
 //   browser       browser entry bundle size; W1 in headless Chromium per backend vs Node (wasm)
 //   defaults      training defaults vs old defaults vs tuned vs trivial baselines on held-out rows (weather, penguins)
 //   table-memory  peak RSS and rows/s of train (1 epoch) in memory and --stream on a 1M / 10M-row table, beside pandas [ROWS ...]
-//   queue         a compare sweep on the local pool vs 1, 2, 4 queue worker processes (BullMQ, local redis-server)
+//   queue         a compare sweep on the local pool vs 1, 2, 4 queue worker processes (BullMQ, local redis-server) [short: only the many-short-runs overhead]
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
 
@@ -58,7 +58,7 @@ switch (which) {
   }
   case 'queue': {
     const { runQueueBench } = await import('./queue.js');
-    await runQueueBench();
+    await runQueueBench(process.argv[3]);
     break;
   }
   default:

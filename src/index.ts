@@ -48,6 +48,7 @@ export {
   type RunKind,
   type RunResult,
   sweepTasks,
+  executeTasks,
   sweepIdOf,
   compareBase,
   type FailedRun,

@@ -109,6 +109,11 @@ export function buildProgram(): Command {
     .option('--models-dir <dir>', 'save each trained model to DIR/RUN_ID (shared storage)')
     .addOption(new Option('--lock-duration <ms>', 'milliseconds a run stays locked without renewal: a dead worker\'s run is taken over after this (default 30000)').argParser(positiveInt('--lock-duration')))
     .addOption(new Option('--stalled-interval <ms>', 'milliseconds between checks for runs of dead workers (default 30000)').argParser(positiveInt('--stalled-interval')))
+    .addOption(
+      new Option('--prefetch-below <seconds>', 'while runs take less than this, hold the next run in reserve to hide the queue round trip (default 5; 0: never)').argParser(
+        number('--prefetch-below', (n) => n >= 0, 'a number of seconds ≥ 0'),
+      ),
+    )
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
     .option('-q, --quiet', 'no log output')
     .action(runWorker);

@@ -397,6 +397,35 @@ export function compareBase(config: ResolvedConfig): ResolvedConfig {
   return { ...config, approach: 'joint', training: { ...config.training, earlyStopping } };
 }
 
+/**
+ * Trains a list of resolved runs where a comparison trains them: on
+ * `execute` when given (a queue: `queueExecutor`), in this thread with
+ * `hooks.workers` 0, else on the worker-thread pool. Results come back in
+ * task order with the same figures wherever they trained; `failed` lists runs
+ * that failed for good (only an executor that retries reports any; the pool
+ * and this thread reject on the first error). The one way the compare layer
+ * runs runs: `compare` passes its whole sweep, a caller that trains in
+ * batches (successive halving's rungs) passes each batch, with tasks from
+ * `sweepTasks` (a run's id, `key`, names its result on a queue: a run already
+ * trained there is reused, not trained again).
+ */
+export async function executeTasks(tasks: readonly RunTask[], data: RunData, hooks: Parameters<RunExecutor>[2], execute?: RunExecutor): Promise<RunOutcome> {
+  if (tasks.length === 0) return { results: [], failed: [] };
+  if (execute) return execute(tasks, data, hooks);
+  if (hooks.workers > 0) return { results: await runPool(tasks, data, hooks), failed: [] };
+  await initBackend(hooks.backend);
+  await warmUp(tasks[0], data);
+  const results: RunResult[] = [];
+  for (const t of tasks) {
+    const ready = hooks.prepare ? hooks.prepare(t) : t;
+    if (!ready) throw new Error(`compare: run ${t.label} (seed ${t.seed}) cannot start before the separate models`);
+    const r = await executeRun(ready, data, () => hooks.onEpoch?.(t.id));
+    results.push(r);
+    hooks.onResult?.(r);
+  }
+  return { results, failed: [] };
+}
+
 /** Trains and summarises the comparison (see the module comment). */
 export async function compare(config: ResolvedConfig, input: CompareInput, options: CompareOptions = {}): Promise<CompareResult> {
   const methodNames = options.grid?.methods === undefined ? checkMethods(options.methods ?? DEFAULT_COMPARE_METHODS) : [];
@@ -470,29 +499,12 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
     report(r);
   };
 
-  let runs: RunResult[];
-  let failed: FailedRun[] = [];
-  if (options.execute) {
-    const onStatus = (s: ExecutorStatus) => {
-      running = s.running;
-      failedCount = s.failed;
-      report();
-    };
-    ({ results: runs, failed } = await options.execute(tasks, data, { workers, backend: options.backend, onEpoch, onResult, prepare, onStatus }));
-  } else if (workers === 0) {
-    await initBackend(options.backend);
-    await warmUp(tasks[0], data);
-    runs = [];
-    for (const t of tasks) {
-      const ready = prepare(t);
-      if (!ready) throw new Error(`compare: run ${t.label} (seed ${t.seed}) cannot start before the separate models`);
-      const r = await executeRun(ready, data, () => onEpoch(t.id));
-      runs.push(r);
-      onResult(r);
-    }
-  } else {
-    runs = await runPool(tasks, data, { workers, backend: options.backend, onEpoch, onResult, prepare });
-  }
+  const onStatus = (s: ExecutorStatus) => {
+    running = s.running;
+    failedCount = s.failed;
+    report();
+  };
+  const { results: runs, failed } = await executeTasks(tasks, data, { workers, backend: options.backend, onEpoch, onResult, prepare, onStatus }, options.execute);
   const labels = sweep.labels;
   const on: FiguresOf = data.test ? 'test' : 'validation';
   const { rows, best } = summarize(heads, labels, runs, on);

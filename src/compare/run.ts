@@ -7,7 +7,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import { isSeparateModels } from '../model/separate-models.js';
-import type { SplitLog } from '../training/history.js';
+import type { EpochLog, SplitLog } from '../training/history.js';
 import { meanUpdate, type HeadUpdate } from '../training/diagnostics.js';
 import { fitSeparate } from '../training/fit-separate.js';
 import { fitModel } from '../training/fit.js';
@@ -62,6 +62,12 @@ export interface RunResult {
   stopping?: DeltaMStopping;
   /** Gradient methods: what the updates did to each head, averaged over the run's epochs (see HeadUpdate). */
   update?: Record<string, HeadUpdate>;
+  /**
+   * Per-epoch figures of each model the run trained (training and validation loss and metrics per
+   * head, learning rate, gradient figures when measured): `joint` for the joint model; for separate
+   * models one entry per head, its own model's. Absent in results saved before it existed.
+   */
+  history?: Record<string, EpochLog[]>;
   /** Where the run was trained, on a queue (`compare --queue`): the worker's host name and process id. */
   machine?: { host: string; pid: number };
 }
@@ -143,6 +149,11 @@ export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => v
     const epochs = isSeparateModels(model) ? model.models.reduce((a, m) => a + m.meta.history.length, 0) : info.epochs;
     const test = data.test ? testFigures(model.evaluate(data.test)) : undefined;
     const update = model instanceof MultilossModel ? meanUpdate(model.meta.history) : undefined;
+    const history: Record<string, EpochLog[]> = isSeparateModels(model)
+      ? Object.fromEntries(model.models.map((m, i) => [model.heads[i].name, m.meta.history]))
+      : model instanceof MultilossModel
+        ? { joint: model.meta.history }
+        : {};
     await onModel?.(model);
     return {
       id: task.id,
@@ -157,6 +168,7 @@ export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => v
       seconds,
       ...(stopping ? { stopping } : {}),
       ...(update ? { update } : {}),
+      history,
     };
   } finally {
     model.dispose();

@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { isDataUrl } from './data-url.js';
 import { MultilossError } from '../errors.js';
 import { readTextChecked } from './files.js';
 
@@ -25,7 +26,8 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
   const config = value as Record<string, unknown>;
   const base = dirname(resolve(path));
-  const rel = (p: unknown) => (typeof p === 'string' && !isAbsolute(p) ? resolve(base, p) : p);
+  // Paths are relative to the config file; an http(s) URL is kept as it is.
+  const rel = (p: unknown) => (typeof p === 'string' && !isAbsolute(p) && !isDataUrl(p) ? resolve(base, p) : p);
   if ('data' in config) config.data = rel(config.data);
   if ('out' in config) config.out = rel(config.out);
   const v = config.validation;

@@ -1,3 +1,4 @@
+import { displayUrl, isDataUrl } from './data-url.js';
 import { readBinaryTable } from '../data/binary.js';
 import { binaryFormatOf, type DataFormat } from '../data/formats.js';
 import type { ColumnSelection } from '../data/columns.js';
@@ -35,6 +36,8 @@ export function readTableFile(path: string, format?: TableFormat): Table {
  * Parquet or Arrow read to those columns (each must exist).
  */
 export async function readDataFile(path: string, format?: DataFormat, selection: ColumnSelection = {}): Promise<Table> {
+  // Only compare downloads data (into its cache, see data-url.ts); the URL is never printed with its credentials.
+  if (isDataUrl(path)) throw new MultilossError('usage', `data file ${displayUrl(path)}: a URL is read by compare only; download the file for this command`);
   const binary = binaryFormatOf(path, format);
   if (binary === undefined) return readTableFile(path, format as TableFormat | undefined);
   return readBinaryTable(readFileChecked(path, 'data file'), path, binary, selection);

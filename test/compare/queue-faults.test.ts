@@ -66,6 +66,36 @@ describe('distributed sweep faults', { timeout: 900_000 }, () => {
     }
   });
 
+  it('a worker stopped while it holds a short run in reserve hands that run back: another worker trains it, once', async () => {
+    const redis = await startRedis();
+    const dir = tempDir();
+    try {
+      const a = background(['worker', '--queue', redis.url]);
+      const coordinator = background([...sweep(redis.url, 1, ['--json', join(dir, 'r.json')]), '--seeds', '3']);
+      // After two short runs A holds the next job in reserve while it trains the third.
+      await a.waitFor(/(run [0-9a-f]{20} \([^)]*\) finished[\s\S]*){2}run [0-9a-f]{20} \([^)]*\) started/);
+      a.child.kill('SIGTERM');
+      const aDone = await a.exited;
+      assert.equal(aDone.code, 0, aDone.stderr);
+      const handedBack = /run ([0-9a-f]{20}) handed back to the queue \(stopping\)/.exec(aDone.stderr)?.[1];
+      assert.ok(handedBack, aDone.stderr);
+      assert.ok(!finishedRuns(aDone.stderr).includes(handedBack), 'A never trained the run it handed back');
+      const b = background(['worker', '--queue', redis.url]);
+      const done = await coordinator.exited;
+      assert.equal(done.code, 0, done.stderr);
+      b.child.kill('SIGTERM');
+      const bLog = (await b.exited).stderr;
+      assert.ok(finishedRuns(bLog).includes(handedBack), 'B trained the run A handed back');
+      const trained = [...finishedRuns(aDone.stderr), ...finishedRuns(bLog)];
+      assert.equal(trained.length, 9);
+      assert.equal(new Set(trained).size, 9, 'no run trained twice');
+      assert.equal(new Set(runsOf(join(dir, 'r.json'))).size, 9);
+      assert.doesNotMatch(done.stdout, /failed/i);
+    } finally {
+      await redis.stop();
+    }
+  });
+
   it('a run that throws is retried up to --attempts, then reported failed in the table; the sweep completes', async () => {
     const redis = await startRedis();
     const dir = tempDir();

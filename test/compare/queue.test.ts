@@ -20,6 +20,22 @@ interface RunJson {
   seed: number;
   validation: { heads: Record<string, { metrics: Record<string, number> }> };
   machine?: { host: string; pid: number };
+  history?: Record<string, unknown[]>;
+}
+
+/** Timings (and where a run trained) differ between runs; every other figure agrees to 1e-6. */
+const TIMING = new Set(['seconds', 'machine', 'id']);
+function assertSameFigures(actual: unknown, expected: unknown, at: string): void {
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    assert.ok(Math.abs(actual - expected) <= 1e-6, `${at}: ${actual} vs ${expected}`);
+  } else if (expected !== null && typeof expected === 'object') {
+    assert.ok(actual !== null && typeof actual === 'object', `${at}: ${JSON.stringify(actual)} vs an object`);
+    const keys = (o: object) => Object.keys(o).filter((k) => !TIMING.has(k)).sort();
+    assert.deepEqual(keys(actual), keys(expected), at);
+    for (const k of keys(expected)) assertSameFigures((actual as Record<string, unknown>)[k], (expected as Record<string, unknown>)[k], `${at}.${k}`);
+  } else {
+    assert.equal(actual, expected, at);
+  }
 }
 
 describe('compare --queue: a penguins sweep on two worker processes', { timeout: 600_000 }, () => {
@@ -55,21 +71,19 @@ describe('compare --queue: a penguins sweep on two worker processes', { timeout:
     );
     for (const [i, r] of queued.runs.entries()) {
       const l = local.runs[i];
-      for (const [head, figures] of Object.entries(l.validation.heads)) {
-        for (const [metric, value] of Object.entries(figures.metrics)) {
-          assert.ok(
-            Math.abs(r.validation.heads[head].metrics[metric] - value) <= 1e-6,
-            `${r.label} seed ${r.seed} ${head} ${metric}: ${r.validation.heads[head].metrics[metric]} vs ${value}`,
-          );
-        }
-      }
+      // Every figure of the run (validation, per-epoch history of each model, parameters, epochs) but its timings and machine.
+      assertSameFigures(r, l, `${r.label} seed ${r.seed}`);
+      assert.ok(l.history && Object.keys(l.history).length > 0, 'the local run has its per-epoch history');
+      assert.equal(Object.values(r.history ?? {})[0]?.length, 3, 'three epochs of history');
       assert.ok(r.machine && r.machine.pid !== workers.child.pid, 'trained in a worker process');
     }
     assert.equal(new Set(queued.runs.map((r) => r.machine?.pid)).size, 2, 'both worker processes trained runs');
     assert.match(first.stdout, /joint pcgrad/);
     // Progress off a terminal: a line per finished run with the runs running and failed, and the time left.
-    assert.match(first.stderr, /\[1\/6\] separate models, seed 4: [\d.]+s; \d+% done after [\dhm]+s, about [\dhm]+s left; \d running, 0 failed\n/);
+    assert.match(first.stderr, /\[1\/6\] separate models, seed [45]: [\d.]+s; \d+% done after [\dhm]+s, about [\dhm]+s left; \d running, 0 failed\n/);
     assert.match(first.stderr, /\[6\/6\] .*; \d running, 0 failed\n/);
+    // Running: runs being trained, at most one per worker process (a job a worker holds in reserve is not running yet).
+    for (const m of first.stderr.matchAll(/; (\d+) running/g)) assert.ok(Number(m[1]) <= 2, first.stderr);
   });
 
   it('never prints the password (coordinator and workers), and shows the queue without it', () => {

@@ -127,6 +127,20 @@ describe('the npm package, packed and installed into a fresh project', () => {
     assert.match(lines[0], /Species/);
   });
 
+  test('npx multiloss compare --queue and worker without bullmq: one line naming the install, exit 2', () => {
+    // Port 1 is never reached: the missing packages are named before any connection or data is read.
+    const cases = [
+      ['compare', '--queue', 'redis://127.0.0.1:1/0', '--data', 'absent.csv', '--target', 'Species:classification'],
+      ['worker', '--queue', 'redis://127.0.0.1:1/0'],
+    ];
+    for (const args of cases) {
+      const r = run('npx', ['multiloss', ...args], { cwd: project });
+      assert.equal(r.status, 2, r.text);
+      assert.equal(r.stdout, '', r.text);
+      assert.match(r.stderr, /^multiloss: compare --queue and worker need the optional packages bullmq and ioredis; bullmq is not installed: run npm install bullmq ioredis\n$/, r.text);
+    }
+  });
+
   test("the README's Install commands run as written", () => {
     const commands = readmeBlock('## Install', 'sh').trim().split('\n');
     assert.equal(commands[0], 'npm install multiloss');

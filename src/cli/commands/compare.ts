@@ -17,7 +17,10 @@ import {
 import { parseGrid, resolveGrid, type Grid } from '../../compare/grid.js';
 import { queueExecutor, readSweepRecord } from '../../compare/queue/coordinator.js';
 import { parseQueueUrl } from '../../compare/queue/connection.js';
-import type { DataRefs } from '../../compare/queue/job.js';
+import { loadQueueLibraries } from '../../compare/queue/libraries.js';
+import type { DataRefs, FileRef } from '../../compare/queue/job.js';
+import { displayLocation, displayUrl, downloadDataFile, isDataUrl } from '../../io/data-url.js';
+import type { Table } from '../../data/table.js';
 import { dataFingerprint, fileFingerprint } from '../../compare/run-id.js';
 import { readConfigFile } from '../../io/config-file.js';
 import { compareNotes, compareReportHtml, formatCompareTable } from '../../compare/report.js';
@@ -178,21 +181,12 @@ function gridOf(flags: CompareFlags): Grid {
   return parseGrid(given, flags.grid ?? 'command line');
 }
 
-/** The files' locations (absolute) and fingerprints: what queue workers read and check. */
-async function dataRefs(data: string, validation: string | undefined, test: string | undefined, format: DataRefs['format']): Promise<DataRefs> {
-  const ref = async (path: string) => ({ location: resolve(path), fingerprint: await fileFingerprint(path) });
-  return {
-    train: await ref(data),
-    ...(validation !== undefined ? { validation: await ref(validation) } : {}),
-    ...(test !== undefined ? { test: await ref(test) } : {}),
-    ...(format ? { format } : {}),
-  };
-}
-
 export async function runCompare(flags: CompareFlags): Promise<void> {
   if (flags.resume !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--resume SWEEP: give the queue the sweep is on (--queue redis://…)');
   if (flags.attempts !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--attempts: only with --queue');
   const queue = flags.queue !== undefined ? parseQueueUrl(flags.queue) : undefined;
+  // Missing optional packages are named before any data is read.
+  if (queue && !flags.dryRun) await loadQueueLibraries();
   checkOutputPath('--report', flags.report);
   checkOutputPath('--json', flags.json);
   const record = flags.resume !== undefined && flags.queue !== undefined ? await readSweepRecord(flags.queue, flags.resume) : undefined;
@@ -216,16 +210,30 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   if (config.approach !== undefined && !flags.quiet) log(`note: compare trains both approaches; approach: ${config.approach} in the configuration is not used`);
   const resolved = resolveConfig(config);
   const selection = { columns: configuredColumns(resolved) };
-  const table = await readDataFile(config.data as string, config.format, selection);
-  const validation = config.validation?.data ? await readDataFile(config.validation.data, config.format, selection) : undefined;
-  const test = flags.testData !== undefined ? await readDataFile(flags.testData, config.format, selection) : undefined;
+  // A path, or an http(s) URL downloaded into the data cache (workers download it too); each with its fingerprint.
+  const read = async (location: string, what: string): Promise<{ table: Table; ref: FileRef }> => {
+    if (!isDataUrl(location)) return { table: await readDataFile(location, config.format, selection), ref: { location: resolve(location), fingerprint: await fileFingerprint(location) } };
+    const copy = await downloadDataFile(location, { what });
+    const table = await readDataFile(copy.path, config.format, selection);
+    table.source = displayUrl(location);
+    return { table, ref: { location, fingerprint: copy.fingerprint } };
+  };
+  const train = await read(config.data as string, 'data file');
+  const validationRead = config.validation?.data ? await read(config.validation.data, 'validation file') : undefined;
+  const testRead = flags.testData !== undefined ? await read(flags.testData, 'test file') : undefined;
+  const [table, validation, test] = [train.table, validationRead?.table, testRead?.table];
   // Checks the split, the test data and the monitor before the first line of output: bad input stays one line.
   compareSplit(resolved, { table, validation, test });
-  const refs = await dataRefs(config.data as string, config.validation?.data, flags.testData, config.format);
+  const refs: DataRefs = {
+    train: train.ref,
+    ...(validationRead ? { validation: validationRead.ref } : {}),
+    ...(testRead ? { test: testRead.ref } : {}),
+    ...(config.format ? { format: config.format } : {}),
+  };
   if (record) {
     for (const [what, ref] of [['data', refs.train], ['validation', refs.validation], ['test', refs.test]] as const) {
       const want = record.data[what === 'data' ? 'train' : what]?.fingerprint;
-      if (ref && ref.fingerprint !== want) throw new MultilossError('data', `--resume ${flags.resume}: ${ref.location} has changed since the sweep was queued`);
+      if (ref && ref.fingerprint !== want) throw new MultilossError('data', `--resume ${flags.resume}: ${displayLocation(ref.location)} has changed since the sweep was queued`);
     }
   }
   const fingerprint = dataFingerprint({ train: refs.train.fingerprint, validation: refs.validation?.fingerprint, test: refs.test?.fingerprint });
@@ -259,7 +267,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   }
   if (!flags.quiet) {
     log(
-      `multiloss compare: separate models and the joint model under ${jointRows.join(', ')}; ${resolvedGrid.seeds.length} seed${resolvedGrid.seeds.length > 1 ? 's' : ''} each (${runs} runs); ${table.length} rows from ${config.data}${test ? `; metrics on test data ${flags.testData} (${test.length} rows)` : ''}`,
+      `multiloss compare: separate models and the joint model under ${jointRows.join(', ')}; ${resolvedGrid.seeds.length} seed${resolvedGrid.seeds.length > 1 ? 's' : ''} each (${runs} runs); ${table.length} rows from ${displayLocation(config.data as string)}${test ? `; metrics on test data ${displayLocation(flags.testData as string)} (${test.length} rows)` : ''}`,
     );
     const es = resolved.training.earlyStopping;
     if (es && isDeltaMMonitor(es.monitor)) {
@@ -291,13 +299,13 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   if (flags.json) {
     writeFileAtomic(
       flags.json,
-      `${JSON.stringify({ format: 'multiloss-compare', libraryVersion: VERSION, data: config.data, ...(flags.testData !== undefined ? { testData: flags.testData } : {}), config: resolved, ...result }, null, 2)}\n`,
+      `${JSON.stringify({ format: 'multiloss-compare', libraryVersion: VERSION, data: displayLocation(config.data as string), ...(flags.testData !== undefined ? { testData: displayLocation(flags.testData) } : {}), config: resolved, ...result }, null, 2)}\n`,
     );
     if (!flags.quiet) log(`wrote ${flags.json}`);
   }
   if (flags.report) {
     const html = await compareReportHtml(result, {
-      subtitle: `${config.data} · ${result.runs.length} runs on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''} in ${duration(result.seconds)} · multiloss ${VERSION}`,
+      subtitle: `${displayLocation(config.data as string)} · ${result.runs.length} runs on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''} in ${duration(result.seconds)} · multiloss ${VERSION}`,
     });
     writeFileAtomic(flags.report, html);
     if (!flags.quiet) log(`wrote ${flags.report}`);

@@ -3,6 +3,7 @@ import { basename, resolve } from 'node:path';
 import { parseConfig } from '../../config/schema.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { initBackend } from '../../engine/backend.js';
+import { isDataUrl } from '../../io/data-url.js';
 import { MultilossError } from '../../errors.js';
 import { readConfigFile } from '../../io/config-file.js';
 import { saveAnyModel } from '../../io/separate-dir.js';
@@ -58,7 +59,7 @@ export interface TrainFlags {
 /** Flags override the config file; the merged object is validated by the schema. */
 export function buildConfig(flags: TrainFlags): Record<string, unknown> {
   const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
-  if (flags.data) config.data = resolve(flags.data);
+  if (flags.data) config.data = isDataUrl(flags.data) ? flags.data : resolve(flags.data);
   if (flags.stream) config.stream = typeof config.stream === 'object' && config.stream !== null ? config.stream : true;
   if (flags.shuffleBuffer !== undefined) {
     if (!config.stream) throw new MultilossError('usage', '--shuffle-buffer: only with --stream (or stream: true in the configuration)');

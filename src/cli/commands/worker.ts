@@ -14,6 +14,8 @@ export interface WorkerFlags {
   lockDuration?: number;
   /** Milliseconds between checks for stalled runs (default 30000). */
   stalledInterval?: number;
+  /** Seconds: while runs are shorter, the next run is held in reserve (default 5; 0: never). */
+  prefetchBelow?: number;
   quiet?: boolean;
 }
 
@@ -49,6 +51,7 @@ export async function runWorker(flags: WorkerFlags): Promise<void> {
     ...(flags.modelsDir !== undefined ? { modelsDir: flags.modelsDir } : {}),
     ...(flags.lockDuration !== undefined ? { lockDuration: flags.lockDuration } : {}),
     ...(flags.stalledInterval !== undefined ? { stalledInterval: flags.stalledInterval } : {}),
+    ...(flags.prefetchBelow !== undefined ? { prefetchBelow: flags.prefetchBelow } : {}),
     log: flags.quiet ? undefined : (line) => log(`worker ${process.pid}: ${line}`),
   });
   // First signal: take no new run and finish the current one; second: stop now (the run's job stalls and another worker takes it).

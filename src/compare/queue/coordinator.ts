@@ -35,6 +35,9 @@ export interface QueueExecutorOptions {
   warn?: (message: string) => void;
 }
 
+/** Whether a taken job's current attempt has started training (see the worker's markTraining). */
+const isTraining = (j: { progress: unknown; attemptsStarted: number }) => (j.progress as { training?: unknown } | null)?.training === j.attemptsStarted;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Reads a sweep's record (for `compare --resume SWEEP`). */
@@ -91,34 +94,36 @@ export function queueExecutor(options: QueueExecutorOptions): RunExecutor {
       const failed = new Map<number, FailedRun>();
       const queued: RunTask[] = [];
       let reused = 0;
-      const enqueue = async () => {
-        while (queued.length < tasks.length) {
-          const t = hooks.prepare ? hooks.prepare(tasks[queued.length]) : tasks[queued.length];
-          if (!t) return;
-          const added = await queue.add(t.label, job(t), {
-            jobId: jobIdOf(t.key),
-            attempts,
-            backoff: { type: 'fixed', delay: options.backoffMs ?? 1000 },
-            removeOnComplete: false,
-            removeOnFail: false,
-          });
-          const state = await added.getState();
+      // Every task that may start now, in one round trip (addBulk); a job already there (same id) is left as it is.
+      const enqueue = async (again: RunTask[] = []) => {
+        const ready: RunTask[] = [...again];
+        for (let i = queued.length; i < tasks.length; i++) {
+          const t = hooks.prepare ? hooks.prepare(tasks[i]) : tasks[i];
+          if (!t) break;
+          ready.push(t);
+        }
+        if (ready.length === 0) return;
+        const opts = { attempts, backoff: { type: 'fixed', delay: options.backoffMs ?? 1000 }, removeOnComplete: false, removeOnFail: false };
+        const added = await queue.addBulk(ready.map((t) => ({ name: t.label, data: job(t), opts: { ...opts, jobId: jobIdOf(t.key) } })));
+        const states = await Promise.all(added.map((a) => a.getState()));
+        for (const [i, state] of states.entries()) {
           if (state === 'completed') reused++;
           // A run that failed for good in an earlier attempt at this sweep gets its attempts again.
-          if (state === 'failed') await added.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-          queued.push(t);
+          if (state === 'failed') await added[i].retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         }
+        queued.push(...ready.slice(again.length));
       };
       await enqueue();
       options.onQueued?.(sweep, reused);
       while (results.size + failed.size < tasks.length) {
         let running = 0;
         const pending = queued.filter((t) => !results.has(t.id) && !failed.has(t.id));
+        const missing: RunTask[] = [];
         const states = await Promise.all(
           pending.map(async (t) => {
             // The state first, then the job: a job read just before it finished has no result (or failure reason) yet.
             const state = await queue.getJobState(jobIdOf(t.key));
-            const j = state === 'completed' || state === 'failed' ? await bullmq.Job.fromId(queue, jobIdOf(t.key)) : undefined;
+            const j = state === 'completed' || state === 'failed' || state === 'active' ? await bullmq.Job.fromId(queue, jobIdOf(t.key)) : undefined;
             return { t, j, state: state === 'unknown' ? 'missing' : state };
           }),
         );
@@ -141,15 +146,16 @@ export function queueExecutor(options: QueueExecutorOptions): RunExecutor {
             hooks.onResult?.(r);
           } else if (state === 'failed' && j) {
             failed.set(t.id, { key: t.key, label: t.label, seed: t.seed, error: j.failedReason, attempts: j.attemptsMade });
-          } else if (state === 'active') {
+          } else if (state === 'active' && j && isTraining(j)) {
+            // Taken and training (a job a worker holds in reserve is taken, not yet running).
             running++;
           } else if (state === 'missing') {
             // Removed from the queue by hand: queued again.
-            queued.splice(queued.indexOf(t), 1);
+            missing.push(t);
           }
         }
         hooks.onStatus?.({ running, failed: failed.size });
-        if (queued.length < tasks.length) await enqueue();
+        if (queued.length < tasks.length || missing.length > 0) await enqueue(missing);
         const open = queued.filter((t) => !results.has(t.id) && !failed.has(t.id)).length;
         if (open === 0 && queued.length < tasks.length) {
           const t = tasks[queued.length];

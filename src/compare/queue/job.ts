@@ -5,7 +5,9 @@
  * run's figures. A job is never code: a worker that receives anything else,
  * or a job of another sweep format version, fails it without retrying.
  */
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { isDataUrl } from '../../io/data-url.js';
 import { RunVariantSchema } from '../grid.js';
 import type { RunResult } from '../run.js';
 
@@ -14,8 +16,12 @@ export const SWEEP_FORMAT = 'multiloss-sweep';
 export const SWEEP_FORMAT_VERSION = 1;
 
 const FileRefSchema = z.strictObject({
-  /** An absolute path every worker can read (shared storage). */
-  location: z.string().min(1).max(4096),
+  /** An absolute path every worker can read (shared storage), or an http(s) URL every worker downloads. */
+  location: z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((l) => isAbsolute(l) || isDataUrl(l), 'expected an absolute path or an http(s) URL'),
   /** SHA-256 of the file's bytes (hex). */
   fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
 });
@@ -65,6 +71,8 @@ export const RunResultSchema = z.looseObject({
   parameters: z.number(),
   epochs: z.number(),
   seconds: z.number(),
+  /** Per model, per epoch (numbers, or null where JSON holds a NaN). */
+  history: z.record(z.string(), z.array(z.looseObject({ epoch: z.number().int(), train: SplitLogSchema, validation: SplitLogSchema.optional() }))).optional(),
   machine: z.strictObject({ host: z.string(), pid: z.number().int() }).optional(),
 });
 

@@ -10,15 +10,25 @@
  * throws while training is retried by BullMQ up to the job's attempts. A
  * worker that dies mid-run loses its lock: after `lockDuration` the job is
  * stalled and another worker trains it again from the start.
+ *
+ * Short runs keep the next job in reserve: while a run shorter than
+ * `prefetchBelow` seconds trains, the worker already holds the next job, so
+ * that the Redis round trip (storing a result, taking the next job) and the
+ * wake-ups it needs happen during training rather than between runs. The
+ * reserved job waits its turn (one run trains at a time); a worker that is
+ * stopped hands it back to the queue untouched. Longer runs are taken one at
+ * a time: there the round trip is a negligible share, and a reserved job
+ * could sit behind a long run while another worker is idle.
  */
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../../config/resolve.js';
+import { resolveConfig, type ResolvedConfig } from '../../config/resolve.js';
 import { parseConfig } from '../../config/schema.js';
 import { initBackend, type BackendChoice } from '../../engine/backend.js';
 import { isMultilossError } from '../../errors.js';
 import { saveAnyModel } from '../../io/separate-dir.js';
+import { displayUrl, downloadDataFile, isDataUrl } from '../../io/data-url.js';
 import { readDataFile } from '../../io/table-file.js';
 import { compareBase, compareSplit } from '../compare.js';
 import { variantConfig } from '../grid.js';
@@ -37,9 +47,16 @@ export interface QueueWorkerOptions {
   lockDuration?: number;
   /** Milliseconds between checks for stalled jobs (default 30000). */
   stalledInterval?: number;
+  /** Where data files given as http(s) URLs are cached, by fingerprint (default: multiloss-data-cache in the temporary directory). */
+  dataCache?: string;
+  /** Seconds: while runs are shorter, the next job is held in reserve (see the module comment; default 5, 0 never). */
+  prefetchBelow?: number;
   /** Lines for the log (runs started and finished, outages). */
   log?: (line: string) => void;
 }
+
+/** Runs shorter than this (seconds) keep the next job in reserve by default. */
+export const DEFAULT_PREFETCH_BELOW_SECONDS = 5;
 
 export interface QueueWorker {
   /** Stops taking runs; resolves when the current run has finished (`force`: at once, its job left to stall and be taken over). */
@@ -47,7 +64,7 @@ export interface QueueWorker {
 }
 
 /** The comparison's split, read and checked once per data and configuration (consecutive runs of a sweep share it). */
-function splitLoader(): (job: RunJob) => Promise<RunData> {
+function splitLoader(cacheDir: string | undefined): (job: RunJob) => Promise<RunData> {
   let cached: { id: string; data: RunData } | undefined;
   // A file is hashed again only when its size or modification time changed (a large table is not re-read for every run).
   const hashed = new Map<string, string>();
@@ -61,6 +78,13 @@ function splitLoader(): (job: RunJob) => Promise<RunData> {
     return fp;
   };
   const read = async (ref: DataRefs['train'], what: string, format: DataRefs['format']) => {
+    // A URL: downloaded once into the cache by fingerprint (checked there), then read from the copy.
+    if (isDataUrl(ref.location)) {
+      const copy = await downloadDataFile(ref.location, { fingerprint: ref.fingerprint, what, ...(cacheDir ? { cacheDir } : {}) });
+      const table = await readDataFile(copy.path, format);
+      table.source = displayUrl(ref.location);
+      return table;
+    }
     let actual: string;
     try {
       actual = await fingerprintOf(ref.location);
@@ -78,7 +102,8 @@ function splitLoader(): (job: RunJob) => Promise<RunData> {
     // The files are checked for every run; the split is taken again only for other data or another configuration.
     if (cached?.id === canonicalJson({ data: job.data, config: job.config })) {
       for (const ref of [train, validation, test]) {
-        if (ref && (await fingerprintOf(ref.location).catch(() => '')) !== ref.fingerprint) cached = undefined;
+        // (A URL's copy is named by its fingerprint: it cannot change.)
+        if (ref && !isDataUrl(ref.location) && (await fingerprintOf(ref.location).catch(() => '')) !== ref.fingerprint) cached = undefined;
       }
       if (cached) return cached.data;
     }
@@ -100,9 +125,36 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const location = parseQueueUrl(options.url);
   const log = options.log ?? (() => undefined);
   await initBackend(options.backend);
-  const load = splitLoader();
+  const load = splitLoader(options.dataCache);
   let warmed = false;
   const machine = { host: hostname(), pid: process.pid };
+
+  // The comparison's configuration, checked and resolved once per sweep (consecutive jobs share it).
+  let base: { text: string; config: ResolvedConfig } | undefined;
+  const baseOf = (config: RunJob['config']): ResolvedConfig => {
+    const text = canonicalJson(config);
+    if (base?.text !== text) base = { text, config: compareBase(resolveConfig(parseConfig(config, 'job config'))) };
+    return base.config;
+  };
+  const prefetchBelow = options.prefetchBelow ?? DEFAULT_PREFETCH_BELOW_SECONDS;
+  let closing = false;
+  // One run trains at a time; a job taken in reserve waits here for its turn.
+  let turn: Promise<unknown> = Promise.resolve();
+  const inTurn = (job: import('bullmq').Job, token: string | undefined): Promise<RunResult> => {
+    const mine = turn.then(async () => {
+      if (closing && token !== undefined) {
+        // Stopping: a job taken in reserve goes back to the queue as it was (no attempt counted).
+        await job.moveToWait(token);
+        log(`run ${(job.data as { key?: string })?.key ?? job.id} handed back to the queue (stopping)`);
+        throw new bullmq.WaitingError();
+      }
+      const result = await processJob(job);
+      worker.concurrency = result.seconds < prefetchBelow ? 2 : 1;
+      return result;
+    });
+    turn = mine.catch(() => undefined);
+    return mine;
+  };
 
   const processJob = async (job: import('bullmq').Job): Promise<RunResult> => {
     const raw = job.data as { version?: unknown };
@@ -116,7 +168,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     const payload = parsed.data;
     let config;
     try {
-      config = variantConfig(compareBase(resolveConfig(parseConfig(payload.config, 'job config'))), payload.variant, payload.seed);
+      config = variantConfig(baseOf(payload.config), payload.variant, payload.seed);
     } catch (e) {
       if (isMultilossError(e)) throw new bullmq.UnrecoverableError(e.message);
       throw e;
@@ -144,6 +196,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       warmed = true;
     }
     log(`run ${key} (${payload.label}, seed ${payload.seed}) started`);
+    // Tells the coordinator this attempt trains now (not held in reserve); not awaited: off the path between runs.
+    job.updateProgress({ training: job.attemptsStarted }).catch(() => undefined);
     const modelsDir = options.modelsDir;
     const result = await executeRun(task, data, undefined, modelsDir ? (m) => saveAnyModel(m, join(modelsDir, key)) : undefined);
     log(`run ${key} (${payload.label}, seed ${payload.seed}) finished in ${result.seconds.toFixed(2)}s`);
@@ -151,7 +205,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   };
 
   const connection = connect(Redis, location, log);
-  const worker = new bullmq.Worker(QUEUE_NAME, processJob, {
+  const worker = new bullmq.Worker(QUEUE_NAME, inTurn, {
     connection,
     prefix: QUEUE_PREFIX,
     concurrency: 1,
@@ -166,6 +220,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   log(`worker ${machine.host}:${machine.pid} on ${location.display}`);
   return {
     async close(force = false) {
+      closing = true;
       await worker.close(force);
       connection.disconnect();
     },
