@@ -11,6 +11,7 @@ import {
   SEPARATE,
   sweepIdOf,
   sweepTasks,
+  tunedStaticPlanOf,
   type CompareProgress,
   type RunExecutor,
 } from '../../compare/compare.js';
@@ -20,7 +21,8 @@ import { parseQueueUrl } from '../../compare/queue/connection.js';
 import type { DataRefs } from '../../compare/queue/job.js';
 import { dataFingerprint, fileFingerprint } from '../../compare/run-id.js';
 import { readConfigFile } from '../../io/config-file.js';
-import { compareNotes, compareReportHtml, formatCompareTable } from '../../compare/report.js';
+import { compareNotes, compareReportHtml, formatCompareTable, formatTunedStaticTrials } from '../../compare/report.js';
+import { TUNED_STATIC, type TunedStaticOptions } from '../../compare/tuned-static.js';
 import { DELTA_M_MONITOR, isDeltaMMonitor } from '../../compare/delta-m.js';
 import { parseConfig } from '../../config/schema.js';
 import { resolveConfig } from '../../config/resolve.js';
@@ -55,6 +57,10 @@ export interface CompareFlags {
   architectures?: string;
   /** Comma-separated learning rates. */
   learningRates?: string;
+  /** The tuned-static row: true (--tuned-static), false (--no-tuned-static), undefined: by default with the default methods. */
+  tunedStatic?: boolean;
+  tunedStaticTrials?: number;
+  tunedStaticEpochs?: number;
   /** Print the resolved runs (id, row, seed) and stop. */
   dryRun?: boolean;
   /** redis:// or rediss:// address: train on `multiloss worker` processes through this queue. */
@@ -189,6 +195,20 @@ async function dataRefs(data: string, validation: string | undefined, test: stri
   };
 }
 
+/** The tuned-static flags as compare's option (undefined: compare's default). */
+function tunedStaticOf(flags: CompareFlags): boolean | TunedStaticOptions | undefined {
+  const given = flags.tunedStaticTrials !== undefined || flags.tunedStaticEpochs !== undefined;
+  if (flags.tunedStatic === false) {
+    if (given) throw new MultilossError('usage', `--${flags.tunedStaticTrials !== undefined ? 'tuned-static-trials' : 'tuned-static-epochs'} with --no-tuned-static: give one of them`);
+    return false;
+  }
+  if (!given) return flags.tunedStatic;
+  return {
+    ...(flags.tunedStaticTrials !== undefined ? { trials: flags.tunedStaticTrials } : {}),
+    ...(flags.tunedStaticEpochs !== undefined ? { epochs: flags.tunedStaticEpochs } : {}),
+  };
+}
+
 export async function runCompare(flags: CompareFlags): Promise<void> {
   if (flags.resume !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--resume SWEEP: give the queue the sweep is on (--queue redis://…)');
   if (flags.attempts !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--attempts: only with --queue');
@@ -201,6 +221,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     flags = { ...flags, testData: record.data.test?.location };
   }
   const grid = record ? record.grid : gridOf(flags);
+  const tunedStatic = tunedStaticOf(flags);
   if (grid.methods === undefined) checkMethods(DEFAULT_COMPARE_METHODS);
   const raw = record ? { ...record.config, data: record.data.train.location } : buildConfig({ ...flags, json: undefined });
   // --patience and --no-early-stopping are merged by buildConfig, as for train.
@@ -233,7 +254,8 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const resolvedGrid = resolveGrid(grid, base, { methods: DEFAULT_COMPARE_METHODS, seeds: DEFAULT_COMPARE_SEEDS });
   const sweep = sweepTasks(base, resolvedGrid, fingerprint);
   const runs = sweep.tasks.length;
-  const jointRows = sweep.labels.filter((l) => !l.startsWith(SEPARATE));
+  const tunedPlan = tunedStaticPlanOf({ tunedStatic, grid }, base, sweep.tasks);
+  const jointRows = [...sweep.labels.filter((l) => !l.startsWith(SEPARATE)), ...(tunedPlan ? [TUNED_STATIC] : [])];
   if (flags.dryRun) {
     const lines = sweep.tasks.map((t) => {
       const opt = t.config.training.optimizer;
@@ -241,6 +263,10 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     });
     process.stdout.write(`sweep ${sweepIdOf(sweep.tasks)}: ${runs} runs (${sweep.labels.length} rows × ${resolvedGrid.seeds.length} seeds)\n${lines.join('\n')}\n`);
     if (sweep.duplicates.length > 0) log(`note: rows ${sweep.duplicates.join(', ')} train the same runs as earlier rows; each run is trained once`);
+    if (tunedPlan)
+      process.stdout.write(
+        `then ${TUNED_STATIC}: ${tunedPlan.candidates.length} weight vectors, each trained with seed ${tunedPlan.seed} for ${tunedPlan.epochs ?? base.training.epochs} epochs, and the best on every seed\n`,
+      );
     return;
   }
   let execute: RunExecutor | undefined;
@@ -281,13 +307,15 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
         backend: flags.backend,
         onProgress: progress.onProgress,
         warn: (m) => log(`warning: ${m}`),
+        ...(tunedStatic !== undefined ? { tunedStatic } : {}),
         ...(execute ? { execute } : {}),
       },
     );
   } finally {
     progress.done();
   }
-  process.stdout.write(`${formatCompareTable(result)}\n\n${compareNotes(result).join('\n')}\n`);
+  const trials = formatTunedStaticTrials(result);
+  process.stdout.write(`${formatCompareTable(result)}\n\n${compareNotes(result).join('\n')}\n${trials ? `\n${trials}\n` : ''}`);
   if (flags.json) {
     writeFileAtomic(
       flags.json,
