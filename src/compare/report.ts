@@ -189,6 +189,8 @@ export interface CompareReportOptions {
   title?: string;
   /** A line under the title (e.g. the data file and the command). */
   subtitle?: string;
+  /** HTML sections put before the table (e.g. how `compare --auto` chose the row shown). */
+  before?: string[];
 }
 
 /** A self-contained HTML page with the table, a bar chart per head across methods and one of Δm. */
@@ -284,6 +286,7 @@ ul.notes { color: #555; font-size: 12px; max-width: 60em; }
 <body>
 <h1>${escapeHtml(title)}</h1>
 ${options.subtitle ? `<p class="sub">${escapeHtml(options.subtitle)}</p>` : ''}
+${(options.before ?? []).join('\n')}
 <p class="sub">${escapeHtml(metricsDataLine(result))}</p>
 ${table}
 <ul class="notes">

@@ -15,6 +15,7 @@ import type { MultiOutputModel } from '../model/multi-output.js';
 import { MultilossModel, type Evaluation } from '../model/multiloss-model.js';
 import { fitWithDeltaMStopping, isDeltaMMonitor, type DeltaMReference, type DeltaMStopping } from './delta-m.js';
 import type { RunVariant } from './grid.js';
+import { gradientConflict, type GradientConflict } from './conflict.js';
 
 /** What a comparison trains: the separate models, or the joint model under a balancing method. */
 export type RunKind = { approach: 'separate' } | { approach: 'joint'; method: string };
@@ -62,6 +63,8 @@ export interface RunResult {
   stopping?: DeltaMStopping;
   /** Gradient methods: what the updates did to each head, averaged over the run's epochs (see HeadUpdate). */
   update?: Record<string, HeadUpdate>;
+  /** Gradient methods: the pairwise cosine of the heads' gradients, mean over the run's epochs (see conflict.ts). */
+  conflict?: GradientConflict;
   /** Where the run was trained, on a queue (`compare --queue`): the worker's host name and process id. */
   machine?: { host: string; pid: number };
 }
@@ -143,6 +146,7 @@ export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => v
     const epochs = isSeparateModels(model) ? model.models.reduce((a, m) => a + m.meta.history.length, 0) : info.epochs;
     const test = data.test ? testFigures(model.evaluate(data.test)) : undefined;
     const update = model instanceof MultilossModel ? meanUpdate(model.meta.history) : undefined;
+    const conflict = model instanceof MultilossModel ? gradientConflict(model.meta.history, model.heads.map((h) => h.name)) : undefined;
     await onModel?.(model);
     return {
       id: task.id,
@@ -157,6 +161,7 @@ export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => v
       seconds,
       ...(stopping ? { stopping } : {}),
       ...(update ? { update } : {}),
+      ...(conflict ? { conflict } : {}),
     };
   } finally {
     model.dispose();

@@ -12,9 +12,14 @@ import {
   sweepIdOf,
   sweepTasks,
   tunedStaticPlanOf,
+  type CompareInput,
   type CompareProgress,
   type RunExecutor,
 } from '../../compare/compare.js';
+import { autoBalance, type AutoBalanceOptions, type AutoProgress } from '../../compare/auto/auto-balance.js';
+import { autoReportHtml, formatAutoReport } from '../../compare/auto/report.js';
+import type { GradientMode } from '../../balancing/gradient-methods.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
 import { parseGrid, resolveGrid, type Grid } from '../../compare/grid.js';
 import { queueExecutor, readSweepRecord } from '../../compare/queue/coordinator.js';
 import { parseQueueUrl } from '../../compare/queue/connection.js';
@@ -61,6 +66,13 @@ export interface CompareFlags {
   tunedStatic?: boolean;
   tunedStaticTrials?: number;
   tunedStaticEpochs?: number;
+  /** Choose a method by successive halving and train it (autoBalance). */
+  auto?: boolean;
+  autoEta?: number;
+  autoMinEpochs?: number;
+  autoRungSeeds?: number;
+  /** Comma-separated gradient modes tried with --auto (default param,rep). */
+  modes?: string;
   /** Print the resolved runs (id, row, seed) and stop. */
   dryRun?: boolean;
   /** redis:// or rediss:// address: train on `multiloss worker` processes through this queue. */
@@ -209,7 +221,24 @@ function tunedStaticOf(flags: CompareFlags): boolean | TunedStaticOptions | unde
   };
 }
 
+/** --auto's flags that need it, and the flags it cannot take: checked before anything is read. */
+function checkAutoFlags(flags: CompareFlags): void {
+  if (!flags.auto) {
+    const stray = ([['autoEta', '--auto-eta'], ['autoMinEpochs', '--auto-min-epochs'], ['autoRungSeeds', '--auto-rung-seeds'], ['modes', '--modes']] as const).find(([k]) => flags[k] !== undefined);
+    if (stray) throw new MultilossError('usage', `${stray[1]}: only with --auto`);
+    return;
+  }
+  const refused = ([['grid', '--grid'], ['approaches', '--approaches'], ['architectures', '--architectures'], ['learningRates', '--learning-rates'], ['resume', '--resume'], ['dryRun', '--dry-run']] as const).find(
+    ([k]) => flags[k] !== undefined && flags[k] !== false,
+  );
+  if (refused) throw new MultilossError('usage', `--auto with ${refused[1]}: auto chooses among --methods (in each of --modes) and tuned-static; give one of them`);
+  if (flags.autoEta !== undefined && flags.autoEta < 2) throw new MultilossError('usage', `--auto-eta must be a whole number ≥ 2`);
+  if (flags.autoMinEpochs !== undefined && flags.epochs !== undefined && flags.autoMinEpochs > flags.epochs)
+    throw new MultilossError('usage', `--auto-min-epochs ${flags.autoMinEpochs}: more than --epochs ${flags.epochs}`);
+}
+
 export async function runCompare(flags: CompareFlags): Promise<void> {
+  checkAutoFlags(flags);
   if (flags.resume !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--resume SWEEP: give the queue the sweep is on (--queue redis://…)');
   if (flags.attempts !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--attempts: only with --queue');
   const queue = flags.queue !== undefined ? parseQueueUrl(flags.queue) : undefined;
@@ -279,9 +308,13 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
       ...(flags.attempts !== undefined ? { attempts: flags.attempts } : {}),
       warn: (m) => log(`warning: ${m}`),
       onQueued: (id, reused) => {
-        if (!flags.quiet) log(`sweep ${id} on ${queue.display}: ${runs} runs queued${reused > 0 ? `, ${reused} already finished (reused)` : ''}; waiting for workers (multiloss worker --queue …)`);
+        if (!flags.quiet) log(`sweep ${id} on ${queue.display}: ${flags.auto ? "the rung's" : runs} runs queued${reused > 0 ? `, ${reused} already finished (reused)` : ''}; waiting for workers (multiloss worker --queue …)`);
       },
     });
+  }
+  if (flags.auto) {
+    await runAuto(flags, resolved, { table, validation, test }, fingerprint, tunedStatic, grid, execute, config.data as string);
+    return;
   }
   if (!flags.quiet) {
     log(
@@ -332,4 +365,54 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   }
   const where = queue ? `through ${queue.display}` : `on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''}`;
   if (!flags.quiet) log(`compared in ${duration(result.seconds)} ${where}${result.failed ? `; ${result.failed.length} run${result.failed.length > 1 ? 's' : ''} failed` : ''} (sweep ${result.sweep})`);
+}
+
+/** `compare --auto`: autoBalance with the command line's options, its tables on stdout, JSON and HTML. */
+async function runAuto(
+  flags: CompareFlags,
+  resolved: ResolvedConfig,
+  input: CompareInput,
+  fingerprint: string,
+  tunedStatic: boolean | TunedStaticOptions | undefined,
+  grid: Grid,
+  execute: RunExecutor | undefined,
+  dataFile: string,
+): Promise<void> {
+  const methods = (grid.methods ?? DEFAULT_COMPARE_METHODS).map((m) => (typeof m === 'string' ? m : m.method));
+  const modes = flags.modes !== undefined ? (list(flags.modes) as GradientMode[]) : undefined;
+  const options: AutoBalanceOptions = {
+    methods,
+    ...(modes ? { modes } : {}),
+    ...(tunedStatic !== undefined ? { tunedStatic } : {}),
+    ...(flags.autoEta !== undefined ? { eta: flags.autoEta } : {}),
+    ...(flags.autoMinEpochs !== undefined ? { minEpochs: flags.autoMinEpochs } : {}),
+    ...(flags.autoRungSeeds !== undefined ? { rungSeeds: flags.autoRungSeeds } : {}),
+    ...(flags.seeds !== undefined ? { seeds: flags.seeds } : {}),
+    dataFingerprint: fingerprint,
+    workers: flags.workers,
+    backend: flags.backend,
+    warn: (m) => log(`warning: ${m}`),
+    ...(execute ? { execute } : {}),
+    ...(flags.quiet
+      ? {}
+      : {
+          onProgress: (p: AutoProgress) => {
+            if (p.finished) {
+              const r = p.finished;
+              log(`[${p.phase === 'rung' ? `rung ${(p.rung ?? 0) + 1}/${p.rungs}` : 'final'} ${p.runsDone}/${p.runsTotal}] ${r.label === SEPARATE ? 'separate models' : r.label}, seed ${r.seed}: ${r.epochs} epochs, ${r.seconds.toFixed(1)}s`);
+            }
+          },
+        }),
+  };
+  const result = await autoBalance(resolved, input, options);
+  process.stdout.write(`${formatAutoReport(result)}\n`);
+  if (flags.json) {
+    writeFileAtomic(flags.json, `${JSON.stringify({ format: 'multiloss-auto', libraryVersion: VERSION, data: dataFile, config: resolved, ...result }, null, 2)}\n`);
+    if (!flags.quiet) log(`wrote ${flags.json}`);
+  }
+  if (flags.report) {
+    writeFileAtomic(flags.report, await autoReportHtml(result, { subtitle: `${dataFile} · ${result.cost.runs} runs in ${duration(result.cost.seconds)} · multiloss ${VERSION}` }));
+    if (!flags.quiet) log(`wrote ${flags.report}`);
+  }
+  if (!flags.quiet) log(`chose ${result.chosen.label} in ${duration(result.cost.seconds)}`);
 }
