@@ -18,6 +18,7 @@ import {
 } from '../../compare/compare.js';
 import { autoBalance, type AutoBalanceOptions, type AutoProgress } from '../../compare/auto/auto-balance.js';
 import { autoReportHtml, formatAutoReport } from '../../compare/auto/report.js';
+import { autoCandidates, AUTO_MODES } from '../../compare/auto/candidates.js';
 import type { GradientMode } from '../../balancing/gradient-methods.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { parseGrid, resolveGrid, type Grid } from '../../compare/grid.js';
@@ -232,6 +233,8 @@ function checkAutoFlags(flags: CompareFlags): void {
     ([k]) => flags[k] !== undefined && flags[k] !== false,
   );
   if (refused) throw new MultilossError('usage', `--auto with ${refused[1]}: auto chooses among --methods (in each of --modes) and tuned-static; give one of them`);
+  for (const m of flags.modes !== undefined ? list(flags.modes) : [])
+    if (!(AUTO_MODES as readonly string[]).includes(m)) throw new MultilossError('usage', `--modes: unknown gradient mode "${m}"; valid modes: ${AUTO_MODES.join(', ')}`);
   if (flags.autoEta !== undefined && flags.autoEta < 2) throw new MultilossError('usage', `--auto-eta must be a whole number ≥ 2`);
   if (flags.autoMinEpochs !== undefined && flags.epochs !== undefined && flags.autoMinEpochs > flags.epochs)
     throw new MultilossError('usage', `--auto-min-epochs ${flags.autoMinEpochs}: more than --epochs ${flags.epochs}`);
@@ -380,6 +383,8 @@ async function runAuto(
 ): Promise<void> {
   const methods = (grid.methods ?? DEFAULT_COMPARE_METHODS).map((m) => (typeof m === 'string' ? m : m.method));
   const modes = flags.modes !== undefined ? (list(flags.modes) as GradientMode[]) : undefined;
+  // The candidates, checked now so that errors name the flag.
+  autoCandidates(methods, modes ?? AUTO_MODES, false, '--methods');
   const options: AutoBalanceOptions = {
     methods,
     ...(modes ? { modes } : {}),

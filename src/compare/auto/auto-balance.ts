@@ -300,7 +300,11 @@ export async function autoBalance(config: ResolvedConfig, input: CompareInput, o
   const costs = stepCosts(firstRows);
   const lines = reasonLines(
     rungs.map((r) => ({ index: r.index, epochs: r.epochs, seeds: r.seeds.length, rows: r.rows })),
-    winner.label,
+    winner.kind === 'tuned-static'
+      ? `${winner.label} (static weights ${Object.entries((tunedStatic as TunedStaticResult).weights)
+          .map(([h, w]) => `${h} ${w}`)
+          .join(', ')})`
+      : winner.label,
     conflict,
     costs,
   );

@@ -23,10 +23,8 @@ export type AutoCandidate = { kind: 'method'; label: string; balance: BalanceSpe
 export function autoCandidates(methods: readonly string[], modes: readonly GradientMode[], tunedStatic: boolean, where = 'methods'): AutoCandidate[] {
   if (modes.length === 0) throw new MultilossError('usage', `modes: give at least one of ${AUTO_MODES.join(', ')}`);
   for (const m of modes) if (!AUTO_MODES.includes(m)) throw new MultilossError('usage', `modes: unknown gradient mode "${String(m)}"; valid modes: ${AUTO_MODES.join(', ')}`);
-  checkMethods(
-    methods.map((m) => m.split(':')[0]),
-    where,
-  );
+  // Known methods (METHOD:MODE entries of one method may repeat it; candidates given twice are caught below).
+  checkMethods([...new Set(methods.map((m) => m.split(':')[0]))], where);
   const out: AutoCandidate[] = [];
   for (const entry of methods) {
     const [method, mode, ...rest] = entry.split(':');
