@@ -4,7 +4,10 @@ import { autoCandidates } from '../../src/compare/auto/candidates.js';
 import { conflictSummary, stepCosts } from '../../src/compare/auto/reasons.js';
 import { halvingSchedule, promote } from '../../src/compare/auto/schedule.js';
 import { gradientConflict } from '../../src/compare/conflict.js';
-import { staticCandidates } from '../../src/compare/tuned-static.js';
+import { chooseTrial, staticCandidates, type TunedStaticPlan } from '../../src/compare/tuned-static.js';
+import { AUTO_MODES } from '../../src/compare/auto/candidates.js';
+import { DEFAULT_COMPARE_METHODS } from '../../src/compare/compare.js';
+import type { RunResult, RunTask } from '../../src/compare/run.js';
 import { MultilossError } from '../../src/errors.js';
 
 describe('successive halving: the schedule on plain numbers', () => {
@@ -62,6 +65,9 @@ describe('auto candidates: methods × gradient modes, and tuned-static', () => {
     );
     assert.deepEqual(autoCandidates(['mgda:rep'], ['param', 'rep'], false), [{ kind: 'method', label: 'mgda:rep', balance: { method: 'mgda', mode: 'rep' } }]);
   });
+  it('13 by default: 4 loss-based methods, 4 gradient methods in 2 modes, tuned-static', () => {
+    assert.equal(autoCandidates(DEFAULT_COMPARE_METHODS, AUTO_MODES, true).length, 13);
+  });
   it('refuses unknown methods or modes, a mode on a loss-based method, a candidate given twice', () => {
     assert.throws(() => autoCandidates(['bogus'], ['param'], true), /methods: unknown balancing method "bogus"/);
     assert.throws(() => autoCandidates(['equal:rep'], ['param'], true), /"equal:rep": expected METHOD or METHOD:MODE .*loss-based methods have none/);
@@ -87,6 +93,27 @@ describe('tuned-static candidates: equal weights, then seeded draws from the sim
     assert.deepEqual(staticCandidates(heads, 5, 7), staticCandidates(heads, 5, 7));
     assert.notDeepEqual(staticCandidates(heads, 5, 7), staticCandidates(heads, 5, 8));
     assert.deepEqual(staticCandidates(heads, 3, 7), staticCandidates(heads, 5, 7).slice(0, 3));
+  });
+});
+
+describe('tuned-static: the choice among trials', () => {
+  const reference = { heads: [{ name: 'a', metric: 'accuracy', higherIsBetter: true, value: 0.5 }] };
+  const plan: TunedStaticPlan = { candidates: [{ a: 1 }, { a: 2 }, { a: 3 }, { a: 4 }], seed: 1 };
+  const tasks = plan.candidates.map((_, i) => ({ id: i, key: `k${i}`, config: { training: { epochs: 5 } } }) as unknown as RunTask);
+  const result = (key: string, accuracy: number) => ({ key, epochs: 5, seconds: 1, validation: { loss: 0, heads: { a: { loss: 0, metrics: { accuracy } } } } }) as unknown as RunResult;
+  it('the highest validation Δm wins; a tie goes to the earlier trial; a failed trial (no result) is NaN and never chosen', () => {
+    const runs = new Map([
+      ['k0', result('k0', 0.5)],
+      ['k1', result('k1', 0.6)],
+      ['k3', result('k3', 0.6)],
+    ]);
+    const chosen = chooseTrial(plan, tasks, runs, reference);
+    assert.ok(chosen);
+    assert.equal(chosen.chosen, 1);
+    assert.deepEqual(chosen.weights, { a: 2 });
+    assert.ok(Math.abs(chosen.trials[1].deltaM - 20) < 1e-9);
+    assert.ok(Number.isNaN(chosen.trials[2].deltaM));
+    assert.equal(chooseTrial(plan, tasks, new Map(), reference), undefined);
   });
 });
 
