@@ -7,6 +7,7 @@
 //   defaults      training defaults vs old defaults vs tuned vs trivial baselines on held-out rows (weather, penguins)
 //   table-memory  peak RSS and rows/s of train (1 epoch) in memory and --stream on a 1M / 10M-row table, beside pandas [ROWS ...]
 //   queue         a compare sweep on the local pool vs 1, 2, 4 queue worker processes (BullMQ, local redis-server) [short: only the many-short-runs overhead]
+//   auto          compare --auto vs the full sweep of the same candidates: chosen method, Δm, cost [penguins weather]
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
 
@@ -61,7 +62,13 @@ switch (which) {
     await runQueueBench(process.argv[3]);
     break;
   }
+  case 'auto': {
+    const { runAutoBench } = await import('./auto.js');
+    const names = process.argv.slice(3);
+    await runAutoBench(names.length ? names : ['penguins', 'weather']);
+    break;
+  }
   default:
-    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, table-memory, queue`);
+    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, table-memory, queue, auto`);
     process.exit(2);
 }

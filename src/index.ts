@@ -48,7 +48,6 @@ export {
   type RunKind,
   type RunResult,
   sweepTasks,
-  executeTasks,
   sweepIdOf,
   compareBase,
   type FailedRun,
@@ -72,7 +71,34 @@ export {
   type DeltaMReference,
   type DeltaMStopping,
 } from './compare/compare.js';
-export { formatCompareTable, compareReportHtml, compareNotes, metricsDataLine } from './compare/report.js';
+export { formatCompareTable, compareReportHtml, compareNotes, metricsDataLine, formatTunedStaticTrials, type CompareReportOptions } from './compare/report.js';
+// The tuned static baseline and choosing a method automatically (docs/compare.md).
+export { runTasks, tunedStaticPlanOf, type RunPlacement, type RunHooks } from './compare/compare.js';
+export {
+  staticCandidates,
+  planTunedStatic,
+  TUNED_STATIC,
+  DEFAULT_TUNED_STATIC_TRIALS,
+  type TunedStaticOptions,
+  type TunedStaticPlan,
+  type TunedStaticResult,
+  type TunedStaticTrial,
+  type HeadWeights,
+} from './compare/tuned-static.js';
+export { gradientConflict, type GradientConflict } from './compare/conflict.js';
+export {
+  autoBalance,
+  DEFAULT_AUTO_ETA,
+  type AutoBalanceOptions,
+  type AutoBalanceResult,
+  type AutoProgress,
+  type AutoRung,
+  type AutoCost,
+} from './compare/auto/auto-balance.js';
+export { halvingSchedule, promote, type HalvingOptions, type Rung } from './compare/auto/schedule.js';
+export { autoCandidates, AUTO_MODES, type AutoCandidate } from './compare/auto/candidates.js';
+export { type RungRow, type StepCost, type ConflictSummary } from './compare/auto/reasons.js';
+export { formatAutoReport, autoReportHtml } from './compare/auto/report.js';
 
 // Image files
 export { readIdxFile, readIdxImages, readImageFolder, loadMnistDigits, type ImageFolderOptions } from './io/image-files.js';

@@ -25,6 +25,7 @@ import { runPool } from './pool.js';
 import type { PoolOptions } from './pool-options.js';
 import { executeRun, warmUp, type RunData, type RunResult, type RunTask } from './run.js';
 import { runId, sweepId } from './run-id.js';
+import { chooseTrial, planTunedStatic, staticVariant, trialTasks, TUNED_STATIC, type TunedStaticOptions, type TunedStaticPlan, type TunedStaticResult } from './tuned-static.js';
 
 export { runConfig, type RunKind, type RunResult } from './run.js';
 export { deltaM, deltaMOf, DELTA_M_MONITOR, isDeltaMMonitor, fitWithDeltaMStopping, type DeltaMReference, type DeltaMStopping } from './delta-m.js';
@@ -101,6 +102,12 @@ export interface CompareOptions {
   onProgress?: (progress: CompareProgress) => void;
   /** Non-fatal notices (rows dropped, …). */
   warn?: (message: string) => void;
+  /**
+   * The tuned static baseline (a `tuned-static` row: static weights searched on the validation data, see tuned-static.ts):
+   * true or its options to add it, false to leave it out. Default: on when the methods are the defaults (neither `methods`
+   * nor the grid's `methods` or `staticWeights` given), off otherwise.
+   */
+  tunedStatic?: boolean | TunedStaticOptions;
 }
 
 export interface CompareProgress {
@@ -161,6 +168,8 @@ export interface CompareResult {
   sweep?: string;
   /** Runs that failed for good (on a queue, after their last attempt); their rows summarise the seeds that finished. */
   failed?: FailedRun[];
+  /** The tuned-static search: every weight vector tried, its validation Δm and metrics, and the one the `tuned-static` row trains. */
+  tunedStatic?: TunedStaticResult;
   /** Row labels that are best per column (ties: all of them). */
   best: { heads: Record<string, string[]>; deltaM: string[]; parameters: string[]; seconds: string[] };
   /** Every run, in task order. */
@@ -397,32 +406,38 @@ export function compareBase(config: ResolvedConfig): ResolvedConfig {
   return { ...config, approach: 'joint', training: { ...config.training, earlyStopping } };
 }
 
+/** Where a list of runs trains: an executor (a queue), or the worker-thread pool (`workers` > 0) or this thread (0). */
+export interface RunPlacement {
+  execute?: RunExecutor;
+  workers: number;
+  backend?: BackendChoice;
+}
+
+/** What a list of runs tells its caller as it trains (see PoolOptions and ExecutorStatus). */
+export type RunHooks = Omit<PoolOptions, 'workers' | 'backend'> & { onStatus?: (status: ExecutorStatus) => void };
+
 /**
- * Trains a list of resolved runs where a comparison trains them: on
- * `execute` when given (a queue: `queueExecutor`), in this thread with
- * `hooks.workers` 0, else on the worker-thread pool. Results come back in
- * task order with the same figures wherever they trained; `failed` lists runs
- * that failed for good (only an executor that retries reports any; the pool
- * and this thread reject on the first error). The one way the compare layer
- * runs runs: `compare` passes its whole sweep, a caller that trains in
- * batches (successive halving's rungs) passes each batch, with tasks from
- * `sweepTasks` (a run's id, `key`, names its result on a queue: a run already
- * trained there is reused, not trained again).
+ * Trains a list of runs where `placement` says — the one place every sweep
+ * (`compare`, its tuned-static search, each rung of `autoBalance`) hands its
+ * runs over, so a sweep runs alike on the local pool and on a queue.
  */
-export async function executeTasks(tasks: readonly RunTask[], data: RunData, hooks: Parameters<RunExecutor>[2], execute?: RunExecutor): Promise<RunOutcome> {
+export async function runTasks(tasks: readonly RunTask[], data: RunData, placement: RunPlacement, hooks: RunHooks = {}): Promise<RunOutcome> {
   if (tasks.length === 0) return { results: [], failed: [] };
-  if (execute) return execute(tasks, data, hooks);
-  if (hooks.workers > 0) return { results: await runPool(tasks, data, hooks), failed: [] };
-  await initBackend(hooks.backend);
-  await warmUp(tasks[0], data);
-  const results: RunResult[] = [];
-  for (const t of tasks) {
-    const ready = hooks.prepare ? hooks.prepare(t) : t;
-    if (!ready) throw new Error(`compare: run ${t.label} (seed ${t.seed}) cannot start before the separate models`);
-    const r = await executeRun(ready, data, () => hooks.onEpoch?.(t.id));
-    results.push(r);
-    hooks.onResult?.(r);
+  if (placement.execute) return placement.execute(tasks, data, { workers: placement.workers, backend: placement.backend, ...hooks });
+  if (placement.workers === 0) {
+    await initBackend(placement.backend);
+    await warmUp(tasks[0], data);
+    const results: RunResult[] = [];
+    for (const t of tasks) {
+      const ready = hooks.prepare ? hooks.prepare(t) : t;
+      if (!ready) throw new Error(`compare: run ${t.label} (seed ${t.seed}) cannot start before the separate models`);
+      const r = await executeRun(ready, data, () => hooks.onEpoch?.(t.id));
+      results.push(r);
+      hooks.onResult?.(r);
+    }
+    return { results, failed: [] };
   }
+  const results = await runPool(tasks, data, { workers: placement.workers, backend: placement.backend, ...hooks });
   return { results, failed: [] };
 }
 
@@ -442,9 +457,13 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
   const { seeds } = grid;
   const fingerprint = options.dataFingerprint ?? [input.table, input.validation, input.test].map((t) => t?.source ?? '').join('|');
   const sweep = sweepTasks(base, grid, fingerprint);
-  const { tasks } = sweep;
   if (sweep.duplicates.length > 0) options.warn?.(`rows ${sweep.duplicates.join(', ')} train the same runs as earlier rows; each run is trained once`);
-  const methods = sweep.labels.filter((l) => tasks.find((t) => t.label === l)?.variant.approach === 'joint');
+  const tunedPlan = tunedStaticPlanOf(options, base, sweep.tasks);
+  const keyOf = (c: ResolvedConfig) => runId(c, fingerprint);
+  // The search's trials train beside the sweep (after its runs), on the first seed.
+  const trials = tunedPlan ? trialTasks(tunedPlan, base, sweep.tasks.length, keyOf) : [];
+  const tasks: RunTask[] = [...sweep.tasks, ...trials];
+  const methods = sweep.labels.filter((l) => sweep.tasks.find((t) => t.label === l)?.variant.approach === 'joint');
   // With Δm early stopping, the joint runs measure Δm against the separate models' mean
   // metrics: they start once every separate run has finished.
   const separateIds = new Set(tasks.filter((t) => t.variant.approach === 'separate').map((t) => t.id));
@@ -461,9 +480,12 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
     if (separateDone.length === separateIds.size) reference = deltaMReference(heads, separateDone);
   };
 
-  // Progress in epochs: separate models train one model per head.
+  // Progress in epochs: separate models train one model per head. The tuned-static row's runs
+  // (known once its trials have finished) are planned at the full budget from the start.
   const planned = (t: RunTask) => t.config.training.epochs * (t.config.approach === 'separate' ? t.config.heads.length : 1);
-  const epochsTotal = tasks.reduce((a, t) => a + planned(t), 0);
+  const plannedById = new Map(tasks.map((t) => [t.id, planned(t)]));
+  let epochsTotal = tasks.reduce((a, t) => a + planned(t), 0) + (tunedPlan ? seeds.length * base.training.epochs : 0);
+  let runsTotal = tasks.length + (tunedPlan ? seeds.length : 0);
   const doneById = new Map<number, number>();
   let epochsDone = 0;
   let runsDone = 0;
@@ -479,12 +501,11 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
     first ??= { at: now, done: epochsDone };
     const rate = epochsDone > first.done ? (now - first.at) / 1000 / (epochsDone - first.done) : undefined;
     const etaSeconds = epochsDone >= epochsTotal ? 0 : rate === undefined ? undefined : rate * (epochsTotal - epochsDone);
-    options.onProgress({ epochsDone, epochsTotal, runsDone, runsTotal: tasks.length, elapsedSeconds, etaSeconds, finished, ...(options.execute ? { runsRunning: running, runsFailed: failedCount } : {}) });
+    options.onProgress({ epochsDone, epochsTotal, runsDone, runsTotal, elapsedSeconds, etaSeconds, finished, ...(options.execute ? { runsRunning: running, runsFailed: failedCount } : {}) });
   };
   const onEpoch = (id: number) => {
-    const t = tasks[id];
     const done = doneById.get(id) ?? 0;
-    if (done < planned(t)) {
+    if (done < (plannedById.get(id) ?? 0)) {
       doneById.set(id, done + 1);
       epochsDone++;
     }
@@ -493,19 +514,53 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
   const onResult = (r: RunResult) => {
     noteResult(r);
     // Early stopping may end a run before its budget: count the rest as done.
-    epochsDone += planned(tasks[r.id]) - (doneById.get(r.id) ?? 0);
-    doneById.set(r.id, planned(tasks[r.id]));
+    const plan = plannedById.get(r.id) ?? 0;
+    epochsDone += plan - (doneById.get(r.id) ?? 0);
+    doneById.set(r.id, plan);
     runsDone++;
     report(r);
   };
-
   const onStatus = (s: ExecutorStatus) => {
     running = s.running;
     failedCount = s.failed;
     report();
   };
-  const { results: runs, failed } = await executeTasks(tasks, data, { workers, backend: options.backend, onEpoch, onResult, prepare, onStatus }, options.execute);
-  const labels = sweep.labels;
+  const placement: RunPlacement = { execute: options.execute, workers, backend: options.backend };
+  const hooks = { onEpoch, onResult, prepare, onStatus };
+  const outcome = await runTasks(tasks, data, placement, hooks);
+  const trialIds = new Set(trials.map((t) => t.id));
+  let runs = outcome.results.filter((r) => !trialIds.has(r.id));
+  const failed = [...outcome.failed];
+  const labels = [...sweep.labels];
+  let tunedStatic: TunedStaticResult | undefined;
+  if (tunedPlan) {
+    const byKey = new Map(outcome.results.filter((r) => trialIds.has(r.id)).map((r) => [r.key, r]));
+    const found = runs.some((r) => r.approach === 'separate') ? chooseTrial(tunedPlan, trials, byKey, deltaMReference(heads, runs)) : undefined;
+    if (!found) {
+      options.warn?.(`${TUNED_STATIC}: no trial finished; the row is left out`);
+      epochsTotal -= seeds.length * base.training.epochs;
+      runsTotal -= seeds.length;
+    } else {
+      tunedStatic = found;
+      labels.push(TUNED_STATIC);
+      const variant = staticVariant(found.weights);
+      const rowTasks = seeds.map((seed, i): RunTask => {
+        const c = variantConfig(base, variant, seed);
+        return { id: tasks.length + i, key: keyOf(c), label: TUNED_STATIC, seed, variant, config: c };
+      });
+      // A trial on the full budget is the row's run of its seed: taken over, not trained again.
+      const reused = rowTasks.flatMap((t) => {
+        const r = byKey.get(t.key);
+        return r ? [{ ...r, id: t.id, label: TUNED_STATIC }] : [];
+      });
+      const toTrain = rowTasks.filter((t) => !byKey.has(t.key));
+      for (const t of rowTasks) plannedById.set(t.id, planned(t));
+      for (const r of reused) onResult(r);
+      const row = await runTasks(toTrain, data, placement, hooks);
+      runs = [...runs, ...[...reused, ...row.results].sort((a, b) => a.id - b.id)];
+      failed.push(...row.failed);
+    }
+  }
   const on: FiguresOf = data.test ? 'test' : 'validation';
   const { rows, best } = summarize(heads, labels, runs, on);
   const shown = data.test ?? data.validation;
@@ -513,12 +568,13 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
   return {
     heads,
     seeds,
-    methods,
+    methods: tunedStatic ? [...methods, TUNED_STATIC] : methods,
     rows,
     best,
     sweep: sweepIdOf(tasks),
     ...(failed.length > 0 ? { failed } : {}),
     runs,
+    ...(tunedStatic ? { tunedStatic } : {}),
     split: { train: data.train.length, validation: data.validation.length, seed: base.training.seed },
     metricsData,
     epochs: base.training.epochs,
@@ -526,4 +582,28 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
     workers: workers === 0 ? 0 : Math.min(workers, tasks.length),
     seconds: (performance.now() - start) / 1000,
   };
+}
+
+/** The tuned-static search of a sweep, or undefined when it is off (or, by default, when the sweep lacks an approach). */
+export function tunedStaticPlanOf(options: Pick<CompareOptions, 'tunedStatic' | 'methods' | 'grid'>, base: ResolvedConfig, tasks: readonly RunTask[]): TunedStaticPlan | undefined {
+  const tunedOptions = tunedStaticOptionsOf(options);
+  if (!tunedOptions) return undefined;
+  const both = tasks.some((t) => t.variant.approach === 'separate') && tasks.some((t) => t.variant.approach === 'joint');
+  if (both) return planTunedStatic(tunedOptions, base);
+  if (options.tunedStatic === undefined) return undefined;
+  throw new MultilossError('usage', `${TUNED_STATIC}: the weights are chosen by Δm against the separate models: keep both approaches in the grid`);
+}
+
+/**
+ * The tuned-static search's options, or undefined when it is off: on by
+ * default for the default comparison (no methods, grid methods or static
+ * weights given: the rows then show whether a method beats a tuned
+ * weighting); a comparison of chosen rows gets it when asked for.
+ */
+export function tunedStaticOptionsOf(options: Pick<CompareOptions, 'tunedStatic' | 'methods' | 'grid'>): TunedStaticOptions | undefined {
+  if (options.tunedStatic === false) return undefined;
+  if (options.tunedStatic === true) return {};
+  if (options.tunedStatic !== undefined) return options.tunedStatic;
+  const chosen = options.methods !== undefined || options.grid?.methods !== undefined || options.grid?.staticWeights !== undefined;
+  return chosen ? undefined : {};
 }

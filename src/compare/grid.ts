@@ -36,12 +36,14 @@ export type Grid = z.infer<typeof GridSchema>;
 
 /** What one run varies of the base configuration (plain data: it travels in queue jobs). */
 export const RunVariantSchema = z.discriminatedUnion('approach', [
-  z.strictObject({ approach: z.literal('separate'), learningRate: z.number().positive().finite().optional() }),
+  z.strictObject({ approach: z.literal('separate'), learningRate: z.number().positive().finite().optional(), epochs: z.number().int().min(1).optional() }),
   z.strictObject({
     approach: z.literal('joint'),
     balance: z.looseObject({ method: z.string().min(1) }),
     architecture: z.looseObject({ kind: z.string().min(1) }).optional(),
     learningRate: z.number().positive().finite().optional(),
+    /** A shorter (or longer) epoch budget than the base configuration's: the rungs of `compare --auto`, a low-budget tuned-static search. */
+    epochs: z.number().int().min(1).optional(),
   }),
 ]);
 export type RunVariant = z.infer<typeof RunVariantSchema>;
@@ -164,7 +166,8 @@ export function resolveGrid(grid: Grid, base: ResolvedConfig, defaults: { method
 /** The full configuration of one run: the base with the row's variant and the seed; checkpoints off. */
 export function variantConfig(base: ResolvedConfig, variant: RunVariant, seed: number): ResolvedConfig {
   const optimizer = variant.learningRate !== undefined ? { ...base.training.optimizer, learningRate: variant.learningRate } : base.training.optimizer;
-  const training = { ...base.training, seed, checkpointEvery: undefined, optimizer };
+  const epochs = variant.epochs ?? base.training.epochs;
+  const training = { ...base.training, seed, checkpointEvery: undefined, optimizer, epochs };
   if (variant.approach === 'separate') return { ...base, approach: 'separate', training };
   return {
     ...base,

@@ -27,6 +27,8 @@ function formatDelta(s: SeedStat): string {
   return `${mean} ± ${s.std.toFixed(2)}`;
 }
 
+export const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
 export interface TableCell {
   text: string;
   best: boolean;
@@ -68,13 +70,7 @@ export function compareTableCells(result: CompareResult): { header: string[]; ro
 export function formatCompareTable(result: CompareResult): string {
   const { header, rows } = compareTableCells(result);
   const text = rows.map((r) => r.map((c, i) => (i === 0 ? c.text : `${c.text}${c.best ? ' *' : '  '}`)));
-  const widths = header.map((h, i) => Math.max(h.length, ...text.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');
+  return alignedText(header, text);
 }
 
 /** Which data the table shows: "Metrics on test data FILE (N rows)", "… on the validation split of FILE (N rows)" or "… on validation data FILE (N rows)". */
@@ -100,11 +96,71 @@ export function compareNotes(result: CompareResult): string[] {
   const failed = (result.failed ?? []).map((f) => `Failed: ${rowName(result.rows.find((r) => r.label === f.label) ?? { label: f.label, approach: 'joint' } as CompareRow)}, seed ${f.seed} (run ${f.key}, ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}): ${f.error}`);
   return [
     ...failed,
+    ...tunedStaticNote(result),
     `${metricsDataLine(result)} after ${es ? 'at most ' : ''}${result.epochs} epochs, mean ± std over seeds ${result.seeds.join(', ')}; the same split for every run (seed ${result.split.seed}: ${result.split.train} training, ${result.split.validation} validation rows)${result.metricsData?.data === 'test' ? ', validation driving early stopping' : ''}.`,
     ...stopping,
     "Δm: mean over heads of the relative change of the head's metric against the separate models, sign-corrected so that higher is better (Δm = (1/T) Σ (−1)^l (M − M_sep) / M_sep × 100%, l = 1 when lower is better); ± is over seeds.",
     '* / bold: best in its column (ties all marked). Time: mean wall-clock seconds per run (after an untimed one-epoch warm-up per thread), with the runs sharing the cores.',
   ];
+}
+
+const weightText = (w: Record<string, number>) =>
+  Object.entries(w)
+    .map(([h, v]) => `${h} ${v}`)
+    .join(', ');
+
+/** The note on the tuned-static row: its weights and how they were chosen. */
+function tunedStaticNote(result: CompareResult): string[] {
+  const t = result.tunedStatic;
+  if (!t) return [];
+  const chosen = t.trials[t.chosen];
+  return [
+    `tuned-static: static weights ${weightText(t.weights)}, the best validation Δm (${chosen.deltaM.toFixed(2)} %) of ${t.trials.length} weight vectors (equal weights, then seeded draws from the simplex), each trained once with seed ${t.seed} for ${t.epochs} epochs${result.metricsData?.data === 'test' ? '' : '; chosen on the validation rows the table reports, so its row is a little optimistic'}.`,
+  ];
+}
+
+/** The tuned-static search as cells: one row per weight vector tried (the chosen one marked). */
+export function tunedStaticTrialCells(result: CompareResult): { header: string[]; rows: string[][] } | undefined {
+  const t = result.tunedStatic;
+  if (!t) return undefined;
+  const header = ['trial', ...result.heads.map((h) => `w ${h.name}`), ...result.heads.map((h) => `${h.name} ${h.metric}`), 'Δm % ↑', 'epochs'];
+  const rows = t.trials.map((trial, i) => [
+    `${i + 1}${i === t.chosen ? ' (chosen)' : ''}`,
+    ...result.heads.map((h) => String(trial.weights[h.name])),
+    ...result.heads.map((h) => (Number.isFinite(trial.heads[h.name]) ? trial.heads[h.name].toFixed(decimals(trial.heads[h.name])) : '–')),
+    Number.isFinite(trial.deltaM) ? trial.deltaM.toFixed(2) : 'failed',
+    Number.isFinite(trial.epochs) ? String(trial.epochs) : '–',
+  ]);
+  return { header, rows };
+}
+
+/** Cells as aligned text (first column left, the rest right). */
+export function alignedText(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The tuned-static trials as text (undefined without the row). */
+export function formatTunedStaticTrials(result: CompareResult): string | undefined {
+  const cells = tunedStaticTrialCells(result);
+  return cells ? `tuned-static search (validation Δm of each weight vector):\n${alignedText(cells.header, cells.rows)}` : undefined;
+}
+
+/** An HTML table of plain cells (first column as row headers). */
+export function htmlTable(header: readonly string[], rows: readonly (readonly string[])[], className?: string): string {
+  return [
+    `<table${className ? ` class="${className}"` : ''}>`,
+    `<thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>`,
+    '<tbody>',
+    ...rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th>${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`),
+    '</tbody>',
+    '</table>',
+  ].join('\n');
 }
 
 /**
@@ -129,12 +185,12 @@ export function updateTableCells(result: CompareResult): { header: string[]; row
   };
 }
 
-const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
 export interface CompareReportOptions {
   title?: string;
   /** A line under the title (e.g. the data file and the command). */
   subtitle?: string;
+  /** HTML sections put before the table (e.g. how `compare --auto` chose the row shown). */
+  before?: string[];
 }
 
 /** A self-contained HTML page with the table, a bar chart per head across methods and one of Δm. */
@@ -198,6 +254,14 @@ export async function compareReportHtml(result: CompareResult, options: CompareR
         '</table>',
       ].join('\n')
     : '';
+  const trials = tunedStaticTrialCells(result);
+  const tunedTable = trials
+    ? [
+        '<h2>tuned-static: the weight vectors tried</h2>',
+        `<p class="sub">Each trained once with seed ${result.tunedStatic?.seed} for ${result.tunedStatic?.epochs} epochs; chosen: the highest validation Δm against the separate models (ties: the earlier trial).</p>`,
+        htmlTable(trials.header, trials.rows, 'trials'),
+      ].join('\n')
+    : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -222,6 +286,7 @@ ul.notes { color: #555; font-size: 12px; max-width: 60em; }
 <body>
 <h1>${escapeHtml(title)}</h1>
 ${options.subtitle ? `<p class="sub">${escapeHtml(options.subtitle)}</p>` : ''}
+${(options.before ?? []).join('\n')}
 <p class="sub">${escapeHtml(metricsDataLine(result))}</p>
 ${table}
 <ul class="notes">
@@ -233,6 +298,7 @@ ${compareNotes(result)
 ${charts.map((svg) => `<div class="chart">${svg}</div>`).join('\n')}
 </div>
 ${updateTable}
+${tunedTable}
 </body>
 </html>
 `;

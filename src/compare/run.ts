@@ -15,6 +15,7 @@ import type { MultiOutputModel } from '../model/multi-output.js';
 import { MultilossModel, type Evaluation } from '../model/multiloss-model.js';
 import { fitWithDeltaMStopping, isDeltaMMonitor, type DeltaMReference, type DeltaMStopping } from './delta-m.js';
 import type { RunVariant } from './grid.js';
+import { gradientConflict, type GradientConflict } from './conflict.js';
 
 /** What a comparison trains: the separate models, or the joint model under a balancing method. */
 export type RunKind = { approach: 'separate' } | { approach: 'joint'; method: string };
@@ -68,6 +69,8 @@ export interface RunResult {
    * models one entry per head, its own model's. Absent in results saved before it existed.
    */
   history?: Record<string, EpochLog[]>;
+  /** Gradient methods: the pairwise cosine of the heads' gradients, mean over the run's epochs (see conflict.ts). */
+  conflict?: GradientConflict;
   /** Where the run was trained, on a queue (`compare --queue`): the worker's host name and process id. */
   machine?: { host: string; pid: number };
 }
@@ -154,6 +157,7 @@ export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => v
       : model instanceof MultilossModel
         ? { joint: model.meta.history }
         : {};
+    const conflict = model instanceof MultilossModel ? gradientConflict(model.meta.history, model.heads.map((h) => h.name)) : undefined;
     await onModel?.(model);
     return {
       id: task.id,
@@ -169,6 +173,7 @@ export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => v
       ...(stopping ? { stopping } : {}),
       ...(update ? { update } : {}),
       history,
+      ...(conflict ? { conflict } : {}),
     };
   } finally {
     model.dispose();

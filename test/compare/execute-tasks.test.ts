@@ -1,5 +1,5 @@
 /**
- * executeTasks, the one way the compare layer runs a list of resolved runs
+ * runTasks, the one way the compare layer runs a list of resolved runs
  * (compare's sweep, or a batch of it such as a successive-halving rung): in
  * this thread and on the worker-thread pool the results come back in task
  * order with the same figures, per-epoch history included; with an executor
@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareBase, compareSplit, compareTasks, executeTasks, type RunExecutor } from '../../src/compare/compare.js';
+import { compareBase, compareSplit, compareTasks, runTasks, type RunExecutor } from '../../src/compare/compare.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { readConfigFile } from '../../src/io/config-file.js';
 import { penguins, PENGUINS_CONFIG } from '../helpers.js';
 
-describe('executeTasks', () => {
+describe('runTasks', () => {
   const raw = readConfigFile(PENGUINS_CONFIG);
   raw.training = { ...(raw.training as object), epochs: 2, earlyStopping: false };
   const config = compareBase(resolveConfig(parseConfig(raw)));
@@ -21,8 +21,8 @@ describe('executeTasks', () => {
   const tasks = compareTasks(config, ['equal', 'pcgrad'], [3]);
 
   it('in this thread and on the pool: results in task order, the same figures and history', async () => {
-    const here = await executeTasks(tasks, data, { workers: 0 });
-    const pool = await executeTasks(tasks, data, { workers: 2 });
+    const here = await runTasks(tasks, data, { workers: 0 });
+    const pool = await runTasks(tasks, data, { workers: 2 });
     assert.deepEqual(
       here.results.map((r) => r.key),
       tasks.map((t) => t.key),
@@ -48,10 +48,10 @@ describe('executeTasks', () => {
       seen.push(...given.map((t) => t.key));
       return { results: [], failed: given.map((t) => ({ key: t.key, label: t.label, seed: t.seed, error: 'x', attempts: 1 })) };
     };
-    const out = await executeTasks(tasks.slice(1), data, { workers: 1 }, execute);
+    const out = await runTasks(tasks.slice(1), data, { workers: 1, execute });
     assert.deepEqual(seen, [tasks[1].key, tasks[2].key]);
     assert.equal(out.failed.length, 2);
-    assert.deepEqual(await executeTasks([], data, { workers: 1 }, execute), { results: [], failed: [] });
+    assert.deepEqual(await runTasks([], data, { workers: 1, execute }), { results: [], failed: [] });
     assert.equal(seen.length, 2);
   });
 });

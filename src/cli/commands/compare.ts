@@ -11,9 +11,16 @@ import {
   SEPARATE,
   sweepIdOf,
   sweepTasks,
+  tunedStaticPlanOf,
+  type CompareInput,
   type CompareProgress,
   type RunExecutor,
 } from '../../compare/compare.js';
+import { autoBalance, type AutoBalanceOptions, type AutoProgress } from '../../compare/auto/auto-balance.js';
+import { autoReportHtml, formatAutoReport } from '../../compare/auto/report.js';
+import { autoCandidates, AUTO_MODES } from '../../compare/auto/candidates.js';
+import type { GradientMode } from '../../balancing/gradient-methods.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
 import { parseGrid, resolveGrid, type Grid } from '../../compare/grid.js';
 import { queueExecutor, readSweepRecord } from '../../compare/queue/coordinator.js';
 import { parseQueueUrl } from '../../compare/queue/connection.js';
@@ -23,7 +30,8 @@ import { displayLocation, displayUrl, downloadDataFile, isDataUrl } from '../../
 import type { Table } from '../../data/table.js';
 import { dataFingerprint, fileFingerprint } from '../../compare/run-id.js';
 import { readConfigFile } from '../../io/config-file.js';
-import { compareNotes, compareReportHtml, formatCompareTable } from '../../compare/report.js';
+import { compareNotes, compareReportHtml, formatCompareTable, formatTunedStaticTrials } from '../../compare/report.js';
+import { TUNED_STATIC, type TunedStaticOptions } from '../../compare/tuned-static.js';
 import { DELTA_M_MONITOR, isDeltaMMonitor } from '../../compare/delta-m.js';
 import { parseConfig } from '../../config/schema.js';
 import { resolveConfig } from '../../config/resolve.js';
@@ -58,6 +66,17 @@ export interface CompareFlags {
   architectures?: string;
   /** Comma-separated learning rates. */
   learningRates?: string;
+  /** The tuned-static row: true (--tuned-static), false (--no-tuned-static), undefined: by default with the default methods. */
+  tunedStatic?: boolean;
+  tunedStaticTrials?: number;
+  tunedStaticEpochs?: number;
+  /** Choose a method by successive halving and train it (autoBalance). */
+  auto?: boolean;
+  autoEta?: number;
+  autoMinEpochs?: number;
+  autoRungSeeds?: number;
+  /** Comma-separated gradient modes tried with --auto (default param,rep). */
+  modes?: string;
   /** Print the resolved runs (id, row, seed) and stop. */
   dryRun?: boolean;
   /** redis:// or rediss:// address: train on `multiloss worker` processes through this queue. */
@@ -181,7 +200,40 @@ function gridOf(flags: CompareFlags): Grid {
   return parseGrid(given, flags.grid ?? 'command line');
 }
 
+/** The tuned-static flags as compare's option (undefined: compare's default). */
+function tunedStaticOf(flags: CompareFlags): boolean | TunedStaticOptions | undefined {
+  const given = flags.tunedStaticTrials !== undefined || flags.tunedStaticEpochs !== undefined;
+  if (flags.tunedStatic === false) {
+    if (given) throw new MultilossError('usage', `--${flags.tunedStaticTrials !== undefined ? 'tuned-static-trials' : 'tuned-static-epochs'} with --no-tuned-static: give one of them`);
+    return false;
+  }
+  if (!given) return flags.tunedStatic;
+  return {
+    ...(flags.tunedStaticTrials !== undefined ? { trials: flags.tunedStaticTrials } : {}),
+    ...(flags.tunedStaticEpochs !== undefined ? { epochs: flags.tunedStaticEpochs } : {}),
+  };
+}
+
+/** --auto's flags that need it, and the flags it cannot take: checked before anything is read. */
+function checkAutoFlags(flags: CompareFlags): void {
+  if (!flags.auto) {
+    const stray = ([['autoEta', '--auto-eta'], ['autoMinEpochs', '--auto-min-epochs'], ['autoRungSeeds', '--auto-rung-seeds'], ['modes', '--modes']] as const).find(([k]) => flags[k] !== undefined);
+    if (stray) throw new MultilossError('usage', `${stray[1]}: only with --auto`);
+    return;
+  }
+  const refused = ([['grid', '--grid'], ['approaches', '--approaches'], ['architectures', '--architectures'], ['learningRates', '--learning-rates'], ['resume', '--resume'], ['dryRun', '--dry-run']] as const).find(
+    ([k]) => flags[k] !== undefined && flags[k] !== false,
+  );
+  if (refused) throw new MultilossError('usage', `--auto with ${refused[1]}: auto chooses among --methods (in each of --modes) and tuned-static; give one of them`);
+  for (const m of flags.modes !== undefined ? list(flags.modes) : [])
+    if (!(AUTO_MODES as readonly string[]).includes(m)) throw new MultilossError('usage', `--modes: unknown gradient mode "${m}"; valid modes: ${AUTO_MODES.join(', ')}`);
+  if (flags.autoEta !== undefined && flags.autoEta < 2) throw new MultilossError('usage', `--auto-eta must be a whole number ≥ 2`);
+  if (flags.autoMinEpochs !== undefined && flags.epochs !== undefined && flags.autoMinEpochs > flags.epochs)
+    throw new MultilossError('usage', `--auto-min-epochs ${flags.autoMinEpochs}: more than --epochs ${flags.epochs}`);
+}
+
 export async function runCompare(flags: CompareFlags): Promise<void> {
+  checkAutoFlags(flags);
   if (flags.resume !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--resume SWEEP: give the queue the sweep is on (--queue redis://…)');
   if (flags.attempts !== undefined && flags.queue === undefined) throw new MultilossError('usage', '--attempts: only with --queue');
   const queue = flags.queue !== undefined ? parseQueueUrl(flags.queue) : undefined;
@@ -195,6 +247,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     flags = { ...flags, testData: record.data.test?.location };
   }
   const grid = record ? record.grid : gridOf(flags);
+  const tunedStatic = tunedStaticOf(flags);
   if (grid.methods === undefined) checkMethods(DEFAULT_COMPARE_METHODS);
   const raw = record ? { ...record.config, data: record.data.train.location } : buildConfig({ ...flags, json: undefined });
   // --patience and --no-early-stopping are merged by buildConfig, as for train.
@@ -241,7 +294,8 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const resolvedGrid = resolveGrid(grid, base, { methods: DEFAULT_COMPARE_METHODS, seeds: DEFAULT_COMPARE_SEEDS });
   const sweep = sweepTasks(base, resolvedGrid, fingerprint);
   const runs = sweep.tasks.length;
-  const jointRows = sweep.labels.filter((l) => !l.startsWith(SEPARATE));
+  const tunedPlan = tunedStaticPlanOf({ tunedStatic, grid }, base, sweep.tasks);
+  const jointRows = [...sweep.labels.filter((l) => !l.startsWith(SEPARATE)), ...(tunedPlan ? [TUNED_STATIC] : [])];
   if (flags.dryRun) {
     const lines = sweep.tasks.map((t) => {
       const opt = t.config.training.optimizer;
@@ -249,6 +303,10 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     });
     process.stdout.write(`sweep ${sweepIdOf(sweep.tasks)}: ${runs} runs (${sweep.labels.length} rows × ${resolvedGrid.seeds.length} seeds)\n${lines.join('\n')}\n`);
     if (sweep.duplicates.length > 0) log(`note: rows ${sweep.duplicates.join(', ')} train the same runs as earlier rows; each run is trained once`);
+    if (tunedPlan)
+      process.stdout.write(
+        `then ${TUNED_STATIC}: ${tunedPlan.candidates.length} weight vectors, each trained with seed ${tunedPlan.seed} for ${tunedPlan.epochs ?? base.training.epochs} epochs, and the best on every seed\n`,
+      );
     return;
   }
   let execute: RunExecutor | undefined;
@@ -261,9 +319,13 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
       ...(flags.attempts !== undefined ? { attempts: flags.attempts } : {}),
       warn: (m) => log(`warning: ${m}`),
       onQueued: (id, reused) => {
-        if (!flags.quiet) log(`sweep ${id} on ${queue.display}: ${runs} runs queued${reused > 0 ? `, ${reused} already finished (reused)` : ''}; waiting for workers (multiloss worker --queue …)`);
+        if (!flags.quiet) log(`sweep ${id} on ${queue.display}: ${flags.auto ? "the rung's" : runs} runs queued${reused > 0 ? `, ${reused} already finished (reused)` : ''}; waiting for workers (multiloss worker --queue …)`);
       },
     });
+  }
+  if (flags.auto) {
+    await runAuto(flags, resolved, { table, validation, test }, fingerprint, tunedStatic, grid, execute, config.data as string);
+    return;
   }
   if (!flags.quiet) {
     log(
@@ -289,13 +351,15 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
         backend: flags.backend,
         onProgress: progress.onProgress,
         warn: (m) => log(`warning: ${m}`),
+        ...(tunedStatic !== undefined ? { tunedStatic } : {}),
         ...(execute ? { execute } : {}),
       },
     );
   } finally {
     progress.done();
   }
-  process.stdout.write(`${formatCompareTable(result)}\n\n${compareNotes(result).join('\n')}\n`);
+  const trials = formatTunedStaticTrials(result);
+  process.stdout.write(`${formatCompareTable(result)}\n\n${compareNotes(result).join('\n')}\n${trials ? `\n${trials}\n` : ''}`);
   if (flags.json) {
     writeFileAtomic(
       flags.json,
@@ -312,4 +376,56 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   }
   const where = queue ? `through ${queue.display}` : `on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''}`;
   if (!flags.quiet) log(`compared in ${duration(result.seconds)} ${where}${result.failed ? `; ${result.failed.length} run${result.failed.length > 1 ? 's' : ''} failed` : ''} (sweep ${result.sweep})`);
+}
+
+/** `compare --auto`: autoBalance with the command line's options, its tables on stdout, JSON and HTML. */
+async function runAuto(
+  flags: CompareFlags,
+  resolved: ResolvedConfig,
+  input: CompareInput,
+  fingerprint: string,
+  tunedStatic: boolean | TunedStaticOptions | undefined,
+  grid: Grid,
+  execute: RunExecutor | undefined,
+  dataFile: string,
+): Promise<void> {
+  const methods = (grid.methods ?? DEFAULT_COMPARE_METHODS).map((m) => (typeof m === 'string' ? m : m.method));
+  const modes = flags.modes !== undefined ? (list(flags.modes) as GradientMode[]) : undefined;
+  // The candidates, checked now so that errors name the flag.
+  autoCandidates(methods, modes ?? AUTO_MODES, false, '--methods');
+  const options: AutoBalanceOptions = {
+    methods,
+    ...(modes ? { modes } : {}),
+    ...(tunedStatic !== undefined ? { tunedStatic } : {}),
+    ...(flags.autoEta !== undefined ? { eta: flags.autoEta } : {}),
+    ...(flags.autoMinEpochs !== undefined ? { minEpochs: flags.autoMinEpochs } : {}),
+    ...(flags.autoRungSeeds !== undefined ? { rungSeeds: flags.autoRungSeeds } : {}),
+    ...(flags.seeds !== undefined ? { seeds: flags.seeds } : {}),
+    dataFingerprint: fingerprint,
+    workers: flags.workers,
+    backend: flags.backend,
+    warn: (m) => log(`warning: ${m}`),
+    ...(execute ? { execute } : {}),
+    ...(flags.quiet
+      ? {}
+      : {
+          onProgress: (p: AutoProgress) => {
+            if (p.finished) {
+              const r = p.finished;
+              log(`[${p.phase === 'rung' ? `rung ${(p.rung ?? 0) + 1}/${p.rungs}` : 'final'} ${p.runsDone}/${p.runsTotal}] ${r.label === SEPARATE ? 'separate models' : r.label}, seed ${r.seed}: ${r.epochs} epochs, ${r.seconds.toFixed(1)}s`);
+            }
+          },
+        }),
+  };
+  const result = await autoBalance(resolved, input, options);
+  process.stdout.write(`${formatAutoReport(result)}\n`);
+  if (flags.json) {
+    writeFileAtomic(flags.json, `${JSON.stringify({ format: 'multiloss-auto', libraryVersion: VERSION, data: dataFile, config: resolved, ...result }, null, 2)}\n`);
+    if (!flags.quiet) log(`wrote ${flags.json}`);
+  }
+  if (flags.report) {
+    writeFileAtomic(flags.report, await autoReportHtml(result, { subtitle: `${dataFile} · ${result.cost.runs} runs in ${duration(result.cost.seconds)} · multiloss ${VERSION}` }));
+    if (!flags.quiet) log(`wrote ${flags.report}`);
+  }
+  if (!flags.quiet) log(`chose ${result.chosen.label} in ${duration(result.cost.seconds)}`);
 }

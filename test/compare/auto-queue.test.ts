@@ -1,0 +1,51 @@
+/**
+ * `compare --auto --queue` against a real redis-server and a real `multiloss
+ * worker` process: every rung's runs (and the tuned-static trials, on their
+ * own budget) travel as jobs, and the selection equals the local pool's.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { AutoBalanceResult } from '../../src/compare/auto/auto-balance.js';
+import { cli, PENGUINS_CONFIG, tempDir } from '../helpers.js';
+import { background, startRedis, type Background, type TestRedis } from './redis-server.js';
+
+const AUTO = ['compare', '--config', PENGUINS_CONFIG, '--auto', '--methods', 'equal,pcgrad', '--epochs', '4', '--seeds', '1', '--tuned-static-trials', '2', '--quiet'];
+
+describe('compare --auto on a queue: the same selection as on the local pool', { timeout: 600_000 }, () => {
+  let redis: TestRedis;
+  let worker: Background;
+  const dir = tempDir();
+  let local: AutoBalanceResult;
+  let queued: AutoBalanceResult;
+  before(async () => {
+    redis = await startRedis();
+    worker = background(['worker', '--queue', redis.url, '--concurrency', '2']);
+    const l = cli([...AUTO, '--workers', '2', '--json', join(dir, 'local.json')]);
+    assert.equal(l.status, 0, l.stderr);
+    local = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8')) as AutoBalanceResult;
+    const q = await background([...AUTO, '--queue', redis.url, '--json', join(dir, 'queue.json')]).exited;
+    assert.equal(q.code, 0, q.stderr);
+    queued = JSON.parse(readFileSync(join(dir, 'queue.json'), 'utf8')) as AutoBalanceResult;
+  });
+  after(async () => {
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+    await redis.stop();
+  });
+  it('trains every rung on the worker process, with each rung’s budget, and chooses as the local pool does', () => {
+    assert.ok(queued.runs.length > 0);
+    assert.ok(queued.runs.every((r) => r.machine !== undefined), 'every run was trained by the worker');
+    assert.deepEqual(
+      queued.rungs.map((r) => [r.epochs, r.rows.map((x) => x.label), r.promoted]),
+      local.rungs.map((r) => [r.epochs, r.rows.map((x) => x.label), r.promoted]),
+    );
+    for (const [i, rung] of queued.rungs.entries()) {
+      for (const [k, row] of rung.rows.entries()) assert.ok(Math.abs(row.deltaM.mean - local.rungs[i].rows[k].deltaM.mean) < 1e-6, `${row.label} at rung ${i + 1}`);
+    }
+    assert.deepEqual(queued.chosen, local.chosen);
+    assert.deepEqual(queued.tunedStatic?.trials.map((t) => [t.key, t.epochs]), local.tunedStatic?.trials.map((t) => [t.key, t.epochs]));
+    assert.ok(Math.abs(queued.final.rows[1].deltaM.mean - local.final.rows[1].deltaM.mean) < 1e-6);
+  });
+});
