@@ -6,6 +6,7 @@
 //   browser       browser entry bundle size; W1 in headless Chromium per backend vs Node (wasm)
 //   defaults      training defaults vs old defaults vs tuned vs trivial baselines on held-out rows (weather, penguins)
 //   table-memory  peak RSS and rows/s of train (1 epoch) in memory and --stream on a 1M / 10M-row table, beside pandas [ROWS ...]
+//   images        LeNet (joint, separate) and C1 training beside PyTorch [--train N --epochs N --rounds N --c1-rows N --no-torch]
 //   queue         a compare sweep on the local pool vs 1, 2, 4 queue worker processes (BullMQ, local redis-server)
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
@@ -56,12 +57,17 @@ switch (which) {
     await runTableMemory(sizes.length ? sizes : [1_000_000, 10_000_000]);
     break;
   }
+  case 'images': {
+    const { runImages, printImages, imagesOptions } = await import('./images.js');
+    printImages(await runImages(imagesOptions(process.argv.slice(3))));
+    break;
+  }
   case 'queue': {
     const { runQueueBench } = await import('./queue.js');
     await runQueueBench();
     break;
   }
   default:
-    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, table-memory, queue`);
+    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, table-memory, images, queue`);
     process.exit(2);
 }
