@@ -520,7 +520,8 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
 
 // ------------------------------------------------------------------------------ max pool gradient
 // maxPoolGrad(heap, p): p = [batch, inH, inW, channels, outH, outW, kH, kW, strideH, strideW,
-//   padTop, padLeft, xOff, dyOff, dxOff]
+//   padTop, padLeft, xOff, dyOff, dxOff, relu?] (relu 1: x is relu's output, and dx is the
+//   gradient of relu then max pooling)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!get_args(env, info, 2, argv)) return nullptr;
@@ -554,6 +555,11 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   g.stride_w = static_cast<long>(p[9]);
   g.pad_top = static_cast<long>(p[10]);
   g.pad_left = static_cast<long>(p[11]);
+  if (np > 15 && p[15] != 0 && p[15] != 1) {
+    throw_range(env, "maxPoolGrad: relu must be 0 or 1");
+    return nullptr;
+  }
+  g.relu = np > 15 && p[15] == 1;
   const u128 nx = static_cast<u128>(g.batch) * g.in_h * g.in_w * g.channels;
   const u128 ny = static_cast<u128>(g.batch) * g.out_h * g.out_w * g.channels;
   if (nx >> 60 || ny >> 60 || static_cast<u128>(g.in_h) * g.in_w >= (static_cast<u128>(1) << 31)) {

@@ -296,6 +296,10 @@ static void test_max_pool_grad(int cases) {
     Tensor x(nx), dy(ny), dx(nx, false);
     // Ties and all-negative windows: values on a coarse grid, mostly negative.
     for (long i = 0; i < nx; i++) x.p[i] = std::round(x.p[i] * 3) - 1;
+    // Every other case: relu's gradient too, on relu's output (windows of zeros pass nothing).
+    g.relu = t % 2 == 1;
+    if (g.relu)
+      for (long i = 0; i < nx; i++) x.p[i] = std::max(0.f, x.p[i]);
     max_pool_grad(g, x.p, dy.p, dx.p);
     std::vector<double> want(nx, 0.0);
     for (long b = 0; b < g.batch; b++)
@@ -313,7 +317,7 @@ static void test_max_pool_grad(int cases) {
                   pos = i;
                 }
               }
-            if (pos >= 0) want[pos] += dy.p[((b * g.out_h + oh) * g.out_w + ow) * g.channels + c];
+            if (pos >= 0 && (!g.relu || best > 0)) want[pos] += dy.p[((b * g.out_h + oh) * g.out_w + ow) * g.channels + c];
           }
     check(rel_err(dx.p, want), "max pool grad", g.batch, g.in_h, g.k_h, g.stride_h);
   }

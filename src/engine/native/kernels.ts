@@ -453,16 +453,14 @@ function conv2dBackpropFilterKernel(args: KernelArgs): TensorInfo {
 
 // ------------------------------------------------------------------------------------ max pool gradient
 
-const poolParams = new Float64Array(15);
+const poolParams = new Float64Array(16);
 
-/** MaxPoolGrad with the cpu backend's rule (first maximum of each window, row-major), as the fixed wasm kernel. */
-function maxPoolGradKernel(args: KernelArgs): TensorInfo {
-  const { dy, input } = args.inputs;
-  if (dy === undefined || input === undefined) throw new Error('MaxPoolGrad needs inputs dy and input');
-  if (dy.dtype !== 'float32' || input.dtype !== 'float32' || addon === undefined) return fallback(MaxPoolGrad, args);
-  const { filterSize, strides, pad, dimRoundingMode } = attrsAs<MaxPoolGradAttrs>(args);
-  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-  const backend = asWasmBackend(args.backend);
+/**
+ * dx of max pooling `info` of `input` (first maximum of each window, row-major: the cpu backend's
+ * rule, as the fixed wasm kernel), in the addon; with `relu`, `input` is relu's output and dx is
+ * the gradient of relu then pooling (a window whose maximum is not > 0 passes nothing).
+ */
+export function nativeMaxPoolGrad(backend: WasmBackend, info: backend_util.Conv2DInfo, input: TensorInfo, dy: TensorInfo, relu: boolean): TensorInfo {
   const dx = backend.makeOutput(input.shape, 'float32');
   const P = poolParams;
   P[0] = info.batchSize;
@@ -480,8 +478,24 @@ function maxPoolGradKernel(args: KernelArgs): TensorInfo {
   P[12] = offsetOf(backend, input);
   P[13] = offsetOf(backend, dy);
   P[14] = offsetOf(backend, dx);
+  P[15] = relu ? 1 : 0;
   need().maxPoolGrad(heapOf(backend), P);
   return dx;
+}
+
+/** Whether the native kernels can run now (the addon is loaded and they are registered). */
+export function nativeKernelAddonSet(): boolean {
+  return addon !== undefined;
+}
+
+/** MaxPoolGrad with the cpu backend's rule (first maximum of each window, row-major), as the fixed wasm kernel. */
+function maxPoolGradKernel(args: KernelArgs): TensorInfo {
+  const { dy, input } = args.inputs;
+  if (dy === undefined || input === undefined) throw new Error('MaxPoolGrad needs inputs dy and input');
+  if (dy.dtype !== 'float32' || input.dtype !== 'float32' || addon === undefined) return fallback(MaxPoolGrad, args);
+  const { filterSize, strides, pad, dimRoundingMode } = attrsAs<MaxPoolGradAttrs>(args);
+  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  return nativeMaxPoolGrad(asWasmBackend(args.backend), info, input, dy, false);
 }
 
 // ------------------------------------------------------------------------------------ identity
