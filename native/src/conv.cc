@@ -550,6 +550,44 @@ void max_pool_grad_disjoint_neon(void* ctx, long b, int tid) { max_pool_grad_neo
 #endif
 }  // namespace
 
+namespace {
+struct PoolFwdCtx {
+  const PoolGeom* g;
+  const float* x;
+  float* y;
+};
+
+// One image; the loop over channels is a vector max (v > best ? v : best is maxps).
+void max_pool_image(void* ctx, long b, int) {
+  const PoolFwdCtx& P = *static_cast<const PoolFwdCtx*>(ctx);
+  const PoolGeom& g = *P.g;
+  const long C = g.channels;
+  const float* __restrict x = P.x + b * g.in_h * g.in_w * C;
+  float* __restrict y = P.y + b * g.out_h * g.out_w * C;
+  for (long oh = 0; oh < g.out_h; oh++) {
+    const long r0 = oh * g.stride_h - g.pad_top;
+    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
+    for (long ow = 0; ow < g.out_w; ow++, y += C) {
+      const long c0 = ow * g.stride_w - g.pad_left;
+      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
+      for (long k = 0; k < C; k++) y[k] = -INFINITY;
+      for (long r = rlo; r < rhi; r++)
+        for (long c = clo; c < chi; c++) {
+          const float* __restrict v = x + (r * g.in_w + c) * C;
+          for (long k = 0; k < C; k++) y[k] = v[k] > y[k] ? v[k] : y[k];
+        }
+    }
+  }
+}
+}  // namespace
+
+void max_pool(const PoolGeom& g, const float* x, float* y) {
+  if (g.batch <= 0 || g.out_h * g.out_w * g.channels <= 0) return;
+  PoolFwdCtx P{&g, x, y};
+  const long work = g.batch * g.in_h * g.in_w * g.channels;
+  parallel_for(g.batch, max_pool_image, &P, work < (1 << 15) ? 1 : 0);
+}
+
 void max_pool_grad(const PoolGeom& g, const float* x, const float* dy, float* dx) {
   if (g.batch <= 0 || g.in_h * g.in_w * g.channels <= 0) return;
   if (g.in_h * g.in_w >= (1L << 31)) {  // cell indices are int32; the addon refuses such images

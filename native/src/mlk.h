@@ -187,5 +187,11 @@ struct PoolGeom {
  * derivative (max pooling of relu(z): one kernel for both gradients). dx is overwritten.
  */
 void max_pool_grad(const PoolGeom& g, const float* x, const float* dy, float* dx);
+/**
+ * y = max pooling of x (NHWC): each output is the largest value of its window (padding is no
+ * value; NaN is never larger, so a window of only NaN / -infinity gives -infinity), as the tfjs
+ * cpu backend computes it. `relu` is ignored.
+ */
+void max_pool(const PoolGeom& g, const float* x, float* y);
 
 }  // namespace mlk

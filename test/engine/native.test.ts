@@ -104,7 +104,7 @@ async function compare(
 }
 
 /** Calls that went to the previous (non-native) kernel; Identity/Cast fall back by design for other dtypes. */
-const COMPUTE_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Sum', 'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad'];
+const COMPUTE_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Sum', 'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'MaxPoolGrad'];
 const fallbacks = (): number => COMPUTE_KERNELS.reduce((a, name) => a + (fallbackCounts.get(name) ?? 0), 0);
 
 /** Counts kernel calls by name on 'wasm' while `fn` runs (to prove the native kernels ran). */
@@ -375,8 +375,8 @@ describe('Conv2D', () => {
   });
 });
 
-describe('MaxPoolGrad', () => {
-  test('>= 100 random poolings: the gradient goes to the first maximum (ties, all-negative windows, padding)', async () => {
+describe('MaxPool and MaxPoolGrad', () => {
+  test('>= 100 random poolings: the maximum, and the gradient goes to the first maximum (ties, all-negative windows, padding)', async () => {
     const rng = new Rng('maxpool');
     const before = fallbacks();
     for (let c = 0; c < 105; c++) {
@@ -397,7 +397,7 @@ describe('MaxPoolGrad', () => {
         tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, size, stride, pad), rt)))(xt),
       ]);
     }
-    assert.equal(fallbacks(), before, 'every float32 max pool gradient ran natively');
+    assert.equal(fallbacks(), before, 'every float32 max pool and its gradient ran natively');
   });
 });
 

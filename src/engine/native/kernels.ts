@@ -1,7 +1,7 @@
 /**
  * tfjs `wasm` kernels that run in the native addon, in place on the wasm heap (zero copies):
  * BatchMatMul, _FusedMatMul, Sum, Conv2D, FusedConv2D,
- * Conv2DBackpropInput, Conv2DBackpropFilter, MaxPoolGrad; and a zero-copy Identity and
+ * Conv2DBackpropInput, Conv2DBackpropFilter, MaxPool, MaxPoolGrad; and a zero-copy Identity and
  * same-dtype Cast.
  *
  * Every kernel allocates its output FIRST (backend.makeOutput may grow the heap, which detaches
@@ -23,6 +23,7 @@ import {
   FusedConv2D,
   Cast,
   Identity,
+  MaxPool,
   MaxPoolGrad,
   Sum,
   util,
@@ -35,6 +36,7 @@ import {
   type FusedConv2DAttrs,
   type KernelConfig,
   type KernelFunc,
+  type MaxPoolAttrs,
   type MaxPoolGradAttrs,
   type SumAttrs,
   type TensorInfo,
@@ -488,6 +490,36 @@ export function nativeKernelAddonSet(): boolean {
   return addon !== undefined;
 }
 
+const poolForwardParams = new Float64Array(14);
+
+/** MaxPool (NHWC float32) as the cpu backend computes it (NaN is never the maximum), on the addon's threads. */
+function maxPoolKernel(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs;
+  if (x === undefined) throw new Error('MaxPool needs input x');
+  if (x.dtype !== 'float32' || addon === undefined) return fallback(MaxPool, args);
+  const { filterSize, strides, pad, dimRoundingMode } = attrsAs<MaxPoolAttrs>(args);
+  const info = backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const backend = asWasmBackend(args.backend);
+  const y = backend.makeOutput(info.outShape, 'float32');
+  const P = poolForwardParams;
+  P[0] = info.batchSize;
+  P[1] = info.inHeight;
+  P[2] = info.inWidth;
+  P[3] = info.inChannels;
+  P[4] = info.outHeight;
+  P[5] = info.outWidth;
+  P[6] = info.filterHeight;
+  P[7] = info.filterWidth;
+  P[8] = info.strideHeight;
+  P[9] = info.strideWidth;
+  P[10] = info.padInfo.top;
+  P[11] = info.padInfo.left;
+  P[12] = offsetOf(backend, x);
+  P[13] = offsetOf(backend, y);
+  need().maxPool(heapOf(backend), P);
+  return y;
+}
+
 /** MaxPoolGrad with the cpu backend's rule (first maximum of each window, row-major), as the fixed wasm kernel. */
 function maxPoolGradKernel(args: KernelArgs): TensorInfo {
   const { dy, input } = args.inputs;
@@ -534,6 +566,7 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
   { kernelName: FusedConv2D, backendName: WASM, kernelFunc: fusedConv2dKernel as KernelFunc },
   { kernelName: Conv2DBackpropInput, backendName: WASM, kernelFunc: conv2dBackpropInputKernel as KernelFunc },
   { kernelName: Conv2DBackpropFilter, backendName: WASM, kernelFunc: conv2dBackpropFilterKernel as KernelFunc },
+  { kernelName: MaxPool, backendName: WASM, kernelFunc: maxPoolKernel as KernelFunc },
   { kernelName: MaxPoolGrad, backendName: WASM, kernelFunc: maxPoolGradKernel as KernelFunc },
   { kernelName: Identity, backendName: WASM, kernelFunc: identityKernel as KernelFunc },
   { kernelName: Cast, backendName: WASM, kernelFunc: castKernel as KernelFunc },
