@@ -457,14 +457,8 @@ function conv2dBackpropFilterKernel(args: KernelArgs): TensorInfo {
 
 const poolParams = new Float64Array(16);
 
-/**
- * dx of max pooling `info` of `input` (first maximum of each window, row-major: the cpu backend's
- * rule, as the fixed wasm kernel), in the addon; with `relu`, `input` is relu's output and dx is
- * the gradient of relu then pooling (a window whose maximum is not > 0 passes nothing).
- */
-export function nativeMaxPoolGrad(backend: WasmBackend, info: backend_util.Conv2DInfo, input: TensorInfo, dy: TensorInfo, relu: boolean): TensorInfo {
-  const dx = backend.makeOutput(input.shape, 'float32');
-  const P = poolParams;
+/** The addon's pooling geometry, P[0..11]. */
+function poolGeometry(P: Float64Array, info: backend_util.Conv2DInfo): void {
   P[0] = info.batchSize;
   P[1] = info.inHeight;
   P[2] = info.inWidth;
@@ -477,6 +471,17 @@ export function nativeMaxPoolGrad(backend: WasmBackend, info: backend_util.Conv2
   P[9] = info.strideWidth;
   P[10] = info.padInfo.top;
   P[11] = info.padInfo.left;
+}
+
+/**
+ * dx of max pooling `info` of `input` (first maximum of each window, row-major: the cpu backend's
+ * rule, as the fixed wasm kernel), in the addon; with `relu`, `input` is relu's output and dx is
+ * the gradient of relu then pooling (a window whose maximum is not > 0 passes nothing).
+ */
+export function nativeMaxPoolGrad(backend: WasmBackend, info: backend_util.Conv2DInfo, input: TensorInfo, dy: TensorInfo, relu: boolean): TensorInfo {
+  const dx = backend.makeOutput(input.shape, 'float32');
+  const P = poolParams;
+  poolGeometry(P, info);
   P[12] = offsetOf(backend, input);
   P[13] = offsetOf(backend, dy);
   P[14] = offsetOf(backend, dx);
@@ -502,18 +507,7 @@ function maxPoolKernel(args: KernelArgs): TensorInfo {
   const backend = asWasmBackend(args.backend);
   const y = backend.makeOutput(info.outShape, 'float32');
   const P = poolForwardParams;
-  P[0] = info.batchSize;
-  P[1] = info.inHeight;
-  P[2] = info.inWidth;
-  P[3] = info.inChannels;
-  P[4] = info.outHeight;
-  P[5] = info.outWidth;
-  P[6] = info.filterHeight;
-  P[7] = info.filterWidth;
-  P[8] = info.strideHeight;
-  P[9] = info.strideWidth;
-  P[10] = info.padInfo.top;
-  P[11] = info.padInfo.left;
+  poolGeometry(P, info);
   P[12] = offsetOf(backend, x);
   P[13] = offsetOf(backend, y);
   need().maxPool(heapOf(backend), P);
