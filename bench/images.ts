@@ -186,6 +186,8 @@ export async function runImages(options: ImagesBenchOptions = {}): Promise<Image
         else result.torch.push(t);
       }
       result.load.push(loadavg()[0]);
+      // Each round as it ends (a long run on a loaded machine can be cut short).
+      console.error(`round ${round + 1}: ${JSON.stringify({ multiloss: result.multiloss[round], torch: result.torch[round], load: loadavg()[0] })}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
