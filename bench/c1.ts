@@ -40,7 +40,7 @@ export function c1Data(n: number, rng: Rng): EncodedData {
 }
 
 /** Median samples/s over `epochs` epochs after one warm-up epoch. */
-export async function runC1(rows = 4096, epochs = 3, trainMetrics = false): Promise<number> {
+export async function runC1(rows = 4096, epochs = 3, trainMetrics = false, onEpochEnd?: () => void): Promise<number> {
   const rng = new Rng(1);
   const heads = c1Heads();
   const data = c1Data(rows, rng);
@@ -51,6 +51,7 @@ export async function runC1(rows = 4096, epochs = 3, trainMetrics = false): Prom
   let start = performance.now();
   await trainer.fit(data, undefined, {
     onEpochEnd: () => {
+      onEpochEnd?.();
       const now = performance.now();
       times.push(now - start);
       start = now;

@@ -6,6 +6,7 @@
 //   browser       browser entry bundle size; W1 in headless Chromium per backend vs Node (wasm)
 //   defaults      training defaults vs old defaults vs tuned vs trivial baselines on held-out rows (weather, penguins)
 //   table-memory  peak RSS and rows/s of train (1 epoch) in memory and --stream on a 1M / 10M-row table, beside pandas [ROWS ...]
+//   images        LeNet (joint, separate) and C1 training beside PyTorch [--train N --epochs N --rounds N --c1-rows N --no-torch]
 //   queue         a compare sweep on the local pool vs 1, 2, 4 queue worker processes (BullMQ, local redis-server) [short: only the many-short-runs overhead]
 //   auto          compare --auto vs the full sweep of the same candidates: chosen method, Δm, cost [penguins weather]
 import { initBackend } from '../src/engine/backend.js';
@@ -57,6 +58,11 @@ switch (which) {
     await runTableMemory(sizes.length ? sizes : [1_000_000, 10_000_000]);
     break;
   }
+  case 'images': {
+    const { runImages, printImages, imagesOptions } = await import('./images.js');
+    printImages(await runImages(imagesOptions(process.argv.slice(3))));
+    break;
+  }
   case 'queue': {
     const { runQueueBench } = await import('./queue.js');
     await runQueueBench(process.argv[3]);
@@ -69,6 +75,6 @@ switch (which) {
     break;
   }
   default:
-    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, table-memory, queue, auto`);
+    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, table-memory, images, queue, auto`);
     process.exit(2);
 }

@@ -157,7 +157,9 @@ export function exerciseBindings(addon: NativeAddon, heap: () => ArrayBuffer, se
           skipped++;
           break;
         }
-        addon.maxPoolGrad(buf, new Float64Array([batch, inH, inW, ch, outH, outW, kH, kW, sH, sW, padT, padL, o[0], o[1], o[2]]));
+        const geometry = [batch, inH, inW, ch, outH, outW, kH, kW, sH, sW, padT, padL];
+        if (rand() < 0.3) addon.maxPool(buf, new Float64Array([...geometry, o[0], o[1]]));
+        else addon.maxPoolGrad(buf, new Float64Array([...geometry, o[0], o[1], o[2], int(0, 1)]));
         break;
       }
       case 8: {

@@ -15,6 +15,7 @@
 #include <exception>
 #include <mutex>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "mlk.h"
@@ -518,30 +519,25 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
-// ------------------------------------------------------------------------------ max pool gradient
-// maxPoolGrad(heap, p): p = [batch, inH, inW, channels, outH, outW, kH, kW, strideH, strideW,
-//   padTop, padLeft, xOff, dyOff, dxOff]
-napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!get_args(env, info, 2, argv)) return nullptr;
-  Heap h;
-  const double* p;
-  size_t np;
-  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &p, &np, "maxPoolGrad: params must be a Float64Array")) return nullptr;
-  if (np < 15) {
-    throw_range(env, "maxPoolGrad: params too short");
-    return nullptr;
+// ------------------------------------------------------------------------------ max pooling
+// The pooling geometry p[0..11] = [batch, inH, inW, channels, outH, outW, kH, kW, strideH,
+// strideW, padTop, padLeft], validated; false (a RangeError thrown) when it is not.
+static bool pool_geometry(napi_env env, const double* p, size_t np, size_t need, const char* name, mlk::PoolGeom* out) {
+  const std::string n(name);
+  if (np < need) {
+    throw_range(env, (n + ": params too short").c_str());
+    return false;
   }
   for (int i = 0; i <= 7; i++)
     if (!whole(p[i], 0, kMaxDim)) {
-      throw_range(env, "maxPoolGrad: bad dimension");
-      return nullptr;
+      throw_range(env, (n + ": bad dimension").c_str());
+      return false;
     }
   if (!whole(p[8], 1, kMaxDim) || !whole(p[9], 1, kMaxDim) || !whole(p[10], -kMaxDim, kMaxDim) || !whole(p[11], -kMaxDim, kMaxDim)) {
-    throw_range(env, "maxPoolGrad: bad stride or padding");
-    return nullptr;
+    throw_range(env, (n + ": bad stride or padding").c_str());
+    return false;
   }
-  mlk::PoolGeom g;
+  mlk::PoolGeom& g = *out;
   g.batch = static_cast<long>(p[0]);
   g.in_h = static_cast<long>(p[1]);
   g.in_w = static_cast<long>(p[2]);
@@ -557,9 +553,30 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   const u128 nx = static_cast<u128>(g.batch) * g.in_h * g.in_w * g.channels;
   const u128 ny = static_cast<u128>(g.batch) * g.out_h * g.out_w * g.channels;
   if (nx >> 60 || ny >> 60 || static_cast<u128>(g.in_h) * g.in_w >= (static_cast<u128>(1) << 31)) {
-    throw_range(env, "maxPoolGrad: tensors too large");
+    throw_range(env, (n + ": tensors too large").c_str());
+    return false;
+  }
+  return true;
+}
+
+// maxPoolGrad(heap, p): p = [geometry (12), xOff, dyOff, dxOff, relu?] (relu 1: x is relu's
+//   output, and dx is the gradient of relu then max pooling)
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return nullptr;
+  Heap h;
+  const double* p;
+  size_t np;
+  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &p, &np, "maxPoolGrad: params must be a Float64Array")) return nullptr;
+  mlk::PoolGeom g;
+  if (!pool_geometry(env, p, np, 15, "maxPoolGrad", &g)) return nullptr;
+  if (np > 15 && p[15] != 0 && p[15] != 1) {
+    throw_range(env, "maxPoolGrad: relu must be 0 or 1");
     return nullptr;
   }
+  g.relu = np > 15 && p[15] == 1;
+  const size_t nx = static_cast<size_t>(g.batch) * g.in_h * g.in_w * g.channels;
+  const size_t ny = static_cast<size_t>(g.batch) * g.out_h * g.out_w * g.channels;
   float *x, *dy, *dx;
   if (!check_range(env, h, p[12], nx, "maxPoolGrad: x is outside the heap", &x) ||
       !check_range(env, h, p[13], ny, "maxPoolGrad: dy is outside the heap", &dy) ||
@@ -572,6 +589,33 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   {
     std::lock_guard<std::mutex> lk(kernel_mutex());
     mlk::max_pool_grad(g, x, dy, dx);
+  }
+  return undefined_value(env);
+}
+
+// maxPool(heap, p): p = [geometry (12), xOff, yOff]
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return nullptr;
+  Heap h;
+  const double* p;
+  size_t np;
+  if (!get_heap(env, argv[0], &h) || !get_f64(env, argv[1], &p, &np, "maxPool: params must be a Float64Array")) return nullptr;
+  mlk::PoolGeom g;
+  if (!pool_geometry(env, p, np, 14, "maxPool", &g)) return nullptr;
+  const size_t nx = static_cast<size_t>(g.batch) * g.in_h * g.in_w * g.channels;
+  const size_t ny = static_cast<size_t>(g.batch) * g.out_h * g.out_w * g.channels;
+  float *x, *y;
+  if (!check_range(env, h, p[12], nx, "maxPool: x is outside the heap", &x) ||
+      !check_range(env, h, p[13], ny, "maxPool: y is outside the heap", &y))
+    return nullptr;
+  if (!disjoint(y, ny, x, nx)) {
+    throw_range(env, "maxPool: output overlaps an input");
+    return nullptr;
+  }
+  {
+    std::lock_guard<std::mutex> lk(kernel_mutex());
+    mlk::max_pool(g, x, y);
   }
   return undefined_value(env);
 }
@@ -775,6 +819,7 @@ NAPI_MODULE_INIT() {
       {"adamWeighted", nullptr, guarded<AdamWeighted>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2d", nullptr, guarded<Conv2d>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolGrad", nullptr, guarded<MaxPoolGrad>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"maxPool", nullptr, guarded<MaxPool>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gram", nullptr, guarded<Gram>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"weightedSum", nullptr, guarded<WeightedSum>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"layerGradNorms", nullptr, guarded<LayerGradNorms>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

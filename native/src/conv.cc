@@ -56,96 +56,70 @@ struct ColCtx {
   float* col;      // rows of images b0..
 };
 
-// Output columns [lo, hi) whose input column ow*stride - pad + kw*dil lies inside [0, in_w).
-inline void valid_cols(const ConvGeom& g, long kw, long* lo, long* hi) {
-  const long off = kw * g.dil_w - g.pad_left;  // iw = ow*stride + off
-  long l = off >= 0 ? 0 : (-off + g.stride_w - 1) / g.stride_w;
-  long h = g.in_w - off <= 0 ? 0 : (g.in_w - off - 1) / g.stride_w + 1;
-  if (l > g.out_w) l = g.out_w;
-  if (h > g.out_w) h = g.out_w;
-  if (h < l) h = l;
-  *lo = l;
-  *hi = h;
-}
-
-template <bool SMALL_C>
-inline void copy_c(float* d, const float* s, long c) {
-  if (SMALL_C) {
-    for (long i = 0; i < c; i++) d[i] = s[i];
-  } else {
-    std::memcpy(d, s, sizeof(float) * c);
-  }
-}
-
-template <bool SMALL_C>
-inline void zero_c(float* d, long c) {
-  if (SMALL_C) {
-    for (long i = 0; i < c; i++) d[i] = 0.f;
-  } else {
-    std::memset(d, 0, sizeof(float) * c);
-  }
-}
-
-// Columns of one image (chunk = image index relative to b0): for every (kh, kw) the valid
-// output columns form one range, copied with fixed strides (no per-element bounds tests).
-template <bool SMALL_C>
-void im2col_image_t(const ColCtx& C, long img) {
-  const ConvGeom& g = *C.g;
-  const long KK = kk_size(g), Cin = g.in_c;
-  const float* x = C.x + img * g.in_h * g.in_w * Cin;
-  float* col = C.col + img * rows_per_image(g) * KK;
-  for (long oh = 0; oh < g.out_h; oh++) {
-    float* row = col + oh * g.out_w * KK;
-    for (long kh = 0; kh < g.k_h; kh++) {
-      const long ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
-      const bool inside = ih >= 0 && ih < g.in_h;
-      for (long kw = 0; kw < g.k_w; kw++) {
-        float* d = row + (kh * g.k_w + kw) * Cin;
-        long lo = 0, hi = 0;
-        if (inside) valid_cols(g, kw, &lo, &hi);
-        long ow = 0;
-        for (; ow < lo; ow++) zero_c<SMALL_C>(d + ow * KK, Cin);
-        if (hi > lo) {
-          const float* s = x + (ih * g.in_w + lo * g.stride_w - g.pad_left + kw * g.dil_w) * Cin;
-          const long step = g.stride_w * Cin;
-          for (; ow < hi; ow++, s += step) copy_c<SMALL_C>(d + ow * KK, s, Cin);
-        }
-        for (; ow < g.out_w; ow++) zero_c<SMALL_C>(d + ow * KK, Cin);
-      }
+// Runs of a column row: k_w*in_c values, contiguous in x when the window row lies inside the image
+// (NHWC: a window row's columns and channels are adjacent). Few channels make short runs (5 floats
+// for a 5x5 filter on one channel): AVX-512 copies and adds them with one masked load and store
+// (masked-off lanes are never touched), other instruction sets with a loop.
+struct RunsPortable {
+  static inline void copy(float* d, const float* s, long n) {
+    if (n < 32) {
+      for (long i = 0; i < n; i++) d[i] = s[i];
+    } else {
+      std::memcpy(d, s, sizeof(float) * n);
     }
   }
-}
+  static inline void add(float* d, const float* s, long n) {
+    for (long i = 0; i < n; i++) d[i] += s[i];
+  }
+};
+#if defined(__x86_64__) || defined(__i386__)
+struct RunsAvx512 {
+  __attribute__((target("avx512f"))) static inline __mmask16 tail(long n) {
+    return static_cast<__mmask16>((1u << n) - 1u);
+  }
+  __attribute__((target("avx512f"))) static inline void copy(float* d, const float* s, long n) {
+    for (; n >= 16; n -= 16, d += 16, s += 16) _mm512_storeu_ps(d, _mm512_loadu_ps(s));
+    if (n > 0) _mm512_mask_storeu_ps(d, tail(n), _mm512_maskz_loadu_ps(tail(n), s));
+  }
+  __attribute__((target("avx512f"))) static inline void add(float* d, const float* s, long n) {
+    for (; n >= 16; n -= 16, d += 16, s += 16) _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), _mm512_loadu_ps(s)));
+    if (n > 0) _mm512_mask_storeu_ps(d, tail(n), _mm512_add_ps(_mm512_maskz_loadu_ps(tail(n), d), _mm512_maskz_loadu_ps(tail(n), s)));
+  }
+};
+#endif
+
+// im2col / col2im of one image with each kind of run copies (conv-columns.inc, compiled once per
+// instruction set: the AVX-512 copy is inlined only into code compiled for AVX-512).
+#define MLK_RUNS RunsPortable
+#define MLK_COLUMNS_FN(name) name##_portable
+#include "conv-columns.inc"
+#undef MLK_RUNS
+#undef MLK_COLUMNS_FN
+#if defined(__x86_64__) || defined(__i386__)
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#define MLK_RUNS RunsAvx512
+#define MLK_COLUMNS_FN(name) name##_avx512
+#include "conv-columns.inc"
+#undef MLK_RUNS
+#undef MLK_COLUMNS_FN
+#pragma GCC pop_options
+#endif
 
 void im2col_image(void* ctx, long img, int) {
   const ColCtx& C = *static_cast<const ColCtx*>(ctx);
-  if (C.g->in_c < 16) im2col_image_t<true>(C, img);
-  else im2col_image_t<false>(C, img);
+#if defined(__x86_64__) || defined(__i386__)
+  if (current_isa() >= ISA_AVX512) return im2col_avx512(C, img);
+#endif
+  im2col_portable(C, img);
 }
 
-// dx of one image += its columns (dx zeroed before), the same ranges as im2col.
 void col2im_image(void* ctx, long img, int) {
   const ColCtx& C = *static_cast<const ColCtx*>(ctx);
-  const ConvGeom& g = *C.g;
-  const long KK = kk_size(g), Cin = g.in_c;
-  float* dx = const_cast<float*>(C.x) + img * g.in_h * g.in_w * Cin;
-  const float* col = C.col + img * rows_per_image(g) * KK;
-  for (long oh = 0; oh < g.out_h; oh++) {
-    const float* row = col + oh * g.out_w * KK;
-    for (long kh = 0; kh < g.k_h; kh++) {
-      const long ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
-      if (ih < 0 || ih >= g.in_h) continue;
-      for (long kw = 0; kw < g.k_w; kw++) {
-        long lo, hi;
-        valid_cols(g, kw, &lo, &hi);
-        if (hi <= lo) continue;
-        const float* s = row + (kh * g.k_w + kw) * Cin + lo * KK;
-        float* d = dx + (ih * g.in_w + lo * g.stride_w - g.pad_left + kw * g.dil_w) * Cin;
-        const long step = g.stride_w * Cin;
-        for (long ow = lo; ow < hi; ow++, s += KK, d += step)
-          for (long ci = 0; ci < Cin; ci++) d[ci] += s[ci];
-      }
-    }
-  }
+#if defined(__x86_64__) || defined(__i386__)
+  if (current_isa() >= ISA_AVX512) return col2im_avx512(C, img);
+#endif
+  col2im_portable(C, img);
 }
 
 }  // namespace
@@ -400,6 +374,8 @@ void max_pool_grad_portable(void* ctx, long b, int) {
             }
           }
         }
+        if (g.relu)
+          for (long k = 0; k < kn; k++) pos[k] = best[k] > 0.f ? pos[k] : -1;
         if (DISJOINT) {
           for (long r = rlo; r < rhi; r++) {
             for (long c = clo; c < chi; c++) {
@@ -438,6 +414,7 @@ inline void max_pool_grad_channels(const PoolGeom& g, const float* x, const floa
           pos = i;
         }
       }
+    if (g.relu && !(best > 0.f)) pos = -1;
     if (DISJOINT) {
       for (long r = rlo; r < rhi; r++)
         for (long c = clo; c < chi; c++) {
@@ -485,6 +462,8 @@ __attribute__((target("avx2"))) void max_pool_grad_avx2(void* ctx, long b, int) 
           }
         }
         const __m256 grad = _mm256_loadu_ps(gy + k);
+        if (g.relu)
+          pos = _mm256_blendv_epi8(_mm256_set1_epi32(-1), pos, _mm256_castps_si256(_mm256_cmp_ps(best, _mm256_setzero_ps(), _CMP_GT_OQ)));
         if (DISJOINT) {
           for (long r = rlo; r < rhi; r++) {
             for (long c = clo; c < chi; c++) {
@@ -544,6 +523,7 @@ void max_pool_grad_neon(void* ctx, long b, int) {
           }
         }
         const float32x4_t grad = vld1q_f32(gy + k);
+        if (g.relu) pos = vbslq_s32(vcgtq_f32(best, vdupq_n_f32(0.f)), pos, vdupq_n_s32(-1));
         if (DISJOINT) {
           for (long r = rlo; r < rhi; r++) {
             for (long c = clo; c < chi; c++) {
@@ -569,6 +549,44 @@ void max_pool_grad_image_neon(void* ctx, long b, int tid) { max_pool_grad_neon<f
 void max_pool_grad_disjoint_neon(void* ctx, long b, int tid) { max_pool_grad_neon<true>(ctx, b, tid); }
 #endif
 }  // namespace
+
+namespace {
+struct PoolFwdCtx {
+  const PoolGeom* g;
+  const float* x;
+  float* y;
+};
+
+// One image; the loop over channels is a vector max (v > best ? v : best is maxps).
+void max_pool_image(void* ctx, long b, int) {
+  const PoolFwdCtx& P = *static_cast<const PoolFwdCtx*>(ctx);
+  const PoolGeom& g = *P.g;
+  const long C = g.channels;
+  const float* __restrict x = P.x + b * g.in_h * g.in_w * C;
+  float* __restrict y = P.y + b * g.out_h * g.out_w * C;
+  for (long oh = 0; oh < g.out_h; oh++) {
+    const long r0 = oh * g.stride_h - g.pad_top;
+    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
+    for (long ow = 0; ow < g.out_w; ow++, y += C) {
+      const long c0 = ow * g.stride_w - g.pad_left;
+      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
+      for (long k = 0; k < C; k++) y[k] = -INFINITY;
+      for (long r = rlo; r < rhi; r++)
+        for (long c = clo; c < chi; c++) {
+          const float* __restrict v = x + (r * g.in_w + c) * C;
+          for (long k = 0; k < C; k++) y[k] = v[k] > y[k] ? v[k] : y[k];
+        }
+    }
+  }
+}
+}  // namespace
+
+void max_pool(const PoolGeom& g, const float* x, float* y) {
+  if (g.batch <= 0 || g.out_h * g.out_w * g.channels <= 0) return;
+  PoolFwdCtx P{&g, x, y};
+  const long work = g.batch * g.in_h * g.in_w * g.channels;
+  parallel_for(g.batch, max_pool_image, &P, work < (1 << 15) ? 1 : 0);
+}
 
 void max_pool_grad(const PoolGeom& g, const float* x, const float* dy, float* dx) {
   if (g.batch <= 0 || g.in_h * g.in_w * g.channels <= 0) return;

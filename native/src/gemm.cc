@@ -378,6 +378,58 @@ __attribute__((target("avx512f"))) void ukr_avx512(long kc, const float* a, long
   _mm512_store_ps(tmp + 240, c71);
   store_tile_scalar(tmp, A5_NR, c, ldc, mr, nr, flags, e);
 }
+
+// ---- AVX-512, 12 x 16 (12 accumulators): narrow products (n <= 16: conv layers with few
+// filters, 10-class heads). A partial tile is written with masked stores (fast on AVX-512, unlike
+// AVX2's vmaskmovps), so narrow products never take the scalar epilogue. The same depth blocks
+// and the same per-element multiply-add order as the AVX2 6x16 kernel: identical results.
+constexpr int A5N_MR = 12, A5N_NR = 16;
+
+template <bool DIRECT>
+__attribute__((target("avx512f"))) void ukr_avx512_n16(long kc, const float* a, long ars, long acs, const float* b, long bs,
+                                                        float* c, long ldc, int mr, int nr, int flags, const EpiTile& e) {
+  __m512 acc[A5N_MR];
+  for (int i = 0; i < A5N_MR; i++) acc[i] = _mm512_setzero_ps();
+  if (!DIRECT) {
+    ars = 1;
+    acs = A5N_MR;
+  }
+  for (long p = 0; p < kc; p++) {
+    const __m512 b0 = _mm512_loadu_ps(b);
+    const float* ap = DIRECT ? a + p * acs : a + p * A5N_MR;
+#pragma GCC unroll 12
+    for (int i = 0; i < A5N_MR; i++) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(ap[i * ars]), b0, acc[i]);
+    b += bs;
+  }
+  if (e.act > ACT_LEAKYRELU) {
+    alignas(64) float tmp[A5N_MR * A5N_NR];
+    for (int i = 0; i < A5N_MR; i++) _mm512_store_ps(tmp + i * A5N_NR, acc[i]);
+    store_tile_scalar(tmp, A5N_NR, c, ldc, mr, nr, flags, e);
+    return;
+  }
+  const __mmask16 m0 = nr >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << nr) - 1u);
+  __m512 bias = _mm512_setzero_ps();
+  const bool row_bias = e.bias != nullptr && e.bias_rs != 0;
+  if ((flags & TILE_LAST) && e.bias != nullptr && !row_bias)
+    bias = e.bias_cs == 1 ? _mm512_maskz_loadu_ps(m0, e.bias) : _mm512_set1_ps(e.bias[0]);
+#pragma GCC unroll 12
+  for (int i = 0; i < A5N_MR; i++) {
+    if (i >= mr) break;
+    float* crow = c + i * ldc;
+    __m512 v = acc[i];
+    if (!(flags & TILE_FIRST)) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m0, crow));
+    if (flags & TILE_LAST) {
+      if (row_bias) {
+        const float* brow = e.bias + i * e.bias_rs;
+        v = _mm512_add_ps(v, e.bias_cs == 1 ? _mm512_maskz_loadu_ps(m0, brow) : _mm512_set1_ps(brow[0]));
+      } else if (e.bias != nullptr) {
+        v = _mm512_add_ps(v, bias);
+      }
+      v = act_avx512(v, e.act, e.alpha);
+    }
+    _mm512_mask_storeu_ps(crow, m0, v);
+  }
+}
 #endif  // MLK_X86
 
 #ifdef MLK_ARM64
@@ -506,11 +558,13 @@ const KernelInfo& kernel_info(long n) {
 #ifdef MLK_X86
   static const KernelInfo avx2{A2_MR, A2_NR, 384, 144, ukr_avx2<false>, ukr_avx2<true>};
   static const KernelInfo avx512{A5_MR, A5_NR, 256, 160, ukr_avx512<false>, ukr_avx512<true>};
-  static const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  // Depth blocks of the AVX2 kernel's: the same sums in the same order.
+  static const KernelInfo avx512_n16{A5N_MR, A5N_NR, 384, 144, ukr_avx512_n16<false>, ukr_avx512_n16<true>};
   switch (current_isa()) {
     case ISA_AVX512:
-      // Narrow products (e.g. a 10-class head) waste most of a 32-wide tile: use 16-wide tiles.
-      return n <= A2_NR && has_avx2 ? avx2 : avx512;
+      // Narrow products (e.g. a 10-class head, a conv with few filters) waste most of a 32-wide
+      // tile: use 16-wide ones.
+      return n <= A5N_NR ? avx512_n16 : avx512;
     case ISA_AVX2:
       return avx2;
     default:

@@ -174,12 +174,24 @@ bool conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
 // ------------------------------------------------------------------------------ max pool gradient (NHWC)
 struct PoolGeom {
   long batch, in_h, in_w, channels, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_top, pad_left;
+  /**
+   * The gradient of relu before the pooling as well: a window whose maximum is not > 0 passes
+   * nothing (x is relu's output; its derivative at the maximum is 1 exactly when it is > 0).
+   */
+  bool relu = false;
 };
 /**
  * dx = the gradient of max pooling: each output's gradient goes to the first maximum of its window
  * in row-major order (strictly greater than everything before it, from -infinity; a window of
- * only NaN / -infinity passes nothing), as the tfjs cpu backend does. dx is overwritten.
+ * only NaN / -infinity passes nothing), as the tfjs cpu backend does; with `relu`, times relu's
+ * derivative (max pooling of relu(z): one kernel for both gradients). dx is overwritten.
  */
 void max_pool_grad(const PoolGeom& g, const float* x, const float* dy, float* dx);
+/**
+ * y = max pooling of x (NHWC): each output is the largest value of its window (padding is no
+ * value; NaN is never larger, so a window of only NaN / -infinity gives -infinity), as the tfjs
+ * cpu backend computes it. `relu` is ignored.
+ */
+void max_pool(const PoolGeom& g, const float* x, float* y);
 
 }  // namespace mlk

@@ -296,8 +296,14 @@ static void test_max_pool_grad(int cases) {
     Tensor x(nx), dy(ny), dx(nx, false);
     // Ties and all-negative windows: values on a coarse grid, mostly negative.
     for (long i = 0; i < nx; i++) x.p[i] = std::round(x.p[i] * 3) - 1;
+    // Every other case: relu's gradient too, on relu's output (windows of zeros pass nothing).
+    g.relu = t % 2 == 1;
+    if (g.relu)
+      for (long i = 0; i < nx; i++) x.p[i] = std::max(0.f, x.p[i]);
     max_pool_grad(g, x.p, dy.p, dx.p);
-    std::vector<double> want(nx, 0.0);
+    Tensor y(ny, false);
+    max_pool(g, x.p, y.p);
+    std::vector<double> want(nx, 0.0), want_y(ny, 0.0);
     for (long b = 0; b < g.batch; b++)
       for (long oh = 0; oh < g.out_h; oh++)
         for (long ow = 0; ow < g.out_w; ow++)
@@ -313,9 +319,11 @@ static void test_max_pool_grad(int cases) {
                   pos = i;
                 }
               }
-            if (pos >= 0) want[pos] += dy.p[((b * g.out_h + oh) * g.out_w + ow) * g.channels + c];
+            if (pos >= 0 && (!g.relu || best > 0)) want[pos] += dy.p[((b * g.out_h + oh) * g.out_w + ow) * g.channels + c];
+            want_y[((b * g.out_h + oh) * g.out_w + ow) * g.channels + c] = best;
           }
     check(rel_err(dx.p, want), "max pool grad", g.batch, g.in_h, g.k_h, g.stride_h);
+    check(rel_err(y.p, want_y), "max pool", g.batch, g.in_h, g.k_h, g.stride_h);
   }
 }
 

@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { binaryCrossentropy, categoricalCrossentropy, meanSquaredError, reduceLoss } from '../../src/losses/index.js';
 import type { LossFunction } from '../../src/losses/loss.js';
 import { fusedDense, type FusedDenseActivation } from '../../src/model/architectures/stack.js';
+import { convBlock, type ConvBlockActivation } from '../../src/model/architectures/conv-block.js';
+import { registerNativeKernels, unregisterNativeKernels } from '../../src/engine/native/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { StaticBalancer } from '../../src/balancing/strategies/static.js';
 import { weightedTotal } from '../../src/balancing/strategies/weighted-total.js';
@@ -74,6 +76,48 @@ describe('fused ops with their own backward pass', () => {
       }
     }
   });
+
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`convBlock on the tfjs path (${backend}${backend === 'wasm' ? ' without the native kernels, as MULTILOSS_NATIVE=0' : ''}: MaxPoolGrad then × step): value and gradients match conv2d + bias + relu/linear + max pool under autodiff`, async () => {
+      const previous = tf.getBackend();
+      await tf.setBackend(backend);
+      if (backend === 'wasm') unregisterNativeKernels();
+      try {
+        const rng = new Rng(13);
+        const cases: [number[], [number, number], 'same' | 'valid', [number, number] | undefined][] = [
+          [[2, 9, 7, 1], [1, 1], 'valid', [2, 2]],
+          [[1, 8, 8, 3], [2, 2], 'same', [3, 2]],
+          [[3, 5, 6, 2], [1, 2], 'same', undefined],
+        ];
+        for (const [xs, strides, padding, poolSize] of cases) {
+          for (const activation of ['relu', 'linear'] as ConvBlockActivation[]) {
+            tf.tidy(() => {
+              const x = random(rng, xs) as tf.Tensor4D;
+              const f = random(rng, [3, 2, xs[3], 5]) as tf.Tensor4D;
+              const b = random(rng, [5], 0.5) as tf.Tensor1D;
+              const pool = poolSize && { size: poolSize, strides: poolSize, padding: 'valid' as const };
+              const reference = (xx: tf.Tensor, ff: tf.Tensor, bb: tf.Tensor): tf.Tensor => {
+                const z = tf.add(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, strides, padding), bb);
+                const y = (activation === 'relu' ? tf.relu(z) : z) as tf.Tensor4D;
+                return pool ? tf.maxPool(y, pool.size, pool.strides, pool.padding) : y;
+              };
+              const block = (xx: tf.Tensor, ff: tf.Tensor, bb: tf.Tensor): tf.Tensor =>
+                convBlock(xx as tf.Tensor4D, ff as tf.Tensor4D, bb as tf.Tensor1D, { strides, padding, activation, pool, inputGradient: true });
+              const dy = random(rng, reference(x, f, b).shape);
+              const what = `${activation} x[${xs}] stride ${strides} ${padding} pool ${poolSize ?? 'none'}`;
+              assertClose(block(x, f, b), reference(x, f, b), `${what} value`);
+              const got = tf.grads((xx: tf.Tensor, ff: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(block(xx, ff, bb), dy)))([x, f, b]);
+              const want = tf.grads((xx: tf.Tensor, ff: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(reference(xx, ff, bb), dy)))([x, f, b]);
+              ['x', 'kernel', 'bias'].forEach((name, i) => assertClose(got[i], want[i], `${what} d${name}`));
+            });
+          }
+        }
+      } finally {
+        if (backend === 'wasm') registerNativeKernels();
+        await tf.setBackend(previous);
+      }
+    });
+  }
 
   it('fusedDense through variables: tf.variableGrads finds the kernel and bias gradients', () => {
     const rng = new Rng(12);

@@ -25,6 +25,7 @@ import {
   type NativeIsa,
 } from '../../src/engine/native/index.js';
 import { fallbackCounts } from '../../src/engine/native/kernels.js';
+import { convBlock } from '../../src/model/architectures/conv-block.js';
 import type { WasmBackend } from '../../src/engine/wasm-kernels/internals.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -103,7 +104,7 @@ async function compare(
 }
 
 /** Calls that went to the previous (non-native) kernel; Identity/Cast fall back by design for other dtypes. */
-const COMPUTE_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Sum', 'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad'];
+const COMPUTE_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Sum', 'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'MaxPoolGrad'];
 const fallbacks = (): number => COMPUTE_KERNELS.reduce((a, name) => a + (fallbackCounts.get(name) ?? 0), 0);
 
 /** Counts kernel calls by name on 'wasm' while `fn` runs (to prove the native kernels ran). */
@@ -374,8 +375,8 @@ describe('Conv2D', () => {
   });
 });
 
-describe('MaxPoolGrad', () => {
-  test('>= 100 random poolings: the gradient goes to the first maximum (ties, all-negative windows, padding)', async () => {
+describe('MaxPool and MaxPoolGrad', () => {
+  test('>= 100 random poolings: the maximum, and the gradient goes to the first maximum (ties, all-negative windows, padding)', async () => {
     const rng = new Rng('maxpool');
     const before = fallbacks();
     for (let c = 0; c < 105; c++) {
@@ -396,7 +397,63 @@ describe('MaxPoolGrad', () => {
         tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, size, stride, pad), rt)))(xt),
       ]);
     }
-    assert.equal(fallbacks(), before, 'every float32 max pool gradient ran natively');
+    assert.equal(fallbacks(), before, 'every float32 max pool and its gradient ran natively');
+  });
+});
+
+describe('conv block (conv + bias + relu/linear + max pool as one tape node)', () => {
+  test('>= 60 random blocks: value and the gradients w.r.t. input, kernel and bias against the plain ops on cpu (odd sizes, strides, padding, pooling)', async () => {
+    const rng = new Rng('conv-block');
+    let cases = 0;
+    while (cases < 64) {
+      const batch = int(rng, 1, 3);
+      const h = int(rng, 1, 13);
+      const w = int(rng, 1, 13);
+      const cin = rng.next() < 0.4 ? 1 : int(rng, 2, 11);
+      const cout = rng.next() < 0.3 ? int(rng, 17, 40) : int(rng, 1, 16);
+      const k: [number, number] = [int(rng, 1, 5), int(rng, 1, 5)];
+      const strides: [number, number] = [int(rng, 1, 2), int(rng, 1, 2)];
+      const padding = rng.next() < 0.5 ? 'same' : 'valid';
+      const activation = rng.next() < 0.7 ? 'relu' : 'linear';
+      const pool = rng.next() < 0.8 ? { size: [int(rng, 1, 3), int(rng, 1, 3)] as [number, number], strides: [int(rng, 1, 3), int(rng, 1, 3)] as [number, number], padding: rng.next() < 0.7 ? ('valid' as const) : ('same' as const) } : undefined;
+      const inputGradient = rng.next() < 0.7;
+      const oh = padding === 'same' ? Math.ceil(h / strides[0]) : Math.ceil((h - k[0] + 1) / strides[0]);
+      const ow = padding === 'same' ? Math.ceil(w / strides[1]) : Math.ceil((w - k[1] + 1) / strides[1]);
+      if (oh < 1 || ow < 1 || (pool && pool.padding === 'valid' && (oh < pool.size[0] || ow < pool.size[1]))) continue;
+      cases++;
+      const x = f32(rng, [batch, h, w, cin]);
+      const f = f32(rng, [k[0], k[1], cin, cout]);
+      const b = f32(rng, [cout], 0.3);
+      const outShape = tf.tidy(() => {
+        const y = tf.conv2d(tf.zeros<tf.Rank.R4>([batch, h, w, cin]), tf.zeros<tf.Rank.R4>([k[0], k[1], cin, cout]), strides, padding);
+        return (pool ? tf.maxPool(y, pool.size, pool.strides, pool.padding) : y).shape.slice();
+      });
+      const dy = f32(rng, outShape);
+      const options = { strides, padding, activation, pool, inputGradient } as const;
+      const plain = (xt: tf.Tensor, ft: tf.Tensor, bt: tf.Tensor): tf.Tensor4D => {
+        const z = tf.add(tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, strides, padding), bt);
+        const y = (activation === 'relu' ? tf.relu(z) : z) as tf.Tensor4D;
+        return pool ? tf.maxPool(y, pool.size, pool.strides, pool.padding) : y;
+      };
+      const run = (block: boolean) => (xt: tf.Tensor, ft: tf.Tensor, bt: tf.Tensor, dyt: tf.Tensor): tf.Tensor[] => {
+        const forward = (xx: tf.Tensor, ff: tf.Tensor, bb: tf.Tensor): tf.Tensor =>
+          block ? convBlock(xx as tf.Tensor4D, ff as tf.Tensor4D, bb as tf.Tensor1D, options) : plain(xx, ff, bb);
+        const loss = (xx: tf.Tensor, ff: tf.Tensor, bb: tf.Tensor): tf.Scalar => tf.sum(tf.mul(forward(xx, ff, bb), dyt));
+        const grads = inputGradient ? tf.grads(loss)([xt, ft, bt]) : tf.grads((ff: tf.Tensor, bb: tf.Tensor) => loss(xt, ff, bb))([ft, bt]);
+        return [forward(xt, ft, bt), ...grads];
+      };
+      const label = `block x[${x.shape}] f[${f.shape}] stride ${strides} ${padding} ${activation} pool ${pool ? `${pool.size}/${pool.strides} ${pool.padding}` : 'none'} dx ${inputGradient}`;
+      await compare(label, [x, f, b, dy], run(true), run(false));
+      // On the native path the pooling and relu gradients are one native call: no MaxPoolGrad or Step kernel runs.
+      if (pool && nativeKernelsRegistered()) {
+        await tf.setBackend('wasm');
+        const info = await tf.profile(() => tf.tidy(() => {
+          const [xt, ft, bt, dyt] = [x, f, b, dy].map((a) => tf.tensor(a.data, a.shape));
+          return run(true)(xt, ft, bt, dyt);
+        }));
+        for (const name of ['MaxPoolGrad', 'Step']) assert.ok(!info.kernelNames.includes(name), `${label}: ${name} ran (${info.kernelNames.join(', ')})`);
+      }
+    }
   });
 });
 

@@ -41,6 +41,7 @@ export interface NativeAddon {
   layerGradNorms?(heap: ArrayBuffer, params: Float64Array, out: Float64Array): void;
   conv2d(heap: ArrayBuffer, params: Float64Array): void;
   maxPoolGrad(heap: ArrayBuffer, params: Float64Array): void;
+  maxPool(heap: ArrayBuffer, params: Float64Array): void;
   /** slots = [T, then per variable: n, T byte offsets (-1: none)]; out gets the T(T+1)/2 pair sums. */
   gram(heap: ArrayBuffer, slots: Float64Array, out: Float64Array): void;
   /** params = [T, n, outOff, T weights, T byte offsets (-1: none)]. */

@@ -1,7 +1,7 @@
 /**
  * tfjs `wasm` kernels that run in the native addon, in place on the wasm heap (zero copies):
  * BatchMatMul, _FusedMatMul, Sum, Conv2D, FusedConv2D,
- * Conv2DBackpropInput, Conv2DBackpropFilter, MaxPoolGrad; and a zero-copy Identity and
+ * Conv2DBackpropInput, Conv2DBackpropFilter, MaxPool, MaxPoolGrad; and a zero-copy Identity and
  * same-dtype Cast.
  *
  * Every kernel allocates its output FIRST (backend.makeOutput may grow the heap, which detaches
@@ -23,6 +23,7 @@ import {
   FusedConv2D,
   Cast,
   Identity,
+  MaxPool,
   MaxPoolGrad,
   Sum,
   util,
@@ -35,6 +36,7 @@ import {
   type FusedConv2DAttrs,
   type KernelConfig,
   type KernelFunc,
+  type MaxPoolAttrs,
   type MaxPoolGradAttrs,
   type SumAttrs,
   type TensorInfo,
@@ -453,18 +455,10 @@ function conv2dBackpropFilterKernel(args: KernelArgs): TensorInfo {
 
 // ------------------------------------------------------------------------------------ max pool gradient
 
-const poolParams = new Float64Array(15);
+const poolParams = new Float64Array(16);
 
-/** MaxPoolGrad with the cpu backend's rule (first maximum of each window, row-major), as the fixed wasm kernel. */
-function maxPoolGradKernel(args: KernelArgs): TensorInfo {
-  const { dy, input } = args.inputs;
-  if (dy === undefined || input === undefined) throw new Error('MaxPoolGrad needs inputs dy and input');
-  if (dy.dtype !== 'float32' || input.dtype !== 'float32' || addon === undefined) return fallback(MaxPoolGrad, args);
-  const { filterSize, strides, pad, dimRoundingMode } = attrsAs<MaxPoolGradAttrs>(args);
-  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-  const backend = asWasmBackend(args.backend);
-  const dx = backend.makeOutput(input.shape, 'float32');
-  const P = poolParams;
+/** The addon's pooling geometry, P[0..11]. */
+function poolGeometry(P: Float64Array, info: backend_util.Conv2DInfo): void {
   P[0] = info.batchSize;
   P[1] = info.inHeight;
   P[2] = info.inWidth;
@@ -477,11 +471,57 @@ function maxPoolGradKernel(args: KernelArgs): TensorInfo {
   P[9] = info.strideWidth;
   P[10] = info.padInfo.top;
   P[11] = info.padInfo.left;
+}
+
+/**
+ * dx of max pooling `info` of `input` (first maximum of each window, row-major: the cpu backend's
+ * rule, as the fixed wasm kernel), in the addon; with `relu`, `input` is relu's output and dx is
+ * the gradient of relu then pooling (a window whose maximum is not > 0 passes nothing).
+ */
+export function nativeMaxPoolGrad(backend: WasmBackend, info: backend_util.Conv2DInfo, input: TensorInfo, dy: TensorInfo, relu: boolean): TensorInfo {
+  const dx = backend.makeOutput(input.shape, 'float32');
+  const P = poolParams;
+  poolGeometry(P, info);
   P[12] = offsetOf(backend, input);
   P[13] = offsetOf(backend, dy);
   P[14] = offsetOf(backend, dx);
+  P[15] = relu ? 1 : 0;
   need().maxPoolGrad(heapOf(backend), P);
   return dx;
+}
+
+/** Whether the native kernels can run now (the addon is loaded and they are registered). */
+export function nativeKernelAddonSet(): boolean {
+  return addon !== undefined;
+}
+
+const poolForwardParams = new Float64Array(14);
+
+/** MaxPool (NHWC float32) as the cpu backend computes it (NaN is never the maximum), on the addon's threads. */
+function maxPoolKernel(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs;
+  if (x === undefined) throw new Error('MaxPool needs input x');
+  if (x.dtype !== 'float32' || addon === undefined) return fallback(MaxPool, args);
+  const { filterSize, strides, pad, dimRoundingMode } = attrsAs<MaxPoolAttrs>(args);
+  const info = backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const backend = asWasmBackend(args.backend);
+  const y = backend.makeOutput(info.outShape, 'float32');
+  const P = poolForwardParams;
+  poolGeometry(P, info);
+  P[12] = offsetOf(backend, x);
+  P[13] = offsetOf(backend, y);
+  need().maxPool(heapOf(backend), P);
+  return y;
+}
+
+/** MaxPoolGrad with the cpu backend's rule (first maximum of each window, row-major), as the fixed wasm kernel. */
+function maxPoolGradKernel(args: KernelArgs): TensorInfo {
+  const { dy, input } = args.inputs;
+  if (dy === undefined || input === undefined) throw new Error('MaxPoolGrad needs inputs dy and input');
+  if (dy.dtype !== 'float32' || input.dtype !== 'float32' || addon === undefined) return fallback(MaxPoolGrad, args);
+  const { filterSize, strides, pad, dimRoundingMode } = attrsAs<MaxPoolGradAttrs>(args);
+  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  return nativeMaxPoolGrad(asWasmBackend(args.backend), info, input, dy, false);
 }
 
 // ------------------------------------------------------------------------------------ identity
@@ -520,6 +560,7 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
   { kernelName: FusedConv2D, backendName: WASM, kernelFunc: fusedConv2dKernel as KernelFunc },
   { kernelName: Conv2DBackpropInput, backendName: WASM, kernelFunc: conv2dBackpropInputKernel as KernelFunc },
   { kernelName: Conv2DBackpropFilter, backendName: WASM, kernelFunc: conv2dBackpropFilterKernel as KernelFunc },
+  { kernelName: MaxPool, backendName: WASM, kernelFunc: maxPoolKernel as KernelFunc },
   { kernelName: MaxPoolGrad, backendName: WASM, kernelFunc: maxPoolGradKernel as KernelFunc },
   { kernelName: Identity, backendName: WASM, kernelFunc: identityKernel as KernelFunc },
   { kernelName: Cast, backendName: WASM, kernelFunc: castKernel as KernelFunc },

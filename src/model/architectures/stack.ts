@@ -16,6 +16,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { MultilossError } from '../../errors.js';
 import type { Rng } from '../../util/rng.js';
 import type { DenseBlockSpec, PoolSpec } from '../blocks.js';
+import { convBlock, type ConvBlockActivation } from './conv-block.js';
 
 export type Activation = (x: tf.Tensor) => tf.Tensor;
 
@@ -30,6 +31,9 @@ export const ACTIVATIONS: Partial<Record<string, Activation>> = {
   sigmoid: (x) => tf.sigmoid(x),
   softplus: (x) => tf.softplus(x),
 };
+
+/** Activations a conv unit runs as one tape node with its bias and max pooling (./conv-block.ts). */
+const CONV_BLOCK: Partial<Record<string, ConvBlockActivation>> = { linear: 'linear', relu: 'relu' };
 
 /** Activations tf.fused.conv2d applies itself (inference only; under a gradient tape it falls back to separate ops). */
 const FUSED: Partial<Record<string, tf.fused.Activation>> = { linear: 'linear', relu: 'relu', relu6: 'relu6', elu: 'elu', sigmoid: 'sigmoid' };
@@ -403,18 +407,27 @@ export class Stack {
       const { kernel, bias } = this.weights(u.conv);
       const fused = FUSED[u.activationName];
       const act = ACTIVATIONS[u.activationName];
-      if (fused) {
-        h = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: kernel as tf.Tensor4D, strides: u.strides, pad: u.padding, bias, activation: fused });
-      } else if (act) {
-        h = act(tf.add(tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, u.strides, u.padding), bias));
+      const block = CONV_BLOCK[u.activationName];
+      const pl = u.pool;
+      if (block && !u.batchNorm && !u.activation && (pl === undefined || pl.mode === 'max')) {
+        h = convBlock(x as tf.Tensor4D, kernel as tf.Tensor4D, bias as tf.Tensor1D, {
+          strides: u.strides,
+          padding: u.padding,
+          activation: block,
+          pool: pl && { size: pl.size, strides: pl.strides, padding: pl.padding },
+          inputGradient: !(this.dataInput && u === this.units[0]),
+        });
       } else {
-        h = u.conv.apply(x) as tf.Tensor;
-      }
-      if (u.batchNorm) h = u.batchNorm.apply(h, { training }) as tf.Tensor;
-      if (u.activation) h = u.activation.apply(h) as tf.Tensor;
-      if (u.pool) {
-        const pl = u.pool;
-        h = pl.mode === 'max' ? tf.maxPool(h as tf.Tensor4D, pl.size, pl.strides, pl.padding) : tf.avgPool(h as tf.Tensor4D, pl.size, pl.strides, pl.padding);
+        if (fused) {
+          h = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: kernel as tf.Tensor4D, strides: u.strides, pad: u.padding, bias, activation: fused });
+        } else if (act) {
+          h = act(tf.add(tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, u.strides, u.padding), bias));
+        } else {
+          h = u.conv.apply(x) as tf.Tensor;
+        }
+        if (u.batchNorm) h = u.batchNorm.apply(h, { training }) as tf.Tensor;
+        if (u.activation) h = u.activation.apply(h) as tf.Tensor;
+        if (pl) h = pl.mode === 'max' ? tf.maxPool(h as tf.Tensor4D, pl.size, pl.strides, pl.padding) : tf.avgPool(h as tf.Tensor4D, pl.size, pl.strides, pl.padding);
       }
       if (u.globalPool) h = u.globalPool.mode === 'avg' ? tf.mean(h, [1, 2]) : tf.max(h, [1, 2]);
       if (dropoutSeed !== undefined) h = tf.dropout(h, u.dropout, undefined, dropoutSeed);
