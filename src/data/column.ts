@@ -27,10 +27,18 @@ export interface Column {
   readonly length: number;
   /** The cell at row i (null when missing), exactly as it was read. */
   get(i: number): Cell;
-  /** The rows at `indices`, in that order (a new column). */
+  /**
+   * The rows at `indices`, in that order (a new column). A Uint32Array is held, not copied
+   * (the columns of one selection share it), so it must not change afterwards.
+   */
   select(indices: ArrayLike<number>): Column;
   /** The column with every string cell equal (after trimming) to one of `tokens` read as missing. */
   withMissing(tokens: ReadonlySet<string>): Column;
+}
+
+/** `indices` as the rows of a {@link SelectedColumn}: a Uint32Array is shared, anything else copied. */
+function rowIndices(indices: ArrayLike<number>): Uint32Array {
+  return indices instanceof Uint32Array ? indices : Uint32Array.from(indices);
 }
 
 /** Whether a text cell is stored as its number: it reads back unchanged. */
@@ -65,7 +73,7 @@ export class NumberColumn implements Column {
   }
 
   select(indices: ArrayLike<number>): Column {
-    return new SelectedColumn(this, Uint32Array.from(indices));
+    return new SelectedColumn(this, rowIndices(indices));
   }
 
   withMissing(tokens: ReadonlySet<string>): NumberColumn {
@@ -108,7 +116,7 @@ export class DictionaryColumn implements Column {
   }
 
   select(indices: ArrayLike<number>): Column {
-    return new SelectedColumn(this, Uint32Array.from(indices));
+    return new SelectedColumn(this, rowIndices(indices));
   }
 
   withMissing(tokens: ReadonlySet<string>): DictionaryColumn {
