@@ -20,7 +20,7 @@
  * which the missing-value and type rules need. So training keeps plain typed
  * arrays; Arrow stays an interchange format (its columns map onto these).
  */
-import { parseNumber, type Cell } from './cell.js';
+import { parseNumber, type Cell, type ColumnType } from './cell.js';
 
 /** One column of a table: `length` cells, read by index. */
 export interface Column {
@@ -34,6 +34,12 @@ export interface Column {
   select(indices: ArrayLike<number>): Column;
   /** The column with every string cell equal (after trimming) to one of `tokens` read as missing. */
   withMissing(tokens: ReadonlySet<string>): Column;
+  /**
+   * The type a file's schema gives the column (Parquet, Arrow): a string column stays
+   * categorical even when its values look like numbers. Absent for text formats (CSV, JSON),
+   * whose column types are inferred from the cells.
+   */
+  readonly declaredType?: ColumnType;
 }
 
 /** `indices` as the rows of a {@link SelectedColumn}: a Uint32Array is shared, anything else copied. */
@@ -57,6 +63,7 @@ export class NumberColumn implements Column {
     readonly text: boolean,
     /** Cells that are not stored as numbers, by row (never null). */
     readonly others: ReadonlyMap<number, Cell> = new Map(),
+    readonly declaredType?: ColumnType,
   ) {}
 
   get length(): number {
@@ -94,7 +101,7 @@ export class NumberColumn implements Column {
         missing[i] = 1;
       }
     }
-    return missing === this.missing && others === this.others ? this : new NumberColumn(this.values, missing, this.text, others);
+    return missing === this.missing && others === this.others ? this : new NumberColumn(this.values, missing, this.text, others, this.declaredType);
   }
 }
 
@@ -104,6 +111,7 @@ export class DictionaryColumn implements Column {
     readonly codes: Int32Array,
     /** The distinct non-null cells, in first-seen order. */
     readonly dictionary: readonly Cell[],
+    readonly declaredType?: ColumnType,
   ) {}
 
   get length(): number {
@@ -123,7 +131,7 @@ export class DictionaryColumn implements Column {
     const gone = this.dictionary.map((cell) => typeof cell === 'string' && tokens.has(cell.trim()));
     if (!gone.includes(true)) return this;
     const codes = this.codes.map((c) => (c >= 0 && gone[c] ? -1 : c));
-    return new DictionaryColumn(codes, this.dictionary);
+    return new DictionaryColumn(codes, this.dictionary, this.declaredType);
   }
 }
 
@@ -140,6 +148,10 @@ export class SelectedColumn implements Column {
 
   get length(): number {
     return this.rows.length;
+  }
+
+  get declaredType(): ColumnType | undefined {
+    return this.base.declaredType;
   }
 
   get(i: number): Cell {
@@ -171,6 +183,15 @@ export class ColumnBuilder {
   private codes: Int32Array | null = null;
   private dictionary: Cell[] = [];
   private index = new Map<Cell, number>();
+
+  /** `declaredType`: the schema's type, kept by the finished column; text and booleans are then dictionary-coded from the start. */
+  constructor(private readonly declaredType?: ColumnType) {
+    if (declaredType === 'categorical' || declaredType === 'boolean') {
+      this.codes = new Int32Array(FIRST_CAPACITY);
+      this.values = null;
+      this.missing = new Uint8Array(0);
+    }
+  }
 
   get length(): number {
     return this.n;
@@ -206,11 +227,11 @@ export class ColumnBuilder {
   /** The finished column (the builder must not be used afterwards). */
   finish(): Column {
     const n = this.n;
-    if (this.codes) return new DictionaryColumn(this.codes.slice(0, n), this.dictionary);
+    if (this.codes) return new DictionaryColumn(this.codes.slice(0, n), this.dictionary, this.declaredType);
     const values = (this.values as Float64Array).slice(0, n);
     const missing = this.missing.slice(0, n);
     this.values = null;
-    return new NumberColumn(values, missing, this.text ?? true, this.others);
+    return new NumberColumn(values, missing, this.text ?? true, this.others, this.declaredType);
   }
 
   private grow(size: number): void {
