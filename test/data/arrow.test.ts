@@ -105,6 +105,15 @@ describe('Arrow IPC input', () => {
     );
   });
 
+  it('an Int64 value beyond ±(2^53 − 1) is an error naming the file, column and row', async () => {
+    const t = new ArrowTable({ id: vectorFromArray([1n, -(2n ** 53n) - 5n], new Int64()) });
+    await rejectsMultiloss(
+      () => readArrow(tableToIPC(t, 'file'), 'big.arrow'),
+      'data',
+      'big.arrow: row 2, column "id": the 64-bit integer -9007199254740997 is beyond ±(2^53 − 1), the largest a number holds exactly (leave the column out of the features, or store it as a string)',
+    );
+  });
+
   it('a list column, an infinite number, a truncated file: one-line errors naming the file and column', async () => {
     const list = new ArrowTable({ a: vectorFromArray([1, 2], new Int32()), tags: vectorFromArray([['x'], ['y', 'z']], new List(new Field('item', new Utf8(), true))) });
     await rejectsMultiloss(() => readArrow(tableToIPC(list, 'file'), 'l.arrow'), 'data', 'l.arrow: column "tags" is a list (nested) column');

@@ -117,6 +117,17 @@ describe('Parquet input (files written by DuckDB)', () => {
     assert.deepEqual(streamed.finish(file, t.columns).toJSON(), whole);
   });
 
+  it('a 64-bit integer beyond ±(2^53 − 1) is an error naming the file, column and row, never a rounded number', async () => {
+    const file = await duckdbParquet('SELECT * FROM (VALUES (9007199254740991::BIGINT, -9007199254740991::BIGINT, 1.5), (9007199254740993::BIGINT, 1::BIGINT, 2.5)) t(id, ok, x)', join(dir, 'int64.parquet'));
+    await assert.rejects(readDataFile(file), {
+      message: `${file}: row 2, column "id": the 64-bit integer 9007199254740993 is beyond ±(2^53 − 1), the largest a number holds exactly (leave the column out of the features, or store it as a string)`,
+    });
+    // The largest exact integers read exactly; without the column the file reads.
+    assert.deepEqual(tableRows(await readDataFile(file, undefined, { columns: ['ok', 'x'] })), [[-9007199254740991, 1.5], [1, 2.5]]);
+    const first = await duckdbParquet('SELECT 9007199254740991::BIGINT AS id', join(dir, 'int64-max.parquet'));
+    assert.deepEqual(tableRows(await readDataFile(first)), [[9007199254740991]]);
+  });
+
   it('columns: reads only those asked for, in the file order', async () => {
     const t = await readParquet(bufferOf(penguinsFile), 'p.parquet', { columns: ['Sex', 'Species'] });
     assert.deepEqual(t.columns, ['Species', 'Sex']);
