@@ -46,6 +46,13 @@ export function predictionColumns(heads: readonly Head[]): string[] {
   return cols;
 }
 
+/** The type of each of `predictionColumns`, from the heads: labels are text, probabilities and numeric predictions numbers. */
+export function predictionColumnTypes(heads: readonly Head[]): ('label' | 'number')[] {
+  return heads.flatMap((h): ('label' | 'number')[] =>
+    h.kind === 'classification' || h.kind === 'binary' || h.kind === 'multilabel' ? ['label', ...(h.toJSON().classes ?? []).map((): 'number' => 'number')] : ['number'],
+  );
+}
+
 /** Flattens one prediction into CSV cells matching `predictionColumns`. */
 export function predictionCells(p: Prediction, heads: readonly Head[]): (string | number)[] {
   const cells: (string | number)[] = [];

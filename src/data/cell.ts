@@ -1,6 +1,9 @@
 // The cell: one value as read from CSV/JSON, and the one rule for reading it as a number. The
 // lowest module of data/ (the column stores, type inference and tables all build on it).
 
+/** What a feature column is: numbers, categories or booleans. */
+export type ColumnType = 'numeric' | 'categorical' | 'boolean';
+
 /** A cell as read from CSV/JSON: missing values are `null` after parsing. */
 export type Cell = string | number | boolean | null;
 

@@ -2,11 +2,17 @@
  * Filling one column from the values a binary reader (Parquet, Arrow) decodes, by what the
  * file's schema says the column is. Missing values follow the text readers' rules: null and
  * NaN are missing (as an empty cell or "NaN" in a CSV); ±Infinity is an error naming the row
- * (as in JSON). Dates and timestamps become their ISO text, as they read in a CSV.
+ * (as in JSON). A 64-bit integer beyond ±(2^53 − 1), which no float64 holds exactly, is an error
+ * naming the row rather than a rounded number (read the other columns, or store such ids as
+ * strings: a string column stays exact text). Dates and timestamps become their ISO text, as
+ * they read in a CSV.
  */
 import { MultilossError } from '../errors.js';
 import type { ColumnValues } from './columns.js';
 import { showValue } from './rowref.js';
+
+/** The largest integer a float64 holds exactly (and every integer below it). */
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** What a column's values are: numbers (ints, floats, decimals), booleans, text, dates or timestamps. */
 export type ValueKind = 'numeric' | 'boolean' | 'text' | 'date' | 'timestamp';
@@ -36,6 +42,9 @@ export function columnBuilder(name: string, kind: ValueKind, rows: number, sourc
     const missing = new Uint8Array(rows);
     return {
       set(i, value) {
+        if (typeof value === 'bigint' && (value > MAX_EXACT || value < -MAX_EXACT)) {
+          throw bad(i, `the 64-bit integer ${value} is beyond ±(2^53 − 1), the largest a number holds exactly (leave the column out of the features, or store it as a string)`);
+        }
         const x = typeof value === 'bigint' ? Number(value) : value;
         if (x === null || x === undefined || (typeof x === 'number' && Number.isNaN(x))) {
           missing[i] = 1;

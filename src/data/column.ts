@@ -20,17 +20,31 @@
  * which the missing-value and type rules need. So training keeps plain typed
  * arrays; Arrow stays an interchange format (its columns map onto these).
  */
-import { parseNumber, type Cell } from './cell.js';
+import { parseNumber, type Cell, type ColumnType } from './cell.js';
 
 /** One column of a table: `length` cells, read by index. */
 export interface Column {
   readonly length: number;
   /** The cell at row i (null when missing), exactly as it was read. */
   get(i: number): Cell;
-  /** The rows at `indices`, in that order (a new column). */
+  /**
+   * The rows at `indices`, in that order (a new column). A Uint32Array is held, not copied
+   * (the columns of one selection share it), so it must not change afterwards.
+   */
   select(indices: ArrayLike<number>): Column;
   /** The column with every string cell equal (after trimming) to one of `tokens` read as missing. */
   withMissing(tokens: ReadonlySet<string>): Column;
+  /**
+   * The type a file's schema gives the column (Parquet, Arrow): a string column stays
+   * categorical even when its values look like numbers. Absent for text formats (CSV, JSON),
+   * whose column types are inferred from the cells.
+   */
+  readonly declaredType?: ColumnType;
+}
+
+/** `indices` as the rows of a {@link SelectedColumn}: a Uint32Array is shared, anything else copied. */
+function rowIndices(indices: ArrayLike<number>): Uint32Array {
+  return indices instanceof Uint32Array ? indices : Uint32Array.from(indices);
 }
 
 /** Whether a text cell is stored as its number: it reads back unchanged. */
@@ -49,6 +63,7 @@ export class NumberColumn implements Column {
     readonly text: boolean,
     /** Cells that are not stored as numbers, by row (never null). */
     readonly others: ReadonlyMap<number, Cell> = new Map(),
+    readonly declaredType?: ColumnType,
   ) {}
 
   get length(): number {
@@ -65,7 +80,7 @@ export class NumberColumn implements Column {
   }
 
   select(indices: ArrayLike<number>): Column {
-    return new SelectedColumn(this, Uint32Array.from(indices));
+    return new SelectedColumn(this, rowIndices(indices));
   }
 
   withMissing(tokens: ReadonlySet<string>): NumberColumn {
@@ -86,7 +101,7 @@ export class NumberColumn implements Column {
         missing[i] = 1;
       }
     }
-    return missing === this.missing && others === this.others ? this : new NumberColumn(this.values, missing, this.text, others);
+    return missing === this.missing && others === this.others ? this : new NumberColumn(this.values, missing, this.text, others, this.declaredType);
   }
 }
 
@@ -96,6 +111,7 @@ export class DictionaryColumn implements Column {
     readonly codes: Int32Array,
     /** The distinct non-null cells, in first-seen order. */
     readonly dictionary: readonly Cell[],
+    readonly declaredType?: ColumnType,
   ) {}
 
   get length(): number {
@@ -108,14 +124,14 @@ export class DictionaryColumn implements Column {
   }
 
   select(indices: ArrayLike<number>): Column {
-    return new SelectedColumn(this, Uint32Array.from(indices));
+    return new SelectedColumn(this, rowIndices(indices));
   }
 
   withMissing(tokens: ReadonlySet<string>): DictionaryColumn {
     const gone = this.dictionary.map((cell) => typeof cell === 'string' && tokens.has(cell.trim()));
     if (!gone.includes(true)) return this;
     const codes = this.codes.map((c) => (c >= 0 && gone[c] ? -1 : c));
-    return new DictionaryColumn(codes, this.dictionary);
+    return new DictionaryColumn(codes, this.dictionary, this.declaredType);
   }
 }
 
@@ -132,6 +148,10 @@ export class SelectedColumn implements Column {
 
   get length(): number {
     return this.rows.length;
+  }
+
+  get declaredType(): ColumnType | undefined {
+    return this.base.declaredType;
   }
 
   get(i: number): Cell {
@@ -163,6 +183,15 @@ export class ColumnBuilder {
   private codes: Int32Array | null = null;
   private dictionary: Cell[] = [];
   private index = new Map<Cell, number>();
+
+  /** `declaredType`: the schema's type, kept by the finished column; text and booleans are then dictionary-coded from the start. */
+  constructor(private readonly declaredType?: ColumnType) {
+    if (declaredType === 'categorical' || declaredType === 'boolean') {
+      this.codes = new Int32Array(FIRST_CAPACITY);
+      this.values = null;
+      this.missing = new Uint8Array(0);
+    }
+  }
 
   get length(): number {
     return this.n;
@@ -198,11 +227,11 @@ export class ColumnBuilder {
   /** The finished column (the builder must not be used afterwards). */
   finish(): Column {
     const n = this.n;
-    if (this.codes) return new DictionaryColumn(this.codes.slice(0, n), this.dictionary);
+    if (this.codes) return new DictionaryColumn(this.codes.slice(0, n), this.dictionary, this.declaredType);
     const values = (this.values as Float64Array).slice(0, n);
     const missing = this.missing.slice(0, n);
     this.values = null;
-    return new NumberColumn(values, missing, this.text ?? true, this.others);
+    return new NumberColumn(values, missing, this.text ?? true, this.others, this.declaredType);
   }
 
   private grow(size: number): void {

@@ -1,32 +1,32 @@
 /**
  * Per-column values as the binary readers (Parquet, Arrow IPC) produce them, and the one place
  * where they become a {@link Table}. The readers never build rows: they hand over columns, typed
- * by the file's schema, to {@link tableFromColumnValues}.
+ * by the file's schema, to {@link tableFromColumnValues}. Their values are table-build.ts's
+ * `ColumnInput` narrowed by the schema's type, which the table's columns keep.
  */
 import { MultilossError } from '../errors.js';
 import type { Table } from './table.js';
-import { tableFromColumns } from './table-build.js';
+import { tableFromColumns, type ColumnInput } from './table-build.js';
 
 /** A numeric column: values as float64, `missing[i] = 1` where row i has no value (its `values[i]` is then 0). */
-export interface NumericColumnValues {
-  name: string;
+export interface NumericColumnValues extends ColumnInput {
   type: 'numeric';
   values: Float64Array;
   missing: Uint8Array;
 }
 
 /** A categorical column (strings, dictionary entries, dates as ISO text): null where missing. */
-export interface CategoricalColumnValues {
-  name: string;
+export interface CategoricalColumnValues extends ColumnInput {
   type: 'categorical';
   values: (string | null)[];
+  missing?: undefined;
 }
 
 /** A boolean column: null where missing. */
-export interface BooleanColumnValues {
-  name: string;
+export interface BooleanColumnValues extends ColumnInput {
   type: 'boolean';
   values: (boolean | null)[];
+  missing?: undefined;
 }
 
 export type ColumnValues = NumericColumnValues | CategoricalColumnValues | BooleanColumnValues;
@@ -73,13 +73,11 @@ export function sliceColumns(columns: readonly ColumnValues[], start: number, en
 /**
  * Builds the table of `columns` (each `from.rows` long): the one adapter between the column
  * readers (Parquet, Arrow) and the columnar table (table-build.ts's `tableFromColumns`).
- * Numeric values stay typed arrays with their missing mask; no row is built.
+ * Numeric values stay typed arrays with their missing mask; each column keeps the schema's
+ * type; no row is built.
  */
 export function tableFromColumnValues(columns: readonly ColumnValues[], from: ColumnsSource): Table {
-  const table = tableFromColumns(
-    from.source,
-    columns.map((c) => (c.type === 'numeric' ? { name: c.name, values: c.values, missing: c.missing } : { name: c.name, values: c.values })),
-  );
+  const table = tableFromColumns(from.source, columns);
   const first = from.firstRow ?? 1;
   if (first !== 1) table.rowNumbers = Uint32Array.from({ length: from.rows }, (_, i) => first + i);
   return table;

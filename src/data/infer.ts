@@ -30,9 +30,11 @@ export function parseBoolean(cell: Cell): boolean | null {
  * parses with {@link parseNumber}; boolean if every value is a JS boolean or
  * "true"/"false" (any case); otherwise categorical. A column with no non-null
  * value is reported as 'categorical' (callers decide whether that is an error).
+ * A column whose type a file's schema declares (Parquet, Arrow) has that type.
  * Run {@link normalizeMissing} first so tokens like "NA" count as missing.
  */
 export function inferColumnType(values: readonly Cell[] | Column): ColumnType {
+  if ('get' in values && values.declaredType) return values.declaredType;
   let numeric = true;
   let boolean = true;
   let any = false;

@@ -7,7 +7,9 @@
  *   parses as a number, else boolean if every one is a boolean, else
  *   categorical); while a column could still be numeric or boolean its
  *   distinct values are kept only up to `maxCategories` — a column that turns
- *   out categorical beyond that is an error asking to declare its type;
+ *   out categorical beyond that is an error asking to declare its type; a
+ *   type from the file's schema (Parquet, Arrow) counts as declared, as in
+ *   the whole-table fit;
  * - numeric mean: the same sum in the same row order as the whole-table fit
  *   (equal to the last bit); standard deviation: Welford's one-pass update
  *   (equal to the two-pass figure to rounding, ~1e-15 relative);
@@ -160,12 +162,13 @@ export class StreamingPreprocessorFit {
     }
   }
 
-  private fitter(name: string): ColumnFitter | undefined {
+  /** The fitter of column `name` (first seen with the schema's type `declared`, if any). */
+  private fitter(name: string, declared: ColumnType | undefined): ColumnFitter | undefined {
     let f = this.columns.get(name);
     if (f) return f;
     const spec = this.features ? this.features.find((s) => s.name === name) : this.include(name) ? { name } : undefined;
     if (!spec) return undefined;
-    f = new ColumnFitter(name, spec.type, this.maxCategories);
+    f = new ColumnFitter(name, spec.type ?? declared, this.maxCategories);
     f.addMissing(this.rows);
     this.columns.set(name, f);
     return f;
@@ -175,7 +178,7 @@ export class StreamingPreprocessorFit {
   add(table: Table): void {
     const tracked: { j: number; f: ColumnFitter }[] = [];
     table.columns.forEach((c, j) => {
-      const f = this.fitter(c);
+      const f = this.fitter(c, table.data[j].declaredType);
       if (f) tracked.push({ j, f });
     });
     const seen = new Set(tracked.map((t) => t.f));

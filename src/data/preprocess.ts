@@ -149,8 +149,9 @@ function missingOf(column: Column): (i: number) => boolean {
   return mapCells(column, isMissing);
 }
 
-/** The type of the present cells of `column`, as {@link inferColumnType} gives it (only the distinct values decide it). */
+/** The type of the present cells of `column`, as {@link inferColumnType} gives it (only the distinct values decide it; a schema's type first). */
 function inferPresent(column: Column, missingAt: (i: number) => boolean): ColumnType {
+  if (column.declaredType) return column.declaredType;
   const base = column instanceof SelectedColumn ? column.base : column;
   if (base instanceof NumberColumn && base.others.size === 0) return 'numeric';
   if (base instanceof DictionaryColumn) {

@@ -144,17 +144,19 @@ export function selectRows(table: Table, indices: readonly number[]): Table {
       throw new RangeError(`selectRows: index ${i} is out of range for ${n} rows of ${table.source}`);
     }
   }
+  // One index array for every column (a column's select holds a Uint32Array, it does not copy it).
+  const rows = Uint32Array.from(indices);
   const out: Table = {
     columns: [...table.columns],
-    data: table.data.map((c) => c.select(indices)),
+    data: table.data.map((c) => c.select(rows)),
     length: indices.length,
     source: table.source,
   };
   if (table.lines) {
     const lines = table.lines;
-    out.lines = Uint32Array.from(indices, (i) => lines[i]);
+    out.lines = rows.map((i) => lines[i]);
   }
   const numbers = table.rowNumbers;
-  out.rowNumbers = Uint32Array.from(indices, (i) => (numbers ? numbers[i] : i + 1));
+  out.rowNumbers = rows.map((i) => (numbers ? numbers[i] : i + 1));
   return out;
 }

@@ -6,7 +6,7 @@
  */
 import { MultilossError } from '../errors.js';
 import { ColumnBuilder, DictionaryColumn, NumberColumn, SelectedColumn, type Column } from './column.js';
-import type { Cell, RowTable, Table } from './table.js';
+import type { Cell, ColumnType, RowTable, Table } from './table.js';
 
 /** Grows a Uint32Array of line numbers as rows arrive. */
 class LineBuilder {
@@ -63,24 +63,32 @@ export class TableBuilder {
 /** Numbers as a typed array (Parquet / Arrow numeric columns). */
 export type NumericValues = Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array;
 
-/** One column of {@link tableFromColumns}. */
+/**
+ * One column given by its values: what {@link tableFromColumns} builds a table of, and what the
+ * Parquet and Arrow readers produce (their `ColumnValues` are this type narrowed by the schema).
+ */
 export interface ColumnInput {
   name: string;
   /** Typed numbers, or cells (strings, numbers, booleans; null = missing). */
   values: NumericValues | readonly Cell[];
   /** For typed numbers: 1 (or true) where the value is missing. */
   missing?: ArrayLike<number | boolean>;
+  /**
+   * The column's type when a schema gives it (Parquet, Arrow): kept by the column, so that a
+   * string column of digits stays categorical. Absent: inferred from the cells, as for a CSV.
+   */
+  type?: ColumnType;
 }
 
-function numericColumn(values: NumericValues, missing: ArrayLike<number | boolean> | undefined): Column {
+function numericColumn(values: NumericValues, missing: ArrayLike<number | boolean> | undefined, type: ColumnType | undefined): Column {
   const n = values.length;
   const mask = new Uint8Array(n);
   if (missing) for (let i = 0; i < n; i++) mask[i] = missing[i] ? 1 : 0;
   let finite = true;
   for (let i = 0; i < n && finite; i++) finite = mask[i] === 1 || Number.isFinite(values[i]);
-  if (finite) return new NumberColumn(values instanceof Float64Array ? values : Float64Array.from(values), mask, false);
+  if (finite) return new NumberColumn(values instanceof Float64Array ? values : Float64Array.from(values), mask, false, undefined, type);
   // A NaN or infinity is kept as that number (as a JSON reader would), in the column's side map.
-  const b = new ColumnBuilder();
+  const b = new ColumnBuilder(type);
   for (let i = 0; i < n; i++) b.push(mask[i] ? null : values[i]);
   return b.finish();
 }
@@ -89,8 +97,8 @@ function numericColumn(values: NumericValues, missing: ArrayLike<number | boolea
  * A table from per-column values: what readers of columnar files (Parquet,
  * Arrow IPC) build, without going through rows. Typed numbers become number
  * cells (with `missing` marking the missing ones); cell arrays keep their cells
- * as they are (a string "5.1" stays text, as in CSV). Every column must have the
- * same length; names must be unique.
+ * as they are (a string "5.1" stays text, as in CSV); a column's `type`, when given, is kept
+ * (see {@link ColumnInput}). Every column must have the same length; names must be unique.
  */
 export function tableFromColumns(source: string, columns: readonly ColumnInput[]): Table {
   const length = columns.length ? columns[0].values.length : 0;
@@ -106,8 +114,8 @@ export function tableFromColumns(source: string, columns: readonly ColumnInput[]
     }
   }
   const data = columns.map((c): Column => {
-    if (ArrayBuffer.isView(c.values)) return numericColumn(c.values, c.missing);
-    const b = new ColumnBuilder();
+    if (ArrayBuffer.isView(c.values)) return numericColumn(c.values, c.missing, c.type);
+    const b = new ColumnBuilder(c.type);
     for (const cell of c.values as readonly Cell[]) b.push(cell ?? null);
     return b.finish();
   });
@@ -149,8 +157,8 @@ export function withMissingColumns(table: Table, names: readonly string[]): Tabl
 /** The rows of several tables one after another, in the columns of the first (a column a table lacks reads as missing; lines and row numbers are dropped). */
 export function concatTables(tables: readonly Table[], source: string): Table {
   const columns = tables[0].columns;
-  const data = columns.map((name) => {
-    const b = new ColumnBuilder();
+  const data = columns.map((name, k) => {
+    const b = new ColumnBuilder(tables[0].data[k].declaredType);
     for (const t of tables) {
       const j = t.columns.indexOf(name);
       for (let i = 0; i < t.length; i++) b.push(j < 0 ? null : t.data[j].get(i));
@@ -172,7 +180,7 @@ function reviveColumn(c: Column, source: string): Column {
   if (c instanceof NumberColumn || c instanceof DictionaryColumn || c instanceof SelectedColumn) return c;
   const plain = c as unknown as Partial<NumberColumn & DictionaryColumn & SelectedColumn>;
   if (plain.base && plain.rows) return new SelectedColumn(reviveColumn(plain.base, source) as NumberColumn | DictionaryColumn, plain.rows);
-  if (plain.codes && plain.dictionary) return new DictionaryColumn(plain.codes, plain.dictionary);
-  if (plain.values && plain.missing) return new NumberColumn(plain.values, plain.missing, plain.text ?? true, plain.others);
+  if (plain.codes && plain.dictionary) return new DictionaryColumn(plain.codes, plain.dictionary, plain.declaredType);
+  if (plain.values && plain.missing) return new NumberColumn(plain.values, plain.missing, plain.text ?? true, plain.others, plain.declaredType);
   throw new MultilossError('data', `${source}: a column of unknown kind`);
 }

@@ -29,4 +29,4 @@ export interface RowTable {
   lines?: number[];
 }
 
-export type ColumnType = 'numeric' | 'categorical' | 'boolean';
+export type { ColumnType } from './cell.js';

@@ -2,8 +2,9 @@
  * Writing a table to Parquet (hyparquet-writer) a batch of rows at a time, atomically: the file
  * grows under a temporary name beside the destination and is renamed into place by `commit()`
  * (after an fsync), so an error or an interrupt leaves no output file. Each batch becomes one
- * row group; a column's type is fixed by the first batch holding a value in it: numbers → DOUBLE,
- * booleans → BOOLEAN, anything else → STRING.
+ * row group. A column's type is the one the writer is given (predictions: from the model's
+ * heads; kept columns: from the input's schema); a column given none takes it from the first
+ * batch: numbers → DOUBLE, booleans → BOOLEAN, anything else (or no value at all) → STRING.
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -14,7 +15,8 @@ import { MultilossError } from '../errors.js';
 import { fsyncDir, ioMessage, temporarySibling } from './files.js';
 
 export type OutputCell = string | number | boolean | null;
-type OutputType = 'DOUBLE' | 'BOOLEAN' | 'STRING';
+/** A Parquet output column's type. */
+export type OutputType = 'DOUBLE' | 'BOOLEAN' | 'STRING';
 
 function typeOf(values: readonly OutputCell[]): OutputType | undefined {
   const present = values.filter((v) => v !== null);
@@ -34,6 +36,8 @@ export class ParquetFileWriter {
   constructor(
     readonly path: string,
     private readonly columns: readonly string[],
+    /** Each column's type where known in advance (undefined: from the first batch). */
+    private readonly declared: readonly (OutputType | undefined)[] = [],
   ) {
     this.tmp = temporarySibling(path);
   }
@@ -43,8 +47,8 @@ export class ParquetFileWriter {
     if (rows.length === 0) return;
     const data = this.columns.map((_, j) => rows.map((r) => r[j] ?? null));
     if (this.types === undefined) {
-      // Types come from the first batch; a column empty in it is text (STRING).
-      this.types = data.map((d) => typeOf(d) ?? 'STRING');
+      // Types not given come from the first batch; a column empty in it is text (STRING).
+      this.types = data.map((d, j) => this.declared[j] ?? typeOf(d) ?? 'STRING');
     }
     const types = this.types;
     const columnData: ColumnSource[] = data.map((d, j) => ({ name: this.columns[j], data: this.fit(d, types[j], j), type: types[j], nullable: true }));
@@ -81,7 +85,7 @@ export class ParquetFileWriter {
     this.run(() => {
       if (!this.writer) {
         // No rows: a file with the columns (as text) and no row group.
-        const columnData: ColumnSource[] = this.columns.map((name) => ({ name, data: [], type: 'STRING', nullable: true }));
+        const columnData: ColumnSource[] = this.columns.map((name, j) => ({ name, data: [], type: this.declared[j] ?? 'STRING', nullable: true }));
         this.writer = new ParquetWriter({ writer: fileWriter(this.tmp), schema: schemaFromColumnData({ columnData }) });
       }
       void this.writer.finish();

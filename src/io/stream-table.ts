@@ -189,15 +189,17 @@ class CsvBatchReader implements TableBatchReader {
       const limit = 4 * this.maxRecordLength + 4;
       this.delimiter = detectDelimiter(await this.source.peek((t) => hasFirstRecordEnd(t, limit)));
     }
-    const options: Options = {
-      ...csvParseOptions(this.delimiter, this.maxRecordLength),
-      on_record: (record: string[], info) => {
-        const line = this.tracker.record(record, info);
-        // The record travels with its start line (csv-parse passes on whatever on_record returns).
-        return line === null ? null : ({ record, line } as unknown as string[]);
-      },
-    };
+    const options: Options = csvParseOptions(this.delimiter, this.maxRecordLength);
     const parser = parse(options);
+    // Each record travels with its start line, taken from the parser's running counts as it is
+    // pushed (as io/csv-file.ts does): an `on_record` hook would get a fresh copy of those counts
+    // for every record, which V8 ends up allocating in the old generation.
+    const push = parser.push.bind(parser);
+    parser.push = (record: string[] | null): boolean => {
+      if (record === null) return push(null);
+      const line = this.tracker.record(record, parser.info);
+      return line === null ? true : push({ record, line });
+    };
     this.parser = parser;
     const source = this.source;
     const decoder = new StringDecoder('utf8');

@@ -5,6 +5,7 @@ import type { ColumnSelection } from '../data/columns.js';
 import { readTableText, type TableFormat } from '../data/index.js';
 import type { Table } from '../data/table.js';
 import type { ResolvedConfig } from '../config/resolve.js';
+import type { MultiOutputModel } from '../model/multi-output.js';
 import { MultilossError } from '../errors.js';
 import { readCsvFile } from './csv-file.js';
 import { readFileChecked, readTextChecked } from './files.js';
@@ -51,4 +52,14 @@ export async function readDataFile(path: string, format?: DataFormat, selection:
 export function configuredColumns(config: ResolvedConfig): string[] | undefined {
   if (!config.features) return undefined;
   return [...new Set([...config.features.map((f) => f.name), ...config.heads.flatMap((h) => (h.sampleWeight ? [h.column, h.sampleWeight] : [h.column]))])];
+}
+
+/**
+ * The columns a trained model reads from a data file: its features, and with `targets` its
+ * heads' target and sample-weight columns (evaluate), then `extra` (predict's --keep). A
+ * Parquet or Arrow read of these leaves the file's other columns, of whatever type, unread.
+ */
+export function modelColumns(model: MultiOutputModel, targets: boolean, extra: readonly string[] = []): string[] {
+  const heads = targets ? model.heads.flatMap((h) => (h.spec.sampleWeight ? [h.spec.column, h.spec.sampleWeight] : [h.spec.column])) : [];
+  return [...new Set([...model.info().features.map((f) => f.name), ...heads, ...extra])];
 }

@@ -12,6 +12,17 @@ export interface EncodedData {
   targets: EncodedTargets[];
 }
 
+/**
+ * A head's encoded targets with `weight` being `mask` itself when the two hold the same values
+ * (a head without sample or class weights): one array a row instead of two equal ones.
+ */
+export function sharedMaskWeight(targets: EncodedTargets): EncodedTargets {
+  const { mask, weight } = targets;
+  if (weight === mask || weight.length !== mask.length) return targets;
+  for (let i = 0; i < mask.length; i++) if (weight[i] !== mask[i]) return targets;
+  return { ...targets, weight: mask };
+}
+
 /** The shape of one input row: `inputShape`, or [inputSize] for tabular data. */
 export function inputShapeOf(data: EncodedData): number[] {
   return data.inputShape ?? [data.inputSize];

@@ -10,7 +10,7 @@ import { cellLabel, columnIndex, fitHead, type Head } from '../model/heads/index
 import { MultilossModel } from '../model/multiloss-model.js';
 import { architectureFactory } from '../model/architectures/index.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
-import type { EncodedData } from './data.js';
+import { sharedMaskWeight, type EncodedData } from './data.js';
 import type { BatchSource, EvaluationSource } from './batch-source.js';
 import type { EarlyStoppingMonitor } from './early-stopping.js';
 import { Rng } from '../util/rng.js';
@@ -173,7 +173,7 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
     n: table.length,
     inputSize: preprocessor.outputSize,
     x: preprocessor.transform(table),
-    targets: heads.map((h) => h.encode(table)),
+    targets: heads.map((h) => sharedMaskWeight(h.encode(table))),
   });
   const trainData = encode(train);
   const validationData = validation && validation.length ? encode(validation) : undefined;

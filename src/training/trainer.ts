@@ -46,7 +46,7 @@ export class Trainer {
   private step = 0;
   private epoch = 0;
   private batchInEpoch = 0;
-  private order?: number[];
+  private order?: ArrayLike<number>;
   private partial?: EpochSums;
   private readonly stopping: EarlyStopping;
   private stopRecord?: TrainingStop;
@@ -99,7 +99,7 @@ export class Trainer {
       epoch: this.epoch,
       step: this.step,
       batch: this.batchInEpoch,
-      order: this.batchInEpoch > 0 ? this.order : undefined,
+      order: this.batchInEpoch > 0 && this.order ? Array.from(this.order) : undefined,
       partial: this.batchInEpoch > 0 ? this.partial : undefined,
       stream: this.streamRows !== undefined ? { rows: this.streamRows } : undefined,
       rng: this.rng.getState(),

@@ -32,8 +32,8 @@ export class Rng {
   seed(): number {
     return this.prng.int32() >>> 1;
   }
-  /** Fisher–Yates shuffle in place; returns the same array. */
-  shuffle<T>(items: T[]): T[] {
+  /** Fisher–Yates shuffle in place (an array or a typed array); returns the same array. */
+  shuffle<A extends { length: number; [i: number]: unknown }>(items: A): A {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const t = items[i];

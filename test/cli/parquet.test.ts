@@ -72,6 +72,41 @@ describe('Parquet through the CLI (files written by DuckDB)', () => {
     assertRefused(cli(['predict', model, parquet, '--format', 'parquet']), /--format parquet needs --out FILE/);
   });
 
+  it('predict --out x.parquet: column types come from the model and the input schema, not from the first batch of rows', async () => {
+    // 5,000 copies of a penguin; the kept "tag" (DOUBLE) is null in the first 4,096-row batch, a number after it.
+    const file = await duckdbParquet(
+      `SELECT p.*, CASE WHEN i < 4100 THEN NULL ELSE i END::DOUBLE AS tag FROM range(5000) t(i), (SELECT * FROM read_json('${PENGUINS.replaceAll("'", "''")}') LIMIT 1) p`,
+      join(dir, 'tagged.parquet'),
+    );
+    const out = join(dir, 'tagged-preds.parquet');
+    const r = cli(['predict', join(dir, 'json-memory'), file, '--out', out, '--keep', 'tag']);
+    assert.equal(r.status, 0, r.stderr);
+    const back = await readDataFile(out);
+    const rows = tableRows(back);
+    assert.equal(rows.length, 5000);
+    assert.equal(rows[0][0], null);
+    assert.equal(rows[4999][0], 4999, 'the kept DOUBLE column stays numbers');
+    assert.equal(back.data[0].declaredType, 'numeric');
+    assert.deepEqual(
+      back.columns.map((c, j) => back.data[j].declaredType),
+      back.columns.map((c) => (c === 'tag' || c.includes(':p:') || c === 'body_mass_g' ? 'numeric' : 'categorical')),
+    );
+  });
+
+  it('evaluate and predict read only the columns the model uses: an extra list column does not stop them', async () => {
+    const wide = await duckdbParquet(`SELECT *, [1, 2] AS tags FROM read_parquet('${parquet.replaceAll("'", "''")}')`, join(dir, 'wide.parquet'));
+    const model = join(dir, 'json-memory');
+    const onWide = cli(['evaluate', model, wide, '--json']);
+    assert.equal(onWide.status, 0, onWide.stderr);
+    assert.deepEqual(JSON.parse(onWide.stdout), JSON.parse(cli(['evaluate', model, parquet, '--json']).stdout));
+    const out = join(dir, 'wide-preds.csv');
+    const r = cli(['predict', model, wide, '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readTableFile(out).length, 344);
+    // Reading the whole file is what refuses it.
+    await assert.rejects(readDataFile(wide), /wide\.parquet: column "tags" is a list \(nested\) column/);
+  });
+
   it('compare on the Parquet copy gives the runs the JSON gives', () => {
     const runs = (data: string, name: string) => {
       const json = join(dir, `${name}.json`);

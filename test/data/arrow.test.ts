@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Bool, DateDay, Decimal, Dictionary, makeData, makeVector, Float64, Int32, Int64, List, Field, Table as ArrowTable, tableToIPC, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
 import { readArrow } from '../../src/data/arrow.js';
+import { inferColumnTypes } from '../../src/data/infer.js';
+import { FeaturePreprocessor } from '../../src/data/preprocess.js';
 import type { Cell, Table } from '../../src/data/table.js';
 import { openTableStream } from '../../src/io/stream-table.js';
 import { readDataFile } from '../../src/io/table-file.js';
@@ -87,6 +89,29 @@ describe('Arrow IPC input', () => {
       [-0.05, null, null, null, ''],
       [0, false, '1969-12-31', null, null],
     ]);
+  });
+
+  it('a string column of digits stays categorical (the schema\'s type); an integer column is numeric', async () => {
+    const t = new ArrowTable({
+      code: vectorFromArray(['7', '010', null], new Utf8()),
+      n: vectorFromArray([1, 2, 3], new Int32()),
+    });
+    const table = await readArrow(tableToIPC(t, 'file'), 't.arrow');
+    assert.deepEqual(tableRows(table), [['7', 1], ['010', 2], [null, 3]]);
+    assert.deepEqual(inferColumnTypes(table), { code: 'categorical', n: 'numeric' });
+    assert.deepEqual(
+      FeaturePreprocessor.fit(table, [{ name: 'code' }]).toJSON().features[0],
+      { name: 'code', type: 'categorical', categories: ['010', '7'] },
+    );
+  });
+
+  it('an Int64 value beyond ±(2^53 − 1) is an error naming the file, column and row', async () => {
+    const t = new ArrowTable({ id: vectorFromArray([1n, -(2n ** 53n) - 5n], new Int64()) });
+    await rejectsMultiloss(
+      () => readArrow(tableToIPC(t, 'file'), 'big.arrow'),
+      'data',
+      'big.arrow: row 2, column "id": the 64-bit integer -9007199254740997 is beyond ±(2^53 − 1), the largest a number holds exactly (leave the column out of the features, or store it as a string)',
+    );
   });
 
   it('a list column, an infinite number, a truncated file: one-line errors naming the file and column', async () => {

@@ -5,10 +5,13 @@
  */
 import { tableRows } from '../../src/data/table-build.js';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { inferColumnTypes, parseNumber } from '../../src/data/infer.js';
+import { normalizeMissing } from '../../src/data/missing.js';
+import { FeaturePreprocessor } from '../../src/data/preprocess.js';
+import { StreamingPreprocessorFit } from '../../src/data/preprocess-stream.js';
 import { tableFromColumnValues } from '../../src/data/columns.js';
 import { ParquetSource, readParquet, type AsyncBuffer } from '../../src/data/parquet.js';
 import type { Cell, Table } from '../../src/data/table.js';
@@ -91,11 +94,38 @@ describe('Parquet input (files written by DuckDB)', () => {
     assert.deepEqual(tableRows(await readDataFile(map, undefined, { columns: ['a'] })), [[1]]);
   });
 
-  it('a text column is then typed as a CSV\'s text is: numeric when every value is a number', async () => {
-    const file = await duckdbParquet("SELECT * FROM (VALUES ('1', '02134', 'x'), ('2.5', NULL, 'y')) t(digits, zip, word)", join(dir, 'text.parquet'));
+  it('a text column keeps the schema\'s type: digits stay categories (the same text in a CSV is inferred numeric)', async () => {
+    const file = await duckdbParquet("SELECT * FROM (VALUES ('1', '02134', 'x', 1.5), ('2.5', NULL, 'y', 2)) t(digits, zip, word, x)", join(dir, 'text.parquet'));
     const t = await readDataFile(file);
-    assert.deepEqual(tableRows(t), [['1', '02134', 'x'], ['2.5', null, 'y']]);
-    assert.deepEqual(inferColumnTypes(t), { digits: 'numeric', zip: 'numeric', word: 'categorical' });
+    assert.deepEqual(tableRows(t), [['1', '02134', 'x', 1.5], ['2.5', null, 'y', 2]]);
+    assert.deepEqual(inferColumnTypes(t), { digits: 'categorical', zip: 'categorical', word: 'categorical', x: 'numeric' });
+    const csv = join(dir, 'text.csv');
+    writeFileSync(csv, 'digits,zip,word,x\n1,02134,x,1.5\n2.5,,y,2\n');
+    assert.deepEqual(inferColumnTypes(readTableFile(csv)), { digits: 'numeric', zip: 'numeric', word: 'categorical', x: 'numeric' });
+    // Preprocessing fits them as categories, read whole or streamed row group by row group; a feature's type: still overrides.
+    const features = [{ name: 'digits' }, { name: 'zip' }, { name: 'x' }];
+    const whole = FeaturePreprocessor.fit(t, features).toJSON();
+    assert.deepEqual(whole.features.map((f) => f.type), ['categorical', 'categorical', 'numeric']);
+    assert.deepEqual(FeaturePreprocessor.fit(t, [{ name: 'digits', type: 'numeric' }]).toJSON().features[0].type, 'numeric');
+    const streamed = new StreamingPreprocessorFit(features, () => true);
+    const reader = await openTableStream(file, { batchSize: 1 });
+    try {
+      for (let batch = await reader.next(); batch; batch = await reader.next()) streamed.add(normalizeMissing(batch));
+    } finally {
+      reader.close();
+    }
+    assert.deepEqual(streamed.finish(file, t.columns).toJSON(), whole);
+  });
+
+  it('a 64-bit integer beyond ±(2^53 − 1) is an error naming the file, column and row, never a rounded number', async () => {
+    const file = await duckdbParquet('SELECT * FROM (VALUES (9007199254740991::BIGINT, -9007199254740991::BIGINT, 1.5), (9007199254740993::BIGINT, 1::BIGINT, 2.5)) t(id, ok, x)', join(dir, 'int64.parquet'));
+    await assert.rejects(readDataFile(file), {
+      message: `${file}: row 2, column "id": the 64-bit integer 9007199254740993 is beyond ±(2^53 − 1), the largest a number holds exactly (leave the column out of the features, or store it as a string)`,
+    });
+    // The largest exact integers read exactly; without the column the file reads.
+    assert.deepEqual(tableRows(await readDataFile(file, undefined, { columns: ['ok', 'x'] })), [[-9007199254740991, 1.5], [1, 2.5]]);
+    const first = await duckdbParquet('SELECT 9007199254740991::BIGINT AS id', join(dir, 'int64-max.parquet'));
+    assert.deepEqual(tableRows(await readDataFile(first)), [[9007199254740991]]);
   });
 
   it('columns: reads only those asked for, in the file order', async () => {

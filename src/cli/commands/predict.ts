@@ -2,15 +2,16 @@ import { extname } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
 import { AtomicFileWriter } from '../../io/files.js';
-import { ParquetFileWriter, type OutputCell } from '../../io/parquet-output.js';
+import { ParquetFileWriter, type OutputCell, type OutputType } from '../../io/parquet-output.js';
 import { loadAnyModel } from '../../io/separate-dir.js';
 import { openTableStream, type TableBatchReader } from '../../io/stream-table.js';
+import { modelColumns } from '../../io/table-file.js';
 import type { Table } from '../../data/table.js';
 import { columnOf } from '../../data/column.js';
 import { withMissingColumns } from '../../data/table-build.js';
 import type { Head } from '../../model/heads/index.js';
 import type { Prediction } from '../../model/multiloss-model.js';
-import { csvField, predictionCells, predictionColumns } from '../format.js';
+import { csvField, predictionCells, predictionColumnTypes, predictionColumns } from '../format.js';
 
 import { modelAndData, type ModelDataFlags } from './shared.js';
 
@@ -41,8 +42,8 @@ function fileSink(path: string): Sink {
   };
 }
 
-function parquetSink(path: string, columns: readonly string[]): Sink {
-  const file = new ParquetFileWriter(path, columns);
+function parquetSink(path: string, columns: readonly string[], types: readonly (OutputType | undefined)[]): Sink {
+  const file = new ParquetFileWriter(path, columns, types);
   return {
     closed: false,
     write: () => Promise.reject(new Error('a Parquet file takes rows, not text')),
@@ -106,6 +107,19 @@ function withColumns(table: Table, columns: readonly string[]): Table {
   return withMissingColumns(table, extra);
 }
 
+/**
+ * The Parquet output's column types, fixed before the first row: predictions' from the heads,
+ * kept columns' from the input's schema (Parquet, Arrow); a kept column of a text format is
+ * typed by the first batch (CSV cells are text).
+ */
+function outputTypes(batch: Table | null, keep: readonly string[], heads: readonly Head[]): (OutputType | undefined)[] {
+  const kept = keep.map((k): OutputType | undefined => {
+    const type = batch?.data[batch.columns.indexOf(k)]?.declaredType;
+    return type === 'numeric' ? 'DOUBLE' : type === 'boolean' ? 'BOOLEAN' : type === 'categorical' ? 'STRING' : undefined;
+  });
+  return [...kept, ...predictionColumnTypes(heads).map((t): OutputType => (t === 'number' ? 'DOUBLE' : 'STRING'))];
+}
+
 /** The output format an --out file's extension asks for: .parquet/.pq → Parquet, .jsonl/.ndjson/.json → JSON lines, else CSV. */
 function outputFormatOf(out: string | undefined): 'csv' | 'jsonl' | 'parquet' {
   const ext = out ? extname(out).toLowerCase() : '';
@@ -131,7 +145,7 @@ export async function runPredict(posModel: string | undefined, posData: string |
     : [];
   const keepError = (k: string, columns: readonly string[]) =>
     new MultilossError('data', `${data}: --keep column "${k}" not found; columns are: ${columns.join(', ')}`);
-  const reader: TableBatchReader = await openTableStream(data);
+  let reader: TableBatchReader | undefined;
   let sink: Sink | undefined;
   let model: Awaited<ReturnType<typeof loadAnyModel>> | undefined;
   let signal: NodeJS.Signals | undefined;
@@ -139,18 +153,19 @@ export async function runPredict(posModel: string | undefined, posData: string |
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    // The first batch is read before the model loads: bad data is reported first, as before streaming.
+    await initBackend(flags.backend);
+    model = await loadAnyModel(dir);
+    const heads = model.heads;
+    const needed = modelColumns(model, false, keep);
+    // Only the features and --keep columns are read (a Parquet or Arrow file's others may be of any type).
+    reader = await openTableStream(data, { columns: needed });
     let batch = await reader.next();
     if (reader.columnsKnown) {
       for (const k of keep) if (!reader.columns.includes(k)) throw keepError(k, reader.columns);
     }
-    await initBackend(flags.backend);
-    model = await loadAnyModel(dir);
-    const heads = model.heads;
-    const needed = [...model.info().features.map((f) => f.name), ...keep];
     const format = flags.format ?? outputFormatOf(flags.out);
     if (format === 'parquet' && !flags.out) throw new MultilossError('usage', '--format parquet needs --out FILE (Parquet is not written to stdout)');
-    sink = format === 'parquet' ? parquetSink(flags.out as string, [...keep, ...predictionColumns(heads)]) : flags.out ? fileSink(flags.out) : stdoutSink();
+    sink = format === 'parquet' ? parquetSink(flags.out as string, [...keep, ...predictionColumns(heads)], outputTypes(batch, keep, heads)) : flags.out ? fileSink(flags.out) : stdoutSink();
     let written = 0;
     let first = true;
     while (batch !== null && !sink.closed) {
@@ -196,7 +211,7 @@ export async function runPredict(posModel: string | undefined, posData: string |
     sink?.abort();
     throw e;
   } finally {
-    reader.close();
+    reader?.close();
     model?.dispose();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

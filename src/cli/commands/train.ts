@@ -184,17 +184,21 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     raw.out = out;
     const stream = streamingRun(flags, config.stream !== undefined && config.stream !== false, checkpoint, resolved.approach);
     const columns = configuredColumns(resolved);
-    const table = stream ? undefined : await readDataFile(config.data as string, config.format, { columns });
-    const validation = !stream && config.validation?.data ? await readDataFile(config.validation.data, config.format, { columns }) : undefined;
+    const readInput = async (): Promise<{ table: Table; validation?: Table }> => ({
+      table: await readDataFile(config.data as string, config.format, { columns }),
+      validation: config.validation?.data ? await readDataFile(config.validation.data, config.format, { columns }) : undefined,
+    });
+    // The held-out rows the report plots (with --stream they are not held: the report has no held-out plots).
+    let held: Table | undefined;
     const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
     // Checkpoints exist to resume. A run that asked for none (checkpointEvery, --checkpoint-dir,
     // --resume) still writes them (early stopping's best epochs; an interrupt must be resumable)
     // and removes them once the model is saved.
     const removeCheckpoints = flags.checkpointDir === undefined && !checkpoint && resolved.training.checkpointEvery === undefined && !existsSync(ckDir);
-    if (!flags.quiet)
-      log(
-        `multiloss ${backend.name} backend; ${table ? `${table.length} rows from ${config.data}` : `streaming ${config.data}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`,
-      );
+    const announce = (rows?: number) => {
+      if (!flags.quiet) log(`multiloss ${backend.name} backend; ${rows !== undefined ? `${rows} rows from ${config.data}` : `streaming ${config.data}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`);
+    };
+    if (stream) announce();
     // SIGINT / SIGTERM: finish the current step, write a checkpoint, exit 130 / 143.
     const interrupt = { interrupted: false };
     let signal: NodeJS.Signals | undefined;
@@ -205,14 +209,21 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const progress = progressCallbacks(process.stderr, flags.quiet ?? false);
+    // In memory: the tables reach the fit through a promise chain, so that no frame of this
+    // command holds them while training runs (an awaiting frame keeps its locals): once encoded,
+    // the source columns are freed (unless the report needs the held-out rows).
+    const fromTables = (fit: (input: { table: Table; validation?: Table }) => Promise<MultiOutputModel>): Promise<MultiOutputModel> =>
+      readInput().then((input) => {
+        announce(input.table.length);
+        if (reportPath) held = splitInput(resolved, input).validation;
+        return fit(input);
+      });
     let model: MultiOutputModel;
     try {
       model =
         resolved.approach === 'separate'
-          ? await fitSeparate(
-              resolved,
-              { table: table as Table, validation },
-              {
+          ? await fromTables((input) =>
+              fitSeparate(resolved, input, {
                 callbacks: progress.callbacks,
                 warn: (m) => log(`warning: ${m}`),
                 onModelBegin: (k, n, head) => void (flags.quiet || log(`model ${k + 1}/${n}: head "${head}"`)),
@@ -223,7 +234,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
                 ),
                 resume: checkpoint?.kind === 'separate' ? checkpoint.resume : undefined,
                 interrupt,
-              },
+              }),
             )
           : stream
             ? await fitModelStream(
@@ -237,17 +248,15 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
                   interrupt,
                 },
               )
-            : await fitModel(
-              resolved,
-              { table: table as Table, validation },
-              {
-                callbacks: progress.callbacks,
-                warn: (m) => log(`warning: ${m}`),
-                checkpoint: checkpointWriter(ckDir, raw),
-                resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined,
-                interrupt,
-              },
-            );
+            : await fromTables((input) =>
+                fitModel(resolved, input, {
+                  callbacks: progress.callbacks,
+                  warn: (m) => log(`warning: ${m}`),
+                  checkpoint: checkpointWriter(ckDir, raw),
+                  resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined,
+                  interrupt,
+                }),
+              );
     } catch (e) {
       if (e instanceof MultilossError && e.kind === 'interrupted') {
         throw new MultilossError(
@@ -266,8 +275,6 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     await saveAnyModel(model, out);
     if (removeCheckpoints) rmSync(ckDir, { recursive: true, force: true });
     if (reportPath) {
-      // The rows validation metrics were computed on (with --stream they are not held: the report has no held-out plots).
-      const held = table ? splitInput(resolved, { table, validation }).validation : undefined;
       await writeTrainingReport(asReportable(model), reportPath, { validation: held, title: `Training report: ${basename(out)}` });
     }
     const info = model.info();
@@ -299,7 +306,8 @@ function streamingRun(flags: TrainFlags, configured: boolean, checkpoint: AnyChe
     throw new MultilossError('config', `--resume ${flags.resume}: the checkpoint is of a run that read its data whole; resume it without --stream`);
   }
   const stream = (flags.stream ?? false) || configured || saved === true;
-  if (stream && approach === 'separate') throw new MultilossError('config', '--stream trains the joint model; approach: separate is not supported with --stream');
+  if (stream && approach === 'separate')
+    throw new MultilossError('config', '--stream trains the joint model; approach: separate is not supported with --stream');
   return stream;
 }
 
