@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { aggregate, computeGram } from '../../../src/balancing/aggregation/index.js';
-import type { AggregateResult, AggregatorName, AggregatorState, CrmogmState, ExcessmtlState, MocoState } from '../../../src/balancing/aggregation/index.js';
+import type { AggregateResult, AggregatorName, AggregatorState, CrmogmState, ExcessmtlState, MocoState, ModoState } from '../../../src/balancing/aggregation/index.js';
 import { nashSolve, NASH_RIDGE } from '../../../src/balancing/aggregation/methods/nash.js';
 import { fairgradSolve } from '../../../src/balancing/aggregation/methods/fairgrad.js';
 import { balanceMatrix } from '../../../src/balancing/aggregation/methods/aligned.js';
@@ -56,6 +56,8 @@ interface Spec {
   termScale?: (c: Case, r: AggregateResult, options: Options, state: AggregatorState | undefined) => number;
   /** Global scaling: when the method falls back to another rule below some size (upgrad's normEps), what it gives instead. */
   globalFallback?: (rows: Float64Array[], options: Options) => Float64Array | undefined;
+  /** Global scaling by c: the options that keep the weights (modo: γ(c²GGᵀ + ρI) = (γ/c²)(GGᵀ·c² + c²ρI)). */
+  scaledOptions?: (options: Options, factor: number) => Options;
 }
 
 function run(method: AggregatorName, rows: readonly Float64Array[], options: Options, state?: AggregatorState): AggregateResult {
@@ -362,6 +364,45 @@ const SPECS: Record<AggregatorName, Spec> = {
       closeTo(r.direction, sumRows(y, w), 1e-9, termSize(y, w), 'direction = Σ_t w_t y_t');
     },
   },
+  modo: {
+    // One matrix is every batch: λ ← Π_Δ(λ − γ(GGᵀ + ρI)λ). γ of the order of 1/‖GGᵀ‖ so the projection cuts.
+    options: (c) => {
+      const K = computeGram(c.rows);
+      const max = Math.max(...Array.from({ length: c.T }, (_, t) => K[t * c.T + t]));
+      const g = rng(c.seed, 'modo-options');
+      return { gamma: max > 0 ? (2 * g.next()) / max : 1, rho: g.next() };
+    },
+    state: (c) => {
+      const g = rng(c.seed, 'modo');
+      const lambda = Array.from({ length: c.T }, () => (g.next() < 0.2 ? 0 : g.next()));
+      lambda[0] += 0.1;
+      const total = lambda.reduce((a, b) => a + b, 0);
+      return { method: 'modo', step: 5, lambda: lambda.map((x) => x / total) } as AggregatorState;
+    },
+    permuted: (_c, perm, o, s) => ({ options: o, state: { ...(s as ModoState), lambda: perm.map((k) => (s as ModoState).lambda![k]) } }),
+    scaledOptions: (o, factor) => ({ gamma: (o.gamma as number) / (factor * factor), rho: (o.rho as number) * factor * factor }),
+    defining: (c, r, o, s) => {
+      // p = w/T is the Euclidean projection of z = λ − γ(Kλ + ρλ) onto the simplex: p ≥ 0, Σp = 1,
+      // z − p is one θ on the support and z_t ≤ θ where p_t = 0 (the projection's KKT conditions).
+      const lambda = (s as ModoState).lambda!;
+      const K = computeGram(c.rows);
+      const gamma = o.gamma as number;
+      const rho = o.rho as number;
+      const z = lambda.map((l, i) => l - gamma * (rho * l + lambda.reduce((acc, lj, j) => acc + K[i * c.T + j] * lj, 0)));
+      const p = Array.from(weightsOf(r), (w) => w / c.T);
+      const zScale = Math.max(1, ...z.map(Math.abs));
+      const tol = 1e-12 * c.T * zScale;
+      if (Math.abs(p.reduce((a, b) => a + b, 0) - 1) > tol) fail('Σλ ≠ 1');
+      if (p.some((x) => x < 0)) fail('λ < 0');
+      const support = p.map((x, t) => (x > 0 ? z[t] - x : NaN)).filter((x) => !Number.isNaN(x));
+      const theta = support[0];
+      for (const x of support) if (Math.abs(x - theta) > tol) fail(`z − λ is not constant on the support: ${x} vs ${theta}`);
+      p.forEach((x, t) => {
+        if (x === 0 && z[t] > theta + tol) fail(`task ${t} is left out but z_t = ${z[t]} > θ = ${theta}`);
+      });
+      closeTo(r.direction, sumRows(c.rows, weightsOf(r)), 1e-12, termSize(c.rows, weightsOf(r)), 'direction = Σ_t w_t g_t');
+    },
+  },
   crmogm: {
     options: (c) => ({ inner: rng(c.seed, 'crmogm').next() < 0.5 ? 'mgda' : 'nash', beta: 0.9 }),
     state: (c) => {
@@ -627,7 +668,7 @@ function invariances(method: AggregatorName, spec: Spec, c: Case, base: Aggregat
 
   const factor = 10 ** (4 * g.next() - 2);
   const scaledRows = c.rows.map((row) => row.map((x) => x * factor));
-  const scaled = run(method, scaledRows, options, scaleState(state, factor));
+  const scaled = run(method, scaledRows, spec.scaledOptions?.(options, factor) ?? options, scaleState(state, factor));
   const fallback = spec.globalFallback?.(scaledRows, options);
   if (fallback) closeTo(scaled.direction, fallback, tol, termSize(scaledRows, new Array(c.T).fill(1)), 'global scaling below normEps: the sum');
   else if (!spec.globalFallback?.(c.rows, options)) {
