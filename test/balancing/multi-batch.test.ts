@@ -50,6 +50,19 @@ describe('multi-batch gradient methods in the training loop (modo)', () => {
     assert.equal(state.step, 4 * 4);
   });
 
+  it('sdmgrad: three batches per step too; its weights stay on the simplex and the sum-scale weights follow (T·w + λ)/(1 + λ)', async () => {
+    const config = readConfigFile(PENGUINS_CONFIG);
+    config.training = { ...(config.training as object), epochs: 2, earlyStopping: false, batchSize: 32 };
+    config.balance = { method: 'sdmgrad', lambda: 0.3 };
+    const model = await trainFromConfig(config);
+    const state = (model.meta.balance.state as { aggregator: { step: number; weights: number[] } }).aggregator;
+    const update = model.meta.history.at(-1)!.update!;
+    model.dispose();
+    assert.equal(state.step, 2 * 3);
+    assert.ok(state.weights.every((w) => w >= 0) && Math.abs(state.weights.reduce((a, b) => a + b, 0) - 1) < 1e-12, `w = ${state.weights}`);
+    assert.ok(Object.keys(update).length === 3, 'per-head update figures');
+  });
+
   it('is refused in rep mode (the rows of different batches are different samples)', async () => {
     await assert.rejects(train({ method: 'modo', mode: 'rep' }, {}), /balance\.mode: method "modo" is not valid in mode "rep"; valid: param/);
   });

@@ -23,6 +23,7 @@ import { mocoAggregator } from './methods/moco.js';
 import { crmogmAggregatorOver } from './methods/crmogm.js';
 import { graddropAggregator } from './methods/graddrop.js';
 import { modoAggregator } from './methods/modo.js';
+import { sdmgradAggregator } from './methods/sdmgrad.js';
 
 const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   sum: sumAggregator,
@@ -45,6 +46,7 @@ const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   crmogm: crmogmAggregatorOver(() => REGISTRY as unknown as Record<string, Aggregator<AggregatorName>>),
   graddrop: graddropAggregator,
   modo: modoAggregator,
+  sdmgrad: sdmgradAggregator,
 };
 
 /** Every method name, in a stable order. */

@@ -23,7 +23,8 @@ export type AggregatorName =
   | 'moco'
   | 'crmogm'
   | 'graddrop'
-  | 'modo';
+  | 'modo'
+  | 'sdmgrad';
 
 /**
  * A T×d matrix of per-task gradients: either one row per task (plain arrays or
@@ -215,6 +216,19 @@ export interface ModoOptions {
   rho?: number;
 }
 
+export interface SdmgradOptions {
+  /** λ ≥ 0: how far the direction is pulled toward the mean gradient (default 0.3, LibMTL's). */
+  lambda?: number;
+  /** Projected (momentum) gradient steps on the weights per training step, ≥ 1 (default 20). */
+  iterations?: number;
+  /** Their step size > 0 (default 5, LibMTL's, on the Gram products scaled to mean diagonal 1). */
+  stepSize?: number;
+  /** Their heavy-ball momentum in [0, 1) (default 0.5, LibMTL's). */
+  momentum?: number;
+  /** Added to the squared mean gradient norm that scales the Gram products (default 1e-8, LibMTL's). */
+  eps?: number;
+}
+
 export interface AggregatorOptionsMap {
   sum: SumOptions;
   mean: MeanOptions;
@@ -236,6 +250,7 @@ export interface AggregatorOptionsMap {
   crmogm: CrmogmOptions;
   graddrop: GraddropOptions;
   modo: ModoOptions;
+  sdmgrad: SdmgradOptions;
 }
 
 /** Options of one method, or (for a method known only at run time) of any. */
@@ -262,6 +277,7 @@ export interface ResolvedOptionsMap {
   crmogm: { inner: Exclude<AggregatorName, 'crmogm'>; beta: number; innerOptions: Record<string, unknown> };
   graddrop: { leak: number | number[]; seed: number };
   modo: Required<ModoOptions>;
+  sdmgrad: Required<SdmgradOptions>;
 }
 
 export type ResolvedOptions<M extends AggregatorName = AggregatorName> = ResolvedOptionsMap[M];
@@ -310,6 +326,11 @@ export interface ModoState extends BaseState<'modo'> {
   lambda: number[] | null;
 }
 
+export interface SdmgradState extends BaseState<'sdmgrad'> {
+  /** The weights w in the simplex (carried from step to step); null until the first step. */
+  weights: number[] | null;
+}
+
 export interface CrmogmState extends BaseState<'crmogm'> {
   /** The averaged weights λ; null until the first step. */
   weights: number[] | null;
@@ -340,6 +361,7 @@ export interface AggregatorStateMap {
   /** The sign draws of step k come from Rng(`graddrop:${seed}:${k}`), so `step` is the RNG position. */
   graddrop: BaseState<'graddrop'>;
   modo: ModoState;
+  sdmgrad: SdmgradState;
 }
 
 /** JSON-serialisable state of one method (plain numbers and arrays only). */

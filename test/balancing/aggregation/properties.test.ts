@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { aggregate, computeGram } from '../../../src/balancing/aggregation/index.js';
-import type { AggregateResult, AggregatorName, AggregatorState, CrmogmState, ExcessmtlState, MocoState, ModoState } from '../../../src/balancing/aggregation/index.js';
+import type { AggregateResult, AggregatorName, AggregatorState, CrmogmState, ExcessmtlState, MocoState, ModoState, SdmgradState } from '../../../src/balancing/aggregation/index.js';
 import { nashSolve, NASH_RIDGE } from '../../../src/balancing/aggregation/methods/nash.js';
 import { fairgradSolve } from '../../../src/balancing/aggregation/methods/fairgrad.js';
 import { balanceMatrix } from '../../../src/balancing/aggregation/methods/aligned.js';
@@ -382,24 +382,37 @@ const SPECS: Record<AggregatorName, Spec> = {
     permuted: (_c, perm, o, s) => ({ options: o, state: { ...(s as ModoState), lambda: perm.map((k) => (s as ModoState).lambda![k]) } }),
     scaledOptions: (o, factor) => ({ gamma: (o.gamma as number) / (factor * factor), rho: (o.rho as number) * factor * factor }),
     defining: (c, r, o, s) => {
-      // p = w/T is the Euclidean projection of z = λ − γ(Kλ + ρλ) onto the simplex: p ≥ 0, Σp = 1,
-      // z − p is one θ on the support and z_t ≤ θ where p_t = 0 (the projection's KKT conditions).
+      // p = w/T is the Euclidean projection of z = λ − γ(Kλ + ρλ) onto the simplex.
       const lambda = (s as ModoState).lambda!;
       const K = computeGram(c.rows);
       const gamma = o.gamma as number;
       const rho = o.rho as number;
       const z = lambda.map((l, i) => l - gamma * (rho * l + lambda.reduce((acc, lj, j) => acc + K[i * c.T + j] * lj, 0)));
-      const p = Array.from(weightsOf(r), (w) => w / c.T);
-      const zScale = Math.max(1, ...z.map(Math.abs));
-      const tol = 1e-12 * c.T * zScale;
-      if (Math.abs(p.reduce((a, b) => a + b, 0) - 1) > tol) fail('Σλ ≠ 1');
-      if (p.some((x) => x < 0)) fail('λ < 0');
-      const support = p.map((x, t) => (x > 0 ? z[t] - x : NaN)).filter((x) => !Number.isNaN(x));
-      const theta = support[0];
-      for (const x of support) if (Math.abs(x - theta) > tol) fail(`z − λ is not constant on the support: ${x} vs ${theta}`);
-      p.forEach((x, t) => {
-        if (x === 0 && z[t] > theta + tol) fail(`task ${t} is left out but z_t = ${z[t]} > θ = ${theta}`);
-      });
+      simplexProjectionOf(Array.from(weightsOf(r), (w) => w / c.T), z, c.T);
+      closeTo(r.direction, sumRows(c.rows, weightsOf(r)), 1e-12, termSize(c.rows, weightsOf(r)), 'direction = Σ_t w_t g_t');
+    },
+  },
+  sdmgrad: {
+    // One matrix is every batch; one weight step (its heavy-ball buffer starts from 0 each call).
+    options: (c) => ({ lambda: rng(c.seed, 'sdmgrad').next(), iterations: 1, stepSize: 0.3, eps: 0 }),
+    state: (c) => {
+      const g = rng(c.seed, 'sdmgrad-state');
+      const w = Array.from({ length: c.T }, () => (g.next() < 0.2 ? 0 : g.next()));
+      w[0] += 0.1;
+      const total = w.reduce((a, b) => a + b, 0);
+      return { method: 'sdmgrad', step: 3, weights: w.map((x) => x / total) } as AggregatorState;
+    },
+    permuted: (_c, perm, o, s) => ({ options: o, state: { ...(s as SdmgradState), weights: perm.map((k) => (s as SdmgradState).weights![k]) } }),
+    defining: (c, r, o, s) => {
+      // K̂ = GGᵀ/(mean_t ‖g_t‖)²; w' = Π_Δ(w − η·K̂(w + λ1/T)); reported (T·w' + λ)/(1 + λ); d = Σ_t those·g_t.
+      const w = (s as SdmgradState).weights!;
+      const lambda = o.lambda as number;
+      const K = computeGram(c.rows);
+      const meanNorm = c.rows.reduce((acc, g) => acc + norm(g), 0) / c.T;
+      const den = meanNorm * meanNorm;
+      const z = w.map((wi, i) => wi - (0.3 * w.reduce((acc, wj, j) => acc + (den > 0 ? K[i * c.T + j] / den : 0) * (wj + lambda / c.T), 0)));
+      const p = Array.from(weightsOf(r), (x) => (x * (1 + lambda) - lambda) / c.T);
+      simplexProjectionOf(p, z, c.T, 1e-9);
       closeTo(r.direction, sumRows(c.rows, weightsOf(r)), 1e-12, termSize(c.rows, weightsOf(r)), 'direction = Σ_t w_t g_t');
     },
   },
@@ -646,6 +659,22 @@ function alignedOrthogonal(c: Case, r: AggregateResult): void {
     for (let j = 0; j < T; j++) s += B[i * T + j];
     if (Math.abs(s - w[i]) > 1e-12 * Math.max(1, Math.abs(s))) fail(`weights ≠ B·1 at ${i}`);
   }
+}
+
+/**
+ * p is the Euclidean projection of z onto the simplex (its KKT conditions): p ≥ 0, Σp = 1, z − p is
+ * one θ on the support and z_t ≤ θ where p_t = 0.
+ */
+function simplexProjectionOf(p: number[], z: number[], T: number, rel = 1e-12): void {
+  const tol = rel * T * Math.max(1, ...z.map(Math.abs));
+  if (Math.abs(p.reduce((a, b) => a + b, 0) - 1) > tol) fail('Σλ ≠ 1');
+  if (p.some((x) => x < -tol)) fail('λ < 0');
+  const support = p.map((x, t) => (x > tol ? z[t] - x : NaN)).filter((x) => !Number.isNaN(x));
+  const theta = support[0];
+  for (const x of support) if (Math.abs(x - theta) > tol) fail(`z − λ is not constant on the support: ${x} vs ${theta}`);
+  p.forEach((x, t) => {
+    if (x <= tol && z[t] > theta + tol) fail(`task ${t} is left out but z_t = ${z[t]} > θ = ${theta}`);
+  });
 }
 
 // --------------------------------------------------------------- invariances
