@@ -84,3 +84,18 @@ export function projectSimplex(v: ArrayLike<number>): Float64Array {
   }
   return Float64Array.from(v, (x) => Math.max(x - theta, 0));
 }
+
+/**
+ * One gradient step λ − γ(Kλ + ρλ) on the simplex weights λ (null: 1/T each) of ½λᵀKλ + ½ρ‖λ‖²,
+ * before the caller maps it back to the simplex (MoCo's softmax, MoDo's projection).
+ */
+export function ridgeWeightStep(previous: ArrayLike<number> | null, K: ArrayLike<number>, T: number, gamma: number, rho: number): Float64Array {
+  const lambda = previous === null ? new Array<number>(T).fill(1 / T) : Array.from(previous);
+  const z = new Float64Array(T);
+  for (let i = 0; i < T; i++) {
+    let s = rho * lambda[i];
+    for (let j = 0; j < T; j++) s += K[i * T + j] * lambda[j];
+    z[i] = lambda[i] - gamma * s;
+  }
+  return z;
+}

@@ -4,27 +4,12 @@ import { aggregate, aggregateBatches, computeGram } from '../../../src/balancing
 import type { AggregatorState, ModoState } from '../../../src/balancing/aggregation/index.js';
 import { aggregateGram, aggregatorNeeds } from '../../../src/balancing/aggregation/aggregate.js';
 import { MultilossError } from '../../../src/errors.js';
+import { closeEach, G1, G2, G3 } from './batch-cases.js';
 
 // MoDo (Chen et al., NeurIPS 2023): λ ← Π_Δ(λ − γ(G₁G₂ᵀλ + ρλ)) from two independent batches'
 // gradients, the direction Σ_t T·λ_t g_t(z₃) from the third's.
 
-const G1 = [
-  [1, 1],
-  [0, 1],
-];
-const G2 = [
-  [2, 0],
-  [0, -1],
-];
-const G3 = [
-  [1, 2],
-  [3, 4],
-];
-
-const close = (got: ArrayLike<number>, want: number[], what: string): void => {
-  assert.equal(got.length, want.length, what);
-  want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) < 1e-12, `${what}[${i}]: ${got[i]} vs ${w}`));
-};
+const close = (got: ArrayLike<number>, want: number[], what: string): void => closeEach(got, want, 1e-12, what);
 
 test('modo: the weight step uses the product G₁G₂ᵀ of two batches, in that order, and the direction the third batch', () => {
   // G₁G₂ᵀ = [[2, −1], [0, −1]]; from λ = (½, ½): G₁G₂ᵀλ = (½, −½), z = λ − ½·(½, −½) = (¼, ¾), already in the simplex.

@@ -372,13 +372,7 @@ const SPECS: Record<AggregatorName, Spec> = {
       const g = rng(c.seed, 'modo-options');
       return { gamma: max > 0 ? (2 * g.next()) / max : 1, rho: g.next() };
     },
-    state: (c) => {
-      const g = rng(c.seed, 'modo');
-      const lambda = Array.from({ length: c.T }, () => (g.next() < 0.2 ? 0 : g.next()));
-      lambda[0] += 0.1;
-      const total = lambda.reduce((a, b) => a + b, 0);
-      return { method: 'modo', step: 5, lambda: lambda.map((x) => x / total) } as AggregatorState;
-    },
+    state: (c) => ({ method: 'modo', step: 5, lambda: simplexPoint(c, 'modo') }) as AggregatorState,
     permuted: (_c, perm, o, s) => ({ options: o, state: { ...(s as ModoState), lambda: perm.map((k) => (s as ModoState).lambda![k]) } }),
     scaledOptions: (o, factor) => ({ gamma: (o.gamma as number) / (factor * factor), rho: (o.rho as number) * factor * factor }),
     defining: (c, r, o, s) => {
@@ -395,13 +389,7 @@ const SPECS: Record<AggregatorName, Spec> = {
   sdmgrad: {
     // One matrix is every batch; one weight step (its heavy-ball buffer starts from 0 each call).
     options: (c) => ({ lambda: rng(c.seed, 'sdmgrad').next(), iterations: 1, stepSize: 0.3, eps: 0 }),
-    state: (c) => {
-      const g = rng(c.seed, 'sdmgrad-state');
-      const w = Array.from({ length: c.T }, () => (g.next() < 0.2 ? 0 : g.next()));
-      w[0] += 0.1;
-      const total = w.reduce((a, b) => a + b, 0);
-      return { method: 'sdmgrad', step: 3, weights: w.map((x) => x / total) } as AggregatorState;
-    },
+    state: (c) => ({ method: 'sdmgrad', step: 3, weights: simplexPoint(c, 'sdmgrad-state') }) as AggregatorState,
     permuted: (_c, perm, o, s) => ({ options: o, state: { ...(s as SdmgradState), weights: perm.map((k) => (s as SdmgradState).weights![k]) } }),
     defining: (c, r, o, s) => {
       // K̂ = GGᵀ/(mean_t ‖g_t‖)²; w' = Π_Δ(w − η·K̂(w + λ1/T)); reported (T·w' + λ)/(1 + λ); d = Σ_t those·g_t.
@@ -659,6 +647,15 @@ function alignedOrthogonal(c: Case, r: AggregateResult): void {
     for (let j = 0; j < T; j++) s += B[i * T + j];
     if (Math.abs(s - w[i]) > 1e-12 * Math.max(1, Math.abs(s))) fail(`weights ≠ B·1 at ${i}`);
   }
+}
+
+/** A drawn point of the simplex with some zero entries (entry 0 is positive). */
+function simplexPoint(c: Case, label: string): number[] {
+  const g = rng(c.seed, label);
+  const p = Array.from({ length: c.T }, () => (g.next() < 0.2 ? 0 : g.next()));
+  p[0] += 0.1;
+  const total = p.reduce((a, b) => a + b, 0);
+  return p.map((x) => x / total);
 }
 
 /**

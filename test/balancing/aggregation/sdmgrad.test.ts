@@ -3,14 +3,12 @@ import assert from 'node:assert/strict';
 import { aggregate, aggregateBatches } from '../../../src/balancing/aggregation/index.js';
 import type { SdmgradState } from '../../../src/balancing/aggregation/index.js';
 import { aggregatorNeeds } from '../../../src/balancing/aggregation/aggregate.js';
+import { closeEach, G1, G2, G3 } from './batch-cases.js';
 
 // SDMGrad (Xiao, Ban & Ji, NeurIPS 2023): w ∈ Δ minimising ½‖Gw + λg₀‖² by projected steps on
 // unbiased two-batch estimates of its gradient; the direction (Σ_t w_t g_t + λg₀)/(1 + λ) on a third batch.
 
-const close = (got: ArrayLike<number>, want: number[], tol: number, what: string): void => {
-  assert.equal(got.length, want.length, what);
-  want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) < tol, `${what}[${i}]: ${got[i]} vs ${w}`));
-};
+const close = closeEach;
 
 test('sdmgrad: the weights reach the minimiser of ½‖Gw + λg₀‖² over the simplex (T = 2, closed form)', () => {
   // w = (α, 1 − α): α* = −(g₂ + λg₀)·(g₁ − g₂)/‖g₁ − g₂‖² = 3.7/10, inside [0, 1].
@@ -34,18 +32,6 @@ test('sdmgrad: the weights reach the minimiser of ½‖Gw + λg₀‖² over the
 test('sdmgrad: the weight step uses G₁G₂ᵀ of the first two batches, scaled by the squared mean norm, and the direction the third', () => {
   // G₁G₂ᵀ = [[2, −1], [0, −1]]; diagonal (2, −1) → mean √max(·, 0) = √2/2, squared ½: K̂ = [[4, −2], [0, −2]].
   // w = (½, ½), λ = ½: K̂(w + λ/2) = K̂(¾, ¾) = (1.5, −1.5); one step of ¼: z = (0.125, 0.875), in the simplex.
-  const G1 = [
-    [1, 1],
-    [0, 1],
-  ];
-  const G2 = [
-    [2, 0],
-    [0, -1],
-  ];
-  const G3 = [
-    [1, 2],
-    [3, 4],
-  ];
   const r = aggregateBatches('sdmgrad', [G1, G2, G3], { lambda: 0.5, iterations: 1, stepSize: 0.25, eps: 0 });
   close((r.state as SdmgradState).weights!, [0.125, 0.875], 1e-12, 'w');
   close(r.weights!, [(2 * 0.125 + 0.5) / 1.5, (2 * 0.875 + 0.5) / 1.5], 1e-12, 'weights (T·w + λ)/(1 + λ)');

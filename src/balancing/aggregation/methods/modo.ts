@@ -1,7 +1,7 @@
 import type { Aggregator, ModoState } from '../types.js';
 import { OptionReader } from '../../options.js';
 import { checkBaseState, checkVector } from '../state.js';
-import { projectSimplex } from '../simplex.js';
+import { projectSimplex, ridgeWeightStep } from '../simplex.js';
 import { MultilossError } from '../../../errors.js';
 
 /**
@@ -43,13 +43,7 @@ export const modoAggregator: Aggregator<'modo'> = {
 
 /** The next weights Π_Δ(λ − γ(K₁₂λ + ρλ)) from the previous λ (null: 1/T each) and K₁₂ = G₁G₂ᵀ. */
 export function modoLambda(previous: ArrayLike<number> | null, K12: ArrayLike<number>, T: number, gamma: number, rho: number): Float64Array {
-  const lambda = previous === null ? new Array<number>(T).fill(1 / T) : Array.from(previous);
-  const z = new Float64Array(T);
-  for (let i = 0; i < T; i++) {
-    let s = rho * lambda[i];
-    for (let j = 0; j < T; j++) s += K12[i * T + j] * lambda[j];
-    z[i] = lambda[i] - gamma * s;
-  }
+  const z = ridgeWeightStep(previous, K12, T, gamma, rho);
   for (let i = 0; i < T; i++) if (!Number.isFinite(z[i])) throw new MultilossError('training', "aggregator 'modo': the weight update overflows (gradients too large for gamma)");
   return projectSimplex(z);
 }
