@@ -9,7 +9,7 @@
 // and whatever else the machine does slows them alike); each step's wall time
 // (the trainer's step: forward, backward, update, balancing, training metrics;
 // not the batch gather before it, which every method shares) is recorded after
-// a warm-up epoch, and a method's figure is 128 / its median step time over
+// a warm-up epoch, and a method's figure is 128 (× its batches per step: modo's 3) / its median step time over
 // `epochs` epochs × `rounds` rounds; its ratio is static's median step time
 // over its own. (Timing methods one after another and taking
 // the best epoch of each, as before, let a lucky or unlucky minute of this
@@ -21,6 +21,8 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { GRADIENT_METHODS, LOSS_BALANCER_NAMES, VALID_MODES, type BalanceSpec } from '../src/balancing/index.js';
+import { aggregatorNeeds } from '../src/balancing/aggregation/aggregate.js';
+import { isAggregatorName } from '../src/balancing/aggregation/index.js';
 import { initBackend } from '../src/engine/backend.js';
 import { nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../src/engine/native/index.js';
 import { Rng } from '../src/util/rng.js';
@@ -69,6 +71,11 @@ const BATCH = 128;
 /** Options a method is measured with (CR-MOGM wraps another method: measured over Nash-MTL, the slowest Gram-only one). */
 const MEASURED_WITH: Readonly<Record<string, Record<string, unknown>>> = { crmogm: { inner: 'nash' } };
 
+/** Batches one step of `spec` trains on (MoDo's 3): its samples/s counts them all. */
+function batchesPerStep(spec: BalanceSpec): number {
+  return isAggregatorName(spec.method) ? (aggregatorNeeds(spec.method, spec as Record<string, unknown>).batches ?? 1) : 1;
+}
+
 export function balanceSpecs(): { spec: BalanceSpec; expected: number }[] {
   return [
     { spec: { method: 'static' }, expected: 1 },
@@ -107,7 +114,7 @@ export async function runBalance(options: BalanceOptions = {}): Promise<BalanceR
         specs.forEach(({ spec }, i) => {
           const k = key(path, spec);
           steps.set(k, [...(steps.get(k) ?? []), ...times[i]]);
-          perRound.set(k, [...(perRound.get(k) ?? []), (BATCH * 1000) / median(times[i])]);
+          perRound.set(k, [...(perRound.get(k) ?? []), (BATCH * batchesPerStep(spec) * 1000) / median(times[i])]);
         });
       } finally {
         clearInterval(load);
@@ -120,7 +127,9 @@ export async function runBalance(options: BalanceOptions = {}): Promise<BalanceR
     const staticMs = median(steps.get(key(path, { method: 'static' })) ?? [NaN]);
     for (const { spec, expected } of specs) {
       const stepMs = median(steps.get(key(path, spec)) ?? [NaN]);
-      rows.push({ method: spec.method, mode: spec.mode ?? '-', path, samplesPerSecond: (BATCH * 1000) / stepMs, rounds: perRound.get(key(path, spec)) ?? [], stepMs, ratio: staticMs / stepMs, expected });
+      // Per batch trained on, so a method taking k batches per step compares per sample.
+      const perStep = batchesPerStep(spec);
+      rows.push({ method: spec.method, mode: spec.mode ?? '-', path, samplesPerSecond: (BATCH * perStep * 1000) / stepMs, rounds: perRound.get(key(path, spec)) ?? [], stepMs, ratio: (perStep * staticMs) / stepMs, expected });
     }
   }
   return { rows, paths, samples, epochs, rounds, load: { start, max: maxLoad, end: loadavg()[0] }, minutes: (performance.now() - t0) / 60000 };

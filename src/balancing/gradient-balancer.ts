@@ -15,6 +15,7 @@ export { GRADIENT_METHODS, VALID_MODES, isGradientMethod, type GradientMethod, t
  * the trainer). `combineGram` returns undefined when this step needs the rows.
  */
 export interface GramBalancer extends GradientBalancer {
+  /** With `batchesPerStep` k > 1, `gram` is the (k·tasks)² Gram matrix of every batch's rows stacked; the weights apply to the last batch's. */
   combineGram(gram: Float64Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): Float64Array | undefined;
 }
 
@@ -65,6 +66,8 @@ export class AggregatingBalancer implements TensorBalancer {
   private solver?: SolverReport;
   /** The method's loss half (the full IMTL's loss scales), applied by the trainer inside the tape. */
   readonly lossTransform?: LossHalf;
+  /** Independent batches per step the method declares (MoDo's 3). */
+  readonly batchesPerStep: number;
   constructor(
     readonly name: GradientMethod,
     readonly mode: GradientMode,
@@ -86,6 +89,11 @@ export class AggregatingBalancer implements TensorBalancer {
     // Rows kept across steps (EMA buffers, accumulators) are per-parameter; in rep mode a row is a batch's samples.
     if (this.needs.rowsAcrossSteps && mode === 'rep') {
       throw new MultilossError('config', `balance.mode: method "${name}" with these options keeps gradient rows across steps and is valid in mode "param" only`);
+    }
+    this.batchesPerStep = this.needs.batches ?? 1;
+    // Several batches' gradients are compared through their Gram matrices: per-parameter rows, so param mode only.
+    if (this.batchesPerStep > 1 && (mode !== 'param' || this.needs.rows)) {
+      throw new MultilossError('config', `balance.mode: method "${name}" takes ${this.batchesPerStep} batches per step and is valid in mode "param" only`);
     }
     this.training.checkOptions?.(rest, mode);
     this.options = rest as AggregatorOptions;
@@ -111,7 +119,7 @@ export class AggregatingBalancer implements TensorBalancer {
   /** The weights from GGᵀ alone (same result and state as `combineGradients`); undefined for a method that needs the rows. */
   combineGram(gram: Float64Array, tasks: number, dim: number, losses: readonly number[], ctx: StepContext): Float64Array | undefined {
     if (this.needs.rows) return undefined;
-    const result = aggregateGram(this.name as AggregatorName, gram, tasks, dim, this.stepOptions(losses, ctx), this.state);
+    const result = aggregateGram(this.name as AggregatorName, gram, tasks, dim, this.stepOptions(losses, ctx), this.state, this.batchesPerStep);
     this.state = result.state;
     this.solver = result.solver;
     return result.weights;

@@ -122,6 +122,9 @@ export const GRADIENT_METHOD_TRAINING = {
   crmogm: { modes: BOTH },
   // GradDrop works at the shared representation (the paper's and LibMTL's): its purity is per activation entry.
   graddrop: { modes: ['rep'] },
+  // MoDo and SDMGrad take three batches' gradients per step (their declared needs): param mode only.
+  modo: { modes: ['param'] },
+  sdmgrad: { modes: ['param'] },
 } satisfies Record<string, GradientMethodTraining>;
 
 export type GradientMethod = keyof typeof GRADIENT_METHOD_TRAINING;

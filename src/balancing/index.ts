@@ -9,6 +9,7 @@ export { AggregatingBalancer, GRADIENT_METHODS, VALID_MODES, isGradientMethod, t
 export { GRADIENT_METHOD_TRAINING, type GradientMethodTraining, type TensorCombiner } from './gradient-methods.js';
 export {
   aggregate,
+  aggregateBatches,
   AGGREGATORS,
   computeGram,
   initialAggregatorState,

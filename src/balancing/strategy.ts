@@ -92,6 +92,11 @@ export interface GradientBalancer {
   solverReport?(): SolverReport | undefined;
   /** The loss half, when the method has one: the per-head losses are transformed before their gradients are taken. */
   readonly lossTransform?: LossTransform;
+  /**
+   * Independent mini-batches each step takes (default 1): the trainer hands the param step that many
+   * consecutive batches of the epoch's order, and `combineGram` gets their joint Gram matrix.
+   */
+  readonly batchesPerStep?: number;
   getState(): Record<string, unknown>;
   setState(state: Record<string, unknown>): void;
   /** Frees the strategy's own tensors (the loss half's variables). */

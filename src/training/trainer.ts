@@ -146,6 +146,7 @@ export class Trainer {
     if (source.rows === 0) throw new MultilossError('data', 'no training rows left after dropping rows with every target missing');
     const batchSize = this.options.batchSize;
     const batches = Math.ceil(source.rows / batchSize);
+    const perStep = this.strategy.kind === 'gradient' ? (this.strategy.batchesPerStep ?? 1) : 1;
     const lrBase = this.options.optimizer.learningRate;
     const schedule = this.options.schedule ?? { kind: 'constant' };
     const wantMetrics = this.options.trainMetrics ?? true;
@@ -180,23 +181,30 @@ export class Trainer {
       let lr = lrBase;
       try {
         this.order = epochBatches.order;
-        for (let b = this.batchInEpoch; b < batches; b++) {
-          const batch = await epochBatches.next();
-          if (batch === null || batch.n === 0) {
-            throw new MultilossError('data', `the training data gave ${b * batchSize} rows in epoch ${this.epoch + 1}, ${source.rows} in the first pass: it must give the same rows every epoch`);
+        // A step takes `perStep` consecutive batches of the epoch's order (MoDo's independent batches):
+        // an epoch stays one pass over the rows, in fewer steps; the position stays counted in batches.
+        for (let b = this.batchInEpoch; b < batches; b += perStep) {
+          const group: EncodedData[] = [];
+          for (let j = b; j < Math.min(b + perStep, batches); j++) {
+            const batch = await epochBatches.next();
+            if (batch === null || batch.n === 0) {
+              throw new MultilossError('data', `the training data gave ${j * batchSize} rows in epoch ${this.epoch + 1}, ${source.rows} in the first pass: it must give the same rows every epoch`);
+            }
+            group.push(batch);
           }
           lr = learningRateAt(schedule, lrBase, this.epoch + b / batches, this.options.epochs);
           this.optimizer.setLearningRate(lr);
-          callbacks.onBatchBegin?.({ epoch: this.epoch + 1, batch: b + 1, batches }, control);
-          const batchLog = this.trainStep(batch, recorder, wantMetrics);
-          this.batchInEpoch = b + 1;
-          callbacks.onBatchEnd?.({ ...batchLog, epoch: this.epoch + 1, batch: b + 1, batches }, control);
+          const last = b + group.length;
+          callbacks.onBatchBegin?.({ epoch: this.epoch + 1, batch: last, batches }, control);
+          const batchLog = this.trainStep(group, perStep, recorder, wantMetrics);
+          this.batchInEpoch = last;
+          callbacks.onBatchEnd?.({ ...batchLog, epoch: this.epoch + 1, batch: last, batches }, control);
           // Give signal handlers and timers a chance to run, without a cost per step.
           if (performance.now() - lastYield > 50) {
             await yieldToEventLoop();
             lastYield = performance.now();
           }
-          if (interrupt?.interrupted && b + 1 < batches) {
+          if (interrupt?.interrupted && last < batches) {
             this.partial = recorder.sums();
             await this.offerCheckpoint('interrupt', callbacks);
             this.interrupted = true;
@@ -288,15 +296,27 @@ export class Trainer {
     }
   }
 
-  /** One step on `data`, recorded into the epoch's figures. */
-  private trainStep(data: EncodedData, recorder: EpochRecorder, wantMetrics: boolean): Omit<BatchLog, 'epoch' | 'batch' | 'batches'> {
-    const result = runStep(this.env, this.strategy, data, { epoch: this.epoch, step: this.step, rng: this.rng }, wantMetrics);
+  /**
+   * One step on `group` (one batch, or `perStep` consecutive ones), recorded into the epoch's figures.
+   * An epoch's last group may be short: its batches are reused in turn to make up `perStep`, and
+   * each is recorded once.
+   */
+  private trainStep(group: readonly EncodedData[], perStep: number, recorder: EpochRecorder, wantMetrics: boolean): Omit<BatchLog, 'epoch' | 'batch' | 'batches'> {
+    const datas = Array.from({ length: perStep }, (_, j) => group[j % group.length]);
+    const result = runStep(this.env, this.strategy, perStep === 1 ? group[0] : datas, { epoch: this.epoch, step: this.step, rng: this.rng }, wantMetrics);
     this.step++;
     if (!result) {
       recorder.skip();
       return { loss: NaN, headLosses: Object.fromEntries(this.heads.map((h) => [h.name, NaN])) };
     }
-    recorder.add(data, result, this.strategy.kind === 'gradient' ? this.strategy.solverReport?.() : undefined);
+    const solver = this.strategy.kind === 'gradient' ? this.strategy.solverReport?.() : undefined;
+    // Every batch of the group counts once in the epoch's figures: the last one given with the step's
+    // update and diagnostics, the others with what the step measured on them.
+    const final = (perStep - 1) % group.length;
+    group.forEach((data, j) => {
+      const earlier = result.earlier?.[j];
+      recorder.add(data, j === final || !earlier ? result : { ...earlier, weights: result.weights }, j === final ? solver : undefined);
+    });
     return { loss: result.total, headLosses: Object.fromEntries(this.heads.map((h, i) => [h.name, result.losses[i]])) };
   }
 

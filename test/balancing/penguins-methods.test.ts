@@ -30,6 +30,10 @@ const METHODS: Record<string, unknown>[] = [
   { method: 'crmogm', inner: 'mgda', mode: 'rep' },
   { method: 'graddrop' },
   { method: 'graddrop', leak: 0.2, mode: 'rep' },
+  // Three batches per step: 20 steps an epoch instead of 60; LibMTL's γ = 1e-3 barely moves λ here.
+  { method: 'modo' },
+  { method: 'modo', gamma: 0.5 },
+  { method: 'sdmgrad' },
 ];
 
 async function speciesAccuracy(balance: Record<string, unknown>, extra: Record<string, unknown> = {}) {

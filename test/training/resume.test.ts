@@ -52,7 +52,7 @@ async function interruptedRun(raw: Record<string, unknown>, epoch: number, batch
 describe('checkpoints and resume', () => {
   before(useDefaultBackend);
 
-  for (const balance of [{ method: 'uncertainty' }, { method: 'pcgrad', mode: 'rep' }, { method: 'famo' }, { method: 'dbmtl', mode: 'param' }, { method: 'excessmtl', mode: 'param' }, { method: 'moco', mode: 'param' }, { method: 'crmogm', inner: 'gradvac', mode: 'rep' }, { method: 'stch', warmupEpochs: 1 }, { method: 'imtl', mode: 'param' }, { method: 'graddrop', mode: 'rep' }]) {
+  for (const balance of [{ method: 'uncertainty' }, { method: 'pcgrad', mode: 'rep' }, { method: 'famo' }, { method: 'dbmtl', mode: 'param' }, { method: 'excessmtl', mode: 'param' }, { method: 'moco', mode: 'param' }, { method: 'crmogm', inner: 'gradvac', mode: 'rep' }, { method: 'stch', warmupEpochs: 1 }, { method: 'imtl', mode: 'param' }, { method: 'graddrop', mode: 'rep' }, { method: 'modo', mode: 'param' }, { method: 'sdmgrad' }]) {
     for (const [epoch, batch, where] of [[3, 3, 'inside epoch 3'], [2, 9, 'at the end of epoch 2']] as const) {
       it(`${balance.method}: a run interrupted ${where} and resumed ends with the weights of an uninterrupted run`, async () => {
         const raw = config(balance);

@@ -22,6 +22,8 @@ import { excessmtlAggregator } from './methods/excessmtl.js';
 import { mocoAggregator } from './methods/moco.js';
 import { crmogmAggregatorOver } from './methods/crmogm.js';
 import { graddropAggregator } from './methods/graddrop.js';
+import { modoAggregator } from './methods/modo.js';
+import { sdmgradAggregator } from './methods/sdmgrad.js';
 
 const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   sum: sumAggregator,
@@ -43,6 +45,8 @@ const REGISTRY: { [M in AggregatorName]: Aggregator<M> } = {
   moco: mocoAggregator,
   crmogm: crmogmAggregatorOver(() => REGISTRY as unknown as Record<string, Aggregator<AggregatorName>>),
   graddrop: graddropAggregator,
+  modo: modoAggregator,
+  sdmgrad: sdmgradAggregator,
 };
 
 /** Every method name, in a stable order. */
@@ -88,10 +92,31 @@ export function aggregate<M extends AggregatorName>(
   options?: AggregatorOptionsMap[M],
   state?: AggregatorState,
 ): AggregateResult {
+  return aggregateBatches(method, [grads], options, state);
+}
+
+/**
+ * `aggregate` for a method that takes several independent batches' gradients per step
+ * (`aggregatorNeeds(method).batches`, e.g. modo's 3): `batches[b]` is batch b's T×d matrix, the
+ * direction combines the last one's rows. One matrix is every batch. Any other count throws.
+ */
+export function aggregateBatches<M extends AggregatorName>(
+  method: M,
+  batches: readonly Matrix[],
+  options?: AggregatorOptionsMap[M],
+  state?: AggregatorState,
+): AggregateResult {
   const agg = lookup(method);
   const resolved = validateAggregatorOptions(method, options);
-  const rows = toRows(grads);
-  const ctx = makeContext(rows);
+  checkBatchCount(method, agg, (options ?? {}) as Record<string, unknown>, batches.length);
+  const all = batches.map((m) => toRows(m));
+  const rows = all[all.length - 1];
+  for (const b of all) {
+    if (b.length !== rows.length || b[0].length !== rows[0].length) {
+      throw new MultilossError('config', `aggregator '${method}': every batch's matrix must be ${rows.length}×${rows[0].length}, got ${b.length}×${b[0].length}`);
+    }
+  }
+  const ctx = makeContext(rows, all.length > 1 ? all : undefined);
   const st = state ?? agg.init();
   agg.checkState(st, ctx.T, ctx.d);
   const out = agg.run(ctx, resolved, st);
@@ -101,6 +126,13 @@ export function aggregate<M extends AggregatorName>(
     throw new MultilossError('training', `aggregator '${method}': the direction is not finite (gradient magnitudes overflow)`);
   }
   return out.solver ? { direction, weights: out.weights, state: out.state, solver: out.solver } : { direction, weights: out.weights, state: out.state };
+}
+
+/** Refuses a batch count other than what `method` declares (one is always fine: every batch is it). */
+function checkBatchCount(method: string, agg: Aggregator<AggregatorName>, options: Record<string, unknown>, given: number): void {
+  const declared = declaredNeeds(agg, options).batches ?? 1;
+  if (given === declared || given === 1) return;
+  throw new MultilossError('config', `aggregator '${method}' takes ${declared} batch${declared === 1 ? '' : 'es'}' gradients per step, got ${given}`);
 }
 
 /** What `method` with these options needs from a training loop (its declaration; see AggregatorNeeds). */
@@ -120,6 +152,9 @@ export function needsRows(method: AggregatorName, options: Record<string, unknow
  * with tensor ops, so the d-vectors never leave the backend). Same options,
  * state handling and results as `aggregate` for every method except those
  * for which `needsRows` holds, which throw. K must be finite and symmetric.
+ * With `batches` > 1 (a method that declares them), K is the (batches·T)² Gram
+ * matrix of every batch's rows stacked (batch b's rows at b·T…): the method
+ * sees its blocks as `crossGram`, the last batch's block as `gram()`.
  */
 export function aggregateGram<M extends AggregatorName>(
   method: M,
@@ -128,21 +163,33 @@ export function aggregateGram<M extends AggregatorName>(
   d: number,
   options?: AggregatorOptionsMap[M],
   state?: AggregatorState,
+  batches = 1,
 ): { weights: Float64Array; state: AggregatorState; solver?: SolverReport } {
   const agg = lookup(method);
   const resolved = validateAggregatorOptions(method, options);
   if (needsRows(method, (options ?? {}) as Record<string, unknown>)) throw new MultilossError('config', `aggregator '${method}' needs the gradient rows, not only their Gram matrix`);
-  if (!Number.isInteger(T) || T < 1 || !Number.isInteger(d) || d < 1 || gram.length !== T * T) {
-    throw new MultilossError('config', `Gram matrix: expected ${T}×${T} entries for T = ${T} tasks of dimension ${d}, got ${gram.length}`);
+  checkBatchCount(method, agg, (options ?? {}) as Record<string, unknown>, batches);
+  const n = batches * T;
+  if (!Number.isInteger(T) || T < 1 || !Number.isInteger(d) || d < 1 || gram.length !== n * n) {
+    throw new MultilossError('config', `Gram matrix: expected ${n}×${n} entries for ${batches} batch(es) of T = ${T} tasks of dimension ${d}, got ${gram.length}`);
   }
   if (!allFinite(gram)) throw new MultilossError('config', 'Gram matrix: non-finite entry (gradient magnitudes overflow)');
+  // Block (a, b) of the batches' joint Gram matrix: G_a G_bᵀ.
+  const block = (a: number, b: number): Float64Array => {
+    if (batches === 1) return gram;
+    const out = new Float64Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) out[i * T + j] = gram[(a * T + i) * n + b * T + j];
+    return out;
+  };
+  const last = block(batches - 1, batches - 1);
   const ctx: GradContext = {
     T,
     d,
     get rows(): never {
       throw new MultilossError('config', `aggregator '${method}': the gradient rows are not available (Gram-only call)`);
     },
-    gram: () => gram,
+    gram: () => last,
+    crossGram: block,
   };
   const st = state ?? agg.init();
   agg.checkState(st, T, d);

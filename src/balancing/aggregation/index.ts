@@ -29,7 +29,7 @@
  * Float64, and one final T×d combination.
  */
 export type * from './types.js';
-export { aggregate, AGGREGATORS, initialAggregatorState, isAggregatorName, validateAggregatorOptions } from './aggregate.js';
+export { aggregate, aggregateBatches, AGGREGATORS, initialAggregatorState, isAggregatorName, validateAggregatorOptions } from './aggregate.js';
 export { computeGram } from './matrix.js';
 export { Adam, TOY_PARETO, TOY_STARTS, runToy, toyParetoX2, toyProblem } from './toy.js';
 export type { AdamOptions, ToyEvaluation, ToyRun, ToyRunOptions } from './toy.js';

@@ -171,8 +171,11 @@ export function allFinite(v: ArrayLike<number>): boolean {
   return true;
 }
 
-/** The context handed to the methods: rows plus a lazily computed, checked Gram matrix. */
-export function makeContext(rows: ReadonlyArray<Row>): GradContext {
+/**
+ * The context handed to the methods: rows plus a lazily computed, checked Gram matrix. `batches`
+ * (several independent batches' rows, `rows` the last) gives `crossGram`; without, every batch is `rows`.
+ */
+export function makeContext(rows: ReadonlyArray<Row>, batches?: ReadonlyArray<ReadonlyArray<Row>>): GradContext {
   const T = rows.length;
   const d = rows[0].length;
   let K: Float64Array | null = null;
@@ -180,6 +183,21 @@ export function makeContext(rows: ReadonlyArray<Row>): GradContext {
     T,
     d,
     rows,
+    crossGram(a: number, b: number): Float64Array {
+      if (batches === undefined) return this.gram();
+      const A = batches[a];
+      const B = batches[b];
+      const out = new Float64Array(T * T);
+      for (let i = 0; i < T; i++) {
+        for (let j = 0; j < T; j++) {
+          let s = 0;
+          for (let k = 0; k < d; k++) s += A[i][k] * B[j][k];
+          out[i * T + j] = s;
+        }
+      }
+      if (!allFinite(out)) throw new MultilossError('config', 'gradient matrices: entries too large, the cross-batch products overflow');
+      return out;
+    },
     gram(): Float64Array {
       if (K === null) {
         const G = computeGram(rows);

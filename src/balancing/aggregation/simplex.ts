@@ -67,3 +67,35 @@ export function minNormSimplex(K: ArrayLike<number>, T: number): { alpha: Float6
   const { x, iterations, residual } = activeSetQP(Q, T, zero, zero, true);
   return { alpha: x, iterations, residual };
 }
+
+/**
+ * The Euclidean projection of v onto the simplex {x ≥ 0, Σx = 1}: x = max(v − θ, 0) with θ
+ * from the sorted entries (Held, Wolfe & Crowder 1974; Duchi et al. 2008).
+ */
+export function projectSimplex(v: ArrayLike<number>): Float64Array {
+  const n = v.length;
+  const u = Float64Array.from(v).sort().reverse();
+  let sum = 0;
+  let theta = 0;
+  for (let i = 0; i < n; i++) {
+    sum += u[i];
+    const t = (sum - 1) / (i + 1);
+    if (u[i] - t > 0) theta = t;
+  }
+  return Float64Array.from(v, (x) => Math.max(x - theta, 0));
+}
+
+/**
+ * One gradient step λ − γ(Kλ + ρλ) on the simplex weights λ (null: 1/T each) of ½λᵀKλ + ½ρ‖λ‖²,
+ * before the caller maps it back to the simplex (MoCo's softmax, MoDo's projection).
+ */
+export function ridgeWeightStep(previous: ArrayLike<number> | null, K: ArrayLike<number>, T: number, gamma: number, rho: number): Float64Array {
+  const lambda = previous === null ? new Array<number>(T).fill(1 / T) : Array.from(previous);
+  const z = new Float64Array(T);
+  for (let i = 0; i < T; i++) {
+    let s = rho * lambda[i];
+    for (let j = 0; j < T; j++) s += K[i * T + j] * lambda[j];
+    z[i] = lambda[i] - gamma * s;
+  }
+  return z;
+}

@@ -22,7 +22,9 @@ export type AggregatorName =
   | 'excessmtl'
   | 'moco'
   | 'crmogm'
-  | 'graddrop';
+  | 'graddrop'
+  | 'modo'
+  | 'sdmgrad';
 
 /**
  * A T×d matrix of per-task gradients: either one row per task (plain arrays or
@@ -207,6 +209,26 @@ export interface GraddropOptions {
   seed?: number;
 }
 
+export interface ModoOptions {
+  /** Step size γ ≥ 0 of the weight update (default 1e-3, LibMTL's). */
+  gamma?: number;
+  /** Ridge ρ ≥ 0 of the weight update (default 0.1, LibMTL's). */
+  rho?: number;
+}
+
+export interface SdmgradOptions {
+  /** λ ≥ 0: how far the direction is pulled toward the mean gradient (default 0.3, LibMTL's). */
+  lambda?: number;
+  /** Projected (momentum) gradient steps on the weights per training step, ≥ 1 (default 20). */
+  iterations?: number;
+  /** Their step size > 0 (default 5, LibMTL's, on the Gram products scaled to mean diagonal 1). */
+  stepSize?: number;
+  /** Their heavy-ball momentum in [0, 1) (default 0.5, LibMTL's). */
+  momentum?: number;
+  /** Added to the squared mean gradient norm that scales the Gram products (default 1e-8, LibMTL's). */
+  eps?: number;
+}
+
 export interface AggregatorOptionsMap {
   sum: SumOptions;
   mean: MeanOptions;
@@ -227,6 +249,8 @@ export interface AggregatorOptionsMap {
   moco: MocoOptions;
   crmogm: CrmogmOptions;
   graddrop: GraddropOptions;
+  modo: ModoOptions;
+  sdmgrad: SdmgradOptions;
 }
 
 /** Options of one method, or (for a method known only at run time) of any. */
@@ -252,6 +276,8 @@ export interface ResolvedOptionsMap {
   moco: Required<Omit<MocoOptions, 'losses'>> & { losses?: number[] };
   crmogm: { inner: Exclude<AggregatorName, 'crmogm'>; beta: number; innerOptions: Record<string, unknown> };
   graddrop: { leak: number | number[]; seed: number };
+  modo: Required<ModoOptions>;
+  sdmgrad: Required<SdmgradOptions>;
 }
 
 export type ResolvedOptions<M extends AggregatorName = AggregatorName> = ResolvedOptionsMap[M];
@@ -295,6 +321,16 @@ export interface MocoState extends BaseState<'moco'> {
   lambda: number[] | null;
 }
 
+export interface ModoState extends BaseState<'modo'> {
+  /** The weights λ in the simplex; null until the first step. */
+  lambda: number[] | null;
+}
+
+export interface SdmgradState extends BaseState<'sdmgrad'> {
+  /** The weights w in the simplex (carried from step to step); null until the first step. */
+  weights: number[] | null;
+}
+
 export interface CrmogmState extends BaseState<'crmogm'> {
   /** The averaged weights λ; null until the first step. */
   weights: number[] | null;
@@ -324,6 +360,8 @@ export interface AggregatorStateMap {
   crmogm: CrmogmState;
   /** The sign draws of step k come from Rng(`graddrop:${seed}:${k}`), so `step` is the RNG position. */
   graddrop: BaseState<'graddrop'>;
+  modo: ModoState;
+  sdmgrad: SdmgradState;
 }
 
 /** JSON-serialisable state of one method (plain numbers and arrays only). */
@@ -364,6 +402,12 @@ export interface GradContext {
   readonly rows: ReadonlyArray<ArrayLike<number>>;
   /** T×T Gram matrix GGᵀ, row-major, Float64; computed once on first use. */
   gram(): Float64Array;
+  /**
+   * G_a G_bᵀ (T×T, row-major) between the per-task gradients of independent batches a and b of this
+   * step, for a method that declares `needs.batches`; `rows` and `gram()` are the last batch's. A
+   * single matrix given to `aggregate` is every batch (crossGram(a, b) = gram()).
+   */
+  crossGram(a: number, b: number): Float64Array;
 }
 
 export interface MethodOutput<S> {
@@ -391,6 +435,12 @@ export interface AggregatorNeeds {
   losses?: boolean;
   /** A fresh seed per step, passed as option `seed` (pcgrad's random orders). */
   stepSeed?: boolean;
+  /**
+   * Independent mini-batches per step (default 1): the loop computes every task's gradient on each
+   * and passes the Gram matrices between them (`GradContext.crossGram`); the direction is Σ_t w_t g_t
+   * of the last batch's rows. Param mode only (a rep-mode row is one batch's samples).
+   */
+  batches?: number;
 }
 
 /** One aggregation method: what each module under methods/ exports. */

@@ -27,80 +27,99 @@ import { splitOutputs, type StepEnv, type StepInput, type StepResult } from './s
  * receive the T×d rows. A shared variable a head does not reach has a
  * zero gradient for that head.
  */
-export function paramStep(env: StepEnv, strategy: GradientBalancer, { batch, stepSeed, ctx, wantMetrics }: StepInput): StepResult {
+export function paramStep(env: StepEnv, strategy: GradientBalancer, { batch, stepSeed, ctx, wantMetrics, earlier = [] }: StepInput): StepResult {
   const heads = env.heads;
   const T = heads.length;
-  const n = batch.x.shape[0];
   const shared = env.network.sharedVariables;
   const headVars = env.network.headVariables;
   const d = shared.reduce((s, v) => s + v.size, 0);
   const V = shared.length;
   const shapes = shared.map((v) => v.shape);
-  // perHead[t][i]: head t's gradient w.r.t. shared[i] (undefined: the head does not reach it).
-  const perHead: (tf.Tensor | undefined)[][] = [];
+  // A strategy that takes several batches per step (MoDo) gets every batch's per-head gradients;
+  // the direction is formed on the last (`batch`).
+  const all = [...earlier, { batch, stepSeed }];
+  const k = all.length;
+  // perHead[t][i]: head t's gradient w.r.t. shared[i] on the last batch (undefined: the head does not reach it);
+  // rowsOfAll: every batch's rows, batch by batch.
+  let perHead: (tf.Tensor | undefined)[][] = [];
+  const rowsOfAll: (tf.Tensor | undefined)[][] = [];
   const headGrads: tf.NamedTensorMap = {};
   const kept: tf.Tensor[] = [];
   const keep = <X extends tf.Tensor>(x: X): X => {
     kept.push(tf.keep(x));
     return x;
   };
-  let lossVec: tf.Tensor | undefined;
-  let outputs: tf.Tensor[] = [];
+  const lossVecs: tf.Tensor[] = [];
+  const outputs: tf.Tensor[] = [];
   // The strategy's loss half (IMTL's loss scales): its variables get the sum of every head's part.
   const transform = strategy.lossTransform;
   const halfVars = transform?.variables() ?? [];
   try {
-    withTape(() => {
-      const rep = env.network.forwardTrunk(batch.x, true, new Rng(stepSeed));
-      const raw = heads.map((_, t) => env.network.forwardHead(t, rep, batch.x));
-      const losses = raw.map((r, t) => reduceLoss(heads[t].loss.perSample(batch.y[t], r), batch.w[t]));
-      lossVec = keep(tf.stack(losses));
-      const trained = transform ? transform.transform(losses) : losses;
-      if (wantMetrics) outputs = env.network.activate(raw).map((o) => keep(tf.reshape(o, [-1])));
-      for (let t = 0; t < T; t++) {
-        // Untaped: recorded onto the scope's tape, this backward pass would lengthen what the next head's filters.
-        const { grads } = untaped(() => tf.variableGrads(() => trained[t], [...shared, ...headVars[t], ...halfVars]));
-        for (const v of headVars[t]) headGrads[v.name] = keep(grads[v.name] ?? tf.zerosLike(v));
-        for (const v of halfVars) {
-          const g = grads[v.name];
-          if (g) headGrads[v.name] = keep(headGrads[v.name] ? tf.add(headGrads[v.name], g) : g);
+    for (const item of all) {
+      perHead = [];
+      withTape(() => {
+        const rep = env.network.forwardTrunk(item.batch.x, true, new Rng(item.stepSeed));
+        const raw = heads.map((_, t) => env.network.forwardHead(t, rep, item.batch.x));
+        const losses = raw.map((r, t) => reduceLoss(heads[t].loss.perSample(item.batch.y[t], r), item.batch.w[t]));
+        lossVecs.push(keep(tf.stack(losses)));
+        const trained = transform ? transform.transform(losses) : losses;
+        if (wantMetrics) outputs.push(...env.network.activate(raw).map((o) => keep(tf.reshape(o, [-1]))));
+        for (let t = 0; t < T; t++) {
+          // Untaped: recorded onto the scope's tape, this backward pass would lengthen what the next head's filters.
+          const { grads } = untaped(() => tf.variableGrads(() => trained[t], [...shared, ...headVars[t], ...halfVars]));
+          for (const v of [...headVars[t], ...halfVars]) {
+            const g = grads[v.name] ?? (halfVars.includes(v) ? undefined : tf.zerosLike(v));
+            if (g) headGrads[v.name] = keep(headGrads[v.name] ? tf.add(headGrads[v.name], g) : g);
+          }
+          perHead[t] = shared.map((v) => (grads[v.name] ? keep(grads[v.name]) : undefined));
         }
-        perHead[t] = shared.map((v) => (grads[v.name] ? keep(grads[v.name]) : undefined));
-      }
-    });
+      });
+      rowsOfAll.push(...perHead);
+    }
+    // The heads' own parameters (and a loss half's) step on the mean over the batches, as LibMTL's MoDo.
+    if (k > 1) for (const name of Object.keys(headGrads)) headGrads[name] = keep(tf.mul(headGrads[name], 1 / k));
     const gramBalancer = isGramBalancer(strategy) ? strategy : undefined;
     // One read-back: the losses, the Gram matrix's upper triangle per shared variable (elementwise
-    // products and sums: far faster than a T×size by size×T matmul), the outputs.
+    // products and sums: far faster than a T×size by size×T matmul), the outputs. With several
+    // batches, the joint Gram matrix of all k·T rows (the cross-batch products are its blocks).
+    const R = k * T;
     const pairs: [number, number][] = [];
-    for (let a = 0; a < T; a++) for (let b = a; b < T; b++) pairs.push([a, b]);
+    for (let a = 0; a < R; a++) for (let b = a; b < R; b++) pairs.push([a, b]);
     // Native path (Node, wasm backend): all pair dots of all shared variables in one addon call.
-    const nativeGram = gramOfTensors(perHead);
+    const nativeGram = gramOfTensors(rowsOfAll);
     const stats = tidyValue(() => {
       const dots: tf.Tensor[] = [];
       for (let i = 0; i < V && !nativeGram; i++) {
         for (const [a, b] of pairs) {
-          const ga = perHead[a][i];
-          const gb = perHead[b][i];
+          const ga = rowsOfAll[a][i];
+          const gb = rowsOfAll[b][i];
           dots.push(ga && gb ? tf.sum(a === b ? tf.square(ga) : tf.mul(ga, gb)) : tf.scalar(0));
         }
       }
-      return tf.concat([lossVec as tf.Tensor, ...(nativeGram ? [] : [tf.stack(dots)]), ...outputs]).dataSync() as Float32Array;
+      return tf.concat([...lossVecs, ...(nativeGram ? [] : [tf.stack(dots)]), ...outputs]).dataSync() as Float32Array;
     });
-    const losses = stats.slice(0, T);
-    checkLosses(heads, losses);
-    const gram = nativeGram ?? new Float64Array(T * T);
+    const lossesOf = (j: number): Float32Array => stats.slice(j * T, (j + 1) * T);
+    for (let j = 0; j < k; j++) checkLosses(heads, lossesOf(j));
+    const losses = lossesOf(k - 1);
+    const joint = nativeGram ?? new Float64Array(R * R);
     for (let i = 0; i < V && !nativeGram; i++) {
       pairs.forEach(([a, b], p) => {
-        const v = stats[T + i * pairs.length + p];
-        gram[a * T + b] += v;
-        if (a !== b) gram[b * T + a] += v;
+        const v = stats[R + i * pairs.length + p];
+        joint[a * R + b] += v;
+        if (a !== b) joint[b * R + a] += v;
       });
     }
     // ‖gₜ‖² is finite iff every entry of gₜ is (short of float32 overflow); only then look closer.
-    for (let t = 0; t < T; t++) if (!Number.isFinite(gram[t * T + t])) explainNonFiniteGram(env, ctx, perHead, T, d);
+    for (let j = 0; j < k; j++) {
+      const rows = rowsOfAll.slice(j * T, (j + 1) * T);
+      for (let t = 0; t < T; t++) if (!Number.isFinite(joint[(j * T + t) * R + j * T + t])) explainNonFiniteGram(env, ctx, rows, T, d);
+    }
+    // The last batch's T×T block: the diagnostics' Gram matrix.
+    const gram = k === 1 ? joint : Float64Array.from({ length: T * T }, (_, p) => joint[((k - 1) * T + Math.floor(p / T)) * R + (k - 1) * T + (p % T)]);
     let direction: tf.Tensor[] | undefined;
     let measured: UpdateStep['measured'];
-    let weights = gramBalancer?.combineGram(gram, T, d, Array.from(losses), ctx);
+    let weights = gramBalancer?.combineGram(joint, T, d, Array.from(losses), ctx);
+    if (k > 1 && !weights) throw new MultilossError('config', `balance.method "${strategy.name}" takes ${k} batches per step and must work from their Gram matrices`);
     // Strategies that keep tensors across steps (DB-MTL's EMA buffers): the direction as tensors.
     const tensorStep = !weights && isTensorBalancer(strategy) ? strategy.combineTensors(perHead, shapes, Array.from(losses), ctx) : undefined;
     if (tensorStep) {
@@ -145,15 +164,27 @@ export function paramStep(env: StepEnv, strategy: GradientBalancer, { batch, ste
         if (direction) tf.dispose(direction);
       });
     }
-    const offset = T + (nativeGram ? 0 : V * pairs.length);
+    // The outputs follow the losses and the dots, batch by batch.
+    let offset = R + (nativeGram ? 0 : V * pairs.length);
+    const outputsOf = (item: (typeof all)[number]): Float32Array[] => {
+      const rows = item.batch.x.shape[0];
+      const out = splitOutputs(heads, stats, offset, rows, wantMetrics);
+      if (wantMetrics) offset += heads.reduce((s, h) => s + rows * h.units, 0);
+      return out;
+    };
+    const earlierResults = earlier.map((item, j) => {
+      const l = lossesOf(j);
+      return { total: l.reduce((s, x) => s + x, 0), losses: l, outputs: outputsOf(item) };
+    });
     return {
       // Gradient methods weigh gradients, not losses: their total is the unweighted sum.
       total: losses.reduce((s, l) => s + l, 0),
       losses,
       weights: new Float32Array(T).fill(1),
       update: { gram, coefficients: w, ...(measured ? { measured } : {}) },
-      outputs: splitOutputs(heads, stats, offset, n, wantMetrics),
+      outputs: outputsOf(all[k - 1]),
       gram,
+      ...(k > 1 ? { earlier: earlierResults } : {}),
     };
   } finally {
     tf.dispose(kept);

@@ -13,17 +13,20 @@ import { tapeStep } from './tape-step.js';
  * non-finite loss or gradient and the policy is 'skip-batch' (no update was
  * applied); under 'error' that throws, naming the head, epoch and step.
  */
-export function runStep(env: StepEnv, strategy: BalancingStrategy, data: EncodedData, ctx: StepContext, wantMetrics: boolean): StepResult | undefined {
+export function runStep(env: StepEnv, strategy: BalancingStrategy, data: EncodedData | readonly EncodedData[], ctx: StepContext, wantMetrics: boolean): StepResult | undefined {
   const { heads } = env;
-  const n = data.n;
-  // Every forward pass of this step (replays included) draws its dropout masks from this seed.
+  // Several batches (a strategy's `batchesPerStep`): the last is the step's batch, the others `earlier`.
+  const datas = Array.isArray(data) ? (data as readonly EncodedData[]) : [data as EncodedData];
+  const toTensors = (d: EncodedData): TensorBatch => ({
+    x: tf.tensor(d.x.subarray(0, d.n * d.inputSize), [d.n, ...inputShapeOf(d)]),
+    y: d.targets.map((t, h) => tf.tensor2d(t.y.subarray(0, d.n * heads[h].units), [d.n, heads[h].units])),
+    w: d.targets.map((t) => tf.tensor1d(t.weight.subarray(0, d.n))),
+  });
+  // Every forward pass on a batch of this step (replays included) draws its dropout masks from its seed.
+  const earlier = datas.slice(0, -1).map((d) => ({ stepSeed: ctx.rng.seed(), batch: toTensors(d) }));
   const stepSeed = ctx.rng.seed();
-  const batch: TensorBatch = {
-    x: tf.tensor(data.x.subarray(0, n * data.inputSize), [n, ...inputShapeOf(data)]),
-    y: data.targets.map((t, h) => tf.tensor2d(t.y.subarray(0, n * heads[h].units), [n, heads[h].units])),
-    w: data.targets.map((t) => tf.tensor1d(t.weight.subarray(0, n))),
-  };
-  const input = { batch, stepSeed, ctx, wantMetrics };
+  const batch = toTensors(datas[datas.length - 1]);
+  const input = { batch, stepSeed, ctx, wantMetrics, ...(earlier.length ? { earlier } : {}) };
   try {
     let result: StepResult;
     try {
@@ -40,6 +43,6 @@ export function runStep(env: StepEnv, strategy: BalancingStrategy, data: Encoded
     }
     return result;
   } finally {
-    tf.dispose([batch.x, ...batch.y, ...batch.w]);
+    for (const b of [...earlier.map((e) => e.batch), batch]) tf.dispose([b.x, ...b.y, ...b.w]);
   }
 }

@@ -50,6 +50,18 @@ export interface StepInput {
   stepSeed: number;
   ctx: StepContext;
   wantMetrics: boolean;
+  /**
+   * The step's earlier independent batches, for a strategy that takes several per step
+   * (`batchesPerStep`, param mode); `batch` is the last, the one the direction is formed on.
+   */
+  earlier?: readonly { batch: TensorBatch; stepSeed: number }[];
+}
+
+/** What a step measured on one of its earlier batches (for the epoch's figures). */
+export interface EarlierBatchResult {
+  total: number;
+  losses: Float32Array;
+  outputs: Float32Array[];
 }
 
 /** What one optimizer step produced, in plain numbers. */
@@ -64,6 +76,8 @@ export interface StepResult {
   sharedGradNorms?: number[];
   /** Gradient methods: the step's coefficients (and d's measured dots) for the per-head figures. */
   update?: UpdateStep;
+  /** The losses and outputs on `StepInput.earlier`'s batches, in their order. */
+  earlier?: EarlierBatchResult[];
 }
 
 /** Each head's loss on the batch after the update, with the same dropout masks (for `requires.lossesAfterStep`). */

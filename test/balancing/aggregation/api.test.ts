@@ -15,7 +15,7 @@ function opts(m: AggregatorName, T: number): AggregatorOptions | undefined {
 
 describe('aggregate: every method', () => {
   it('lists the methods', () => {
-    assert.deepEqual([...AGGREGATORS].sort(), ['aligned', 'cagrad', 'config', 'crmogm', 'dbmtl', 'dualproj', 'excessmtl', 'fairgrad', 'graddrop', 'gradvac', 'imtl', 'mean', 'mgda', 'moco', 'nash', 'pcgrad', 'static', 'sum', 'upgrad']);
+    assert.deepEqual([...AGGREGATORS].sort(), ['aligned', 'cagrad', 'config', 'crmogm', 'dbmtl', 'dualproj', 'excessmtl', 'fairgrad', 'graddrop', 'gradvac', 'imtl', 'mean', 'mgda', 'moco', 'modo', 'nash', 'pcgrad', 'sdmgrad', 'static', 'sum', 'upgrad']);
   });
 
   for (const T of [2, 3, 5]) {

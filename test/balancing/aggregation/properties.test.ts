@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { aggregate, computeGram } from '../../../src/balancing/aggregation/index.js';
-import type { AggregateResult, AggregatorName, AggregatorState, CrmogmState, ExcessmtlState, MocoState } from '../../../src/balancing/aggregation/index.js';
+import type { AggregateResult, AggregatorName, AggregatorState, CrmogmState, ExcessmtlState, MocoState, ModoState, SdmgradState } from '../../../src/balancing/aggregation/index.js';
 import { nashSolve, NASH_RIDGE } from '../../../src/balancing/aggregation/methods/nash.js';
 import { fairgradSolve } from '../../../src/balancing/aggregation/methods/fairgrad.js';
 import { balanceMatrix } from '../../../src/balancing/aggregation/methods/aligned.js';
@@ -56,6 +56,8 @@ interface Spec {
   termScale?: (c: Case, r: AggregateResult, options: Options, state: AggregatorState | undefined) => number;
   /** Global scaling: when the method falls back to another rule below some size (upgrad's normEps), what it gives instead. */
   globalFallback?: (rows: Float64Array[], options: Options) => Float64Array | undefined;
+  /** Global scaling by c: the options that keep the weights (modo: γ(c²GGᵀ + ρI) = (γ/c²)(GGᵀ·c² + c²ρI)). */
+  scaledOptions?: (options: Options, factor: number) => Options;
 }
 
 function run(method: AggregatorName, rows: readonly Float64Array[], options: Options, state?: AggregatorState): AggregateResult {
@@ -362,6 +364,46 @@ const SPECS: Record<AggregatorName, Spec> = {
       closeTo(r.direction, sumRows(y, w), 1e-9, termSize(y, w), 'direction = Σ_t w_t y_t');
     },
   },
+  modo: {
+    // One matrix is every batch: λ ← Π_Δ(λ − γ(GGᵀ + ρI)λ). γ of the order of 1/‖GGᵀ‖ so the projection cuts.
+    options: (c) => {
+      const K = computeGram(c.rows);
+      const max = Math.max(...Array.from({ length: c.T }, (_, t) => K[t * c.T + t]));
+      const g = rng(c.seed, 'modo-options');
+      return { gamma: max > 0 ? (2 * g.next()) / max : 1, rho: g.next() };
+    },
+    state: (c) => ({ method: 'modo', step: 5, lambda: simplexPoint(c, 'modo') }) as AggregatorState,
+    permuted: (_c, perm, o, s) => ({ options: o, state: { ...(s as ModoState), lambda: perm.map((k) => (s as ModoState).lambda![k]) } }),
+    scaledOptions: (o, factor) => ({ gamma: (o.gamma as number) / (factor * factor), rho: (o.rho as number) * factor * factor }),
+    defining: (c, r, o, s) => {
+      // p = w/T is the Euclidean projection of z = λ − γ(Kλ + ρλ) onto the simplex.
+      const lambda = (s as ModoState).lambda!;
+      const K = computeGram(c.rows);
+      const gamma = o.gamma as number;
+      const rho = o.rho as number;
+      const z = lambda.map((l, i) => l - gamma * (rho * l + lambda.reduce((acc, lj, j) => acc + K[i * c.T + j] * lj, 0)));
+      simplexProjectionOf(Array.from(weightsOf(r), (w) => w / c.T), z, c.T);
+      closeTo(r.direction, sumRows(c.rows, weightsOf(r)), 1e-12, termSize(c.rows, weightsOf(r)), 'direction = Σ_t w_t g_t');
+    },
+  },
+  sdmgrad: {
+    // One matrix is every batch; one weight step (its heavy-ball buffer starts from 0 each call).
+    options: (c) => ({ lambda: rng(c.seed, 'sdmgrad').next(), iterations: 1, stepSize: 0.3, eps: 0 }),
+    state: (c) => ({ method: 'sdmgrad', step: 3, weights: simplexPoint(c, 'sdmgrad-state') }) as AggregatorState,
+    permuted: (_c, perm, o, s) => ({ options: o, state: { ...(s as SdmgradState), weights: perm.map((k) => (s as SdmgradState).weights![k]) } }),
+    defining: (c, r, o, s) => {
+      // K̂ = GGᵀ/(mean_t ‖g_t‖)²; w' = Π_Δ(w − η·K̂(w + λ1/T)); reported (T·w' + λ)/(1 + λ); d = Σ_t those·g_t.
+      const w = (s as SdmgradState).weights!;
+      const lambda = o.lambda as number;
+      const K = computeGram(c.rows);
+      const meanNorm = c.rows.reduce((acc, g) => acc + norm(g), 0) / c.T;
+      const den = meanNorm * meanNorm;
+      const z = w.map((wi, i) => wi - (0.3 * w.reduce((acc, wj, j) => acc + (den > 0 ? K[i * c.T + j] / den : 0) * (wj + lambda / c.T), 0)));
+      const p = Array.from(weightsOf(r), (x) => (x * (1 + lambda) - lambda) / c.T);
+      simplexProjectionOf(p, z, c.T, 1e-9);
+      closeTo(r.direction, sumRows(c.rows, weightsOf(r)), 1e-12, termSize(c.rows, weightsOf(r)), 'direction = Σ_t w_t g_t');
+    },
+  },
   crmogm: {
     options: (c) => ({ inner: rng(c.seed, 'crmogm').next() < 0.5 ? 'mgda' : 'nash', beta: 0.9 }),
     state: (c) => {
@@ -607,6 +649,31 @@ function alignedOrthogonal(c: Case, r: AggregateResult): void {
   }
 }
 
+/** A drawn point of the simplex with some zero entries (entry 0 is positive). */
+function simplexPoint(c: Case, label: string): number[] {
+  const g = rng(c.seed, label);
+  const p = Array.from({ length: c.T }, () => (g.next() < 0.2 ? 0 : g.next()));
+  p[0] += 0.1;
+  const total = p.reduce((a, b) => a + b, 0);
+  return p.map((x) => x / total);
+}
+
+/**
+ * p is the Euclidean projection of z onto the simplex (its KKT conditions): p ≥ 0, Σp = 1, z − p is
+ * one θ on the support and z_t ≤ θ where p_t = 0.
+ */
+function simplexProjectionOf(p: number[], z: number[], T: number, rel = 1e-12): void {
+  const tol = rel * T * Math.max(1, ...z.map(Math.abs));
+  if (Math.abs(p.reduce((a, b) => a + b, 0) - 1) > tol) fail('Σλ ≠ 1');
+  if (p.some((x) => x < -tol)) fail('λ < 0');
+  const support = p.map((x, t) => (x > tol ? z[t] - x : NaN)).filter((x) => !Number.isNaN(x));
+  const theta = support[0];
+  for (const x of support) if (Math.abs(x - theta) > tol) fail(`z − λ is not constant on the support: ${x} vs ${theta}`);
+  p.forEach((x, t) => {
+    if (x <= tol && z[t] > theta + tol) fail(`task ${t} is left out but z_t = ${z[t]} > θ = ${theta}`);
+  });
+}
+
 // --------------------------------------------------------------- invariances
 
 function invariances(method: AggregatorName, spec: Spec, c: Case, base: AggregateResult, options: Options, state: AggregatorState | undefined): void {
@@ -627,7 +694,7 @@ function invariances(method: AggregatorName, spec: Spec, c: Case, base: Aggregat
 
   const factor = 10 ** (4 * g.next() - 2);
   const scaledRows = c.rows.map((row) => row.map((x) => x * factor));
-  const scaled = run(method, scaledRows, options, scaleState(state, factor));
+  const scaled = run(method, scaledRows, spec.scaledOptions?.(options, factor) ?? options, scaleState(state, factor));
   const fallback = spec.globalFallback?.(scaledRows, options);
   if (fallback) closeTo(scaled.direction, fallback, tol, termSize(scaledRows, new Array(c.T).fill(1)), 'global scaling below normEps: the sum');
   else if (!spec.globalFallback?.(c.rows, options)) {

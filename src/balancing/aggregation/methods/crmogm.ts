@@ -17,7 +17,7 @@ type Registry = () => Readonly<Record<string, Aggregator<AggregatorName>>>;
  *   λ_k = β·λ_{k−1} + (1 − β)·ŵ_k,   direction Σ_t λ_k,t·g_t,
  * ŵ_k the inner method's weights on this step's gradients (λ_1 = ŵ_1). Not
  * for methods whose direction comes from their own buffers (dbmtl, moco), nor
- * for itself. Options: `inner` (method name; default 'mgda', so that
+ * for methods that take several batches per step (modo), nor for itself. Options: `inner` (method name; default 'mgda', so that
  * `--balance crmogm` works alone), `innerOptions` (its
  * options), `beta` ∈ [0, 1) (default 0.9); `losses` is passed on to inner
  * methods that take it. State: λ and the inner method's state. Cost: the inner
@@ -77,6 +77,6 @@ export function crmogmAggregatorOver(registry: Registry): Aggregator<'crmogm'> {
 /** The methods CR-MOGM can wrap: those whose direction is Σ_t w_t g_t of the rows given, other than itself. */
 function innerNames(registry: Readonly<Record<string, Aggregator<AggregatorName>>>): string[] {
   return Object.values(registry)
-    .filter((a) => a.name !== 'crmogm' && !a.ownDirection)
+    .filter((a) => a.name !== 'crmogm' && !a.ownDirection && (declaredNeeds(a, {}).batches ?? 1) === 1)
     .map((a) => a.name);
 }

@@ -3,6 +3,7 @@ import { OptionReader, checkTaskLength } from '../../options.js';
 import { checkBaseState, checkTable, checkVector, jsonRow } from '../state.js';
 import { assertFinite, combine, computeGram } from '../matrix.js';
 import { MultilossError } from '../../../errors.js';
+import { ridgeWeightStep } from '../simplex.js';
 
 /**
  * MoCo (Fernando, Shen, Liu, Chaudhury, Murugesan & Chen, "Mitigating
@@ -94,13 +95,7 @@ export function mocoRates(o: { beta: number; betaSigma: number; gamma: number; g
  * first step, 1/T each) and the Gram matrix YY of the tracked gradients.
  */
 export function mocoLambda(previous: ArrayLike<number> | null, YY: Float64Array, T: number, g: number, rho: number): Float64Array {
-  const lambda = previous === null ? new Array<number>(T).fill(1 / T) : Array.from(previous);
-  const z = new Float64Array(T);
-  for (let i = 0; i < T; i++) {
-    let s = rho * lambda[i];
-    for (let j = 0; j < T; j++) s += YY[i * T + j] * lambda[j];
-    z[i] = lambda[i] - g * s;
-  }
+  const z = ridgeWeightStep(previous, YY, T, g, rho);
   let max = -Infinity;
   for (let i = 0; i < T; i++) max = Math.max(max, z[i]);
   if (!Number.isFinite(max)) throw new MultilossError('training', "aggregator 'moco': the weight update overflows (tracked gradients too large for gamma)");
