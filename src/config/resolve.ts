@@ -6,7 +6,7 @@ import type { HeadSpec } from '../model/heads/head.js';
 import { resolveBlock, type DenseBlockSpec } from '../model/blocks.js';
 import { resolveTrainingOptions, TRAINING_DEFAULTS, type TrainerOptions } from '../training/options.js';
 import { DEFAULT_EPOCHS, DEFAULT_EPOCHS_WITHOUT_STOPPING } from '../training/early-stopping.js';
-import type { Config } from './schema.js';
+import { isImageSource, type Config, type ImageSource } from './schema.js';
 
 /** A configuration with every default filled in: what a training run actually used. */
 export interface ResolvedConfig {
@@ -23,6 +23,27 @@ export interface ResolvedConfig {
   balance: BalanceSpec;
   /** Streaming options when the configuration says `stream` (`train --stream`). */
   stream?: { shuffleBuffer?: number };
+  /** How the training images were read, when the data are images (see ImageInputSpec). */
+  images?: ImageInputSpec;
+}
+
+/**
+ * How an image model's images are read, without their paths: the image
+ * source's options (channels, file column, …) and its kind. A model records
+ * it, so that `predict` and `evaluate` read new images exactly as training did.
+ */
+export type ImageInputSpec =
+  | ({ source: 'folder' } & Omit<Extract<ImageSource, { images: string }>, 'images' | 'labels'>)
+  | ({ source: 'idx' } & Omit<Extract<ImageSource, { idx: object }>['idx'], 'images' | 'labels'>);
+
+/** The ImageInputSpec of an image source (its options without the paths). */
+export function imageInputOf(source: ImageSource): ImageInputSpec {
+  if ('idx' in source) {
+    const { images: _images, labels: _labels, ...options } = source.idx;
+    return { source: 'idx', ...options };
+  }
+  const { images: _images, labels: _labels, ...options } = source;
+  return { source: 'folder', ...options };
 }
 
 export const DEFAULTS = {
@@ -59,5 +80,6 @@ export function resolveConfig(config: Config): ResolvedConfig {
     training: resolveTrainingOptions(config.training, validation.split > 0 || config.validation?.data !== undefined),
     balance: config.balance ?? { method: 'static' },
     stream: config.stream === true ? {} : config.stream ? { ...config.stream } : undefined,
+    ...(isImageSource(config.data) ? { images: imageInputOf(config.data) } : {}),
   };
 }

@@ -1,20 +1,40 @@
 /**
- * Predictions of a model trained on images (`fitImageModel`): the image
- * shape is checked against the model's H×W×C input first. Browser-safe.
+ * Predictions of a model trained on images (`fitImageModel`, or separate
+ * models from `fitSeparateImages`): the image shape is checked against the
+ * model's H×W×C input first. Browser-safe.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { ImageInputSpec } from '../config/resolve.js';
 import { imageSize, type ImageSet } from '../data/images/dataset.js';
 import { MultilossError } from '../errors.js';
 import type { HeadPrediction } from './heads/index.js';
+import type { MultiOutputModel } from './multi-output.js';
 import type { MultilossModel, Prediction } from './multiloss-model.js';
+import { isSeparateModels } from './separate-models.js';
 
-/** The image shape a model takes ([H, W, C]; [k] for a tabular model). */
-export function modelInputShape(model: MultilossModel): number[] {
-  return model.network.model.inputs[0].shape.slice(1) as number[];
+/** The single networks of a model: itself, or each of separate models' sub-models. */
+export function networksOf(model: MultiOutputModel | MultilossModel): readonly MultilossModel[] {
+  const m = model as MultiOutputModel;
+  return isSeparateModels(m) ? m.models : [model as MultilossModel];
+}
+
+/** The image shape a model takes ([H, W, C]; [k] for a tabular model); separate models' first sub-model's (they all take the same images). */
+export function modelInputShape(model: MultiOutputModel | MultilossModel): number[] {
+  return networksOf(model)[0].network.model.inputs[0].shape.slice(1) as number[];
+}
+
+/** How the model's training images were read (channels, file column, …; see ImageInputSpec), when it was trained from an image source. */
+export function imageInputSpecOf(model: MultiOutputModel | MultilossModel): ImageInputSpec | undefined {
+  return networksOf(model)[0].meta.config.images;
+}
+
+/** Whether a model takes images (an H×W×C input) rather than table rows. */
+export function isImageModel(model: MultiOutputModel | MultilossModel): boolean {
+  return modelInputShape(model).length === 3;
 }
 
 /** Throws a one-line error unless `shape` is the model's input shape. */
-export function checkImageShape(model: MultilossModel, shape: readonly number[], source: string): void {
+export function checkImageShape(model: MultiOutputModel | MultilossModel, shape: readonly number[], source: string): void {
   const want = modelInputShape(model);
   if (want.length !== 3) throw new MultilossError('data', `${source}: this model takes tabular rows of ${want.join('×')} features, not images`);
   if (shape.length === 3 && shape[0] === want[0] && shape[1] === want[1] && shape[2] === want[2]) return;
@@ -22,9 +42,13 @@ export function checkImageShape(model: MultilossModel, shape: readonly number[],
   throw new MultilossError('data', `${source}: images of shape ${shape.join('×')} (height×width×channels) do not fit this model's input ${want.join('×')}: ${what}`);
 }
 
-/** The saved network's outputs for a set of images, one n×units array per head. Checks the image shape first. */
-export function predictImageOutputs(model: MultilossModel, images: Pick<ImageSet, 'n' | 'shape' | 'x' | 'source'>, batchSize = 256): Float32Array[] {
+/** The saved network's outputs for a set of images, one n×units array per head (in the model's head order). Checks the image shape first. */
+export function predictImageOutputs(model: MultiOutputModel | MultilossModel, images: Pick<ImageSet, 'n' | 'shape' | 'x' | 'source'>, batchSize = 256): Float32Array[] {
   checkImageShape(model, images.shape, images.source);
+  return networksOf(model).flatMap((m) => networkOutputs(m, images, batchSize));
+}
+
+function networkOutputs(model: MultilossModel, images: Pick<ImageSet, 'n' | 'shape' | 'x' | 'source'>, batchSize: number): Float32Array[] {
   const d = imageSize(images.shape);
   if (images.x.length !== images.n * d) throw new MultilossError('data', `${images.source}: ${images.x.length} pixel values for ${images.n} images of ${images.shape.join('×')}`);
   const outs = model.heads.map((h) => new Float32Array(images.n * h.units));
@@ -40,7 +64,7 @@ export function predictImageOutputs(model: MultilossModel, images: Pick<ImageSet
 }
 
 /** Decoded predictions of every head, one object per image. */
-export function predictImages(model: MultilossModel, images: Pick<ImageSet, 'n' | 'shape' | 'x' | 'source'>): Prediction[] {
+export function predictImages(model: MultiOutputModel | MultilossModel, images: Pick<ImageSet, 'n' | 'shape' | 'x' | 'source'>): Prediction[] {
   const outs = predictImageOutputs(model, images);
   return Array.from({ length: images.n }, (_, i) => {
     const p: Record<string, HeadPrediction> = {};

@@ -19,23 +19,31 @@ import type { Table } from '../data/table.js';
 import { mapCells } from '../data/column.js';
 import { concatTables } from '../data/table-build.js';
 import { MultilossError } from '../errors.js';
-import { cellLabel, fitHead, type Head } from '../model/heads/index.js';
-import { checkImageShape } from '../model/images.js';
-import type { MultilossModel } from '../model/multiloss-model.js';
+import { cellLabel, fitHead, type Head, type HeadSpec } from '../model/heads/index.js';
+import { checkImageShape, networksOf } from '../model/images.js';
+import type { Evaluation, MultilossModel } from '../model/multiloss-model.js';
 import type { EncodedData } from './data.js';
 import { missingValuesOf, trainFitted, validationSplitOf, type FitOptions } from './fit.js';
 import type { SplitLog } from './history.js';
 import { evaluateEncoded } from './trainer.js';
-import type { TrainingCallbacks } from './types.js';
+import { subModelConfig, trainSeparately, type SeparateFitOptions } from './fit-separate.js';
+import { mergeSplitLogs, type SeparateModels } from '../model/separate-models.js';
+import type { MultiOutputModel } from '../model/multi-output.js';
 
-export interface ImageFitOptions {
+/**
+ * As for tables (`FitOptions`): callbacks, warnings (images dropped, …),
+ * checkpoints, resume, interrupt, a caller's early-stopping monitor and
+ * `onSplit` (told the validation split's images, 0-based, ascending).
+ */
+export interface ImageFitOptions extends FitOptions {
   /** Held-out images; otherwise `config.validation.split` of the training images (seeded, stratified). */
   validation?: ImageSet;
-  callbacks?: TrainingCallbacks<MultilossModel>;
-  /** Non-fatal notices (images dropped, …). */
-  warn?: (message: string) => void;
-  /** Told the validation split's images (0-based indices, ascending) before training, as `FitOptions.onSplit`. */
-  onSplit?: FitOptions['onSplit'];
+}
+
+/** Separate models on images: the options of `fitSeparate`, plus held-out images. */
+export interface SeparateImageFitOptions extends SeparateFitOptions {
+  /** Held-out images; otherwise `config.validation.split` of the training images (seeded, stratified). */
+  validation?: ImageSet;
 }
 
 function columnOf(table: Table, column: string, head: string): number {
@@ -72,30 +80,42 @@ function labelledImages(set: ImageSet, config: ResolvedConfig, warn: (m: string)
   return { set: sub, table: selectRows(table, keep) };
 }
 
-/** Trains a model on images (see the module comment). */
-export async function fitImageModel(config: ResolvedConfig, images: ImageSet, options: ImageFitOptions = {}): Promise<MultilossModel> {
-  const warn = options.warn ?? (() => undefined);
-  if (config.approach === 'separate') throw new MultilossError('config', 'approach: separate is not available for images; train one single-head configuration per target');
+/** The images a run trains and validates on (unlabelled images dropped), as `splitInput` gives a table's rows. */
+interface ImageSplit {
+  /** Every labelled training image before the validation split (the whole input when validation images were given). */
+  all: LabelledImages;
+  train: LabelledImages;
+  validation?: LabelledImages;
+}
+
+/** Checks the images, drops unlabelled ones and takes the seeded (stratified) validation split, or uses the given validation images. */
+function splitImages(config: ResolvedConfig, images: ImageSet, given: ImageSet | undefined, warn: (m: string) => void, onSplit?: FitOptions['onSplit']): ImageSplit {
   checkImageSet(images);
   if (images.n === 0) throw new MultilossError('data', `${images.source}: no images`);
   const all = labelledImages(images, config, warn);
-  let train = all;
-  let validation: LabelledImages | undefined;
-  if (options.validation) {
-    checkImageSet(options.validation);
-    if (options.validation.shape.join() !== images.shape.join()) {
-      throw new MultilossError('data', `${options.validation.source}: validation images are ${options.validation.shape.join('×')}, training images ${images.shape.join('×')}`);
+  if (given) {
+    checkImageSet(given);
+    if (given.shape.join() !== images.shape.join()) {
+      throw new MultilossError('data', `${given.source}: validation images are ${given.shape.join('×')}, training images ${images.shape.join('×')}`);
     }
-    validation = labelledImages(options.validation, config, warn);
-  } else if (config.validation.split > 0) {
+    return { all, train: all, validation: labelledImages(given, config, warn) };
+  }
+  if (config.validation.split > 0) {
     // The split of every front door (data/split.ts), on the images' indices before unlabelled ones are dropped.
     const table = imageLabels(images, config);
     const split = validationSplitOf(config, table, 'images');
     const part = (idx: number[]): LabelledImages => ({ set: subsetImages(images, idx), table: selectRows(table, idx) });
-    train = part(split.train);
-    validation = part(split.validation);
-    options.onSplit?.(split.validation);
+    onSplit?.(split.validation);
+    return { all, train: part(split.train), validation: part(split.validation) };
   }
+  return { all, train: all };
+}
+
+/** Trains a model on images (see the module comment). */
+export async function fitImageModel(config: ResolvedConfig, images: ImageSet, options: ImageFitOptions = {}): Promise<MultilossModel> {
+  const warn = options.warn ?? (() => undefined);
+  if (config.approach === 'separate') throw new MultilossError('config', 'approach: separate trains one model per target: use fitSeparateImages (the CLI does)');
+  const { all, train, validation } = splitImages(config, images, options.validation, warn, options.onSplit);
   const labelled: Table = validation ? concatTables([all.table, validation.table], all.table.source) : all.table;
   const heads: Head[] = config.heads.map((spec) => fitHead(spec, train.table, labelled));
   const shape = [...images.shape];
@@ -109,15 +129,51 @@ export async function fitImageModel(config: ResolvedConfig, images: ImageSet, op
   const trainData = encode(train);
   const validationData = validation && validation.set.n ? encode(validation) : undefined;
   const encoders = { preprocessor: pixelPreprocessor(shape), heads, missing: missingValuesOf(config), inputShape: shape };
-  return trainFitted(config, encoders, trainData, validationData, { callbacks: options.callbacks });
+  const { validation: _validation, onSplit: _onSplit, ...fit } = options;
+  return trainFitted(config, encoders, trainData, validationData, fit);
 }
 
-/** Per-head losses and metrics on labelled images. */
-export function evaluateImages(model: MultilossModel, images: ImageSet): SplitLog {
+/** The images labelled for `head` (none dropped: the same set). */
+function imagesLabelledFor(p: LabelledImages, head: HeadSpec): LabelledImages {
+  const at = mapCells(p.table.data[columnOf(p.table, head.column, head.name)], (cell) => cellLabel(cell) !== null);
+  const keep: number[] = [];
+  for (let i = 0; i < p.set.n; i++) if (at(i)) keep.push(i);
+  return keep.length === p.set.n ? p : { set: subsetImages(p.set, keep), table: selectRows(p.table, keep) };
+}
+
+/**
+ * Separate models on images (approach `separate`): one single-head model per
+ * target, each trained by `fitImageModel` on the images labelled for it, with
+ * the validation split taken once over all targets, exactly as `fitSeparate`
+ * does for tables (and through the same run: checkpoints, resume, interrupt).
+ */
+export async function fitSeparateImages(config: ResolvedConfig, images: ImageSet, options: SeparateImageFitOptions = {}): Promise<SeparateModels> {
+  const warn = options.warn ?? (() => undefined);
+  const joint: ResolvedConfig = { ...config, approach: 'joint' };
+  const { train, validation } = splitImages(joint, images, options.validation, warn, options.onSplit);
+  const configs = config.heads.map((head) => subModelConfig(config, head, config.features, options.deltaMBaseline ?? false));
+  return trainSeparately(config, configs, options, (k, fitOptions) => {
+    const head = config.heads[k];
+    const own = imagesLabelledFor(train, head);
+    let val = validation && imagesLabelledFor(validation, head);
+    if (validation && validation.set.n && val?.set.n === 0) warn(`head "${head.name}": no labelled validation image; its model trains without validation`);
+    if (val?.set.n === 0) val = undefined;
+    return fitImageModel(configs[k], own.set, { ...fitOptions, validation: val?.set });
+  });
+}
+
+/** Per-head losses and metrics on labelled images, with the number of images and of labelled images per head (as `evaluate` on a table). */
+export function evaluateImages(model: MultiOutputModel | MultilossModel, images: ImageSet): Evaluation {
   checkImageSet(images);
   checkImageShape(model, images.shape, images.source);
-  const table = normalizeMissing(labelTable(images), model.meta.missingValues);
-  model.heads.forEach((h) => columnOf(table, h.spec.column, h.name));
-  const data: EncodedData = { n: images.n, inputSize: imageSize(images.shape), inputShape: [...images.shape], x: images.x, targets: model.heads.map((h) => h.encode(table)) };
-  return evaluateEncoded(model.network, model.heads, data, model.meta.balance.weights);
+  const evaluations = networksOf(model).map((m) => {
+    const table = normalizeMissing(labelTable(images), m.meta.missingValues);
+    m.heads.forEach((h) => columnOf(table, h.spec.column, h.name));
+    const data: EncodedData = { n: images.n, inputSize: imageSize(images.shape), inputShape: [...images.shape], x: images.x, targets: m.heads.map((h) => h.encode(table)) };
+    const labelled: Record<string, number> = {};
+    m.heads.forEach((h, k) => (labelled[h.name] = data.targets[k].mask.reduce((a, b) => a + b, 0)));
+    return { split: evaluateEncoded(m.network, m.heads, data, m.meta.balance.weights), labelled };
+  });
+  const split = mergeSplitLogs(evaluations.map((e) => e.split)) as SplitLog;
+  return { ...split, rows: images.n, labelled: Object.assign({}, ...evaluations.map((e) => e.labelled)) as Record<string, number> };
 }

@@ -22,7 +22,7 @@ import { dataFingerprint, fileFingerprint } from '../../compare/run-id.js';
 import { readConfigFile } from '../../io/config-file.js';
 import { compareNotes, compareReportHtml, formatCompareTable } from '../../compare/report.js';
 import { DELTA_M_MONITOR, isDeltaMMonitor } from '../../compare/delta-m.js';
-import { parseConfig } from '../../config/schema.js';
+import { isImageSource, parseConfig } from '../../config/schema.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { MultilossError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/files.js';
@@ -215,13 +215,14 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const config = parseConfig(raw, record ? `sweep ${flags.resume}` : (flags.config ?? 'command line'));
   if (config.approach !== undefined && !flags.quiet) log(`note: compare trains both approaches; approach: ${config.approach} in the configuration is not used`);
   const resolved = resolveConfig(config);
+  if (isImageSource(config.data) || isImageSource(config.validation?.data)) throw new MultilossError('config', 'data: compare reads table files; image data are not supported by compare yet');
   const selection = { columns: configuredColumns(resolved) };
   const table = await readDataFile(config.data as string, config.format, selection);
-  const validation = config.validation?.data ? await readDataFile(config.validation.data, config.format, selection) : undefined;
+  const validation = config.validation?.data ? await readDataFile(config.validation.data as string, config.format, selection) : undefined;
   const test = flags.testData !== undefined ? await readDataFile(flags.testData, config.format, selection) : undefined;
   // Checks the split, the test data and the monitor before the first line of output: bad input stays one line.
   compareSplit(resolved, { table, validation, test });
-  const refs = await dataRefs(config.data as string, config.validation?.data, flags.testData, config.format);
+  const refs = await dataRefs(config.data as string, config.validation?.data as string | undefined, flags.testData, config.format);
   if (record) {
     for (const [what, ref] of [['data', refs.train], ['validation', refs.validation], ['test', refs.test]] as const) {
       const want = record.data[what === 'data' ? 'train' : what]?.fingerprint;

@@ -1,6 +1,9 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseConfig } from '../../config/schema.js';
+import { isImageSource, parseConfig, type Config, type ImageSource } from '../../config/schema.js';
+import type { ImageSet } from '../../data/images/dataset.js';
+import { describeImageSource, readImageSource } from '../../io/image-source.js';
+import { fitImageModel, fitSeparateImages } from '../../training/fit-images.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { initBackend } from '../../engine/backend.js';
 import { MultilossError } from '../../errors.js';
@@ -26,6 +29,14 @@ import { log, type Backend } from './shared.js';
 export interface TrainFlags {
   config?: string;
   data?: string;
+  /** Images: a folder of PNG/JPEG files (with --labels), or an IDX images file. */
+  images?: string;
+  /** With --images: the labels file (CSV) naming each image's file, or the IDX labels file. */
+  labels?: string;
+  /** With --images (a folder): the labels file's column naming each image's file (default "file"). */
+  fileColumn?: string;
+  /** With --images (a folder): 1 (grayscale) or 3 (RGB). */
+  channels?: number;
   target?: string[];
   features?: string;
   epochs?: number;
@@ -59,6 +70,8 @@ export interface TrainFlags {
 export function buildConfig(flags: TrainFlags): Record<string, unknown> {
   const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
   if (flags.data) config.data = resolve(flags.data);
+  const images = imageFlags(flags);
+  if (images) config.data = images;
   if (flags.stream) config.stream = typeof config.stream === 'object' && config.stream !== null ? config.stream : true;
   if (flags.shuffleBuffer !== undefined) {
     if (!config.stream) throw new MultilossError('usage', '--shuffle-buffer: only with --stream (or stream: true in the configuration)');
@@ -112,8 +125,40 @@ export function buildConfig(flags: TrainFlags): Record<string, unknown> {
   }
   if (flags.out) config.out = resolve(flags.out);
   if (config.targets === undefined) throw new MultilossError('usage', 'no targets: give --config FILE or at least one --target NAME:KIND');
-  if (config.data === undefined) throw new MultilossError('usage', 'no training data: give --data FILE or "data" in the config');
+  if (config.data === undefined) throw new MultilossError('usage', 'no training data: give --data FILE, --images DIR --labels FILE, or "data" in the config');
   return config;
+}
+
+/**
+ * The image source the flags name: `--images DIR --labels FILE` (a folder with
+ * its labels file), or `--images FILE [--labels FILE]` (IDX files).
+ */
+function imageFlags(flags: TrainFlags): Record<string, unknown> | undefined {
+  if (flags.images === undefined) {
+    for (const [given, flag] of [[flags.labels, '--labels'], [flags.fileColumn, '--file-column'], [flags.channels, '--channels']] as const) {
+      if (given !== undefined) throw new MultilossError('usage', `${flag}: only with --images`);
+    }
+    return undefined;
+  }
+  if (flags.data) throw new MultilossError('usage', '--data and --images: give one training data source');
+  const images = resolve(flags.images);
+  const labels = flags.labels === undefined ? undefined : resolve(flags.labels);
+  if (isFilePath(images)) {
+    for (const [given, flag] of [[flags.fileColumn, '--file-column'], [flags.channels, '--channels']] as const) {
+      if (given !== undefined) throw new MultilossError('usage', `${flag}: only with an image folder; --images ${flags.images} is a file (read as IDX)`);
+    }
+    return { idx: { images, ...(labels ? { labels } : {}) } };
+  }
+  if (!labels) throw new MultilossError('usage', `--images ${flags.images}: give the labels file naming each image (--labels FILE)`);
+  return { images, labels, ...(flags.fileColumn !== undefined ? { fileColumn: flags.fileColumn } : {}), ...(flags.channels !== undefined ? { channels: flags.channels } : {}) };
+}
+
+function isFilePath(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Paths at which two configurations differ, as "key: a vs b" (for --resume). */
@@ -130,6 +175,10 @@ function configDifferences(a: unknown, b: unknown, path = ''): string[] {
 const RUN_FLAGS: (keyof TrainFlags)[] = [
   'config',
   'data',
+  'images',
+  'labels',
+  'fileColumn',
+  'channels',
   'target',
   'features',
   'epochs',
@@ -183,8 +232,9 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     raw.out = out;
     const stream = streamingRun(flags, config.stream !== undefined && config.stream !== false, checkpoint, resolved.approach);
     const columns = configuredColumns(resolved);
-    const table = stream ? undefined : await readDataFile(config.data as string, config.format, { columns });
-    const validation = !stream && config.validation?.data ? await readDataFile(config.validation.data, config.format, { columns }) : undefined;
+    const images = isImageSource(config.data) ? readTrainingImages(config, stream) : undefined;
+    const table = stream || images ? undefined : await readDataFile(config.data as string, config.format, { columns });
+    const validation = !stream && !images && config.validation?.data ? await readDataFile(config.validation.data as string, config.format, { columns }) : undefined;
     const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
     // Checkpoints exist to resume. A run that asked for none (checkpointEvery, --checkpoint-dir,
     // --resume) still writes them (early stopping's best epochs; an interrupt must be resumable)
@@ -192,7 +242,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     const removeCheckpoints = flags.checkpointDir === undefined && !checkpoint && resolved.training.checkpointEvery === undefined && !existsSync(ckDir);
     if (!flags.quiet)
       log(
-        `multiloss ${backend.name} backend; ${table ? `${table.length} rows from ${config.data}` : `streaming ${config.data}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`,
+        `multiloss ${backend.name} backend; ${images ? `${images.train.n} images of ${images.train.shape.join('×')} from ${describeImageSource(config.data as ImageSource)}` : table ? `${table.length} rows from ${config.data as string}` : `streaming ${config.data as string}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`,
       );
     // SIGINT / SIGTERM: finish the current step, write a checkpoint, exit 130 / 143.
     const interrupt = { interrupted: false };
@@ -206,47 +256,32 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     const progress = progressCallbacks(process.stderr, flags.quiet ?? false);
     let model: MultiOutputModel;
     try {
-      model =
-        resolved.approach === 'separate'
-          ? await fitSeparate(
-              resolved,
-              { table: table as Table, validation },
-              {
-                callbacks: progress.callbacks,
-                warn: (m) => log(`warning: ${m}`),
-                onModelBegin: (k, n, head) => void (flags.quiet || log(`model ${k + 1}/${n}: head "${head}"`)),
-                checkpoint: separateCheckpointWriter(
-                  ckDir,
-                  raw,
-                  resolved.heads.map((h) => h.name),
-                ),
-                resume: checkpoint?.kind === 'separate' ? checkpoint.resume : undefined,
-                interrupt,
-              },
-            )
+      const common = { callbacks: progress.callbacks, warn: (m: string) => log(`warning: ${m}`), interrupt };
+      const separate = {
+        ...common,
+        onModelBegin: (k: number, n: number, head: string) => void (flags.quiet || log(`model ${k + 1}/${n}: head "${head}"`)),
+        checkpoint: separateCheckpointWriter(
+          ckDir,
+          raw,
+          resolved.heads.map((h) => h.name),
+        ),
+        resume: checkpoint?.kind === 'separate' ? checkpoint.resume : undefined,
+      };
+      const joint = { ...common, checkpoint: checkpointWriter(ckDir, raw), resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined };
+      const imageOptions = { validation: images?.validation };
+      model = images
+        ? resolved.approach === 'separate'
+          ? await fitSeparateImages(resolved, images.train, { ...separate, ...imageOptions })
+          : await fitImageModel(resolved, images.train, { ...joint, ...imageOptions })
+        : resolved.approach === 'separate'
+          ? await fitSeparate(resolved, { table: table as Table, validation }, separate)
           : stream
             ? await fitModelStream(
                 resolved,
-                { train: streamedTable(config.data as string, config.format, columns), validation: config.validation?.data ? streamedTable(config.validation.data, config.format, columns) : undefined },
-                {
-                  callbacks: progress.callbacks,
-                  warn: (m) => log(`warning: ${m}`),
-                  checkpoint: checkpointWriter(ckDir, raw),
-                  resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined,
-                  interrupt,
-                },
+                { train: streamedTable(config.data as string, config.format, columns), validation: config.validation?.data ? streamedTable(config.validation.data as string, config.format, columns) : undefined },
+                joint,
               )
-            : await fitModel(
-              resolved,
-              { table: table as Table, validation },
-              {
-                callbacks: progress.callbacks,
-                warn: (m) => log(`warning: ${m}`),
-                checkpoint: checkpointWriter(ckDir, raw),
-                resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined,
-                interrupt,
-              },
-            );
+            : await fitModel(resolved, { table: table as Table, validation }, joint);
     } catch (e) {
       if (e instanceof MultilossError && e.kind === 'interrupted') {
         throw new MultilossError(
@@ -300,6 +335,15 @@ function streamingRun(flags: TrainFlags, configured: boolean, checkpoint: AnyChe
   const stream = (flags.stream ?? false) || configured || saved === true;
   if (stream && approach === 'separate') throw new MultilossError('config', '--stream trains the joint model; approach: separate is not supported with --stream');
   return stream;
+}
+
+/** The training (and validation) images of a configuration whose data are images. */
+function readTrainingImages(config: Config, stream: boolean): { train: ImageSet; validation?: ImageSet } {
+  if (stream) throw new MultilossError('config', '--stream reads table files in chunks; image data are read whole (remove --stream or stream)');
+  const held = config.validation?.data;
+  if (held !== undefined && !isImageSource(held)) throw new MultilossError('config', `validation.data: the training data are images, so the validation data must be images too ({ images: DIR, labels: FILE } or { idx: … }), not ${held}`);
+  const train = readImageSource(config.data as ImageSource);
+  return { train, ...(held ? { validation: readImageSource(held) } : {}) };
 }
 
 /** A data file read in chunks, from the start each time it is opened. */
