@@ -32,13 +32,31 @@ function refusedAndNothingWritten(args: string[], pattern: RegExp, out: string):
 
 describe('CLI on images: train → predict → evaluate → info', () => {
   const model = join(dir, 'joint');
+  const report = join(dir, 'report.html');
   it('train --images --labels saves an ordinary model directory; the missing labels of one head are skipped', () => {
-    const r = cli(['train', ...imagesArgs, '--epochs', '12', '--seed', '2', '--out', model]);
+    const r = cli(['train', ...imagesArgs, '--epochs', '12', '--seed', '2', '--out', model, '--report', report]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /96 images of 8×8×1 from \S+train/);
     for (const f of ['model.json', 'weights.bin', 'multiloss.json']) assert.ok(existsSync(join(model, f)), f);
     const meta = JSON.parse(readFileSync(join(model, 'multiloss.json'), 'utf8'));
     assert.deepEqual(meta.config.images, { source: 'folder', channels: 1 });
+  });
+
+  it('--report: per-head confusion matrices on the validation images and a grid of sample images with predictions and truth', () => {
+    const html = readFileSync(report, 'utf8');
+    // The split holds 19 of the 96 images (20%); every fifth image has no horizontal label.
+    assert.match(html, /<figure class="chart" id="chart-\d+" data-chart="confusion" data-head="vertical">\n<figcaption><b>vertical: confusion matrix<\/b><span>19 labelled images · accuracy /);
+    assert.match(html, /data-chart="confusion" data-head="horizontal">\n<figcaption><b>horizontal: confusion matrix<\/b><span>1[0-9] labelled images · accuracy /);
+    const samples = [...html.matchAll(/<figure class="sample" data-sample="(img-\d{3}\.png)">\n<svg [^>]*viewBox="0 0 8 8"[^>]*>(?:<rect [^>]*\/>)+<\/svg>\n<figcaption>\1<\/figcaption>\n<ul>(.*?)<\/ul>/g)];
+    assert.equal(samples.length, 16);
+    const truth = new Map(csvRows(readFileSync(trainLabels, 'utf8')).map((row) => [row[0], row]));
+    for (const [, file, items] of samples) {
+      const [, vertical, horizontal] = truth.get(file) as string[];
+      assert.match(items, new RegExp(`<b>vertical</b> (top|bottom) <span>\\(truth ${vertical}\\)</span>`));
+      // An image without a horizontal label shows the prediction alone.
+      assert.match(items, horizontal ? new RegExp(`<b>horizontal</b> (left|right) <span>\\(truth ${horizontal}\\)</span>`) : /<li><b>horizontal<\/b> (left|right)<\/li>/);
+    }
+    assert.ok(samples.some(([, file]) => truth.get(file)?.[2] === ''), 'a sample without a horizontal label');
   });
 
   it('predict writes one row per image keyed by its file name (folder without labels, in file-name order)', () => {
@@ -130,8 +148,12 @@ out: from-config
 describe('CLI on images: approach separate', () => {
   const model = join(dir, 'separate');
   it('trains one model per target; predict, evaluate and info read the separate directory', () => {
-    const r = cli(['train', ...imagesArgs, '--approach', 'separate', '--epochs', '12', '--seed', '2', '--out', model, '--quiet']);
+    const report = join(dir, 'separate.html');
+    const r = cli(['train', ...imagesArgs, '--approach', 'separate', '--epochs', '12', '--seed', '2', '--out', model, '--quiet', '--report', report]);
     assert.equal(r.status, 0, r.stderr);
+    const html = readFileSync(report, 'utf8');
+    assert.equal([...html.matchAll(/data-chart="confusion" data-head="(vertical|horizontal)"/g)].length, 2);
+    assert.equal([...html.matchAll(/<figure class="sample"/g)].length, 16);
     const meta = JSON.parse(readFileSync(join(model, 'multiloss.json'), 'utf8'));
     assert.equal(meta.approach, 'separate');
     assert.deepEqual(

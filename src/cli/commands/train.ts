@@ -1,8 +1,8 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { isImageSource, parseConfig, type Config, type ImageSource } from '../../config/schema.js';
-import type { ImageSet } from '../../data/images/dataset.js';
-import { describeImageSource, readImageSource } from '../../io/image-source.js';
+import { subsetImages } from '../../data/images/dataset.js';
+import { describeImageSource, readNamedImages, type NamedImages } from '../../io/image-source.js';
 import { fitImageModel, fitSeparateImages } from '../../training/fit-images.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { initBackend } from '../../engine/backend.js';
@@ -232,7 +232,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     raw.out = out;
     const stream = streamingRun(flags, config.stream !== undefined && config.stream !== false, checkpoint, resolved.approach);
     const columns = configuredColumns(resolved);
-    const images = isImageSource(config.data) ? readTrainingImages(config, stream) : undefined;
+    const images = isImageSource(config.data) ? await readTrainingImages(config, stream) : undefined;
     const table = stream || images ? undefined : await readDataFile(config.data as string, config.format, { columns });
     const validation = !stream && !images && config.validation?.data ? await readDataFile(config.validation.data as string, config.format, { columns }) : undefined;
     const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
@@ -242,7 +242,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     const removeCheckpoints = flags.checkpointDir === undefined && !checkpoint && resolved.training.checkpointEvery === undefined && !existsSync(ckDir);
     if (!flags.quiet)
       log(
-        `multiloss ${backend.name} backend; ${images ? `${images.train.n} images of ${images.train.shape.join('×')} from ${describeImageSource(config.data as ImageSource)}` : table ? `${table.length} rows from ${config.data as string}` : `streaming ${config.data as string}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`,
+        `multiloss ${backend.name} backend; ${images ? `${images.train.set.n} images of ${images.train.set.shape.join('×')} from ${describeImageSource(config.data as ImageSource)}` : table ? `${table.length} rows from ${config.data as string}` : `streaming ${config.data as string}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`,
       );
     // SIGINT / SIGTERM: finish the current step, write a checkpoint, exit 130 / 143.
     const interrupt = { interrupted: false };
@@ -255,6 +255,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     process.once('SIGTERM', onSignal);
     const progress = progressCallbacks(process.stderr, flags.quiet ?? false);
     let model: MultiOutputModel;
+    // The validation split's images (indices into the training images), for the report.
+    let heldImages: number[] | undefined;
     try {
       const common = { callbacks: progress.callbacks, warn: (m: string) => log(`warning: ${m}`), interrupt };
       const separate = {
@@ -268,11 +270,11 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
         resume: checkpoint?.kind === 'separate' ? checkpoint.resume : undefined,
       };
       const joint = { ...common, checkpoint: checkpointWriter(ckDir, raw), resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined };
-      const imageOptions = { validation: images?.validation };
+      const imageOptions = { validation: images?.validation?.set, onSplit: (rows: readonly number[]) => void (heldImages = [...rows]) };
       model = images
         ? resolved.approach === 'separate'
-          ? await fitSeparateImages(resolved, images.train, { ...separate, ...imageOptions })
-          : await fitImageModel(resolved, images.train, { ...joint, ...imageOptions })
+          ? await fitSeparateImages(resolved, images.train.set, { ...separate, ...imageOptions })
+          : await fitImageModel(resolved, images.train.set, { ...joint, ...imageOptions })
         : resolved.approach === 'separate'
           ? await fitSeparate(resolved, { table: table as Table, validation }, separate)
           : stream
@@ -300,9 +302,16 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     await saveAnyModel(model, out);
     if (removeCheckpoints) rmSync(ckDir, { recursive: true, force: true });
     if (reportPath) {
-      // The rows validation metrics were computed on (with --stream they are not held: the report has no held-out plots).
-      const held = table ? splitInput(resolved, { table, validation }).validation : undefined;
-      await writeTrainingReport(asReportable(model), reportPath, { validation: held, title: `Training report: ${basename(out)}` });
+      const title = `Training report: ${basename(out)}`;
+      if (images) {
+        // The held-out images: the validation images given, or the split's (with their file names).
+        const named = images.validation ?? (heldImages?.length ? { set: subsetImages(images.train.set, heldImages), names: heldImages.map((i) => images.train.names[i]) } : undefined);
+        await writeTrainingReport(asReportable(model), reportPath, { validationImages: named?.set, imageNames: named?.names, title });
+      } else {
+        // The rows validation metrics were computed on (with --stream they are not held: the report has no held-out plots).
+        const held = table ? splitInput(resolved, { table, validation }).validation : undefined;
+        await writeTrainingReport(asReportable(model), reportPath, { validation: held, title });
+      }
     }
     const info = model.info();
     const metrics = info.metrics;
@@ -337,13 +346,13 @@ function streamingRun(flags: TrainFlags, configured: boolean, checkpoint: AnyChe
   return stream;
 }
 
-/** The training (and validation) images of a configuration whose data are images. */
-function readTrainingImages(config: Config, stream: boolean): { train: ImageSet; validation?: ImageSet } {
+/** The training (and validation) images of a configuration whose data are images, each with its name. */
+async function readTrainingImages(config: Config, stream: boolean): Promise<{ train: NamedImages; validation?: NamedImages }> {
   if (stream) throw new MultilossError('config', '--stream reads table files in chunks; image data are read whole (remove --stream or stream)');
   const held = config.validation?.data;
   if (held !== undefined && !isImageSource(held)) throw new MultilossError('config', `validation.data: the training data are images, so the validation data must be images too ({ images: DIR, labels: FILE } or { idx: … }), not ${held}`);
-  const train = readImageSource(config.data as ImageSource);
-  return { train, ...(held ? { validation: readImageSource(held) } : {}) };
+  const train = await readNamedImages(config.data as ImageSource);
+  return { train, ...(held ? { validation: await readNamedImages(held) } : {}) };
 }
 
 /** A data file read in chunks, from the start each time it is opened. */
