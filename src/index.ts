@@ -75,3 +75,4 @@ export { formatCompareTable, compareReportHtml, compareNotes, metricsDataLine } 
 
 // Image files
 export { readIdxFile, readIdxImages, readImageFolder, loadMnistDigits, type ImageFolderOptions } from './io/image-files.js';
+export { readImageSource, readNamedImages, imageReaderOptions, type NamedImages, type ImageReading, type UnlabelledFolder } from './io/image-source.js';

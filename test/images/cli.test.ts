@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { assertRefused, cli, cliWithSignal, savedWeights, tempDir } from '../helpers.js';
+import { encodeIdx } from '../../src/data/images/idx.js';
 import { pngBytes, writeImageFolder } from './image-folder.js';
 
 const dir = tempDir('multiloss-images-cli-');
@@ -132,6 +133,11 @@ out: from-config
     assert.deepEqual(savedWeights(join(dir, 'from-config')), savedWeights(flags));
   });
 
+  it('compare does not take image data yet: one line saying so', () => {
+    const config = join(dir, 'images.yaml');
+    assertRefused(cli(['compare', '--config', config, '--seeds', '1']), /data: compare reads table files; image data are not supported by compare yet$/);
+  });
+
   it('an image source without its labels file, or with an unknown key: one line naming the option', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'data: { images: train }\ntargets: [{ name: vertical, kind: classification }]\n');
@@ -142,6 +148,37 @@ out: from-config
     assertRefused(cli(['train', '--config', bad]), /bad\.yaml: data: unknown key "pictures"; expected a file path, \{ images: DIR, labels: FILE \} or \{ idx: \{ images: FILE, labels: FILE \} \}$/);
     writeFileSync(bad, 'data: { images: train, labels: train/labels.csv, channels: 2 }\ntargets: [{ name: vertical, kind: classification }]\n');
     assertRefused(cli(['train', '--config', bad]), /bad\.yaml: data\.channels: expected 1 \(grayscale\) or 3 \(RGB\)$/);
+  });
+});
+
+describe('CLI on images: IDX files', () => {
+  it('train --images FILE.idx --labels FILE.idx (label column "label"); predict keys each image by its position', () => {
+    // 40 images of 6×6: bright left half (label 0) or right half (label 1), in IDX as MNIST ships it.
+    const n = 40;
+    const pixels = new Uint8Array(n * 36);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      labels[i] = i % 2;
+      for (let p = 0; p < 36; p++) pixels[i * 36 + p] = (p % 6 < 3) === (labels[i] === 0) ? 200 + (i % 7) : 20 + (p % 5);
+    }
+    const images = join(dir, 'images.idx');
+    const labelsFile = join(dir, 'labels.idx');
+    writeFileSync(images, encodeIdx([n, 6, 6], 'uint8', pixels));
+    writeFileSync(labelsFile, encodeIdx([n], 'uint8', labels));
+    const model = join(dir, 'idx-model');
+    const r = cli(['train', '--images', images, '--labels', labelsFile, '--target', 'label:classification', '--epochs', '20', '--lr', '0.01', '--out', model, '--quiet']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(cli(['info', model]).stdout, /^input {8}images 6×6×1 \(height×width×channels: grayscale\), read from IDX files$/m);
+    const rows = csvRows(cli(['predict', model, '--images', images]).stdout);
+    assert.deepEqual(rows[0], ['image', 'label', 'label:p:0', 'label:p:1']);
+    assert.deepEqual(
+      rows.slice(1, 5).map((row) => row.slice(0, 2)),
+      [['1', '0'], ['2', '1'], ['3', '0'], ['4', '1']],
+    );
+    const config = join(dir, 'idx.yaml');
+    writeFileSync(config, 'data: { idx: { images: images.idx, labels: labels.idx, labelColumn: digit } }\ntargets: [{ name: digit, kind: classification }]\ntraining: { epochs: 1 }\nout: idx-from-config\n');
+    assert.equal(cli(['train', '--config', config, '--quiet']).status, 0);
+    assert.ok(existsSync(join(dir, 'idx-from-config', 'model.json')));
   });
 });
 
