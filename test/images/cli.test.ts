@@ -38,6 +38,8 @@ describe('CLI on images: train → predict → evaluate → info', () => {
     const r = cli(['train', ...imagesArgs, '--epochs', '12', '--seed', '2', '--out', model, '--report', report]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /96 images of 8×8×1 from \S+train/);
+    // Early stopping is on by default with the validation split, and watches the validation images.
+    assert.match(r.stderr, /^training stopped: .*best epoch \d+ restored \(validation\.\w+ /m);
     for (const f of ['model.json', 'weights.bin', 'multiloss.json']) assert.ok(existsSync(join(model, f)), f);
     const meta = JSON.parse(readFileSync(join(model, 'multiloss.json'), 'utf8'));
     assert.deepEqual(meta.config.images, { source: 'folder', channels: 1 });
@@ -53,7 +55,7 @@ describe('CLI on images: train → predict → evaluate → info', () => {
     const truth = new Map(csvRows(readFileSync(trainLabels, 'utf8')).map((row) => [row[0], row]));
     for (const [, file, items] of samples) {
       const [, vertical, horizontal] = truth.get(file) as string[];
-      assert.match(items, new RegExp(`<b>vertical</b> (top|bottom) <span>\\(truth ${vertical}\\)</span>`));
+      assert.match(items, new RegExp(`<li class="(right|wrong)"><b>vertical</b> (top|bottom) <span>\\(truth ${vertical}\\)</span>`));
       // An image without a horizontal label shows the prediction alone.
       assert.match(items, horizontal ? new RegExp(`<b>horizontal</b> (left|right) <span>\\(truth ${horizontal}\\)</span>`) : /<li><b>horizontal<\/b> (left|right)<\/li>/);
     }
@@ -141,7 +143,7 @@ out: from-config
   it('an image source without its labels file, or with an unknown key: one line naming the option', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'data: { images: train }\ntargets: [{ name: vertical, kind: classification }]\n');
-    assertRefused(cli(['train', '--config', bad]), /bad\.yaml: data\.labels: /);
+    assertRefused(cli(['train', '--config', bad]), /bad\.yaml: data\.labels: Invalid input: expected string, received undefined$/);
     writeFileSync(bad, 'data: { images: train, labels: train/labels.csv, channel: 1 }\ntargets: [{ name: vertical, kind: classification }]\n');
     assertRefused(cli(['train', '--config', bad]), /bad\.yaml: data: unknown key "channel"$/);
     writeFileSync(bad, 'data: { pictures: train }\ntargets: [{ name: vertical, kind: classification }]\n');
