@@ -14,6 +14,12 @@ const testDir = join(dir, 'test');
 const testLabels = writeImageFolder(testDir, { n: 24, seed: 9 });
 const TARGETS = ['--target', 'vertical:classification', '--target', 'horizontal:classification'];
 const imagesArgs = ['--images', trainDir, '--labels', trainLabels, '--channels', '1', ...TARGETS];
+/** The same data and targets in a configuration file beside the folder. */
+const CONFIG_DATA_AND_TARGETS = `data: { images: train, labels: train/labels.csv, channels: 1 }
+targets:
+  - { name: vertical, kind: classification }
+  - { name: horizontal, kind: classification }
+`;
 
 /** Predictions as written by `predict` to CSV: a header and one row per image. */
 function csvRows(text: string): string[][] {
@@ -120,11 +126,7 @@ describe('CLI on images: a config file', () => {
     const config = join(dir, 'images.yaml');
     writeFileSync(
       config,
-      `data: { images: train, labels: train/labels.csv, channels: 1 }
-targets:
-  - { name: vertical, kind: classification }
-  - { name: horizontal, kind: classification }
-training: { epochs: 3, seed: 2 }
+      `${CONFIG_DATA_AND_TARGETS}training: { epochs: 3, seed: 2 }
 out: from-config
 `,
     );
@@ -261,11 +263,7 @@ describe('CLI on images: interrupt and resume', () => {
   const config = join(dir, 'slow.yaml');
   writeFileSync(
     config,
-    `data: { images: train, labels: train/labels.csv, channels: 1 }
-targets:
-  - { name: vertical, kind: classification }
-  - { name: horizontal, kind: classification }
-model: { trunk: [{ type: conv, filters: 4, kernel: 3, pool: max }, 16] }
+    `${CONFIG_DATA_AND_TARGETS}model: { trunk: [{ type: conv, filters: 4, kernel: 3, pool: max }, 16] }
 validation: { split: 0.25 }
 training: { epochs: 60, batchSize: 16, seed: 5, earlyStopping: false }
 balance: { method: uncertainty }
@@ -284,8 +282,12 @@ balance: { method: uncertainty }
     assert.equal(r.code, 130, r.stderr);
     assert.match(r.stderr, /SIGINT: training interrupted after epoch \d+ \(a checkpoint was written\); resume with: multiloss train --resume \S+interrupted\.checkpoints/);
     assert.equal(existsSync(out), false);
-    const resumed = cli(['train', '--resume', `${out}.checkpoints`, '--quiet']);
+    const stopped = Number(/after epoch (\d+)/.exec(r.stderr)?.[1]);
+    const resumed = cli(['train', '--resume', `${out}.checkpoints`]);
     assert.equal(resumed.status, 0, resumed.stderr);
+    // It continued from the checkpoint (a fresh run with the same seed would end with the same weights too).
+    assert.match(resumed.stderr, new RegExp(`; resuming after epoch ${stopped}\n`));
+    assert.equal(/^epoch (\d+)\//m.exec(resumed.stderr)?.[1], String(stopped + 1));
     close(savedWeights(straight), savedWeights(out), 'joint');
   });
 
@@ -296,8 +298,12 @@ balance: { method: uncertainty }
     const r = await cliWithSignal(['train', '--config', config, '--approach', 'separate', '--out', out], 'SIGTERM', (stderr) => /model 2\/2[\s\S]*^epoch 3\//m.test(stderr));
     assert.equal(r.code, 143, r.stderr);
     assert.match(r.stderr, /SIGTERM: training interrupted in model 2 of 2 \(head "horizontal"\) after epoch \d+ \(a checkpoint was written\)/);
-    const resumed = cli(['train', '--resume', `${out}.checkpoints`, '--quiet']);
+    const stopped = Number(/after epoch (\d+)/.exec(r.stderr)?.[1]);
+    const resumed = cli(['train', '--resume', `${out}.checkpoints`]);
     assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, new RegExp(`; resuming: 1 of 2 models trained, model 2 continues after epoch ${stopped}\n`));
+    assert.doesNotMatch(resumed.stderr, /model 1\/2/);
+    assert.equal(/^epoch (\d+)\//m.exec(resumed.stderr)?.[1], String(stopped + 1));
     for (const sub of ['0-vertical', '1-horizontal']) close(savedWeights(join(straight, sub)), savedWeights(join(out, sub)), sub);
   });
 });
