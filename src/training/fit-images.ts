@@ -133,7 +133,7 @@ export async function fitImageModel(config: ResolvedConfig, images: ImageSet, op
   return trainFitted(config, encoders, trainData, validationData, fit);
 }
 
-/** The images labelled for `head` (none dropped: the same set). */
+/** The images labelled for `head` (the same object when every image is). */
 function imagesLabelledFor(p: LabelledImages, head: HeadSpec): LabelledImages {
   const at = mapCells(p.table.data[columnOf(p.table, head.column, head.name)], (cell) => cellLabel(cell) !== null);
   const keep: number[] = [];
