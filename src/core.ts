@@ -110,4 +110,4 @@ export { describeStop, effectiveEarlyStopping, DEFAULT_MONITOR, DEFAULT_PATIENCE
 export * from './model/architectures/index.js';
 export * from './data/images/index.js';
 export { fitImageModel, evaluateImages, type ImageFitOptions } from './training/fit-images.js';
-export { predictImages, predictImageOutputs, checkImageShape, modelInputShape } from './model/images.js';
+export { predictImages, predictImageOutputs, checkImageShape, modelInputShape, imageReadOptions, modelPixelTransform, type ImagesToPredict } from './model/images.js';
