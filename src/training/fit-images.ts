@@ -30,16 +30,15 @@ import type { EncodedData } from './data.js';
 import { missingValuesOf, trainFitted, validationSplitOf, type FitOptions } from './fit.js';
 import type { SplitLog } from './history.js';
 import { evaluateEncoded } from './trainer.js';
-import type { TrainingCallbacks } from './types.js';
 
-export interface ImageFitOptions {
-  /** Held-out images; otherwise `config.validation.split` of the training images (seeded, stratified). */
+/**
+ * As for tables (`FitOptions`): callbacks, warnings (images dropped, …),
+ * checkpoints, resume, interrupt, a caller's early-stopping monitor and
+ * `onSplit` (told the validation split's images, 0-based, ascending).
+ */
+export interface ImageFitOptions extends FitOptions {
+  /** Held-out images (in memory or streamed); otherwise `config.validation.split` of the training images (seeded, stratified). */
   validation?: ImageSet | ImageStream;
-  callbacks?: TrainingCallbacks<MultilossModel>;
-  /** Non-fatal notices (images dropped, …). */
-  warn?: (message: string) => void;
-  /** Told the validation split's images (0-based indices, ascending) before training, as `FitOptions.onSplit`. */
-  onSplit?: FitOptions['onSplit'];
   /**
    * Seeded augmentation of the training batches (off by default): never
    * applied to validation or final metrics. Drawn from (training.seed, epoch,
@@ -181,7 +180,8 @@ export async function fitImageModel(config: ResolvedConfig, images: Images, opti
     : undefined;
   const record: ImagePreprocessing | undefined = format ? { ...format, ...(stats ? { mean: stats.mean, std: stats.std } : {}) } : undefined;
   const encoders = { preprocessor: pixelPreprocessor(shape, stats), heads, missing: missingValuesOf(config), inputShape: shape, ...(record ? { images: record } : {}) };
-  return trainFitted(config, encoders, trainData, validationData, { callbacks: options.callbacks });
+  const { validation: _validation, augment: _augment, onSplit: _onSplit, ...fit } = options;
+  return trainFitted(config, encoders, trainData, validationData, fit);
 }
 
 function isBatchSource(v: EncodedData | BatchSource): v is BatchSource {

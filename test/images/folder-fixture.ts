@@ -48,18 +48,17 @@ export function writeImageFolder(dir: string, n: number, height: number, width: 
   return csv;
 }
 
-/** A small conv model with a class head (`shape`) and a regression head (`level`). */
+/** A small conv model with a class head (`shape`) and a regression head (`level`), as written in a configuration file. */
+export const folderRaw: Record<string, unknown> = {
+  targets: [
+    { name: 'shape', kind: 'classification' },
+    { name: 'level', kind: 'regression' },
+  ],
+  model: { trunk: [{ type: 'conv', filters: 3, kernel: 3, pool: 'max' }, 8] },
+  training: { epochs: 2, batchSize: 8, seed: 5, earlyStopping: false },
+  validation: { split: 0.25 },
+};
+
 export function folderConfig(extra: Record<string, unknown> = {}): ResolvedConfig {
-  return resolveConfig(
-    parseConfig({
-      targets: [
-        { name: 'shape', kind: 'classification' },
-        { name: 'level', kind: 'regression' },
-      ],
-      model: { trunk: [{ type: 'conv', filters: 3, kernel: 3, pool: 'max' }, 8] },
-      training: { epochs: 2, batchSize: 8, seed: 5, earlyStopping: false },
-      validation: { split: 0.25 },
-      ...extra,
-    }),
-  );
+  return resolveConfig(parseConfig({ ...folderRaw, ...extra }));
 }

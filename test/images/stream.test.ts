@@ -13,7 +13,10 @@ import { predictImageOutputs } from '../../src/model/images.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import { fitImageModel } from '../../src/training/fit-images.js';
 import { ROOT, tempDir, useDefaultBackend } from '../helpers.js';
-import { folderConfig, imageRgba, pngBytes, writeImageFolder } from './folder-fixture.js';
+import { folderConfig, folderRaw, imageRgba, pngBytes, writeImageFolder } from './folder-fixture.js';
+import { parseConfig } from '../../src/config/schema.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { checkpointWriter, disposeCheckpoint, readCheckpoint } from '../../src/io/checkpoints.js';
 
 const weights = (m: MultilossModel) => m.network.model.getWeights().map((w) => Array.from(w.dataSync()));
 
@@ -49,6 +52,39 @@ describe('streaming an image folder', () => {
     assert.ok(streamed.meta.metrics.validation);
     streamed.dispose();
     memory.dispose();
+  });
+
+  it('an augmented, standardised streaming run interrupted inside an epoch resumes to the weights of an uninterrupted run', async () => {
+    const raw = { ...folderRaw, training: { epochs: 3, batchSize: 8, seed: 5, earlyStopping: false } };
+    const config = resolveConfig(parseConfig(raw));
+    const options: ImageFolderOptions = { labels: csv, scale: 'standardize' };
+    const augment = { shift: 2, flip: true };
+    let held = 0;
+    const straight = await fitImageModel(config, streamImageFolder(options), { augment, onSplit: (rows) => (held = rows.length) });
+    const ckDir = join(dir, 'ck');
+    const interrupt = { interrupted: false };
+    await assert.rejects(
+      fitImageModel(config, streamImageFolder(options), {
+        augment,
+        checkpoint: checkpointWriter(ckDir, raw),
+        interrupt,
+        callbacks: { onBatchEnd: (log) => void (log.epoch === 2 && log.batch === 2 && (interrupt.interrupted = true)) },
+      }),
+      /training interrupted after epoch 1/,
+    );
+    const ck = await readCheckpoint(ckDir);
+    assert.equal(ck.resume.state.batch, 2);
+    assert.equal(ck.resume.state.order?.length, 30 - held, 'the epoch’s order of the training images is saved');
+    let resumed: MultilossModel;
+    try {
+      resumed = await fitImageModel(resolveConfig(parseConfig(ck.config)), streamImageFolder(options), { augment, resume: ck.resume });
+    } finally {
+      disposeCheckpoint(ck);
+    }
+    const expected = weights(straight);
+    weights(resumed).forEach((w, i) => w.forEach((v, j) => assert.ok(Math.abs(v - expected[i][j]) <= 1e-6 * Math.max(1, Math.abs(v)), `weight ${i}[${j}]: ${v} vs ${expected[i][j]}`)));
+    straight.dispose();
+    resumed.dispose();
   });
 
   it('a damaged image met during an epoch stops training with an error naming the file and row', async () => {
