@@ -86,6 +86,13 @@ describe('augmentImages', () => {
   });
 });
 
+describe('the browser entry', () => {
+  it('offers the pure pixel functions (augmentation, resizing, standardisation)', async () => {
+    const browser = await import('../../src/browser.js');
+    for (const name of ['augmentImages', 'augmentationRng', 'resizeBilinear', 'standardizePixels', 'ChannelStats', 'pixelsFromRgba']) assert.equal(typeof (browser as Record<string, unknown>)[name], 'function', name);
+  });
+});
+
 describe('transformBatches', () => {
   it('hands out the same transformed batches after a resume inside an epoch', async () => {
     const n = 10;

@@ -81,13 +81,14 @@ describe('image folder reader options', () => {
     assert.equal(std.pixels?.scale, 'standardize');
   });
 
-  it('labels from JSON: an array of objects, or one object keyed by file name — the same set as from the CSV', () => {
+  it('labels from JSON: an array of objects, JSON lines, or one object keyed by file name — the same set as from the CSV', () => {
     const fromCsv = readImageFolder({ labels: csv });
     const rows = fromCsv.files?.map((f, i) => ({ file: f.slice(dir.length + 1), shape: fromCsv.labels.shape[i], level: fromCsv.labels.level[i] })) ?? [];
     writeFileSync(join(dir, 'labels.json'), JSON.stringify(rows));
     writeFileSync(join(dir, 'keyed.json'), JSON.stringify(Object.fromEntries(rows.map(({ file, ...rest }) => [file, rest]))));
     writeFileSync(join(dir, 'named.json'), JSON.stringify(rows.map(({ file, ...rest }) => ({ image: file, ...rest }))));
-    for (const [labels, fileColumn] of [['labels.json'], ['keyed.json'], ['named.json', 'image']]) {
+    writeFileSync(join(dir, 'lines.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    for (const [labels, fileColumn] of [['labels.json'], ['keyed.json'], ['named.json', 'image'], ['lines.jsonl']]) {
       const set = readImageFolder({ labels: join(dir, labels), ...(fileColumn ? { fileColumn } : {}) });
       assert.deepEqual(set.labels, fromCsv.labels, labels);
       assert.deepEqual(set.x, fromCsv.x, labels);
