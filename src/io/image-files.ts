@@ -3,7 +3,7 @@
  * IDX files (MNIST / Fashion-MNIST, gzipped or not) and a folder of PNG/JPEG
  * files with a CSV of labels (decoded with pngjs and jpeg-js, pure JS).
  */
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, extname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -260,18 +260,85 @@ export function readImageFolder(options: ImageFolderOptions): ImageSet {
   return set;
 }
 
+/** Bytes read from each file's start when headers are checked (a JPEG's size may follow large metadata). */
+const HEADER_BYTES = 256 * 1024;
+
+/**
+ * The kind and size a PNG or JPEG header declares, from the file's first bytes;
+ * size undefined when it is not within them (a JPEG with very large metadata).
+ */
+export function imageHeader(bytes: Uint8Array): { kind: 'PNG' | 'JPEG'; height?: number; width?: number } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
+    // Signature (8 bytes), then the IHDR chunk: length (4), "IHDR" (4), width (4), height (4), big-endian.
+    if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return { kind: 'PNG' };
+    return { kind: 'PNG', width: view.getUint32(16), height: view.getUint32(20) };
+  }
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) {
+    // Markers follow SOI; a start-of-frame (C0–CF except C4 DHT, C8 JPG, CC DAC) holds height and width.
+    let at = 2;
+    while (at + 9 <= bytes.length && bytes[at] === 0xff) {
+      const marker = bytes[at + 1];
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return { kind: 'JPEG', height: view.getUint16(at + 5), width: view.getUint16(at + 7) };
+      }
+      at += 2 + view.getUint16(at + 2);
+    }
+    return { kind: 'JPEG' };
+  }
+  return undefined;
+}
+
+function readHead(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = new Uint8Array(HEADER_BYTES);
+    return buf.subarray(0, readSync(fd, buf, 0, HEADER_BYTES, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Checks every file's header before training: a PNG or JPEG signature, and
+ * without `size` the same declared size as the first image. Reads only each
+ * file's start; damage further in is found when the image is decoded.
+ */
+function checkHeaders(index: ImageFolderIndex, shape: readonly number[]): void {
+  index.files.forEach((path, i) => {
+    let head: Uint8Array;
+    try {
+      head = readHead(path);
+    } catch (e) {
+      throw new MultilossError('data', `${path}: cannot read the image (${ioMessage(e)}) (${index.where(i)})`);
+    }
+    const header = imageHeader(head);
+    if (!header) {
+      throw new MultilossError('data', `${path}: not a PNG or JPEG image (extension ${extname(path) || 'none'}, first bytes ${Array.from(head.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}) (${index.where(i)})`);
+    }
+    if (!index.format.size && header.height !== undefined && (header.height !== shape[0] || header.width !== shape[1])) {
+      throw new MultilossError(
+        'data',
+        `${path}: image is ${header.height}×${header.width} (height×width), the first image (${basename(index.files[0])}) is ${shape[0]}×${shape[1]}; all images must have the same size, or set size: [height, width] to resize them (${index.where(i)})`,
+      );
+    }
+  });
+}
+
 /**
  * An image folder larger than memory (see `ImageFolderOptions`): the file
  * list and labels are read now, the pixels of each batch when training or
  * prediction asks for them (`load`), so memory holds one batch of decoded
- * images whatever the folder's size. The first image is decoded now for the
- * shape (without `size`); a damaged or differently sized image met later
- * stops training with an error naming its file and labels row.
+ * images whatever the folder's size. Every file's header is checked now (a
+ * PNG or JPEG; without `size`, the first image's size); damage past the
+ * header stops training when the image is decoded, with an error naming its
+ * file and labels row.
  * `fitImageModel` trains on it with the same batches as on `readImageFolder`'s set.
  */
 export function streamImageFolder(options: ImageFolderOptions): ImageStream {
   const index = indexImageFolder(options);
   const shape = indexedImageShape(index);
+  checkHeaders(index, shape);
   const d = shape[0] * shape[1] * shape[2];
   const hw: [number, number] = [shape[0], shape[1]];
   return {

@@ -8,7 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { readImageFolder, streamImageFolder, type ImageFolderOptions } from '../../src/io/image-files.js';
+import jpeg from 'jpeg-js';
+import { isMultilossError } from '../../src/errors.js';
+import { imageHeader, readImageFolder, streamImageFolder, type ImageFolderOptions } from '../../src/io/image-files.js';
 import { predictImageOutputs } from '../../src/model/images.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import { fitImageModel } from '../../src/training/fit-images.js';
@@ -18,6 +20,7 @@ import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { checkpointWriter, disposeCheckpoint, readCheckpoint } from '../../src/io/checkpoints.js';
 
+const dataError = (re: RegExp) => (e: unknown) => isMultilossError(e) && e.kind === 'data' && re.test(e.message) && !e.message.includes('\n');
 const weights = (m: MultilossModel) => m.network.model.getWeights().map((w) => Array.from(w.dataSync()));
 
 describe('streaming an image folder', () => {
@@ -87,11 +90,34 @@ describe('streaming an image folder', () => {
     resumed.dispose();
   });
 
-  it('a damaged image met during an epoch stops training with an error naming the file and row', async () => {
+  it('checks every file’s header when opened: a file that is no image, a PNG or JPEG of another size — before training', () => {
+    const bad = join(dir, 'headers');
+    const labels = writeImageFolder(bad, 4, 6, 6);
+    writeFileSync(join(bad, 'img0002.png'), 'not an image');
+    assert.throws(() => streamImageFolder({ labels }), dataError(/img0002\.png: not a PNG or JPEG image .*\(labels\.csv row 3\)$/));
+    writeFileSync(join(bad, 'img0002.png'), pngBytes(imageRgba(2, 6, 7).rgba, 6, 7));
+    assert.throws(() => streamImageFolder({ labels }), dataError(/img0002\.png: image is 6×7 \(height×width\), the first image \(img0000\.png\) is 6×6; .*\(labels\.csv row 3\)$/));
+    assert.equal(streamImageFolder({ labels, size: [6, 6] }).n, 4, 'with a size, other sizes are resized');
+    writeFileSync(join(bad, 'img0002.png'), jpeg.encode({ width: 5, height: 6, data: imageRgba(2, 6, 5).rgba }, 90).data);
+    assert.throws(() => streamImageFolder({ labels }), dataError(/img0002\.png: image is 6×5 \(height×width\)/));
+  });
+
+  it('reads the size a PNG or JPEG header declares (what decoding gives)', () => {
+    for (const [h, w] of [[6, 9], [31, 2]]) {
+      const rgba = imageRgba(1, h, w).rgba;
+      assert.deepEqual(imageHeader(pngBytes(rgba, h, w)), { kind: 'PNG', height: h, width: w });
+      assert.deepEqual(imageHeader(jpeg.encode({ width: w, height: h, data: rgba }, 90).data), { kind: 'JPEG', height: h, width: w });
+    }
+    assert.equal(imageHeader(new TextEncoder().encode('GIF89a')), undefined);
+  });
+
+  it('damage past the header, met during an epoch, stops training with an error naming the file and row', async () => {
     const bad = join(dir, 'bad');
     const labels = writeImageFolder(bad, 12, 6, 6);
-    writeFileSync(join(bad, 'img0007.png'), 'damaged');
-    await assert.rejects(fitImageModel(folderConfig(), streamImageFolder({ labels })), /img0007\.png: not a PNG or JPEG image .*\(labels\.csv row 8\)$/);
+    const png = pngBytes(imageRgba(7, 6, 6).rgba, 6, 6);
+    writeFileSync(join(bad, 'img0007.png'), png.subarray(0, 40));
+    const stream = streamImageFolder({ labels });
+    await assert.rejects(fitImageModel(folderConfig(), stream), dataError(/img0007\.png: cannot decode the PNG image \(.*\) \(labels\.csv row 8\)$/));
   });
 });
 
