@@ -6,9 +6,15 @@
  * `inputShape`) through the same path as every configuration front door
  * (`trainFitted` → `runTraining`). The result is an ordinary MultilossModel:
  * saved and loaded like any other (model.json holds the H×W×C input). Its
- * feature preprocessor is the identity on H·W·C numeric "pixel_i" features,
+ * feature preprocessor is the identity (or the standardisation below) on H·W·C numeric "pixel_i" features,
  * so the model also predicts from flat pixel rows; `predictImages`
  * (model/images.ts) predicts from an ImageSet and checks the image shape.
+ * The images come in memory (an ImageSet) or streamed (an ImageStream, pixels
+ * loaded per batch, see training/image-batches.ts: the same batches, hence the
+ * same weights). A set read with `scale: 'standardize'` is standardised per
+ * channel with the training images' mean and std; the pixel preparation is
+ * recorded in the model (`meta.images`) so prediction applies the same.
+ * `augment` transforms the training batches only (`transformBatches`).
  * Browser-safe.
  */
 import type { ResolvedConfig } from '../config/resolve.js';
