@@ -7,6 +7,7 @@
 //   defaults      training defaults vs old defaults vs tuned vs trivial baselines on held-out rows (weather, penguins)
 //   table-memory  peak RSS and rows/s of train (1 epoch) in memory and --stream on a 1M / 10M-row table, beside pandas [ROWS ...]
 //   queue         a compare sweep on the local pool vs 1, 2, 4 queue worker processes (BullMQ, local redis-server)
+//   image-data    the image readers' resize (JS) vs tf.image.resizeBilinear, in one run
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
 
@@ -61,7 +62,12 @@ switch (which) {
     await runQueueBench();
     break;
   }
+  case 'image-data': {
+    const { runImageData } = await import('./image-data.js');
+    runImageData();
+    break;
+  }
   default:
-    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, table-memory, queue`);
+    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, table-memory, queue, image-data`);
     process.exit(2);
 }

@@ -74,5 +74,17 @@ export {
 export { formatCompareTable, compareReportHtml, compareNotes, metricsDataLine } from './compare/report.js';
 
 // Image files
-export { readIdxFile, readIdxImages, readImageFolder, loadMnistDigits, type ImageFolderOptions } from './io/image-files.js';
+export {
+  readIdxFile,
+  readIdxImages,
+  readImageFolder,
+  streamImageFolder,
+  readImagesForModel,
+  indexImageFolder,
+  decodeImageFile,
+  loadMnistDigits,
+  type ImageFolderOptions,
+  type ImageFolderIndex,
+  type DecodedImage,
+} from './io/image-files.js';
 export { readImageSource, readNamedImages, imageReaderOptions, type NamedImages, type ImageReading, type UnlabelledFolder } from './io/image-source.js';

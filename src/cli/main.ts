@@ -45,6 +45,8 @@ export function buildProgram(): Command {
     .option('--labels <file>', 'with --images: the labels file (CSV) naming each image file in its "file" column, or the IDX labels file')
     .option('--file-column <name>', 'with --images DIR: the labels file\'s column naming each image file (default "file")')
     .option('--channels <n>', 'with --images DIR: 1 (grayscale) or 3 (RGB, default)', number('--channels', (n) => n === 1 || n === 3, '1 or 3'))
+    .option('--size <HxW>', 'with --images: resize every image to HEIGHTxWIDTH (bilinear), e.g. 28x28')
+    .option('--scale <scale>', 'with --images: pixel values unit [0, 1] (default), symmetric [-1, 1] or standardize (per channel, training images\' mean and std)')
     .option('--target <name:kind>', 'a target column and its head kind (repeatable), e.g. species:classification', collect)
     .option('--features <columns>', 'comma-separated feature columns (default: every non-target column)')
     .option('--epochs <n>', 'training epochs', positiveInt('--epochs'))

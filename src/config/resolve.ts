@@ -23,27 +23,28 @@ export interface ResolvedConfig {
   balance: BalanceSpec;
   /** Streaming options when the configuration says `stream` (`train --stream`). */
   stream?: { shuffleBuffer?: number };
-  /** How the training images were read, when the data are images (see ImageInputSpec). */
+  /** Where the training images came from, when the data are images (see ImageInputSpec). */
   images?: ImageInputSpec;
 }
 
 /**
- * How an image model's images are read, without their paths: the image
- * source's options (channels, file column, …) and its kind. A model records
- * it, so that `predict` and `evaluate` read new images exactly as training did.
+ * Where an image model's images came from, without their paths or pixel
+ * options: the source's kind and how its labels name the images (file
+ * column, IDX label column). The pixel preparation (channels, size, scale,
+ * standardisation) is the model's `meta.images` (see `imageReadOptions`),
+ * recorded once; `predict` and `evaluate` read new images with both.
  */
-export type ImageInputSpec =
-  | ({ source: 'folder' } & Omit<Extract<ImageSource, { images: string }>, 'images' | 'labels'>)
-  | ({ source: 'idx' } & Omit<Extract<ImageSource, { idx: object }>['idx'], 'images' | 'labels'>);
+export type ImageInputSpec = ({ source: 'folder'; fileColumn?: string } | { source: 'idx'; labelColumn?: string }) & {
+  /** The training batches' seeded augmentation, when the configuration asks for one. */
+  augment?: { shift?: number; flip?: boolean };
+};
 
-/** The ImageInputSpec of an image source (its options without the paths). */
+/** The ImageInputSpec of an image source. */
 export function imageInputOf(source: ImageSource): ImageInputSpec {
-  if ('idx' in source) {
-    const { images: _images, labels: _labels, ...options } = source.idx;
-    return { source: 'idx', ...options };
-  }
-  const { images: _images, labels: _labels, ...options } = source;
-  return { source: 'folder', ...options };
+  const options = 'idx' in source ? source.idx : source;
+  const augment = options.augment !== undefined ? { augment: { ...options.augment } } : {};
+  if ('idx' in source) return { source: 'idx', ...(source.idx.labelColumn !== undefined ? { labelColumn: source.idx.labelColumn } : {}), ...augment };
+  return { source: 'folder', ...(source.fileColumn !== undefined ? { fileColumn: source.fileColumn } : {}), ...augment };
 }
 
 export const DEFAULTS = {

@@ -72,6 +72,22 @@ const ScheduleSchema = z.union([
  * image (`images` + `labels`), or IDX files (`idx: { images, labels }`, as
  * MNIST ships). Paths are relative to the config file.
  */
+const imageReadingShape = {
+  /** 1 (grayscale) or 3 (RGB; a folder's default; IDX files: the file's channels). */
+  channels: z.literal([1, 3], { error: 'expected 1 (grayscale) or 3 (RGB)' }).optional(),
+  /** [height, width] every image is resized to (bilinear); without it all images must have the same size. */
+  size: z.tuple([z.number().int().min(1), z.number().int().min(1)], { error: 'expected [height, width], two whole numbers ≥ 1' }).optional(),
+  /** Pixel values: unit [0, 1] (default), symmetric [−1, 1], standardize (per channel, with the training images' mean and std). */
+  scale: z.enum(['unit', 'symmetric', 'standardize']).optional(),
+  /** Seeded augmentation of the training batches (off by default): random shift by up to `shift` pixels, left–right flip. */
+  augment: z
+    .strictObject({
+      shift: z.number().int().min(0).optional(),
+      flip: z.boolean().optional(),
+    })
+    .optional(),
+};
+
 export const ImageFolderSourceSchema = z.strictObject({
   /** Folder holding the image files. */
   images: z.string().min(1),
@@ -79,8 +95,7 @@ export const ImageFolderSourceSchema = z.strictObject({
   labels: z.string().min(1),
   /** Column of the labels file naming each image's file (default "file"). */
   fileColumn: z.string().min(1).optional(),
-  /** 1 (grayscale) or 3 (RGB, default). */
-  channels: z.literal([1, 3], { error: 'expected 1 (grayscale) or 3 (RGB)' }).optional(),
+  ...imageReadingShape,
 });
 
 export const IdxSourceSchema = z.strictObject({
@@ -91,6 +106,7 @@ export const IdxSourceSchema = z.strictObject({
     labels: z.string().min(1).optional(),
     /** Name of the label column the labels file fills (default "label"); a target's `column` names it. */
     labelColumn: z.string().min(1).optional(),
+    ...imageReadingShape,
   }),
 });
 

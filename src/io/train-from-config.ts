@@ -1,6 +1,6 @@
 import { isImageSource, parseConfig } from '../config/schema.js';
 import { fitImageModel } from '../training/fit-images.js';
-import { readImageSource } from './image-source.js';
+import { readTrainingImages } from './image-source.js';
 import { resolveConfig } from '../config/resolve.js';
 import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
@@ -26,10 +26,10 @@ export async function trainFromConfig(
   const parsed = parseConfig(raw, typeof config === 'string' ? config : 'configuration');
   const resolved = resolveConfig(parsed);
   if (!data.table && isImageSource(parsed.data)) {
-    // Images (a folder with its labels, or IDX files): read whole, trained by fitImageModel.
-    const held = parsed.validation?.data;
-    if (held !== undefined && !isImageSource(held)) throw new MultilossError('config', 'validation.data: the training data are images, so the validation data must be images too');
-    return fitImageModel(resolved, readImageSource(parsed.data), { ...options, validation: held ? readImageSource(held) : undefined });
+    // Images (a folder with its labels, or IDX files): read whole (a folder streamed with `stream`), trained by fitImageModel.
+    const { train, validation } = readTrainingImages(parsed);
+    const augment = resolved.images?.augment;
+    return fitImageModel(resolved, train.set, { ...options, ...(validation ? { validation: validation.set } : {}), ...(augment ? { augment } : {}) });
   }
   const columns = configuredColumns(resolved);
   let table = data.table;

@@ -13,7 +13,7 @@ import type { Table } from '../data/table.js';
 import { describeBlock } from '../model/blocks.js';
 import { MultilossError } from '../errors.js';
 import { headFactory, type EncodedTargets, type Head, type HeadPrediction } from '../model/heads/index.js';
-import { imageSize, labelTable, subsetImages, type ImageSet } from '../data/images/dataset.js';
+import { imageSize, labelTable, subsetImages, type ImageSet, type ImageStream } from '../data/images/dataset.js';
 import { normalizeMissing } from '../data/missing.js';
 import { predictImageOutputs } from '../model/images.js';
 import { MAX_SAMPLES, sampleGridHtml, type ImageSample } from './image-samples.js';
@@ -49,7 +49,7 @@ export interface TrainingReportData {
    * and predicted-vs-actual plots as `validation` rows are, and as a grid of
    * sample images with each head's prediction and the truth.
    */
-  validationImages?: ImageSet;
+  validationImages?: ImageSet | ImageStream;
   /** A name per validation image for the sample grid (file names); default: its 1-based position. */
   imageNames?: readonly string[];
   /** Page title (default "Training report"). */
@@ -178,7 +178,7 @@ function heldOutRows(table: Table): (model: MultilossModel) => HeldOut {
 }
 
 /** Labelled images as a part model sees them. */
-function heldOutImages(images: ImageSet): (model: MultilossModel) => HeldOut {
+function heldOutImages(images: ImageSet | ImageStream): (model: MultilossModel) => HeldOut {
   return (model) => {
     const table = normalizeMissing(labelTable(images), model.meta.missingValues);
     return { n: images.n, targets: model.heads.map((h) => h.encode(table)), outputs: predictImageOutputs(model, images) };
@@ -278,7 +278,7 @@ function modelValidationFigures(model: MultilossModel, encoded: HeldOut, unit: s
 }
 
 /** The first `count` images with every head's decoded prediction and the truth from their labels. */
-function imageSamples(v: View, images: ImageSet, names: readonly string[] | undefined, count: number): ImageSample[] {
+function imageSamples(v: View, images: ImageSet | ImageStream, names: readonly string[] | undefined, count: number): ImageSample[] {
   const first = subsetImages(images, Array.from({ length: count }, (_, i) => i));
   const d = imageSize(first.shape);
   const decoded = v.parts.flatMap((model) => {

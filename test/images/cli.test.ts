@@ -43,12 +43,14 @@ describe('CLI on images: train → predict → evaluate → info', () => {
   it('train --images --labels saves an ordinary model directory; the missing labels of one head are skipped', () => {
     const r = cli(['train', ...imagesArgs, '--epochs', '12', '--seed', '2', '--out', model, '--report', report]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /96 images of 8×8×1 from \S+train/);
+    assert.match(r.stderr, /96 images of 8×8×1 read from \S+train/);
     // Early stopping is on by default with the validation split, and watches the validation images.
     assert.match(r.stderr, /^training stopped: .*best epoch \d+ restored \(validation\.\w+ /m);
     for (const f of ['model.json', 'weights.bin', 'multiloss.json']) assert.ok(existsSync(join(model, f)), f);
     const meta = JSON.parse(readFileSync(join(model, 'multiloss.json'), 'utf8'));
-    assert.deepEqual(meta.config.images, { source: 'folder', channels: 1 });
+    assert.deepEqual(meta.config.images, { source: 'folder' });
+    // The pixel preparation is recorded once, as meta.images.
+    assert.deepEqual(meta.images, { channels: 1, scale: 'unit' });
   });
 
   it('--report: per-head confusion matrices on the validation images and a grid of sample images with predictions and truth', () => {
@@ -110,7 +112,7 @@ describe('CLI on images: train → predict → evaluate → info', () => {
   it('info shows the input shape and channels', () => {
     const r = cli(['info', model]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^input {8}images 8×8×1 \(height×width×channels: grayscale\), read from an image folder$/m);
+    assert.match(r.stdout, /^input {8}images 8×8×1 \(height×width×channels: grayscale\), read from an image folder; new images are read with scale unit$/m);
     const json = JSON.parse(cli(['info', model, '--json']).stdout);
     assert.deepEqual(json.inputShape, [8, 8, 1]);
   });
@@ -172,7 +174,7 @@ describe('CLI on images: IDX files', () => {
     const model = join(dir, 'idx-model');
     const r = cli(['train', '--images', images, '--labels', labelsFile, '--target', 'label:classification', '--epochs', '20', '--lr', '0.01', '--out', model, '--quiet']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(cli(['info', model]).stdout, /^input {8}images 6×6×1 \(height×width×channels: grayscale\), read from IDX files$/m);
+    assert.match(cli(['info', model]).stdout, /^input {8}images 6×6×1 \(height×width×channels: grayscale\), read from IDX files; new images are read with scale unit$/m);
     const rows = csvRows(cli(['predict', model, '--images', images]).stdout);
     assert.deepEqual(rows[0], ['image', 'label', 'label:p:0', 'label:p:1']);
     assert.deepEqual(
@@ -233,12 +235,12 @@ describe('CLI on images: bad input is one line, exit 2, nothing written', () => 
   it('an image of the wrong size', () => {
     const { folder, labels } = broken('wrong-size', (f) => writeFileSync(join(f, 'img-004.png'), pngBytes(9, 8, () => [0, 0, 0])));
     const t = train(folder, labels, 'wrong-size');
-    refusedAndNothingWritten(t.args, /img-004\.png: image is 8×9, the first image is 8×8; all images must have the same size/, t.out);
+    refusedAndNothingWritten(t.args, /img-004\.png: image is 8×9 \(height×width\), the first image \(img-000\.png\) is 8×8; all images must have the same size, or set size: \[height, width\] to resize them \(labels\.csv row 5\)$/, t.out);
   });
   it('a label row naming a missing file', () => {
     const { folder, labels } = broken('missing-file', (_f, l) => writeFileSync(l, `${readFileSync(l, 'utf8')}gone.png,top,left\n`));
     const t = train(folder, labels, 'missing-file');
-    refusedAndNothingWritten(t.args, /gone\.png: cannot read the image \(no such file\)/, t.out);
+    refusedAndNothingWritten(t.args, /labels\.csv: row \d+ names gone\.png, which is not in the image folder \S+missing-file$/, t.out);
   });
   it('an unreadable folder', () => {
     const labels = join(dir, 'elsewhere.csv');
@@ -246,7 +248,7 @@ describe('CLI on images: bad input is one line, exit 2, nothing written', () => 
     const t = train(join(dir, 'no-such-folder'), labels, 'no-folder');
     refusedAndNothingWritten(t.args, /no-such-folder: no such image folder/, t.out);
     const out = join(dir, 'no-folder.csv');
-    assertRefused(cli(['predict', join(dir, 'joint'), '--images', join(dir, 'no-such-folder'), '--out', out]), /no-such-folder: cannot read the image folder \(no such file\)$/);
+    assertRefused(cli(['predict', join(dir, 'joint'), '--images', join(dir, 'no-such-folder'), '--out', out]), /no-such-folder: no such image folder$/);
     assert.equal(existsSync(out), false);
   });
   it('images of the wrong size for the model (predict)', () => {

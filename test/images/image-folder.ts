@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
+import { pngBytes as encodePng } from './folder-fixture.js';
 import { Rng } from '../../src/util/rng.js';
 
 export interface ImageFolderSpec {
@@ -16,16 +16,13 @@ export interface ImageFolderSpec {
   missingHorizontal?: (i: number) => boolean;
 }
 
-/** Encodes an RGBA image as PNG bytes. */
+/** Encodes an opaque image given by `pixel` (RGB) as PNG bytes. */
 export function pngBytes(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]): Buffer {
-  const png = new PNG({ width, height });
+  const rgba = Buffer.alloc(width * height * 4);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const [r, g, b] = pixel(x, y);
-      png.data.set([r, g, b, 255], 4 * (y * width + x));
-    }
+    for (let x = 0; x < width; x++) rgba.set([...pixel(x, y), 255], 4 * (y * width + x));
   }
-  return PNG.sync.write(png);
+  return encodePng(rgba, height, width);
 }
 
 /** Writes `dir/img-000.png`, … and `dir/labels.csv` (file, vertical, horizontal); returns the labels' path. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { evaluateImages, fitSeparateImages, imageInputSpecOf, isImageModel, parseConfig, predictImages, readImageSource, resolveConfig, trainFromConfig } from '../../src/index.js';
+import { evaluateImages, fitSeparateImages, imageInputSpecOf, imageReadOptions, isImageModel, parseConfig, predictImages, readImageSource, resolveConfig, trainFromConfig } from '../../src/index.js';
 import { tempDir, useDefaultBackend } from '../helpers.js';
 import { writeImageFolder } from './image-folder.js';
 
@@ -20,7 +20,9 @@ describe('image sources through the library', () => {
     const model = await trainFromConfig(config);
     try {
       assert.ok(isImageModel(model));
-      assert.deepEqual(imageInputSpecOf(model), { source: 'folder', channels: 1 });
+      assert.deepEqual(imageInputSpecOf(model), { source: 'folder' });
+      // The pixel preparation is recorded once, in meta.images (not in the configuration's image spec).
+      assert.deepEqual(imageReadOptions(model), { channels: 1, scale: 'unit' });
       // Validated on the 16 held-out images every epoch.
       assert.equal(model.meta.history.length, 2);
       assert.ok(model.meta.history.every((e) => e.validation !== undefined));
@@ -33,7 +35,7 @@ describe('image sources through the library', () => {
   it('validation.data must be images when the training data are', async () => {
     const config = join(dir, 'mixed.yaml');
     writeFileSync(config, `data: { images: train, labels: train/labels.csv }\nvalidation: { data: train/labels.csv }\n${TARGETS}`);
-    await assert.rejects(trainFromConfig(config), /^MultilossError: validation\.data: the training data are images, so the validation data must be images too$/);
+    await assert.rejects(trainFromConfig(config), /^MultilossError: validation\.data: the training data are images, so the validation data must be images too \(\{ images: DIR, labels: FILE \} or \{ idx: … \}\), not \S+labels\.csv$/);
   });
 
   it('fitSeparateImages: one model per head, each on the images labelled for it; predictions and evaluation as a joint model gives them', async () => {

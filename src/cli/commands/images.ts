@@ -1,7 +1,7 @@
 import { MultilossError } from '../../errors.js';
 import { modelImageSource, readNamedImages, type NamedImages } from '../../io/image-source.js';
 import { loadAnyModel } from '../../io/separate-dir.js';
-import { imageInputSpecOf, isImageModel, modelInputShape } from '../../model/images.js';
+import { isImageModel, modelInputShape } from '../../model/images.js';
 import type { MultiOutputModel } from '../../model/multi-output.js';
 
 /** `predict` and `evaluate` on images instead of a data file. */
@@ -16,7 +16,7 @@ export interface ImageFlags {
 
 /**
  * Loads an image model and reads the images `--images` names, as the model
- * was trained to read them (its channels and recorded reader options).
+ * was trained to read them (its recorded channels, size and scale: see `modelImageSource`).
  * `needLabels`: evaluation needs the labels file.
  */
 export async function loadImageModel(
@@ -32,9 +32,8 @@ export async function loadImageModel(
   const model = await loadAnyModel(dir);
   try {
     if (!isImageModel(model)) throw new MultilossError('data', `${dir}: this model takes table rows (${modelInputShape(model).join('×')} features), not images; give --data FILE`);
-    const shape = modelInputShape(model);
-    const source = modelImageSource(imageInputSpecOf(model), { images: flags.images as string, labels: flags.labels, fileColumn: flags.fileColumn }, shape[2]);
-    return { model, images: await readNamedImages(source) };
+    const source = modelImageSource(model, { images: flags.images as string, labels: flags.labels, fileColumn: flags.fileColumn });
+    return { model, images: readNamedImages(source) };
   } catch (e) {
     model.dispose();
     throw e;

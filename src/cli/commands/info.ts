@@ -4,7 +4,7 @@ import { MultilossError } from '../../errors.js';
 import { loadAnyModel } from '../../io/separate-dir.js';
 import { fmt, metricsTable, stopLines, table } from '../format.js';
 import { describeBlock } from '../../model/blocks.js';
-import { imageInputSpecOf, isImageModel, modelInputShape } from '../../model/images.js';
+import { imageInputSpecOf, imageReadOptions, isImageModel, modelInputShape } from '../../model/images.js';
 
 import type { Backend } from './shared.js';
 
@@ -23,8 +23,10 @@ export async function runInfo(posModel: string | undefined, flags: InfoFlags): P
   // An image model's "features" are its pixels: shown as the image shape it takes.
   const imageShape = isImageModel(model) ? modelInputShape(model) : undefined;
   const spec = imageShape ? imageInputSpecOf(model) : undefined;
+  // How new images are read for it (channels, size, scale): what predict and evaluate apply.
+  const read = imageShape ? imageReadOptions(model) : undefined;
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ ...info, ...(imageShape ? { inputShape: imageShape, ...(spec ? { images: spec } : {}) } : {}), backend }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...info, ...(imageShape ? { inputShape: imageShape, ...(spec ? { images: spec } : {}), ...(read ? { read } : {}) } : {}), backend }, null, 2)}\n`);
   } else {
     const lines = [
       `model        ${resolve(dir)}`,
@@ -33,7 +35,7 @@ export async function runInfo(posModel: string | undefined, flags: InfoFlags): P
       `approach     ${info.approach}${info.approach === 'separate' ? ` (${info.heads.length} models, one per head)` : ''}`,
       `parameters   ${info.parameters}`,
       imageShape
-        ? `input        images ${imageShape.join('×')} (height×width×channels: ${imageShape[2] === 1 ? 'grayscale' : imageShape[2] === 3 ? 'RGB' : `${imageShape[2]} channels`})${spec ? `, read from ${spec.source === 'idx' ? 'IDX files' : 'an image folder'}` : ''}`
+        ? `input        images ${imageShape.join('×')} (height×width×channels: ${imageShape[2] === 1 ? 'grayscale' : imageShape[2] === 3 ? 'RGB' : `${imageShape[2]} channels`})${spec ? `, read from ${spec.source === 'idx' ? 'IDX files' : 'an image folder'}` : ''}${read ? `; new images are read with ${read.size ? `size ${read.size.join('×')}, ` : ''}scale ${read.scale}` : ''}`
         : `features     ${info.features.length} columns → ${info.inputSize} inputs: ${info.features.map((f) => `${f.name} (${f.type})`).join(', ')}`,
       `trunk        ${info.trunk.map(describeBlock).join(' → ') || '(none)'}`,
       info.update

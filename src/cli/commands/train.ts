@@ -1,8 +1,8 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { isImageSource, parseConfig, type Config, type ImageSource } from '../../config/schema.js';
-import { subsetImages } from '../../data/images/dataset.js';
-import { describeImageSource, readNamedImages, type NamedImages } from '../../io/image-source.js';
+import { isImageSource, parseConfig, type ImageSource } from '../../config/schema.js';
+import { imagesAt, isImageStream } from '../../data/images/dataset.js';
+import { describeImageSource, readTrainingImages } from '../../io/image-source.js';
 import { fitImageModel, fitSeparateImages } from '../../training/fit-images.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { initBackend } from '../../engine/backend.js';
@@ -37,6 +37,10 @@ export interface TrainFlags {
   fileColumn?: string;
   /** With --images (a folder): 1 (grayscale) or 3 (RGB). */
   channels?: number;
+  /** With --images: HEIGHTxWIDTH every image is resized to. */
+  size?: string;
+  /** With --images: unit, symmetric or standardize (checked by the configuration's schema). */
+  scale?: string;
   target?: string[];
   features?: string;
   epochs?: number;
@@ -135,7 +139,7 @@ export function buildConfig(flags: TrainFlags): Record<string, unknown> {
  */
 function imageFlags(flags: TrainFlags): Record<string, unknown> | undefined {
   if (flags.images === undefined) {
-    for (const [given, flag] of [[flags.labels, '--labels'], [flags.fileColumn, '--file-column'], [flags.channels, '--channels']] as const) {
+    for (const [given, flag] of [[flags.labels, '--labels'], [flags.fileColumn, '--file-column'], [flags.channels, '--channels'], [flags.size, '--size'], [flags.scale, '--scale']] as const) {
       if (given !== undefined) throw new MultilossError('usage', `${flag}: only with --images`);
     }
     return undefined;
@@ -143,14 +147,22 @@ function imageFlags(flags: TrainFlags): Record<string, unknown> | undefined {
   if (flags.data) throw new MultilossError('usage', '--data and --images: give one training data source');
   const images = resolve(flags.images);
   const labels = flags.labels === undefined ? undefined : resolve(flags.labels);
+  const pixels = { ...(flags.size !== undefined ? { size: sizeFlag(flags.size) } : {}), ...(flags.scale !== undefined ? { scale: flags.scale } : {}) };
   if (isFilePath(images)) {
     for (const [given, flag] of [[flags.fileColumn, '--file-column'], [flags.channels, '--channels']] as const) {
       if (given !== undefined) throw new MultilossError('usage', `${flag}: only with an image folder; --images ${flags.images} is a file (read as IDX)`);
     }
-    return { idx: { images, ...(labels ? { labels } : {}) } };
+    return { idx: { images, ...(labels ? { labels } : {}), ...pixels } };
   }
   if (!labels) throw new MultilossError('usage', `--images ${flags.images}: give the labels file naming each image (--labels FILE)`);
-  return { images, labels, ...(flags.fileColumn !== undefined ? { fileColumn: flags.fileColumn } : {}), ...(flags.channels !== undefined ? { channels: flags.channels } : {}) };
+  return { images, labels, ...(flags.fileColumn !== undefined ? { fileColumn: flags.fileColumn } : {}), ...(flags.channels !== undefined ? { channels: flags.channels } : {}), ...pixels };
+}
+
+/** `--size HxW` as [height, width]. */
+function sizeFlag(size: string): [number, number] {
+  const m = /^(\d+)[x×](\d+)$/i.exec(size.trim());
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new MultilossError('usage', `--size ${size}: expected HEIGHTxWIDTH, two whole numbers ≥ 1 (e.g. 28x28)`);
+  return [Number(m[1]), Number(m[2])];
 }
 
 function isFilePath(path: string): boolean {
@@ -179,6 +191,8 @@ const RUN_FLAGS: (keyof TrainFlags)[] = [
   'labels',
   'fileColumn',
   'channels',
+  'size',
+  'scale',
   'target',
   'features',
   'epochs',
@@ -230,9 +244,10 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     }
     const out = config.out ?? resolve('multiloss-model');
     raw.out = out;
-    const stream = streamingRun(flags, config.stream !== undefined && config.stream !== false, checkpoint, resolved.approach);
+    // Image folders stream through readTrainingImages (pixels decoded per batch, any approach); tables through streamingRun's checks.
+    const images = isImageSource(config.data) ? readTrainingImages(config) : undefined;
+    const stream = !images && streamingRun(flags, config.stream !== undefined && config.stream !== false, checkpoint, resolved.approach);
     const columns = configuredColumns(resolved);
-    const images = isImageSource(config.data) ? await readTrainingImages(config, stream) : undefined;
     const table = stream || images ? undefined : await readDataFile(config.data as string, config.format, { columns });
     const validation = !stream && !images && config.validation?.data ? await readDataFile(config.validation.data as string, config.format, { columns }) : undefined;
     const ckDir = resolve(flags.checkpointDir ?? checkpointRoot ?? `${out}.checkpoints`);
@@ -242,7 +257,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     const removeCheckpoints = flags.checkpointDir === undefined && !checkpoint && resolved.training.checkpointEvery === undefined && !existsSync(ckDir);
     if (!flags.quiet)
       log(
-        `multiloss ${backend.name} backend; ${images ? `${images.train.set.n} images of ${images.train.set.shape.join('×')} from ${describeImageSource(config.data as ImageSource)}` : table ? `${table.length} rows from ${config.data as string}` : `streaming ${config.data as string}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`,
+        `multiloss ${backend.name} backend; ${images ? `${images.train.set.n} images of ${images.train.set.shape.join('×')} ${isImageStream(images.train.set) ? 'streamed' : 'read'} from ${describeImageSource(config.data as ImageSource)}` : table ? `${table.length} rows from ${config.data as string}` : `streaming ${config.data as string}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`,
       );
     // SIGINT / SIGTERM: finish the current step, write a checkpoint, exit 130 / 143.
     const interrupt = { interrupted: false };
@@ -270,7 +285,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
         resume: checkpoint?.kind === 'separate' ? checkpoint.resume : undefined,
       };
       const joint = { ...common, checkpoint: checkpointWriter(ckDir, raw), resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined };
-      const imageOptions = { validation: images?.validation?.set, onSplit: (rows: readonly number[]) => void (heldImages = [...rows]) };
+      const augment = resolved.images?.augment;
+      const imageOptions = { validation: images?.validation?.set, ...(augment ? { augment } : {}), onSplit: (rows: readonly number[]) => void (heldImages = [...rows]) };
       model = images
         ? resolved.approach === 'separate'
           ? await fitSeparateImages(resolved, images.train.set, { ...separate, ...imageOptions })
@@ -305,7 +321,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       const title = `Training report: ${basename(out)}`;
       if (images) {
         // The held-out images: the validation images given, or the split's (with their file names).
-        const named = images.validation ?? (heldImages?.length ? { set: subsetImages(images.train.set, heldImages), names: heldImages.map((i) => images.train.names[i]) } : undefined);
+        const named = images.validation ?? (heldImages?.length ? { set: imagesAt(images.train.set, heldImages), names: heldImages.map((i) => images.train.names[i]) } : undefined);
         await writeTrainingReport(asReportable(model), reportPath, { validationImages: named?.set, imageNames: named?.names, title });
       } else {
         // The rows validation metrics were computed on (with --stream they are not held: the report has no held-out plots).
@@ -344,15 +360,6 @@ function streamingRun(flags: TrainFlags, configured: boolean, checkpoint: AnyChe
   const stream = (flags.stream ?? false) || configured || saved === true;
   if (stream && approach === 'separate') throw new MultilossError('config', '--stream trains the joint model; approach: separate is not supported with --stream');
   return stream;
-}
-
-/** The training (and validation) images of a configuration whose data are images, each with its name. */
-async function readTrainingImages(config: Config, stream: boolean): Promise<{ train: NamedImages; validation?: NamedImages }> {
-  if (stream) throw new MultilossError('config', '--stream reads table files in chunks; image data are read whole (remove --stream or stream)');
-  const held = config.validation?.data;
-  if (held !== undefined && !isImageSource(held)) throw new MultilossError('config', `validation.data: the training data are images, so the validation data must be images too ({ images: DIR, labels: FILE } or { idx: … }), not ${held}`);
-  const train = await readNamedImages(config.data as ImageSource);
-  return { train, ...(held ? { validation: await readNamedImages(held) } : {}) };
 }
 
 /** A data file read in chunks, from the start each time it is opened. */
