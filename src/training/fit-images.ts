@@ -53,7 +53,7 @@ function columnOf(table: Table, column: string, head: string): number {
 }
 
 /** Images with their label table. */
-interface LabelledImages {
+export interface LabelledImages {
   set: ImageSet;
   table: Table;
 }
@@ -81,7 +81,7 @@ function labelledImages(set: ImageSet, config: ResolvedConfig, warn: (m: string)
 }
 
 /** The images a run trains and validates on (unlabelled images dropped), as `splitInput` gives a table's rows. */
-interface ImageSplit {
+export interface ImageSplit {
   /** Every labelled training image before the validation split (the whole input when validation images were given). */
   all: LabelledImages;
   train: LabelledImages;
@@ -89,7 +89,7 @@ interface ImageSplit {
 }
 
 /** Checks the images, drops unlabelled ones and takes the seeded (stratified) validation split, or uses the given validation images. */
-function splitImages(config: ResolvedConfig, images: ImageSet, given: ImageSet | undefined, warn: (m: string) => void, onSplit?: FitOptions['onSplit']): ImageSplit {
+export function splitImages(config: ResolvedConfig, images: ImageSet, given: ImageSet | undefined, warn: (m: string) => void, onSplit?: FitOptions['onSplit']): ImageSplit {
   checkImageSet(images);
   if (images.n === 0) throw new MultilossError('data', `${images.source}: no images`);
   const all = labelledImages(images, config, warn);
