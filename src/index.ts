@@ -26,6 +26,9 @@ export { saveAnyModel, loadAnyModel, saveSeparate, loadSeparate, isSeparateDir }
 export {
   compare,
   compareSplit,
+  compareImages,
+  compareImageSplit,
+  type CompareImages,
   compareTasks,
   compareHeads,
   checkMethods,

@@ -28,8 +28,7 @@ export async function trainFromConfig(
   if (!data.table && isImageSource(parsed.data)) {
     // Images (a folder with its labels, or IDX files): read whole (a folder streamed with `stream`), trained by fitImageModel.
     const { train, validation } = readTrainingImages(parsed);
-    const augment = resolved.images?.augment;
-    return fitImageModel(resolved, train.set, { ...options, ...(validation ? { validation: validation.set } : {}), ...(augment ? { augment } : {}) });
+    return fitImageModel(resolved, train.set, { ...options, ...(validation ? { validation: validation.set } : {}) });
   }
   const columns = configuredColumns(resolved);
   let table = data.table;

@@ -14,7 +14,10 @@
  * same weights). A set read with `scale: 'standardize'` is standardised per
  * channel with the training images' mean and std; the pixel preparation is
  * recorded in the model (`meta.images`) so prediction applies the same.
- * `augment` transforms the training batches only (`transformBatches`).
+ * `augment` (the options', else the configuration's `data.augment`)
+ * transforms the training batches only (`transformBatches`).
+ * `fitSeparateImages` trains one such network per head on the images
+ * labelled for it (index lists again: a stream fits separate models too).
  * Browser-safe.
  */
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -69,7 +72,7 @@ function columnOf(table: Table, column: string, head: string): number {
 }
 
 /** Some images of a set or stream (`rows`, 0-based, in order) with their label table. */
-interface ImagePart {
+export interface ImagePart {
   images: Images;
   rows: number[];
   table: Table;
@@ -123,7 +126,7 @@ function checkSameFormat(a: Images, b: Images): void {
 }
 
 /** The images a run trains and validates on (unlabelled images dropped), as `splitInput` gives a table's rows. */
-interface ImageSplit {
+export interface ImageSplit {
   /** Every labelled training image before the validation split (the whole input when validation images were given). */
   all: ImagePart;
   train: ImagePart;
@@ -131,7 +134,7 @@ interface ImageSplit {
 }
 
 /** Checks the images, drops unlabelled ones and takes the seeded (stratified) validation split, or uses the given validation images. */
-function splitImages(config: ResolvedConfig, images: Images, given: Images | undefined, warn: (m: string) => void, onSplit?: FitOptions['onSplit']): ImageSplit {
+export function splitImages(config: ResolvedConfig, images: Images, given: Images | undefined, warn: (m: string) => void, onSplit?: FitOptions['onSplit']): ImageSplit {
   checkImageSet(images);
   if (images.n === 0) throw new MultilossError('data', `${images.source}: no images`);
   const all = labelledImages(images, config, warn);
@@ -161,10 +164,16 @@ function splitImages(config: ResolvedConfig, images: Images, given: Images | und
 export async function fitImageModel(config: ResolvedConfig, images: Images, options: ImageFitOptions = {}): Promise<MultilossModel> {
   const warn = options.warn ?? (() => undefined);
   if (config.approach === 'separate') throw new MultilossError('config', 'approach: separate trains one model per target: use fitSeparateImages (the CLI does)');
-  const augmenting = checkAugment(options.augment, 'augment');
+  const augment = augmentOf(config, options);
   const { validation: given, augment: _augment, onSplit, ...fit } = options;
   const split = splitImages(config, images, given, warn, onSplit);
-  return fitImageParts(config, split, augmenting ? options.augment : undefined, fit);
+  return fitImageParts(config, split, augment, fit);
+}
+
+/** The augmentation a run applies: the options' (library), else the configuration's (`data.augment`); undefined when it changes nothing. */
+function augmentOf(config: ResolvedConfig, options: Pick<ImageFitOptions, 'augment'>): AugmentOptions | undefined {
+  const augment = options.augment ?? config.images?.augment;
+  return checkAugment(augment, 'augment') ? augment : undefined;
 }
 
 /** Trains one network on the parts of a split (the images of `split.train` may be a subset of a set or stream, by index). */
@@ -236,7 +245,7 @@ function partLabelledFor(p: ImagePart, head: HeadSpec): ImagePart {
  */
 export async function fitSeparateImages(config: ResolvedConfig, images: Images, options: SeparateImageFitOptions = {}): Promise<SeparateModels> {
   const warn = options.warn ?? (() => undefined);
-  const augment = checkAugment(options.augment, 'augment') ? options.augment : undefined;
+  const augment = augmentOf(config, options);
   const joint: ResolvedConfig = { ...config, approach: 'joint' };
   const { train, validation } = splitImages(joint, images, options.validation, warn, options.onSplit);
   const configs = config.heads.map((head) => subModelConfig(config, head, config.features, options.deltaMBaseline ?? false));

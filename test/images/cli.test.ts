@@ -139,9 +139,21 @@ out: from-config
     assert.deepEqual(savedWeights(join(dir, 'from-config')), savedWeights(flags));
   });
 
-  it('compare does not take image data yet: one line saying so', () => {
+  it('compare on image data: separate models and the joint model under methods, the same table, JSON and HTML', () => {
     const config = join(dir, 'images.yaml');
-    assertRefused(cli(['compare', '--config', config, '--seeds', '1']), /data: compare reads table files; image data are not supported by compare yet$/);
+    const json = join(dir, 'compare.json');
+    const report = join(dir, 'compare.html');
+    const r = cli(['compare', '--config', config, '--methods', 'equal,pcgrad', '--seeds', '1', '--json', json, '--report', report, '--quiet']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^method +vertical accuracy ↑ +horizontal accuracy ↑ +Δm % ↑/m);
+    for (const row of ['separate models', 'joint equal', 'joint pcgrad']) assert.match(r.stdout, new RegExp(`^${row} +\\d\\.\\d{3} ± `, 'm'));
+    const result = JSON.parse(readFileSync(json, 'utf8'));
+    assert.deepEqual(result.runs.map((run: { label: string }) => run.label).sort(), ['equal', 'pcgrad', 'separate']);
+    // The one split of every run: 20% of the 96 images held out.
+    assert.deepEqual(result.split, { train: 77, validation: 19, seed: 2 });
+    assert.match(readFileSync(report, 'utf8'), /<table/);
+    assertRefused(cli(['compare', '--config', config, '--seeds', '1', '--test-data', trainLabels]), /--test-data: a table file; on image data the figures are computed on the validation images$/);
+    assertRefused(cli(['compare', '--config', config, '--seeds', '1', '--queue', 'redis://127.0.0.1:1']), /data: compare --queue sends table files to its workers; compare image data without --queue$/);
   });
 
   it('an image source without its labels file, or with an unknown key: one line naming the option', () => {

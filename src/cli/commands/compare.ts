@@ -4,6 +4,9 @@ import cliProgress from 'cli-progress';
 import {
   compare,
   compareBase,
+  compareImages,
+  compareImageSplit,
+  type CompareImages,
   checkMethods,
   compareSplit,
   DEFAULT_COMPARE_METHODS,
@@ -22,7 +25,10 @@ import { dataFingerprint, fileFingerprint } from '../../compare/run-id.js';
 import { readConfigFile } from '../../io/config-file.js';
 import { compareNotes, compareReportHtml, formatCompareTable } from '../../compare/report.js';
 import { DELTA_M_MONITOR, isDeltaMMonitor } from '../../compare/delta-m.js';
-import { isImageSource, parseConfig } from '../../config/schema.js';
+import { isImageSource, parseConfig, type Config, type ImageSource } from '../../config/schema.js';
+import type { Table } from '../../data/table.js';
+import { describeImageSource, readTrainingImages } from '../../io/image-source.js';
+import type { ImageSet } from '../../data/images/dataset.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { MultilossError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/files.js';
@@ -179,6 +185,26 @@ function gridOf(flags: CompareFlags): Grid {
 }
 
 /** The files' locations (absolute) and fingerprints: what queue workers read and check. */
+/** A configuration's validation data source, if any. */
+const held = (config: Config) => config.validation?.data;
+
+/**
+ * The images of a comparison on image data (read whole); refused with
+ * --queue (its jobs carry data files) and --test-data (a table file).
+ */
+function compareImageData(config: Config, flags: CompareFlags): CompareImages {
+  if (flags.queue !== undefined) throw new MultilossError('config', 'data: compare --queue sends table files to its workers; compare image data without --queue');
+  if (flags.testData !== undefined) throw new MultilossError('usage', '--test-data: a table file; on image data the figures are computed on the validation images');
+  // Read whole, as compare reads tables (its runs may go to worker threads); `stream` is not used.
+  const { train, validation } = readTrainingImages({ ...config, stream: undefined });
+  return { train: train.set as ImageSet, ...(validation ? { validation: validation.set as ImageSet } : {}) };
+}
+
+/** The file whose content identifies an image source in run ids: its labels file (IDX: its images file). */
+function imageFingerprintFile(source: ImageSource): string {
+  return 'idx' in source ? source.idx.images : source.labels;
+}
+
 async function dataRefs(data: string, validation: string | undefined, test: string | undefined, format: DataRefs['format']): Promise<DataRefs> {
   const ref = async (path: string) => ({ location: resolve(path), fingerprint: await fileFingerprint(path) });
   return {
@@ -215,14 +241,19 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const config = parseConfig(raw, record ? `sweep ${flags.resume}` : (flags.config ?? 'command line'));
   if (config.approach !== undefined && !flags.quiet) log(`note: compare trains both approaches; approach: ${config.approach} in the configuration is not used`);
   const resolved = resolveConfig(config);
-  if (isImageSource(config.data) || isImageSource(config.validation?.data)) throw new MultilossError('config', 'data: compare reads table files; image data are not supported by compare yet');
+  const images = isImageSource(config.data) ? compareImageData(config, flags) : undefined;
+  if (!images && isImageSource(held(config))) throw new MultilossError('config', 'validation.data: images, but the training data are a table file');
   const selection = { columns: configuredColumns(resolved) };
-  const table = await readDataFile(config.data as string, config.format, selection);
-  const validation = config.validation?.data ? await readDataFile(config.validation.data as string, config.format, selection) : undefined;
+  const table = images ? undefined : await readDataFile(config.data as string, config.format, selection);
+  const validation = !images && config.validation?.data ? await readDataFile(config.validation.data as string, config.format, selection) : undefined;
   const test = flags.testData !== undefined ? await readDataFile(flags.testData, config.format, selection) : undefined;
   // Checks the split, the test data and the monitor before the first line of output: bad input stays one line.
-  compareSplit(resolved, { table, validation, test });
-  const refs = await dataRefs(config.data as string, config.validation?.data as string | undefined, flags.testData, config.format);
+  if (images) compareImageSplit(resolved, images);
+  else compareSplit(resolved, { table: table as Table, validation, test });
+  const refs = images
+    ? await dataRefs(imageFingerprintFile(config.data as ImageSource), held(config) && imageFingerprintFile(held(config) as ImageSource), undefined, undefined)
+    : await dataRefs(config.data as string, config.validation?.data as string | undefined, flags.testData, config.format);
+  const dataName = images ? describeImageSource(config.data as ImageSource) : (config.data as string);
   if (record) {
     for (const [what, ref] of [['data', refs.train], ['validation', refs.validation], ['test', refs.test]] as const) {
       const want = record.data[what === 'data' ? 'train' : what]?.fingerprint;
@@ -260,7 +291,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   }
   if (!flags.quiet) {
     log(
-      `multiloss compare: separate models and the joint model under ${jointRows.join(', ')}; ${resolvedGrid.seeds.length} seed${resolvedGrid.seeds.length > 1 ? 's' : ''} each (${runs} runs); ${table.length} rows from ${config.data}${test ? `; metrics on test data ${flags.testData} (${test.length} rows)` : ''}`,
+      `multiloss compare: separate models and the joint model under ${jointRows.join(', ')}; ${resolvedGrid.seeds.length} seed${resolvedGrid.seeds.length > 1 ? 's' : ''} each (${runs} runs); ${images ? `${images.train.n} images` : `${(table as Table).length} rows`} from ${dataName}${test ? `; metrics on test data ${flags.testData} (${test.length} rows)` : ''}`,
     );
     const es = resolved.training.earlyStopping;
     if (es && isDeltaMMonitor(es.monitor)) {
@@ -272,19 +303,16 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const progress = progressReporter(flags.quiet ?? false);
   let result;
   try {
-    result = await compare(
-      resolved,
-      { table, validation, test },
-      {
-        grid,
-        dataFingerprint: fingerprint,
-        workers: flags.workers,
-        backend: flags.backend,
-        onProgress: progress.onProgress,
-        warn: (m) => log(`warning: ${m}`),
-        ...(execute ? { execute } : {}),
-      },
-    );
+    const options = {
+      grid,
+      dataFingerprint: fingerprint,
+      workers: flags.workers,
+      backend: flags.backend,
+      onProgress: progress.onProgress,
+      warn: (m: string) => log(`warning: ${m}`),
+      ...(execute ? { execute } : {}),
+    };
+    result = images ? await compareImages(resolved, images, options) : await compare(resolved, { table: table as Table, validation, test }, options);
   } finally {
     progress.done();
   }
@@ -298,7 +326,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   }
   if (flags.report) {
     const html = await compareReportHtml(result, {
-      subtitle: `${config.data} · ${result.runs.length} runs on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''} in ${duration(result.seconds)} · multiloss ${VERSION}`,
+      subtitle: `${dataName} · ${result.runs.length} runs on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''} in ${duration(result.seconds)} · multiloss ${VERSION}`,
     });
     writeFileAtomic(flags.report, html);
     if (!flags.quiet) log(`wrote ${flags.report}`);

@@ -285,8 +285,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
         resume: checkpoint?.kind === 'separate' ? checkpoint.resume : undefined,
       };
       const joint = { ...common, checkpoint: checkpointWriter(ckDir, raw), resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined };
-      const augment = resolved.images?.augment;
-      const imageOptions = { validation: images?.validation?.set, ...(augment ? { augment } : {}), onSplit: (rows: readonly number[]) => void (heldImages = [...rows]) };
+      const imageOptions = { validation: images?.validation?.set, onSplit: (rows: readonly number[]) => void (heldImages = [...rows]) };
       model = images
         ? resolved.approach === 'separate'
           ? await fitSeparateImages(resolved, images.train.set, { ...separate, ...imageOptions })
