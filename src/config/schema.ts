@@ -91,7 +91,7 @@ const imageReadingShape = {
 export const ImageFolderSourceSchema = z.strictObject({
   /** Folder holding the image files. */
   images: z.string().min(1),
-  /** Labels file (CSV): one row per image, naming its file in `fileColumn`; every other column is a label. */
+  /** Labels file (CSV/TSV, or JSON: see `ImageFolderOptions.labels`): one row per image, naming its file in `fileColumn`; every other column is a label. */
   labels: z.string().min(1),
   /** Column of the labels file naming each image's file (default "file"). */
   fileColumn: z.string().min(1).optional(),
