@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { evaluateImages, fitSeparateImages, imageInputSpecOf, imageReadOptions, isImageModel, parseConfig, predictImages, readImageSource, resolveConfig, trainFromConfig } from '../../src/index.js';
+import { evaluateImages, fitSeparateImages, imageInputSpecOf, imageReadOptions, isImageModel, parseConfig, predictImages, readImageSource, resolveConfig, streamImageFolder, trainFromConfig } from '../../src/index.js';
 import { tempDir, useDefaultBackend } from '../helpers.js';
 import { writeImageFolder } from './image-folder.js';
 
@@ -57,6 +57,30 @@ describe('image sources through the library', () => {
       assert.equal(evaluation.loss, evaluation.heads.vertical.loss + evaluation.heads.horizontal.loss);
     } finally {
       model.dispose();
+    }
+  });
+
+  it('fitSeparateImages on a streamed folder, standardised: each sub-model its own mean/std, the same weights and predictions as the folder read whole', async () => {
+    const options = { labels: join(dir, 'train', 'labels.csv'), channels: 1 as const, size: [6, 6] as [number, number], scale: 'standardize' as const };
+    const config = resolveConfig(parseConfig({ targets: [{ name: 'vertical', kind: 'classification' }, { name: 'horizontal', kind: 'classification' }], approach: 'separate', training: { epochs: 2, seed: 3, batchSize: 8 }, validation: { split: 0.25 } }));
+    const whole = await fitSeparateImages(config, readImageSource({ images: join(dir, 'train'), labels: options.labels, channels: 1, size: [6, 6], scale: 'standardize' }));
+    const streamed = await fitSeparateImages(config, streamImageFolder(options));
+    try {
+      const [v, h] = whole.models.map((m) => m.meta.images);
+      // The horizontal model trains on the images labelled for it only: other statistics.
+      assert.notEqual(v?.mean?.[0], h?.mean?.[0]);
+      streamed.models.forEach((m, k) => {
+        assert.deepEqual(m.meta.images, whole.models[k].meta.images);
+        const a = m.network.model.getWeights().map((w) => Array.from(w.dataSync()));
+        const b = whole.models[k].network.model.getWeights().map((w) => Array.from(w.dataSync()));
+        assert.deepEqual(a, b);
+      });
+      // Predictions read the 8×8 files with the models' options (resized, each network standardised with its own figures).
+      const held = streamImageFolder({ dir: join(dir, 'held'), ...imageReadOptions(whole) });
+      assert.deepEqual(predictImages(streamed, held), predictImages(whole, readImageSource({ unlabelled: { images: join(dir, 'held'), channels: 1, size: [6, 6], scale: 'standardize' } })));
+    } finally {
+      whole.dispose();
+      streamed.dispose();
     }
   });
 });
