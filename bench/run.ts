@@ -9,6 +9,7 @@
 //   images        LeNet (joint, separate) and C1 training beside PyTorch [--train N --epochs N --rounds N --c1-rows N --no-torch]
 //   queue         a compare sweep on the local pool vs 1, 2, 4 queue worker processes (BullMQ, local redis-server) [short: only the many-short-runs overhead]
 //   auto          compare --auto vs the full sweep of the same candidates: chosen method, Δm, cost [penguins weather]
+//   image-data    the image readers' resize (JS) vs tf.image.resizeBilinear, in one run
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
 
@@ -74,7 +75,12 @@ switch (which) {
     await runAutoBench(names.length ? names : ['penguins', 'weather']);
     break;
   }
+  case 'image-data': {
+    const { runImageData } = await import('./image-data.js');
+    runImageData();
+    break;
+  }
   default:
-    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, table-memory, images, queue, auto`);
+    console.error(`unknown benchmark "${which}"; available: w1, balance, native, aggregate, browser, defaults, table-memory, images, queue, auto, image-data`);
     process.exit(2);
 }

@@ -109,5 +109,17 @@ export { describeStop, effectiveEarlyStopping, DEFAULT_MONITOR, DEFAULT_PATIENCE
 // Architectures and image inputs
 export * from './model/architectures/index.js';
 export * from './data/images/index.js';
-export { fitImageModel, evaluateImages, type ImageFitOptions } from './training/fit-images.js';
-export { predictImages, predictImageOutputs, checkImageShape, modelInputShape } from './model/images.js';
+export { fitImageModel, fitSeparateImages, evaluateImages, type ImageFitOptions, type SeparateImageFitOptions } from './training/fit-images.js';
+export {
+  predictImages,
+  predictImageOutputs,
+  checkImageShape,
+  modelInputShape,
+  isImageModel,
+  imageInputSpecOf,
+  imageReadOptions,
+  modelPixelTransform,
+  type ImagesToPredict,
+} from './model/images.js';
+export { isImageSource, type ImageSource, type ImageFolderSource, type IdxSource } from './config/schema.js';
+export type { ImageInputSpec } from './config/resolve.js';

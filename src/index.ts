@@ -26,6 +26,9 @@ export { saveAnyModel, loadAnyModel, saveSeparate, loadSeparate, isSeparateDir }
 export {
   compare,
   compareSplit,
+  compareImages,
+  compareImageSplit,
+  type CompareImages,
   compareTasks,
   compareHeads,
   checkMethods,
@@ -101,4 +104,17 @@ export { type RungRow, type StepCost, type ConflictSummary } from './compare/aut
 export { formatAutoReport, autoReportHtml } from './compare/auto/report.js';
 
 // Image files
-export { readIdxFile, readIdxImages, readImageFolder, loadMnistDigits, type ImageFolderOptions } from './io/image-files.js';
+export {
+  readIdxFile,
+  readIdxImages,
+  readImageFolder,
+  streamImageFolder,
+  readImagesForModel,
+  indexImageFolder,
+  decodeImageFile,
+  loadMnistDigits,
+  type ImageFolderOptions,
+  type ImageFolderIndex,
+  type DecodedImage,
+} from './io/image-files.js';
+export { readImageSource, readNamedImages, imageReaderOptions, type NamedImages, type ImageReading, type UnlabelledFolder } from './io/image-source.js';

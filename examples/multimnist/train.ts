@@ -5,14 +5,11 @@
 //
 //   node --import tsx examples/multimnist/train.ts [--method equal] [--mode param|rep]
 //     [--train 8000] [--test 2000] [--epochs 10] [--seed 1] [--out models/multimnist]
+//
+// It imports only the package entry (here its source, ../../src/index.js; in a
+// project that depends on multiloss: from 'multiloss').
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../../src/config/schema.js';
-import { resolveConfig } from '../../src/config/resolve.js';
-import { buildMultiMnist } from '../../src/data/images/multimnist.js';
-import { evaluateImages, fitImageModel } from '../../src/training/fit-images.js';
-import { loadMnistDigits } from '../../src/io/image-files.js';
-import { initBackend } from '../../src/engine/backend.js';
-import { saveModel } from '../../src/io/model-dir.js';
+import { buildMultiMnist, evaluateImages, fitImageModel, initBackend, loadMnistDigits, parseConfig, resolveConfig, saveModel } from '../../src/index.js';
 import { multiMnistConfig } from './lenet.js';
 
 const { values } = parseArgs({

@@ -15,6 +15,8 @@ import { MultilossError } from '../errors.js';
 import { createMetrics } from '../metrics/index.js';
 import type { HeadKind } from '../model/heads/head.js';
 import type { Table } from '../data/table.js';
+import { subsetImages, type ImageSet } from '../data/images/dataset.js';
+import { splitImages, type ImagePart } from '../training/fit-images.js';
 import { fitEncoders, labelledRows, splitInput, type FitInput } from '../training/fit.js';
 import { resolveMonitor } from '../training/trainer.js';
 import type { EarlyStoppingSpec } from '../training/early-stopping.js';
@@ -441,8 +443,38 @@ export async function runTasks(tasks: readonly RunTask[], data: RunData, placeme
   return { results, failed: [] };
 }
 
+/** Image data of a comparison: the training images (split as `validation.split` says) or also held-out validation images. */
+export interface CompareImages {
+  train: ImageSet;
+  validation?: ImageSet;
+}
+
+/**
+ * The split every run of an image comparison trains and validates on, taken
+ * once as for tables (`compareSplit`); the runs' tables are the images' labels.
+ */
+export function compareImageSplit(config: ResolvedConfig, images: CompareImages, warn?: (message: string) => void): RunData {
+  const split = splitImages({ ...config, approach: 'joint' }, images.train, images.validation, warn ?? (() => undefined));
+  if (!split.validation || split.validation.rows.length === 0) throw new MultilossError('config', 'compare needs validation data: set validation.split > 0 (or --validation-split) or validation.data');
+  // Copied out of the sets: the runs (and worker threads) take plain ImageSets.
+  const own = (part: ImagePart): ImageSet => subsetImages(part.images, part.rows);
+  return { train: split.train.table, validation: split.validation.table, images: { train: own(split.train), validation: own(split.validation) } };
+}
+
+/** Trains and summarises a comparison on images (as `compare` does on tables). */
+export async function compareImages(config: ResolvedConfig, images: CompareImages, options: CompareOptions = {}): Promise<CompareResult> {
+  const fingerprint = options.dataFingerprint ?? [images.train.source, images.validation?.source ?? ''].join('|');
+  return compareOn(config, (base) => compareImageSplit(base, images, options.warn), !images.validation, { ...options, dataFingerprint: fingerprint });
+}
+
 /** Trains and summarises the comparison (see the module comment). */
 export async function compare(config: ResolvedConfig, input: CompareInput, options: CompareOptions = {}): Promise<CompareResult> {
+  const fingerprint = options.dataFingerprint ?? [input.table, input.validation, input.test].map((t) => t?.source ?? '').join('|');
+  return compareOn(config, (base) => compareSplit(base, input, options.warn), !input.validation, { ...options, dataFingerprint: fingerprint });
+}
+
+/** The comparison on the data `split` gives (`split`: whether validation is a split of the training data). */
+async function compareOn(config: ResolvedConfig, splitData: (base: ResolvedConfig) => RunData, split: boolean, options: CompareOptions & { dataFingerprint: string }): Promise<CompareResult> {
   const methodNames = options.grid?.methods === undefined ? checkMethods(options.methods ?? DEFAULT_COMPARE_METHODS) : [];
   const seedCount = options.seeds ?? DEFAULT_COMPARE_SEEDS;
   if (!Number.isInteger(seedCount) || seedCount < 1) throw new MultilossError('usage', `seeds: expected a whole number ≥ 1, got ${seedCount}`);
@@ -452,10 +484,10 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
   const base = compareBase(config);
   const earlyStopping = base.training.earlyStopping;
   const heads = compareHeads(base);
-  const data = compareSplit(base, input, options.warn);
+  const data = splitData(base);
   const grid = resolveGrid(options.grid ?? {}, base, { methods: methodNames, seeds: seedCount });
   const { seeds } = grid;
-  const fingerprint = options.dataFingerprint ?? [input.table, input.validation, input.test].map((t) => t?.source ?? '').join('|');
+  const fingerprint = options.dataFingerprint;
   const sweep = sweepTasks(base, grid, fingerprint);
   if (sweep.duplicates.length > 0) options.warn?.(`rows ${sweep.duplicates.join(', ')} train the same runs as earlier rows; each run is trained once`);
   const tunedPlan = tunedStaticPlanOf(options, base, sweep.tasks);
@@ -564,7 +596,7 @@ export async function compare(config: ResolvedConfig, input: CompareInput, optio
   const on: FiguresOf = data.test ? 'test' : 'validation';
   const { rows, best } = summarize(heads, labels, runs, on);
   const shown = data.test ?? data.validation;
-  const metricsData: MetricsData = { data: on, source: shown.source, split: !input.validation, rows: shown.length };
+  const metricsData: MetricsData = { data: on, source: shown.source, split, rows: shown.length };
   return {
     heads,
     seeds,

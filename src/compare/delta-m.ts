@@ -74,6 +74,8 @@ export async function fitWithDeltaMStopping(
   input: FitInput,
   reference: DeltaMReference,
   options: Omit<FitOptions, 'checkpoint' | 'resume'> = {},
+  /** Trains the joint model with these options (default: `fitModel` on `input`; images: `fitImageModel`). */
+  fit: (options: FitOptions) => Promise<MultilossModel> = (o) => fitModel(config, input, o),
 ): Promise<{ model: MultilossModel; stopping: DeltaMStopping }> {
   const spec: EarlyStoppingSpec | undefined = config.training.earlyStopping;
   if (!spec || !isDeltaMMonitor(spec.monitor))
@@ -108,7 +110,7 @@ export async function fitWithDeltaMStopping(
       return value;
     },
   };
-  const model = await fitModel(config, input, { ...options, monitor });
+  const model = await fit({ ...options, monitor });
   // The best epoch by the trainer's rule (an improvement is Δm > best + minDelta).
   const minDelta = spec.minDelta ?? 0;
   let best = -Infinity;

@@ -10,7 +10,9 @@ import { isSeparateModels } from '../model/separate-models.js';
 import type { EpochLog, SplitLog } from '../training/history.js';
 import { meanUpdate, type HeadUpdate } from '../training/diagnostics.js';
 import { fitSeparate } from '../training/fit-separate.js';
-import { fitModel } from '../training/fit.js';
+import { fitModel, type FitOptions } from '../training/fit.js';
+import { fitImageModel, fitSeparateImages } from '../training/fit-images.js';
+import type { ImageSet } from '../data/images/dataset.js';
 import type { MultiOutputModel } from '../model/multi-output.js';
 import { MultilossModel, type Evaluation } from '../model/multiloss-model.js';
 import { fitWithDeltaMStopping, isDeltaMMonitor, type DeltaMReference, type DeltaMStopping } from './delta-m.js';
@@ -37,10 +39,13 @@ export interface RunTask {
 
 /** The comparison's data, the same for every run. */
 export interface RunData {
+  /** The training rows; for images, their label table (what the summary counts). */
   train: Table;
   validation: Table;
   /** Held-out test rows the table is computed on (`compare --test-data`); validation still drives early stopping. */
   test?: Table;
+  /** Image data: the split's images, trained on instead of the tables. */
+  images?: { train: ImageSet; validation: ImageSet };
 }
 
 export interface RunResult {
@@ -132,17 +137,22 @@ export async function executeRun(task: RunTask, data: RunData, onEpoch?: () => v
   const start = performance.now();
   const input = { table: data.train, validation: data.validation };
   const options = { callbacks: onEpoch ? { onEpochEnd: () => onEpoch() } : {} };
+  const images = data.images;
+  // The joint model's trainer for this run's data (rows or images).
+  const fitJoint = (fit: FitOptions): Promise<MultilossModel> => (images ? fitImageModel(task.config, images.train, { ...fit, validation: images.validation }) : fitModel(task.config, input, fit));
   let model: MultiOutputModel;
   let stopping: DeltaMStopping | undefined;
   if (task.config.approach === 'separate') {
     // With a Δm monitor each separate model stops on its own head's metric (see fitSeparate).
-    model = await fitSeparate(task.config, input, { ...options, deltaMBaseline: true });
+    model = images
+      ? await fitSeparateImages(task.config, images.train, { ...options, validation: images.validation, deltaMBaseline: true })
+      : await fitSeparate(task.config, input, { ...options, deltaMBaseline: true });
   } else if (isDeltaMMonitor(task.config.training.earlyStopping?.monitor)) {
     if (!task.reference)
       throw new MultilossError('config', `run ${task.label} seed ${task.seed}: early stopping on Δm needs the separate models' metrics as its reference`);
-    ({ model, stopping } = await fitWithDeltaMStopping(task.config, input, task.reference, options));
+    ({ model, stopping } = await fitWithDeltaMStopping(task.config, input, task.reference, options, fitJoint));
   } else {
-    model = await fitModel(task.config, input, options);
+    model = await fitJoint(options);
   }
   const seconds = (performance.now() - start) / 1000;
   try {

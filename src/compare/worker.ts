@@ -13,7 +13,7 @@ const port = parentPort;
 if (!port) throw new Error('compare/worker.ts runs in a worker thread only');
 const { backend, data: cloned } = workerData as { backend?: BackendChoice; data: RunData };
 // Tables arrive structured-cloned: their columns lost their classes.
-const data: RunData = { train: reviveTable(cloned.train), validation: reviveTable(cloned.validation), ...(cloned.test ? { test: reviveTable(cloned.test) } : {}) };
+const data: RunData = { train: reviveTable(cloned.train), validation: reviveTable(cloned.validation), ...(cloned.test ? { test: reviveTable(cloned.test) } : {}), ...(cloned.images ? { images: cloned.images } : {}) };
 const post = (m: FromWorker) => port.postMessage(m);
 let warmed = false;
 

@@ -6,7 +6,7 @@ import type { HeadSpec } from '../model/heads/head.js';
 import { resolveBlock, type DenseBlockSpec } from '../model/blocks.js';
 import { resolveTrainingOptions, TRAINING_DEFAULTS, type TrainerOptions } from '../training/options.js';
 import { DEFAULT_EPOCHS, DEFAULT_EPOCHS_WITHOUT_STOPPING } from '../training/early-stopping.js';
-import type { Config } from './schema.js';
+import { isImageSource, type Config, type ImageSource } from './schema.js';
 
 /** A configuration with every default filled in: what a training run actually used. */
 export interface ResolvedConfig {
@@ -23,6 +23,28 @@ export interface ResolvedConfig {
   balance: BalanceSpec;
   /** Streaming options when the configuration says `stream` (`train --stream`). */
   stream?: { shuffleBuffer?: number };
+  /** Where the training images came from, when the data are images (see ImageInputSpec). */
+  images?: ImageInputSpec;
+}
+
+/**
+ * Where an image model's images came from, without their paths or pixel
+ * options: the source's kind and how its labels name the images (file
+ * column, IDX label column). The pixel preparation (channels, size, scale,
+ * standardisation) is the model's `meta.images` (see `imageReadOptions`),
+ * recorded once; `predict` and `evaluate` read new images with both.
+ */
+export type ImageInputSpec = ({ source: 'folder'; fileColumn?: string } | { source: 'idx'; labelColumn?: string }) & {
+  /** The training batches' seeded augmentation, when the configuration asks for one. */
+  augment?: { shift?: number; flip?: boolean };
+};
+
+/** The ImageInputSpec of an image source. */
+export function imageInputOf(source: ImageSource): ImageInputSpec {
+  const options = 'idx' in source ? source.idx : source;
+  const augment = options.augment !== undefined ? { augment: { ...options.augment } } : {};
+  if ('idx' in source) return { source: 'idx', ...(source.idx.labelColumn !== undefined ? { labelColumn: source.idx.labelColumn } : {}), ...augment };
+  return { source: 'folder', ...(source.fileColumn !== undefined ? { fileColumn: source.fileColumn } : {}), ...augment };
 }
 
 export const DEFAULTS = {
@@ -59,5 +81,6 @@ export function resolveConfig(config: Config): ResolvedConfig {
     training: resolveTrainingOptions(config.training, validation.split > 0 || config.validation?.data !== undefined),
     balance: config.balance ?? { method: 'static' },
     stream: config.stream === true ? {} : config.stream ? { ...config.stream } : undefined,
+    ...(isImageSource(config.data) ? { images: imageInputOf(config.data) } : {}),
   };
 }

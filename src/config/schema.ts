@@ -67,9 +67,69 @@ const ScheduleSchema = z.union([
   z.strictObject({ kind: z.literal('cosine'), minLearningRate: finiteNonNegative.optional(), warmupEpochs: finiteNonNegative.optional() }),
 ]);
 
+/**
+ * Images as data: a folder of PNG/JPEG files with a labels file naming each
+ * image (`images` + `labels`), or IDX files (`idx: { images, labels }`, as
+ * MNIST ships). Paths are relative to the config file.
+ */
+const imageReadingShape = {
+  /** 1 (grayscale) or 3 (RGB; a folder's default; IDX files: the file's channels). */
+  channels: z.literal([1, 3], { error: 'expected 1 (grayscale) or 3 (RGB)' }).optional(),
+  /** [height, width] every image is resized to (bilinear); without it all images must have the same size. */
+  size: z.tuple([z.number().int().min(1), z.number().int().min(1)], { error: 'expected [height, width], two whole numbers ≥ 1' }).optional(),
+  /** Pixel values: unit [0, 1] (default), symmetric [−1, 1], standardize (per channel, with the training images' mean and std). */
+  scale: z.enum(['unit', 'symmetric', 'standardize']).optional(),
+  /** Seeded augmentation of the training batches (off by default): random shift by up to `shift` pixels, left–right flip. */
+  augment: z
+    .strictObject({
+      shift: z.number().int().min(0).optional(),
+      flip: z.boolean().optional(),
+    })
+    .optional(),
+};
+
+export const ImageFolderSourceSchema = z.strictObject({
+  /** Folder holding the image files. */
+  images: z.string().min(1),
+  /** Labels file (CSV/TSV, or JSON: see `ImageFolderOptions.labels`): one row per image, naming its file in `fileColumn`; every other column is a label. */
+  labels: z.string().min(1),
+  /** Column of the labels file naming each image's file (default "file"). */
+  fileColumn: z.string().min(1).optional(),
+  ...imageReadingShape,
+});
+
+export const IdxSourceSchema = z.strictObject({
+  idx: z.strictObject({
+    /** IDX images file (n×H×W or n×H×W×C; gzipped or not). */
+    images: z.string().min(1),
+    /** IDX labels file (n values). */
+    labels: z.string().min(1).optional(),
+    /** Name of the label column the labels file fills (default "label"); a target's `column` names it. */
+    labelColumn: z.string().min(1).optional(),
+    ...imageReadingShape,
+  }),
+});
+
+export type ImageFolderSource = z.infer<typeof ImageFolderSourceSchema>;
+export type IdxSource = z.infer<typeof IdxSourceSchema>;
+/** Image data of a configuration: a folder with a labels file, or IDX files. */
+export type ImageSource = ImageFolderSource | IdxSource;
+
+/** A data source: a table file (a path) or images. */
+const DataSourceSchema = z.union([z.string().min(1), IdxSourceSchema, ImageFolderSourceSchema]);
+
+/** Whether a configuration's data source is images (a folder with labels, or IDX files) rather than a table file. */
+export function isImageSource(data: unknown): data is ImageSource {
+  return typeof data === 'object' && data !== null && !Array.isArray(data);
+}
+
 export const ConfigSchema = z.strictObject({
-  /** Training data file (CSV, JSON, JSON lines, Parquet or Arrow IPC), relative to the config file. */
-  data: z.string().min(1).optional(),
+  /**
+   * Training data: a file (CSV, JSON, JSON lines, Parquet or Arrow IPC), or
+   * images (`{ images: DIR, labels: FILE }` or `{ idx: { images, labels } }`);
+   * paths relative to the config file.
+   */
+  data: DataSourceSchema.optional(),
   format: z.enum(['csv', 'json', 'jsonl', 'parquet', 'arrow']).optional(),
   /** Read the data in chunks, never whole: one pass to fit the preprocessing, one per epoch to train (`train --stream`). */
   // `true`, or options: { shuffleBuffer: rows in the seeded shuffle buffer (default 16,384; 1 = file order) }.
@@ -81,7 +141,7 @@ export const ConfigSchema = z.strictObject({
   validation: z
     .strictObject({
       split: z.number().min(0).lt(1).optional(),
-      data: z.string().min(1).optional(),
+      data: DataSourceSchema.optional(),
       stratify: z.boolean().optional(),
     })
     .optional(),
@@ -140,10 +200,31 @@ function describePath(path: readonly PropertyKey[]): string {
 }
 
 /** Validates a configuration object; the error names the key and what was expected. */
+const DATA_SOURCE_FORMS = 'a file path, { images: DIR, labels: FILE } or { idx: { images: FILE, labels: FILE } }';
+
+/**
+ * The issue to report. Inside the union of a data source (a path or one of the
+ * image sources) it is the first problem of the branch the value came closest
+ * to (fewest problems, not counting branches of another type altogether), so
+ * that the message names the option; an unknown key there also names the
+ * forms a data source may take.
+ */
+function dataSourceIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || issue.path[issue.path.length - 1] !== 'data') return issue;
+  const candidates = issue.errors.filter((b) => b.length > 0 && !(b[0].code === 'invalid_type' && b[0].path.length === 0));
+  if (candidates.length === 0) return { ...issue, message: `expected ${DATA_SOURCE_FORMS}` };
+  const closest = candidates.reduce((best, b) => (b.length < best.length ? b : best));
+  const unknown = closest.find((i) => i.code === 'unrecognized_keys' && i.path.length === 0);
+  const first = unknown ?? closest[0];
+  const inner = first;
+  const message = unknown?.code === 'unrecognized_keys' ? `unknown key${unknown.keys.length > 1 ? 's' : ''} ${unknown.keys.map((k) => `"${k}"`).join(', ')}; expected ${DATA_SOURCE_FORMS}` : inner.message;
+  return { ...inner, code: unknown ? 'custom' : inner.code, message, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue;
+}
+
 export function parseConfig(value: unknown, source = 'configuration'): Config {
   const result = ConfigSchema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
+  const issue = dataSourceIssue(result.error.issues[0]);
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem${result.error.issues.length > 2 ? 's' : ''})` : '';

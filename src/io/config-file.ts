@@ -28,9 +28,18 @@ export function readConfigFile(path: string): Record<string, unknown> {
   const base = dirname(resolve(path));
   // Paths are relative to the config file; an http(s) URL is kept as it is.
   const rel = (p: unknown) => (typeof p === 'string' && !isAbsolute(p) && !isDataUrl(p) ? resolve(base, p) : p);
-  if ('data' in config) config.data = rel(config.data);
+  if ('data' in config) config.data = relSource(config.data, rel);
   if ('out' in config) config.out = rel(config.out);
   const v = config.validation;
-  if (v && typeof v === 'object' && 'data' in v) (v as Record<string, unknown>).data = rel((v as Record<string, unknown>).data);
+  if (v && typeof v === 'object' && 'data' in v) (v as Record<string, unknown>).data = relSource((v as Record<string, unknown>).data, rel);
   return config;
+}
+
+/** A data source's paths made absolute: a file path, or the paths of an image source ({ images, labels } or { idx: { images, labels } }). */
+function relSource(source: unknown, rel: (p: unknown) => unknown): unknown {
+  if (!source || typeof source !== 'object' || Array.isArray(source)) return rel(source);
+  const paths = (o: Record<string, unknown>): Record<string, unknown> => ({ ...o, ...('images' in o ? { images: rel(o.images) } : {}), ...('labels' in o ? { labels: rel(o.labels) } : {}) });
+  const s = paths(source as Record<string, unknown>);
+  if (s.idx && typeof s.idx === 'object' && !Array.isArray(s.idx)) s.idx = paths(s.idx as Record<string, unknown>);
+  return s;
 }

@@ -1,4 +1,6 @@
-import { parseConfig } from '../config/schema.js';
+import { isImageSource, parseConfig } from '../config/schema.js';
+import { fitImageModel } from '../training/fit-images.js';
+import { readTrainingImages } from './image-source.js';
 import { resolveConfig } from '../config/resolve.js';
 import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
@@ -11,7 +13,8 @@ import { fitModelStream } from '../training/fit-stream.js';
 
 /**
  * Trains from a configuration file path or object, reading the data files it
- * names unless tables are given (in chunks, never whole, with `stream: true`).
+ * names unless tables are given (in chunks, never whole, with `stream: true`;
+ * image data — a folder with its labels file, or IDX files — with `fitImageModel`).
  * The same path the CLI's `train` takes.
  */
 export async function trainFromConfig(
@@ -22,6 +25,11 @@ export async function trainFromConfig(
   const raw = typeof config === 'string' ? readConfigFile(config) : config;
   const parsed = parseConfig(raw, typeof config === 'string' ? config : 'configuration');
   const resolved = resolveConfig(parsed);
+  if (!data.table && isImageSource(parsed.data)) {
+    // Images (a folder with its labels, or IDX files): read whole (a folder streamed with `stream`), trained by fitImageModel.
+    const { train, validation } = readTrainingImages(parsed);
+    return fitImageModel(resolved, train.set, { ...options, ...(validation ? { validation: validation.set } : {}) });
+  }
   const columns = configuredColumns(resolved);
   let table = data.table;
   if (!table && parsed.stream) {
@@ -29,12 +37,12 @@ export async function trainFromConfig(
     if (!parsed.data) throw new MultilossError('config', 'no training data: give "data" in the configuration or pass a table');
     const format = parsed.format;
     const streamed = (path: string) => ({ source: path, open: () => openTableStream(path, { format, columns }) });
-    return fitModelStream(resolved, { train: streamed(parsed.data), validation: parsed.validation?.data ? streamed(parsed.validation.data) : undefined }, options);
+    return fitModelStream(resolved, { train: streamed(parsed.data as string), validation: parsed.validation?.data ? streamed(parsed.validation.data as string) : undefined }, options);
   }
   if (!table) {
     if (!parsed.data) throw new MultilossError('config', 'no training data: give "data" in the configuration or pass a table');
-    table = await readDataFile(parsed.data, parsed.format, { columns });
+    table = await readDataFile(parsed.data as string, parsed.format, { columns });
   }
-  const validation = data.validation ?? (parsed.validation?.data ? await readDataFile(parsed.validation.data, parsed.format, { columns }) : undefined);
+  const validation = data.validation ?? (parsed.validation?.data ? await readDataFile(parsed.validation.data as string, parsed.format, { columns }) : undefined);
   return fitModel(resolved, { table, validation }, options);
 }

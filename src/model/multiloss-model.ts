@@ -18,6 +18,7 @@ import { headFromJSON, type Head, type HeadJSON, type HeadPrediction } from './h
 import type { DenseBlockSpec } from './blocks.js';
 import { architectureFactory, type ArchitectureSpec } from './architectures/index.js';
 import type { TrainableNetwork } from './trainable-network.js';
+import type { ImagePreprocessing } from '../data/images/pixels.js';
 
 /** One row's decoded outputs, by head name. */
 export type Prediction = Record<string, HeadPrediction>;
@@ -46,6 +47,8 @@ export interface MultilossJSON {
   history: History;
   /** How training ended: why, at which epoch, the best epoch (absent in models saved before 0.1.0's early-stopping defaults). */
   stop?: TrainingStop;
+  /** Image models: how pixels were read and scaled at training (prediction applies the same; see `imageReadOptions`). */
+  images?: ImagePreprocessing;
 }
 
 /** The standard tfjs `model.json` contents (topology + weights manifest). */

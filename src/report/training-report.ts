@@ -12,7 +12,11 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import type { Table } from '../data/table.js';
 import { describeBlock } from '../model/blocks.js';
 import { MultilossError } from '../errors.js';
-import { headFactory, type Head } from '../model/heads/index.js';
+import { headFactory, type EncodedTargets, type Head, type HeadPrediction } from '../model/heads/index.js';
+import { imageSize, labelTable, subsetImages, type ImageSet, type ImageStream } from '../data/images/dataset.js';
+import { normalizeMissing } from '../data/missing.js';
+import { predictImageOutputs } from '../model/images.js';
+import { MAX_SAMPLES, sampleGridHtml, type ImageSample } from './image-samples.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import type { EpochLog, HeadLog, SplitLog } from '../training/history.js';
 import { describeStop } from '../training/early-stopping.js';
@@ -40,6 +44,14 @@ export function asReportable(model: object): ReportableModel {
 export interface TrainingReportData {
   /** Labelled rows the model did not train on: drawn as confusion matrices and predicted-vs-actual plots. */
   validation?: Table;
+  /**
+   * An image model's held-out images (labelled): drawn as confusion matrices
+   * and predicted-vs-actual plots as `validation` rows are, and as a grid of
+   * sample images with each head's prediction and the truth.
+   */
+  validationImages?: ImageSet | ImageStream;
+  /** A name per validation image for the sample grid (file names); default: its 1-based position. */
+  imageNames?: readonly string[];
   /** Page title (default "Training report"). */
   title?: string;
 }
@@ -49,10 +61,9 @@ export const MAX_SCATTER_POINTS = 2000;
 
 export { formatNumber } from './history-charts.js';
 
-/** Escapes text for HTML content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
+import { escapeHtml } from './html.js';
+
+export { escapeHtml } from './html.js';
 
 interface Section {
   id: string;
@@ -65,6 +76,8 @@ interface Section {
   groups: FigureGroup[];
   /** Plain-text notes (why something is not shown). */
   notes?: string[];
+  /** Ready HTML after the charts (the sample image grid). */
+  html?: string;
 }
 
 /** The report's view of a joint model, or of separate models merged by epoch. */
@@ -149,12 +162,35 @@ function viewOf(model: ReportableModel): View {
   };
 }
 
-/** Confusion matrices and predicted-vs-actual plots on a labelled table. */
-function validationFigures(v: View, table: Table): { figures: Figure[]; notes: string[] } {
+/** A part model's encoded targets and raw outputs on the held-out data (rows or images). */
+interface HeldOut {
+  n: number;
+  targets: EncodedTargets[];
+  outputs: Float32Array[];
+}
+
+/** Rows of a labelled table as a part model sees them. */
+function heldOutRows(table: Table): (model: MultilossModel) => HeldOut {
+  return (model) => {
+    const encoded = model.encode(table);
+    return { n: encoded.n, targets: encoded.targets, outputs: model.predictOutputs(table) };
+  };
+}
+
+/** Labelled images as a part model sees them. */
+function heldOutImages(images: ImageSet | ImageStream): (model: MultilossModel) => HeldOut {
+  return (model) => {
+    const table = normalizeMissing(labelTable(images), model.meta.missingValues);
+    return { n: images.n, targets: model.heads.map((h) => h.encode(table)), outputs: predictImageOutputs(model, images) };
+  };
+}
+
+/** Confusion matrices and predicted-vs-actual plots on labelled held-out data. */
+function validationFigures(v: View, heldOut: (model: MultilossModel) => HeldOut, unit: string): { figures: Figure[]; notes: string[] } {
   const figures: Figure[] = [];
   const notes: string[] = [];
   for (const model of v.parts) {
-    const { figures: f, notes: n } = modelValidationFigures(model, table);
+    const { figures: f, notes: n } = modelValidationFigures(model, heldOut(model), unit);
     figures.push(...f);
     notes.push(...n);
   }
@@ -174,17 +210,16 @@ function figureStats(h: Head, names: readonly string[], yMetric: Float32Array, p
     .join(' · ');
 }
 
-function modelValidationFigures(model: MultilossModel, table: Table): { figures: Figure[]; notes: string[] } {
+function modelValidationFigures(model: MultilossModel, encoded: HeldOut, unit: string): { figures: Figure[]; notes: string[] } {
   const figures: Figure[] = [];
   const notes: string[] = [];
-  const encoded = model.encode(table);
-  const outputs = model.predictOutputs(table);
+  const outputs = encoded.outputs;
   model.heads.forEach((h: Head, k) => {
     const { yMetric, mask } = encoded.targets[k];
     const labelled: number[] = [];
     for (let i = 0; i < encoded.n; i++) if (mask[i] > 0) labelled.push(i);
     if (labelled.length === 0) {
-      notes.push(`${h.name}: no labelled rows in the validation data.`);
+      notes.push(`${h.name}: no labelled ${unit} in the validation data.`);
       return;
     }
     // The kind's definition says which figure its heads get (built-in and registered kinds alike).
@@ -203,13 +238,13 @@ function modelValidationFigures(model: MultilossModel, table: Table): { figures:
         kind: 'confusion',
         head: h.name,
         title: `${h.name}: confusion matrix`,
-        subtitle: `${labelled.length} labelled rows${statsText}`,
+        subtitle: `${labelled.length} labelled ${unit}${statsText}`,
         spec: heatmapChart({
           data: rows,
           x: { field: 'predicted', values: classes },
           y: { field: 'actual', values: classes },
           value: 'count',
-          valueTitle: 'rows',
+          valueTitle: unit,
           cellSize: K > 8 ? 28 : 52,
         }),
       });
@@ -225,7 +260,7 @@ function modelValidationFigures(model: MultilossModel, table: Table): { figures:
         kind: 'scatter',
         head: h.name,
         title: `${h.name}: predicted vs actual`,
-        subtitle: `${labelled.length} labelled rows${shown}${statsText}`,
+        subtitle: `${labelled.length} labelled ${unit}${shown}${statsText}`,
         spec: scatterChart({
           data: rows,
           x: { field: 'actual', title: `actual ${h.spec.column}` },
@@ -240,6 +275,31 @@ function modelValidationFigures(model: MultilossModel, table: Table): { figures:
     }
   });
   return { figures, notes };
+}
+
+/** The first `count` images with every head's decoded prediction and the truth from their labels. */
+function imageSamples(v: View, images: ImageSet | ImageStream, names: readonly string[] | undefined, count: number): ImageSample[] {
+  const first = subsetImages(images, Array.from({ length: count }, (_, i) => i));
+  const d = imageSize(first.shape);
+  const decoded = v.parts.flatMap((model) => {
+    const outputs = predictImageOutputs(model, first);
+    return model.heads.map((h, k) => ({ head: h, outputs: outputs[k] }));
+  });
+  return Array.from({ length: count }, (_, i) => ({
+    pixels: first.x.subarray(i * d, (i + 1) * d),
+    shape: first.shape,
+    name: names?.[i] ?? `image ${i + 1}`,
+    heads: decoded.map(({ head, outputs }) => {
+      const truth = first.labels[head.spec.column]?.[i];
+      return { head: head.name, predicted: predictionText(head.decode(outputs, i)), truth: truth === undefined || truth === null || truth === '' ? null : String(truth) };
+    }),
+  }));
+}
+
+/** A decoded prediction in a few characters: the label(s), or the number. */
+function predictionText(p: HeadPrediction): string {
+  if (typeof p === 'number') return formatNumber(p);
+  return 'labels' in p ? p.labels.join(', ') || '(none)' : p.label;
 }
 
 function trunkText(config: ResolvedConfig): string {
@@ -262,7 +322,7 @@ function summaryHtml(v: View, data: TrainingReportData): string {
     ['features', `${features.length}: ${features.slice(0, 12).join(', ')}${features.length > 12 ? ', …' : ''} (${preprocessor.outputSize} inputs)`],
     ['training', `${history.length} of ${cfg.training.epochs} epochs · batch ${cfg.training.batchSize} · ${opt.name}, learning rate ${formatNumber(opt.learningRate, true)}, ${cfg.training.schedule?.kind ?? 'constant'} schedule · seed ${cfg.training.seed} · ${seconds.toFixed(1)} s`],
     ...v.stops.map((s): [string, string] => ['stopped', s]),
-    ['validation', data.validation ? `${data.validation.length} rows, from ${data.validation.source}` : history.some((e) => e.validation) ? 'in the history (no rows given to this report)' : 'none'],
+    ['validation', data.validation ? `${data.validation.length} rows, from ${data.validation.source}` : data.validationImages ? `${data.validationImages.n} images, from ${data.validationImages.source}` : history.some((e) => e.validation) ? 'in the history (no rows given to this report)' : 'none'],
     ['created', `${v.createdAt} · multiloss ${v.libraryVersion}`],
   ];
   const factRows = facts.map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('\n');
@@ -354,6 +414,14 @@ table.metrics th[scope=rowgroup] { vertical-align: top; background: #f7f7f7; }
 .charts { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
 figure.chart { margin: 0; padding: 8px; background: #fff; border: 1px solid #e3e3e3; border-radius: 4px; max-width: 100%; }
 figure.chart svg { display: block; max-width: 100%; height: auto; }
+.samples { display: flex; flex-wrap: wrap; gap: 10px; margin-top: 14px; }
+figure.sample { margin: 0; padding: 6px; background: #fff; border: 1px solid #e3e3e3; border-radius: 4px; width: 150px; font-size: 12px; }
+figure.sample svg { display: block; margin: 0 auto 4px; }
+figure.sample figcaption { color: #666; overflow-wrap: anywhere; }
+figure.sample ul { margin: 2px 0 0; padding: 0; list-style: none; }
+figure.sample li.right::before { content: '✓ '; color: #2a7d2a; }
+figure.sample li.wrong::before { content: '✗ '; color: #b22; }
+figure.sample li span { color: #666; }
 figcaption { margin: 0 0 6px; width: 0; min-width: 100%; } /* as wide as the chart, never wider */
 figcaption b { display: block; font-size: 14px; }
 figcaption span { display: block; font-size: 12px; color: #666; }
@@ -418,13 +486,28 @@ export async function buildTrainingReport(model: ReportableModel, data: Training
       : [v.separate ? 'Separate models share no trunk, so there are no gradients between heads to compare.' : 'Not recorded for this run (set training.diagnostics: true to record gradient norms and cosines).'],
   });
   if (data.validation) {
-    const vf = validationFigures(v, data.validation);
+    const vf = validationFigures(v, heldOutRows(data.validation), 'rows');
     sections.push({
       id: 'predictions',
       title: 'Predictions on the validation data',
       intro: [`${data.validation.length} validation rows (${data.validation.source}): confusion matrices of the classification and binary heads (rows: actual class; columns: predicted) and predicted against actual values of the regression and count heads (dashed: perfect prediction).`],
       groups: [{ figures: vf.figures }],
       notes: vf.notes,
+    });
+  } else if (data.validationImages) {
+    const images = data.validationImages;
+    const vf = validationFigures(v, heldOutImages(images), 'images');
+    const shown = Math.min(images.n, MAX_SAMPLES);
+    sections.push({
+      id: 'predictions',
+      title: 'Predictions on the validation images',
+      intro: [
+        `${images.n} validation images of ${images.shape.join('×')} (${images.source}): confusion matrices of the classification and binary heads (rows: actual class; columns: predicted) and predicted against actual values of the regression and count heads (dashed: perfect prediction).`,
+        `Below, ${shown === images.n ? `the ${shown}` : `the first ${shown} of the`} validation images with each head's prediction (and the truth, where the image has a label).`,
+      ],
+      groups: [{ figures: vf.figures }],
+      notes: vf.notes,
+      html: sampleGridHtml(imageSamples(v, images, data.imageNames, shown)),
     });
   } else {
     sections.push({
@@ -454,6 +537,7 @@ export async function buildTrainingReport(model: ReportableModel, data: Training
       }
       parts.push('</div>');
     }
+    if (s.html) parts.push(s.html);
     for (const n of s.notes ?? []) parts.push(`<p class="note">${escapeHtml(n)}</p>`);
     parts.push('</section>');
     body.push(parts.join('\n'));

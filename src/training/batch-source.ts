@@ -47,6 +47,45 @@ export interface BatchSource {
   readonly rows: number;
   /** Opens one epoch. */
   epoch(request: EpochRequest): Promise<EpochBatches>;
+  /** The training rows as they are (untransformed), for the final training metrics, when the source offers them. */
+  readonly evaluation?: EncodedData | EvaluationSource;
+}
+
+/** Where a training batch sits: 0-based epoch and batch within the epoch. */
+export interface BatchPosition {
+  epoch: number;
+  batch: number;
+}
+
+/**
+ * A source whose training batches pass through `transform` (e.g. image
+ * augmentation) with their position, so a transform drawn from (seed, epoch,
+ * batch) is the same after a resume. Validation and final metrics read the
+ * untransformed rows (`evaluation`).
+ */
+export function transformBatches(source: BatchSource, transform: (batch: EncodedData, at: BatchPosition) => EncodedData, evaluation?: EncodedData | EvaluationSource): BatchSource {
+  return {
+    kind: source.kind,
+    get rows() {
+      return source.rows;
+    },
+    evaluation: evaluation ?? source.evaluation,
+    async epoch(request: EpochRequest): Promise<EpochBatches> {
+      const inner = await source.epoch(request);
+      let b = request.skip;
+      return {
+        get order() {
+          return inner.order;
+        },
+        async next() {
+          const batch = await inner.next();
+          if (batch === null || batch.n === 0) return batch;
+          return transform(batch, { epoch: request.epoch, batch: b++ });
+        },
+        close: () => inner.close(),
+      };
+    },
+  };
 }
 
 /** Validation or evaluation rows, read in order, batch by batch. */

@@ -85,7 +85,8 @@ function subEarlyStopping(
 export function subModelConfig(
   config: ResolvedConfig,
   head: HeadSpec,
-  features: NonNullable<ResolvedConfig['features']>,
+  /** The features every sub-model takes (undefined for images: the pixels). */
+  features: ResolvedConfig['features'],
   deltaMBaseline = false,
 ): ResolvedConfig {
   return {
@@ -128,8 +129,38 @@ export async function fitSeparate(config: ResolvedConfig, input: FitInput, optio
   const { all, train, validation } = splitInput(joint, input, warn);
   // The features are fixed over all targets: no target ever becomes another model's input.
   const features = config.features ?? defaultFeatures(all, joint);
-  const count = config.heads.length;
   const configs = config.heads.map((head) => subModelConfig(config, head, features, options.deltaMBaseline ?? false));
+  return trainSeparately(config, configs, options, (k, fitOptions) => {
+    const head = config.heads[k];
+    // Rows without this target's label train nothing in its model (as masked rows in a joint model): leave them out.
+    const trainRows = labelledRows(train, head);
+    let val = validation && labelledRows(validation, head);
+    if (validation && validation.length && val?.length === 0) {
+      warn(`head "${head.name}": no labelled validation row; its model trains without validation`);
+    }
+    if (val?.length === 0) val = undefined;
+    return fitModel(configs[k], { table: trainRows, validation: val }, fitOptions);
+  });
+}
+
+/**
+ * Trains sub-model `k` of separate models with its configuration and these
+ * options (callbacks, warnings, interrupt, resume point, checkpoint writer):
+ * what `trainSeparately` calls for each target not yet trained.
+ */
+export type SubModelTrainer = (k: number, options: FitOptions) => Promise<MultilossModel>;
+
+/**
+ * The run of separate models over any kind of data (tables: `fitSeparate`;
+ * images: `fitSeparateImages`): takes the finished sub-models of a resumed
+ * run over, trains the others in the configuration's order with `trainOne`,
+ * hands checkpoints and finished sub-models to the writer and turns an
+ * interrupt into one error naming the sub-model. `configs` are the
+ * sub-models' configurations (`subModelConfig`), one per head.
+ */
+export async function trainSeparately(config: ResolvedConfig, configs: readonly ResolvedConfig[], options: SeparateFitOptions, trainOne: SubModelTrainer): Promise<SeparateModels> {
+  const warn = options.warn ?? (() => undefined);
+  const count = config.heads.length;
   const write = options.checkpoint;
   // Finished sub-models go to the writer at once when the run checkpoints anyway; otherwise only on an interrupt.
   const eager = config.training.checkpointEvery !== undefined || config.training.earlyStopping !== undefined;
@@ -166,13 +197,6 @@ export async function fitSeparate(config: ResolvedConfig, input: FitInput, optio
     for (let k = done.length; k < count; k++) {
       const head = config.heads[k];
       options.onModelBegin?.(k, count, head.name);
-      // Rows without this target's label train nothing in its model (as masked rows in a joint model): leave them out.
-      const trainRows = labelledRows(train, head);
-      let val = validation && labelledRows(validation, head);
-      if (validation && validation.length && val?.length === 0) {
-        warn(`head "${head.name}": no labelled validation row; its model trains without validation`);
-      }
-      if (val?.length === 0) val = undefined;
       const resume = k === done.length ? options.resume?.current : undefined;
       let epoch = resume?.state.epoch ?? 0;
       const callbacks: TrainingCallbacks<MultilossModel> = {
@@ -184,17 +208,13 @@ export async function fitSeparate(config: ResolvedConfig, input: FitInput, optio
       };
       try {
         models.push(
-          await fitModel(
-            configs[k],
-            { table: trainRows, validation: val },
-            {
-              callbacks,
-              warn: (m) => warn(`head "${head.name}": ${m}`),
-              interrupt: options.interrupt,
-              resume,
-              checkpoint: write && ((checkpoint) => write({ kind: 'checkpoint', index: k, count, head: head.name, checkpoint })),
-            },
-          ),
+          await trainOne(k, {
+            callbacks,
+            warn: (m) => warn(`head "${head.name}": ${m}`),
+            interrupt: options.interrupt,
+            resume,
+            checkpoint: write && ((checkpoint) => write({ kind: 'checkpoint', index: k, count, head: head.name, checkpoint })),
+          }),
         );
       } catch (e) {
         if (e instanceof MultilossError && e.kind === 'interrupted') {

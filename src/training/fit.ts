@@ -16,6 +16,7 @@ import type { EarlyStoppingMonitor } from './early-stopping.js';
 import { Rng } from '../util/rng.js';
 import { runTraining, type TrainingRun } from './run.js';
 import type { InterruptFlag, ResumePoint, TrainingCallbacks, TrainingCheckpoint } from './types.js';
+import type { ImagePreprocessing } from '../data/images/pixels.js';
 
 export interface FitInput {
   /** The training table (a validation split is taken from it unless `validation` is given); columnar, or rows of cells. */
@@ -207,6 +208,8 @@ export interface FittedEncoders {
   missing: string[];
   /** The network's input shape: [features] by default, H×W×C for images. */
   inputShape?: number[];
+  /** Image models: how pixels were read and scaled (recorded in the model's metadata). */
+  images?: ImagePreprocessing;
 }
 
 /**
@@ -255,6 +258,7 @@ export async function trainFitted(
     metrics,
     history,
     ...(stop ? { stop } : {}),
+    ...(encoders.images ? { images: encoders.images } : {}),
   });
   const resume = options.resume;
   const outcome = await runTraining({

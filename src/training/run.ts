@@ -27,7 +27,7 @@ export interface RunData {
   train: EncodedData | BatchSource;
   /** Evaluated after every epoch and for the final metrics (none when it has no rows). */
   validation?: EncodedData | EvaluationSource;
-  /** The training rows for the final metrics (default: `train` when it is in memory; none for a stream). */
+  /** The training rows for the final metrics (default: `train` when it is in memory, else its `evaluation`; none for a stream). */
   trainEvaluation?: EncodedData | EvaluationSource;
 }
 
@@ -119,7 +119,7 @@ export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
     const stopped = history.length < options.epochs && !interrupted;
     const bestEpoch = t.earlyStoppingState?.bestEpoch || undefined;
     release();
-    const trainRows = data.trainEvaluation ?? (isInMemory(data.train) ? data.train : undefined);
+    const trainRows = data.trainEvaluation ?? (isInMemory(data.train) ? data.train : data.train.evaluation);
     const batch = options.evaluationBatchSize;
     const metrics: FinalMetrics = run.finalMetrics
       ? await run.finalMetrics(network, heads, weights)

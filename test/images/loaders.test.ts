@@ -118,13 +118,13 @@ describe('image folder loader (PNG / JPEG + CSV of labels)', () => {
     assert.throws(() => readImageFolder({ labels: join(dir, 'nofile.csv') }), dataError(/no column "file" naming the image files \(columns: name, shape\); set fileColumn$/));
     assert.deepEqual(readImageFolder({ labels: join(dir, 'nofile.csv'), fileColumn: 'name' }).labels, { shape: ['circle'] });
     writeFileSync(join(dir, 'missing.csv'), 'file,shape\nnope.png,circle\n');
-    assert.throws(() => readImageFolder({ labels: join(dir, 'missing.csv') }), dataError(/nope\.png: cannot read the image \(no such file\)$/));
+    assert.throws(() => readImageFolder({ labels: join(dir, 'missing.csv') }), dataError(/missing\.csv: row 1 names nope\.png, which is not in the image folder /));
     writeFileSync(join(dir, 'text.png'), 'not an image');
     writeFileSync(join(dir, 'text.csv'), 'file,shape\ntext.png,circle\n');
     assert.throws(() => readImageFolder({ labels: join(dir, 'text.csv') }), dataError(/text\.png: not a PNG or JPEG image/));
     const big = new PNG({ width: W + 1, height: H });
     writeFileSync(join(dir, 'big.png'), PNG.sync.write(big));
     writeFileSync(join(dir, 'mixed.csv'), 'file,shape\nimg0.png,circle\nbig.png,square\n');
-    assert.throws(() => readImageFolder({ labels: join(dir, 'mixed.csv') }), dataError(/big\.png: image is 4×7, the first image is 4×6; all images must have the same size$/));
+    assert.throws(() => readImageFolder({ labels: join(dir, 'mixed.csv') }), dataError(/big\.png: image is 4×7 \(height×width\), the first image \(img0\.png\) is 4×6; all images must have the same size, or set size: \[height, width\] to resize them \(mixed\.csv row 2\)$/));
   });
 });

@@ -10,7 +10,8 @@ import { isMultilossError } from '../../src/errors.js';
 import { subsetImages, type ImageSet } from '../../src/data/images/dataset.js';
 import { evaluateImages, fitImageModel } from '../../src/training/fit-images.js';
 import { predictImageOutputs, predictImages } from '../../src/model/images.js';
-import { buildMultiMnist, CANVAS, composeCanvas, DIGIT, resizeBilinear, type MultiMnist } from '../../src/data/images/multimnist.js';
+import { buildMultiMnist, CANVAS, composeCanvas, DIGIT, type MultiMnist } from '../../src/data/images/multimnist.js';
+import { resizeBilinear } from '../../src/data/images/pixels.js';
 import { loadMnistDigits } from '../../src/io/image-files.js';
 import { loadModel, saveModel } from '../../src/io/model-dir.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
@@ -60,7 +61,7 @@ describe('MultiMNIST', () => {
     assert.equal(at(35, 35), 0.75);
     assert.equal(at(0, 35), 0);
     assert.equal(at(35, 0), 0);
-    const flat = resizeBilinear(new Float32Array(36 * 36).fill(0.5), 36, 28);
+    const flat = resizeBilinear(new Float32Array(36 * 36).fill(0.5), [36, 36, 1], [28, 28]);
     assert.ok(flat.every((v) => Math.abs(v - 0.5) < 1e-6));
   });
 });

@@ -4,6 +4,9 @@ import cliProgress from 'cli-progress';
 import {
   compare,
   compareBase,
+  compareImages,
+  compareImageSplit,
+  type CompareImages,
   checkMethods,
   compareSplit,
   DEFAULT_COMPARE_METHODS,
@@ -33,7 +36,9 @@ import { readConfigFile } from '../../io/config-file.js';
 import { compareNotes, compareReportHtml, formatCompareTable, formatTunedStaticTrials } from '../../compare/report.js';
 import { TUNED_STATIC, type TunedStaticOptions } from '../../compare/tuned-static.js';
 import { DELTA_M_MONITOR, isDeltaMMonitor } from '../../compare/delta-m.js';
-import { parseConfig } from '../../config/schema.js';
+import { isImageSource, parseConfig, type Config, type ImageSource } from '../../config/schema.js';
+import { describeImageSource, readTrainingImages } from '../../io/image-source.js';
+import type { ImageSet } from '../../data/images/dataset.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { MultilossError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/files.js';
@@ -200,6 +205,32 @@ function gridOf(flags: CompareFlags): Grid {
   return parseGrid(given, flags.grid ?? 'command line');
 }
 
+/** A configuration's validation data source, if any. */
+const held = (config: Config) => config.validation?.data;
+
+/**
+ * The images of a comparison on image data (read whole); refused with
+ * --queue (its jobs carry data files), --test-data (a table file) and --auto.
+ */
+function compareImageData(config: Config, flags: CompareFlags): CompareImages {
+  if (flags.queue !== undefined) throw new MultilossError('config', 'data: compare --queue sends table files to its workers; compare image data without --queue');
+  if (flags.testData !== undefined) throw new MultilossError('usage', '--test-data: a table file; on image data the figures are computed on the validation images');
+  if (flags.auto) throw new MultilossError('usage', '--auto: chooses on table data; on image data run compare with --methods');
+  // Read whole, as compare reads tables (its runs may go to worker threads); `stream` is not used.
+  const { train, validation } = readTrainingImages({ ...config, stream: undefined });
+  return { train: train.set as ImageSet, ...(validation ? { validation: validation.set as ImageSet } : {}) };
+}
+
+/** The file whose content identifies an image source in run ids: its labels file (IDX: its images file). */
+function imageFingerprintFile(source: ImageSource): string {
+  return 'idx' in source ? source.idx.images : source.labels;
+}
+
+/** A file's location (absolute) and fingerprint: what queue workers read and check. */
+async function fileRef(path: string): Promise<FileRef> {
+  return { location: resolve(path), fingerprint: await fileFingerprint(path) };
+}
+
 /** The tuned-static flags as compare's option (undefined: compare's default). */
 function tunedStaticOf(flags: CompareFlags): boolean | TunedStaticOptions | undefined {
   const given = flags.tunedStaticTrials !== undefined || flags.tunedStaticEpochs !== undefined;
@@ -262,27 +293,37 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const config = parseConfig(raw, record ? `sweep ${flags.resume}` : (flags.config ?? 'command line'));
   if (config.approach !== undefined && !flags.quiet) log(`note: compare trains both approaches; approach: ${config.approach} in the configuration is not used`);
   const resolved = resolveConfig(config);
+  const images = isImageSource(config.data) ? compareImageData(config, flags) : undefined;
+  if (!images && isImageSource(held(config))) throw new MultilossError('config', 'validation.data: images, but the training data are a table file');
   const selection = { columns: configuredColumns(resolved) };
   // A path, or an http(s) URL downloaded into the data cache (workers download it too); each with its fingerprint.
   const read = async (location: string, what: string): Promise<{ table: Table; ref: FileRef }> => {
-    if (!isDataUrl(location)) return { table: await readDataFile(location, config.format, selection), ref: { location: resolve(location), fingerprint: await fileFingerprint(location) } };
+    if (!isDataUrl(location)) return { table: await readDataFile(location, config.format, selection), ref: await fileRef(location) };
     const copy = await downloadDataFile(location, { what });
     const table = await readDataFile(copy.path, config.format, selection);
     table.source = displayUrl(location);
     return { table, ref: { location, fingerprint: copy.fingerprint } };
   };
-  const train = await read(config.data as string, 'data file');
-  const validationRead = config.validation?.data ? await read(config.validation.data, 'validation file') : undefined;
+  const train = images ? undefined : await read(config.data as string, 'data file');
+  const validationRead = !images && config.validation?.data ? await read(config.validation.data as string, 'validation file') : undefined;
   const testRead = flags.testData !== undefined ? await read(flags.testData, 'test file') : undefined;
-  const [table, validation, test] = [train.table, validationRead?.table, testRead?.table];
+  const [table, validation, test] = [train?.table, validationRead?.table, testRead?.table];
   // Checks the split, the test data and the monitor before the first line of output: bad input stays one line.
-  compareSplit(resolved, { table, validation, test });
-  const refs: DataRefs = {
-    train: train.ref,
-    ...(validationRead ? { validation: validationRead.ref } : {}),
-    ...(testRead ? { test: testRead.ref } : {}),
-    ...(config.format ? { format: config.format } : {}),
-  };
+  if (images) compareImageSplit(resolved, images);
+  else compareSplit(resolved, { table: table as Table, validation, test });
+  const heldImages = held(config);
+  const refs: DataRefs = images
+    ? {
+        train: await fileRef(imageFingerprintFile(config.data as ImageSource)),
+        ...(isImageSource(heldImages) ? { validation: await fileRef(imageFingerprintFile(heldImages)) } : {}),
+      }
+    : {
+        train: (train as { ref: FileRef }).ref,
+        ...(validationRead ? { validation: validationRead.ref } : {}),
+        ...(testRead ? { test: testRead.ref } : {}),
+        ...(config.format ? { format: config.format } : {}),
+      };
+  const dataName = images ? describeImageSource(config.data as ImageSource) : displayLocation(config.data as string);
   if (record) {
     for (const [what, ref] of [['data', refs.train], ['validation', refs.validation], ['test', refs.test]] as const) {
       const want = record.data[what === 'data' ? 'train' : what]?.fingerprint;
@@ -324,12 +365,12 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     });
   }
   if (flags.auto) {
-    await runAuto(flags, resolved, { table, validation, test }, fingerprint, tunedStatic, grid, execute, config.data as string);
+    await runAuto(flags, resolved, { table: table as Table, validation, test }, fingerprint, tunedStatic, grid, execute, config.data as string);
     return;
   }
   if (!flags.quiet) {
     log(
-      `multiloss compare: separate models and the joint model under ${jointRows.join(', ')}; ${resolvedGrid.seeds.length} seed${resolvedGrid.seeds.length > 1 ? 's' : ''} each (${runs} runs); ${table.length} rows from ${displayLocation(config.data as string)}${test ? `; metrics on test data ${displayLocation(flags.testData as string)} (${test.length} rows)` : ''}`,
+      `multiloss compare: separate models and the joint model under ${jointRows.join(', ')}; ${resolvedGrid.seeds.length} seed${resolvedGrid.seeds.length > 1 ? 's' : ''} each (${runs} runs); ${images ? `${images.train.n} images` : `${(table as Table).length} rows`} from ${dataName}${test ? `; metrics on test data ${displayLocation(flags.testData as string)} (${test.length} rows)` : ''}`,
     );
     const es = resolved.training.earlyStopping;
     if (es && isDeltaMMonitor(es.monitor)) {
@@ -341,20 +382,17 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const progress = progressReporter(flags.quiet ?? false);
   let result;
   try {
-    result = await compare(
-      resolved,
-      { table, validation, test },
-      {
-        grid,
-        dataFingerprint: fingerprint,
-        workers: flags.workers,
-        backend: flags.backend,
-        onProgress: progress.onProgress,
-        warn: (m) => log(`warning: ${m}`),
-        ...(tunedStatic !== undefined ? { tunedStatic } : {}),
-        ...(execute ? { execute } : {}),
-      },
-    );
+    const options = {
+      grid,
+      dataFingerprint: fingerprint,
+      workers: flags.workers,
+      backend: flags.backend,
+      onProgress: progress.onProgress,
+      warn: (m: string) => log(`warning: ${m}`),
+      ...(tunedStatic !== undefined ? { tunedStatic } : {}),
+      ...(execute ? { execute } : {}),
+    };
+    result = images ? await compareImages(resolved, images, options) : await compare(resolved, { table: table as Table, validation, test }, options);
   } finally {
     progress.done();
   }
@@ -369,7 +407,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   }
   if (flags.report) {
     const html = await compareReportHtml(result, {
-      subtitle: `${displayLocation(config.data as string)} · ${result.runs.length} runs on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''} in ${duration(result.seconds)} · multiloss ${VERSION}`,
+      subtitle: `${dataName} · ${result.runs.length} runs on ${result.workers || 1} thread${result.workers > 1 ? 's' : ''} in ${duration(result.seconds)} · multiloss ${VERSION}`,
     });
     writeFileAtomic(flags.report, html);
     if (!flags.quiet) log(`wrote ${flags.report}`);

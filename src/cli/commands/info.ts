@@ -4,6 +4,7 @@ import { MultilossError } from '../../errors.js';
 import { loadAnyModel } from '../../io/separate-dir.js';
 import { fmt, metricsTable, stopLines, table } from '../format.js';
 import { describeBlock } from '../../model/blocks.js';
+import { imageInputSpecOf, imageReadOptions, isImageModel, modelInputShape } from '../../model/images.js';
 
 import type { Backend } from './shared.js';
 
@@ -19,8 +20,13 @@ export async function runInfo(posModel: string | undefined, flags: InfoFlags): P
   const backend = await initBackend(flags.backend);
   const model = await loadAnyModel(dir);
   const info = model.info();
+  // An image model's "features" are its pixels: shown as the image shape it takes.
+  const imageShape = isImageModel(model) ? modelInputShape(model) : undefined;
+  const spec = imageShape ? imageInputSpecOf(model) : undefined;
+  // How new images are read for it (channels, size, scale): what predict and evaluate apply.
+  const read = imageShape ? imageReadOptions(model) : undefined;
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ ...info, backend }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...info, ...(imageShape ? { inputShape: imageShape, ...(spec ? { images: spec } : {}), ...(read ? { read } : {}) } : {}), backend }, null, 2)}\n`);
   } else {
     const lines = [
       `model        ${resolve(dir)}`,
@@ -28,7 +34,9 @@ export async function runInfo(posModel: string | undefined, flags: InfoFlags): P
       `backend      ${backend.name}${backend.simd !== undefined ? ` (simd ${backend.simd ? 'on' : 'off'})` : ''}${backend.fixedKernels ? ', fixed wasm kernels' : ''}${backend.native.active ? `, native kernels (${backend.native.isa}, ${backend.native.threads} threads)` : ''}`,
       `approach     ${info.approach}${info.approach === 'separate' ? ` (${info.heads.length} models, one per head)` : ''}`,
       `parameters   ${info.parameters}`,
-      `features     ${info.features.length} columns → ${info.inputSize} inputs: ${info.features.map((f) => `${f.name} (${f.type})`).join(', ')}`,
+      imageShape
+        ? `input        images ${imageShape.join('×')} (height×width×channels: ${imageShape[2] === 1 ? 'grayscale' : imageShape[2] === 3 ? 'RGB' : `${imageShape[2]} channels`})${spec ? `, read from ${spec.source === 'idx' ? 'IDX files' : 'an image folder'}` : ''}${read ? `; new images are read with ${read.size ? `size ${read.size.join('×')}, ` : ''}scale ${read.scale}` : ''}`
+        : `features     ${info.features.length} columns → ${info.inputSize} inputs: ${info.features.map((f) => `${f.name} (${f.type})`).join(', ')}`,
       `trunk        ${info.trunk.map(describeBlock).join(' → ') || '(none)'}`,
       info.update
         ? `balance      ${info.balance.method} (total: unweighted sum of head losses; last epoch's share of the update: ${Object.entries(info.update)

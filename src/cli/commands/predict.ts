@@ -13,9 +13,11 @@ import type { Head } from '../../model/heads/index.js';
 import type { Prediction } from '../../model/multiloss-model.js';
 import { csvField, predictionCells, predictionColumnTypes, predictionColumns } from '../format.js';
 
+import { predictImages } from '../../model/images.js';
+import { loadImageModel, type ImageFlags } from './images.js';
 import { modelAndData, type ModelDataFlags } from './shared.js';
 
-export interface PredictFlags extends ModelDataFlags {
+export interface PredictFlags extends ModelDataFlags, ImageFlags {
   out?: string;
   format?: 'csv' | 'jsonl' | 'parquet';
   keep?: string;
@@ -135,6 +137,7 @@ function outputFormatOf(out: string | undefined): 'csv' | 'jsonl' | 'parquet' {
  * as they are predicted.
  */
 export async function runPredict(posModel: string | undefined, posData: string | undefined, flags: PredictFlags): Promise<void> {
+  if (flags.images !== undefined) return predictImageFiles(posModel, posData, flags);
   const { model: dir, data: dataArg } = modelAndData(posModel, posData, flags, true);
   const data = dataArg as string;
   const keep = flags.keep
@@ -215,5 +218,40 @@ export async function runPredict(posModel: string | undefined, posData: string |
     model?.dispose();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+/**
+ * Predictions for images (`--images DIR [--labels FILE]`, or an IDX file):
+ * one row per image, keyed by its file name (by its 1-based position in an
+ * IDX file), then each head's prediction columns. Written atomically as for
+ * tables (CSV, JSON lines or Parquet, from the extension or --format).
+ */
+async function predictImageFiles(posModel: string | undefined, posData: string | undefined, flags: PredictFlags): Promise<void> {
+  if (flags.keep !== undefined) throw new MultilossError('usage', '--keep copies table columns; with --images each row is keyed by its image file');
+  await initBackend(flags.backend);
+  const { model, images } = await loadImageModel(posModel, posData, flags, false);
+  let sink: Sink | undefined;
+  try {
+    const heads = model.heads;
+    const predictions = predictImages(model, images.set);
+    const format = flags.format ?? outputFormatOf(flags.out);
+    if (format === 'parquet' && !flags.out) throw new MultilossError('usage', '--format parquet needs --out FILE (Parquet is not written to stdout)');
+    const columns = [images.nameColumn, ...predictionColumns(heads)];
+    predictions.forEach((p, i) => {
+      const bad = nonFiniteHead(p, heads);
+      if (bad !== undefined) throw new MultilossError('model', `${images.names[i]}: head "${bad}" gave a non-finite prediction (a damaged model)`);
+    });
+    sink = format === 'parquet' ? parquetSink(flags.out as string, columns) : flags.out ? fileSink(flags.out) : stdoutSink();
+    if (format === 'parquet') sink.writeRows?.(predictions.map((p, i) => [images.names[i], ...predictionCells(p, heads)]));
+    else if (format === 'jsonl') await sink.write(predictions.map((p, i) => `${JSON.stringify({ [images.nameColumn]: images.names[i], ...p })}\n`).join(''));
+    else await sink.write([columns, ...predictions.map((p, i) => [images.names[i], ...predictionCells(p, heads)])].map((row) => `${row.map(csvField).join(',')}\n`).join(''));
+    sink.commit();
+    if (flags.out) process.stderr.write(`wrote ${predictions.length} predictions to ${flags.out}\n`);
+  } catch (e) {
+    sink?.abort();
+    throw e;
+  } finally {
+    model.dispose();
   }
 }

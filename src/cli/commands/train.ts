@@ -1,6 +1,9 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseConfig } from '../../config/schema.js';
+import { isImageSource, parseConfig, type ImageSource } from '../../config/schema.js';
+import { imagesAt, isImageStream } from '../../data/images/dataset.js';
+import { describeImageSource, readTrainingImages } from '../../io/image-source.js';
+import { fitImageModel, fitSeparateImages } from '../../training/fit-images.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { initBackend } from '../../engine/backend.js';
 import { isDataUrl } from '../../io/data-url.js';
@@ -27,6 +30,18 @@ import { log, type Backend } from './shared.js';
 export interface TrainFlags {
   config?: string;
   data?: string;
+  /** Images: a folder of PNG/JPEG files (with --labels), or an IDX images file. */
+  images?: string;
+  /** With --images: the labels file (CSV) naming each image's file, or the IDX labels file. */
+  labels?: string;
+  /** With --images (a folder): the labels file's column naming each image's file (default "file"). */
+  fileColumn?: string;
+  /** With --images (a folder): 1 (grayscale) or 3 (RGB). */
+  channels?: number;
+  /** With --images: HEIGHTxWIDTH every image is resized to. */
+  size?: string;
+  /** With --images: unit, symmetric or standardize (checked by the configuration's schema). */
+  scale?: string;
   target?: string[];
   features?: string;
   epochs?: number;
@@ -60,6 +75,8 @@ export interface TrainFlags {
 export function buildConfig(flags: TrainFlags): Record<string, unknown> {
   const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
   if (flags.data) config.data = isDataUrl(flags.data) ? flags.data : resolve(flags.data);
+  const images = imageFlags(flags);
+  if (images) config.data = images;
   if (flags.stream) config.stream = typeof config.stream === 'object' && config.stream !== null ? config.stream : true;
   if (flags.shuffleBuffer !== undefined) {
     if (!config.stream) throw new MultilossError('usage', '--shuffle-buffer: only with --stream (or stream: true in the configuration)');
@@ -113,8 +130,48 @@ export function buildConfig(flags: TrainFlags): Record<string, unknown> {
   }
   if (flags.out) config.out = resolve(flags.out);
   if (config.targets === undefined) throw new MultilossError('usage', 'no targets: give --config FILE or at least one --target NAME:KIND');
-  if (config.data === undefined) throw new MultilossError('usage', 'no training data: give --data FILE or "data" in the config');
+  if (config.data === undefined) throw new MultilossError('usage', 'no training data: give --data FILE, --images DIR --labels FILE, or "data" in the config');
   return config;
+}
+
+/**
+ * The image source the flags name: `--images DIR --labels FILE` (a folder with
+ * its labels file), or `--images FILE [--labels FILE]` (IDX files).
+ */
+function imageFlags(flags: TrainFlags): Record<string, unknown> | undefined {
+  if (flags.images === undefined) {
+    for (const [given, flag] of [[flags.labels, '--labels'], [flags.fileColumn, '--file-column'], [flags.channels, '--channels'], [flags.size, '--size'], [flags.scale, '--scale']] as const) {
+      if (given !== undefined) throw new MultilossError('usage', `${flag}: only with --images`);
+    }
+    return undefined;
+  }
+  if (flags.data) throw new MultilossError('usage', '--data and --images: give one training data source');
+  const images = resolve(flags.images);
+  const labels = flags.labels === undefined ? undefined : resolve(flags.labels);
+  const pixels = { ...(flags.size !== undefined ? { size: sizeFlag(flags.size) } : {}), ...(flags.scale !== undefined ? { scale: flags.scale } : {}) };
+  if (isFilePath(images)) {
+    for (const [given, flag] of [[flags.fileColumn, '--file-column'], [flags.channels, '--channels']] as const) {
+      if (given !== undefined) throw new MultilossError('usage', `${flag}: only with an image folder; --images ${flags.images} is a file (read as IDX)`);
+    }
+    return { idx: { images, ...(labels ? { labels } : {}), ...pixels } };
+  }
+  if (!labels) throw new MultilossError('usage', `--images ${flags.images}: give the labels file naming each image (--labels FILE)`);
+  return { images, labels, ...(flags.fileColumn !== undefined ? { fileColumn: flags.fileColumn } : {}), ...(flags.channels !== undefined ? { channels: flags.channels } : {}), ...pixels };
+}
+
+/** `--size HxW` as [height, width]. */
+function sizeFlag(size: string): [number, number] {
+  const m = /^(\d+)[x×](\d+)$/i.exec(size.trim());
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new MultilossError('usage', `--size ${size}: expected HEIGHTxWIDTH, two whole numbers ≥ 1 (e.g. 28x28)`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+function isFilePath(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Paths at which two configurations differ, as "key: a vs b" (for --resume). */
@@ -131,6 +188,12 @@ function configDifferences(a: unknown, b: unknown, path = ''): string[] {
 const RUN_FLAGS: (keyof TrainFlags)[] = [
   'config',
   'data',
+  'images',
+  'labels',
+  'fileColumn',
+  'channels',
+  'size',
+  'scale',
   'target',
   'features',
   'epochs',
@@ -182,11 +245,13 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     }
     const out = config.out ?? resolve('multiloss-model');
     raw.out = out;
-    const stream = streamingRun(flags, config.stream !== undefined && config.stream !== false, checkpoint, resolved.approach);
+    // Image folders stream through readTrainingImages (pixels decoded per batch, any approach); tables through streamingRun's checks.
+    const images = isImageSource(config.data) ? readTrainingImages(config) : undefined;
+    const stream = !images && streamingRun(flags, config.stream !== undefined && config.stream !== false, checkpoint, resolved.approach);
     const columns = configuredColumns(resolved);
     const readInput = async (): Promise<{ table: Table; validation?: Table }> => ({
       table: await readDataFile(config.data as string, config.format, { columns }),
-      validation: config.validation?.data ? await readDataFile(config.validation.data, config.format, { columns }) : undefined,
+      validation: config.validation?.data ? await readDataFile(config.validation.data as string, config.format, { columns }) : undefined,
     });
     // The held-out rows the report plots (with --stream they are not held: the report has no held-out plots).
     let held: Table | undefined;
@@ -196,9 +261,15 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     // and removes them once the model is saved.
     const removeCheckpoints = flags.checkpointDir === undefined && !checkpoint && resolved.training.checkpointEvery === undefined && !existsSync(ckDir);
     const announce = (rows?: number) => {
-      if (!flags.quiet) log(`multiloss ${backend.name} backend; ${rows !== undefined ? `${rows} rows from ${config.data}` : `streaming ${config.data}`}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`);
+      if (flags.quiet) return;
+      const what = images
+        ? `${images.train.set.n} images of ${images.train.set.shape.join('×')} ${isImageStream(images.train.set) ? 'streamed' : 'read'} from ${describeImageSource(config.data as ImageSource)}`
+        : rows !== undefined
+          ? `${rows} rows from ${config.data as string}`
+          : `streaming ${config.data as string}`;
+      log(`multiloss ${backend.name} backend; ${what}${checkpoint ? `; ${resumeNote(checkpoint)}` : ''}`);
     };
-    if (stream) announce();
+    if (stream || images) announce();
     // SIGINT / SIGTERM: finish the current step, write a checkpoint, exit 130 / 143.
     const interrupt = { interrupted: false };
     let signal: NodeJS.Signals | undefined;
@@ -219,44 +290,35 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
         return fit(input);
       });
     let model: MultiOutputModel;
+    // The validation split's images (indices into the training images), for the report.
+    let heldImages: number[] | undefined;
     try {
-      model =
-        resolved.approach === 'separate'
-          ? await fromTables((input) =>
-              fitSeparate(resolved, input, {
-                callbacks: progress.callbacks,
-                warn: (m) => log(`warning: ${m}`),
-                onModelBegin: (k, n, head) => void (flags.quiet || log(`model ${k + 1}/${n}: head "${head}"`)),
-                checkpoint: separateCheckpointWriter(
-                  ckDir,
-                  raw,
-                  resolved.heads.map((h) => h.name),
-                ),
-                resume: checkpoint?.kind === 'separate' ? checkpoint.resume : undefined,
-                interrupt,
-              }),
-            )
+      const common = { callbacks: progress.callbacks, warn: (m: string) => log(`warning: ${m}`), interrupt };
+      const separate = {
+        ...common,
+        onModelBegin: (k: number, n: number, head: string) => void (flags.quiet || log(`model ${k + 1}/${n}: head "${head}"`)),
+        checkpoint: separateCheckpointWriter(
+          ckDir,
+          raw,
+          resolved.heads.map((h) => h.name),
+        ),
+        resume: checkpoint?.kind === 'separate' ? checkpoint.resume : undefined,
+      };
+      const joint = { ...common, checkpoint: checkpointWriter(ckDir, raw), resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined };
+      const imageOptions = { validation: images?.validation?.set, onSplit: (rows: readonly number[]) => void (heldImages = [...rows]) };
+      model = images
+        ? resolved.approach === 'separate'
+          ? await fitSeparateImages(resolved, images.train.set, { ...separate, ...imageOptions })
+          : await fitImageModel(resolved, images.train.set, { ...joint, ...imageOptions })
+        : resolved.approach === 'separate'
+          ? await fromTables((input) => fitSeparate(resolved, input, separate))
           : stream
             ? await fitModelStream(
                 resolved,
-                { train: streamedTable(config.data as string, config.format, columns), validation: config.validation?.data ? streamedTable(config.validation.data, config.format, columns) : undefined },
-                {
-                  callbacks: progress.callbacks,
-                  warn: (m) => log(`warning: ${m}`),
-                  checkpoint: checkpointWriter(ckDir, raw),
-                  resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined,
-                  interrupt,
-                },
+                { train: streamedTable(config.data as string, config.format, columns), validation: config.validation?.data ? streamedTable(config.validation.data as string, config.format, columns) : undefined },
+                joint,
               )
-            : await fromTables((input) =>
-                fitModel(resolved, input, {
-                  callbacks: progress.callbacks,
-                  warn: (m) => log(`warning: ${m}`),
-                  checkpoint: checkpointWriter(ckDir, raw),
-                  resume: checkpoint?.kind === 'joint' ? checkpoint.resume : undefined,
-                  interrupt,
-                }),
-              );
+            : await fromTables((input) => fitModel(resolved, input, joint));
     } catch (e) {
       if (e instanceof MultilossError && e.kind === 'interrupted') {
         throw new MultilossError(
@@ -275,7 +337,14 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     await saveAnyModel(model, out);
     if (removeCheckpoints) rmSync(ckDir, { recursive: true, force: true });
     if (reportPath) {
-      await writeTrainingReport(asReportable(model), reportPath, { validation: held, title: `Training report: ${basename(out)}` });
+      const title = `Training report: ${basename(out)}`;
+      if (images) {
+        // The held-out images: the validation images given, or the split's (with their file names).
+        const named = images.validation ?? (heldImages?.length ? { set: imagesAt(images.train.set, heldImages), names: heldImages.map((i) => images.train.names[i]) } : undefined);
+        await writeTrainingReport(asReportable(model), reportPath, { validationImages: named?.set, imageNames: named?.names, title });
+      } else {
+        await writeTrainingReport(asReportable(model), reportPath, { validation: held, title });
+      }
     }
     const info = model.info();
     const metrics = info.metrics;

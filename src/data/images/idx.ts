@@ -8,6 +8,7 @@
 import { MultilossError } from '../../errors.js';
 import type { Cell } from '../table.js';
 import type { ImageSet } from './dataset.js';
+import { convertChannels, finishPixels, pixelFormat, type PixelScale } from './pixels.js';
 
 export interface IdxArray {
   /** Dimension sizes, e.g. [60000, 28, 28]. */
@@ -81,8 +82,16 @@ export function encodeIdx(shape: readonly number[], type: IdxArray['type'], valu
 export interface IdxImageOptions {
   /** Name of the label column (default "label"). */
   labelColumn?: string;
-  /** Divide pixel values by this (default 255 for unsigned bytes, else 1). */
-  scale?: number;
+  /**
+   * A number: divide the raw values by it (no recorded pixel format). A name
+   * (`unit`, the default; `symmetric`; `standardize`, see `PixelScale`): unsigned
+   * bytes are read as v/255 and scaled as the image folders' `scale`.
+   */
+  scale?: number | PixelScale;
+  /** [height, width] to resize every image to (bilinear, as `resizeBilinear`). */
+  size?: [number, number];
+  /** 1 (grey) or 3 (RGB): converts the file's channels (grey → RGB repeats the value). Default: the file's. */
+  channels?: 1 | 3;
   source?: string;
 }
 
@@ -95,11 +104,30 @@ export function idxToImageSet(images: IdxArray, labels?: IdxArray, options: IdxI
   const s = images.shape;
   if (s.length !== 3 && s.length !== 4) throw new MultilossError('data', `${source}: expected images of shape n×height×width (or n×height×width×channels), got ${s.join('×')}`);
   const n = s[0];
-  const shape: [number, number, number] = [s[1], s[2], s.length === 4 ? s[3] : 1];
-  const scale = options.scale ?? (images.type === 'uint8' ? 255 : 1);
-  const x = new Float32Array(images.data.length);
-  for (let i = 0; i < x.length; i++) x[i] = images.data[i] / scale;
-  const out: ImageSet = { n, shape, x, labels: {}, source };
+  const fileShape: [number, number, number] = [s[1], s[2], s.length === 4 ? s[3] : 1];
+  const named = typeof options.scale !== 'number';
+  const divisor = typeof options.scale === 'number' ? options.scale : images.type === 'uint8' ? 255 : 1;
+  let x: Float32Array = new Float32Array(images.data.length);
+  for (let i = 0; i < x.length; i++) x[i] = images.data[i] / divisor;
+  const fileChannels = fileShape[2];
+  // A file of other than 1 or 3 channels is read as it is (its format is not recorded).
+  const channels = options.channels ?? (fileChannels === 3 ? 3 : 1);
+  const format = pixelFormat({ channels, size: options.size, scale: named ? (options.scale as PixelScale | undefined) : 'unit' }, 'IDX images', 1);
+  const recorded = named && (options.channels !== undefined || fileChannels === 1 || fileChannels === 3);
+  let shape = fileShape;
+  if (options.channels !== undefined && options.channels !== fileChannels) {
+    x = convertChannels(x, n, fileShape[0] * fileShape[1], fileChannels, options.channels);
+    shape = [fileShape[0], fileShape[1], options.channels];
+  }
+  if (format.size || format.scale === 'symmetric') {
+    const to: [number, number, number] = format.size ? [format.size[0], format.size[1], shape[2]] : shape;
+    const d = shape[0] * shape[1] * shape[2];
+    const out = new Float32Array(n * to[0] * to[1] * to[2]);
+    for (let i = 0; i < n; i++) out.set(finishPixels(x.slice(i * d, (i + 1) * d), shape, format), i * out.length / n);
+    x = out;
+    shape = to;
+  }
+  const out: ImageSet = { n, shape, x, labels: {}, source, ...(recorded ? { pixels: format } : {}) };
   if (labels) {
     if (labels.shape.length !== 1 || labels.shape[0] !== n) throw new MultilossError('data', `${source}: the labels file holds ${labels.shape.join('×')} values for ${n} images (expected ${n})`);
     out.labels[options.labelColumn ?? 'label'] = Array.from(labels.data, (v): Cell => String(v));

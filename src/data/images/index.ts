@@ -8,3 +8,5 @@
 export * from './dataset.js';
 export * from './idx.js';
 export * from './multimnist.js';
+export * from './pixels.js';
+export * from './augment.js';

@@ -10,6 +10,7 @@ import { MultilossError } from '../../errors.js';
 import { Rng } from '../../util/rng.js';
 import type { Cell } from '../table.js';
 import type { ImageSet } from './dataset.js';
+import { resizeBilinear } from './pixels.js';
 
 /** Source digits: n 28×28 grayscale images in [0, 1] (row-major) and their labels 0–9. */
 export interface Digits {
@@ -20,28 +21,6 @@ export interface Digits {
 
 export const DIGIT = 28;
 export const CANVAS = 36;
-
-/** Bilinear resize of a square grayscale image (half-pixel centres, edges clamped). */
-export function resizeBilinear(src: Float32Array, from: number, to: number): Float32Array {
-  const out = new Float32Array(to * to);
-  const scale = from / to;
-  for (let y = 0; y < to; y++) {
-    const sy = Math.min(Math.max((y + 0.5) * scale - 0.5, 0), from - 1);
-    const y0 = Math.floor(sy);
-    const y1 = Math.min(y0 + 1, from - 1);
-    const fy = sy - y0;
-    for (let x = 0; x < to; x++) {
-      const sx = Math.min(Math.max((x + 0.5) * scale - 0.5, 0), from - 1);
-      const x0 = Math.floor(sx);
-      const x1 = Math.min(x0 + 1, from - 1);
-      const fx = sx - x0;
-      const top = src[y0 * from + x0] * (1 - fx) + src[y0 * from + x1] * fx;
-      const bottom = src[y1 * from + x0] * (1 - fx) + src[y1 * from + x1] * fx;
-      out[y * to + x] = top * (1 - fy) + bottom * fy;
-    }
-  }
-  return out;
-}
 
 /** The 36×36 canvas of two 28×28 digits: `left` at the top-left corner, `right` at the bottom-right, pixelwise maximum. */
 export function composeCanvas(left: Float32Array, right: Float32Array): Float32Array {
@@ -59,7 +38,7 @@ export function composeCanvas(left: Float32Array, right: Float32Array): Float32A
 
 /** One MultiMNIST image (28×28) from two digits. */
 export function composeMultiMnist(left: Float32Array, right: Float32Array): Float32Array {
-  return resizeBilinear(composeCanvas(left, right), CANVAS, DIGIT);
+  return resizeBilinear(composeCanvas(left, right), [CANVAS, CANVAS, 1], [DIGIT, DIGIT]);
 }
 
 export interface MultiMnistOptions {
