@@ -47,7 +47,8 @@ export class LoadedImageSource implements BatchSource {
       order,
       next: async () => {
         if (b * size >= n) return null;
-        const idx = order.slice(b * size, Math.min(n, (b + 1) * size));
+        const start = b * size;
+        const idx = Array.from({ length: Math.min(n, start + size) - start }, (_, k) => order[start + k]);
         b++;
         return batchOf(this.targets, this.units, n, idx, this.shape, this.load(idx));
       },

@@ -242,7 +242,7 @@ async function predictImageFiles(posModel: string | undefined, posData: string |
       const bad = nonFiniteHead(p, heads);
       if (bad !== undefined) throw new MultilossError('model', `${images.names[i]}: head "${bad}" gave a non-finite prediction (a damaged model)`);
     });
-    sink = format === 'parquet' ? parquetSink(flags.out as string, columns) : flags.out ? fileSink(flags.out) : stdoutSink();
+    sink = format === 'parquet' ? parquetSink(flags.out as string, columns, outputTypes(null, [images.nameColumn], heads)) : flags.out ? fileSink(flags.out) : stdoutSink();
     if (format === 'parquet') sink.writeRows?.(predictions.map((p, i) => [images.names[i], ...predictionCells(p, heads)]));
     else if (format === 'jsonl') await sink.write(predictions.map((p, i) => `${JSON.stringify({ [images.nameColumn]: images.names[i], ...p })}\n`).join(''));
     else await sink.write([columns, ...predictions.map((p, i) => [images.names[i], ...predictionCells(p, heads)])].map((row) => `${row.map(csvField).join(',')}\n`).join(''));
