@@ -154,6 +154,7 @@ out: from-config
     assert.match(readFileSync(report, 'utf8'), /<table/);
     assertRefused(cli(['compare', '--config', config, '--seeds', '1', '--test-data', trainLabels]), /--test-data: a table file; on image data the figures are computed on the validation images$/);
     assertRefused(cli(['compare', '--config', config, '--seeds', '1', '--queue', 'redis://127.0.0.1:1']), /data: compare --queue sends table files to its workers; compare image data without --queue$/);
+    assertRefused(cli(['compare', '--config', config, '--seeds', '1', '--auto']), /--auto: chooses on table data; on image data run compare with --methods$/);
   });
 
   it('an image source without its labels file, or with an unknown key: one line naming the option', () => {
