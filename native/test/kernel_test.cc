@@ -213,6 +213,55 @@ static void test_adam(int cases) {
   }
 }
 
+// One conv geometry: forward (bias, relu), both gradients against the double reference. With
+// `against_columns`, the forward pass must also equal the im2col path's bit for bit (the direct
+// first-layer kernels keep the GEMM micro-kernel's multiply-add order).
+static void check_conv(const ConvGeom& g, bool against_columns) {
+  const long nx = g.batch * g.in_h * g.in_w * g.in_c, nf = g.k_h * g.k_w * g.in_c * g.out_c,
+             ny = g.batch * g.out_h * g.out_w * g.out_c;
+  Tensor x(nx), f(nf), dy(ny), y(ny, false), dx(nx, false), df(nf, false), bias(g.out_c);
+  Epilogue ep;
+  ep.bias = bias.p;
+  ep.act = ACT_RELU;
+  conv2d_forward(g, x.p, f.p, y.p, ep);
+  conv2d_backprop_input(g, dy.p, f.p, dx.p);
+  conv2d_backprop_filter(g, x.p, dy.p, df.p);
+  std::vector<double> wy(ny, 0.0), wdx(nx, 0.0), wdf(nf, 0.0);
+  for (long b = 0; b < g.batch; b++)
+    for (long oh = 0; oh < g.out_h; oh++)
+      for (long ow = 0; ow < g.out_w; ow++)
+        for (long co = 0; co < g.out_c; co++) {
+          double s = 0;
+          const long yi = ((b * g.out_h + oh) * g.out_w + ow) * g.out_c + co;
+          for (long kh = 0; kh < g.k_h; kh++)
+            for (long kw = 0; kw < g.k_w; kw++) {
+              long ih = oh * g.stride_h - g.pad_top + kh * g.dil_h, iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
+              if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) continue;
+              for (long ci = 0; ci < g.in_c; ci++) {
+                const long xi = ((b * g.in_h + ih) * g.in_w + iw) * g.in_c + ci;
+                const long fi = ((kh * g.k_w + kw) * g.in_c + ci) * g.out_c + co;
+                s += static_cast<double>(x.p[xi]) * f.p[fi];
+                wdx[xi] += static_cast<double>(dy.p[yi]) * f.p[fi];
+                wdf[fi] += static_cast<double>(dy.p[yi]) * x.p[xi];
+              }
+            }
+          wy[yi] = act_ref(s + bias.p[co], ACT_RELU, 0);
+        }
+  check(rel_err(y.p, wy), "conv forward", g.batch, g.in_h, g.k_h, g.stride_h);
+  check(rel_err(dx.p, wdx), "conv backprop input", g.batch, g.in_h, g.k_h, g.stride_h);
+  check(rel_err(df.p, wdf), "conv backprop filter", g.batch, g.in_h, g.k_h, g.stride_h);
+  if (against_columns) {
+    Tensor y2(ny, false);
+    setenv("MLK_NODIRECTCONV", "1", 1);
+    conv2d_forward(g, x.p, f.p, y2.p, ep);
+    unsetenv("MLK_NODIRECTCONV");
+    if (ny > 0 && std::memcmp(y.p, y2.p, sizeof(float) * ny) != 0) {
+      failures++;
+      std::printf("FAIL conv forward, direct vs columns (%ld %ld %ld %ld): not bit-identical\n", g.batch, g.in_h, g.in_c, g.out_c);
+    }
+  }
+}
+
 static void test_conv(int cases) {
   for (int t = 0; t < cases; t++) {
     ConvGeom g;
@@ -241,39 +290,33 @@ static void test_conv(int cases) {
       g.out_w = (g.in_w - ((g.k_w - 1) * g.dil_w + 1)) / g.stride_w + 1;
       g.pad_top = g.pad_left = 0;
     }
-    const long nx = g.batch * g.in_h * g.in_w * g.in_c, nf = g.k_h * g.k_w * g.in_c * g.out_c,
-               ny = g.batch * g.out_h * g.out_w * g.out_c;
-    Tensor x(nx), f(nf), dy(ny), y(ny, false), dx(nx, false), df(nf, false), bias(g.out_c);
-    Epilogue ep;
-    ep.bias = bias.p;
-    ep.act = ACT_RELU;
-    conv2d_forward(g, x.p, f.p, y.p, ep);
-    conv2d_backprop_input(g, dy.p, f.p, dx.p);
-    conv2d_backprop_filter(g, x.p, dy.p, df.p);
-    std::vector<double> wy(ny, 0.0), wdx(nx, 0.0), wdf(nf, 0.0);
-    for (long b = 0; b < g.batch; b++)
-      for (long oh = 0; oh < g.out_h; oh++)
-        for (long ow = 0; ow < g.out_w; ow++)
-          for (long co = 0; co < g.out_c; co++) {
-            double s = 0;
-            const long yi = ((b * g.out_h + oh) * g.out_w + ow) * g.out_c + co;
-            for (long kh = 0; kh < g.k_h; kh++)
-              for (long kw = 0; kw < g.k_w; kw++) {
-                long ih = oh * g.stride_h - g.pad_top + kh * g.dil_h, iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
-                if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) continue;
-                for (long ci = 0; ci < g.in_c; ci++) {
-                  const long xi = ((b * g.in_h + ih) * g.in_w + iw) * g.in_c + ci;
-                  const long fi = ((kh * g.k_w + kw) * g.in_c + ci) * g.out_c + co;
-                  s += static_cast<double>(x.p[xi]) * f.p[fi];
-                  wdx[xi] += static_cast<double>(dy.p[yi]) * f.p[fi];
-                  wdf[fi] += static_cast<double>(dy.p[yi]) * x.p[xi];
-                }
-              }
-            wy[yi] = act_ref(s + bias.p[co], ACT_RELU, 0);
-          }
-    check(rel_err(y.p, wy), "conv forward", g.batch, g.in_h, g.k_h, g.stride_h);
-    check(rel_err(dx.p, wdx), "conv backprop input", g.batch, g.in_h, g.k_h, g.stride_h);
-    check(rel_err(df.p, wdf), "conv backprop filter", g.batch, g.in_h, g.k_h, g.stride_h);
+    check_conv(g, false);
+  }
+}
+
+// The direct first-layer kernels' geometries (1 or 3 channels, 3x3 / 5x5, stride 1, <= 16
+// filters, rows of >= 12 pixels), valid and same padding, batches across several image groups.
+static void test_conv_direct(int cases) {
+  for (int t = 0; t < cases; t++) {
+    ConvGeom g;
+    g.in_c = t % 3 == 2 ? 3 : 1;
+    g.k_h = g.k_w = g.in_c == 3 || t % 2 == 0 ? 3 : 5;
+    g.batch = rnd(1, 14);
+    g.in_h = rnd(g.k_h, 30);
+    g.in_w = rnd(16, 30);
+    g.out_c = rnd(1, 16);
+    g.stride_h = g.stride_w = g.dil_h = g.dil_w = 1;
+    if (rng() & 1) {
+      g.out_h = g.in_h;
+      g.out_w = g.in_w;
+      g.pad_top = (g.k_h - 1) / 2;
+      g.pad_left = (g.k_w - 1) / 2;
+    } else {
+      g.out_h = g.in_h - g.k_h + 1;
+      g.out_w = g.in_w - g.k_w + 1;
+      g.pad_top = g.pad_left = 0;
+    }
+    check_conv(g, true);
   }
 }
 
@@ -538,6 +581,7 @@ int main(int argc, char** argv) {
       test_adam(scale / 10 + 1);
       test_adam_weighted(scale / 10 + 1);
       test_conv(scale / 2);
+      test_conv_direct(scale / 5 + 1);
       test_max_pool_grad(scale / 2);
       test_gram(scale / 4 + 1);
       test_layer_grad_norms(scale / 4 + 1);
