@@ -678,6 +678,64 @@ __attribute__((target("avx2"))) void max_pool_grad_avx2(void* ctx, long b, int) 
     }
   }
 }
+// AVX-512: 16 channels per step, the last partial group under a mask (few channels, e.g. a first
+// conv layer's 10 filters, never take the scalar rule). The same rule as the AVX2 version.
+template <bool DISJOINT>
+__attribute__((target("avx512f"))) void max_pool_grad_avx512(void* ctx, long b, int) {
+  const PoolCtx& P = *static_cast<const PoolCtx*>(ctx);
+  const PoolGeom& g = *P.g;
+  const long C = g.channels, img = g.in_h * g.in_w * C;
+  const float* x = P.x + b * img;
+  const float* dy = P.dy + b * g.out_h * g.out_w * C;
+  float* dx = P.dx + b * img;
+  const bool tiles = DISJOINT && g.pad_top == 0 && g.pad_left == 0 && g.stride_h == g.k_h && g.stride_w == g.k_w &&
+                     g.out_h * g.k_h == g.in_h && g.out_w * g.k_w == g.in_w;
+  if (!tiles) std::memset(dx, 0, sizeof(float) * img);
+  for (long oh = 0; oh < g.out_h; oh++) {
+    const long r0 = oh * g.stride_h - g.pad_top;
+    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
+    for (long ow = 0; ow < g.out_w; ow++) {
+      const long c0 = ow * g.stride_w - g.pad_left;
+      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
+      const float* gy = dy + (oh * g.out_w + ow) * C;
+      for (long k = 0; k < C; k += 16) {
+        const __mmask16 m = static_cast<__mmask16>(C - k >= 16 ? 0xFFFF : (1u << (C - k)) - 1u);
+        __m512 best = _mm512_set1_ps(-INFINITY);
+        __m512i pos = _mm512_set1_epi32(-1);
+        for (long r = rlo; r < rhi; r++) {
+          for (long c = clo; c < chi; c++) {
+            const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
+            const __m512 v = _mm512_maskz_loadu_ps(m, x + cell * C + k);
+            const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
+            best = _mm512_mask_blend_ps(gt, best, v);
+            pos = _mm512_mask_blend_epi32(gt, pos, _mm512_set1_epi32(cell));
+          }
+        }
+        const __m512 grad = _mm512_maskz_loadu_ps(m, gy + k);
+        if (g.relu) pos = _mm512_mask_blend_epi32(_mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_epi32(-1), pos);
+        if (DISJOINT) {
+          for (long r = rlo; r < rhi; r++) {
+            for (long c = clo; c < chi; c++) {
+              const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
+              const __mmask16 hit = _mm512_cmpeq_epi32_mask(pos, _mm512_set1_epi32(cell));
+              _mm512_mask_storeu_ps(dx + cell * C + k, m, _mm512_maskz_mov_ps(hit, grad));
+            }
+          }
+        } else {
+          alignas(64) int32_t where[16];
+          alignas(64) float gv[16];
+          _mm512_store_si512(where, pos);
+          _mm512_store_ps(gv, grad);
+          const long lanes = std::min<long>(16, C - k);
+          for (long j = 0; j < lanes; j++)
+            if (where[j] >= 0) dx[static_cast<long>(where[j]) * C + k + j] += gv[j];
+        }
+      }
+    }
+  }
+}
+void max_pool_grad_image_avx512(void* ctx, long b, int tid) { max_pool_grad_avx512<false>(ctx, b, tid); }
+void max_pool_grad_disjoint_avx512(void* ctx, long b, int tid) { max_pool_grad_avx512<true>(ctx, b, tid); }
 void max_pool_grad_image_avx2(void* ctx, long b, int tid) { max_pool_grad_avx2<false>(ctx, b, tid); }
 void max_pool_grad_disjoint_avx2(void* ctx, long b, int tid) { max_pool_grad_avx2<true>(ctx, b, tid); }
 #endif
@@ -772,13 +830,46 @@ void max_pool_image(void* ctx, long b, int) {
     }
   }
 }
+#if defined(__x86_64__) || defined(__i386__)
+// The same with 16 channels per step, the last partial group under a mask (vmaxps keeps the
+// running maximum when the new value is not larger, NaN included: the portable rule).
+__attribute__((target("avx512f"))) void max_pool_image_avx512(void* ctx, long b, int) {
+  const PoolFwdCtx& P = *static_cast<const PoolFwdCtx*>(ctx);
+  const PoolGeom& g = *P.g;
+  const long C = g.channels;
+  const float* x = P.x + b * g.in_h * g.in_w * C;
+  float* y = P.y + b * g.out_h * g.out_w * C;
+  for (long oh = 0; oh < g.out_h; oh++) {
+    const long r0 = oh * g.stride_h - g.pad_top;
+    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
+    for (long ow = 0; ow < g.out_w; ow++, y += C) {
+      const long c0 = ow * g.stride_w - g.pad_left;
+      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
+      for (long k = 0; k < C; k += 16) {
+        const __mmask16 m = static_cast<__mmask16>(C - k >= 16 ? 0xFFFF : (1u << (C - k)) - 1u);
+        __m512 best = _mm512_set1_ps(-INFINITY);
+        for (long r = rlo; r < rhi; r++)
+          for (long c = clo; c < chi; c++) {
+            // v > best ? v : best, as the portable loop (maxps returns its second operand on NaN).
+            best = _mm512_max_ps(_mm512_maskz_loadu_ps(m, x + (r * g.in_w + c) * C + k), best);
+          }
+        _mm512_mask_storeu_ps(y + k, m, best);
+      }
+    }
+  }
+}
+#endif
 }  // namespace
 
 void max_pool(const PoolGeom& g, const float* x, float* y) {
   if (g.batch <= 0 || g.out_h * g.out_w * g.channels <= 0) return;
   PoolFwdCtx P{&g, x, y};
   const long work = g.batch * g.in_h * g.in_w * g.channels;
-  parallel_for(g.batch, max_pool_image, &P, work < (1 << 15) ? 1 : 0);
+  ChunkFn fn = max_pool_image;
+#if defined(__x86_64__) || defined(__i386__)
+  if (current_isa() >= ISA_AVX512) fn = max_pool_image_avx512;
+#endif
+  parallel_for(g.batch, fn, &P, work < (1 << 15) ? 1 : 0);
 }
 
 void max_pool_grad(const PoolGeom& g, const float* x, const float* dy, float* dx) {
@@ -793,6 +884,7 @@ void max_pool_grad(const PoolGeom& g, const float* x, const float* dy, float* dx
   ChunkFn fn = disjoint ? max_pool_grad_disjoint_default : max_pool_grad_image_default;
 #if defined(__x86_64__) || defined(__i386__)
   if (current_isa() >= ISA_AVX2) fn = disjoint ? max_pool_grad_disjoint_avx2 : max_pool_grad_image_avx2;
+  if (current_isa() >= ISA_AVX512) fn = disjoint ? max_pool_grad_disjoint_avx512 : max_pool_grad_image_avx512;
 #endif
 #if defined(__aarch64__)
   if (current_isa() == ISA_NEON) fn = disjoint ? max_pool_grad_disjoint_neon : max_pool_grad_image_neon;
