@@ -129,7 +129,8 @@ export function exerciseBindings(addon: NativeAddon, heap: () => ArrayBuffer, se
         const outH = rand() < 0.8 ? Math.max(1, Math.floor((inH + 2 * padT - dH * (kH - 1) - 1) / sH) + 1) : int(1, 16);
         const outW = rand() < 0.8 ? Math.max(1, Math.floor((inW + 2 * padL - dW * (kW - 1) - 1) / sW) + 1) : int(1, 16);
         const outC = int(1, 20);
-        const bias = mode === 0 && rand() < 0.5;
+        // The bias (forward) or the bias gradient's output (filter gradient).
+        const bias = mode !== 1 && rand() < 0.5;
         const o = place(bytes, [batch * inH * inW * inC, kH * kW * inC * outC, batch * outH * outW * outC, outC], int(0, bias ? 3 : 2), rand);
         if (!o) {
           skipped++;

@@ -127,7 +127,7 @@ napi_value make_info(napi_env env) {
 #endif
   napi_create_string_utf8(env, arch, NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "arch", v);
-  napi_create_int32(env, 2, &v);  // bump when the JS side needs a new function or layout
+  napi_create_int32(env, 3, &v);  // bump when the JS side needs a new function or layout
   napi_set_named_property(env, obj, "abi", v);
   return obj;
 }
@@ -429,7 +429,8 @@ napi_value AdamWeighted(napi_env env, napi_callback_info info) {
 // ------------------------------------------------------------------------------ conv2d
 // conv2d(heap, p): p = [mode, batch, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW,
 //   dilH, dilW, padTop, padLeft, xOff, fOff, yOff, biasOff(-1), act, alpha]
-// mode 0: y = conv(x, f) (+bias, act); 1: x <- dx from (y = dy, f); 2: f <- df from (x, y = dy).
+// mode 0: y = conv(x, f) (+bias, act); 1: x <- dx from (y = dy, f); 2: f <- df from (x, y = dy),
+// and bias <- the bias gradient (outC floats) when biasOff >= 0.
 napi_value Conv2d(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!get_args(env, info, 2, argv)) return nullptr;
@@ -495,13 +496,18 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
     ep.bias_col_stride = 1;
     ep.bias_row_stride = 0;
   }
+  float* db = nullptr;  // mode 2: the bias gradient's output
+  if (mode == 2 && p[19] >= 0 && !check_range(env, h, p[19], static_cast<u128>(g.out_c), "conv2d: bias gradient is outside the heap", &db))
+    return nullptr;
   // The written tensor must not overlap what is read.
   float* out = mode == 0 ? y : (mode == 1 ? x : f);
   const u128 nout = mode == 0 ? ny : (mode == 1 ? nx : nf);
   bool ok = true;
   if (mode == 0) ok = disjoint(out, nout, x, nx) && disjoint(out, nout, f, nf) && (bias == nullptr || disjoint(out, nout, bias, g.out_c));
   if (mode == 1) ok = disjoint(out, nout, y, ny) && disjoint(out, nout, f, nf);
-  if (mode == 2) ok = disjoint(out, nout, x, nx) && disjoint(out, nout, y, ny);
+  if (mode == 2)
+    ok = disjoint(out, nout, x, nx) && disjoint(out, nout, y, ny) &&
+         (db == nullptr || (disjoint(db, g.out_c, x, nx) && disjoint(db, g.out_c, y, ny) && disjoint(db, g.out_c, out, nout)));
   if (!ok) {
     throw_range(env, "conv2d: output overlaps an input");
     return nullptr;
@@ -510,7 +516,7 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
     std::lock_guard<std::mutex> lk(kernel_mutex());
     if (mode == 0) ok = mlk::conv2d_forward(g, x, f, y, ep);
     if (mode == 1) ok = mlk::conv2d_backprop_input(g, y, f, x);
-    if (mode == 2) ok = mlk::conv2d_backprop_filter(g, x, y, f);
+    if (mode == 2) ok = mlk::conv2d_backprop_filter(g, x, y, f, db);
   }
   if (!ok) {
     napi_throw_error(env, "ERR_MULTILOSS_NATIVE_MEMORY", "conv2d: out of memory for column buffers");

@@ -188,8 +188,17 @@ struct FilterGradCtx {
   long imgs;
   const float* x;
   const float* dy;
-  float* partials;  // one KK x Co block per chunk
+  float* partials;  // per chunk: KK x Co, then (with bias) Co bias sums; `stride` floats apart
+  long stride;
+  bool bias;
 };
+
+/** out[0, n) = the sum of `rows` rows of n floats, row by row (the bias gradient of a group of pixels). */
+void sum_rows(const float* dy, long rows, long n, float* out) {
+  std::memset(out, 0, sizeof(float) * n);
+  for (long r = 0; r < rows; r++, dy += n)
+    for (long j = 0; j < n; j++) out[j] += dy[j];
+}
 
 void filter_grad_chunk(void* ctx, long chunk, int tid) {
   const FilterGradCtx& F = *static_cast<const FilterGradCtx*>(ctx);
@@ -200,15 +209,16 @@ void filter_grad_chunk(void* ctx, long chunk, int tid) {
   ColCtx C{&g, F.x + b0 * g.in_h * g.in_w * g.in_c, col};
   for (long i = 0; i < nb; i++) im2col_image(&C, i, tid);
   Epilogue lin;
+  float* part = F.partials + chunk * F.stride;
   // partial[KK, Co] = col^T . dy
-  sgemm_local(tid, KK, g.out_c, nb * R, col, KK, true, F.dy + b0 * R * g.out_c, g.out_c, false,
-              F.partials + chunk * KK * g.out_c, g.out_c, lin);
+  sgemm_local(tid, KK, g.out_c, nb * R, col, KK, true, F.dy + b0 * R * g.out_c, g.out_c, false, part, g.out_c, lin);
+  if (F.bias) sum_rows(F.dy + b0 * R * g.out_c, nb * R, g.out_c, part + KK * g.out_c);
 }
 
 struct ReduceCtx {
-  const float* partials;
+  const float* partials;  // chunk c's at c * stride
   float* out;
-  long chunks, size, block;
+  long chunks, size, block, stride;
 };
 
 // out = sum of the chunks' partials, always in chunk order (deterministic).
@@ -217,8 +227,18 @@ void reduce_chunk(void* ctx, long blk, int) {
   const long i0 = blk * Rc.block, i1 = std::min(Rc.size, i0 + Rc.block);
   std::memcpy(Rc.out + i0, Rc.partials + i0, sizeof(float) * (i1 - i0));
   for (long c = 1; c < Rc.chunks; c++) {
-    const float* p = Rc.partials + c * Rc.size;
+    const float* p = Rc.partials + c * Rc.stride;
     for (long i = i0; i < i1; i++) Rc.out[i] += p[i];
+  }
+}
+
+/** df (and db) from the chunks' partials (FilterGradCtx's layout). */
+void reduce_filter_partials(const float* partials, long chunks, long KK, long Co, long stride, float* df, float* db) {
+  ReduceCtx Rc{partials, df, chunks, KK * Co, 4096, stride};
+  parallel_for((Rc.size + Rc.block - 1) / Rc.block, reduce_chunk, &Rc);
+  if (db != nullptr) {
+    ReduceCtx Rb{partials + KK * Co, db, chunks, Co, Co, stride};
+    reduce_chunk(&Rb, 0, 0);
   }
 }
 
@@ -280,8 +300,10 @@ struct DirectCtx {
   const float* x;
   const float* f;    // forward: the filters
   const float* dy;   // filter gradient: dy
-  float* y;          // forward: y; filter gradient: one KK x Co partial per chunk
+  float* y;          // forward: y; filter gradient: per chunk a KK x Co partial (+ Co bias sums), `stride` apart
   const Epilogue* ep;
+  long stride;
+  bool bias;
 };
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -344,6 +366,7 @@ __attribute__((target("avx512f"))) void direct_filter_chunk(void* ctx, long chun
   const __mmask16 m = static_cast<__mmask16>(Co >= 16 ? 0xFFFF : (1u << Co) - 1u);
   __m512 acc[KK];
   for (int p = 0; p < KK; p++) acc[p] = _mm512_setzero_ps();
+  __m512 acc_bias = _mm512_setzero_ps();
   const long b0 = chunk * D.d.imgs, b1 = std::min(g.batch, b0 + D.d.imgs);
   for (long b = b0; b < b1; b++) {
     const float* img = direct_image(g, D.d, D.x, b, D.d.padded ? scratch_c(tid) : nullptr, b > b0);
@@ -351,6 +374,7 @@ __attribute__((target("avx512f"))) void direct_filter_chunk(void* ctx, long chun
     for (long oh = 0; oh < g.out_h; oh++) {
       for (long ow = 0; ow < OW; ow++) {
         const __m512 d = _mm512_maskz_loadu_ps(m, dyb + (oh * OW + ow) * Co);
+        acc_bias = _mm512_add_ps(acc_bias, d);
         const float* a = img + oh * rs + ow * C;
 #pragma GCC unroll 5
         for (int kh = 0; kh < KH; kh++)
@@ -364,8 +388,9 @@ __attribute__((target("avx512f"))) void direct_filter_chunk(void* ctx, long chun
       }
     }
   }
-  float* part = D.y + chunk * KK * Co;
+  float* part = D.y + chunk * D.stride;
   for (int p = 0; p < KK; p++) _mm512_mask_storeu_ps(part + p * Co, m, acc[p]);
+  if (D.bias) _mm512_mask_storeu_ps(part + KK * Co, m, acc_bias);
 }
 
 struct DirectKernels {
@@ -395,24 +420,24 @@ bool direct_forward(const ConvGeom& g, const float* x, const float* f, float* y,
   if (fn == nullptr || ep.accumulate || (ep.act != ACT_LINEAR && ep.act != ACT_RELU) ||
       (ep.bias != nullptr && (ep.bias_col_stride != 1 || ep.bias_row_stride != 0)))
     return false;
-  DirectCtx D{&g, direct_geom(g), x, f, nullptr, y, &ep};
+  DirectCtx D{&g, direct_geom(g), x, f, nullptr, y, &ep, 0, false};
   *ok = !D.d.padded || ensure_scratch_c(static_cast<size_t>(D.d.hp) * D.d.wp * g.in_c);
   if (*ok) parallel_for((g.batch + D.d.imgs - 1) / D.d.imgs, fn, &D);
   return true;
 }
 
-/** The filter gradient by the direct kernel; false when it does not apply (nothing written). */
-bool direct_filter(const ConvGeom& g, const float* x, const float* dy, float* df, bool* ok) {
+/** The filter (and bias) gradient by the direct kernel; false when it does not apply (nothing written). */
+bool direct_filter(const ConvGeom& g, const float* x, const float* dy, float* df, float* db, bool* ok) {
   const ChunkFn fn = direct_kernels(g).filter;
   if (fn == nullptr) return false;
-  DirectCtx D{&g, direct_geom(g), x, nullptr, dy, nullptr, nullptr};
-  const long chunks = (g.batch + D.d.imgs - 1) / D.d.imgs, size = kk_size(g) * g.out_c;
-  D.y = column_buffer(static_cast<size_t>(chunks) * size);
+  const long KK = kk_size(g), Co = g.out_c;
+  DirectCtx D{&g, direct_geom(g), x, nullptr, dy, nullptr, nullptr, KK * Co + (db != nullptr ? Co : 0), db != nullptr};
+  const long chunks = (g.batch + D.d.imgs - 1) / D.d.imgs;
+  D.y = column_buffer(static_cast<size_t>(chunks) * D.stride);
   *ok = D.y != nullptr && (!D.d.padded || ensure_scratch_c(static_cast<size_t>(D.d.hp) * D.d.wp * g.in_c));
   if (!*ok) return true;
   parallel_for(chunks, fn, &D);
-  ReduceCtx Rc{D.y, df, chunks, size, 4096};
-  parallel_for((size + Rc.block - 1) / Rc.block, reduce_chunk, &Rc);
+  reduce_filter_partials(D.y, chunks, KK, Co, D.stride, df, db);
   return true;
 }
 
@@ -475,40 +500,52 @@ bool conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* f, f
   return true;
 }
 
-bool conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* df) {
-  const long KK = kk_size(g), R = rows_per_image(g);
+bool conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* df, float* db) {
+  const long KK = kk_size(g), R = rows_per_image(g), Co = g.out_c;
   Epilogue ep;
-  if (KK <= 0 || g.out_c <= 0) return true;
+  if (Co <= 0) return true;
   if (g.batch <= 0 || R <= 0) {
-    std::memset(df, 0, sizeof(float) * KK * g.out_c);
+    if (KK > 0) std::memset(df, 0, sizeof(float) * KK * Co);
+    if (db != nullptr) std::memset(db, 0, sizeof(float) * Co);
+    return true;
+  }
+  // The bias gradient of the paths without per-chunk partials: Σ over the pixels of dy.
+  const auto bias_sum = [&] {
+    if (db != nullptr) sum_middle(dy, db, 1, g.batch * R, Co);
+  };
+  if (KK <= 0) {
+    bias_sum();
     return true;
   }
   // df[KK, Co] = col^T . dy
-  if (is_pointwise(g)) return sgemm(KK, g.out_c, g.batch * R, x, g.in_c, true, dy, g.out_c, false, df, g.out_c, ep);
+  if (is_pointwise(g)) {
+    bias_sum();
+    return sgemm(KK, Co, g.batch * R, x, g.in_c, true, dy, Co, false, df, Co, ep);
+  }
   bool ok = true;
-  if (direct_filter(g, x, dy, df, &ok)) return ok;
+  if (direct_filter(g, x, dy, df, db, &ok)) return ok;
   const long imgs = local_images(g);
   if (use_local(g, imgs)) {
     // Per-thread partial gradients of image groups, then summed in a fixed order.
     const long chunks = (g.batch + imgs - 1) / imgs;
-    const long size = KK * g.out_c;
-    float* partials = column_buffer(static_cast<size_t>(chunks) * size);
-    if (partials == nullptr || !prepare_local(g, imgs, KK, g.out_c, imgs * R)) return false;
-    FilterGradCtx F{&g, imgs, x, dy, partials};
+    const long stride = KK * Co + (db != nullptr ? Co : 0);
+    float* partials = column_buffer(static_cast<size_t>(chunks) * stride);
+    if (partials == nullptr || !prepare_local(g, imgs, KK, Co, imgs * R)) return false;
+    FilterGradCtx F{&g, imgs, x, dy, partials, stride, db != nullptr};
     parallel_for(chunks, filter_grad_chunk, &F);
-    ReduceCtx Rc{partials, df, chunks, size, 4096};
-    parallel_for((size + Rc.block - 1) / Rc.block, reduce_chunk, &Rc);
+    reduce_filter_partials(partials, chunks, KK, Co, stride, df, db);
     return true;
   }
   const long per_chunk = images_per_chunk(g);
   float* col = column_buffer(static_cast<size_t>(std::min(per_chunk, g.batch)) * R * KK);
   if (col == nullptr) return false;
+  bias_sum();
   for (long b0 = 0; b0 < g.batch; b0 += per_chunk) {
     const long nb = std::min(per_chunk, g.batch - b0);
     ColCtx C{&g, x + b0 * g.in_h * g.in_w * g.in_c, col};
     parallel_for(nb, im2col_image, &C);
     ep.accumulate = b0 > 0;
-    if (!sgemm(KK, g.out_c, nb * R, col, KK, true, dy + b0 * R * g.out_c, g.out_c, false, df, g.out_c, ep)) return false;
+    if (!sgemm(KK, Co, nb * R, col, KK, true, dy + b0 * R * Co, Co, false, df, Co, ep)) return false;
   }
   return true;
 }

@@ -168,8 +168,11 @@ struct ConvGeom {
 bool conv2d_forward(const ConvGeom& g, const float* x, const float* f, float* y, const Epilogue& ep);
 /** dx = the gradient w.r.t. x of sum(dy * conv2d(x, f)). dx is overwritten. */
 bool conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* f, float* dx);
-/** df = the gradient w.r.t. f. df is overwritten. */
-bool conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* df);
+/**
+ * df = the gradient w.r.t. f; with db, also the bias's (Σ of dy over batch and pixels), in the same
+ * pass where the kernel makes one. df and db are overwritten.
+ */
+bool conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* df, float* db = nullptr);
 
 // ------------------------------------------------------------------------------ max pool gradient (NHWC)
 struct PoolGeom {

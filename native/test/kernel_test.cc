@@ -219,14 +219,21 @@ static void test_adam(int cases) {
 static void check_conv(const ConvGeom& g, bool against_columns) {
   const long nx = g.batch * g.in_h * g.in_w * g.in_c, nf = g.k_h * g.k_w * g.in_c * g.out_c,
              ny = g.batch * g.out_h * g.out_w * g.out_c;
-  Tensor x(nx), f(nf), dy(ny), y(ny, false), dx(nx, false), df(nf, false), bias(g.out_c);
+  Tensor x(nx), f(nf), dy(ny), y(ny, false), dx(nx, false), df(nf, false), bias(g.out_c), df2(nf, false), db(g.out_c, false);
   Epilogue ep;
   ep.bias = bias.p;
   ep.act = ACT_RELU;
   conv2d_forward(g, x.p, f.p, y.p, ep);
   conv2d_backprop_input(g, dy.p, f.p, dx.p);
   conv2d_backprop_filter(g, x.p, dy.p, df.p);
-  std::vector<double> wy(ny, 0.0), wdx(nx, 0.0), wdf(nf, 0.0);
+  // With the bias gradient in the same pass: the same filter gradient, bit for bit.
+  conv2d_backprop_filter(g, x.p, dy.p, df2.p, db.p);
+  if (nf > 0 && std::memcmp(df.p, df2.p, sizeof(float) * nf) != 0) {
+    failures++;
+    std::printf("FAIL conv backprop filter with bias (%ld %ld %ld %ld): another filter gradient\n", g.batch, g.in_h, g.in_c, g.out_c);
+  }
+  std::vector<double> wy(ny, 0.0), wdx(nx, 0.0), wdf(nf, 0.0), wdb(g.out_c, 0.0);
+  for (long i = 0; i < ny; i++) wdb[i % g.out_c] += dy.p[i];
   for (long b = 0; b < g.batch; b++)
     for (long oh = 0; oh < g.out_h; oh++)
       for (long ow = 0; ow < g.out_w; ow++)
@@ -250,6 +257,7 @@ static void check_conv(const ConvGeom& g, bool against_columns) {
   check(rel_err(y.p, wy), "conv forward", g.batch, g.in_h, g.k_h, g.stride_h);
   check(rel_err(dx.p, wdx), "conv backprop input", g.batch, g.in_h, g.k_h, g.stride_h);
   check(rel_err(df.p, wdf), "conv backprop filter", g.batch, g.in_h, g.k_h, g.stride_h);
+  check(rel_err(db.p, wdb), "conv bias gradient", g.batch, g.in_h, g.k_h, g.stride_h);
   if (against_columns) {
     Tensor y2(ny, false);
     setenv("MLK_NODIRECTCONV", "1", 1);
@@ -300,13 +308,21 @@ static void test_conv_direct(int cases) {
   for (int t = 0; t < cases; t++) {
     ConvGeom g;
     g.in_c = t % 3 == 2 ? 3 : 1;
-    g.k_h = g.k_w = g.in_c == 3 || t % 2 == 0 ? 3 : 5;
+    g.k_h = g.k_w = g.in_c == 3 || (rng() & 1) ? 3 : 5;
     g.batch = rnd(1, 14);
     g.in_h = rnd(g.k_h, 30);
     g.in_w = rnd(16, 30);
     g.out_c = rnd(1, 16);
     g.stride_h = g.stride_w = g.dil_h = g.dil_w = 1;
-    if (rng() & 1) {
+    const int pad = t % 4;
+    if (pad == 3) {
+      // Any padding, cropping included, and any output size (the binding accepts them): windows
+      // outside the image read zeros.
+      g.pad_top = rnd(-2, 3);
+      g.pad_left = rnd(-2, 3);
+      g.out_h = rnd(1, g.in_h + 4);
+      g.out_w = rnd(12, g.in_w + 4);
+    } else if (pad == 1) {
       g.out_h = g.in_h;
       g.out_w = g.in_w;
       g.pad_top = (g.k_h - 1) / 2;

@@ -14,7 +14,7 @@ export type { NativeAddon, NativeAddonInfo, NativeIsa } from './addon-api.js';
 import type { NativeAddon } from './addon-api.js';
 
 /** The ABI version native/src/addon.cc reports; a stale build with another one is not used. */
-const ABI = 2;
+const ABI = 3;
 const ADDON_FILE = 'native/build/Release/multiloss_native.node';
 
 export interface AddonLoad {

@@ -453,6 +453,17 @@ function conv2dBackpropFilterKernel(args: KernelArgs): TensorInfo {
   return df;
 }
 
+/**
+ * A conv2d's filter and bias gradients in one native pass over dy ([df, db]): the conv block's
+ * backward pass (the bias gradient needs no separate Sum over the activations).
+ */
+export function nativeConv2dFilterBiasGrad(backend: WasmBackend, info: backend_util.Conv2DInfo, x: TensorInfo, dy: TensorInfo): [TensorInfo, TensorInfo] {
+  const df = backend.makeOutput([info.filterHeight, info.filterWidth, info.inChannels, info.outChannels], 'float32');
+  const db = backend.makeOutput([info.outChannels], 'float32');
+  convCall(backend, 2, info, x, df, dy, db, 0, 0);
+  return [df, db];
+}
+
 // ------------------------------------------------------------------------------------ max pool gradient
 
 const poolParams = new Float64Array(16);

@@ -5,10 +5,11 @@
  * activations with its own bookkeeping; here the forward pass is one FusedConv2D kernel (bias
  * and relu in the GEMM's epilogue) and MaxPool, and the backward pass is the pooling and relu
  * gradients in one native kernel where the native kernels are active (MaxPoolGrad, then × step(y)
- * otherwise), ∂W, ∂b = Σ dz and, when `inputGradient`, ∂x. `inputGradient` false is for the
+ * otherwise), ∂W and ∂b = Σ dz (one native pass for both where active) and, when `inputGradient`, ∂x. `inputGradient` false is for the
  * trunk's first layer (its input is data): no ∂x convolution.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { convFilterBiasGradNative } from '../../engine/native/conv-grad.js';
 import { maxPoolGradNative } from '../../engine/native/pool-grad.js';
 
 export type ConvBlockActivation = 'linear' | 'relu';
@@ -52,8 +53,11 @@ export function convBlock(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D
         } else {
           dz = relu ? tf.mul(dy, tf.step(output)) : (dy as tf.Tensor4D);
         }
-        const dW = engine.runKernel(tf.Conv2DBackpropFilter, { x: input, dy: dz }, { ...convAttrs, filterShape: kernel.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
-        const db = tf.sum(dz, [0, 1, 2]);
+        // ∂W and ∂b in one native pass over dz where the native kernels are active.
+        const [dW, db] = convFilterBiasGradNative(input, dz, kernel.shape, { strides: o.strides, pad: o.padding }) ?? [
+          engine.runKernel(tf.Conv2DBackpropFilter, { x: input, dy: dz }, { ...convAttrs, filterShape: kernel.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+          tf.sum(dz, [0, 1, 2]),
+        ];
         if (!o.inputGradient) return [dW, db];
         const dx = engine.runKernel(tf.Conv2DBackpropInput, { dy: dz, filter: kernel }, { ...convAttrs, inputShape: input.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
         return [dx, dW, db];
