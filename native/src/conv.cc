@@ -280,20 +280,6 @@ DirectGeom direct_geom(const ConvGeom& g) {
   return d;
 }
 
-/** Image b of x as the kernels read it: in place, or copied inside a zero border into buf. */
-const float* direct_image(const ConvGeom& g, const DirectGeom& d, const float* x, long b, float* buf, bool border_zeroed) {
-  const long C = g.in_c;
-  const float* img = x + b * g.in_h * g.in_w * C;
-  if (!d.padded) return img;
-  if (!border_zeroed) std::memset(buf, 0, sizeof(float) * d.hp * d.wp * C);
-  // Rows/columns of x that land inside the padded frame (a negative pad drops them).
-  const long r0 = std::max<long>(0, -g.pad_top), c0 = std::max<long>(0, -g.pad_left);
-  const long r1 = std::min(g.in_h, d.hp - g.pad_top), c1 = std::min(g.in_w, d.wp - g.pad_left);
-  for (long r = r0; r < r1; r++)
-    if (c1 > c0) std::memcpy(buf + ((r + g.pad_top) * d.wp + c0 + g.pad_left) * C, img + (r * g.in_w + c0) * C, sizeof(float) * (c1 - c0) * C);
-  return buf;
-}
-
 struct DirectCtx {
   const ConvGeom* g;
   DirectGeom d;
@@ -308,6 +294,21 @@ struct DirectCtx {
 
 #if defined(__x86_64__) || defined(__i386__)
 constexpr int kDirectRows = 12;
+
+/** Image b of x as the kernels read it: in place, or copied inside a zero border into buf. */
+const float* direct_image(const ConvGeom& g, const DirectGeom& d, const float* x, long b, float* buf, bool border_zeroed) {
+  const long C = g.in_c;
+  const float* img = x + b * g.in_h * g.in_w * C;
+  if (!d.padded) return img;
+  if (!border_zeroed) std::memset(buf, 0, sizeof(float) * d.hp * d.wp * C);
+  // Rows/columns of x that land inside the padded frame (a negative pad drops them).
+  const long r0 = std::max<long>(0, -g.pad_top), c0 = std::max<long>(0, -g.pad_left);
+  const long r1 = std::min(g.in_h, d.hp - g.pad_top), c1 = std::min(g.in_w, d.wp - g.pad_left);
+  for (long r = r0; r < r1; r++)
+    if (c1 > c0) std::memcpy(buf + ((r + g.pad_top) * d.wp + c0 + g.pad_left) * C, img + (r * g.in_w + c0) * C, sizeof(float) * (c1 - c0) * C);
+  return buf;
+}
+
 
 template <int KH, int KW, int C>
 __attribute__((target("avx512f"))) void direct_forward_chunk(void* ctx, long chunk, int tid) {
