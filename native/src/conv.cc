@@ -659,10 +659,20 @@ inline void max_pool_grad_channels(const PoolGeom& g, const float* x, const floa
 }
 #endif
 #if defined(__x86_64__) || defined(__i386__)
-// AVX2: 8 channels per step in registers (the compiler's if-converted version used masked
-// stores, which are very slow on AMD). Leftover channels use the scalar rule.
-template <bool DISJOINT>
-__attribute__((target("avx2"))) void max_pool_grad_avx2(void* ctx, long b, int) {
+// One output's window for the vector versions: rows [rlo, rhi) x columns [clo, chi) of the image x
+// (its gradient dx), gy the output's gradients.
+struct PoolWindow {
+  const PoolGeom& g;
+  const float* x;
+  const float* gy;
+  float* dx;
+  long rlo, rhi, clo, chi;
+};
+
+// Image b's windows, each handed to Channels::run (inlined into the caller's instruction set); the
+// image is zeroed first unless its windows tile it.
+template <bool DISJOINT, class Channels>
+__attribute__((always_inline)) inline void max_pool_grad_windows(void* ctx, long b) {
   const PoolCtx& P = *static_cast<const PoolCtx*>(ctx);
   const PoolGeom& g = *P.g;
   const long C = g.channels, img = g.in_h * g.in_w * C;
@@ -672,105 +682,110 @@ __attribute__((target("avx2"))) void max_pool_grad_avx2(void* ctx, long b, int) 
   const bool tiles = DISJOINT && g.pad_top == 0 && g.pad_left == 0 && g.stride_h == g.k_h && g.stride_w == g.k_w &&
                      g.out_h * g.k_h == g.in_h && g.out_w * g.k_w == g.in_w;
   if (!tiles) std::memset(dx, 0, sizeof(float) * img);
-  const long C8 = C / 8 * 8;
   for (long oh = 0; oh < g.out_h; oh++) {
     const long r0 = oh * g.stride_h - g.pad_top;
     const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
     for (long ow = 0; ow < g.out_w; ow++) {
       const long c0 = ow * g.stride_w - g.pad_left;
       const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
-      const float* gy = dy + (oh * g.out_w + ow) * C;
-      for (long k = 0; k < C8; k += 8) {
-        __m256 best = _mm256_set1_ps(-INFINITY);
-        __m256i pos = _mm256_set1_epi32(-1);
-        for (long r = rlo; r < rhi; r++) {
-          for (long c = clo; c < chi; c++) {
-            const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
-            const __m256 v = _mm256_loadu_ps(x + cell * C + k);
-            const __m256 gt = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
-            best = _mm256_blendv_ps(best, v, gt);
-            pos = _mm256_blendv_epi8(pos, _mm256_set1_epi32(cell), _mm256_castps_si256(gt));
-          }
-        }
-        const __m256 grad = _mm256_loadu_ps(gy + k);
-        if (g.relu)
-          pos = _mm256_blendv_epi8(_mm256_set1_epi32(-1), pos, _mm256_castps_si256(_mm256_cmp_ps(best, _mm256_setzero_ps(), _CMP_GT_OQ)));
-        if (DISJOINT) {
-          for (long r = rlo; r < rhi; r++) {
-            for (long c = clo; c < chi; c++) {
-              const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
-              const __m256 hit = _mm256_castsi256_ps(_mm256_cmpeq_epi32(pos, _mm256_set1_epi32(cell)));
-              _mm256_storeu_ps(dx + cell * C + k, _mm256_and_ps(hit, grad));
-            }
-          }
-        } else {
-          alignas(32) int32_t where[8];
-          alignas(32) float gv[8];
-          _mm256_store_si256(reinterpret_cast<__m256i*>(where), pos);
-          _mm256_store_ps(gv, grad);
-          for (int j = 0; j < 8; j++)
-            if (where[j] >= 0) dx[static_cast<long>(where[j]) * C + k + j] += gv[j];
-        }
-      }
-      max_pool_grad_channels<DISJOINT>(g, x, gy, dx, C8, rlo, rhi, clo, chi);
+      Channels::template run<DISJOINT>(PoolWindow{g, x, dy + (oh * g.out_w + ow) * C, dx, rlo, rhi, clo, chi});
     }
   }
 }
+
+// AVX2: 8 channels per step in registers (the compiler's if-converted version used masked
+// stores, which are very slow on AMD). Leftover channels use the scalar rule.
+struct PoolChannelsAvx2 {
+  template <bool DISJOINT>
+  __attribute__((target("avx2"))) static inline void run(const PoolWindow& w) {
+    const PoolGeom& g = w.g;
+    const long C = g.channels, C8 = C / 8 * 8;
+    for (long k = 0; k < C8; k += 8) {
+      __m256 best = _mm256_set1_ps(-INFINITY);
+      __m256i pos = _mm256_set1_epi32(-1);
+      for (long r = w.rlo; r < w.rhi; r++) {
+        for (long c = w.clo; c < w.chi; c++) {
+          const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
+          const __m256 v = _mm256_loadu_ps(w.x + cell * C + k);
+          const __m256 gt = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
+          best = _mm256_blendv_ps(best, v, gt);
+          pos = _mm256_blendv_epi8(pos, _mm256_set1_epi32(cell), _mm256_castps_si256(gt));
+        }
+      }
+      const __m256 grad = _mm256_loadu_ps(w.gy + k);
+      if (g.relu)
+        pos = _mm256_blendv_epi8(_mm256_set1_epi32(-1), pos, _mm256_castps_si256(_mm256_cmp_ps(best, _mm256_setzero_ps(), _CMP_GT_OQ)));
+      if (DISJOINT) {
+        for (long r = w.rlo; r < w.rhi; r++) {
+          for (long c = w.clo; c < w.chi; c++) {
+            const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
+            const __m256 hit = _mm256_castsi256_ps(_mm256_cmpeq_epi32(pos, _mm256_set1_epi32(cell)));
+            _mm256_storeu_ps(w.dx + cell * C + k, _mm256_and_ps(hit, grad));
+          }
+        }
+      } else {
+        alignas(32) int32_t where[8];
+        alignas(32) float gv[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(where), pos);
+        _mm256_store_ps(gv, grad);
+        for (int j = 0; j < 8; j++)
+          if (where[j] >= 0) w.dx[static_cast<long>(where[j]) * C + k + j] += gv[j];
+      }
+    }
+    max_pool_grad_channels<DISJOINT>(g, w.x, w.gy, w.dx, C8, w.rlo, w.rhi, w.clo, w.chi);
+  }
+};
+
 // AVX-512: 16 channels per step, the last partial group under a mask (few channels, e.g. a first
 // conv layer's 10 filters, never take the scalar rule). The same rule as the AVX2 version.
-template <bool DISJOINT>
-__attribute__((target("avx512f"))) void max_pool_grad_avx512(void* ctx, long b, int) {
-  const PoolCtx& P = *static_cast<const PoolCtx*>(ctx);
-  const PoolGeom& g = *P.g;
-  const long C = g.channels, img = g.in_h * g.in_w * C;
-  const float* x = P.x + b * img;
-  const float* dy = P.dy + b * g.out_h * g.out_w * C;
-  float* dx = P.dx + b * img;
-  const bool tiles = DISJOINT && g.pad_top == 0 && g.pad_left == 0 && g.stride_h == g.k_h && g.stride_w == g.k_w &&
-                     g.out_h * g.k_h == g.in_h && g.out_w * g.k_w == g.in_w;
-  if (!tiles) std::memset(dx, 0, sizeof(float) * img);
-  for (long oh = 0; oh < g.out_h; oh++) {
-    const long r0 = oh * g.stride_h - g.pad_top;
-    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
-    for (long ow = 0; ow < g.out_w; ow++) {
-      const long c0 = ow * g.stride_w - g.pad_left;
-      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
-      const float* gy = dy + (oh * g.out_w + ow) * C;
-      for (long k = 0; k < C; k += 16) {
-        const __mmask16 m = static_cast<__mmask16>(C - k >= 16 ? 0xFFFF : (1u << (C - k)) - 1u);
-        __m512 best = _mm512_set1_ps(-INFINITY);
-        __m512i pos = _mm512_set1_epi32(-1);
-        for (long r = rlo; r < rhi; r++) {
-          for (long c = clo; c < chi; c++) {
+struct PoolChannelsAvx512 {
+  template <bool DISJOINT>
+  __attribute__((target("avx512f"))) static inline void run(const PoolWindow& w) {
+    const PoolGeom& g = w.g;
+    const long C = g.channels;
+    for (long k = 0; k < C; k += 16) {
+      const __mmask16 m = static_cast<__mmask16>(C - k >= 16 ? 0xFFFF : (1u << (C - k)) - 1u);
+      __m512 best = _mm512_set1_ps(-INFINITY);
+      __m512i pos = _mm512_set1_epi32(-1);
+      for (long r = w.rlo; r < w.rhi; r++) {
+        for (long c = w.clo; c < w.chi; c++) {
+          const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
+          const __m512 v = _mm512_maskz_loadu_ps(m, w.x + cell * C + k);
+          const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
+          best = _mm512_mask_blend_ps(gt, best, v);
+          pos = _mm512_mask_blend_epi32(gt, pos, _mm512_set1_epi32(cell));
+        }
+      }
+      const __m512 grad = _mm512_maskz_loadu_ps(m, w.gy + k);
+      if (g.relu) pos = _mm512_mask_blend_epi32(_mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_epi32(-1), pos);
+      if (DISJOINT) {
+        for (long r = w.rlo; r < w.rhi; r++) {
+          for (long c = w.clo; c < w.chi; c++) {
             const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
-            const __m512 v = _mm512_maskz_loadu_ps(m, x + cell * C + k);
-            const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
-            best = _mm512_mask_blend_ps(gt, best, v);
-            pos = _mm512_mask_blend_epi32(gt, pos, _mm512_set1_epi32(cell));
+            const __mmask16 hit = _mm512_cmpeq_epi32_mask(pos, _mm512_set1_epi32(cell));
+            _mm512_mask_storeu_ps(w.dx + cell * C + k, m, _mm512_maskz_mov_ps(hit, grad));
           }
         }
-        const __m512 grad = _mm512_maskz_loadu_ps(m, gy + k);
-        if (g.relu) pos = _mm512_mask_blend_epi32(_mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_epi32(-1), pos);
-        if (DISJOINT) {
-          for (long r = rlo; r < rhi; r++) {
-            for (long c = clo; c < chi; c++) {
-              const int32_t cell = static_cast<int32_t>(r * g.in_w + c);
-              const __mmask16 hit = _mm512_cmpeq_epi32_mask(pos, _mm512_set1_epi32(cell));
-              _mm512_mask_storeu_ps(dx + cell * C + k, m, _mm512_maskz_mov_ps(hit, grad));
-            }
-          }
-        } else {
-          alignas(64) int32_t where[16];
-          alignas(64) float gv[16];
-          _mm512_store_si512(where, pos);
-          _mm512_store_ps(gv, grad);
-          const long lanes = std::min<long>(16, C - k);
-          for (long j = 0; j < lanes; j++)
-            if (where[j] >= 0) dx[static_cast<long>(where[j]) * C + k + j] += gv[j];
-        }
+      } else {
+        alignas(64) int32_t where[16];
+        alignas(64) float gv[16];
+        _mm512_store_si512(where, pos);
+        _mm512_store_ps(gv, grad);
+        const long lanes = std::min<long>(16, C - k);
+        for (long j = 0; j < lanes; j++)
+          if (where[j] >= 0) w.dx[static_cast<long>(where[j]) * C + k + j] += gv[j];
       }
     }
   }
+};
+
+template <bool DISJOINT>
+__attribute__((target("avx2"))) void max_pool_grad_avx2(void* ctx, long b, int) {
+  max_pool_grad_windows<DISJOINT, PoolChannelsAvx2>(ctx, b);
+}
+template <bool DISJOINT>
+__attribute__((target("avx512f"))) void max_pool_grad_avx512(void* ctx, long b, int) {
+  max_pool_grad_windows<DISJOINT, PoolChannelsAvx512>(ctx, b);
 }
 void max_pool_grad_image_avx512(void* ctx, long b, int tid) { max_pool_grad_avx512<false>(ctx, b, tid); }
 void max_pool_grad_disjoint_avx512(void* ctx, long b, int tid) { max_pool_grad_avx512<true>(ctx, b, tid); }
@@ -846,32 +861,10 @@ struct PoolFwdCtx {
   float* y;
 };
 
-// One image; the loop over channels is a vector max (v > best ? v : best is maxps).
-void max_pool_image(void* ctx, long b, int) {
-  const PoolFwdCtx& P = *static_cast<const PoolFwdCtx*>(ctx);
-  const PoolGeom& g = *P.g;
-  const long C = g.channels;
-  const float* __restrict x = P.x + b * g.in_h * g.in_w * C;
-  float* __restrict y = P.y + b * g.out_h * g.out_w * C;
-  for (long oh = 0; oh < g.out_h; oh++) {
-    const long r0 = oh * g.stride_h - g.pad_top;
-    const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
-    for (long ow = 0; ow < g.out_w; ow++, y += C) {
-      const long c0 = ow * g.stride_w - g.pad_left;
-      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
-      for (long k = 0; k < C; k++) y[k] = -INFINITY;
-      for (long r = rlo; r < rhi; r++)
-        for (long c = clo; c < chi; c++) {
-          const float* __restrict v = x + (r * g.in_w + c) * C;
-          for (long k = 0; k < C; k++) y[k] = v[k] > y[k] ? v[k] : y[k];
-        }
-    }
-  }
-}
-#if defined(__x86_64__) || defined(__i386__)
-// The same with 16 channels per step, the last partial group under a mask (vmaxps keeps the
-// running maximum when the new value is not larger, NaN included: the portable rule).
-__attribute__((target("avx512f"))) void max_pool_image_avx512(void* ctx, long b, int) {
+// Image b's output pixels, each handed to Channels::run with its window (rows [rlo, rhi) x
+// columns [clo, chi)) and its output y.
+template <class Channels>
+__attribute__((always_inline)) inline void max_pool_windows(void* ctx, long b) {
   const PoolFwdCtx& P = *static_cast<const PoolFwdCtx*>(ctx);
   const PoolGeom& g = *P.g;
   const long C = g.channels;
@@ -882,20 +875,41 @@ __attribute__((target("avx512f"))) void max_pool_image_avx512(void* ctx, long b,
     const long rlo = std::max<long>(0, r0), rhi = std::min(g.in_h, r0 + g.k_h);
     for (long ow = 0; ow < g.out_w; ow++, y += C) {
       const long c0 = ow * g.stride_w - g.pad_left;
-      const long clo = std::max<long>(0, c0), chi = std::min(g.in_w, c0 + g.k_w);
-      for (long k = 0; k < C; k += 16) {
-        const __mmask16 m = static_cast<__mmask16>(C - k >= 16 ? 0xFFFF : (1u << (C - k)) - 1u);
-        __m512 best = _mm512_set1_ps(-INFINITY);
-        for (long r = rlo; r < rhi; r++)
-          for (long c = clo; c < chi; c++) {
-            // v > best ? v : best, as the portable loop (maxps returns its second operand on NaN).
-            best = _mm512_max_ps(_mm512_maskz_loadu_ps(m, x + (r * g.in_w + c) * C + k), best);
-          }
-        _mm512_mask_storeu_ps(y + k, m, best);
-      }
+      Channels::run(g, x, y, rlo, rhi, std::max<long>(0, c0), std::min(g.in_w, c0 + g.k_w));
     }
   }
 }
+
+// The loop over channels is a vector max (v > best ? v : best is maxps).
+struct PoolMaxPortable {
+  static inline void run(const PoolGeom& g, const float* __restrict x, float* __restrict y, long rlo, long rhi, long clo, long chi) {
+    const long C = g.channels;
+    for (long k = 0; k < C; k++) y[k] = -INFINITY;
+    for (long r = rlo; r < rhi; r++)
+      for (long c = clo; c < chi; c++) {
+        const float* __restrict v = x + (r * g.in_w + c) * C;
+        for (long k = 0; k < C; k++) y[k] = v[k] > y[k] ? v[k] : y[k];
+      }
+  }
+};
+void max_pool_image(void* ctx, long b, int) { max_pool_windows<PoolMaxPortable>(ctx, b); }
+
+#if defined(__x86_64__) || defined(__i386__)
+// The same with 16 channels per step, the last partial group under a mask (vmaxps keeps the
+// running maximum when the new value is not larger, NaN included: the portable rule).
+struct PoolMaxAvx512 {
+  __attribute__((target("avx512f"))) static inline void run(const PoolGeom& g, const float* x, float* y, long rlo, long rhi, long clo, long chi) {
+    const long C = g.channels;
+    for (long k = 0; k < C; k += 16) {
+      const __mmask16 m = static_cast<__mmask16>(C - k >= 16 ? 0xFFFF : (1u << (C - k)) - 1u);
+      __m512 best = _mm512_set1_ps(-INFINITY);
+      for (long r = rlo; r < rhi; r++)
+        for (long c = clo; c < chi; c++) best = _mm512_max_ps(_mm512_maskz_loadu_ps(m, x + (r * g.in_w + c) * C + k), best);
+      _mm512_mask_storeu_ps(y + k, m, best);
+    }
+  }
+};
+__attribute__((target("avx512f"))) void max_pool_image_avx512(void* ctx, long b, int) { max_pool_windows<PoolMaxAvx512>(ctx, b); }
 #endif
 }  // namespace
 
