@@ -47,6 +47,21 @@ function rowIndices(indices: ArrayLike<number>): Uint32Array {
   return indices instanceof Uint32Array ? indices : Uint32Array.from(indices);
 }
 
+const printable = (code: number): boolean => code > 32 && code < 127;
+
+/** Whether a cell is a string equal, after trimming, to one of `tokens`. */
+function missingTokenTest(tokens: ReadonlySet<string>): (cell: Cell) => boolean {
+  let longest = 0;
+  for (const t of tokens) longest = Math.max(longest, t.length);
+  return (cell) => {
+    if (typeof cell !== 'string') return false;
+    // Most cells are longer than every token and start and end with a printable ASCII character,
+    // which trimming keeps: no trim, no hashing of the text.
+    if (cell.length > longest && printable(cell.charCodeAt(0)) && printable(cell.charCodeAt(cell.length - 1))) return false;
+    return tokens.has(cell.trim());
+  };
+}
+
 /** Whether a text cell is stored as its number: it reads back unchanged. */
 function canonicalNumber(s: string): number | null {
   const x = Number(s);
@@ -93,8 +108,9 @@ export class NumberColumn implements Column {
       }
     }
     let others = this.others;
+    const isToken = missingTokenTest(tokens);
     for (const [i, cell] of this.others) {
-      if (typeof cell === 'string' && tokens.has(cell.trim())) {
+      if (isToken(cell)) {
         if (missing === this.missing) missing = Uint8Array.from(this.missing);
         if (others === this.others) others = new Map(this.others);
         (others as Map<number, Cell>).delete(i);
@@ -128,7 +144,8 @@ export class DictionaryColumn implements Column {
   }
 
   withMissing(tokens: ReadonlySet<string>): DictionaryColumn {
-    const gone = this.dictionary.map((cell) => typeof cell === 'string' && tokens.has(cell.trim()));
+    const isToken = missingTokenTest(tokens);
+    const gone = this.dictionary.map(isToken);
     if (!gone.includes(true)) return this;
     const codes = this.codes.map((c) => (c >= 0 && gone[c] ? -1 : c));
     return new DictionaryColumn(codes, this.dictionary, this.declaredType);
