@@ -114,7 +114,7 @@ class TeeReader implements TableChunks {
   constructor(
     private readonly inner: TableChunks,
     private readonly path: string,
-    private readonly onEnd: (complete: boolean, columnsKnown: boolean) => void,
+    private readonly onEnd: (complete: boolean, columnsKnown: boolean, writeFailed: boolean) => void,
   ) {}
 
   get columns(): readonly string[] {
@@ -143,31 +143,28 @@ class TeeReader implements TableChunks {
     try {
       table = await this.inner.next();
     } catch (e) {
-      await this.end(false);
+      this.end(false);
       throw e;
     }
-    if (table === null) await this.end(true);
+    if (table === null) this.end(true);
     else await this.write(table);
     return table;
   }
 
-  private async end(complete: boolean): Promise<void> {
+  /** Every record was written (awaited) before this: the spill is complete once the source ended. */
+  private end(complete: boolean): void {
     if (this.finished) return;
     this.finished = true;
     const handle = this.handle;
     this.handle = undefined;
-    try {
-      await handle?.close();
-    } catch {
-      this.failed = true;
-    }
-    this.onEnd(complete && !this.failed, this.inner.columnsKnown ?? false);
+    handle?.close().catch(() => undefined);
+    this.onEnd(complete && !this.failed, this.inner.columnsKnown ?? false, this.failed);
   }
 
   close(): void {
     this.inner.close();
     // Closed before the end: the spill is incomplete.
-    if (!this.finished) void this.end(false);
+    this.end(false);
   }
 }
 
@@ -181,6 +178,7 @@ export function streamedFile(path: string, options: StreamedFileOptions = {}): S
   /** Set once a read reached the end and the spill holds every chunk. */
   let complete: { columnsKnown: boolean } | undefined;
   let writing = false;
+  /** No more spilling: closed, or a spill could not be written. */
   let closed = false;
   const onExit = () => removeDir();
   const removeDir = () => {
@@ -203,10 +201,12 @@ export function streamedFile(path: string, options: StreamedFileOptions = {}): S
         process.once('exit', onExit);
       }
       writing = true;
-      return new TeeReader(reader, join(dir, 'chunks.bin'), (done, columnsKnown) => {
+      return new TeeReader(reader, join(dir, 'chunks.bin'), (done, columnsKnown, writeFailed) => {
         writing = false;
         if (done && !closed) complete = { columnsKnown };
-        else if (!complete) removeDir();
+        else removeDir();
+        // A spill that could not be written is not tried again (the disk is full).
+        if (writeFailed) closed = true;
       });
     },
     close(): void {
