@@ -190,6 +190,11 @@ const FIRST_CAPACITY = 1024;
 const OTHERS_SHARE = 1 / 16;
 const OTHERS_FREE = 64;
 
+/** The first `n` entries of a builder's array: the array itself when it is exactly full, else a copy. */
+function exact<T extends Float64Array | Int32Array | Uint8Array>(array: T, n: number): T {
+  return (array.length === n ? array : array.slice(0, n)) as T;
+}
+
 /** Appends cells one at a time (readers fill one builder per column as they go), then {@link finish}es into a column. */
 export class ColumnBuilder {
   private n = 0;
@@ -201,8 +206,16 @@ export class ColumnBuilder {
   private dictionary: Cell[] = [];
   private index = new Map<Cell, number>();
 
-  /** `declaredType`: the schema's type, kept by the finished column; text and booleans are then dictionary-coded from the start. */
-  constructor(private readonly declaredType?: ColumnType) {
+  /**
+   * `declaredType`: the schema's type, kept by the finished column; text and booleans are then
+   * dictionary-coded from the start. `expectedLength`: about how many cells will come (a reader
+   * that counted the file's lines): the first growth goes straight to it, so a large column is
+   * not copied at every growth nor at `finish` (each copy is garbage the size of the column).
+   */
+  constructor(
+    private readonly declaredType?: ColumnType,
+    private readonly expectedLength = 0,
+  ) {
     if (declaredType === 'categorical' || declaredType === 'boolean') {
       this.codes = new Int32Array(FIRST_CAPACITY);
       this.values = null;
@@ -244,9 +257,9 @@ export class ColumnBuilder {
   /** The finished column (the builder must not be used afterwards). */
   finish(): Column {
     const n = this.n;
-    if (this.codes) return new DictionaryColumn(this.codes.slice(0, n), this.dictionary, this.declaredType);
-    const values = (this.values as Float64Array).slice(0, n);
-    const missing = this.missing.slice(0, n);
+    if (this.codes) return new DictionaryColumn(exact(this.codes, n), this.dictionary, this.declaredType);
+    const values = exact(this.values as Float64Array, n);
+    const missing = exact(this.missing, n);
     this.values = null;
     return new NumberColumn(values, missing, this.text ?? true, this.others, this.declaredType);
   }
@@ -254,7 +267,7 @@ export class ColumnBuilder {
   private grow(size: number): void {
     const capacity = this.codes ? this.codes.length : this.missing.length;
     if (size <= capacity) return;
-    const next = Math.max(size, Math.ceil(capacity * 1.5));
+    const next = Math.max(size, this.expectedLength > capacity ? this.expectedLength : Math.ceil(capacity * 1.5));
     if (this.codes) {
       const codes = new Int32Array(next);
       codes.set(this.codes);
