@@ -14,6 +14,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import type { Table } from '../../src/data/table.js';
 import { tableRows } from '../../src/data/table-build.js';
 import { fitStreamedFiles, streamedFile, type StreamedFile } from '../../src/io/stream-spill.js';
+import { trainFromConfig } from '../../src/io/train-from-config.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import { penguins, tempDir, useDefaultBackend } from '../helpers.js';
 
@@ -105,5 +106,31 @@ describe('stream spill', () => {
     for (const m of [spilled, fromJson]) weightsOf(m).forEach((x, i) => assert.deepEqual(x, w[i]));
     assert.deepEqual(fromJson.meta.metrics, plain.meta.metrics);
     for (const m of [plain, spilled, fromJson]) m.dispose();
+  });
+
+  it('the configuration turns it off (stream: { spill: false }); on by default, in the temporary directory, while training runs', async () => {
+    const tmp = process.env.TMPDIR;
+    const spillDir = mkdtempSync(join(dir, 'tmp-'));
+    process.env.TMPDIR = spillDir;
+    try {
+      for (const spill of [undefined, false]) {
+        const seen: number[] = [];
+        const raw = {
+          data: csv,
+          stream: spill === undefined ? true : { spill },
+          targets: [{ name: 'species', column: 'Species', kind: 'classification' }],
+          features: ['Beak Length (mm)'],
+          model: { trunk: [4] },
+          training: { epochs: 1, batchSize: 64, seed: 1 },
+        };
+        const model = await trainFromConfig(raw, {}, { callbacks: { onEpochEnd: () => void seen.push(spillsIn(spillDir).length) } });
+        model.dispose();
+        assert.deepEqual(seen, [spill === false ? 0 : 1], `spill ${String(spill)}`);
+        assert.deepEqual(spillsIn(spillDir), []);
+      }
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
   });
 });
