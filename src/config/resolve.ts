@@ -22,7 +22,7 @@ export interface ResolvedConfig {
   training: TrainerOptions;
   balance: BalanceSpec;
   /** Streaming options when the configuration says `stream` (`train --stream`). */
-  stream?: { shuffleBuffer?: number };
+  stream?: { shuffleBuffer?: number; spill?: boolean };
   /** Where the training images came from, when the data are images (see ImageInputSpec). */
   images?: ImageInputSpec;
 }

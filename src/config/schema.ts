@@ -132,8 +132,9 @@ export const ConfigSchema = z.strictObject({
   data: DataSourceSchema.optional(),
   format: z.enum(['csv', 'json', 'jsonl', 'parquet', 'arrow']).optional(),
   /** Read the data in chunks, never whole: one pass to fit the preprocessing, one per epoch to train (`train --stream`). */
-  // `true`, or options: { shuffleBuffer: rows in the seeded shuffle buffer (default 16,384; 1 = file order) }.
-  stream: z.union([z.boolean(), z.strictObject({ shuffleBuffer: z.number().int().min(1).max(100_000_000).optional() })]).optional(),
+  // `true`, or options: { shuffleBuffer: rows in the seeded shuffle buffer (default 16,384; 1 = file order),
+  // spill: keep the parsed chunks in a temporary file after the first read (default true; io/stream-spill.ts) }.
+  stream: z.union([z.boolean(), z.strictObject({ shuffleBuffer: z.number().int().min(1).max(100_000_000).optional(), spill: z.boolean().optional() })]).optional(),
   /** Cell values read as missing, in addition to empty cells. */
   missingValues: z.array(z.string()).optional(),
   features: z.array(FeatureSchema).min(1).optional(),

@@ -47,6 +47,21 @@ function rowIndices(indices: ArrayLike<number>): Uint32Array {
   return indices instanceof Uint32Array ? indices : Uint32Array.from(indices);
 }
 
+const printable = (code: number): boolean => code > 32 && code < 127;
+
+/** Whether a cell is a string equal, after trimming, to one of `tokens`. */
+function missingTokenTest(tokens: ReadonlySet<string>): (cell: Cell) => boolean {
+  let longest = 0;
+  for (const t of tokens) longest = Math.max(longest, t.length);
+  return (cell) => {
+    if (typeof cell !== 'string') return false;
+    // Most cells are longer than every token and start and end with a printable ASCII character,
+    // which trimming keeps: no trim, no hashing of the text.
+    if (cell.length > longest && printable(cell.charCodeAt(0)) && printable(cell.charCodeAt(cell.length - 1))) return false;
+    return tokens.has(cell.trim());
+  };
+}
+
 /** Whether a text cell is stored as its number: it reads back unchanged. */
 function canonicalNumber(s: string): number | null {
   const x = Number(s);
@@ -93,8 +108,9 @@ export class NumberColumn implements Column {
       }
     }
     let others = this.others;
+    const isToken = missingTokenTest(tokens);
     for (const [i, cell] of this.others) {
-      if (typeof cell === 'string' && tokens.has(cell.trim())) {
+      if (isToken(cell)) {
         if (missing === this.missing) missing = Uint8Array.from(this.missing);
         if (others === this.others) others = new Map(this.others);
         (others as Map<number, Cell>).delete(i);
@@ -128,7 +144,8 @@ export class DictionaryColumn implements Column {
   }
 
   withMissing(tokens: ReadonlySet<string>): DictionaryColumn {
-    const gone = this.dictionary.map((cell) => typeof cell === 'string' && tokens.has(cell.trim()));
+    const isToken = missingTokenTest(tokens);
+    const gone = this.dictionary.map(isToken);
     if (!gone.includes(true)) return this;
     const codes = this.codes.map((c) => (c >= 0 && gone[c] ? -1 : c));
     return new DictionaryColumn(codes, this.dictionary, this.declaredType);
@@ -173,6 +190,11 @@ const FIRST_CAPACITY = 1024;
 const OTHERS_SHARE = 1 / 16;
 const OTHERS_FREE = 64;
 
+/** The first `n` entries of a builder's array: the array itself when it is exactly full, else a copy. */
+function exact<T extends Float64Array | Int32Array | Uint8Array>(array: T, n: number): T {
+  return (array.length === n ? array : array.slice(0, n)) as T;
+}
+
 /** Appends cells one at a time (readers fill one builder per column as they go), then {@link finish}es into a column. */
 export class ColumnBuilder {
   private n = 0;
@@ -184,8 +206,16 @@ export class ColumnBuilder {
   private dictionary: Cell[] = [];
   private index = new Map<Cell, number>();
 
-  /** `declaredType`: the schema's type, kept by the finished column; text and booleans are then dictionary-coded from the start. */
-  constructor(private readonly declaredType?: ColumnType) {
+  /**
+   * `declaredType`: the schema's type, kept by the finished column; text and booleans are then
+   * dictionary-coded from the start. `expectedLength`: about how many cells will come (a reader
+   * that counted the file's lines): the first growth goes straight to it, so a large column is
+   * not copied at every growth nor at `finish` (each copy is garbage the size of the column).
+   */
+  constructor(
+    private readonly declaredType?: ColumnType,
+    private readonly expectedLength = 0,
+  ) {
     if (declaredType === 'categorical' || declaredType === 'boolean') {
       this.codes = new Int32Array(FIRST_CAPACITY);
       this.values = null;
@@ -227,9 +257,9 @@ export class ColumnBuilder {
   /** The finished column (the builder must not be used afterwards). */
   finish(): Column {
     const n = this.n;
-    if (this.codes) return new DictionaryColumn(this.codes.slice(0, n), this.dictionary, this.declaredType);
-    const values = (this.values as Float64Array).slice(0, n);
-    const missing = this.missing.slice(0, n);
+    if (this.codes) return new DictionaryColumn(exact(this.codes, n), this.dictionary, this.declaredType);
+    const values = exact(this.values as Float64Array, n);
+    const missing = exact(this.missing, n);
     this.values = null;
     return new NumberColumn(values, missing, this.text ?? true, this.others, this.declaredType);
   }
@@ -237,7 +267,7 @@ export class ColumnBuilder {
   private grow(size: number): void {
     const capacity = this.codes ? this.codes.length : this.missing.length;
     if (size <= capacity) return;
-    const next = Math.max(size, Math.ceil(capacity * 1.5));
+    const next = Math.max(size, this.expectedLength > capacity ? this.expectedLength : Math.ceil(capacity * 1.5));
     if (this.codes) {
       const codes = new Int32Array(next);
       codes.set(this.codes);

@@ -225,6 +225,8 @@ export class CsvTableAssembler {
     private readonly source: string,
     private readonly delimiter: CsvDelimiter,
     private readonly maxColumns: number,
+    /** About how many data rows the text holds (its line count), if known: the columns are sized for them. */
+    private readonly expectedRows = 0,
   ) {}
 
   /** csv-parse's `on_record`: takes the record, returns null (csv-parse keeps nothing). */
@@ -232,7 +234,7 @@ export class CsvTableAssembler {
     const start = this.tracker.record(record, info);
     if (start === null || this.deferred !== undefined) return null;
     try {
-      if (!this.builder) this.builder = new TableBuilder(csvHeader(record, start, this.source, this.delimiter, this.maxColumns), true);
+      if (!this.builder) this.builder = new TableBuilder(csvHeader(record, start, this.source, this.delimiter, this.maxColumns), true, this.expectedRows);
       else this.builder.push(csvRow(record, this.builder.columns.length, start, this.source, this.delimiter), start);
     } catch (e) {
       this.deferred = e;

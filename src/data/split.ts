@@ -126,7 +126,7 @@ export function splitTrainValidation(
     throw new MultilossError('config', `split: ${strata.length} strata given for ${n} rows`);
   }
   const stratumOf = (i: number): Stratum | undefined => (strata === undefined ? '' : strata[i]);
-  const selector = new ValidationSelector({ fraction, seed }, countStrata(Array.from({ length: n }, (_, i) => stratumOf(i))));
+  const selector = new ValidationSelector({ fraction, seed }, strata === undefined ? new Map([['', n]]) : countStrata(strata));
   const train: number[] = [];
   const validation: number[] = [];
   for (let i = 0; i < n; i++) {

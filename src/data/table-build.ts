@@ -13,9 +13,12 @@ class LineBuilder {
   private lines = new Uint32Array(1024);
   private n = 0;
 
+  constructor(private readonly expectedLength: number) {}
+
   push(line: number): void {
     if (this.n === this.lines.length) {
-      const next = new Uint32Array(Math.ceil(this.lines.length * 1.5));
+      const capacity = this.lines.length;
+      const next = new Uint32Array(this.expectedLength > capacity ? this.expectedLength : Math.ceil(capacity * 1.5));
       next.set(this.lines);
       this.lines = next;
     }
@@ -23,7 +26,7 @@ class LineBuilder {
   }
 
   finish(): Uint32Array {
-    return this.lines.slice(0, this.n);
+    return this.n === this.lines.length ? this.lines : this.lines.slice(0, this.n);
   }
 }
 
@@ -37,9 +40,11 @@ export class TableBuilder {
     readonly columns: readonly string[],
     /** Whether rows come with the line they start on. */
     withLines: boolean,
+    /** About how many rows will come, if known (see {@link ColumnBuilder}'s `expectedLength`). */
+    expectedRows = 0,
   ) {
-    this.builders = columns.map(() => new ColumnBuilder());
-    if (withLines) this.lines = new LineBuilder();
+    this.builders = columns.map(() => new ColumnBuilder(undefined, expectedRows));
+    if (withLines) this.lines = new LineBuilder(expectedRows);
   }
 
   get length(): number {

@@ -7,9 +7,8 @@
  * a file whose format is not known from its name) is read whole, as by
  * `readTableFile`, and then handed out in batches.
  */
-import { parse, type Options } from 'csv-parse';
+import { Parser } from 'csv-parse';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import {
   CsvLineTracker,
@@ -150,8 +149,13 @@ interface ParsedRecord {
 class CsvBatchReader implements TableBatchReader {
   readonly columnsKnown = true;
   private header: string[] | undefined;
-  private records: AsyncIterator<ParsedRecord> | undefined;
-  private parser: ReturnType<typeof parse> | undefined;
+  private parser: Parser | undefined;
+  /** Records parsed from the last chunk, not yet handed out. */
+  private readonly queue: ParsedRecord[] = [];
+  private queueAt = 0;
+  /** The file's last chunk was parsed. */
+  private ended = false;
+  private readonly decoder = new StringDecoder('utf8');
   private finished = false;
   private started = false;
   private emittedAny = false;
@@ -189,41 +193,55 @@ class CsvBatchReader implements TableBatchReader {
       const limit = 4 * this.maxRecordLength + 4;
       this.delimiter = detectDelimiter(await this.source.peek((t) => hasFirstRecordEnd(t, limit)));
     }
-    const options: Options = csvParseOptions(this.delimiter, this.maxRecordLength);
-    const parser = parse(options);
-    // Each record travels with its start line, taken from the parser's running counts as it is
+    const parser = new Parser(csvParseOptions(this.delimiter, this.maxRecordLength));
+    // Each record is queued with its start line, taken from the parser's running counts as it is
     // pushed (as io/csv-file.ts does): an `on_record` hook would get a fresh copy of those counts
     // for every record, which V8 ends up allocating in the old generation.
-    const push = parser.push.bind(parser);
     parser.push = (record: string[] | null): boolean => {
-      if (record === null) return push(null);
+      if (record === null) return true;
       const line = this.tracker.record(record, parser.info);
-      return line === null ? true : push({ record, line });
+      if (line !== null) this.queue.push({ record, line });
+      return true;
     };
     this.parser = parser;
-    const source = this.source;
-    const decoder = new StringDecoder('utf8');
-    const self = this; // eslint-disable-line @typescript-eslint/no-this-alias
-    async function* chunks(): AsyncGenerator<Buffer> {
-      for (let chunk = await source.take(); chunk !== null; chunk = await source.take()) {
-        if (!self.content && !WHITESPACE_ONLY.test(decoder.write(chunk))) self.content = true;
-        yield chunk;
+  }
+
+  /**
+   * Parses one chunk of bytes (null: the end) synchronously, queueing its records: one `await`
+   * per chunk read, none per record (the parser's transform step driven directly, as in io/csv-file.ts).
+   */
+  private feed(chunk: Buffer | null): void {
+    const parser = this.parser as Parser;
+    let failure: unknown;
+    const done = (e?: Error | null): void => {
+      failure = e ?? undefined;
+    };
+    if (chunk) parser._transform(chunk, 'utf8', done);
+    else parser._flush(done);
+    if (failure !== undefined) throw csvParseError(failure, this.path, this.tracker, this.maxRecordLength) ?? failure;
+  }
+
+  /** Refills the queue from the next chunks until it holds a record or the file ended; false at the end. */
+  private async fill(): Promise<boolean> {
+    this.queue.length = 0;
+    this.queueAt = 0;
+    while (this.queue.length === 0) {
+      if (this.ended) return false;
+      const chunk = await this.source.take();
+      if (chunk === null) {
+        this.ended = true;
+        this.feed(null);
+      } else {
+        if (!this.content && !WHITESPACE_ONLY.test(this.decoder.write(chunk))) this.content = true;
+        this.feed(chunk);
       }
     }
-    const input = Readable.from(chunks());
-    input.on('error', (e) => parser.destroy(e));
-    input.pipe(parser);
-    this.records = parser[Symbol.asyncIterator]() as AsyncIterator<ParsedRecord>;
+    return true;
   }
 
   private async record(): Promise<ParsedRecord | null> {
-    try {
-      const r = await (this.records as AsyncIterator<ParsedRecord>).next();
-      return r.done ? null : r.value;
-    } catch (e) {
-      if (e instanceof MultilossError) throw e;
-      throw csvParseError(e, this.path, this.tracker, this.maxRecordLength) ?? e;
-    }
+    if (this.queueAt >= this.queue.length && !(await this.fill())) return null;
+    return this.queue[this.queueAt++];
   }
 
   /** Reads and checks the header; a whitespace-only file is "empty", as for `readTableFile`. */
@@ -252,11 +270,11 @@ class CsvBatchReader implements TableBatchReader {
       const header = this.header as string[];
       const batch = new TableBuilder(header, true);
       while (batch.length < this.batchSize) {
-        const r = await this.record();
-        if (r === null) {
+        if (this.queueAt >= this.queue.length && !(await this.fill())) {
           this.close();
           break;
         }
+        const r = this.queue[this.queueAt++];
         batch.push(csvRow(r.record, header.length, r.line, this.path, this.delimiter), r.line);
       }
       if (batch.length === 0 && this.emittedAny) return null;

@@ -8,8 +8,7 @@ import type { MultilossModel } from '../model/multiloss-model.js';
 import { fitModel, type FitOptions } from '../training/fit.js';
 import { readConfigFile } from './config-file.js';
 import { configuredColumns, readDataFile } from './table-file.js';
-import { openTableStream } from './stream-table.js';
-import { fitModelStream } from '../training/fit-stream.js';
+import { fitStreamedFiles } from './stream-spill.js';
 
 /**
  * Trains from a configuration file path or object, reading the data files it
@@ -35,9 +34,7 @@ export async function trainFromConfig(
   if (!table && parsed.stream) {
     // stream: true — read in chunks, never whole (see training/fit-stream.ts).
     if (!parsed.data) throw new MultilossError('config', 'no training data: give "data" in the configuration or pass a table');
-    const format = parsed.format;
-    const streamed = (path: string) => ({ source: path, open: () => openTableStream(path, { format, columns }) });
-    return fitModelStream(resolved, { train: streamed(parsed.data as string), validation: parsed.validation?.data ? streamed(parsed.validation.data as string) : undefined }, options);
+    return fitStreamedFiles(resolved, parsed.data as string, parsed.validation?.data as string | undefined, { format: parsed.format, columns, spill: resolved.stream?.spill }, options);
   }
   if (!table) {
     if (!parsed.data) throw new MultilossError('config', 'no training data: give "data" in the configuration or pass a table');

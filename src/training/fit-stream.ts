@@ -233,17 +233,23 @@ function gatherRefs(refs: readonly RowRef[], inputSize: number, units: readonly 
   const n = refs.length;
   const x = new Float32Array(n * inputSize);
   const targets = units.map((u) => ({ y: new Float32Array(n * u), yMetric: new Float32Array(n * u), mask: new Float32Array(n), weight: new Float32Array(n) }));
-  refs.forEach(({ chunk, i }, r) => {
-    x.set(chunk.x.subarray(i * inputSize, (i + 1) * inputSize), r * inputSize);
-    units.forEach((u, h) => {
+  // Element by element: a row is a few floats, and a subarray view per row and array cost more than the copy.
+  for (let r = 0; r < n; r++) {
+    const { chunk, i } = refs[r];
+    const cx = chunk.x;
+    for (let k = 0, from = i * inputSize, to = r * inputSize; k < inputSize; k++) x[to + k] = cx[from + k];
+    for (let h = 0; h < units.length; h++) {
+      const u = units[h];
       const s = chunk.targets[h];
       const t = targets[h];
-      t.y.set(s.y.subarray(i * u, (i + 1) * u), r * u);
-      t.yMetric.set(s.yMetric.subarray(i * u, (i + 1) * u), r * u);
+      for (let k = 0, from = i * u, to = r * u; k < u; k++) {
+        t.y[to + k] = s.y[from + k];
+        t.yMetric[to + k] = s.yMetric[from + k];
+      }
       t.mask[r] = s.mask[i];
       t.weight[r] = s.weight[i];
-    });
-  });
+    }
+  }
   return { n, inputSize, x, targets };
 }
 

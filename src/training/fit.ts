@@ -79,14 +79,14 @@ function dropUnlabelled(table: Table, config: ResolvedConfig, warn: (m: string) 
       throw new MultilossError('data', `${table.source}: target column "${h.column}" (head "${h.name}") has no value in any row`);
     }
   });
-  const keep: number[] = [];
   const labelled = labelledAt(table, idx);
+  let count = 0;
+  for (let i = 0; i < table.length; i++) if (labelled(i)) count++;
+  if (count === table.length) return table; // no index array of every row when none is dropped
+  const keep: number[] = [];
   for (let i = 0; i < table.length; i++) if (labelled(i)) keep.push(i);
-  if (keep.length < table.length) {
-    warn(`${table.source}: dropped ${table.length - keep.length} row(s) in which every target is missing`);
-    return selectRows(table, keep);
-  }
-  return table;
+  warn(`${table.source}: dropped ${table.length - keep.length} row(s) in which every target is missing`);
+  return selectRows(table, keep);
 }
 
 /** Every column that is neither a target nor a sample weight. */

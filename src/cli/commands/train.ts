@@ -13,14 +13,12 @@ import { saveAnyModel } from '../../io/separate-dir.js';
 import { checkpointWriter, disposeAnyCheckpoint, readAnyCheckpoint, resumeNote, separateCheckpointWriter, type AnyCheckpoint } from '../../io/checkpoints.js';
 import { deltaMNeedsBaseline, isDeltaMMonitor } from '../../compare/delta-m.js';
 import { configuredColumns, readDataFile } from '../../io/table-file.js';
-import type { DataFormat } from '../../data/formats.js';
 import type { Table } from '../../data/table.js';
 import { checkReportPath, writeTrainingReport } from '../../io/report-file.js';
 import { asReportable } from '../../report/training-report.js';
 import type { MultiOutputModel } from '../../model/multi-output.js';
 import { fitModel, splitInput } from '../../training/fit.js';
-import { fitModelStream, type StreamedTable } from '../../training/fit-stream.js';
-import { openTableStream } from '../../io/stream-table.js';
+import { fitStreamedFiles } from '../../io/stream-spill.js';
 import { fitSeparate } from '../../training/fit-separate.js';
 import { metricsTable, stopLines } from '../format.js';
 import { progressCallbacks } from '../progress.js';
@@ -313,11 +311,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
         : resolved.approach === 'separate'
           ? await fromTables((input) => fitSeparate(resolved, input, separate))
           : stream
-            ? await fitModelStream(
-                resolved,
-                { train: streamedTable(config.data as string, config.format, columns), validation: config.validation?.data ? streamedTable(config.validation.data as string, config.format, columns) : undefined },
-                joint,
-              )
+            ? await fitStreamedFiles(resolved, config.data as string, config.validation?.data as string | undefined, { format: config.format, columns, spill: resolved.stream?.spill }, joint)
             : await fromTables((input) => fitModel(resolved, input, joint));
     } catch (e) {
       if (e instanceof MultilossError && e.kind === 'interrupted') {
@@ -380,7 +374,3 @@ function streamingRun(flags: TrainFlags, configured: boolean, checkpoint: AnyChe
   return stream;
 }
 
-/** A data file read in chunks, from the start each time it is opened. */
-function streamedTable(path: string, format: DataFormat | undefined, columns: string[] | undefined): StreamedTable {
-  return { source: path, open: () => openTableStream(path, { format, columns }) };
-}
