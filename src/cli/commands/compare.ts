@@ -210,12 +210,11 @@ const held = (config: Config) => config.validation?.data;
 
 /**
  * The images of a comparison on image data (read whole); refused with
- * --queue (its jobs carry data files), --test-data (a table file) and --auto.
+ * --queue (its jobs carry data files) and --test-data (a table file).
  */
 function compareImageData(config: Config, flags: CompareFlags): CompareImages {
   if (flags.queue !== undefined) throw new MultilossError('config', 'data: compare --queue sends table files to its workers; compare image data without --queue');
   if (flags.testData !== undefined) throw new MultilossError('usage', '--test-data: a table file; on image data the figures are computed on the validation images');
-  if (flags.auto) throw new MultilossError('usage', '--auto: chooses on table data; on image data run compare with --methods');
   // Read whole, as compare reads tables (its runs may go to worker threads); `stream` is not used.
   const { train, validation } = readTrainingImages({ ...config, stream: undefined });
   return { train: train.set as ImageSet, ...(validation ? { validation: validation.set as ImageSet } : {}) };
@@ -365,7 +364,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     });
   }
   if (flags.auto) {
-    await runAuto(flags, resolved, { table: table as Table, validation, test }, fingerprint, tunedStatic, grid, execute, config.data as string);
+    await runAuto(flags, resolved, images ?? { table: table as Table, validation, test }, fingerprint, tunedStatic, grid, execute, dataName);
     return;
   }
   if (!flags.quiet) {
@@ -401,7 +400,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   if (flags.json) {
     writeFileAtomic(
       flags.json,
-      `${JSON.stringify({ format: 'multiloss-compare', libraryVersion: VERSION, data: displayLocation(config.data as string), ...(flags.testData !== undefined ? { testData: displayLocation(flags.testData) } : {}), config: resolved, ...result }, null, 2)}\n`,
+      `${JSON.stringify({ format: 'multiloss-compare', libraryVersion: VERSION, data: dataName, ...(flags.testData !== undefined ? { testData: displayLocation(flags.testData) } : {}), config: resolved, ...result }, null, 2)}\n`,
     );
     if (!flags.quiet) log(`wrote ${flags.json}`);
   }
@@ -420,12 +419,12 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
 async function runAuto(
   flags: CompareFlags,
   resolved: ResolvedConfig,
-  input: CompareInput,
+  input: CompareInput | CompareImages,
   fingerprint: string,
   tunedStatic: boolean | TunedStaticOptions | undefined,
   grid: Grid,
   execute: RunExecutor | undefined,
-  dataFile: string,
+  dataName: string,
 ): Promise<void> {
   const methods = (grid.methods ?? DEFAULT_COMPARE_METHODS).map((m) => (typeof m === 'string' ? m : m.method));
   const modes = flags.modes !== undefined ? (list(flags.modes) as GradientMode[]) : undefined;
@@ -458,11 +457,11 @@ async function runAuto(
   const result = await autoBalance(resolved, input, options);
   process.stdout.write(`${formatAutoReport(result)}\n`);
   if (flags.json) {
-    writeFileAtomic(flags.json, `${JSON.stringify({ format: 'multiloss-auto', libraryVersion: VERSION, data: dataFile, config: resolved, ...result }, null, 2)}\n`);
+    writeFileAtomic(flags.json, `${JSON.stringify({ format: 'multiloss-auto', libraryVersion: VERSION, data: dataName, config: resolved, ...result }, null, 2)}\n`);
     if (!flags.quiet) log(`wrote ${flags.json}`);
   }
   if (flags.report) {
-    writeFileAtomic(flags.report, await autoReportHtml(result, { subtitle: `${dataFile} · ${result.cost.runs} runs in ${duration(result.cost.seconds)} · multiloss ${VERSION}` }));
+    writeFileAtomic(flags.report, await autoReportHtml(result, { subtitle: `${dataName} · ${result.cost.runs} runs in ${duration(result.cost.seconds)} · multiloss ${VERSION}` }));
     if (!flags.quiet) log(`wrote ${flags.report}`);
   }
   if (!flags.quiet) log(`chose ${result.chosen.label} in ${duration(result.cost.seconds)}`);
