@@ -37,7 +37,7 @@ import { compareNotes, compareReportHtml, formatCompareTable, formatTunedStaticT
 import { TUNED_STATIC, type TunedStaticOptions } from '../../compare/tuned-static.js';
 import { DELTA_M_MONITOR, isDeltaMMonitor } from '../../compare/delta-m.js';
 import { isImageSource, parseConfig, type Config, type ImageSource } from '../../config/schema.js';
-import { describeImageSource, readTrainingImages } from '../../io/image-source.js';
+import { describeImageSource, imageSourceFingerprint, readTrainingImages } from '../../io/image-source.js';
 import type { ImageSet } from '../../data/images/dataset.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { MultilossError } from '../../errors.js';
@@ -220,11 +220,6 @@ function compareImageData(config: Config, flags: CompareFlags): CompareImages {
   return { train: train.set as ImageSet, ...(validation ? { validation: validation.set as ImageSet } : {}) };
 }
 
-/** The file whose content identifies an image source in run ids: its labels file (IDX: its images file). */
-function imageFingerprintFile(source: ImageSource): string {
-  return 'idx' in source ? source.idx.images : source.labels;
-}
-
 /** A file's location (absolute) and fingerprint: what queue workers read and check. */
 async function fileRef(path: string): Promise<FileRef> {
   return { location: resolve(path), fingerprint: await fileFingerprint(path) };
@@ -311,25 +306,29 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   if (images) compareImageSplit(resolved, images);
   else compareSplit(resolved, { table: table as Table, validation, test });
   const heldImages = held(config);
-  const refs: DataRefs = images
+  // Tables travel to queue workers as files (refs); image data are compared on this machine only.
+  const refs: DataRefs | undefined = train
     ? {
-        train: await fileRef(imageFingerprintFile(config.data as ImageSource)),
-        ...(isImageSource(heldImages) ? { validation: await fileRef(imageFingerprintFile(heldImages)) } : {}),
-      }
-    : {
-        train: (train as { ref: FileRef }).ref,
+        train: train.ref,
         ...(validationRead ? { validation: validationRead.ref } : {}),
         ...(testRead ? { test: testRead.ref } : {}),
         ...(config.format ? { format: config.format } : {}),
-      };
+      }
+    : undefined;
   const dataName = images ? describeImageSource(config.data as ImageSource) : displayLocation(config.data as string);
-  if (record) {
+  if (record && refs) {
     for (const [what, ref] of [['data', refs.train], ['validation', refs.validation], ['test', refs.test]] as const) {
       const want = record.data[what === 'data' ? 'train' : what]?.fingerprint;
       if (ref && ref.fingerprint !== want) throw new MultilossError('data', `--resume ${flags.resume}: ${displayLocation(ref.location)} has changed since the sweep was queued`);
     }
   }
-  const fingerprint = dataFingerprint({ train: refs.train.fingerprint, validation: refs.validation?.fingerprint, test: refs.test?.fingerprint });
+  // Run ids: the data's content (table files' bytes; image sources' files and reading options), not where they are.
+  const fingerprint = refs
+    ? dataFingerprint({ train: refs.train.fingerprint, validation: refs.validation?.fingerprint, test: refs.test?.fingerprint })
+    : dataFingerprint({
+        train: await imageSourceFingerprint(config.data as ImageSource),
+        ...(isImageSource(heldImages) ? { validation: await imageSourceFingerprint(heldImages) } : {}),
+      });
   const base = compareBase(resolved);
   const resolvedGrid = resolveGrid(grid, base, { methods: DEFAULT_COMPARE_METHODS, seeds: DEFAULT_COMPARE_SEEDS });
   const sweep = sweepTasks(base, resolvedGrid, fingerprint);
@@ -350,7 +349,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     return;
   }
   let execute: RunExecutor | undefined;
-  if (flags.queue !== undefined && queue) {
+  if (flags.queue !== undefined && queue && refs) {
     execute = queueExecutor({
       url: flags.queue,
       config: raw,
