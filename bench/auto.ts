@@ -9,8 +9,13 @@
 // multimnist: examples/multimnist/multimnist.yaml (LeNet, batch 128, Adam 1e-3, validation split
 // 0.1, its 10 epochs: rungs of 1, 3 and 9 epochs with η = 3) on the images make-data.ts writes,
 // composed in memory: --mm-train N pairs (default 10000), --mm-epochs N to change the budget.
-import { availableParallelism, loadavg } from 'node:os';
-import { resolve } from 'node:path';
+//
+// fingerprint: the cost of image run ids — imageSourceFingerprint of a folder of 60,000 MultiMNIST
+// PNGs (written by make-data.ts) beside reading the folder into memory, in the same run.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { autoBalance } from '../src/compare/auto/auto-balance.js';
 import { compare, compareImages, isCompareImages, type CompareImages, type CompareInput, type CompareResult } from '../src/compare/compare.js';
@@ -18,7 +23,8 @@ import { resolveConfig, type ResolvedConfig } from '../src/config/resolve.js';
 import { parseConfig } from '../src/config/schema.js';
 import { buildMultiMnist } from '../src/data/images/multimnist.js';
 import { readConfigFile } from '../src/io/config-file.js';
-import { loadMnistDigits } from '../src/io/image-files.js';
+import { loadMnistDigits, readImageFolder } from '../src/io/image-files.js';
+import { imageSourceFingerprint } from '../src/io/image-source.js';
 import { configuredColumns, readDataFile } from '../src/io/table-file.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -52,6 +58,25 @@ async function loadData(name: string, mm: { train: number; epochs?: number }): P
 const fmt = (mean: number, std: number) => `${mean >= 0 ? '+' : ''}${mean.toFixed(2)} ± ${std.toFixed(2)}`;
 const epochsOf = (r: CompareResult) => r.runs.reduce((a, x) => a + x.epochs, 0) + (r.tunedStatic?.trials.reduce((a, t) => a + (Number.isFinite(t.epochs) ? t.epochs : 0), 0) ?? 0);
 
+/** Seconds of imageSourceFingerprint and of readImageFolder on 60,000 PNGs, in the same run. */
+async function fingerprintBench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'multiloss-fingerprint-'));
+  try {
+    execFileSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'examples/multimnist/make-data.ts'), '--train', '60000', '--test', '1', '--out', dir], { cwd: ROOT, stdio: 'inherit' });
+    const source = { images: join(dir, 'train'), labels: join(dir, 'train', 'labels.csv'), channels: 1 as const };
+    const timed = async <T>(f: () => T | Promise<T>): Promise<number> => {
+      const start = performance.now();
+      await f();
+      return (performance.now() - start) / 1000;
+    };
+    const hash = [await timed(() => imageSourceFingerprint(source)), await timed(() => imageSourceFingerprint(source))];
+    const read = await timed(() => readImageFolder({ dir: source.images, labels: source.labels, channels: 1 }));
+    console.log(`60,000 PNGs: fingerprint ${hash.map((s) => s.toFixed(2)).join(' s, ')} s; reading into memory ${read.toFixed(2)} s; fingerprint / read ${(Math.min(...hash) / read).toFixed(2)} (load ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function runAutoBench(args: readonly string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: [...args],
@@ -62,6 +87,10 @@ export async function runAutoBench(args: readonly string[]): Promise<void> {
   const mm = { train: Number(values['mm-train']), ...(values['mm-epochs'] !== undefined ? { epochs: Number(values['mm-epochs']) } : {}) };
   const workers = Math.min(2, availableParallelism());
   for (const name of names) {
+    if (name === 'fingerprint') {
+      await fingerprintBench();
+      continue;
+    }
     const { config, input, description } = await loadData(name, mm);
     console.log(`\n${name} (${description}; ${workers} workers; load ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start)`);
     const autoStart = performance.now();

@@ -185,7 +185,7 @@ out: from-config
     assert.match(readFileSync(report, 'utf8'), /<table/);
   });
 
-  it("compare's run ids fingerprint the images: the same for a copy elsewhere, changed by one image or a reading option", () => {
+  it("compare's run ids fingerprint the images: the same for a copy elsewhere, changed by one image, one label or a reading option", () => {
     const runIds = (config: string) => {
       const r = cli(['compare', '--config', config, '--methods', 'equal', '--seeds', '1', '--no-tuned-static', '--dry-run']);
       assert.equal(r.status, 0, r.stderr);
@@ -203,10 +203,17 @@ out: from-config
     writeFileSync(png, pngBytes(8, 8, (x, y) => [x * 30, y * 30, 0]));
     const afterChange = runIds(join(copy, 'images.yaml'));
     for (const id of afterChange) assert.ok(!original.includes(id), `${id} after changing one image`);
+    // One label changed: new ids again.
+    const labels = join(copy, 'train', 'labels.csv');
+    const rows = readFileSync(labels, 'utf8').split('\n');
+    rows[1] = rows[1].replace(/,(top|bottom),/, (_, v: string) => (v === 'top' ? ',bottom,' : ',top,'));
+    writeFileSync(labels, rows.join('\n'));
+    const afterLabel = runIds(join(copy, 'images.yaml'));
+    for (const id of afterLabel) assert.ok(![...original, ...afterChange].includes(id), `${id} after changing one label`);
     // The same files read at another size are other data.
     writeFileSync(join(copy, 'resized.yaml'), text.replace('channels: 1', 'channels: 1, size: [6, 6]'));
     const resized = runIds(join(copy, 'resized.yaml'));
-    for (const id of resized) assert.ok(!afterChange.includes(id), `${id} at another size`);
+    for (const id of resized) assert.ok(!afterLabel.includes(id), `${id} at another size`);
   });
 
   it('an image source without its labels file, or with an unknown key: one line naming the option', () => {
