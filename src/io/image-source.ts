@@ -11,6 +11,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { canonicalJson, fileFingerprint } from '../compare/run-id.js';
 import { isImageSource, type Config, type IdxSource, type ImageFolderSource, type ImageSource } from '../config/schema.js';
+import type { CompareImages } from '../compare/compare.js';
 import type { ImageSet, ImageStream } from '../data/images/dataset.js';
 import type { IdxImageOptions } from '../data/images/idx.js';
 import { MultilossError } from '../errors.js';
@@ -158,4 +159,14 @@ export function readTrainingImages(config: Config): { train: NamedImages<ImageSe
   const stream = config.stream !== undefined && config.stream !== false;
   const train = readNamedImages(config.data as ImageSource, { stream });
   return { train, ...(held ? { validation: readNamedImages(held, { stream }) } : {}) };
+}
+
+/**
+ * The images of a comparison on image data (`compare`, its queue workers):
+ * the training and validation images of the configuration, read whole (runs
+ * may go to worker threads); `stream` does not apply.
+ */
+export function readCompareImages(config: Config): CompareImages {
+  const { train, validation } = readTrainingImages({ ...config, stream: undefined });
+  return { train: train.set as ImageSet, ...(validation ? { validation: validation.set as ImageSet } : {}) };
 }

@@ -153,7 +153,6 @@ out: from-config
     assert.deepEqual(result.split, { train: 77, validation: 19, seed: 2 });
     assert.match(readFileSync(report, 'utf8'), /<table/);
     assertRefused(cli(['compare', '--config', config, '--seeds', '1', '--test-data', trainLabels]), /--test-data: a table file; on image data the figures are computed on the validation images$/);
-    assertRefused(cli(['compare', '--config', config, '--seeds', '1', '--queue', 'redis://127.0.0.1:1']), /data: compare --queue sends table files to its workers; compare image data without --queue$/);
   });
 
   it('compare --auto on image data: every rung on the images, the winner trained, JSON and HTML written', () => {

@@ -37,8 +37,7 @@ import { compareNotes, compareReportHtml, formatCompareTable, formatTunedStaticT
 import { TUNED_STATIC, type TunedStaticOptions } from '../../compare/tuned-static.js';
 import { DELTA_M_MONITOR, isDeltaMMonitor } from '../../compare/delta-m.js';
 import { isImageSource, parseConfig, type Config, type ImageSource } from '../../config/schema.js';
-import { describeImageSource, imageSourceFingerprint, readTrainingImages } from '../../io/image-source.js';
-import type { ImageSet } from '../../data/images/dataset.js';
+import { describeImageSource, imageSourceFingerprint, readCompareImages } from '../../io/image-source.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { MultilossError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/files.js';
@@ -208,16 +207,15 @@ function gridOf(flags: CompareFlags): Grid {
 /** A configuration's validation data source, if any. */
 const held = (config: Config) => config.validation?.data;
 
-/**
- * The images of a comparison on image data (read whole); refused with
- * --queue (its jobs carry data files) and --test-data (a table file).
- */
+/** The images of a comparison on image data (read whole); refused with --test-data (a table file). */
 function compareImageData(config: Config, flags: CompareFlags): CompareImages {
-  if (flags.queue !== undefined) throw new MultilossError('config', 'data: compare --queue sends table files to its workers; compare image data without --queue');
   if (flags.testData !== undefined) throw new MultilossError('usage', '--test-data: a table file; on image data the figures are computed on the validation images');
-  // Read whole, as compare reads tables (its runs may go to worker threads); `stream` is not used.
-  const { train, validation } = readTrainingImages({ ...config, stream: undefined });
-  return { train: train.set as ImageSet, ...(validation ? { validation: validation.set as ImageSet } : {}) };
+  return readCompareImages(config);
+}
+
+/** An image source's location (its folder or IDX file, absolute) and fingerprint: what queue workers read and check. */
+async function imageRef(source: ImageSource): Promise<FileRef> {
+  return { location: describeImageSource(source), fingerprint: await imageSourceFingerprint(source) };
 }
 
 /** A file's location (absolute) and fingerprint: what queue workers read and check. */
@@ -274,7 +272,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const grid = record ? record.grid : gridOf(flags);
   const tunedStatic = tunedStaticOf(flags);
   if (grid.methods === undefined) checkMethods(DEFAULT_COMPARE_METHODS);
-  const raw = record ? { ...record.config, data: record.data.train.location } : buildConfig({ ...flags, json: undefined });
+  const raw = record ? { ...record.config, data: isImageSource(record.config.data) ? record.config.data : record.data.train.location } : buildConfig({ ...flags, json: undefined });
   // --patience and --no-early-stopping are merged by buildConfig, as for train.
   if (flags.monitor !== undefined) {
     if (flags.earlyStopping === false) throw new MultilossError('usage', '--monitor with --no-early-stopping: give one of them');
@@ -306,29 +304,27 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   if (images) compareImageSplit(resolved, images);
   else compareSplit(resolved, { table: table as Table, validation, test });
   const heldImages = held(config);
-  // Tables travel to queue workers as files (refs); image data are compared on this machine only.
-  const refs: DataRefs | undefined = train
+  // What queue workers read and check, and what the runs' ids fingerprint: the data's content (table
+  // files' bytes; image sources' files and reading options), not where they are.
+  const refs: DataRefs = images
     ? {
-        train: train.ref,
+        train: await imageRef(config.data as ImageSource),
+        ...(isImageSource(heldImages) ? { validation: await imageRef(heldImages) } : {}),
+      }
+    : {
+        train: (train as { ref: FileRef }).ref,
         ...(validationRead ? { validation: validationRead.ref } : {}),
         ...(testRead ? { test: testRead.ref } : {}),
         ...(config.format ? { format: config.format } : {}),
-      }
-    : undefined;
+      };
   const dataName = images ? describeImageSource(config.data as ImageSource) : displayLocation(config.data as string);
-  if (record && refs) {
+  if (record) {
     for (const [what, ref] of [['data', refs.train], ['validation', refs.validation], ['test', refs.test]] as const) {
       const want = record.data[what === 'data' ? 'train' : what]?.fingerprint;
       if (ref && ref.fingerprint !== want) throw new MultilossError('data', `--resume ${flags.resume}: ${displayLocation(ref.location)} has changed since the sweep was queued`);
     }
   }
-  // Run ids: the data's content (table files' bytes; image sources' files and reading options), not where they are.
-  const fingerprint = refs
-    ? dataFingerprint({ train: refs.train.fingerprint, validation: refs.validation?.fingerprint, test: refs.test?.fingerprint })
-    : dataFingerprint({
-        train: await imageSourceFingerprint(config.data as ImageSource),
-        ...(isImageSource(heldImages) ? { validation: await imageSourceFingerprint(heldImages) } : {}),
-      });
+  const fingerprint = dataFingerprint({ train: refs.train.fingerprint, validation: refs.validation?.fingerprint, test: refs.test?.fingerprint });
   const base = compareBase(resolved);
   const resolvedGrid = resolveGrid(grid, base, { methods: DEFAULT_COMPARE_METHODS, seeds: DEFAULT_COMPARE_SEEDS });
   const sweep = sweepTasks(base, resolvedGrid, fingerprint);
@@ -349,7 +345,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     return;
   }
   let execute: RunExecutor | undefined;
-  if (flags.queue !== undefined && queue && refs) {
+  if (flags.queue !== undefined && queue) {
     execute = queueExecutor({
       url: flags.queue,
       config: raw,
