@@ -8,7 +8,7 @@
 //   table-memory  peak RSS and rows/s of train (1 epoch) in memory and --stream on a 1M / 10M-row table, beside pandas [ROWS ...]
 //   images        LeNet (joint, separate) and C1 training beside PyTorch [--train N --epochs N --rounds N --c1-rows N --no-torch]
 //   queue         a compare sweep on the local pool vs 1, 2, 4 queue worker processes (BullMQ, local redis-server) [short: only the many-short-runs overhead]
-//   auto          compare --auto vs the full sweep of the same candidates: chosen method, Δm, cost [penguins weather]
+//   auto          compare --auto vs the full sweep of the same candidates: chosen method, Δm, cost [penguins weather multimnist fingerprint; --mm-train N --mm-epochs N]
 //   image-data    the image readers' resize (JS) vs tf.image.resizeBilinear, in one run
 import { initBackend } from '../src/engine/backend.js';
 import { runW1 } from './w1.js';
@@ -71,8 +71,7 @@ switch (which) {
   }
   case 'auto': {
     const { runAutoBench } = await import('./auto.js');
-    const names = process.argv.slice(3);
-    await runAutoBench(names.length ? names : ['penguins', 'weather']);
+    await runAutoBench(process.argv.slice(3));
     break;
   }
   case 'image-data': {

@@ -461,20 +461,51 @@ export function compareImageSplit(config: ResolvedConfig, images: CompareImages,
   return { train: split.train.table, validation: split.validation.table, images: { train: own(split.train), validation: own(split.validation) } };
 }
 
+/**
+ * A comparison's data, tables or images, as every sweep over it (`compare`,
+ * `compareImages`, each rung of `autoBalance`) takes it: the split its runs
+ * share, taken once; whether validation is a split of the training data; and
+ * the default fingerprint of its runs' ids (the sources' names).
+ */
+export interface SweepData {
+  split(base: ResolvedConfig, warn?: (message: string) => void): RunData;
+  validationIsSplit: boolean;
+  fingerprint: string;
+}
+
+/** Whether a comparison's input is images (an ImageSet to train on) rather than tables. */
+export function isCompareImages(input: CompareInput | CompareImages): input is CompareImages {
+  return !('table' in input);
+}
+
+/** The sweep data of tables (`compare`) or images (`compareImages`). */
+export function sweepData(input: CompareInput | CompareImages): SweepData {
+  if (isCompareImages(input)) {
+    return {
+      split: (base, warn) => compareImageSplit(base, input, warn),
+      validationIsSplit: !input.validation,
+      fingerprint: [input.train.source, input.validation?.source ?? ''].join('|'),
+    };
+  }
+  return {
+    split: (base, warn) => compareSplit(base, input, warn),
+    validationIsSplit: !input.validation,
+    fingerprint: [input.table, input.validation, input.test].map((t) => t?.source ?? '').join('|'),
+  };
+}
+
 /** Trains and summarises a comparison on images (as `compare` does on tables). */
 export async function compareImages(config: ResolvedConfig, images: CompareImages, options: CompareOptions = {}): Promise<CompareResult> {
-  const fingerprint = options.dataFingerprint ?? [images.train.source, images.validation?.source ?? ''].join('|');
-  return compareOn(config, (base) => compareImageSplit(base, images, options.warn), !images.validation, { ...options, dataFingerprint: fingerprint });
+  return compareOn(config, sweepData(images), options);
 }
 
 /** Trains and summarises the comparison (see the module comment). */
 export async function compare(config: ResolvedConfig, input: CompareInput, options: CompareOptions = {}): Promise<CompareResult> {
-  const fingerprint = options.dataFingerprint ?? [input.table, input.validation, input.test].map((t) => t?.source ?? '').join('|');
-  return compareOn(config, (base) => compareSplit(base, input, options.warn), !input.validation, { ...options, dataFingerprint: fingerprint });
+  return compareOn(config, sweepData(input), options);
 }
 
-/** The comparison on the data `split` gives (`split`: whether validation is a split of the training data). */
-async function compareOn(config: ResolvedConfig, splitData: (base: ResolvedConfig) => RunData, split: boolean, options: CompareOptions & { dataFingerprint: string }): Promise<CompareResult> {
+/** The comparison on tables or images (see SweepData). */
+async function compareOn(config: ResolvedConfig, source: SweepData, options: CompareOptions): Promise<CompareResult> {
   const methodNames = options.grid?.methods === undefined ? checkMethods(options.methods ?? DEFAULT_COMPARE_METHODS) : [];
   const seedCount = options.seeds ?? DEFAULT_COMPARE_SEEDS;
   if (!Number.isInteger(seedCount) || seedCount < 1) throw new MultilossError('usage', `seeds: expected a whole number ≥ 1, got ${seedCount}`);
@@ -484,10 +515,10 @@ async function compareOn(config: ResolvedConfig, splitData: (base: ResolvedConfi
   const base = compareBase(config);
   const earlyStopping = base.training.earlyStopping;
   const heads = compareHeads(base);
-  const data = splitData(base);
+  const data = source.split(base, options.warn);
   const grid = resolveGrid(options.grid ?? {}, base, { methods: methodNames, seeds: seedCount });
   const { seeds } = grid;
-  const fingerprint = options.dataFingerprint;
+  const fingerprint = options.dataFingerprint ?? source.fingerprint;
   const sweep = sweepTasks(base, grid, fingerprint);
   if (sweep.duplicates.length > 0) options.warn?.(`rows ${sweep.duplicates.join(', ')} train the same runs as earlier rows; each run is trained once`);
   const tunedPlan = tunedStaticPlanOf(options, base, sweep.tasks);
@@ -596,7 +627,7 @@ async function compareOn(config: ResolvedConfig, splitData: (base: ResolvedConfi
   const on: FiguresOf = data.test ? 'test' : 'validation';
   const { rows, best } = summarize(heads, labels, runs, on);
   const shown = data.test ?? data.validation;
-  const metricsData: MetricsData = { data: on, source: shown.source, split, rows: shown.length };
+  const metricsData: MetricsData = { data: on, source: shown.source, split: source.validationIsSplit, rows: shown.length };
   return {
     heads,
     seeds,

@@ -6,16 +6,19 @@
  * `modelImageSource` is how `predict`/`evaluate` read new images as a model's
  * training images were read. Node-only.
  */
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { canonicalJson, fileFingerprint } from '../compare/run-id.js';
 import { isImageSource, type Config, type IdxSource, type ImageFolderSource, type ImageSource } from '../config/schema.js';
+import type { CompareImages } from '../compare/compare.js';
 import type { ImageSet, ImageStream } from '../data/images/dataset.js';
 import type { IdxImageOptions } from '../data/images/idx.js';
 import { MultilossError } from '../errors.js';
 import { imageInputSpecOf } from '../model/images.js';
 import type { MultiOutputModel } from '../model/multi-output.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
-import { readIdxImages, readImageFolder, readOptionsFor, streamImageFolder, type ImageFolderOptions } from './image-files.js';
+import { indexImageFolder, readIdxImages, readImageFolder, readOptionsFor, streamImageFolder, type ImageFolderOptions } from './image-files.js';
 
 /** How a source is read: which reader, with which options. */
 export type ImageReading = { kind: 'folder'; options: ImageFolderOptions } | { kind: 'idx'; images: string; labels?: string; options: IdxImageOptions };
@@ -59,6 +62,31 @@ export function readImageSource(source: ImageSource | UnlabelledFolder, options:
     return readIdxImages(r.images, r.labels, r.options);
   }
   return options.stream ? streamImageFolder(r.options) : readImageFolder(r.options);
+}
+
+/**
+ * The fingerprint of an image source in run ids (as a table file's is the
+ * SHA-256 of its bytes, see run-id.ts): what the images decode to — the
+ * reading options (channels, size, scale, the file or label column) — and the
+ * bytes of the files read: a folder's labels file, then every image it names
+ * in its order (its size and bytes), or the IDX files. Not where they are: an
+ * identical copy elsewhere has the same fingerprint; one changed image, label
+ * or option changes it. One pass over the files, one file in memory at a time.
+ */
+export async function imageSourceFingerprint(source: ImageSource): Promise<string> {
+  const r = imageReaderOptions(source);
+  if (r.kind === 'idx') {
+    const files = [await fileFingerprint(r.images), r.labels !== undefined ? await fileFingerprint(r.labels) : null];
+    return createHash('sha256').update(canonicalJson({ kind: 'idx', options: r.options, files })).digest('hex');
+  }
+  const index = indexImageFolder(r.options);
+  const { dir: _dir, labels: _labels, ...options } = r.options;
+  const hash = createHash('sha256').update(canonicalJson({ kind: 'folder', options, labels: await fileFingerprint(index.source) }));
+  for (const path of index.files) {
+    const bytes = readFileSync(path);
+    hash.update(`\n${bytes.length}\n`).update(bytes);
+  }
+  return hash.digest('hex');
 }
 
 /** Where a source's images are, for messages. */
@@ -131,4 +159,14 @@ export function readTrainingImages(config: Config): { train: NamedImages<ImageSe
   const stream = config.stream !== undefined && config.stream !== false;
   const train = readNamedImages(config.data as ImageSource, { stream });
   return { train, ...(held ? { validation: readNamedImages(held, { stream }) } : {}) };
+}
+
+/**
+ * The images of a comparison on image data (`compare`, its queue workers):
+ * the training and validation images of the configuration, read whole (runs
+ * may go to worker threads); `stream` does not apply.
+ */
+export function readCompareImages(config: Config): CompareImages {
+  const { train, validation } = readTrainingImages({ ...config, stream: undefined });
+  return { train: train.set as ImageSet, ...(validation ? { validation: validation.set as ImageSet } : {}) };
 }

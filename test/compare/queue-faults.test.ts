@@ -2,14 +2,16 @@
  * Faults of a distributed sweep, each against a real redis-server and real
  * worker processes (short lock and stall intervals so that a dead worker's
  * run is taken over within seconds): a worker killed mid-run, a run that
- * throws, Redis restarted mid-sweep, the coordinator killed and restarted.
+ * throws, Redis restarted mid-sweep, the coordinator killed and restarted,
+ * data (a table file, an image) changed after queueing.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PENGUINS, PENGUINS_CONFIG, tempDir } from '../helpers.js';
 import { background, finishedRuns, startRedis } from './redis-server.js';
+import { pngBytes, writeImageFolder } from '../images/image-folder.js';
 
 const FAST_STALL = ['--lock-duration', '2000', '--stalled-interval', '1000'];
 const sweep = (url: string, epochs: number, extra: string[] = []) => [
@@ -223,6 +225,32 @@ describe('distributed sweep faults', { timeout: 900_000 }, () => {
       const r = await resumed.exited;
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /^multiloss: --resume [0-9a-f]{12}: .*penguins\.json has changed since the sweep was queued\n$/);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('an image changed after queueing: workers fail its runs with the reason, and --resume refuses', async () => {
+    const redis = await startRedis();
+    const dir = tempDir();
+    writeImageFolder(join(dir, 'images'), { n: 24 });
+    const config = join(dir, 'images.yaml');
+    writeFileSync(config, 'data: { images: images, labels: images/labels.csv, channels: 1 }\ntargets: [{ name: vertical, kind: classification }]\ntraining: { epochs: 1 }\n');
+    try {
+      const c = background(['compare', '--config', config, '--methods', 'equal', '--seeds', '1', '--no-tuned-static', '--attempts', '1', '--queue', redis.url]);
+      await c.waitFor(/runs queued/);
+      const sweepId = /sweep ([0-9a-f]{12}) on/.exec(c.out().stderr)?.[1];
+      writeFileSync(join(dir, 'images', 'img-003.png'), pngBytes(8, 8, (x, y) => [x * 30, y * 30, 0]));
+      const w = background(['worker', '--queue', redis.url]);
+      const done = await c.exited;
+      w.child.kill('SIGTERM');
+      await w.exited;
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(done.stdout, /Failed: separate models, seed 42 \(run [0-9a-f]{20}, 1 attempt\): the image data .*images on .* are not the sweep's \(fingerprint/);
+      assert.match(done.stderr, /2 runs failed/);
+      const r = await background(['compare', '--queue', redis.url, '--resume', sweepId as string]).exited;
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^multiloss: --resume [0-9a-f]{12}: .*images has changed since the sweep was queued\n$/);
     } finally {
       await redis.stop();
     }

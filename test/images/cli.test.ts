@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { assertRefused, cli, cliWithSignal, savedWeights, tempDir } from '../helpers.js';
@@ -153,8 +153,66 @@ out: from-config
     assert.deepEqual(result.split, { train: 77, validation: 19, seed: 2 });
     assert.match(readFileSync(report, 'utf8'), /<table/);
     assertRefused(cli(['compare', '--config', config, '--seeds', '1', '--test-data', trainLabels]), /--test-data: a table file; on image data the figures are computed on the validation images$/);
-    assertRefused(cli(['compare', '--config', config, '--seeds', '1', '--queue', 'redis://127.0.0.1:1']), /data: compare --queue sends table files to its workers; compare image data without --queue$/);
-    assertRefused(cli(['compare', '--config', config, '--seeds', '1', '--auto']), /--auto: chooses on table data; on image data run compare with --methods$/);
+  });
+
+  it('compare --auto on image data: every rung on the images, the winner trained, JSON and HTML written', () => {
+    const config = join(dir, 'images.yaml');
+    const json = join(dir, 'auto.json');
+    const report = join(dir, 'auto.html');
+    const r = cli(['compare', '--config', config, '--auto', '--methods', 'equal,pcgrad', '--epochs', '3', '--seeds', '1', '--tuned-static-trials', '2', '--workers', '0', '--json', json, '--report', report, '--quiet']);
+    assert.equal(r.status, 0, r.stderr);
+    for (const text of ['Rung 1: 4 candidates, 1 epochs, seed 2', 'Rung 2: 2 candidates, 3 epochs', 'Chosen: ', 'the full sweep of the same 4 candidates on 1 seeds']) assert.ok(r.stdout.includes(text), `${text}\n${r.stdout}`);
+    const out = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(out.format, 'multiloss-auto');
+    assert.match(out.data, /train$/);
+    assert.deepEqual(
+      out.rungs.map((rung: { epochs: number; rows: unknown[] }) => [rung.epochs, rung.rows.length]),
+      [
+        [1, 4],
+        [3, 2],
+      ],
+    );
+    // The winner on the full budget beside the separate models, on the images' one split (20 % of 96 held out).
+    assert.deepEqual(
+      out.final.rows.map((row: { label: string }) => row.label),
+      ['separate', out.chosen.label],
+    );
+    assert.deepEqual(out.final.split, { train: 77, validation: 19, seed: 2 });
+    const winner = out.final.runs.find((run: { label: string }) => run.label === out.chosen.label);
+    assert.equal(winner.epochs, 3);
+    assert.ok(winner.validation.heads.vertical.metrics.accuracy > 0, JSON.stringify(winner.validation));
+    assert.match(readFileSync(report, 'utf8'), /<table/);
+  });
+
+  it("compare's run ids fingerprint the images: the same for a copy elsewhere, changed by one image, one label or a reading option", () => {
+    const runIds = (config: string) => {
+      const r = cli(['compare', '--config', config, '--methods', 'equal', '--seeds', '1', '--no-tuned-static', '--dry-run']);
+      assert.equal(r.status, 0, r.stderr);
+      return [...r.stdout.matchAll(/^([0-9a-f]{20}) /gm)].map((m) => m[1]);
+    };
+    const original = runIds(join(dir, 'images.yaml'));
+    assert.equal(original.length, 2);
+    const copy = join(dir, 'copy');
+    cpSync(trainDir, join(copy, 'train'), { recursive: true });
+    const text = readFileSync(join(dir, 'images.yaml'), 'utf8');
+    writeFileSync(join(copy, 'images.yaml'), text);
+    assert.deepEqual(runIds(join(copy, 'images.yaml')), original);
+    // One image changed (the labels file unchanged): every run has a new id.
+    const png = join(copy, 'train', 'img-007.png');
+    writeFileSync(png, pngBytes(8, 8, (x, y) => [x * 30, y * 30, 0]));
+    const afterChange = runIds(join(copy, 'images.yaml'));
+    for (const id of afterChange) assert.ok(!original.includes(id), `${id} after changing one image`);
+    // One label changed: new ids again.
+    const labels = join(copy, 'train', 'labels.csv');
+    const rows = readFileSync(labels, 'utf8').split('\n');
+    rows[1] = rows[1].replace(/,(top|bottom),/, (_, v: string) => (v === 'top' ? ',bottom,' : ',top,'));
+    writeFileSync(labels, rows.join('\n'));
+    const afterLabel = runIds(join(copy, 'images.yaml'));
+    for (const id of afterLabel) assert.ok(![...original, ...afterChange].includes(id), `${id} after changing one label`);
+    // The same files read at another size are other data.
+    writeFileSync(join(copy, 'resized.yaml'), text.replace('channels: 1', 'channels: 1, size: [6, 6]'));
+    const resized = runIds(join(copy, 'resized.yaml'));
+    for (const id of resized) assert.ok(!afterLabel.includes(id), `${id} at another size`);
   });
 
   it('an image source without its labels file, or with an unknown key: one line naming the option', () => {

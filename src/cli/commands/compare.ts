@@ -37,8 +37,7 @@ import { compareNotes, compareReportHtml, formatCompareTable, formatTunedStaticT
 import { TUNED_STATIC, type TunedStaticOptions } from '../../compare/tuned-static.js';
 import { DELTA_M_MONITOR, isDeltaMMonitor } from '../../compare/delta-m.js';
 import { isImageSource, parseConfig, type Config, type ImageSource } from '../../config/schema.js';
-import { describeImageSource, readTrainingImages } from '../../io/image-source.js';
-import type { ImageSet } from '../../data/images/dataset.js';
+import { describeImageSource, imageSourceFingerprint, readCompareImages } from '../../io/image-source.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { MultilossError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/files.js';
@@ -208,22 +207,15 @@ function gridOf(flags: CompareFlags): Grid {
 /** A configuration's validation data source, if any. */
 const held = (config: Config) => config.validation?.data;
 
-/**
- * The images of a comparison on image data (read whole); refused with
- * --queue (its jobs carry data files), --test-data (a table file) and --auto.
- */
+/** The images of a comparison on image data (read whole); refused with --test-data (a table file). */
 function compareImageData(config: Config, flags: CompareFlags): CompareImages {
-  if (flags.queue !== undefined) throw new MultilossError('config', 'data: compare --queue sends table files to its workers; compare image data without --queue');
   if (flags.testData !== undefined) throw new MultilossError('usage', '--test-data: a table file; on image data the figures are computed on the validation images');
-  if (flags.auto) throw new MultilossError('usage', '--auto: chooses on table data; on image data run compare with --methods');
-  // Read whole, as compare reads tables (its runs may go to worker threads); `stream` is not used.
-  const { train, validation } = readTrainingImages({ ...config, stream: undefined });
-  return { train: train.set as ImageSet, ...(validation ? { validation: validation.set as ImageSet } : {}) };
+  return readCompareImages(config);
 }
 
-/** The file whose content identifies an image source in run ids: its labels file (IDX: its images file). */
-function imageFingerprintFile(source: ImageSource): string {
-  return 'idx' in source ? source.idx.images : source.labels;
+/** An image source's location (its folder or IDX file, absolute) and fingerprint: what queue workers read and check. */
+async function imageRef(source: ImageSource): Promise<FileRef> {
+  return { location: describeImageSource(source), fingerprint: await imageSourceFingerprint(source) };
 }
 
 /** A file's location (absolute) and fingerprint: what queue workers read and check. */
@@ -280,7 +272,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   const grid = record ? record.grid : gridOf(flags);
   const tunedStatic = tunedStaticOf(flags);
   if (grid.methods === undefined) checkMethods(DEFAULT_COMPARE_METHODS);
-  const raw = record ? { ...record.config, data: record.data.train.location } : buildConfig({ ...flags, json: undefined });
+  const raw = record ? { ...record.config, data: isImageSource(record.config.data) ? record.config.data : record.data.train.location } : buildConfig({ ...flags, json: undefined });
   // --patience and --no-early-stopping are merged by buildConfig, as for train.
   if (flags.monitor !== undefined) {
     if (flags.earlyStopping === false) throw new MultilossError('usage', '--monitor with --no-early-stopping: give one of them');
@@ -312,10 +304,12 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   if (images) compareImageSplit(resolved, images);
   else compareSplit(resolved, { table: table as Table, validation, test });
   const heldImages = held(config);
+  // What queue workers read and check, and what the runs' ids fingerprint: the data's content (table
+  // files' bytes; image sources' files and reading options), not where they are.
   const refs: DataRefs = images
     ? {
-        train: await fileRef(imageFingerprintFile(config.data as ImageSource)),
-        ...(isImageSource(heldImages) ? { validation: await fileRef(imageFingerprintFile(heldImages)) } : {}),
+        train: await imageRef(config.data as ImageSource),
+        ...(isImageSource(heldImages) ? { validation: await imageRef(heldImages) } : {}),
       }
     : {
         train: (train as { ref: FileRef }).ref,
@@ -365,7 +359,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
     });
   }
   if (flags.auto) {
-    await runAuto(flags, resolved, { table: table as Table, validation, test }, fingerprint, tunedStatic, grid, execute, config.data as string);
+    await runAuto(flags, resolved, images ?? { table: table as Table, validation, test }, fingerprint, tunedStatic, grid, execute, dataName);
     return;
   }
   if (!flags.quiet) {
@@ -401,7 +395,7 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
   if (flags.json) {
     writeFileAtomic(
       flags.json,
-      `${JSON.stringify({ format: 'multiloss-compare', libraryVersion: VERSION, data: displayLocation(config.data as string), ...(flags.testData !== undefined ? { testData: displayLocation(flags.testData) } : {}), config: resolved, ...result }, null, 2)}\n`,
+      `${JSON.stringify({ format: 'multiloss-compare', libraryVersion: VERSION, data: dataName, ...(flags.testData !== undefined ? { testData: displayLocation(flags.testData) } : {}), config: resolved, ...result }, null, 2)}\n`,
     );
     if (!flags.quiet) log(`wrote ${flags.json}`);
   }
@@ -420,12 +414,12 @@ export async function runCompare(flags: CompareFlags): Promise<void> {
 async function runAuto(
   flags: CompareFlags,
   resolved: ResolvedConfig,
-  input: CompareInput,
+  input: CompareInput | CompareImages,
   fingerprint: string,
   tunedStatic: boolean | TunedStaticOptions | undefined,
   grid: Grid,
   execute: RunExecutor | undefined,
-  dataFile: string,
+  dataName: string,
 ): Promise<void> {
   const methods = (grid.methods ?? DEFAULT_COMPARE_METHODS).map((m) => (typeof m === 'string' ? m : m.method));
   const modes = flags.modes !== undefined ? (list(flags.modes) as GradientMode[]) : undefined;
@@ -458,11 +452,11 @@ async function runAuto(
   const result = await autoBalance(resolved, input, options);
   process.stdout.write(`${formatAutoReport(result)}\n`);
   if (flags.json) {
-    writeFileAtomic(flags.json, `${JSON.stringify({ format: 'multiloss-auto', libraryVersion: VERSION, data: dataFile, config: resolved, ...result }, null, 2)}\n`);
+    writeFileAtomic(flags.json, `${JSON.stringify({ format: 'multiloss-auto', libraryVersion: VERSION, data: dataName, config: resolved, ...result }, null, 2)}\n`);
     if (!flags.quiet) log(`wrote ${flags.json}`);
   }
   if (flags.report) {
-    writeFileAtomic(flags.report, await autoReportHtml(result, { subtitle: `${dataFile} · ${result.cost.runs} runs in ${duration(result.cost.seconds)} · multiloss ${VERSION}` }));
+    writeFileAtomic(flags.report, await autoReportHtml(result, { subtitle: `${dataName} · ${result.cost.runs} runs in ${duration(result.cost.seconds)} · multiloss ${VERSION}` }));
     if (!flags.quiet) log(`wrote ${flags.report}`);
   }
   if (!flags.quiet) log(`chose ${result.chosen.label} in ${duration(result.cost.seconds)}`);

@@ -23,7 +23,6 @@ import { MultilossError } from '../../errors.js';
 import {
   compareBase,
   compareHeads,
-  compareSplit,
   DEFAULT_COMPARE_METHODS,
   DEFAULT_COMPARE_SEEDS,
   deltaMReference,
@@ -31,7 +30,9 @@ import {
   stopsOnDeltaM,
   summarize,
   runTasks,
+  sweepData,
   type CompareHead,
+  type CompareImages,
   type CompareInput,
   type CompareResult,
   type FailedRun,
@@ -137,8 +138,12 @@ const positiveInt = (v: number | undefined, name: string) => {
   if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new MultilossError('usage', `${name}: expected a whole number ≥ 1, got ${v}`);
 };
 
-/** Selects a balancing method by successive halving and trains it (see the module comment). */
-export async function autoBalance(config: ResolvedConfig, input: CompareInput, options: AutoBalanceOptions = {}): Promise<AutoBalanceResult> {
+/**
+ * Selects a balancing method by successive halving and trains it (see the
+ * module comment), on tables (`{ table, validation?, test? }`, as `compare`)
+ * or images (`{ train, validation? }` image sets, as `compareImages`).
+ */
+export async function autoBalance(config: ResolvedConfig, input: CompareInput | CompareImages, options: AutoBalanceOptions = {}): Promise<AutoBalanceResult> {
   positiveInt(options.seeds, 'seeds');
   positiveInt(options.rungSeeds, 'rungSeeds');
   positiveInt(options.minEpochs, 'minEpochs');
@@ -154,8 +159,9 @@ export async function autoBalance(config: ResolvedConfig, input: CompareInput, o
   const firstEpochs = schedule[0]?.epochs ?? maxEpochs;
   const tunedPlan = tunedOn ? planTunedStatic({ ...tunedOptions, epochs: tunedOptions.epochs ?? firstEpochs }, base) : undefined;
   const heads = compareHeads(base);
-  const data = compareSplit(base, input, options.warn);
-  const fingerprint = options.dataFingerprint ?? [input.table, input.validation, input.test].map((t) => t?.source ?? '').join('|');
+  const source = sweepData(input);
+  const data = source.split(base, options.warn);
+  const fingerprint = options.dataFingerprint ?? source.fingerprint;
   const seeds = Array.from({ length: options.seeds ?? DEFAULT_COMPARE_SEEDS }, (_, i) => base.training.seed + i);
   const rungSeeds = seeds.length >= (options.rungSeeds ?? 1) ? seeds.slice(0, options.rungSeeds ?? 1) : Array.from({ length: options.rungSeeds ?? 1 }, (_, i) => base.training.seed + i);
   const onDeltaM = stopsOnDeltaM(base);
@@ -278,7 +284,7 @@ export async function autoBalance(config: ResolvedConfig, input: CompareInput, o
   const on: FiguresOf = data.test ? 'test' : 'validation';
   const { rows, best } = summarize(heads, [SEPARATE, winner.label], finalRuns, on);
   const shown = data.test ?? data.validation;
-  const metricsData: MetricsData = { data: on, source: shown.source, split: !input.validation, rows: shown.length };
+  const metricsData: MetricsData = { data: on, source: shown.source, split: source.validationIsSplit, rows: shown.length };
   const seconds = (performance.now() - start) / 1000;
   const final: CompareResult = {
     heads,

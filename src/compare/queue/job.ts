@@ -16,13 +16,13 @@ export const SWEEP_FORMAT = 'multiloss-sweep';
 export const SWEEP_FORMAT_VERSION = 1;
 
 const FileRefSchema = z.strictObject({
-  /** An absolute path every worker can read (shared storage), or an http(s) URL every worker downloads. */
+  /** An absolute path every worker can read (shared storage), or an http(s) URL every worker downloads; image data: the folder (or IDX file) of the configuration's image source. */
   location: z
     .string()
     .min(1)
     .max(4096)
     .refine((l) => isAbsolute(l) || isDataUrl(l), 'expected an absolute path or an http(s) URL'),
-  /** SHA-256 of the file's bytes (hex). */
+  /** SHA-256 of the file's bytes (hex); image data: the image source's fingerprint (imageSourceFingerprint). */
   fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
 });
 export type FileRef = z.infer<typeof FileRefSchema>;

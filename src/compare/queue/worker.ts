@@ -24,13 +24,14 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type ResolvedConfig } from '../../config/resolve.js';
-import { parseConfig } from '../../config/schema.js';
+import { isImageSource, parseConfig, type ImageSource } from '../../config/schema.js';
 import { initBackend, type BackendChoice } from '../../engine/backend.js';
 import { isMultilossError } from '../../errors.js';
 import { saveAnyModel } from '../../io/separate-dir.js';
 import { displayUrl, downloadDataFile, isDataUrl } from '../../io/data-url.js';
 import { readDataFile } from '../../io/table-file.js';
-import { compareBase, compareSplit } from '../compare.js';
+import { imageSourceFingerprint, readCompareImages } from '../../io/image-source.js';
+import { compareBase, compareImageSplit, compareSplit } from '../compare.js';
 import { variantConfig } from '../grid.js';
 import { dataFingerprint, fileFingerprint, runId, canonicalJson } from '../run-id.js';
 import { executeRun, warmUp, type RunData, type RunResult } from '../run.js';
@@ -97,8 +98,35 @@ function splitLoader(cacheDir: string | undefined): (job: RunJob) => Promise<Run
       );
     return readDataFile(ref.location, format);
   };
+  /** Image data: the configuration's image sources (absolute paths), each checked against its fingerprint. */
+  const checkImages = async (job: RunJob, sources: readonly (ImageSource | undefined)[]) => {
+    const refs = [job.data.train, job.data.validation];
+    for (const [i, source] of sources.entries()) {
+      const ref = refs[i];
+      if (!source || !ref) continue;
+      let actual: string;
+      try {
+        actual = await imageSourceFingerprint(source);
+      } catch (e) {
+        throw new Error(`cannot read the image data ${ref.location} on ${hostname()}: ${(e as Error).message}`, { cause: e });
+      }
+      if (actual !== ref.fingerprint)
+        throw new Error(`the image data ${ref.location} on ${hostname()} are not the sweep's (fingerprint ${actual.slice(0, 12)}…, expected ${ref.fingerprint.slice(0, 12)}…)`);
+    }
+  };
   return async (job) => {
     const { train, validation, test, format } = job.data;
+    const config = parseConfig(job.config, `job ${job.key} config`);
+    if (isImageSource(config.data)) {
+      // The images are checked for every run (one pass over their bytes) and read again only for other data or another configuration.
+      const held = config.validation?.data;
+      await checkImages(job, [config.data, isImageSource(held) ? held : undefined]);
+      const id = canonicalJson({ data: job.data, config: job.config });
+      if (cached?.id === id) return cached.data;
+      const data = compareImageSplit(resolveConfig(config), readCompareImages(config));
+      cached = { id, data };
+      return data;
+    }
     // The files are checked for every run; the split is taken again only for other data or another configuration.
     if (cached?.id === canonicalJson({ data: job.data, config: job.config })) {
       for (const ref of [train, validation, test]) {
@@ -114,7 +142,7 @@ function splitLoader(cacheDir: string | undefined): (job: RunJob) => Promise<Run
       ...(validation ? { validation: await read(validation, 'validation file', format) } : {}),
       ...(test ? { test: await read(test, 'test file', format) } : {}),
     };
-    const data = compareSplit(resolveConfig(parseConfig(job.config, `job ${job.key} config`)), input);
+    const data = compareSplit(resolveConfig(config), input);
     cached = { id, data };
     return data;
   };
