@@ -20,7 +20,7 @@ const BASELINE = join(import.meta.dirname, '..', '..', 'bench', 'baseline-rss.ts
 const ROWS = 1_000_000;
 /**
  * Peak RSS above the process's own baseline (library and backend loaded, no data: bench/baseline-rss.ts).
- * Main (row-major Cell[][]) took 1,640 MB above it on this run; columnar tables 175–257 MB in
+ * Main (row-major Cell[][]) took 1,640 MB above it on this run; columnar tables 158–257 MB in
  * the runs of BENCHMARKS.md ("Columnar tables"), the spread being when V8 collects. The bound
  * leaves about 35% above the worst of those for another machine's garbage-collection timing.
  */
