@@ -223,28 +223,49 @@ function encodeRows(table: Table, rows: readonly number[], preprocessor: Feature
   };
 }
 
-interface RowRef {
-  chunk: EncodedData;
-  i: number;
+/**
+ * Rows of the epoch's encoded chunks as plain numbers (chunk number × 2^32 + row): the shuffle
+ * buffer holds 16,384 of them for a long time, and numbers in an array cost neither an object
+ * each nor the old-generation collections that long-lived small objects bring.
+ */
+class RowRefs {
+  private static readonly SPAN = 2 ** 32;
+  private readonly chunks = new Map<number, { data: EncodedData; left: number }>();
+  private next = 0;
+
+  /** Registers a chunk; returns the reference of its row 0 (row i is that + i). */
+  add(data: EncodedData): number {
+    const id = this.next++;
+    this.chunks.set(id, { data, left: data.n });
+    return id * RowRefs.SPAN;
+  }
+
+  /** The chunk and row of a reference; `release` forgets a chunk once every row of it was taken. */
+  take(ref: number, release: boolean): { data: EncodedData; i: number } {
+    const id = Math.floor(ref / RowRefs.SPAN);
+    const entry = this.chunks.get(id) as { data: EncodedData; left: number };
+    if (release && --entry.left === 0) this.chunks.delete(id);
+    return { data: entry.data, i: ref - id * RowRefs.SPAN };
+  }
 }
 
-/** Copies rows given as (chunk, row) references into one batch. */
-function gatherRefs(refs: readonly RowRef[], inputSize: number, units: readonly number[]): EncodedData {
-  const n = refs.length;
+/** Copies rows given by reference into one batch (and releases them). */
+function gatherRefs(refs: RowRefs, rows: readonly number[], from: number, to: number, inputSize: number, units: readonly number[]): EncodedData {
+  const n = to - from;
   const x = new Float32Array(n * inputSize);
   const targets = units.map((u) => ({ y: new Float32Array(n * u), yMetric: new Float32Array(n * u), mask: new Float32Array(n), weight: new Float32Array(n) }));
   // Element by element: a row is a few floats, and a subarray view per row and array cost more than the copy.
   for (let r = 0; r < n; r++) {
-    const { chunk, i } = refs[r];
+    const { data: chunk, i } = refs.take(rows[from + r], true);
     const cx = chunk.x;
-    for (let k = 0, from = i * inputSize, to = r * inputSize; k < inputSize; k++) x[to + k] = cx[from + k];
+    for (let k = 0, at = i * inputSize, to = r * inputSize; k < inputSize; k++) x[to + k] = cx[at + k];
     for (let h = 0; h < units.length; h++) {
       const u = units[h];
       const s = chunk.targets[h];
       const t = targets[h];
-      for (let k = 0, from = i * u, to = r * u; k < u; k++) {
-        t.y[to + k] = s.y[from + k];
-        t.yMetric[to + k] = s.yMetric[from + k];
+      for (let k = 0, at = i * u, to = r * u; k < u; k++) {
+        t.y[to + k] = s.y[at + k];
+        t.yMetric[to + k] = s.yMetric[at + k];
       }
       t.mask[r] = s.mask[i];
       t.weight[r] = s.weight[i];
@@ -340,15 +361,18 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
     rows: trainRows,
     async epoch(request: EpochRequest): Promise<EpochBatches> {
       const chunks = chunksOf(input.train, plan, false, needed);
-      const buffer = new ShuffleBuffer<RowRef>(shuffleSize, `${plan.seed}:stream:${request.epoch}`);
+      const buffer = new ShuffleBuffer<number>(shuffleSize, `${plan.seed}:stream:${request.epoch}`);
+      const refs = new RowRefs();
       const size = request.batchSize;
       let toSkip = request.skip * size;
       let ended = false;
-      const ready: RowRef[] = [];
+      const ready: number[] = [];
       let readyAt = 0;
-      const emit = (ref: RowRef) => {
-        if (toSkip > 0) toSkip--;
-        else ready.push(ref);
+      const emit = (ref: number) => {
+        if (toSkip > 0) {
+          toSkip--;
+          refs.take(ref, true);
+        } else ready.push(ref);
       };
       const fill = async () => {
         while (ready.length - readyAt < size && !ended) {
@@ -361,9 +385,10 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
           const { table, train: idx } = r.value;
           if (idx.length === 0) continue;
           const encoded = encodeRows(table, idx, preprocessor, heads);
+          const first = refs.add(encoded);
           for (let i = 0; i < encoded.n; i++) {
-            const out = buffer.push({ chunk: encoded, i });
-            if (out) emit(out);
+            const out = buffer.push(first + i);
+            if (out !== undefined) emit(out);
           }
         }
       };
@@ -372,7 +397,7 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
           await fill();
           const n = Math.min(size, ready.length - readyAt);
           if (n === 0) return null;
-          const batch = gatherRefs(ready.slice(readyAt, readyAt + n), preprocessor.outputSize, units);
+          const batch = gatherRefs(refs, ready, readyAt, readyAt + n, preprocessor.outputSize, units);
           readyAt += n;
           if (readyAt > 4 * size) {
             ready.splice(0, readyAt);

@@ -20,11 +20,11 @@ const BASELINE = join(import.meta.dirname, '..', '..', 'bench', 'baseline-rss.ts
 const ROWS = 1_000_000;
 /**
  * Peak RSS above the process's own baseline (library and backend loaded, no data: bench/baseline-rss.ts).
- * Main (row-major Cell[][]) took 1,640 MB above it on this run; columnar tables 176–243 MB, and
- * 177–197 MB since the columns are sized from the file's line count (BENCHMARKS.md, "Columnar
- * tables"). The bound leaves about 30% for another machine's garbage-collection timing.
+ * Main (row-major Cell[][]) took 1,640 MB above it on this run; columnar tables 158–257 MB in
+ * the runs of BENCHMARKS.md ("Columnar tables"), the spread being when V8 collects. The bound
+ * leaves about 35% above the worst of those for another machine's garbage-collection timing.
  */
-const LIMIT_ABOVE_BASELINE_MB = 260;
+const LIMIT_ABOVE_BASELINE_MB = 350;
 
 describe('memory of a large table read whole', { timeout: 900_000 }, () => {
   const dir = tempDir('multiloss-table-memory-');
