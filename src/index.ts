@@ -117,4 +117,4 @@ export {
   type ImageFolderIndex,
   type DecodedImage,
 } from './io/image-files.js';
-export { readImageSource, readNamedImages, imageReaderOptions, type NamedImages, type ImageReading, type UnlabelledFolder } from './io/image-source.js';
+export { readImageSource, readNamedImages, imageReaderOptions, imageSourceFingerprint, readCompareImages, type NamedImages, type ImageReading, type UnlabelledFolder } from './io/image-source.js';

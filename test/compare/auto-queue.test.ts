@@ -37,18 +37,17 @@ training: { epochs: 3, seed: 2 }
   before(async () => {
     redis = await startRedis();
     worker = background(['worker', '--queue', redis.url, '--concurrency', '2']);
-    const l = cli([...AUTO, '--workers', '2', '--json', join(dir, 'local.json')]);
-    assert.equal(l.status, 0, l.stderr);
-    local = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8')) as AutoBalanceResult;
-    const q = await background([...AUTO, '--queue', redis.url, '--json', join(dir, 'queue.json')]).exited;
-    assert.equal(q.code, 0, q.stderr);
-    queued = JSON.parse(readFileSync(join(dir, 'queue.json'), 'utf8')) as AutoBalanceResult;
-    const li = cli([...AUTO_IMAGES, '--workers', '0', '--json', join(dir, 'local-images.json')]);
-    assert.equal(li.status, 0, li.stderr);
-    localImages = JSON.parse(readFileSync(join(dir, 'local-images.json'), 'utf8')) as AutoBalanceResult;
-    const qi = await background([...AUTO_IMAGES, '--queue', redis.url, '--json', join(dir, 'queue-images.json')]).exited;
-    assert.equal(qi.code, 0, qi.stderr);
-    queuedImages = JSON.parse(readFileSync(join(dir, 'queue-images.json'), 'utf8')) as AutoBalanceResult;
+    /** The same --auto command on the local pool (`local` the --workers flag) and through the queue: both results. */
+    const localAndQueued = async (args: string[], local: string[], name: string): Promise<[AutoBalanceResult, AutoBalanceResult]> => {
+      const l = cli([...args, ...local, '--json', join(dir, `${name}-local.json`)]);
+      assert.equal(l.status, 0, l.stderr);
+      const q = await background([...args, '--queue', redis.url, '--json', join(dir, `${name}-queue.json`)]).exited;
+      assert.equal(q.code, 0, q.stderr);
+      const read = (which: string) => JSON.parse(readFileSync(join(dir, `${name}-${which}.json`), 'utf8')) as AutoBalanceResult;
+      return [read('local'), read('queue')];
+    };
+    [local, queued] = await localAndQueued(AUTO, ['--workers', '2'], 'table');
+    [localImages, queuedImages] = await localAndQueued(AUTO_IMAGES, ['--workers', '0'], 'images');
   });
   after(async () => {
     worker.child.kill('SIGTERM');

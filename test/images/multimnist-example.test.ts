@@ -27,6 +27,11 @@ describe('examples/multimnist runs as its README says (small counts)', () => {
     const evaluated = cli(['evaluate', model, '--images', join(dir, 'data', 'test'), '--labels', join(dir, 'data', 'test', 'labels.csv'), '--json']);
     assert.equal(evaluated.status, 0, evaluated.stderr);
     assert.deepEqual(JSON.parse(evaluated.stdout).labelled, { left: 40, right: 40 });
+    // compare --auto on the example's configuration (two candidates, one epoch: the command as the README gives it, made small).
+    const auto = cli(['compare', '--config', join(dir, 'multimnist.yaml'), '--auto', '--methods', 'equal,pcgrad:rep', '--no-tuned-static', '--seeds', '1', '--epochs', '1', '--workers', '0', '--json', join(dir, 'auto.json'), '--quiet']);
+    assert.equal(auto.status, 0, auto.stderr);
+    assert.match(auto.stdout, /^Chosen: (equal|pcgrad:rep)/m);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'auto.json'), 'utf8')).final.rows.length, 2);
   });
 
   it('train.ts (the library example) trains, evaluates on the test images and saves the model', () => {
