@@ -415,11 +415,20 @@ struct DirectKernels {
 DirectKernels direct_kernels(const ConvGeom&) { return {nullptr, nullptr}; }
 #endif
 
+/**
+ * The direct kernels split the batch into groups of whole images: too few groups to keep every
+ * thread busy (a small batch of large images) leaves the work to the im2col path, whose GEMM
+ * splits rows and columns.
+ */
+bool direct_enough_chunks(const ConvGeom& g, const DirectGeom& d) {
+  return num_threads() == 1 || (g.batch + d.imgs - 1) / d.imgs >= 2 * num_threads();
+}
+
 /** The forward pass by the direct kernel; false when it does not apply (nothing written). */
 bool direct_forward(const ConvGeom& g, const float* x, const float* f, float* y, const Epilogue& ep, bool* ok) {
   const ChunkFn fn = direct_kernels(g).forward;
   if (fn == nullptr || ep.accumulate || (ep.act != ACT_LINEAR && ep.act != ACT_RELU) ||
-      (ep.bias != nullptr && (ep.bias_col_stride != 1 || ep.bias_row_stride != 0)))
+      (ep.bias != nullptr && (ep.bias_col_stride != 1 || ep.bias_row_stride != 0)) || !direct_enough_chunks(g, direct_geom(g)))
     return false;
   DirectCtx D{&g, direct_geom(g), x, f, nullptr, y, &ep, 0, false};
   *ok = !D.d.padded || ensure_scratch_c(static_cast<size_t>(D.d.hp) * D.d.wp * g.in_c);
@@ -430,7 +439,7 @@ bool direct_forward(const ConvGeom& g, const float* x, const float* f, float* y,
 /** The filter (and bias) gradient by the direct kernel; false when it does not apply (nothing written). */
 bool direct_filter(const ConvGeom& g, const float* x, const float* dy, float* df, float* db, bool* ok) {
   const ChunkFn fn = direct_kernels(g).filter;
-  if (fn == nullptr) return false;
+  if (fn == nullptr || !direct_enough_chunks(g, direct_geom(g))) return false;
   const long KK = kk_size(g), Co = g.out_c;
   DirectCtx D{&g, direct_geom(g), x, nullptr, dy, nullptr, nullptr, KK * Co + (db != nullptr ? Co : 0), db != nullptr};
   const long chunks = (g.batch + D.d.imgs - 1) / D.d.imgs;
