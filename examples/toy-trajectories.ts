@@ -45,6 +45,10 @@ export const TOY_METHODS: readonly { method: AggregatorName; label: string; opti
   { method: 'crmogm', label: 'CR-MOGM (over MGDA)', options: { inner: 'mgda' } },
   // Training applies GradDrop at the shared representation; the toy has none, so it masks the parameters' gradients (torchjd's aggregator).
   { method: 'graddrop', label: 'GradDrop (on x)' },
+  // Multi-batch methods: runToy gives each declared batch the same (deterministic) gradients, so they
+  // run in their full-gradient form. LibMTL's defaults (MoDo γ 1e-3, ρ 0.1; SDMGrad λ 0.3).
+  { method: 'modo', label: 'MoDo' },
+  { method: 'sdmgrad', label: 'SDMGrad' },
 ];
 
 /** Adam steps per run: the Nash-MTL toy script's budget, as the tests use. */

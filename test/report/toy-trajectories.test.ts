@@ -20,10 +20,10 @@ import { assertWellFormedSvg } from './svg.js';
 const show = (x: readonly number[]): string => `(${x.map((v) => v.toFixed(3)).join(', ')})`;
 
 describe('examples/toy-trajectories', () => {
-  it('covers the seventeen methods, equal (sum) first, at the tests’ budget', () => {
+  it('covers the nineteen methods, equal (sum) first, at the tests’ budget', () => {
     assert.deepEqual(
       TOY_METHODS.map((m) => m.method),
-      ['sum', 'mgda', 'pcgrad', 'gradvac', 'cagrad', 'imtl', 'nash', 'aligned', 'upgrad', 'dbmtl', 'dualproj', 'config', 'fairgrad', 'excessmtl', 'moco', 'crmogm', 'graddrop'],
+      ['sum', 'mgda', 'pcgrad', 'gradvac', 'cagrad', 'imtl', 'nash', 'aligned', 'upgrad', 'dbmtl', 'dualproj', 'config', 'fairgrad', 'excessmtl', 'moco', 'crmogm', 'graddrop', 'modo', 'sdmgrad'],
     );
     assert.equal(TOY_STEPS, 35_000);
   });

@@ -8,7 +8,7 @@
  * below it they are quadratics; the Pareto set is the segment
  * x2 ≈ −8.3552, x1 ∈ [−7, 7].
  */
-import { aggregate } from './aggregate.js';
+import { aggregateBatches, aggregatorNeeds } from './aggregate.js';
 import type { AggregatorName, AggregatorOptionsMap, AggregatorState } from './types.js';
 
 const LOWER = 0.000005;
@@ -159,7 +159,7 @@ export interface ToyRun {
   trajectory: [number, number][];
 }
 
-/** Runs Adam on the toy problem from `start`, stepping along the aggregated direction. */
+/** Runs Adam on the toy problem from `start`, stepping along the aggregated direction (the same gradients for each batch the method declares). */
 export function runToy<M extends AggregatorName>(method: M, start: readonly [number, number], opts: ToyRunOptions<M> = {}): ToyRun {
   const steps = opts.steps ?? 35_000;
   const scale = opts.scale ?? 0.1;
@@ -167,10 +167,14 @@ export function runToy<M extends AggregatorName>(method: M, start: readonly [num
   const adam = new Adam(2, opts.adam);
   const trajectory: [number, number][] = [];
   let state: AggregatorState | undefined;
+  // A method that declares several independent batches per step (MoDo, SDMGrad) gets that many
+  // matrices: the toy is deterministic, so every batch's gradients are the same and the method
+  // runs in its full-gradient form.
+  const batches = aggregatorNeeds(method, (opts.options ?? {}) as Record<string, unknown>).batches ?? 1;
   for (let s = 0; s < steps; s++) {
     if (opts.record && s % opts.record === 0) trajectory.push([x[0], x[1]]);
     const { grads } = toyProblem(x, scale);
-    const r = aggregate(method, grads, opts.options, state);
+    const r = aggregateBatches(method, Array.from({ length: batches }, () => grads), opts.options, state);
     state = r.state;
     adam.step(x, r.direction);
   }
