@@ -156,9 +156,11 @@ describe('toy problem', () => {
     }
   });
 
-  it('control: plain summation stalls from (9, 9) (the failure the methods above address)', () => {
+  it('control: plain summation stalls from (9, 9) and ends off the Pareto set from (-8.5, 7.5) (the failures the methods above address)', () => {
     const r = runToy('sum', [9, 9]);
     assert.ok(!onPareto(r.x) && r.x[1] > 0, `sum ended at ${show(r.x)}`);
+    const left = runToy('sum', [-8.5, 7.5]);
+    assert.ok(!onPareto(left.x), `sum from (-8.5, 7.5) ended at ${show(left.x)}`);
   });
 
   it('records trajectories for plotting', () => {
