@@ -11,6 +11,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import {
   CsvTableAssembler,
+  type CsvLineTracker,
   csvParseError,
   csvParseOptions,
   DEFAULT_MAX_COLUMNS,
@@ -44,6 +45,21 @@ function dataLines(fd: number, size: number, chunkBytes: number): number {
     at += n;
   }
   return Math.max(0, feeds - (last === 10 ? 1 : 0));
+}
+
+/**
+ * Runs csv-parse's transform step on one chunk of bytes (null: the end) synchronously — the parser
+ * hands each record to its `push` as it parses, with no stream or `await` in between — and turns a
+ * parse error into the one-line error naming the file and line.
+ */
+export function feedCsvParser(parser: Parser, chunk: Buffer | null, path: string, tracker: CsvLineTracker, maxRecordLength: number): void {
+  let failure: unknown;
+  const done = (e?: Error | null): void => {
+    failure = e ?? undefined;
+  };
+  if (chunk) parser._transform(chunk, 'utf8', done);
+  else parser._flush(done);
+  if (failure !== undefined) throw csvParseError(failure, path, tracker, maxRecordLength) ?? failure;
 }
 
 /** Reads `path` as CSV (delimiter from `options` or detected from the header line); `chunkBytes` per read (tests use tiny ones). */
@@ -89,16 +105,8 @@ export function readCsvFile(path: string, options: CsvOptions = {}, chunkBytes =
       if (record) assembler.onRecord(record, parser.info);
       return true;
     };
-    // The parser's transform step, driven synchronously: each record goes into the columns as it is pushed (none is kept).
-    const feed = (chunk: Buffer | null): void => {
-      let failure: unknown;
-      const done = (e?: Error | null): void => {
-        failure = e ?? undefined;
-      };
-      if (chunk) parser._transform(chunk, 'utf8', done);
-      else parser._flush(done);
-      if (failure !== undefined) throw csvParseError(failure, path, assembler.tracker, maxRecordLength) ?? failure;
-    };
+    // Each record goes into the columns as it is pushed (none is kept).
+    const feed = (chunk: Buffer | null): void => feedCsvParser(parser, chunk, path, assembler.tracker, maxRecordLength);
     // One leading BOM goes, as parseCsv drops it before parsing (the parser's own `bom` option takes a second one, as there).
     const first = Buffer.concat(head);
     feed(first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf ? first.subarray(3) : first);

@@ -13,7 +13,6 @@ import { StringDecoder } from 'node:string_decoder';
 import {
   CsvLineTracker,
   csvHeader,
-  csvParseError,
   csvParseOptions,
   csvRow,
   DEFAULT_MAX_COLUMNS,
@@ -29,6 +28,7 @@ import { jsonErrorDetail, objectsToTable } from '../data/json.js';
 import type { Table } from '../data/table.js';
 import { TableBuilder } from '../data/table-build.js';
 import { MultilossError } from '../errors.js';
+import { feedCsvParser } from './csv-file.js';
 import { statChecked } from './files.js';
 import { openBinaryTableStream } from './stream-binary.js';
 import { readTableFile } from './table-file.js';
@@ -211,14 +211,7 @@ class CsvBatchReader implements TableBatchReader {
    * per chunk read, none per record (the parser's transform step driven directly, as in io/csv-file.ts).
    */
   private feed(chunk: Buffer | null): void {
-    const parser = this.parser as Parser;
-    let failure: unknown;
-    const done = (e?: Error | null): void => {
-      failure = e ?? undefined;
-    };
-    if (chunk) parser._transform(chunk, 'utf8', done);
-    else parser._flush(done);
-    if (failure !== undefined) throw csvParseError(failure, this.path, this.tracker, this.maxRecordLength) ?? failure;
+    feedCsvParser(this.parser as Parser, chunk, this.path, this.tracker, this.maxRecordLength);
   }
 
   /** Refills the queue from the next chunks until it holds a record or the file ended; false at the end. */
