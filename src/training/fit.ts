@@ -194,8 +194,9 @@ export function fitEncoders(config: ResolvedConfig, split: InputSplit): FittedEn
     if (h) throw new MultilossError('config', `column "${f.name}" is both a feature and the target of head "${h.name}"`);
   }
   const preprocessor = FeaturePreprocessor.fit(train, features);
-  // Class lists come from every labelled row; a validation file may order its columns differently.
-  const labelled = validation ? concatTables([all, validation], all.source) : all;
+  // Class lists come from every labelled row. A split's validation rows are rows of `all`; a
+  // validation table given apart adds its own (its columns may be in another order).
+  const labelled = validation && !split.validationRows ? concatTables([all, validation], all.source) : all;
   const heads: Head[] = config.heads.map((spec) => fitHead(spec, train, labelled));
   return { preprocessor, heads, missing };
 }
