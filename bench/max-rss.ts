@@ -16,16 +16,20 @@ export interface MaxRssRun {
 }
 
 /**
- * Writes a wrapper script into `dir` that imports `entry` (default: the CLI) and prints
- * `maxRSS <KiB>` on stderr at exit; returns a runner for it.
+ * Writes a wrapper script into `dir` that imports `entry` (default: the CLI's source) and prints
+ * `maxRSS <KiB>` on stderr at exit, then runs `body` if given (code that may `await`); returns a
+ * runner for it. TypeScript entries run through tsx; JavaScript ones (the built package, what
+ * `npx multiloss` runs) in plain Node.
  */
-export function maxRssRunner(dir: string, entry = join(ROOT, 'src', 'cli', 'main.ts')): (args: string[]) => Promise<MaxRssRun> {
+export function maxRssRunner(dir: string, entry = join(ROOT, 'src', 'cli', 'main.ts'), body = ''): (args: string[]) => Promise<MaxRssRun> {
   const wrapper = join(dir, `rss-${Math.random().toString(36).slice(2)}.mjs`);
-  writeFileSync(wrapper, `process.on('exit', () => process.stderr.write('maxRSS ' + process.resourceUsage().maxRSS + '\\n'));\nawait import(${JSON.stringify(pathToFileURL(entry).href)});\n`);
+  const imported = body ? `const entry = await import(${JSON.stringify(pathToFileURL(entry).href)});\n${body}\n` : `await import(${JSON.stringify(pathToFileURL(entry).href)});\n`;
+  writeFileSync(wrapper, `process.on('exit', () => process.stderr.write('maxRSS ' + process.resourceUsage().maxRSS + '\\n'));\n${imported}`);
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
   return (args) =>
     new Promise((done) => {
       const t0 = performance.now();
-      const child = spawn(process.execPath, ['--import', 'tsx', wrapper, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, [...loader, wrapper, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
       let stderr = '';
       let stdout = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

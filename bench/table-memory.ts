@@ -4,9 +4,11 @@
 //
 //   npm run bench -- table-memory [ROWS ...]     default 1000000 10000000
 //
-// Each run is a separate process reporting its peak RSS (bench/max-rss.ts). "baseline" is the
-// peak RSS of a process that loaded the library and the backend, no data (bench/baseline-rss.ts);
-// "above baseline" is what the data costs. pandas: Debian's python3-pandas (/usr/bin/python3).
+// Each run is a separate process reporting its peak RSS (bench/max-rss.ts), running the built
+// package (dist/, rebuilt first with `npm run build`): what `npx multiloss` runs, without tsx's
+// transpiled sources and source maps on the heap. "baseline" is the peak RSS of a process that
+// loaded the built library and the backend, no data; "above baseline" is what the data costs.
+// pandas: Debian's python3-pandas (/usr/bin/python3).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,9 +47,11 @@ export async function runTableMemory(sizes: readonly number[]): Promise<void> {
   console.log('');
   const dir = mkdtempSync(join(tmpdir(), 'multiloss-bench-table-'));
   try {
-    const cli = maxRssRunner(dir);
-    const baseline = checked(await maxRssRunner(dir, join(ROOT, 'bench', 'baseline-rss.ts'))([]), 'baseline').maxRssMb;
-    console.log(`multiloss train, 1 epoch, batch 256, 10% validation, trunk 32-16, 3 heads; node ${process.version}; baseline (library + backend, no data) ${baseline.toFixed(0)} MB`);
+    const built = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`npm run build failed: ${built.stderr || built.stdout}`);
+    const cli = maxRssRunner(dir, join(ROOT, 'dist', 'cli', 'main.js'));
+    const baseline = checked(await maxRssRunner(dir, join(ROOT, 'dist', 'index.js'), "await entry.initBackend('wasm');")([]), 'baseline').maxRssMb;
+    console.log(`multiloss train (the built package, dist/cli/main.js), 1 epoch, batch 256, 10% validation, trunk 32-16, 3 heads; node ${process.version}; baseline (library + backend, no data) ${baseline.toFixed(0)} MB`);
     for (const rows of sizes) {
       const data = join(dir, `table-${rows}.csv`);
       writeTableCsv(data, rows);
