@@ -130,6 +130,8 @@ export class DictionaryColumn implements Column {
     readonly declaredType?: ColumnType,
   ) {}
 
+  private parsedNumbers: Float64Array | undefined;
+
   get length(): number {
     return this.codes.length;
   }
@@ -137,6 +139,19 @@ export class DictionaryColumn implements Column {
   get(i: number): Cell {
     const c = this.codes[i];
     return c < 0 ? null : this.dictionary[c];
+  }
+
+  /**
+   * `parseNumber` of each dictionary entry (NaN where it gives null), worked out on first use and
+   * kept: a streamed chunk's column is read batch by batch, each batch a few of its rows.
+   */
+  numbers(): Float64Array {
+    if (!this.parsedNumbers) {
+      const numbers = new Float64Array(this.dictionary.length);
+      for (let c = 0; c < numbers.length; c++) numbers[c] = parseNumber(this.dictionary[c]) ?? NaN;
+      this.parsedNumbers = numbers;
+    }
+    return this.parsedNumbers;
   }
 
   select(indices: ArrayLike<number>): Column {
@@ -182,6 +197,33 @@ export class SelectedColumn implements Column {
   withMissing(tokens: ReadonlySet<string>): Column {
     const base = this.base.withMissing(tokens);
     return base === this.base ? this : new SelectedColumn(base, this.rows);
+  }
+}
+
+/**
+ * What stands in a table for a column whose cells were let go (`fitModel`'s `releaseInput`: the
+ * table of a large file is not held beside its encoding). Reading it is a bug, said loudly.
+ */
+export class ReleasedColumn implements Column {
+  constructor(
+    readonly length: number,
+    readonly name: string,
+  ) {}
+
+  get(): Cell {
+    throw this.released();
+  }
+
+  select(): Column {
+    throw this.released();
+  }
+
+  withMissing(): Column {
+    throw this.released();
+  }
+
+  private released(): Error {
+    return new Error(`column "${this.name}" was released once encoded (releaseInput) and cannot be read`);
   }
 }
 
@@ -333,6 +375,34 @@ export function numberAt(column: Column, i: number): number | null {
     return column.missing[i] ? null : column.values[i];
   }
   return parseNumber(column.get(i));
+}
+
+/**
+ * `numberAt(column, ·)` as a function of the row, parsing each dictionary entry once (a column
+ * of decimals read from text is often a dictionary of a few thousand strings): what loops over
+ * every row of a column use.
+ */
+export function numberReader(column: Column): (i: number) => number | null {
+  if (column instanceof SelectedColumn) {
+    const inner = numberReader(column.base);
+    const rows = column.rows;
+    return (i) => inner(rows[i]);
+  }
+  if (column instanceof NumberColumn && column.others.size === 0) {
+    const { values, missing } = column;
+    return (i) => (missing[i] ? null : values[i]);
+  }
+  if (column instanceof DictionaryColumn) {
+    const numbers = column.numbers();
+    const codes = column.codes;
+    return (i) => {
+      const c = codes[i];
+      if (c < 0) return null;
+      const x = numbers[c];
+      return Number.isNaN(x) ? null : x;
+    };
+  }
+  return (i) => numberAt(column, i);
 }
 
 /**

@@ -16,6 +16,7 @@
  * - categories: sorted by code unit, as the whole-table fit.
  */
 import { MultilossError } from '../errors.js';
+import { mapCells } from './column.js';
 import { parseBoolean, parseNumber } from './infer.js';
 import { FeaturePreprocessor, type FeatureJSON, type FeatureSpec } from './preprocess.js';
 import { rowRef, showValue } from './rowref.js';
@@ -37,6 +38,25 @@ function booleanValue(cell: Cell): number | null {
   if (b !== null) return b ? 1 : 0;
   const n = parseNumber(cell);
   return n === 0 || n === 1 ? n : null;
+}
+
+/** What fitting reads of a cell, worked out once per distinct cell of a dictionary column. */
+interface CellFacts {
+  readonly cell: Cell;
+  readonly missing: boolean;
+  /** parseNumber of the cell (null when missing). */
+  readonly number: number | null;
+  /** Whether parseBoolean reads the cell. */
+  readonly isBoolean: boolean;
+  readonly booleanValue: number | null;
+  /** The trimmed text, the category it would be. */
+  readonly category: string;
+}
+
+function cellFacts(cell: Cell): CellFacts {
+  const missing = isMissing(cell);
+  if (missing) return { cell, missing, number: null, isBoolean: false, booleanValue: null, category: '' };
+  return { cell, missing, number: parseNumber(cell), isBoolean: parseBoolean(cell) !== null, booleanValue: booleanValue(cell), category: String(cell).trim() };
 }
 
 class Welford {
@@ -75,13 +95,14 @@ class ColumnFitter {
     this.rows += count;
   }
 
-  add(cell: Cell, table: Table, i: number): void {
+  add(facts: CellFacts, table: Table, i: number): void {
     this.rows++;
-    if (isMissing(cell)) return;
+    if (facts.missing) return;
     this.present++;
+    const { cell } = facts;
     const type = this.declared;
     if (type === undefined || type === 'numeric') {
-      const x = this.numeric ? parseNumber(cell) : null;
+      const x = this.numeric ? facts.number : null;
       if (x === null) {
         if (type === 'numeric') {
           throw new MultilossError('data', `${table.source}: ${rowRef(table, i)}, column "${this.name}": value ${showValue(cell)} is not a number (the feature is numeric)`);
@@ -95,12 +116,12 @@ class ColumnFitter {
         this.scaled.add(x * SMALL);
       }
     }
-    if (type === 'boolean' && booleanValue(cell) === null) {
+    if (type === 'boolean' && facts.booleanValue === null) {
       throw new MultilossError('data', `${table.source}: ${rowRef(table, i)}, column "${this.name}": value ${showValue(cell)} is not a boolean (expected true/false or 1/0)`);
     }
-    if (type === undefined && this.boolean && parseBoolean(cell) === null) this.boolean = false;
+    if (type === undefined && this.boolean && !facts.isBoolean) this.boolean = false;
     if (this.categories) {
-      this.categories.add(String(cell).trim());
+      this.categories.add(facts.category);
       if (this.categories.size > this.maxCategories && type === undefined && (this.numeric || this.boolean)) this.categories = undefined;
     } else if (type === undefined && !this.numeric && !this.boolean) {
       throw new MultilossError(
@@ -176,14 +197,15 @@ export class StreamingPreprocessorFit {
 
   /** Adds a chunk of training rows. */
   add(table: Table): void {
-    const tracked: { j: number; f: ColumnFitter }[] = [];
+    const tracked: { factsAt: (i: number) => CellFacts; f: ColumnFitter }[] = [];
     table.columns.forEach((c, j) => {
       const f = this.fitter(c, table.data[j].declaredType);
-      if (f) tracked.push({ j, f });
+      if (f) tracked.push({ factsAt: mapCells(table.data[j], cellFacts), f });
     });
     const seen = new Set(tracked.map((t) => t.f));
+    // Row by row (not column by column): the first bad value met is the first in the file.
     for (let i = 0; i < table.length; i++) {
-      for (const { j, f } of tracked) f.add(table.data[j].get(i), table, i);
+      for (const { factsAt, f } of tracked) f.add(factsAt(i), table, i);
     }
     for (const f of this.columns.values()) if (!seen.has(f)) f.addMissing(table.length);
     this.rows += table.length;

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { MultilossError } from '../errors.js';
-import { DictionaryColumn, mapCells, numberAt, NumberColumn, SelectedColumn, type Column } from './column.js';
+import { DictionaryColumn, mapCells, NumberColumn, numberReader, SelectedColumn, type Column } from './column.js';
 import { inferColumnType, parseBoolean, parseNumber, tableColumn } from './infer.js';
 import { rowRef, showValue } from './rowref.js';
 import type { Cell, ColumnType, Table } from './table.js';
@@ -182,10 +182,11 @@ function fitFeature(table: Table, spec: FeatureSpec): FeatureJSON {
   switch (type) {
     case 'numeric': {
       // The present values in row order, read twice (sums, then squares) rather than copied.
+      const numberOf = numberReader(column);
       const each = (f: (x: number) => void): void => {
         for (let row = 0; row < n; row++) {
           if (missingAt(row)) continue;
-          const x = numberAt(column, row);
+          const x = numberOf(row);
           if (x === null) {
             throw new MultilossError(
               'data',
@@ -299,8 +300,14 @@ export class FeaturePreprocessor {
 
   /** Row-major n × outputSize matrix. Unseen or missing categories go to the unknown bucket. */
   transform(table: Table): Float32Array {
-    const n = table.length;
-    const out = new Float32Array(n * this.outputSize);
+    const out = new Float32Array(table.length * this.outputSize);
+    this.checkColumns(table);
+    for (let k = 0; k < this.fitted.length; k++) this.transformFeature(table, k, out);
+    return out;
+  }
+
+  /** An error naming the feature columns `table` lacks. */
+  checkColumns(table: Table): void {
     const missingCols = this.fitted.filter((f) => !table.columns.includes(f.name)).map((f) => `"${f.name}"`);
     if (missingCols.length > 0) {
       throw new MultilossError(
@@ -308,75 +315,78 @@ export class FeaturePreprocessor {
         `${table.source}: feature column${missingCols.length > 1 ? 's' : ''} ${missingCols.join(', ')} missing; available columns: ${availableColumns(table)}`,
       );
     }
+  }
+
+  /**
+   * Writes feature `k`'s outputs for every row of `table` into `out` (row-major n × outputSize, as
+   * `transform` gives): a caller encoding column by column can let each column go once written.
+   */
+  transformFeature(table: Table, k: number, out: Float32Array): void {
+    const n = table.length;
+    const f = this.fitted[k];
     let offset = 0;
-    for (const f of this.fitted) {
-      const column = table.data[table.columns.indexOf(f.name)];
-      const missingAt = missingOf(column);
-      const width = outputWidth(f);
-      const stride = this.outputSize;
-      switch (f.type) {
-        case 'numeric': {
-          for (let i = 0; i < n; i++) {
-            const at = i * stride + offset;
-            if (missingAt(i)) {
-              out[at] = 0;
-              if (f.missingIndicator) out[at + 1] = 1;
-              continue;
-            }
-            const x = numberAt(column, i);
-            if (x === null) {
-              const cell = column.get(i);
-              throw new MultilossError(
-                'data',
-                `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is not a number (the feature is numeric)`,
-              );
-            }
-            out[at] = (x - f.mean) / f.std;
-            if (!Number.isFinite(out[at])) {
-              const cell = column.get(i);
-              // Beyond float32 (±3.4e38) once standardized: the network would see an infinity.
-              throw new MultilossError(
-                'data',
-                `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is out of range (standardized with the training mean ${f.mean} and std ${f.std} it exceeds ±3.4e38)`,
-              );
-            }
+    for (let j = 0; j < k; j++) offset += outputWidth(this.fitted[j]);
+    const column = tableColumn(table, f.name);
+    const missingAt = missingOf(column);
+    const stride = this.outputSize;
+    switch (f.type) {
+      case 'numeric': {
+        const numberOf = numberReader(column);
+        for (let i = 0; i < n; i++) {
+          const at = i * stride + offset;
+          if (missingAt(i)) {
+            out[at] = 0;
+            if (f.missingIndicator) out[at + 1] = 1;
+            continue;
           }
-          break;
-        }
-        case 'boolean': {
-          const valueAt = mapCells(column, booleanValue);
-          for (let i = 0; i < n; i++) {
-            const at = i * stride + offset;
-            if (missingAt(i)) {
-              out[at] = 0.5;
-              if (f.missingIndicator) out[at + 1] = 1;
-              continue;
-            }
-            const b = valueAt(i);
-            if (b === null) {
-              const cell = column.get(i);
-              throw new MultilossError(
-                'data',
-                `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is not a boolean (expected true/false or 1/0)`,
-              );
-            }
-            out[at] = b;
+          const x = numberOf(i);
+          if (x === null) {
+            const cell = column.get(i);
+            throw new MultilossError(
+              'data',
+              `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is not a number (the feature is numeric)`,
+            );
           }
-          break;
-        }
-        case 'categorical': {
-          const index = new Map(f.categories.map((c, k) => [c, k]));
-          const unknown = f.categories.length;
-          const slotAt = mapCells(column, (cell) => (isMissing(cell) ? unknown : (index.get(categoryOf(cell)) ?? unknown)));
-          for (let i = 0; i < n; i++) {
-            const k = slotAt(i);
-            out[i * stride + offset + k] = 1;
+          out[at] = (x - f.mean) / f.std;
+          if (!Number.isFinite(out[at])) {
+            const cell = column.get(i);
+            // Beyond float32 (±3.4e38) once standardized: the network would see an infinity.
+            throw new MultilossError(
+              'data',
+              `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is out of range (standardized with the training mean ${f.mean} and std ${f.std} it exceeds ±3.4e38)`,
+            );
           }
-          break;
         }
+        break;
       }
-      offset += width;
+      case 'boolean': {
+        const valueAt = mapCells(column, booleanValue);
+        for (let i = 0; i < n; i++) {
+          const at = i * stride + offset;
+          if (missingAt(i)) {
+            out[at] = 0.5;
+            if (f.missingIndicator) out[at + 1] = 1;
+            continue;
+          }
+          const b = valueAt(i);
+          if (b === null) {
+            const cell = column.get(i);
+            throw new MultilossError(
+              'data',
+              `${table.source}: ${rowRef(table, i)}, column "${f.name}": value ${showValue(cell)} is not a boolean (expected true/false or 1/0)`,
+            );
+          }
+          out[at] = b;
+        }
+        break;
+      }
+      case 'categorical': {
+        const index = new Map(f.categories.map((c, k) => [c, k]));
+        const unknown = f.categories.length;
+        const slotAt = mapCells(column, (cell) => (isMissing(cell) ? unknown : (index.get(categoryOf(cell)) ?? unknown)));
+        for (let i = 0; i < n; i++) out[i * stride + offset + slotAt(i)] = 1;
+        break;
+      }
     }
-    return out;
   }
 }

@@ -104,6 +104,85 @@ export class ValidationSelector {
 }
 
 /**
+ * Each row's stratum as an index into `strata` (-1 for a row that takes no part): 4 bytes a row,
+ * where an array of strata holds a pointer a row and builds on the heap.
+ */
+export interface StratumCodes {
+  codes: Int32Array;
+  /** The distinct strata. */
+  strata: readonly Stratum[];
+}
+
+/** A split's rows as typed arrays (ascending; shared, not copied, by `selectRows`). */
+export interface RowSplit {
+  train: Uint32Array;
+  validation: Uint32Array;
+}
+
+/** The strata of rows 0..n-1 as codes: `stratumAt(i)` is row i's stratum (`undefined`: no part). */
+export function stratumCodes(n: number, stratumAt: (i: number) => Stratum | undefined): StratumCodes {
+  const index = new Map<Stratum, number>();
+  const distinct: Stratum[] = [];
+  const codes = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = stratumAt(i);
+    if (s === undefined) {
+      codes[i] = -1;
+      continue;
+    }
+    let c = index.get(s);
+    if (c === undefined) {
+      c = distinct.length;
+      distinct.push(s);
+      index.set(s, c);
+    }
+    codes[i] = c;
+  }
+  return { codes, strata: distinct };
+}
+
+/**
+ * {@link splitTrainValidation} with the strata as codes and the rows as typed arrays, sized
+ * exactly (each stratum's share is known from its count): what a table of a million rows splits
+ * with. Without `strata` every row takes part, in one stratum.
+ */
+export function splitRows(n: number, fraction: number, seed: number, strata?: StratumCodes): RowSplit {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new MultilossError('config', `split: the row count must be a non-negative integer, got ${n}`);
+  }
+  checkFraction(fraction);
+  if (strata !== undefined && strata.codes.length !== n) {
+    throw new MultilossError('config', `split: ${strata.codes.length} strata given for ${n} rows`);
+  }
+  const sizes = new Float64Array(strata ? strata.strata.length : 1);
+  if (strata) {
+    for (const c of strata.codes) if (c >= 0) sizes[c]++;
+  } else {
+    sizes[0] = n;
+  }
+  const names: readonly Stratum[] = strata ? strata.strata : [''];
+  const counts = new Map<Stratum, number>(names.map((s, c) => [s, sizes[c]]));
+  let held = 0;
+  let taking = 0;
+  for (const size of sizes) {
+    held += validationShare(fraction, size);
+    taking += size;
+  }
+  const selector = new ValidationSelector({ fraction, seed }, counts);
+  const train = new Uint32Array(taking - held);
+  const validation = new Uint32Array(held);
+  let t = 0;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = strata ? strata.codes[i] : 0;
+    if (c < 0) continue;
+    if (selector.isValidation(i, names[c])) validation[v++] = i;
+    else train[t++] = i;
+  }
+  return { train, validation };
+}
+
+/**
  * Splits row indices 0..n-1 into train and validation by the rule of the
  * module comment: seeded and deterministic (same n, fraction, seed and strata
  * → same split), each stratum giving round(fraction·size) rows to validation.
@@ -118,34 +197,25 @@ export function splitTrainValidation(
   seed: number,
   strata?: ReadonlyArray<Stratum | undefined>,
 ): TrainValidationSplit {
-  if (!Number.isInteger(n) || n < 0) {
-    throw new MultilossError('config', `split: the row count must be a non-negative integer, got ${n}`);
-  }
-  checkFraction(fraction);
   if (strata !== undefined && strata.length !== n) {
     throw new MultilossError('config', `split: ${strata.length} strata given for ${n} rows`);
   }
-  const stratumOf = (i: number): Stratum | undefined => (strata === undefined ? '' : strata[i]);
-  const selector = new ValidationSelector({ fraction, seed }, strata === undefined ? new Map([['', n]]) : countStrata(strata));
-  const train: number[] = [];
-  const validation: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = stratumOf(i);
-    if (s !== undefined) (selector.isValidation(i, s) ? validation : train).push(i);
-  }
-  return { train, validation };
+  const split = splitRows(n, fraction, seed, strata === undefined ? undefined : stratumCodes(n, (i) => strata[i]));
+  return { train: Array.from(split.train), validation: Array.from(split.validation) };
 }
 
 /** The rows at `indices` (in that order), keeping `lines` and the original row numbers; the source is unchanged. */
-export function selectRows(table: Table, indices: readonly number[]): Table {
+export function selectRows(table: Table, indices: ArrayLike<number>): Table {
   const n = table.length;
-  for (const i of indices) {
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k];
     if (!Number.isInteger(i) || i < 0 || i >= n) {
       throw new RangeError(`selectRows: index ${i} is out of range for ${n} rows of ${table.source}`);
     }
   }
-  // One index array for every column (a column's select holds a Uint32Array, it does not copy it).
-  const rows = Uint32Array.from(indices);
+  // One index array for every column (a column's select holds a Uint32Array, it does not copy it);
+  // a Uint32Array given is shared the same way, so it must not change afterwards.
+  const rows = indices instanceof Uint32Array ? indices : Uint32Array.from(indices);
   const out: Table = {
     columns: [...table.columns],
     data: table.data.map((c) => c.select(rows)),

@@ -150,8 +150,10 @@ export function splitImages(config: ResolvedConfig, images: Images, given: Image
     // The split of every front door (data/split.ts), on the images' indices before unlabelled ones are dropped.
     const table = imageLabels(images, config);
     const split = validationSplitOf(config, table, 'images');
-    onSplit?.(split.validation);
-    return { all, train: { images, rows: split.train, table: selectRows(table, split.train) }, validation: { images, rows: split.validation, table: selectRows(table, split.validation) } };
+    const train = Array.from(split.train);
+    const validation = Array.from(split.validation);
+    onSplit?.(validation);
+    return { all, train: { images, rows: train, table: selectRows(table, split.train) }, validation: { images, rows: validation, table: selectRows(table, split.validation) } };
   }
   return { all, train: all };
 }

@@ -1,12 +1,13 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { missingTokens, normalizeMissing } from '../data/missing.js';
 import { FeaturePreprocessor, type FeatureSpec } from '../data/preprocess.js';
-import { selectRows, splitTrainValidation, type Stratum, type TrainValidationSplit } from '../data/split.js';
+import { selectRows, splitRows, stratumCodes, type RowSplit, type Stratum, type StratumCodes } from '../data/split.js';
 import type { RowTable, Table } from '../data/table.js';
-import { mapCells } from '../data/column.js';
+import { mapCells, ReleasedColumn } from '../data/column.js';
 import { asTable, concatTables } from '../data/table-build.js';
 import { MultilossError } from '../errors.js';
 import { cellLabel, columnIndex, fitHead, type Head } from '../model/heads/index.js';
+import type { EncodedTargets } from '../model/heads/head.js';
 import { MultilossModel } from '../model/multiloss-model.js';
 import { architectureFactory } from '../model/architectures/index.js';
 import { FORMAT_VERSION, VERSION } from '../version.js';
@@ -40,6 +41,19 @@ export interface FitOptions {
    * of the training data's rows, ascending (not called when validation data is given apart or the split is 0).
    */
   onSplit?: (validationRows: readonly number[]) => void;
+  /**
+   * Let the input tables' columns go as they are encoded (each becomes a `ReleasedColumn` in
+   * `input.table` and `input.validation`): the tables are not held whole beside their encoding,
+   * which lowers the peak memory of a large table. For a caller that reads the data only to train
+   * on it (the CLI does); the tables cannot be read afterwards.
+   */
+  releaseInput?: boolean;
+  /**
+   * With `releaseInput`, called when columns were let go (after the features, after the heads): a
+   * released column's arrays are freed only when the garbage collector next runs, which a caller
+   * owning the process may ask for here (the CLI does). Browser-safe code cannot.
+   */
+  afterRelease?: () => void;
 }
 
 /** The target columns' indices (a one-line error for a missing one). */
@@ -54,18 +68,27 @@ function targetColumns(table: Table, config: ResolvedConfig): number[] {
  * target is missing (it takes no part). Missing values must be normalised.
  */
 export function tableStrata(table: Table, config: ResolvedConfig): (Stratum | undefined)[] {
+  const { codes, strata } = tableStratumCodes(table, config);
+  return Array.from(codes, (c) => (c < 0 ? undefined : strata[c]));
+}
+
+/** {@link tableStrata} as codes (4 bytes a row): what the split of a table in memory reads. */
+export function tableStratumCodes(table: Table, config: ResolvedConfig): StratumCodes {
   const idx = targetColumns(table, config);
   const strataHead = config.validation.stratify ? config.heads.find((h) => h.kind === 'classification') : undefined;
   const at = strataHead ? table.columns.indexOf(strataHead.column) : -1;
   const labelled = labelledAt(table, idx);
   const stratumAt = at < 0 ? () => '' : mapCells(table.data[at], cellLabel);
-  return Array.from({ length: table.length }, (_, i) => (labelled(i) ? stratumAt(i) : undefined));
+  return stratumCodes(table.length, (i) => (labelled(i) ? stratumAt(i) : undefined));
 }
 
 /** Whether row i has a label in any of the columns `idx`. */
 function labelledAt(table: Table, idx: readonly number[]): (i: number) => boolean {
   const has = idx.map((c) => mapCells(table.data[c], (cell) => cellLabel(cell) !== null));
-  return (i) => has.some((h) => h(i));
+  return (i) => {
+    for (const h of has) if (h(i)) return true;
+    return false;
+  };
 }
 
 /** Drops rows in which every target is missing; errors for a head with no label at all. */
@@ -107,8 +130,8 @@ export function missingValuesOf(config: ResolvedConfig): string[] {
  * stratified as `tableStrata` says: the rule of every front door
  * (data/split.ts). `unit` names the rows in the error (rows, images).
  */
-export function validationSplitOf(config: ResolvedConfig, table: Table, unit = 'rows'): TrainValidationSplit {
-  const split = splitTrainValidation(table.length, config.validation.split, config.training.seed, tableStrata(table, config));
+export function validationSplitOf(config: ResolvedConfig, table: Table, unit = 'rows'): RowSplit {
+  const split = splitRows(table.length, config.validation.split, config.training.seed, tableStratumCodes(table, config));
   if (split.train.length === 0) throw new MultilossError('config', `validation.split ${config.validation.split} leaves no training ${unit}`);
   return split;
 }
@@ -152,7 +175,7 @@ export function splitInput(config: ResolvedConfig, input: FitInput, warn: (messa
   }
   if (config.validation.split > 0) {
     const split = validationSplitOf(config, normalized);
-    return { missing, all, train: selectRows(normalized, split.train), validation: selectRows(normalized, split.validation), validationRows: split.validation };
+    return { missing, all, train: selectRows(normalized, split.train), validation: selectRows(normalized, split.validation), validationRows: Array.from(split.validation) };
   }
   return { missing, all, train: all };
 }
@@ -170,15 +193,68 @@ export async function fitModel(config: ResolvedConfig, input: FitInput, options:
   if (validationRows) options.onSplit?.(validationRows);
 
   const { preprocessor, heads } = fitEncoders(config, split);
-  const encode = (table: Table): EncodedData => ({
-    n: table.length,
-    inputSize: preprocessor.outputSize,
-    x: preprocessor.transform(table),
-    targets: heads.map((h) => sharedMaskWeight(h.encode(table))),
-  });
-  const trainData = encode(train);
-  const validationData = validation && validation.length ? encode(validation) : undefined;
+  const parts = validation && validation.length ? [train, validation] : [train];
+  const tables = options.releaseInput ? [input.table, input.validation, split.all, train, validation] : [];
+  const [trainData, validationData] = encodeParts(config, preprocessor, heads, parts, columnReleaser(tables), options.releaseInput ? options.afterRelease : undefined);
   return trainFitted(config, { preprocessor, heads, missing }, trainData, validationData, options);
+}
+
+/**
+ * Encodes `parts` (a split's training and validation rows) column by column: each feature, then
+ * each head, in every part; `done(column)` is told when no later step reads a column, and
+ * `collect` is called before the encoding (the split's garbage), after the features and after the heads.
+ */
+function encodeParts(
+  config: ResolvedConfig,
+  preprocessor: FeaturePreprocessor,
+  heads: readonly Head[],
+  parts: readonly Table[],
+  done: (column: string) => void,
+  collect?: () => void,
+): EncodedData[] {
+  const readers = new Map<string, number>();
+  const read = (column: string) => readers.set(column, (readers.get(column) ?? 0) + 1);
+  const readBy = (columns: readonly (string | undefined)[]) => {
+    for (const c of columns) {
+      if (c === undefined) continue;
+      const left = (readers.get(c) ?? 0) - 1;
+      readers.set(c, left);
+      if (left === 0) done(c);
+    }
+  };
+  const headColumns = config.heads.map((h) => [h.column, h.sampleWeight]);
+  for (const f of preprocessor.features) read(f.name);
+  for (const columns of headColumns) for (const c of columns) if (c !== undefined) read(c);
+
+  for (const p of parts) preprocessor.checkColumns(p);
+  collect?.();
+  const xs = parts.map((p) => new Float32Array(p.length * preprocessor.outputSize));
+  preprocessor.features.forEach((f, k) => {
+    parts.forEach((p, i) => preprocessor.transformFeature(p, k, xs[i]));
+    readBy([f.name]);
+  });
+  collect?.();
+  const targets = parts.map((): EncodedTargets[] => []);
+  heads.forEach((h, k) => {
+    parts.forEach((p, i) => targets[i].push(sharedMaskWeight(h.encode(p))));
+    readBy(headColumns[k]);
+  });
+  collect?.();
+  return parts.map((p, i) => ({ n: p.length, inputSize: preprocessor.outputSize, x: xs[i], targets: targets[i] }));
+}
+
+/**
+ * Lets a column go in every table of `tables` (columnar ones; others are skipped): each holder's
+ * entry becomes a {@link ReleasedColumn}, so the column's cells are freed once nothing else holds them.
+ */
+function columnReleaser(tables: readonly (Table | RowTable | undefined)[]): (column: string) => void {
+  const columnar = tables.filter((t): t is Table => t !== undefined && 'data' in t);
+  return (column) => {
+    for (const t of columnar) {
+      const j = t.columns.indexOf(column);
+      if (j >= 0) t.data[j] = new ReleasedColumn(t.length, column);
+    }
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { collectGarbage } from '../collect-garbage.js';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { isImageSource, parseConfig, type ImageSource } from '../../config/schema.js';
@@ -279,8 +280,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     process.once('SIGTERM', onSignal);
     const progress = progressCallbacks(process.stderr, flags.quiet ?? false);
     // In memory: the tables reach the fit through a promise chain, so that no frame of this
-    // command holds them while training runs (an awaiting frame keeps its locals): once encoded,
-    // the source columns are freed (unless the report needs the held-out rows).
+    // command holds them while training runs (an awaiting frame keeps its locals); a joint fit lets
+    // each column go once encoded (releaseInput). The report's held-out rows keep their own columns.
     const fromTables = (fit: (input: { table: Table; validation?: Table }) => Promise<MultiOutputModel>): Promise<MultiOutputModel> =>
       readInput().then((input) => {
         announce(input.table.length);
@@ -312,7 +313,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
           ? await fromTables((input) => fitSeparate(resolved, input, separate))
           : stream
             ? await fitStreamedFiles(resolved, config.data as string, config.validation?.data as string | undefined, { format: config.format, columns, spill: resolved.stream?.spill }, joint)
-            : await fromTables((input) => fitModel(resolved, input, joint));
+            : await fromTables((input) => fitModel(resolved, input, { ...joint, releaseInput: true, afterRelease: collectGarbage }));
     } catch (e) {
       if (e instanceof MultilossError && e.kind === 'interrupted') {
         throw new MultilossError(

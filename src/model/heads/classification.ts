@@ -49,7 +49,8 @@ export class ClassificationHead implements Head {
     const index = new Map(this.classes.map((c, i) => [c, i]));
     const y = new Float32Array(n * k);
     const mask = new Float32Array(n);
-    const weight = sampleWeights(table, this.spec, parseNumber);
+    // Without sample or class weights a row's weight is its mask: one array, not two equal ones.
+    const weight = this.spec.sampleWeight || this.classWeights ? sampleWeights(table, this.spec, parseNumber) : mask;
     const labelAt = mapCells(table.data[idx], cellLabel);
     for (let i = 0; i < n; i++) {
       const label = labelAt(i);

@@ -1,6 +1,6 @@
 import { MultilossError } from '../../errors.js';
 import type { Cell, Table } from '../../data/table.js';
-import { numberAt } from '../../data/column.js';
+import { numberReader } from '../../data/column.js';
 import { BEYOND_FLOAT32, beyondFloat32, parseNumber } from '../../data/infer.js';
 import { columnIndex, describeRow, sampleWeights, type HeadSpec } from './head.js';
 
@@ -17,11 +17,13 @@ export function readNumericTarget(
   const idx = columnIndex(table, spec.column, `target (head "${spec.name}")`);
   const values = new Float32Array(n);
   const mask = new Float32Array(n);
-  const weight = sampleWeights(table, spec, parseNumber);
+  // Without sample weights a row's weight is its mask: one array, not two equal ones.
+  const weight = spec.sampleWeight ? sampleWeights(table, spec, parseNumber) : mask;
   const column = table.data[idx];
+  const numberOf = numberReader(column);
   for (let i = 0; i < n; i++) {
     // The stored number when there is one (what parseNumber gives for its cell); the cell only for the rest.
-    const v = numberAt(column, i);
+    const v = numberOf(i);
     const cell = (): Cell => column.get(i);
     if (v === null) {
       const c = cell();
