@@ -5,11 +5,12 @@
  *
  * - type inference follows `inferColumnType` (numeric if every present value
  *   parses as a number, else boolean if every one is a boolean, else
- *   categorical); while a column could still be numeric or boolean its
- *   distinct values are kept only up to `maxCategories` — a column that turns
- *   out categorical beyond that is an error asking to declare its type; a
- *   type from the file's schema (Parquet, Arrow) counts as declared, as in
- *   the whole-table fit;
+ *   categorical); a column's distinct values are kept only once it cannot be
+ *   numeric or boolean (a column of a million distinct numbers does not fill
+ *   a set): one that turns out categorical after some rows needs one more
+ *   pass over the training rows for its categories (`categoryColumns`,
+ *   `addCategories`); a type from the file's schema (Parquet, Arrow) counts
+ *   as declared, as in the whole-table fit;
  * - numeric mean: the same sum in the same row order as the whole-table fit
  *   (equal to the last bit); standard deviation: Welford's one-pass update
  *   (equal to the two-pass figure to rounding, ~1e-15 relative);
@@ -21,9 +22,6 @@ import { parseBoolean, parseNumber } from './infer.js';
 import { FeaturePreprocessor, type FeatureJSON, type FeatureSpec } from './preprocess.js';
 import { rowRef, showValue } from './rowref.js';
 import type { Cell, ColumnType, Table } from './table.js';
-
-/** Distinct values kept per inferred column while its type is open (default). */
-export const DEFAULT_MAX_STREAM_CATEGORIES = 100_000;
 
 /** Scale of the second Welford accumulator, for values whose squares overflow (|x| ≳ 1e154). */
 const SMALL = 2 ** -600;
@@ -76,7 +74,10 @@ class ColumnFitter {
   present = 0;
   numeric = true;
   boolean = true;
-  categories: Set<string> | undefined = new Set();
+  /** The categories, kept once the column can only be categorical. */
+  categories: Set<string> | undefined;
+  /** Whether values came before `categories` was started: a second pass must collect them. */
+  incomplete = false;
   sum = 0;
   min = Infinity;
   max = -Infinity;
@@ -86,9 +87,8 @@ class ColumnFitter {
   constructor(
     readonly name: string,
     readonly declared: ColumnType | undefined,
-    private readonly maxCategories: number,
   ) {
-    if (declared === 'numeric' || declared === 'boolean') this.categories = undefined;
+    if (declared === 'categorical') this.categories = new Set();
   }
 
   addMissing(count: number): void {
@@ -120,15 +120,16 @@ class ColumnFitter {
       throw new MultilossError('data', `${table.source}: ${rowRef(table, i)}, column "${this.name}": value ${showValue(cell)} is not a boolean (expected true/false or 1/0)`);
     }
     if (type === undefined && this.boolean && !facts.isBoolean) this.boolean = false;
-    if (this.categories) {
-      this.categories.add(facts.category);
-      if (this.categories.size > this.maxCategories && type === undefined && (this.numeric || this.boolean)) this.categories = undefined;
-    } else if (type === undefined && !this.numeric && !this.boolean) {
-      throw new MultilossError(
-        'config',
-        `${table.source}: feature "${this.name}" looked numeric or boolean for more than ${this.maxCategories} distinct values, then ${showValue(cell)} (${rowRef(table, i)}) made it categorical; with --stream declare its type (features: [{ name: ${JSON.stringify(this.name)}, type: categorical }])`,
-      );
+    if (!this.categories && type === undefined && !this.numeric && !this.boolean) {
+      this.categories = new Set();
+      this.incomplete = this.present > 1;
     }
+    this.categories?.add(facts.category);
+  }
+
+  /** Adds a present value's category (the second pass of a column found categorical late). */
+  addCategory(facts: CellFacts): void {
+    if (!facts.missing) (this.categories as Set<string>).add(facts.category);
   }
 
   finish(source: string): FeatureJSON {
@@ -151,6 +152,7 @@ class ColumnFitter {
       case 'boolean':
         return { name: this.name, type, missingIndicator: hasMissing };
       case 'categorical': {
+        if (this.incomplete) throw new Error(`feature "${this.name}": its categories need the pass of addCategories before finish`);
         const categories = [...(this.categories as Set<string>)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
         return { name: this.name, type, categories };
       }
@@ -172,7 +174,6 @@ export class StreamingPreprocessorFit {
     /** Declared features (config), or undefined: every column passing `include`. */
     private readonly features: readonly FeatureSpec[] | undefined,
     private readonly include: (column: string) => boolean,
-    private readonly maxCategories = DEFAULT_MAX_STREAM_CATEGORIES,
   ) {
     if (features) {
       const names = new Set<string>();
@@ -189,7 +190,7 @@ export class StreamingPreprocessorFit {
     if (f) return f;
     const spec = this.features ? this.features.find((s) => s.name === name) : this.include(name) ? { name } : undefined;
     if (!spec) return undefined;
-    f = new ColumnFitter(name, spec.type ?? declared, this.maxCategories);
+    f = new ColumnFitter(name, spec.type ?? declared);
     f.addMissing(this.rows);
     this.columns.set(name, f);
     return f;
@@ -209,6 +210,30 @@ export class StreamingPreprocessorFit {
     }
     for (const f of this.columns.values()) if (!seen.has(f)) f.addMissing(table.length);
     this.rows += table.length;
+  }
+
+  /**
+   * The columns that turned out categorical after values whose categories were not kept: once
+   * every training row was added, they need `addCategories` over the same rows again.
+   */
+  categoryColumns(): string[] {
+    return [...this.columns.values()].filter((f) => f.incomplete).map((f) => f.name);
+  }
+
+  /** Adds the categories of a chunk of training rows (the same chunks as `add`) for `categoryColumns`. */
+  addCategories(table: Table): void {
+    for (const f of this.columns.values()) {
+      if (!f.incomplete) continue;
+      const j = table.columns.indexOf(f.name);
+      if (j < 0) continue;
+      const factsAt = mapCells(table.data[j], cellFacts);
+      for (let i = 0; i < table.length; i++) f.addCategory(factsAt(i));
+    }
+  }
+
+  /** Marks the second pass done: `finish` may now read the categories it collected. */
+  categoriesAdded(): void {
+    for (const f of this.columns.values()) f.incomplete = false;
   }
 
   /** The fitted preprocessing; `columns` are the file's columns (for the error naming an absent feature). */

@@ -342,6 +342,14 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
     plan.counts = counts;
   }
   await readPass1(input.train, false);
+  if (fitter.categoryColumns().length > 0) {
+    // A feature found categorical after values whose categories were not kept: its training rows once more.
+    for await (const chunk of chunksOf(input.train, plan, false, () => labelColumns)) {
+      interrupted();
+      if (chunk.train.length) fitter.addCategories(selectRows(chunk.table, chunk.train));
+    }
+    fitter.categoriesAdded();
+  }
   if (heldRows) options.onSplit?.(heldRows);
   for (const s of stats) {
     if (s.labelledAll === 0) throw new MultilossError('data', `${source}: target column "${s.spec.column}" (head "${s.spec.name}") has no value in any row`);

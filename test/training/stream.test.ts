@@ -186,6 +186,22 @@ describe('streaming training', () => {
     stream.dispose();
   });
 
+  it('a feature that reads as numbers for 250 rows, then as text: one more pass collects the categories the whole-table fit finds', async () => {
+    const mixed = join(dir, 'mixed.csv');
+    // "2.50" and "2.5" are two categories once the column is categorical: the text is kept, not the number.
+    const tag = (i: number) => (i >= 250 ? `late${i % 3}` : i % 5 === 0 ? '2.50' : i % 7 === 0 ? '' : String(i % 4));
+    const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+    writeFileSync(mixed, `${table.columns.join(',')},Tag\n${tableRows(table).map((r, i) => `${r.map(cell).join(',')},${tag(i)}`).join('\n')}\n`);
+    const resolved = resolveConfig(parseConfig({ ...config({ epochs: 1 }), features: [...FEATURES, 'Tag'] }));
+    const whole = await fitModel(resolved, { table: readTableFile(mixed) });
+    const stream = await fitModelStream(resolved, { train: streamed(mixed, 7) });
+    const expected = whole.preprocessor.toJSON().features.find((f) => f.name === 'Tag');
+    assert.ok(expected?.type === 'categorical' && expected.categories.includes('2.50') && expected.categories.includes('3') && expected.categories.includes('late2'), JSON.stringify(expected));
+    assert.deepEqual(stream.preprocessor.toJSON().features.find((f) => f.name === 'Tag'), expected);
+    whole.dispose();
+    stream.dispose();
+  });
+
   it('`stream: true` in a configuration (trainFromConfig) trains the streaming way', async () => {
     const raw = { ...config({ epochs: 2 }), data: csv, stream: true };
     const viaConfig = await trainFromConfig(raw);
