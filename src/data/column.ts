@@ -128,9 +128,9 @@ export class DictionaryColumn implements Column {
     /** The distinct non-null cells, in first-seen order. */
     readonly dictionary: readonly Cell[],
     readonly declaredType?: ColumnType,
+    /** {@link numbers} when already worked out (a column read back from a stream's spill file). */
+    private parsedNumbers?: Float64Array,
   ) {}
-
-  private parsedNumbers: Float64Array | undefined;
 
   get length(): number {
     return this.codes.length;
@@ -163,7 +163,7 @@ export class DictionaryColumn implements Column {
     const gone = this.dictionary.map(isToken);
     if (!gone.includes(true)) return this;
     const codes = this.codes.map((c) => (c >= 0 && gone[c] ? -1 : c));
-    return new DictionaryColumn(codes, this.dictionary, this.declaredType);
+    return new DictionaryColumn(codes, this.dictionary, this.declaredType, this.parsedNumbers);
   }
 }
 
@@ -409,14 +409,14 @@ export function numberReader(column: Column): (i: number) => number | null {
  * A value per distinct cell, computed once per dictionary entry for a
  * {@link DictionaryColumn} and per row otherwise: `f(column.get(i))` for row i.
  */
-export function mapCells<T>(column: Column, f: (cell: Cell) => T): (i: number) => T {
+export function mapCells<T>(column: Column, f: (cell: Cell, code?: number) => T): (i: number) => T {
   if (column instanceof SelectedColumn) {
     const inner = mapCells(column.base, f);
     const rows = column.rows;
     return (i) => inner(rows[i]);
   }
   if (column instanceof DictionaryColumn) {
-    const byCode = column.dictionary.map(f);
+    const byCode = column.dictionary.map((cell, code) => f(cell, code));
     const ofNull = f(null);
     return (i) => {
       const c = column.codes[i];

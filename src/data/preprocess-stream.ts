@@ -17,7 +17,7 @@
  * - categories: sorted by code unit, as the whole-table fit.
  */
 import { MultilossError } from '../errors.js';
-import { mapCells } from './column.js';
+import { DictionaryColumn, mapCells, SelectedColumn, type Column } from './column.js';
 import { parseBoolean, parseNumber } from './infer.js';
 import { FeaturePreprocessor, type FeatureJSON, type FeatureSpec } from './preprocess.js';
 import { rowRef, showValue } from './rowref.js';
@@ -28,14 +28,6 @@ const SMALL = 2 ** -600;
 
 function isMissing(cell: Cell): boolean {
   return cell === null || (typeof cell === 'string' && cell.trim() === '');
-}
-
-/** 1/0 for booleans and 0/1; otherwise null (as the whole-table preprocessing). */
-function booleanValue(cell: Cell): number | null {
-  const b = parseBoolean(cell);
-  if (b !== null) return b ? 1 : 0;
-  const n = parseNumber(cell);
-  return n === 0 || n === 1 ? n : null;
 }
 
 /** What fitting reads of a cell, worked out once per distinct cell of a dictionary column. */
@@ -51,10 +43,22 @@ interface CellFacts {
   readonly category: string;
 }
 
-function cellFacts(cell: Cell): CellFacts {
+/** The facts of `cell`, whose parseNumber is `number` when known. */
+function cellFacts(cell: Cell, number: number | null = parseNumber(cell)): CellFacts {
   const missing = isMissing(cell);
   if (missing) return { cell, missing, number: null, isBoolean: false, booleanValue: null, category: '' };
-  return { cell, missing, number: parseNumber(cell), isBoolean: parseBoolean(cell) !== null, booleanValue: booleanValue(cell), category: String(cell).trim() };
+  const b = parseBoolean(cell);
+  // booleanValue (1/0 for booleans and 0/1) without parsing the number again.
+  const value = b !== null ? (b ? 1 : 0) : number === 0 || number === 1 ? number : null;
+  return { cell, missing, number, isBoolean: b !== null, booleanValue: value, category: String(cell).trim() };
+}
+
+/** Each row's facts, worked out once per dictionary entry (its number from the column's parsed numbers). */
+function factsReader(column: Column): (i: number) => CellFacts {
+  const base = column instanceof SelectedColumn ? column.base : column;
+  if (!(base instanceof DictionaryColumn)) return mapCells(column, (cell) => cellFacts(cell));
+  const numbers = base.numbers();
+  return mapCells(column, (cell, code) => cellFacts(cell, code === undefined || Number.isNaN(numbers[code]) ? null : numbers[code]));
 }
 
 class Welford {
@@ -201,7 +205,7 @@ export class StreamingPreprocessorFit {
     const tracked: { factsAt: (i: number) => CellFacts; f: ColumnFitter }[] = [];
     table.columns.forEach((c, j) => {
       const f = this.fitter(c, table.data[j].declaredType);
-      if (f) tracked.push({ factsAt: mapCells(table.data[j], cellFacts), f });
+      if (f) tracked.push({ factsAt: factsReader(table.data[j]), f });
     });
     const seen = new Set(tracked.map((t) => t.f));
     // Row by row (not column by column): the first bad value met is the first in the file.
@@ -226,7 +230,7 @@ export class StreamingPreprocessorFit {
       if (!f.incomplete) continue;
       const j = table.columns.indexOf(f.name);
       if (j < 0) continue;
-      const factsAt = mapCells(table.data[j], cellFacts);
+      const factsAt = factsReader(table.data[j]);
       for (let i = 0; i < table.length; i++) f.addCategory(factsAt(i));
     }
   }

@@ -185,7 +185,7 @@ function reviveColumn(c: Column, source: string): Column {
   if (c instanceof NumberColumn || c instanceof DictionaryColumn || c instanceof SelectedColumn) return c;
   const plain = c as unknown as Partial<NumberColumn & DictionaryColumn & SelectedColumn>;
   if (plain.base && plain.rows) return new SelectedColumn(reviveColumn(plain.base, source) as NumberColumn | DictionaryColumn, plain.rows);
-  if (plain.codes && plain.dictionary) return new DictionaryColumn(plain.codes, plain.dictionary, plain.declaredType);
+  if (plain.codes && plain.dictionary) return new DictionaryColumn(plain.codes, plain.dictionary, plain.declaredType, (plain as { parsedNumbers?: Float64Array }).parsedNumbers);
   if (plain.values && plain.missing) return new NumberColumn(plain.values, plain.missing, plain.text ?? true, plain.others, plain.declaredType);
   throw new MultilossError('data', `${source}: a column of unknown kind`);
 }

@@ -12,6 +12,7 @@
  * (the next read parses and tries again); a spill that cannot be written (a
  * full disk) is dropped and the file is parsed on every pass, as without it.
  */
+import { DictionaryColumn } from '../data/column.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -127,6 +128,8 @@ class TeeReader implements TableChunks {
   private async write(table: Table): Promise<void> {
     if (this.failed) return;
     try {
+      // Every later pass reads the numbers of the chunk's columns: parsed once here, they travel in the spill.
+      for (const column of table.data) if (column instanceof DictionaryColumn) column.numbers();
       const body = serialize(table);
       const header = Buffer.alloc(LENGTH_BYTES);
       header.writeUInt32LE(body.length, 0);

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseNumber, parseBoolean, inferColumnType, columnValues } from '../../src/data/infer.js';
+import { isDecimalText } from '../../src/data/cell.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { throwsMultiloss } from './helpers.js';
 
@@ -23,6 +24,27 @@ describe('parseNumber', () => {
     assert.equal(parseNumber(null), null);
     assert.equal(parseNumber(Number.NaN), null);
     assert.equal(parseNumber(Number.POSITIVE_INFINITY), null);
+  });
+});
+
+describe('isDecimalText (the scan parseNumber uses)', () => {
+  it('accepts exactly the strings of the decimal grammar /^[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?$/, over 200,000 random strings of its alphabet', () => {
+    const grammar = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+    const alphabet = ['0', '1', '9', '.', 'e', 'E', '+', '-', ' ', 'x', '\u00a0'];
+    let state = 7;
+    const rand = (n: number) => (state = (state * 1103515245 + 12345) % 2 ** 31) % n;
+    let accepted = 0;
+    for (let k = 0; k < 200_000; k++) {
+      let s = '';
+      const length = 1 + rand(7);
+      for (let i = 0; i < length; i++) s += alphabet[rand(alphabet.length)];
+      assert.equal(isDecimalText(s), grammar.test(s), JSON.stringify(s));
+      if (grammar.test(s)) accepted++;
+      // parseNumber: the trimmed text in the grammar, read as a finite number.
+      const t = s.trim();
+      assert.equal(parseNumber(s), grammar.test(t) && Number.isFinite(Number(t)) ? Number(t) : null, JSON.stringify(s));
+    }
+    assert.ok(accepted > 10_000, `${accepted} strings of the grammar drawn`);
   });
 });
 
