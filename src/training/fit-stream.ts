@@ -28,7 +28,7 @@ import { normalizeMissing } from '../data/missing.js';
 import { parseNumber } from '../data/infer.js';
 import { StreamingPreprocessorFit } from '../data/preprocess-stream.js';
 import type { FeaturePreprocessor } from '../data/preprocess.js';
-import { countStrata, selectRows, ValidationSelector, type Stratum } from '../data/split.js';
+import { selectRows, ValidationSelector, type Stratum, type StratumCodes } from '../data/split.js';
 import type { Cell, Table } from '../data/table.js';
 import { columnOf, mapCells } from '../data/column.js';
 import { withMissingColumns } from '../data/table-build.js';
@@ -39,7 +39,7 @@ import { readNumericTarget } from '../model/heads/numeric-target.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
 import { Rebatcher, ShuffleBuffer, sliceEncoded, type BatchSource, type EpochBatches, type EpochRequest, type EvaluationSource } from './batch-source.js';
 import type { EncodedData } from './data.js';
-import { missingValuesOf, tableStrata, trainFitted, type FitOptions } from './fit.js';
+import { missingValuesOf, tableStratumCodes, trainFitted, type FitOptions } from './fit.js';
 import { EvaluationAccumulator, evaluateSource } from './trainer.js';
 import type { TrainableNetwork } from '../model/trainable-network.js';
 
@@ -87,7 +87,7 @@ interface ChunkSplit {
   /** The index of the chunk's first row among the file's data rows. */
   offset: number;
   /** Each row's stratum (`undefined`: no label, dropped). */
-  strata: (Stratum | undefined)[];
+  strata: StratumCodes;
   train: number[];
   validation: number[];
   dropped: number;
@@ -115,11 +115,11 @@ async function* chunksOf(input: StreamedTable, plan: Plan, validationFile: boole
       const normalized = normalizeMissing(raw, plan.missing);
       if (raw.rowNumbers) normalized.rowNumbers = raw.rowNumbers;
       const table = withColumns(normalized, needed());
-      const strata = tableStrata(table, plan.config);
+      const strata = tableStratumCodes(table, plan.config);
       const out: ChunkSplit = { table, offset, strata, train: [], validation: [], dropped: 0 };
-      strata.forEach((stratum, i) => {
-        if (stratum === undefined) out.dropped++;
-        else if (validationFile || selector?.isValidation(offset + i, stratum)) out.validation.push(i);
+      strata.codes.forEach((code, i) => {
+        if (code < 0) out.dropped++;
+        else if (validationFile || selector?.isValidation(offset + i, strata.strata[code])) out.validation.push(i);
         else out.train.push(i);
       });
       offset += table.length;
@@ -337,7 +337,8 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
     const counts = new Map<Stratum, number>();
     for await (const chunk of chunksOf(input.train, { ...plan, split: 0 }, false, () => labelColumns)) {
       interrupted();
-      countStrata(chunk.strata, counts);
+      const { codes, strata } = chunk.strata;
+      for (const code of codes) if (code >= 0) counts.set(strata[code], (counts.get(strata[code]) ?? 0) + 1);
     }
     plan.counts = counts;
   }
