@@ -9,33 +9,12 @@ import type { RecordBatch, RecordBatchReader } from 'apache-arrow';
 import { arrowBatchColumns, arrowEmptyColumns, arrowError, loadArrow, planArrowColumns, type ArrowModule, type ArrowPlan } from '../data/arrow-columns.js';
 import type { BinaryFormat } from '../data/formats.js';
 import { sliceColumns, tableFromColumnValues, type ColumnSelection, type ColumnValues } from '../data/columns.js';
-import { ParquetSource, type AsyncBuffer } from '../data/parquet.js';
+import { ParquetSource } from '../data/parquet.js';
 import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
 import { ioMessage } from './files.js';
+import { fileBuffer } from './parquet-file.js';
 import type { TableBatchReader } from './table-batch-reader.js';
-
-/** A file read by random access (hyparquet reads the footer, then each row group's column chunks). */
-async function fileBuffer(handle: FileHandle, path: string): Promise<AsyncBuffer> {
-  const { size } = await handle.stat();
-  return {
-    byteLength: size,
-    async slice(start: number, end = size): Promise<ArrayBuffer> {
-      const bytes = new Uint8Array(Math.max(0, end - start));
-      try {
-        let at = 0;
-        while (at < bytes.length) {
-          const { bytesRead } = await handle.read(bytes, at, bytes.length - at, start + at);
-          if (bytesRead === 0) break;
-          at += bytesRead;
-        }
-      } catch (e) {
-        throw new MultilossError('io', `data file ${path}: ${ioMessage(e)}`);
-      }
-      return bytes.buffer;
-    },
-  };
-}
 
 /** Hands out consecutive column sets (a row group, a record batch) as tables of at most `batchSize` rows. */
 abstract class ColumnBatchReader implements TableBatchReader {

@@ -1,0 +1,49 @@
+/**
+ * Parquet files on disk read by random access: hyparquet reads the footer, then only the byte
+ * ranges of the column chunks it decodes, so neither the whole-file read nor the streaming
+ * reader holds the file's bytes in memory.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import type { ColumnSelection } from '../data/columns.js';
+import { readParquet, type AsyncBuffer } from '../data/parquet.js';
+import type { Table } from '../data/table.js';
+import { MultilossError } from '../errors.js';
+import { ioMessage, statChecked } from './files.js';
+
+/** An open file as a random-access buffer (each `slice` reads that range from disk). */
+export async function fileBuffer(handle: FileHandle, path: string): Promise<AsyncBuffer> {
+  const { size } = await handle.stat();
+  return {
+    byteLength: size,
+    async slice(start: number, end = size): Promise<ArrayBuffer> {
+      const bytes = new Uint8Array(Math.max(0, end - start));
+      try {
+        let at = 0;
+        while (at < bytes.length) {
+          const { bytesRead } = await handle.read(bytes, at, bytes.length - at, start + at);
+          if (bytesRead === 0) break;
+          at += bytesRead;
+        }
+      } catch (e) {
+        throw new MultilossError('io', `data file ${path}: ${ioMessage(e)}`);
+      }
+      return bytes.buffer;
+    },
+  };
+}
+
+/** Reads a whole Parquet file into a table, one column chunk at a time from disk (see {@link readParquet}). */
+export async function readParquetFile(path: string, selection: ColumnSelection = {}): Promise<Table> {
+  statChecked(path, 'data file');
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    throw new MultilossError('io', `data file ${path}: ${ioMessage(e)}`);
+  }
+  try {
+    return await readParquet(await fileBuffer(handle, path), path, selection);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
