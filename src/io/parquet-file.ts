@@ -3,12 +3,12 @@
  * ranges of the column chunks it decodes, so neither the whole-file read nor the streaming
  * reader holds the file's bytes in memory.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { ColumnSelection } from '../data/columns.js';
 import { readParquet, type AsyncBuffer } from '../data/parquet.js';
 import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
-import { ioMessage, statChecked } from './files.js';
+import { ioMessage, openChecked, statChecked } from './files.js';
 
 /** An open file as a random-access buffer (each `slice` reads that range from disk). */
 export async function fileBuffer(handle: FileHandle, path: string): Promise<AsyncBuffer> {
@@ -35,12 +35,7 @@ export async function fileBuffer(handle: FileHandle, path: string): Promise<Asyn
 /** Reads a whole Parquet file into a table, one column chunk at a time from disk (see {@link readParquet}). */
 export async function readParquetFile(path: string, selection: ColumnSelection = {}): Promise<Table> {
   statChecked(path, 'data file');
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (e) {
-    throw new MultilossError('io', `data file ${path}: ${ioMessage(e)}`);
-  }
+  const handle = await openChecked(path, 'data file');
   try {
     return await readParquet(await fileBuffer(handle, path), path, selection);
   } finally {

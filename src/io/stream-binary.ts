@@ -4,15 +4,14 @@
  * Arrow IPC file or stream one record batch at a time. Batches are tables of at most `batchSize`
  * rows built by the same column readers and adapter as a whole-file read.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { RecordBatch, RecordBatchReader } from 'apache-arrow';
 import { arrowBatchColumns, arrowEmptyColumns, arrowError, loadArrow, planArrowColumns, type ArrowModule, type ArrowPlan } from '../data/arrow-columns.js';
 import type { BinaryFormat } from '../data/formats.js';
 import { sliceColumns, tableFromColumnValues, type ColumnSelection, type ColumnValues } from '../data/columns.js';
 import { ParquetSource } from '../data/parquet.js';
 import type { Table } from '../data/table.js';
-import { MultilossError } from '../errors.js';
-import { ioMessage } from './files.js';
+import { openChecked } from './files.js';
 import { fileBuffer } from './parquet-file.js';
 import type { TableBatchReader } from './table-batch-reader.js';
 
@@ -143,12 +142,7 @@ class ArrowBatchReader extends ColumnBatchReader {
  * checked now (missing or unsupported columns, codecs, a truncated file are reported here).
  */
 export async function openBinaryTableStream(path: string, format: BinaryFormat, batchSize: number, selection: ColumnSelection = {}): Promise<TableBatchReader> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (e) {
-    throw new MultilossError('io', `data file ${path}: ${ioMessage(e)}`);
-  }
+  const handle = await openChecked(path, 'data file');
   try {
     if (format === 'parquet') {
       const parquet = await ParquetSource.open(await fileBuffer(handle, path), path, selection);

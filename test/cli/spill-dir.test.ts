@@ -33,14 +33,17 @@ describe('train --stream: the spill folder', { timeout: 300_000 }, () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
+  /** A configuration training on `rows` rows of the benchmark's generated table (bench/synthetic-table.ts). */
+  const tableConfig = (name: string, rows: number): string => {
+    writeTableCsv(join(dir, `${name}.csv`), rows);
+    writeTableConfig(join(dir, `${name}.json`), join(dir, `${name}.csv`), join(dir, `${name}-model`));
+    return join(dir, `${name}.json`);
+  };
 
   it('a SIGKILLed run leaves its spill folder; the next streamed run removes it and keeps a live process\'s folder and what is not a spill', async () => {
     const spill = join(dir, 'spill');
     mkdirSync(spill);
-    const big = join(dir, 'big.csv');
-    writeTableCsv(big, 100_000);
-    const bigConfig = join(dir, 'big.json');
-    writeTableConfig(bigConfig, big, join(dir, 'big-model'));
+    const bigConfig = tableConfig('big', 100_000);
     // Many epochs: the run is still training (its spill written) when it is killed.
     const killed = spawn(process.execPath, ['--import', 'tsx', CLI, 'train', '--config', bigConfig, '--stream', '--spill-dir', spill, '--epochs', '200', '--quiet'], { cwd: ROOT, stdio: 'ignore' });
     children.push(killed);
@@ -68,10 +71,7 @@ describe('train --stream: the spill folder', { timeout: 300_000 }, () => {
     const otherName = join(spill, 'multiloss-stream-Kl78Mn');
     mkdirSync(otherName);
 
-    const small = join(dir, 'small.csv');
-    writeTableCsv(small, 2_000);
-    const smallConfig = join(dir, 'small.json');
-    writeTableConfig(smallConfig, small, join(dir, 'small-model'));
+    const smallConfig = tableConfig('small', 2_000);
     const next = cli(['train', '--config', smallConfig, '--stream', '--spill-dir', spill, '--quiet']);
     assert.equal(next.status, 0, next.stderr);
     live.kill('SIGKILL');
