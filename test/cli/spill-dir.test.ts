@@ -81,7 +81,8 @@ describe('train --stream: the spill folder', { timeout: 300_000 }, () => {
   });
 
   it('--spill-dir: a missing folder, a file, a place no folder can be made in, and use without --stream are refused', () => {
-    const base = ['train', '--data', PENGUINS, '--target', 'Species:classification', '--epochs', '1'];
+    const out = join(dir, 'refused-model');
+    const base = ['train', '--data', PENGUINS, '--target', 'Species:classification', '--epochs', '1', '--out', out];
     assertRefused(cli([...base, '--stream', '--spill-dir', join(dir, 'missing')]), /--spill-dir .*missing: no such folder$/);
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
@@ -89,5 +90,6 @@ describe('train --stream: the spill folder', { timeout: 300_000 }, () => {
     // Nothing can be created in /proc, whoever runs the test (a permission test would pass as root).
     assertRefused(cli([...base, '--stream', '--spill-dir', '/proc']), /--spill-dir \/proc: the stream's spill cannot be written there/);
     assertRefused(cli([...base, '--spill-dir', dir]), /--spill-dir: only with --stream/);
+    assert.ok(!existsSync(out), 'nothing written');
   });
 });
