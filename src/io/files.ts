@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { open, type FileHandle } from 'node:fs/promises';
 import { MultilossError } from '../errors.js';
 
 /** Files larger than this are refused rather than read into memory (data files: 2 GiB). */
@@ -45,15 +44,6 @@ export function readFileChecked(path: string, what: string, maxBytes = MAX_DATA_
   if (size > maxBytes) throw new MultilossError('io', `${what} ${path}: ${size} bytes is more than the ${maxBytes} allowed`);
   try {
     return readFileSync(path);
-  } catch (e) {
-    throw new MultilossError('io', `${what} ${path}: ${ioMessage(e)}`);
-  }
-}
-
-/** Opens a file for reading at random positions; a one-line error naming it (`what`: "data file") if it cannot be. */
-export async function openChecked(path: string, what: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'r');
   } catch (e) {
     throw new MultilossError('io', `${what} ${path}: ${ioMessage(e)}`);
   }

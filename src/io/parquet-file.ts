@@ -3,12 +3,24 @@
  * ranges of the column chunks it decodes, so neither the whole-file read nor the streaming
  * reader holds the file's bytes in memory.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { ColumnSelection } from '../data/columns.js';
 import { readParquet, type AsyncBuffer } from '../data/parquet.js';
 import type { Table } from '../data/table.js';
 import { MultilossError } from '../errors.js';
-import { ioMessage, openChecked, statChecked } from './files.js';
+import { ioMessage, statChecked } from './files.js';
+
+/**
+ * Opens a file for reading at random positions; a one-line error naming it (`what`: "data file") if it
+ * cannot be. Here rather than in files.ts, whose declarations are public: no Node types there.
+ */
+export async function openChecked(path: string, what: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    throw new MultilossError('io', `${what} ${path}: ${ioMessage(e)}`);
+  }
+}
 
 /** An open file as a random-access buffer (each `slice` reads that range from disk). */
 export async function fileBuffer(handle: FileHandle, path: string): Promise<AsyncBuffer> {

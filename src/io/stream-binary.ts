@@ -11,8 +11,7 @@ import type { BinaryFormat } from '../data/formats.js';
 import { sliceColumns, tableFromColumnValues, type ColumnSelection, type ColumnValues } from '../data/columns.js';
 import { ParquetSource } from '../data/parquet.js';
 import type { Table } from '../data/table.js';
-import { openChecked } from './files.js';
-import { fileBuffer } from './parquet-file.js';
+import { fileBuffer, openChecked } from './parquet-file.js';
 import type { TableBatchReader } from './table-batch-reader.js';
 
 /** Hands out consecutive column sets (a row group, a record batch) as tables of at most `batchSize` rows. */
