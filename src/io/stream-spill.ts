@@ -68,7 +68,7 @@ function processExists(pid: number): boolean {
  * folder named as {@link makeSpillDir} names it and holding nothing but a spill file is removed:
  * a live process's folder, anything else, or what cannot be read stays.
  */
-export function removeStaleSpills(parent: string): string[] {
+function removeStaleSpills(parent: string): string[] {
   let names: string[];
   try {
     names = readdirSync(parent);
