@@ -68,6 +68,7 @@ export function buildProgram(): Command {
     .option('--report <file>', 'also write a training report (one self-contained HTML file with charts)')
     .option('--stream', 'read the data in chunks, never whole: one pass to fit the preprocessing, one per epoch to train (shuffled within a buffer)')
     .option('--shuffle-buffer <rows>', 'with --stream: rows in the shuffle buffer (default 16384; 1 trains in file order)', positiveInt('--shuffle-buffer'))
+    .option('--spill-dir <dir>', 'with --stream: the folder the parsed data is spilled to until training ends (default: the OS temporary folder)')
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
     .option('--json', 'print the final metrics as JSON on stdout')
     .option('-q, --quiet', 'no progress output')

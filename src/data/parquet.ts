@@ -1,8 +1,8 @@
 /**
  * Parquet reading with hyparquet (pure JS; hyparquet-compressors adds the codecs): a file's
  * columns, typed by its schema, handed to {@link tableFromColumnValues}. Browser-safe: the caller
- * gives the bytes (an ArrayBuffer) or a random-access {@link AsyncBuffer} (Node's streaming reader
- * reads one row group at a time through one).
+ * gives the bytes (an ArrayBuffer) or a random-access {@link AsyncBuffer} (Node reads files on disk
+ * through one, whole or row group by row group, without holding the file's bytes).
  */
 import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaElement, type SchemaTree } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
@@ -138,37 +138,53 @@ export class ParquetSource {
     return this.plan.map((p) => columnBuilder(p.name, p.kind, 0, this.source, 1).done());
   }
 
-  /** Rows [start, end) as columns (the file's row i is the 1-based row i + 1 in messages). */
+  /**
+   * Rows [start, end) as columns (the file's row i is the 1-based row i + 1 in messages). The
+   * range is decoded one column chunk (a column of one row group) at a time, each appended to
+   * its column and dropped before the next is read: hyparquet hands a nullable column's values
+   * over as a JavaScript array (boxed numbers, BigInts; over 128 KB a row group, so in V8's
+   * old generation until a full collection), several times the column's final size. Decoding
+   * the whole range at once held every row group's arrays together (a 1M-row read grew the peak
+   * RSS by about 290 MB for a 55 MB table; BENCHMARKS.md, "Columnar tables").
+   */
   async readColumns(start: number, end: number): Promise<ColumnValues[]> {
-    const n = end - start;
-    const builders = new Map<string, ColumnBuilder>(this.plan.map((p) => [p.name, columnBuilder(p.name, p.kind, n, this.source, start + 1)]));
+    const builders = new Map<string, ColumnBuilder>(this.plan.map((p) => [p.name, columnBuilder(p.name, p.kind, end - start, this.source, start + 1)]));
+    for (const [groupStart, groupEnd] of this.rowGroups) {
+      const from = Math.max(start, groupStart);
+      const to = Math.min(end, groupEnd);
+      if (from >= to) continue;
+      for (const [name, builder] of builders) await this.readInto(name, builder, start, from, to);
+    }
+    return this.plan.map((p) => (builders.get(p.name) as ColumnBuilder).done());
+  }
+
+  /** Decodes rows [from, to) (inside one row group) of column `name` into `builder`, whose row 0 is the file's row `offset`. */
+  private async readInto(name: string, builder: ColumnBuilder, offset: number, from: number, to: number): Promise<void> {
     let failure: unknown;
     try {
       await parquetRead({
         file: this.file,
         metadata: this.metadata,
-        columns: this.columns,
-        rowStart: start,
-        rowEnd: end,
+        columns: [name],
+        rowStart: from,
+        rowEnd: to,
         compressors,
         onChunk: ({ columnName, columnData, rowStart }) => {
-          const builder = builders.get(columnName);
-          if (!builder || failure) return;
+          if (columnName !== name || failure) return;
           // A chunk may hold rows outside the range asked for: only those inside are kept.
-          const from = Math.max(start, rowStart);
-          const to = Math.min(end, rowStart + columnData.length);
+          const first = Math.max(from, rowStart);
+          const last = Math.min(to, rowStart + columnData.length);
           try {
-            for (let r = from; r < to; r++) builder.set(r - start, columnData[r - rowStart]);
+            for (let r = first; r < last; r++) builder.set(r - offset, columnData[r - rowStart]);
           } catch (e) {
             failure = e;
           }
         },
       });
     } catch (e) {
-      throw new MultilossError('data', `${this.source}: cannot read the Parquet data of rows ${start + 1}–${end}: ${jsonErrorDetail(e)}`);
+      throw new MultilossError('data', `${this.source}: cannot read the Parquet data of column "${name}", rows ${from + 1}–${to}: ${jsonErrorDetail(e)}`);
     }
     if (failure) throw failure;
-    return this.plan.map((p) => (builders.get(p.name) as ColumnBuilder).done());
   }
 }
 

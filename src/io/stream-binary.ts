@@ -4,38 +4,15 @@
  * Arrow IPC file or stream one record batch at a time. Batches are tables of at most `batchSize`
  * rows built by the same column readers and adapter as a whole-file read.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { RecordBatch, RecordBatchReader } from 'apache-arrow';
 import { arrowBatchColumns, arrowEmptyColumns, arrowError, loadArrow, planArrowColumns, type ArrowModule, type ArrowPlan } from '../data/arrow-columns.js';
 import type { BinaryFormat } from '../data/formats.js';
 import { sliceColumns, tableFromColumnValues, type ColumnSelection, type ColumnValues } from '../data/columns.js';
-import { ParquetSource, type AsyncBuffer } from '../data/parquet.js';
+import { ParquetSource } from '../data/parquet.js';
 import type { Table } from '../data/table.js';
-import { MultilossError } from '../errors.js';
-import { ioMessage } from './files.js';
+import { fileBuffer, openChecked } from './parquet-file.js';
 import type { TableBatchReader } from './table-batch-reader.js';
-
-/** A file read by random access (hyparquet reads the footer, then each row group's column chunks). */
-async function fileBuffer(handle: FileHandle, path: string): Promise<AsyncBuffer> {
-  const { size } = await handle.stat();
-  return {
-    byteLength: size,
-    async slice(start: number, end = size): Promise<ArrayBuffer> {
-      const bytes = new Uint8Array(Math.max(0, end - start));
-      try {
-        let at = 0;
-        while (at < bytes.length) {
-          const { bytesRead } = await handle.read(bytes, at, bytes.length - at, start + at);
-          if (bytesRead === 0) break;
-          at += bytesRead;
-        }
-      } catch (e) {
-        throw new MultilossError('io', `data file ${path}: ${ioMessage(e)}`);
-      }
-      return bytes.buffer;
-    },
-  };
-}
 
 /** Hands out consecutive column sets (a row group, a record batch) as tables of at most `batchSize` rows. */
 abstract class ColumnBatchReader implements TableBatchReader {
@@ -164,12 +141,7 @@ class ArrowBatchReader extends ColumnBatchReader {
  * checked now (missing or unsupported columns, codecs, a truncated file are reported here).
  */
 export async function openBinaryTableStream(path: string, format: BinaryFormat, batchSize: number, selection: ColumnSelection = {}): Promise<TableBatchReader> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (e) {
-    throw new MultilossError('io', `data file ${path}: ${ioMessage(e)}`);
-  }
+  const handle = await openChecked(path, 'data file');
   try {
     if (format === 'parquet') {
       const parquet = await ParquetSource.open(await fileBuffer(handle, path), path, selection);

@@ -11,9 +11,13 @@
  * Like tf.data's `cache(filename)`. A read that stops early leaves no spill
  * (the next read parses and tries again); a spill that cannot be written (a
  * full disk) is dropped and the file is parsed on every pass, as without it.
+ *
+ * A spill's folder is named after its process (`multiloss-stream-<pid>-XXXXXX`): a run killed
+ * with SIGKILL skips the exit handler that deletes it, so the next streamed run with a spill in
+ * the same place removes the folders of processes that no longer exist.
  */
 import { DictionaryColumn } from '../data/column.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +44,75 @@ export interface StreamedFile extends StreamedTable {
 }
 
 const LENGTH_BYTES = 4;
+const SPILL_FILE = 'chunks.bin';
+/** A spill folder's name: the owner's PID, then mkdtemp's six characters. */
+const SPILL_NAME = /^multiloss-stream-(\d+)-[A-Za-z0-9]{6}$/;
+
+/** A new spill folder in `parent`, named after this process. */
+function makeSpillDir(parent: string): string {
+  return mkdtempSync(join(parent, `multiloss-stream-${process.pid}-`));
+}
+
+/** Whether process `pid` may exist: only ESRCH says it does not (EPERM is another user's live process). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes the spill folders in `parent` left by processes that no longer exist (killed with
+ * SIGKILL, or lost with the machine, before their exit handler ran); returns their paths. Only a
+ * folder named as {@link makeSpillDir} names it and holding nothing but a spill file is removed:
+ * a live process's folder, anything else, or what cannot be read stays.
+ */
+function removeStaleSpills(parent: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = Number(SPILL_NAME.exec(name)?.[1] ?? NaN);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processExists(pid)) continue;
+    const path = join(parent, name);
+    try {
+      if (!lstatSync(path).isDirectory() || !readdirSync(path).every((entry) => entry === SPILL_FILE)) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // Removed meanwhile by another run, or unreadable: left as it is.
+    }
+  }
+  return removed;
+}
+
+/** The parents already swept by this process (a sweep per place, not per streamed file). */
+const swept = new Set<string>();
+
+/**
+ * Checks that spill folders can be made in `dir` (it exists, is a folder, and one can be created
+ * there); `option` names the setting in the one-line error (e.g. "--spill-dir").
+ */
+export function checkSpillDir(dir: string, option: string): void {
+  let folder: boolean;
+  try {
+    folder = statSync(dir).isDirectory();
+  } catch (e) {
+    throw new MultilossError('usage', `${option} ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : ioMessage(e)}`);
+  }
+  if (!folder) throw new MultilossError('usage', `${option} ${dir}: not a folder`);
+  try {
+    rmdirSync(makeSpillDir(dir));
+  } catch (e) {
+    throw new MultilossError('usage', `${option} ${dir}: the stream's spill cannot be written there (${ioMessage(e)})`);
+  }
+}
 
 /** Column names in first-seen order over the chunks read so far (as the JSON-lines reader reports them). */
 class ColumnUnion {
@@ -192,19 +265,24 @@ export function streamedFile(path: string, options: StreamedFileOptions = {}): S
   return {
     source: path,
     async open(): Promise<TableChunks> {
-      if (complete && dir) return new SpillReader(join(dir, 'chunks.bin'), path, complete.columnsKnown);
+      if (complete && dir) return new SpillReader(join(dir, SPILL_FILE), path, complete.columnsKnown);
       const reader = await openTableStream(path, read);
       if (!spill || closed || writing) return reader;
       if (!dir) {
+        const parent = spillDir ?? tmpdir();
+        if (!swept.has(parent)) {
+          swept.add(parent);
+          removeStaleSpills(parent);
+        }
         try {
-          dir = mkdtempSync(join(spillDir ?? tmpdir(), 'multiloss-stream-'));
+          dir = makeSpillDir(parent);
         } catch {
           return reader; // no spill where its folder cannot be made
         }
         process.once('exit', onExit);
       }
       writing = true;
-      return new TeeReader(reader, join(dir, 'chunks.bin'), (done, columnsKnown, writeFailed) => {
+      return new TeeReader(reader, join(dir, SPILL_FILE), (done, columnsKnown, writeFailed) => {
         writing = false;
         if (done && !closed) complete = { columnsKnown };
         else removeDir();

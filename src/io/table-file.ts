@@ -9,6 +9,7 @@ import type { MultiOutputModel } from '../model/multi-output.js';
 import { MultilossError } from '../errors.js';
 import { readCsvFile } from './csv-file.js';
 import { readFileChecked, readTextChecked } from './files.js';
+import { readParquetFile } from './parquet-file.js';
 
 /** Whether `path` is read as CSV (the rules of `readTable`): a tab-separated one gives its delimiter. */
 function csvOf(path: string, format?: TableFormat): { delimiter?: '\t' } | undefined {
@@ -41,6 +42,8 @@ export async function readDataFile(path: string, format?: DataFormat, selection:
   if (isDataUrl(path)) throw new MultilossError('usage', `data file ${displayUrl(path)}: a URL is read by compare only; download the file for this command`);
   const binary = binaryFormatOf(path, format);
   if (binary === undefined) return readTableFile(path, format as TableFormat | undefined);
+  // Parquet is read by random access, column chunk by column chunk, without the file's bytes in memory.
+  if (binary === 'parquet') return readParquetFile(path, selection);
   return readBinaryTable(readFileChecked(path, 'data file'), path, binary, selection);
 }
 

@@ -4,26 +4,12 @@
  * time, so the files the readers are checked on come from another implementation than theirs.
  */
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { duckdbParquet, sqlString as quote } from '../../bench/duckdb-parquet.js';
 import { ROOT } from '../helpers.js';
 
+export { duckdbParquet };
 export const WEATHER_2015 = join(ROOT, 'data', 'weather-2015.csv');
 export const WEATHER_TRAIN = join(ROOT, 'data', 'weather-2012-2014.csv');
-
-const quote = (path: string) => `'${path.replaceAll("'", "''")}'`;
-
-/** Writes the result of `select` to `out` as Parquet with DuckDB; `options` go to COPY (e.g. "COMPRESSION zstd, ROW_GROUP_SIZE 100"). */
-export async function duckdbParquet(select: string, out: string, options = ''): Promise<string> {
-  const db = await DuckDBInstance.create(':memory:');
-  const connection = await db.connect();
-  try {
-    await connection.run(`COPY (${select}) TO ${quote(out)} (FORMAT parquet${options ? `, ${options}` : ''})`);
-  } finally {
-    connection.closeSync();
-    db.closeSync();
-  }
-  return out;
-}
 
 /** data/penguins.json as Parquet (columns in the file's order, types inferred by DuckDB: VARCHAR, DOUBLE, BIGINT). */
 export function penguinsParquet(dir: string, options = ''): Promise<string> {

@@ -19,7 +19,7 @@ import { checkReportPath, writeTrainingReport } from '../../io/report-file.js';
 import { asReportable } from '../../report/training-report.js';
 import type { MultiOutputModel } from '../../model/multi-output.js';
 import { fitModel, splitInput } from '../../training/fit.js';
-import { fitStreamedFiles } from '../../io/stream-spill.js';
+import { checkSpillDir, fitStreamedFiles } from '../../io/stream-spill.js';
 import { fitSeparate } from '../../training/fit-separate.js';
 import { metricsTable, stopLines } from '../format.js';
 import { progressCallbacks } from '../progress.js';
@@ -68,6 +68,8 @@ export interface TrainFlags {
   stream?: boolean;
   /** With --stream: rows in the shuffle buffer. */
   shuffleBuffer?: number;
+  /** With --stream: the folder the spill goes in (default: the OS temporary folder). */
+  spillDir?: string;
 }
 
 /** Flags override the config file; the merged object is validated by the schema. */
@@ -80,6 +82,10 @@ export function buildConfig(flags: TrainFlags): Record<string, unknown> {
   if (flags.shuffleBuffer !== undefined) {
     if (!config.stream) throw new MultilossError('usage', '--shuffle-buffer: only with --stream (or stream: true in the configuration)');
     config.stream = { ...(typeof config.stream === 'object' ? config.stream : {}), shuffleBuffer: flags.shuffleBuffer };
+  }
+  if (flags.spillDir !== undefined) {
+    if (!config.stream && !flags.resume) throw new MultilossError('usage', '--spill-dir: only with --stream (or stream: true in the configuration)');
+    checkSpillDir(flags.spillDir, '--spill-dir');
   }
   if (flags.target?.length) {
     config.targets = flags.target.map((t) => {
@@ -312,7 +318,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
         : resolved.approach === 'separate'
           ? await fromTables((input) => fitSeparate(resolved, input, separate))
           : stream
-            ? await fitStreamedFiles(resolved, config.data as string, config.validation?.data as string | undefined, { format: config.format, columns, spill: resolved.stream?.spill }, joint)
+            ? await fitStreamedFiles(resolved, config.data as string, config.validation?.data as string | undefined, { format: config.format, columns, spill: resolved.stream?.spill, spillDir: flags.spillDir }, joint)
             : await fromTables((input) => fitModel(resolved, input, { ...joint, releaseInput: true, afterRelease: collectGarbage }));
     } catch (e) {
       if (e instanceof MultilossError && e.kind === 'interrupted') {
