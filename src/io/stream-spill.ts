@@ -8,6 +8,9 @@
  * tables, so the trained model does not change. Memory stays one chunk; the
  * disk holds about twice the CSV's size until training ends.
  *
+ * After pass 1 the rows are also kept encoded (`encodedChunkSpill`): the first epoch records
+ * its chunks' encoded rows, the later passes replay them (no parsing, normalising or encoding).
+ *
  * Like tf.data's `cache(filename)`. A read that stops early leaves no spill
  * (the next read parses and tries again); a spill that cannot be written (a
  * full disk) is dropped and the file is parsed on every pass, as without it.
@@ -27,7 +30,7 @@ import { reviveTable } from '../data/table-build.js';
 import { MultilossError } from '../errors.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { MultilossModel } from '../model/multiloss-model.js';
-import { fitModelStream, type StreamFitOptions, type StreamedTable, type TableChunks } from '../training/fit-stream.js';
+import { fitModelStream, type EncodedChunk, type EncodedChunkRecorder, type EncodedChunkStore, type StreamFitOptions, type StreamedTable, type TableChunks } from '../training/fit-stream.js';
 import { ioMessage } from './files.js';
 import { openTableStream, type StreamTableOptions } from './stream-table.js';
 
@@ -114,6 +117,93 @@ export function checkSpillDir(dir: string, option: string): void {
   }
 }
 
+/**
+ * A spill folder, made on first use in `parent` (the first use of a parent in this process also
+ * removes the stale spills there), removed by `remove()` or when the process exits.
+ */
+class SpillFolder {
+  private dir: string | undefined;
+  private readonly onExit = (): void => this.remove();
+
+  constructor(private readonly parent: string) {}
+
+  /** The folder's spill file, the folder made if need be; undefined when it cannot be made. */
+  file(): string | undefined {
+    if (!this.dir) {
+      if (!swept.has(this.parent)) {
+        swept.add(this.parent);
+        removeStaleSpills(this.parent);
+      }
+      try {
+        this.dir = makeSpillDir(this.parent);
+      } catch {
+        return undefined;
+      }
+      process.once('exit', this.onExit);
+    }
+    return join(this.dir, SPILL_FILE);
+  }
+
+  remove(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+    process.removeListener('exit', this.onExit);
+  }
+}
+
+/** Appends length-prefixed `v8.serialize` records to a file (created on the first record). */
+class RecordWriter {
+  private handle: FileHandle | undefined;
+
+  constructor(private readonly path: string) {}
+
+  async append(value: unknown): Promise<void> {
+    const body = serialize(value);
+    const header = Buffer.alloc(LENGTH_BYTES);
+    header.writeUInt32LE(body.length, 0);
+    this.handle ??= await open(this.path, 'w');
+    await this.handle.writev([header, body]);
+  }
+
+  /** Every record was written (awaited) before this. */
+  close(): void {
+    const handle = this.handle;
+    this.handle = undefined;
+    handle?.close().catch(() => undefined);
+  }
+}
+
+/** Reads the records of a {@link RecordWriter}'s file back, one at a time. */
+class RecordReader {
+  private handle: FileHandle | undefined;
+  private position = 0;
+  private readonly header = Buffer.alloc(LENGTH_BYTES);
+
+  constructor(readonly path: string) {}
+
+  private async read(buffer: Buffer): Promise<number> {
+    const handle = (this.handle ??= await open(this.path, 'r'));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.position);
+    this.position += bytesRead;
+    return bytesRead;
+  }
+
+  /** The next record, or null at the end of the file. */
+  async next(): Promise<unknown> {
+    const got = await this.read(this.header);
+    if (got === 0) return null;
+    const body = Buffer.allocUnsafe(this.header.readUInt32LE(0));
+    if (got !== LENGTH_BYTES || (await this.read(body)) !== body.length) throw new Error('the spill file ends inside a record');
+    return deserialize(body);
+  }
+
+  close(): void {
+    const handle = this.handle;
+    this.handle = undefined;
+    void handle?.close();
+  }
+}
+
 /** Column names in first-seen order over the chunks read so far (as the JSON-lines reader reports them). */
 class ColumnUnion {
   readonly names: string[] = [];
@@ -130,66 +220,57 @@ class ColumnUnion {
 /** The chunks of a complete spill file, deserialized one at a time. */
 class SpillReader implements TableChunks {
   private readonly union = new ColumnUnion();
-  private handle: FileHandle | undefined;
-  private position = 0;
+  private readonly records: RecordReader;
   private done = false;
-  private header = Buffer.alloc(LENGTH_BYTES);
 
   constructor(
-    private readonly path: string,
+    path: string,
     private readonly source: string,
     readonly columnsKnown: boolean,
-  ) {}
+  ) {
+    this.records = new RecordReader(path);
+  }
 
   get columns(): readonly string[] {
     return this.union.names;
   }
 
-  private async read(buffer: Buffer): Promise<number> {
-    const handle = (this.handle ??= await open(this.path, 'r'));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.position);
-    this.position += bytesRead;
-    return bytesRead;
-  }
-
   async next(): Promise<Table | null> {
     if (this.done) return null;
     try {
-      const got = await this.read(this.header);
-      if (got === 0) {
+      const record = await this.records.next();
+      if (record === null) {
         this.close();
         return null;
       }
-      const body = Buffer.allocUnsafe(this.header.readUInt32LE(0));
-      if (got !== LENGTH_BYTES || (await this.read(body)) !== body.length) throw new Error('the spill file ends inside a record');
-      const table = reviveTable(deserialize(body) as Table);
+      const table = reviveTable(record as Table);
       this.union.add(table.columns);
       return table;
     } catch (e) {
       this.close();
-      throw new MultilossError('io', `${this.source}: reading the stream's spill file ${this.path}: ${ioMessage(e)}`);
+      throw new MultilossError('io', `${this.source}: reading the stream's spill file ${this.records.path}: ${ioMessage(e)}`);
     }
   }
 
   close(): void {
     this.done = true;
-    const handle = this.handle;
-    this.handle = undefined;
-    void handle?.close();
+    this.records.close();
   }
 }
 
 /** Reads the source and appends each chunk to the spill; `onComplete` once the source's end was reached. */
 class TeeReader implements TableChunks {
-  private handle: FileHandle | undefined;
+  private readonly records: RecordWriter;
   private failed = false;
   private finished = false;
 
   constructor(
     private readonly inner: TableChunks,
-    private readonly path: string,
+    path: string,
     private readonly onEnd: (complete: boolean, columnsKnown: boolean, writeFailed: boolean) => void,
-  ) {}
+  ) {
+    this.records = new RecordWriter(path);
+  }
 
   get columns(): readonly string[] {
     return this.inner.columns;
@@ -203,11 +284,7 @@ class TeeReader implements TableChunks {
     try {
       // Every later pass reads the numbers of the chunk's columns: parsed once here, they travel in the spill.
       for (const column of table.data) if (column instanceof DictionaryColumn) column.numbers();
-      const body = serialize(table);
-      const header = Buffer.alloc(LENGTH_BYTES);
-      header.writeUInt32LE(body.length, 0);
-      this.handle ??= await open(this.path, 'w');
-      await this.handle.writev([header, body]);
+      await this.records.append(table);
     } catch {
       // A spill that cannot be written (a full disk) is dropped: later reads parse the file again.
       this.failed = true;
@@ -231,9 +308,7 @@ class TeeReader implements TableChunks {
   private end(complete: boolean): void {
     if (this.finished) return;
     this.finished = true;
-    const handle = this.handle;
-    this.handle = undefined;
-    handle?.close().catch(() => undefined);
+    this.records.close();
     this.onEnd(complete && !this.failed, this.inner.columnsKnown ?? false, this.failed);
   }
 
@@ -250,42 +325,26 @@ class TeeReader implements TableChunks {
  */
 export function streamedFile(path: string, options: StreamedFileOptions = {}): StreamedFile {
   const { spill = true, spillDir, ...read } = options;
-  let dir: string | undefined;
+  const folder = new SpillFolder(spillDir ?? tmpdir());
   /** Set once a read reached the end and the spill holds every chunk. */
   let complete: { columnsKnown: boolean } | undefined;
   let writing = false;
   /** No more spilling: closed, or a spill could not be written. */
   let closed = false;
-  const onExit = () => removeDir();
-  const removeDir = () => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
-    process.removeListener('exit', onExit);
-  };
   return {
     source: path,
     async open(): Promise<TableChunks> {
-      if (complete && dir) return new SpillReader(join(dir, SPILL_FILE), path, complete.columnsKnown);
+      const spilled = complete && folder.file();
+      if (complete && spilled) return new SpillReader(spilled, path, complete.columnsKnown);
       const reader = await openTableStream(path, read);
       if (!spill || closed || writing) return reader;
-      if (!dir) {
-        const parent = spillDir ?? tmpdir();
-        if (!swept.has(parent)) {
-          swept.add(parent);
-          removeStaleSpills(parent);
-        }
-        try {
-          dir = makeSpillDir(parent);
-        } catch {
-          return reader; // no spill where its folder cannot be made
-        }
-        process.once('exit', onExit);
-      }
+      const file = folder.file();
+      if (!file) return reader; // no spill where its folder cannot be made
       writing = true;
-      return new TeeReader(reader, join(dir, SPILL_FILE), (done, columnsKnown, writeFailed) => {
+      return new TeeReader(reader, file, (done, columnsKnown, writeFailed) => {
         writing = false;
         if (done && !closed) complete = { columnsKnown };
-        else removeDir();
+        else folder.remove();
         // A spill that could not be written is not tried again (the disk is full).
         if (writeFailed) closed = true;
       });
@@ -293,7 +352,67 @@ export function streamedFile(path: string, options: StreamedFileOptions = {}): S
     close(): void {
       closed = true;
       complete = undefined;
-      removeDir();
+      folder.remove();
+    },
+  };
+}
+
+/**
+ * The encoded rows of a streamed run (`StreamFitOptions.encodedChunks`) in a spill file of their
+ * own: the first complete pass after pass 1 records them, every later pass (epochs, validation,
+ * final metrics) reads them back — typed arrays, no parsing, normalising or encoding. A pass that
+ * stops early or a record that cannot be written (a full disk) leaves no spill (the passes then
+ * read the file). `close()` deletes it.
+ */
+export function encodedChunkSpill(spillDir?: string): EncodedChunkStore & { close(): void } {
+  const folder = new SpillFolder(spillDir ?? tmpdir());
+  let complete = false;
+  let recording = false;
+  let closed = false;
+  return {
+    record(): EncodedChunkRecorder | undefined {
+      if (complete || recording || closed) return undefined;
+      const file = folder.file();
+      if (!file) return undefined;
+      recording = true;
+      const writer = new RecordWriter(file);
+      let failed = false;
+      return {
+        async add(chunk: EncodedChunk): Promise<void> {
+          if (failed) return;
+          try {
+            await writer.append(chunk);
+          } catch {
+            failed = true;
+          }
+        },
+        end(done: boolean): void {
+          writer.close();
+          recording = false;
+          if (done && !failed && !closed) complete = true;
+          else folder.remove();
+          if (failed) closed = true;
+        },
+      };
+    },
+    replay(): AsyncGenerator<EncodedChunk> | undefined {
+      const file = complete ? folder.file() : undefined;
+      if (!file) return undefined;
+      const reader = new RecordReader(file);
+      return (async function* () {
+        try {
+          for (let record = await reader.next(); record !== null; record = await reader.next()) yield record as EncodedChunk;
+        } catch (e) {
+          throw new MultilossError('io', `reading the stream's spill file ${reader.path}: ${ioMessage(e)}`);
+        } finally {
+          reader.close();
+        }
+      })();
+    },
+    close(): void {
+      closed = true;
+      complete = false;
+      folder.remove();
     },
   };
 }
@@ -304,9 +423,11 @@ export function streamedFile(path: string, options: StreamedFileOptions = {}): S
  */
 export async function fitStreamedFiles(config: ResolvedConfig, train: string, validation: string | undefined, read: StreamedFileOptions, options: StreamFitOptions = {}): Promise<MultilossModel> {
   const files = [streamedFile(train, read), ...(validation ? [streamedFile(validation, read)] : [])];
+  const encoded = read.spill === false ? undefined : encodedChunkSpill(read.spillDir);
   try {
-    return await fitModelStream(config, { train: files[0], validation: files[1] }, options);
+    return await fitModelStream(config, { train: files[0], validation: files[1] }, { ...options, encodedChunks: encoded });
   } finally {
     for (const f of files) f.close();
+    encoded?.close();
   }
 }

@@ -70,6 +70,32 @@ export interface StreamFitInput {
 export interface StreamFitOptions extends FitOptions {
   /** Rows in the shuffle buffer (default: the configuration's `stream.shuffleBuffer`, else 16,384). 1 trains in file order. */
   shuffleBuffer?: number;
+  /**
+   * Where the training file's rows go once encoded (after pass 1), to be read back by the later
+   * passes — each epoch, each validation, the final metrics — instead of the file (Node: a spill
+   * file, see io/stream-spill.ts). Without it every pass reads and encodes the file's chunks.
+   */
+  encodedChunks?: EncodedChunkStore;
+}
+
+/** One chunk of the training file, encoded: its training rows and its validation-split rows, in file order. */
+export interface EncodedChunk {
+  train?: EncodedData;
+  validation?: EncodedData;
+}
+
+/** Keeps the encoded chunks of one whole pass over the training file (see `StreamFitOptions.encodedChunks`). */
+export interface EncodedChunkStore {
+  /** Starts recording a pass; undefined while a pass is being recorded or once one was recorded whole. */
+  record(): EncodedChunkRecorder | undefined;
+  /** The chunks of the pass recorded whole, in order; undefined before that. */
+  replay(): AsyncGenerator<EncodedChunk> | undefined;
+}
+
+export interface EncodedChunkRecorder {
+  add(chunk: EncodedChunk): Promise<void>;
+  /** The pass ended: `complete` when every chunk of the file was added. */
+  end(complete: boolean): void;
 }
 
 export const DEFAULT_SHUFFLE_BUFFER = 16_384;
@@ -369,7 +395,7 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
     kind: 'stream',
     rows: trainRows,
     async epoch(request: EpochRequest): Promise<EpochBatches> {
-      const chunks = chunksOf(input.train, plan, false, needed);
+      const chunks = encodedChunks(['train']);
       const buffer = new ShuffleBuffer<number>(shuffleSize, `${plan.seed}:stream:${request.epoch}`);
       const refs = new RowRefs();
       const size = request.batchSize;
@@ -391,9 +417,8 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
             for (const ref of buffer.drain()) emit(ref);
             break;
           }
-          const { table, train: idx } = r.value;
-          if (idx.length === 0) continue;
-          const encoded = encodeRows(table, idx, preprocessor, heads);
+          const encoded = r.value.train;
+          if (!encoded) continue;
           const first = refs.add(encoded);
           for (let i = 0; i < encoded.n; i++) {
             const out = buffer.push(first + i);
@@ -420,14 +445,47 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
       };
     },
   };
+  /**
+   * The training file's chunks with the `parts` asked for encoded, replayed from
+   * `options.encodedChunks` once a pass was recorded whole; a pass that records encodes both parts.
+   */
+  async function* encodedChunks(parts: readonly ('train' | 'validation')[]): AsyncGenerator<EncodedChunk> {
+    const replay = options.encodedChunks?.replay();
+    if (replay) {
+      yield* replay;
+      return;
+    }
+    const recorder = options.encodedChunks?.record();
+    let complete = false;
+    try {
+      for await (const chunk of chunksOf(input.train, plan, false, needed)) {
+        const encoded: EncodedChunk = {};
+        for (const part of ['train', 'validation'] as const) {
+          if (chunk[part].length && (recorder || parts.includes(part))) encoded[part] = encodeRows(chunk.table, chunk[part], preprocessor, heads);
+        }
+        await recorder?.add(encoded);
+        yield encoded;
+      }
+      complete = true;
+    } finally {
+      recorder?.end(complete);
+    }
+  }
+  /** A part of a file's chunks, encoded: the training file's through `encodedChunks`, a validation file's (every row) read and encoded. */
+  async function* encodedPart(table: StreamedTable, part: 'train' | 'validation'): AsyncGenerator<EncodedData> {
+    if (table === input.train) {
+      for await (const chunk of encodedChunks([part])) if (chunk[part]) yield chunk[part];
+      return;
+    }
+    for await (const chunk of chunksOf(table, plan, true, needed)) {
+      if (chunk[part].length) yield encodeRows(chunk.table, chunk[part], preprocessor, heads);
+    }
+  }
   const rowsOf = (table: StreamedTable, part: 'train' | 'validation', count: number): EvaluationSource => ({
     rows: count,
     async *batches(batchSize: number) {
       const rebatch = new Rebatcher(batchSize, units);
-      for await (const chunk of chunksOf(table, plan, table === input.validation, needed)) {
-        const idx = chunk[part];
-        if (idx.length === 0) continue;
-        const encoded = encodeRows(chunk.table, idx, preprocessor, heads);
+      for await (const encoded of encodedPart(table, part)) {
         for (let at = 0; at < encoded.n; at += batchSize) yield* rebatch.add(sliceEncoded(encoded, at, Math.min(encoded.n, at + batchSize), units));
       }
       const last = rebatch.flush();
@@ -441,10 +499,9 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
     // The same batches as the per-epoch validation (whole batches of batchSize in row order).
     const trainAcc = { acc: new EvaluationAccumulator(network, fitted), rebatch: new Rebatcher(batchSize, units) };
     const splitAcc = !input.validation && validationRows > 0 ? { acc: new EvaluationAccumulator(network, fitted), rebatch: new Rebatcher(batchSize, units) } : undefined;
-    for await (const chunk of chunksOf(input.train, plan, false, needed)) {
-      for (const [part, idx] of [[trainAcc, chunk.train], [splitAcc, chunk.validation]] as const) {
-        if (!part || idx.length === 0) continue;
-        const encoded = encodeRows(chunk.table, idx, preprocessor, fitted);
+    for await (const chunk of encodedChunks(['train', 'validation'])) {
+      for (const [part, encoded] of [[trainAcc, chunk.train], [splitAcc, chunk.validation]] as const) {
+        if (!part || !encoded) continue;
         for (let at = 0; at < encoded.n; at += batchSize) {
           for (const batch of part.rebatch.add(sliceEncoded(encoded, at, Math.min(encoded.n, at + batchSize), units))) part.acc.add(batch);
         }

@@ -13,7 +13,8 @@ import { parseConfig } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { Table } from '../../src/data/table.js';
 import { tableRows } from '../../src/data/table-build.js';
-import { fitStreamedFiles, streamedFile, type StreamedFile } from '../../src/io/stream-spill.js';
+import { encodedChunkSpill, fitStreamedFiles, streamedFile, type StreamedFile } from '../../src/io/stream-spill.js';
+import { fitModelStream } from '../../src/training/fit-stream.js';
 import { trainFromConfig } from '../../src/io/train-from-config.js';
 import type { MultilossModel } from '../../src/model/multiloss-model.js';
 import { penguins, tempDir, useDefaultBackend } from '../helpers.js';
@@ -108,6 +109,55 @@ describe('stream spill', () => {
     for (const m of [plain, spilled, fromJson]) m.dispose();
   });
 
+  it('the encoded rows: recorded by the first epoch, replayed by every later pass (epochs, validations, final metrics) to the same weights and metrics as reading the file', async () => {
+    const resolved = resolveConfig(
+      parseConfig({
+        targets: [
+          { name: 'species', column: 'Species', kind: 'classification' },
+          { name: 'mass', column: 'Body Mass (g)', kind: 'regression' },
+        ],
+        features: ['Island', 'Beak Length (mm)', 'Flipper Length (mm)'],
+        validation: { split: 0.2 },
+        model: { trunk: [8] },
+        training: { epochs: 3, batchSize: 32, seed: 4 },
+        stream: { shuffleBuffer: 64 },
+      }),
+    );
+    const spillDir = mkdtempSync(join(dir, 'encoded-'));
+    const file = () => streamedFile(csv, { batchSize: 40, spill: false });
+    const plain = await fitModelStream(resolved, { train: file() });
+    const store = encodedChunkSpill(spillDir);
+    let recorded = 0;
+    let replayed = 0;
+    const counted = {
+      record: () => {
+        const r = store.record();
+        if (r) recorded++;
+        return r;
+      },
+      replay: () => {
+        const r = store.replay();
+        if (r) replayed++;
+        return r;
+      },
+    };
+    const cached = await fitModelStream(resolved, { train: file() }, { encodedChunks: counted });
+    assert.equal(spillsIn(spillDir).length, 1, 'the encoded rows in a spill folder until closed');
+    store.close();
+    assert.deepEqual(spillsIn(spillDir), []);
+    // Epoch 1 records; epochs 2 and 3, the three validations and the final metrics replay.
+    assert.equal(recorded, 1);
+    assert.equal(replayed, 6);
+    const w = weightsOf(plain);
+    weightsOf(cached).forEach((x, i) => assert.deepEqual(x, w[i]));
+    assert.deepEqual(cached.meta.metrics, plain.meta.metrics);
+    assert.deepEqual(
+      cached.meta.history.map((h) => h.validation),
+      plain.meta.history.map((h) => h.validation),
+    );
+    for (const m of [plain, cached]) m.dispose();
+  });
+
   it('the configuration turns it off (stream: { spill: false }); on by default, in the temporary directory, while training runs', async () => {
     const tmp = process.env.TMPDIR;
     const spillDir = mkdtempSync(join(dir, 'tmp-'));
@@ -125,7 +175,8 @@ describe('stream spill', () => {
         };
         const model = await trainFromConfig(raw, {}, { callbacks: { onEpochEnd: () => void seen.push(spillsIn(spillDir).length) } });
         model.dispose();
-        assert.deepEqual(seen, [spill === false ? 0 : 1], `spill ${String(spill)}`);
+        // Two folders while training runs: the parsed chunks, and the rows the first epoch encoded.
+        assert.deepEqual(seen, [spill === false ? 0 : 2], `spill ${String(spill)}`);
         assert.deepEqual(spillsIn(spillDir), []);
       }
     } finally {
