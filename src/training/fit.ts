@@ -212,32 +212,30 @@ function encodeParts(
   done: (column: string) => void,
   collect?: () => void,
 ): EncodedData[] {
+  // How many steps (features, heads) still read each column.
   const readers = new Map<string, number>();
-  const read = (column: string) => readers.set(column, (readers.get(column) ?? 0) + 1);
-  const readBy = (columns: readonly (string | undefined)[]) => {
+  const headColumns = config.heads.map((h) => (h.sampleWeight ? [h.column, h.sampleWeight] : [h.column]));
+  for (const c of [...preprocessor.features.map((f) => f.name), ...headColumns.flat()]) readers.set(c, (readers.get(c) ?? 0) + 1);
+  const stepDone = (columns: readonly string[]) => {
     for (const c of columns) {
-      if (c === undefined) continue;
       const left = (readers.get(c) ?? 0) - 1;
       readers.set(c, left);
       if (left === 0) done(c);
     }
   };
-  const headColumns = config.heads.map((h) => [h.column, h.sampleWeight]);
-  for (const f of preprocessor.features) read(f.name);
-  for (const columns of headColumns) for (const c of columns) if (c !== undefined) read(c);
 
   for (const p of parts) preprocessor.checkColumns(p);
   collect?.();
   const xs = parts.map((p) => new Float32Array(p.length * preprocessor.outputSize));
   preprocessor.features.forEach((f, k) => {
     parts.forEach((p, i) => preprocessor.transformFeature(p, k, xs[i]));
-    readBy([f.name]);
+    stepDone([f.name]);
   });
   collect?.();
   const targets = parts.map((): EncodedTargets[] => []);
   heads.forEach((h, k) => {
     parts.forEach((p, i) => targets[i].push(sharedMaskWeight(h.encode(p))));
-    readBy(headColumns[k]);
+    stepDone(headColumns[k]);
   });
   collect?.();
   return parts.map((p, i) => ({ n: p.length, inputSize: preprocessor.outputSize, x: xs[i], targets: targets[i] }));
