@@ -65,8 +65,12 @@ export function validationShare(fraction: number, size: number): number {
   return Math.round(fraction * size);
 }
 
-/** Adds the rows' strata to `counts` (a row whose stratum is `undefined` takes no part). */
-export function countStrata(strata: Iterable<Stratum | undefined>, counts = new Map<Stratum, number>()): Map<Stratum, number> {
+/** Adds the rows' strata to `counts` (a row whose stratum is `undefined`, or whose code is -1, takes no part). */
+export function countStrata(strata: Iterable<Stratum | undefined> | StratumCodes, counts = new Map<Stratum, number>()): Map<Stratum, number> {
+  if ('codes' in strata) {
+    for (const c of strata.codes) if (c >= 0) counts.set(strata.strata[c], (counts.get(strata.strata[c]) ?? 0) + 1);
+    return counts;
+  }
   for (const s of strata) if (s !== undefined) counts.set(s, (counts.get(s) ?? 0) + 1);
   return counts;
 }
@@ -154,17 +158,11 @@ export function splitRows(n: number, fraction: number, seed: number, strata?: St
   if (strata !== undefined && strata.codes.length !== n) {
     throw new MultilossError('config', `split: ${strata.codes.length} strata given for ${n} rows`);
   }
-  const sizes = new Float64Array(strata ? strata.strata.length : 1);
-  if (strata) {
-    for (const c of strata.codes) if (c >= 0) sizes[c]++;
-  } else {
-    sizes[0] = n;
-  }
   const names: readonly Stratum[] = strata ? strata.strata : [''];
-  const counts = new Map<Stratum, number>(names.map((s, c) => [s, sizes[c]]));
+  const counts = strata ? countStrata(strata) : new Map<Stratum, number>([['', n]]);
   let held = 0;
   let taking = 0;
-  for (const size of sizes) {
+  for (const size of counts.values()) {
     held += validationShare(fraction, size);
     taking += size;
   }

@@ -334,7 +334,7 @@ export function streamedFile(path: string, options: StreamedFileOptions = {}): S
   return {
     source: path,
     async open(): Promise<TableChunks> {
-      const spilled = complete && folder.file();
+      const spilled = complete ? folder.file() : undefined;
       if (complete && spilled) return new SpillReader(spilled, path, complete.columnsKnown);
       const reader = await openTableStream(path, read);
       if (!spill || closed || writing) return reader;

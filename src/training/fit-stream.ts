@@ -28,7 +28,7 @@ import { normalizeMissing } from '../data/missing.js';
 import { parseNumber } from '../data/infer.js';
 import { StreamingPreprocessorFit } from '../data/preprocess-stream.js';
 import type { FeaturePreprocessor } from '../data/preprocess.js';
-import { selectRows, ValidationSelector, type Stratum, type StratumCodes } from '../data/split.js';
+import { countStrata, selectRows, ValidationSelector, type Stratum, type StratumCodes } from '../data/split.js';
 import type { Cell, Table } from '../data/table.js';
 import { columnOf, mapCells } from '../data/column.js';
 import { withMissingColumns } from '../data/table-build.js';
@@ -363,8 +363,7 @@ export async function fitModelStream(config: ResolvedConfig, input: StreamFitInp
     const counts = new Map<Stratum, number>();
     for await (const chunk of chunksOf(input.train, { ...plan, split: 0 }, false, () => labelColumns)) {
       interrupted();
-      const { codes, strata } = chunk.strata;
-      for (const code of codes) if (code >= 0) counts.set(strata[code], (counts.get(strata[code]) ?? 0) + 1);
+      countStrata(chunk.strata, counts);
     }
     plan.counts = counts;
   }
